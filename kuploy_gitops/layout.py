@@ -1,0 +1,137 @@
+"""Every path and name of the platform GitOps tree, and the labels/annotations kuploy sets.
+
+No other module spells a folder name, a label key or a derived object name: they ask here.
+Paths are POSIX strings relative to the repo root (they are also git paths).
+
+The tree::
+
+    kuploy.yaml                          platform config
+    tenants/<student>.yaml               tenant spec (source of truth; Argo CD does not read it)
+    tenants/archive/<student>.yaml       specs kept by `offboard --archive`
+    apps/root.yaml                       root Application (app of apps), applied once by hand
+    apps/cluster/                        what the root Application syncs (admin project)
+      platform/project.yaml              the admin AppProject
+      platform/<addon>.yaml              add-on Applications (Traefik, metrics-server, CNPG)
+      tenants/<student>/*.yaml           guards, AppProject and one Application per app
+    apps/workloads/<student>/<app>/      platform-managed app manifests (a kustomization)
+
+Workloads sit outside ``apps/cluster`` so the admin root Application never applies them: only the
+student's own Application (in the student's locked AppProject) does.
+"""
+
+from __future__ import annotations
+
+CONFIG_FILE = "kuploy.yaml"
+TENANTS_DIR = "tenants"
+ARCHIVE_DIR = "tenants/archive"
+APPS_DIR = "apps"
+ROOT_APP_FILE = "apps/root.yaml"
+CLUSTER_DIR = "apps/cluster"
+PLATFORM_DIR = "apps/cluster/platform"
+TENANT_MANIFESTS_DIR = "apps/cluster/tenants"
+WORKLOADS_DIR = "apps/workloads"
+PLATFORM_README = "README.md"
+
+# Paths kuploy owns: a dirty working tree under these blocks a write.
+OWNED_PATHS = (CONFIG_FILE, TENANTS_DIR, APPS_DIR)
+
+ROOT_APP_NAME = "kuploy-root"
+ADMIN_PROJECT = "kuploy-platform"
+IN_CLUSTER_SERVER = "https://kubernetes.default.svc"
+IN_CLUSTER_NAME = "in-cluster"
+
+# Labels and annotations.
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGED_BY = "kuploy-gitops"
+LABEL_PART_OF = "app.kubernetes.io/part-of"
+PART_OF = "kuploy"
+LABEL_OWNER = "kuploy.io/owner"
+LABEL_COURSE = "kuploy.io/course"
+LABEL_TERM = "kuploy.io/term"
+LABEL_EXPIRES = "kuploy.io/expires"
+LABEL_TIER = "kuploy.io/tier"
+LABEL_APP = "kuploy.io/app"
+LABEL_MODE = "kuploy.io/mode"
+LABEL_NAME = "app.kubernetes.io/name"
+LABEL_INSTANCE = "app.kubernetes.io/instance"
+PSA_PREFIX = "pod-security.kubernetes.io"
+ANNOTATION_SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+ANNOTATION_SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
+ANNOTATION_MANIFEST_PATHS = "argocd.argoproj.io/manifest-generate-paths"
+ANNOTATION_SPEC_VERSION = "kuploy.io/spec-version"
+RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+NS_NAME_LABEL = "kubernetes.io/metadata.name"
+
+# Sync waves of the root Application: namespace first, then guards, then the project, then apps.
+# On offboarding the Namespace and AppProject carry PruneLast, so Argo CD prunes the student's
+# Applications (whose finalizer deletes their workloads) before the project and namespace.
+WAVE_NAMESPACE = "-30"
+WAVE_GUARDS = "-20"
+WAVE_PROJECT = "-10"
+WAVE_APPS = "0"
+
+
+def tenant_spec(student: str) -> str:
+    """Path of a student's tenant spec."""
+    return f"{TENANTS_DIR}/{student}.yaml"
+
+
+def archived_spec(student: str) -> str:
+    """Path where `offboard --archive` keeps a student's spec."""
+    return f"{ARCHIVE_DIR}/{student}.yaml"
+
+
+def tenant_dir(student: str) -> str:
+    """Folder of a student's rendered guards, AppProject and Applications."""
+    return f"{TENANT_MANIFESTS_DIR}/{student}"
+
+
+def tenant_file(student: str, name: str) -> str:
+    """Path of one rendered file of a tenant (``name`` like ``namespace.yaml``)."""
+    return f"{tenant_dir(student)}/{name}"
+
+
+def application_file(student: str, app: str) -> str:
+    """Path of the Application manifest of one app of a student."""
+    return tenant_file(student, f"app-{app}.yaml")
+
+
+def workload_dir(student: str, app: str | None = None) -> str:
+    """Folder of a platform-managed app's manifests (or of all a student's apps)."""
+    base = f"{WORKLOADS_DIR}/{student}"
+    return base if app is None else f"{base}/{app}"
+
+
+def platform_file(name: str) -> str:
+    """Path of a platform-level manifest (admin project, add-on Applications)."""
+    return f"{PLATFORM_DIR}/{name}.yaml"
+
+
+def namespace_name(student: str) -> str:
+    """The student's namespace: the student name itself (reserved names are refused)."""
+    return student
+
+
+def project_name(student: str) -> str:
+    """The student's AppProject."""
+    return student
+
+
+def application_name(student: str, app: str) -> str:
+    """The Application of one app: ``<student>-<app>`` (Applications share one namespace)."""
+    return f"{student}-{app}"
+
+
+def student_role_name() -> str:
+    """Name of the AppProject role bound to the student's identity."""
+    return "student"
+
+
+def student_rbac_name() -> str:
+    """Name of the namespaced Role and RoleBinding granted to the student."""
+    return "kuploy-student"
+
+
+def is_owned(path: str) -> bool:
+    """Whether a repo-relative path is one kuploy writes."""
+    return any(path == p or path.startswith(p + "/") for p in OWNED_PATHS)

@@ -1,0 +1,422 @@
+"""Builders for machine-owned objects, as plain data: tenant guards, AppProjects, Applications.
+
+Nothing here reads or writes files; :mod:`kuploy_gitops.render` turns these dicts into YAML text
+through :mod:`kuploy_gitops.yamlio`. Every builder is a pure function of the platform config and
+the tenant spec, so output is deterministic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kuploy_gitops import layout
+from kuploy_gitops.config import Addon, AppSpec, PlatformConfig, TenantSpec
+
+Obj = dict[str, Any]
+
+# Kinds a student's Application may never manage: the admin-owned guards of the tenant.
+GUARD_KINDS: tuple[tuple[str, str], ...] = (
+    ("", "ResourceQuota"),
+    ("", "LimitRange"),
+    ("networking.k8s.io", "NetworkPolicy"),
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
+)
+
+# Private and special ranges a student pod may not reach on the internet egress rule:
+# RFC 1918, link-local (cloud metadata 169.254.169.254), CGNAT and loopback.
+BLOCKED_EGRESS = (
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "169.254.0.0/16",
+    "100.64.0.0/10",
+)
+
+
+def _labels(spec: TenantSpec, **extra: str) -> dict[str, str]:
+    labels = {
+        layout.LABEL_MANAGED_BY: layout.MANAGED_BY,
+        layout.LABEL_PART_OF: layout.PART_OF,
+        layout.LABEL_OWNER: spec.student,
+    }
+    labels.update(extra)
+    return labels
+
+
+def _meta(
+    name: str, spec: TenantSpec, *, namespace: str | None, wave: str, prune_last: bool = False
+) -> Obj:
+    meta: Obj = {"name": name}
+    if namespace is not None:
+        meta["namespace"] = namespace
+    meta["labels"] = _labels(spec)
+    annotations = {layout.ANNOTATION_SYNC_WAVE: wave}
+    if prune_last:
+        annotations[layout.ANNOTATION_SYNC_OPTIONS] = "PruneLast=true"
+    meta["annotations"] = annotations
+    return meta
+
+
+def namespace(cfg: PlatformConfig, spec: TenantSpec) -> Obj:
+    """The student's Namespace with ownership and Pod Security labels."""
+    ns = layout.namespace_name(spec.student)
+    meta = _meta(ns, spec, namespace=None, wave=layout.WAVE_NAMESPACE, prune_last=True)
+    labels = meta["labels"]
+    labels[layout.LABEL_TIER] = spec.tier
+    if spec.course:
+        labels[layout.LABEL_COURSE] = spec.course
+    if spec.term:
+        labels[layout.LABEL_TERM] = spec.term
+    if spec.expires:
+        labels[layout.LABEL_EXPIRES] = spec.expires
+    for mode, level in (
+        ("enforce", cfg.pss_enforce),
+        ("warn", cfg.pss_warn),
+        ("audit", cfg.pss_audit),
+    ):
+        labels[f"{layout.PSA_PREFIX}/{mode}"] = level
+        labels[f"{layout.PSA_PREFIX}/{mode}-version"] = cfg.pss_version
+    annotations = meta["annotations"]
+    if spec.name:
+        annotations["kuploy.io/owner-name"] = spec.name
+    if spec.email:
+        annotations["kuploy.io/owner-email"] = spec.email
+    if spec.github:
+        annotations["kuploy.io/owner-github"] = spec.github
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
+
+
+def resource_quota(cfg: PlatformConfig, spec: TenantSpec) -> Obj:
+    """The tenant's ResourceQuota, from its tier."""
+    tier = cfg.tiers[spec.tier]
+    return {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": _meta("kuploy-quota", spec, namespace=spec.student, wave=layout.WAVE_GUARDS),
+        "spec": {"hard": dict(sorted(tier.quota.items()))},
+    }
+
+
+def limit_range(cfg: PlatformConfig, spec: TenantSpec) -> Obj:
+    """Container defaults and caps, so pods without ``resources:`` still pass the quota."""
+    tier = cfg.tiers[spec.tier]
+    return {
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": _meta("kuploy-limits", spec, namespace=spec.student, wave=layout.WAVE_GUARDS),
+        "spec": {
+            "limits": [
+                {
+                    "type": "Container",
+                    "default": dict(tier.default),
+                    "defaultRequest": dict(tier.default_request),
+                    "max": dict(tier.max),
+                }
+            ]
+        },
+    }
+
+
+def network_policies(cfg: PlatformConfig, spec: TenantSpec) -> list[Obj]:
+    """Default deny both ways, then the few flows a student app needs."""
+    ns = spec.student
+
+    def policy(name: str, body: Obj) -> Obj:
+        return {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": _meta(name, spec, namespace=ns, wave=layout.WAVE_GUARDS),
+            "spec": body,
+        }
+
+    def ns_selector(name: str) -> Obj:
+        return {"namespaceSelector": {"matchLabels": {layout.NS_NAME_LABEL: name}}}
+
+    blocked = sorted({*BLOCKED_EGRESS, cfg.pod_cidr, cfg.service_cidr})
+    return [
+        policy("default-deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
+        policy(
+            "allow-same-namespace",
+            {
+                "podSelector": {},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{"from": [{"podSelector": {}}]}],
+                "egress": [{"to": [{"podSelector": {}}]}],
+            },
+        ),
+        policy(
+            "allow-from-ingress-controller",
+            {
+                "podSelector": {},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [ns_selector(cfg.ingress_namespace)]}],
+            },
+        ),
+        policy(
+            "allow-dns",
+            {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [
+                            {
+                                **ns_selector(cfg.dns_namespace),
+                                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                            }
+                        ],
+                        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                    }
+                ],
+            },
+        ),
+        policy(
+            "allow-internet-egress",
+            {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": blocked}}]}],
+            },
+        ),
+    ]
+
+
+# What the student may do in their namespace: the built-in `view` role's read access (which
+# deliberately leaves out Secrets), plus logs, restarting a pod and port-forwarding.
+_READ = ["get", "list", "watch"]
+_VIEW_RULES: list[tuple[str, list[str]]] = [
+    (
+        "",
+        [
+            "configmaps",
+            "endpoints",
+            "events",
+            "limitranges",
+            "persistentvolumeclaims",
+            "pods",
+            "pods/status",
+            "replicationcontrollers",
+            "resourcequotas",
+            "serviceaccounts",
+            "services",
+        ],
+    ),
+    ("apps", ["controllerrevisions", "daemonsets", "deployments", "replicasets", "statefulsets"]),
+    ("autoscaling", ["horizontalpodautoscalers"]),
+    ("batch", ["cronjobs", "jobs"]),
+    ("discovery.k8s.io", ["endpointslices"]),
+    ("events.k8s.io", ["events"]),
+    ("networking.k8s.io", ["ingresses", "networkpolicies"]),
+    ("policy", ["poddisruptionbudgets"]),
+]
+
+
+def rbac(cfg: PlatformConfig, spec: TenantSpec) -> list[Obj]:
+    """A Role (view-like + logs, pod delete, port-forward) and its binding to the student."""
+    name = layout.student_rbac_name()
+    rules: list[Obj] = [
+        {"apiGroups": [group], "resources": resources, "verbs": list(_READ)}
+        for group, resources in _VIEW_RULES
+    ]
+    rules += [
+        {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["delete"]},
+        {"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["get", "create"]},
+    ]
+    subject = spec.github or spec.student
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": _meta(name, spec, namespace=spec.student, wave=layout.WAVE_GUARDS),
+            "rules": rules,
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": _meta(name, spec, namespace=spec.student, wave=layout.WAVE_GUARDS),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+            "subjects": [
+                {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": subject}
+            ],
+        },
+    ]
+
+
+def source_repos(cfg: PlatformConfig, spec: TenantSpec) -> list[str]:
+    """The repos the student's project may read: their app repos and the platform repo."""
+    repos = {a.repo for a in spec.apps if a.mode == "repo"}
+    repos.add(cfg.repo_url)
+    return sorted(repos)
+
+
+def app_project(cfg: PlatformConfig, spec: TenantSpec) -> Obj:
+    """The student's locked-down AppProject."""
+    project = layout.project_name(spec.student)
+    role = layout.student_role_name()
+    subject = f"proj:{project}:{role}"
+    policies = [
+        f"p, {subject}, applications, get, {project}/*, allow",
+        f"p, {subject}, applications, sync, {project}/*, allow",
+        f"p, {subject}, logs, get, {project}/*, allow",
+    ]
+    role_obj: Obj = {
+        "name": role,
+        "description": f"{spec.student}: read, sync and read logs of their own apps",
+        "policies": policies,
+    }
+    if spec.github:
+        role_obj["groups"] = [spec.github]
+    description = f"Tenant {spec.student}"
+    if spec.course or spec.term:
+        description += f" ({' '.join(x for x in (spec.course, spec.term) if x)})"
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AppProject",
+        "metadata": _meta(
+            project, spec, namespace=cfg.argocd_namespace, wave=layout.WAVE_PROJECT, prune_last=True
+        ),
+        "spec": {
+            "description": description,
+            "sourceRepos": source_repos(cfg, spec),
+            "destinations": [
+                {
+                    "server": layout.IN_CLUSTER_SERVER,
+                    "namespace": layout.namespace_name(spec.student),
+                }
+            ],
+            "clusterResourceWhitelist": [],
+            "namespaceResourceBlacklist": [{"group": g, "kind": k} for g, k in GUARD_KINDS],
+            "orphanedResources": {"warn": True},
+            "roles": [role_obj],
+        },
+    }
+
+
+def application(cfg: PlatformConfig, spec: TenantSpec, app: AppSpec) -> Obj:
+    """The Application of one app, in the student's project, syncing into their namespace."""
+    name = layout.application_name(spec.student, app.name)
+    meta = _meta(name, spec, namespace=cfg.argocd_namespace, wave=layout.WAVE_APPS)
+    meta["labels"][layout.LABEL_APP] = app.name
+    meta["labels"][layout.LABEL_MODE] = app.mode
+    # The finalizer makes deleting the Application delete what it deployed.
+    meta["finalizers"] = [layout.RESOURCES_FINALIZER]
+    if app.mode == "repo":
+        source: Obj = {"repoURL": app.repo, "path": app.path, "targetRevision": app.revision}
+    else:
+        path = layout.workload_dir(spec.student, app.name)
+        # Only a commit touching this app's folder refreshes it: one shared repo, many apps.
+        meta["annotations"][layout.ANNOTATION_MANIFEST_PATHS] = "."
+        source = {"repoURL": cfg.repo_url, "path": path, "targetRevision": cfg.target_revision}
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": meta,
+        "spec": {
+            "project": layout.project_name(spec.student),
+            "source": source,
+            "destination": {
+                "server": layout.IN_CLUSTER_SERVER,
+                "namespace": layout.namespace_name(spec.student),
+            },
+            "syncPolicy": _sync_policy(),
+        },
+    }
+
+
+def _sync_policy() -> Obj:
+    # Never allowEmpty: with prune on, an empty render would delete the student's whole app.
+    return {
+        "automated": {"prune": True, "selfHeal": True, "allowEmpty": False},
+        "syncOptions": ["PruneLast=true"],
+        "retry": {
+            "limit": 5,
+            "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"},
+        },
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Platform level
+
+
+def _platform_meta(name: str, namespace: str | None) -> Obj:
+    meta: Obj = {"name": name}
+    if namespace is not None:
+        meta["namespace"] = namespace
+    meta["labels"] = {layout.LABEL_MANAGED_BY: layout.MANAGED_BY, layout.LABEL_PART_OF: "kuploy"}
+    return meta
+
+
+def root_application(cfg: PlatformConfig) -> Obj:
+    """The app of apps: syncs ``apps/cluster`` (platform and tenants) under the admin project."""
+    meta = _platform_meta(layout.ROOT_APP_NAME, cfg.argocd_namespace)
+    meta["annotations"] = {layout.ANNOTATION_MANIFEST_PATHS: "."}
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": meta,
+        "spec": {
+            "project": layout.ADMIN_PROJECT,
+            "source": {
+                "repoURL": cfg.repo_url,
+                "path": layout.CLUSTER_DIR,
+                "targetRevision": cfg.target_revision,
+                "directory": {"recurse": True},
+            },
+            "destination": {"server": layout.IN_CLUSTER_SERVER, "namespace": cfg.argocd_namespace},
+            "syncPolicy": {
+                "automated": {"prune": True, "selfHeal": True, "allowEmpty": False},
+                "syncOptions": ["PruneLast=true"],
+                "retry": {
+                    "limit": 5,
+                    "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"},
+                },
+            },
+        },
+    }
+
+
+def admin_project(cfg: PlatformConfig) -> Obj:
+    """The admin AppProject: the platform repo and the add-on charts, anywhere in-cluster."""
+    meta = _platform_meta(layout.ADMIN_PROJECT, cfg.argocd_namespace)
+    meta["annotations"] = {layout.ANNOTATION_SYNC_WAVE: "-100"}
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AppProject",
+        "metadata": meta,
+        "spec": {
+            "description": "kuploy platform: add-ons and tenant guards (admins only)",
+            "sourceRepos": sorted({cfg.repo_url, *(a.repo_url for a in cfg.addons)}),
+            "destinations": [{"server": layout.IN_CLUSTER_SERVER, "namespace": "*"}],
+            "clusterResourceWhitelist": [{"group": "*", "kind": "*"}],
+            "orphanedResources": {"warn": False},
+        },
+    }
+
+
+def addon_application(cfg: PlatformConfig, addon: Addon) -> Obj:
+    """An add-on installed from its Helm chart, pinned by version."""
+    meta = _platform_meta(f"platform-{addon.name}", cfg.argocd_namespace)
+    meta["annotations"] = {layout.ANNOTATION_SYNC_WAVE: "-50"}
+    meta["finalizers"] = [layout.RESOURCES_FINALIZER]
+    source: Obj = {"repoURL": addon.repo_url, "chart": addon.chart, "targetRevision": addon.version}
+    if addon.values:
+        source["helm"] = {"releaseName": addon.name, "valuesObject": dict(addon.values)}
+    else:
+        source["helm"] = {"releaseName": addon.name}
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": meta,
+        "spec": {
+            "project": layout.ADMIN_PROJECT,
+            "source": source,
+            "destination": {"server": layout.IN_CLUSTER_SERVER, "namespace": addon.namespace},
+            "syncPolicy": {
+                "automated": {"prune": True, "selfHeal": True, "allowEmpty": False},
+                "syncOptions": ["CreateNamespace=true", "ServerSideApply=true"],
+            },
+        },
+    }

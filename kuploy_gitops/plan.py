@@ -1,0 +1,205 @@
+"""FilePlan: a change set built in memory, shown as a diff, applied atomically and committed.
+
+Atomicity. A plan is applied through a journal in ``.git/kuploy-txn/``:
+
+1. every new file's content is written (and fsynced) to a temporary file in the journal folder;
+2. ``journal.json`` (the list of operations, the commit message and the expected HEAD) is
+   written to a temporary name and renamed into place: **the commit point**;
+3. the operations are carried out (``os.replace`` of each temporary file onto its path, unlink
+   of deletions) and the touched paths are committed;
+4. the journal folder is removed.
+
+A process killed before step 2 leaves the working tree untouched (the stray temporary files are
+discarded by :func:`recover`); one killed after it is rolled forward by :func:`recover`, which
+every writing command runs first: the remaining operations are redone (each is idempotent) and
+the commit is made if HEAD has not moved. So the repo is always either as before or as after.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import shutil
+import signal
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kuploy_gitops.gitrepo import GitRepo
+
+TXN_DIR = "kuploy-txn"
+JOURNAL = "journal.json"
+_FAULT_ENV = "KUPLOY_TEST_KILL_AT"  # tests: SIGKILL ourselves at the Nth step of apply
+
+
+@dataclass
+class FilePlan:
+    """Desired file contents (``None`` = delete), keyed by repo-relative POSIX path."""
+
+    root: Path
+    changes: dict[str, str | None] = field(default_factory=dict)
+
+    def write(self, path: str, text: str) -> None:
+        """Plan ``path`` to hold ``text``."""
+        self.changes[path] = text
+
+    def write_all(self, files: Mapping[str, str]) -> None:
+        """Plan several files."""
+        self.changes.update(files)
+
+    def delete(self, path: str) -> None:
+        """Plan ``path`` to be removed."""
+        self.changes[path] = None
+
+    def current(self, path: str) -> str | None:
+        """What ``path`` holds on disk now (None when absent)."""
+        full = self.root / path
+        try:
+            return full.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    def effective(self) -> dict[str, str | None]:
+        """Only the changes that differ from disk, sorted by path."""
+        out: dict[str, str | None] = {}
+        for path in sorted(self.changes):
+            new = self.changes[path]
+            if new != self.current(path):
+                out[path] = new
+        return out
+
+    def diff(self) -> str:
+        """A unified diff of the effective changes (what ``--dry-run`` prints)."""
+        chunks: list[str] = []
+        for path, new in self.effective().items():
+            old = self.current(path)
+            chunks.extend(
+                difflib.unified_diff(
+                    (old or "").splitlines(keepends=True),
+                    (new or "").splitlines(keepends=True),
+                    fromfile=f"a/{path}" if old is not None else "/dev/null",
+                    tofile=f"b/{path}" if new is not None else "/dev/null",
+                )
+            )
+        return "".join(c if c.endswith("\n") else c + "\n" for c in chunks)
+
+
+@dataclass
+class ApplyResult:
+    """What applying a plan did."""
+
+    summary: str
+    message: str = ""
+    changed: list[str] = field(default_factory=list)
+    diff: str = ""
+    commit: str = ""
+    pushed: str = ""
+
+
+class _Faults:
+    """Counts apply steps; with KUPLOY_TEST_KILL_AT=N the process SIGKILLs itself at step N."""
+
+    def __init__(self) -> None:
+        raw = os.environ.get(_FAULT_ENV, "")
+        self.kill_at = int(raw) if raw.isdigit() else 0
+        self.step = 0
+
+    def tick(self) -> None:
+        self.step += 1
+        if self.kill_at and self.step == self.kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _fsync_write(path: Path, text: str) -> None:
+    with path.open("w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def apply(git: GitRepo, plan: FilePlan, message: str, *, summary: str) -> ApplyResult:
+    """Apply the plan's effective changes atomically and commit them (caller holds the lock)."""
+    changes = plan.effective()
+    result = ApplyResult(summary=summary, message=message, changed=list(changes))
+    if not changes:
+        return result
+    faults = _Faults()
+    txn = git.git_dir / TXN_DIR
+    shutil.rmtree(txn, ignore_errors=True)
+    txn.mkdir()
+    ops: list[dict[str, str | None]] = []
+    for i, (path, text) in enumerate(changes.items()):
+        if text is None:
+            ops.append({"path": path, "tmp": None})
+            continue
+        tmp = txn / f"{i}.new"
+        _fsync_write(tmp, text)
+        ops.append({"path": path, "tmp": tmp.name})
+        faults.tick()
+    journal = {"ops": ops, "message": message, "head": git.head()}
+    tmp_journal = txn / (JOURNAL + ".tmp")
+    _fsync_write(tmp_journal, json.dumps(journal))
+    tmp_journal.replace(txn / JOURNAL)  # the commit point
+    faults.tick()
+    result.commit = _roll_forward(git, txn, journal, faults)
+    return result
+
+
+def _roll_forward(
+    git: GitRepo, txn: Path, journal: Mapping[str, object], faults: _Faults | None = None
+) -> str:
+    ops = journal["ops"]
+    assert isinstance(ops, list)
+    touched_dirs: set[Path] = set()
+    for op in ops:
+        target = git.path / str(op["path"])
+        tmp = op["tmp"]
+        if tmp is None:
+            target.unlink(missing_ok=True)
+            touched_dirs.add(target.parent)
+        else:
+            src = txn / str(tmp)
+            if src.exists():  # absent: already moved by an earlier, interrupted run
+                target.parent.mkdir(parents=True, exist_ok=True)
+                src.replace(target)
+        if faults:
+            faults.tick()
+    _prune_empty_dirs(git.path, touched_dirs)
+    commit = ""
+    if git.head() == journal["head"]:
+        commit = git.commit_paths([str(op["path"]) for op in ops], str(journal["message"]))
+        if faults:
+            faults.tick()
+    shutil.rmtree(txn, ignore_errors=True)
+    return commit or (git.head() or "")
+
+
+def _prune_empty_dirs(root: Path, dirs: Iterable[Path]) -> None:
+    for d in sorted(dirs, key=lambda p: len(p.parts), reverse=True):
+        cur = d
+        while cur != root and cur.is_dir() and root in cur.parents:
+            try:
+                cur.rmdir()
+            except OSError:
+                break
+            cur = cur.parent
+
+
+def recover(git: GitRepo) -> bool:
+    """Finish or discard an apply that was interrupted; True when there was one to handle."""
+    if not git.is_repo():
+        return False
+    txn = git.git_dir / TXN_DIR
+    if not txn.is_dir():
+        return False
+    journal_path = txn / JOURNAL
+    if not journal_path.is_file():
+        # Killed before the commit point: nothing in the working tree was touched.
+        shutil.rmtree(txn, ignore_errors=True)
+        return True
+    journal = json.loads(journal_path.read_text(encoding="utf-8"))
+    # A commit killed half-way can leave git's own index lock behind; we hold kuploy's lock.
+    (git.git_dir / "index.lock").unlink(missing_ok=True)
+    _roll_forward(git, txn, journal)
+    return True

@@ -1,0 +1,215 @@
+"""Rendering: the single jinja2 Environment over templates/, and tenant/platform file sets.
+
+Every function here is pure: it returns ``{repo-relative path: file text}`` and touches no disk
+except to read templates. Output is byte-identical across runs and machines (sorted keys where
+order is not meaningful, no timestamps, LF line ends).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from kuploy_gitops import layout, manifests, yamlio
+from kuploy_gitops.config import SIZES, AppSpec, PlatformConfig, TenantSpec
+
+# YAML's printable set; anything else (and the Unicode line separators) is escaped by `yq`.
+_YAML_UNSAFE = re.compile(
+    "[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
+
+
+def templates_dir() -> Path:
+    """Where the templates are: inside the installed wheel, or at the checkout's top level."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("kuploy-gitops templates folder not found (broken install)")
+
+
+def yaml_quote(value: Any) -> str:
+    """Quote any value as a double-quoted YAML scalar that reads back as the same string.
+
+    JSON string syntax is a subset of YAML's double-quoted style; characters outside YAML's
+    printable set (and U+2028/U+2029/U+0085, which readers may fold) are escaped as well, so no
+    input can end the scalar or change the document's structure.
+    """
+    text = json.dumps(str(value), ensure_ascii=False)
+    return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The one jinja2 Environment: sandboxed, StrictUndefined, every filter registered here."""
+    env = SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+        trim_blocks=False,
+        lstrip_blocks=False,
+    )
+    env.filters["yq"] = yaml_quote
+    return env
+
+
+def render_template(name: str, context: Mapping[str, Any]) -> str:
+    """Render one template by its path under templates/."""
+    return environment().get_template(name).render(**context)
+
+
+def header(source: str) -> str:
+    """The first-line comment of every rendered file."""
+    return f"Rendered by kuploy-gitops from {source}. Do not edit: change the spec, then render."
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image reference split the way kustomize's ``images:`` wants it."""
+
+    ref: str
+    name: str
+    tag: str
+    digest: str
+
+
+def parse_image(ref: str) -> ImageRef:
+    """Split ``registry/repo:tag@digest``; a missing tag is ``latest`` as for the runtime."""
+    name, _, digest = ref.partition("@")
+    tag = ""
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        name, tag = name.rsplit(":", 1)
+    if not tag and not digest:
+        tag = "latest"
+    return ImageRef(ref=ref, name=name, tag=tag, digest=digest)
+
+
+def app_labels(spec: TenantSpec, app: AppSpec) -> tuple[dict[str, str], dict[str, str]]:
+    """(all labels, selector labels) of a platform-managed app's objects."""
+    selector = {
+        layout.LABEL_NAME: app.name,
+        layout.LABEL_INSTANCE: layout.application_name(spec.student, app.name),
+    }
+    labels = {**selector, layout.LABEL_PART_OF: layout.PART_OF, layout.LABEL_OWNER: spec.student}
+    return dict(sorted(labels.items())), selector
+
+
+APP_FILES = ("kustomization.yaml", "deployment.yaml", "service.yaml", "ingress.yaml")
+
+
+def render_app_manifests(
+    cfg: PlatformConfig,
+    spec: TenantSpec,
+    app: AppSpec,
+    *,
+    source: str | None = None,
+    pull_secret: str = "",
+) -> dict[str, str]:
+    """The kustomization of one app: ``{file name: text}`` for the files in ``APP_FILES``.
+
+    Used for platform-managed apps (under ``apps/workloads``) and for the ``deploy/`` folder
+    scaffolded into a student's repo: both modes deploy the same manifests.
+    """
+    labels, selector = app_labels(spec, app)
+    context = {
+        "header": header(source or layout.tenant_spec(spec.student)),
+        "app": app.name,
+        "namespace": layout.namespace_name(spec.student),
+        "labels": labels,
+        "selector": selector,
+        "replicas": app.replicas,
+        "image": parse_image(app.image),
+        "port": app.port,
+        "env": list(app.env),
+        "health_path": app.health_path,
+        "size": SIZES[app.size],
+        "pull_secret": pull_secret,
+        "host": cfg.host(spec.student, app.name),
+        "ingress_class": cfg.ingress_class,
+        "tls_secret": cfg.tls_secret,
+    }
+    return {name: render_template(f"app/{name}.j2", context) for name in APP_FILES}
+
+
+def render_tenant(cfg: PlatformConfig, spec: TenantSpec) -> dict[str, str]:
+    """Every rendered file of one tenant (not the spec): guards, project, apps, workloads."""
+    head = header(layout.tenant_spec(spec.student))
+    files = {
+        layout.tenant_file(spec.student, "namespace.yaml"): yamlio.dump(
+            manifests.namespace(cfg, spec), header=head
+        ),
+        layout.tenant_file(spec.student, "resourcequota.yaml"): yamlio.dump(
+            manifests.resource_quota(cfg, spec), header=head
+        ),
+        layout.tenant_file(spec.student, "limitrange.yaml"): yamlio.dump(
+            manifests.limit_range(cfg, spec), header=head
+        ),
+        layout.tenant_file(spec.student, "networkpolicies.yaml"): yamlio.dump_all(
+            manifests.network_policies(cfg, spec), header=head
+        ),
+        layout.tenant_file(spec.student, "rbac.yaml"): yamlio.dump_all(
+            manifests.rbac(cfg, spec), header=head
+        ),
+        layout.tenant_file(spec.student, "appproject.yaml"): yamlio.dump(
+            manifests.app_project(cfg, spec), header=head
+        ),
+    }
+    for app in spec.apps:
+        files[layout.application_file(spec.student, app.name)] = yamlio.dump(
+            manifests.application(cfg, spec, app), header=head
+        )
+        if app.mode == "managed":
+            folder = layout.workload_dir(spec.student, app.name)
+            for name, text in render_app_manifests(cfg, spec, app).items():
+                files[f"{folder}/{name}"] = text
+    return dict(sorted(files.items()))
+
+
+def render_platform(cfg: PlatformConfig) -> dict[str, str]:
+    """The platform-level manifests derived from kuploy.yaml (root app, admin project, add-ons)."""
+    head = header(layout.CONFIG_FILE)
+    files = {
+        layout.ROOT_APP_FILE: yamlio.dump(manifests.root_application(cfg), header=head),
+        layout.platform_file("project"): yamlio.dump(manifests.admin_project(cfg), header=head),
+    }
+    for addon in cfg.addons:
+        files[layout.platform_file(f"addon-{addon.name}")] = yamlio.dump(
+            manifests.addon_application(cfg, addon), header=head
+        )
+    return dict(sorted(files.items()))
+
+
+def render_platform_readme(cfg: PlatformConfig) -> str:
+    """The platform repo's README (a human-edited file, so a template)."""
+    return render_template(
+        "repo/README.md.j2",
+        {
+            "cluster_name": cfg.cluster_name,
+            "argocd_namespace": cfg.argocd_namespace,
+            "repo_url": cfg.repo_url,
+            "root_app_file": layout.ROOT_APP_FILE,
+            "root_app_name": layout.ROOT_APP_NAME,
+            "cluster_dir": layout.CLUSTER_DIR,
+            "config_file": layout.CONFIG_FILE,
+            "tenants_dir": layout.TENANTS_DIR,
+            "platform_dir": layout.PLATFORM_DIR,
+            "tenants_manifests_dir": layout.TENANT_MANIFESTS_DIR,
+            "workloads_dir": layout.WORKLOADS_DIR,
+            "github_org": cfg.github_org,
+        },
+    )
+
+
+def rendered_roots() -> tuple[str, ...]:
+    """Folders whose every file is rendered (a file there that no spec renders is drift)."""
+    return (layout.CLUSTER_DIR, layout.WORKLOADS_DIR)
