@@ -402,17 +402,27 @@ def app_remove(ctx: Ctx, student: str, app_name: str, dry_run: bool, push: bool)
 
 @main.command(
     help="Remove a student's Applications, project, guards, namespace and spec in one commit."
-    + examples("kuploy-gitops offboard kim-minji", "kuploy-gitops offboard kim-minji --archive")
+    + examples("kuploy-gitops offboard kim-minji", "kuploy-gitops offboard kim-minji --archive",
+               "kuploy-gitops offboard kim-minji --push --verify")
 )
 @click.argument("student")
 @click.option("--archive", is_flag=True, help="Keep the spec under tenants/archive/.")
 @dry_run_option
 @push_option
+@click.option("--verify", is_flag=True, help="Then wait until Argo CD reports the student's "
+              "apps and project gone (server from ARGOCD_SERVER or kuploy.yaml).")
+@click.option("--verify-timeout", type=float, default=600.0, show_default=True,
+              help="Seconds --verify waits before naming what is left.")
 @pass_ctx
-def offboard(ctx: Ctx, student: str, archive: bool, dry_run: bool, push: bool) -> None:
+def offboard(ctx: Ctx, student: str, archive: bool, dry_run: bool, push: bool,
+             verify: bool, verify_timeout: float) -> None:
     """Offboard a student."""
     result = api.offboard(ctx.repo, student, archive=archive, dry_run=dry_run, push=push)
     print_result(ctx, result, dry_run=dry_run)
+    if verify and not dry_run:
+        from kuploy_gitops.cli_argocd import verify_offboarding  # late: it imports this module
+
+        verify_offboarding(ctx, student, timeout=verify_timeout)
 
 
 @main.command(
@@ -496,3 +506,10 @@ def run(argv: Sequence[str] | None = None) -> int:
 def entry() -> None:
     """Console-script entry point."""
     sys.exit(run())
+
+
+# Argo CD commands (register, status, sync, token) live in cli_argocd; imported last because
+# cli_argocd imports helpers from this module.
+from kuploy_gitops.cli_argocd import register_commands  # noqa: E402
+
+register_commands(main)

@@ -1,0 +1,664 @@
+"""The Argo CD REST client: one httpx seam, errors mapped to ArgoCDError, secrets kept out of sight.
+
+Only this module imports httpx. Every call has a timeout; idempotent calls (reads, deletes and
+upserts of declared state) are retried with exponential backoff on connect errors and on
+502/503/504. Every failure leaves as :class:`~kuploy_gitops.errors.ArgoCDError` carrying the
+method, the path, the HTTP status and Argo CD's own ``message``, never an httpx exception and
+never the token: error messages and server replies are scrubbed of every secret the client holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import ssl
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from kuploy_gitops.argocd_reasons import Reason, first_reason, nodes_worth_events
+from kuploy_gitops.errors import ArgoCDError, InvalidInputError
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+Refresh = Literal["normal", "hard"]
+Transport = httpx.BaseTransport
+"""What tests inject instead of the network (``httpx.MockTransport`` is one)."""
+
+RETRY_STATUSES = frozenset({502, 503, 504})
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_RETRIES = 3
+DEFAULT_BACKOFF = 0.5
+REDACTED = "***"
+
+# Metadata fields the client sends: the declared state, never server-owned bookkeeping.
+_SENT_METADATA = ("name", "namespace", "labels", "annotations", "finalizers")
+
+
+class Credentials:
+    """How the client authenticates: a bearer token, or a username and password for a session.
+
+    The secrets are private attributes and never part of ``repr``/``str``.
+    """
+
+    __slots__ = ("_password", "_token", "username")
+
+    def __init__(self, *, token: str = "", username: str = "", password: str = "") -> None:
+        if not token and not (username and password):
+            raise InvalidInputError(
+                "no Argo CD credentials",
+                hint="set ARGOCD_AUTH_TOKEN, or ARGOCD_USERNAME and ARGOCD_PASSWORD",
+            )
+        self._token = token
+        self.username = username
+        self._password = password
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Credentials:
+        """Read ``ARGOCD_AUTH_TOKEN``, else ``ARGOCD_USERNAME``/``ARGOCD_PASSWORD``."""
+        return cls(
+            token=env.get("ARGOCD_AUTH_TOKEN", "").strip(),
+            username=env.get("ARGOCD_USERNAME", "").strip(),
+            password=env.get("ARGOCD_PASSWORD", ""),
+        )
+
+    @property
+    def can_login(self) -> bool:
+        """Whether the client logs in for a session (no static token; user and password known).
+
+        A static token wins when both are set.
+        """
+        return not self._token and bool(self.username and self._password)
+
+    def secrets(self) -> list[str]:
+        """Every secret value held, for scrubbing text."""
+        return [s for s in (self._token, self._password) if s]
+
+    def __repr__(self) -> str:
+        kind = "token" if self._token else f"user {self.username!r}"
+        return f"Credentials({kind}, secrets={REDACTED})"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where Argo CD is and how to talk to it (no secrets here)."""
+
+    server: str
+    insecure: bool = False
+    ca_file: Path | None = None
+    root_path: str = ""
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+    backoff: float = DEFAULT_BACKOFF
+
+    @property
+    def base_url(self) -> str:
+        """``https://host[:port][/root-path]`` without a trailing slash."""
+        server = self.server.strip().rstrip("/")
+        if "://" not in server:
+            server = "https://" + server
+        parts = urlsplit(server)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidInputError(
+                f"Argo CD server {self.server!r} is not a URL or host name",
+                hint="give --server like https://argocd.example.ac.kr or argocd.example:8443",
+            )
+        root = self.root_path.strip().strip("/")
+        return f"{server}/{root}" if root else server
+
+
+def opts_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """Connection flags from ``ARGOCD_OPTS`` (as the argocd CLI reads them).
+
+    Understood: ``--server``, ``--insecure``, ``--grpc-web-root-path``. Other flags are ignored,
+    as they belong to the argocd CLI.
+    """
+    words = shlex.split(env.get("ARGOCD_OPTS", ""))
+    found: dict[str, Any] = {}
+    i = 0
+    while i < len(words):
+        word = words[i]
+        name, eq, value = word.partition("=")
+        if name == "--insecure":
+            found["insecure"] = value.lower() not in ("false", "0") if eq else True
+        elif name in ("--server", "--grpc-web-root-path"):
+            if not eq and i + 1 < len(words):
+                i += 1
+                value = words[i]
+            found["server" if name == "--server" else "root_path"] = value
+        i += 1
+    return found
+
+
+@dataclass(frozen=True)
+class AppState:
+    """The parts of an Application's status a human needs."""
+
+    name: str
+    project: str
+    sync: str
+    health: str
+    revision: str
+    operation_phase: str
+    operation_message: str
+    operation_finished: str
+    health_message: str
+    pending_operation: bool
+
+    @classmethod
+    def of(cls, app: Obj) -> AppState:
+        """Extract the state from an Application object as Argo CD returns it."""
+        status = app.get("status") or {}
+        op = status.get("operationState") or {}
+        return cls(
+            name=str((app.get("metadata") or {}).get("name", "")),
+            project=str((app.get("spec") or {}).get("project", "")),
+            sync=str((status.get("sync") or {}).get("status") or "Unknown"),
+            health=str((status.get("health") or {}).get("status") or "Unknown"),
+            revision=str((status.get("sync") or {}).get("revision") or ""),
+            operation_phase=str(op.get("phase") or ""),
+            operation_message=str(op.get("message") or ""),
+            operation_finished=str(op.get("finishedAt") or ""),
+            health_message=str((status.get("health") or {}).get("message") or ""),
+            pending_operation=bool(app.get("operation")),
+        )
+
+    @property
+    def running(self) -> bool:
+        """An operation is requested or running."""
+        return self.pending_operation or self.operation_phase in ("Running", "Terminating")
+
+    @property
+    def ready(self) -> bool:
+        """Synced and healthy, with no operation in flight."""
+        return not self.running and self.sync == "Synced" and self.health == "Healthy"
+
+    @property
+    def failed(self) -> bool:
+        """The last operation failed, or the app went Degraded with nothing left running."""
+        if self.running:
+            return False
+        return self.operation_phase in ("Failed", "Error") or self.health == "Degraded"
+
+    def summary(self) -> str:
+        """One line like ``Synced/Progressing (Succeeded)``."""
+        op = f" ({self.operation_phase})" if self.operation_phase else ""
+        if self.pending_operation and not self.operation_phase:
+            op = " (sync requested)"
+        return f"{self.sync}/{self.health}{op}"
+
+
+@dataclass(frozen=True)
+class WaitOutcome:
+    """How a wait ended: ``healthy``, ``failed`` or ``timeout``; the last state; the reason."""
+
+    result: Literal["healthy", "failed", "timeout"]
+    state: AppState
+    reason: Reason | None = None
+
+
+@dataclass(frozen=True)
+class SyncResource:
+    """One resource to sync selectively."""
+
+    kind: str
+    name: str
+    group: str = ""
+    namespace: str = ""
+
+    def to_body(self) -> Obj:
+        """The ``SyncOperationResource`` JSON."""
+        body: Obj = {"group": self.group, "kind": self.kind, "name": self.name}
+        if self.namespace:
+            body["namespace"] = self.namespace
+        return body
+
+
+@dataclass(frozen=True)
+class ProjectToken:
+    """A project-role token: shown once, never stored. ``repr`` hides the token."""
+
+    token: str = field(repr=False)
+    project: str
+    role: str
+    id: str
+    expires_in: int
+
+
+def declared(obj: Mapping[str, Any]) -> Obj:
+    """The declared part of a manifest (metadata essentials and spec) as the API takes it.
+
+    ``apiVersion``, ``kind`` and ``status`` are dropped: the API knows the kind from the path and
+    owns the status.
+    """
+    meta = obj.get("metadata") or {}
+    out: Obj = {"metadata": {k: meta[k] for k in _SENT_METADATA if k in meta}}
+    if "spec" in obj:
+        out["spec"] = obj["spec"]
+    return out
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+class ArgoCDClient:
+    """A small client for the Argo CD API server's REST gateway.
+
+    Args:
+        conn: where the server is, TLS choices, timeout and retry policy.
+        creds: a token, or a username/password exchanged for a session token on first use
+            (and once more when the server answers 401).
+        transport: an httpx transport to use instead of the network (tests); TLS options do
+            not apply to an injected transport.
+        sleep: how to wait between retries and polls (tests pass a no-op).
+        clock: a monotonic clock for wait timeouts.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        creds: Credentials,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.conn = conn
+        self._creds = creds
+        self._session_token = ""
+        self.sleep = sleep
+        self.clock = clock
+        self._base = conn.base_url
+        if transport is None:
+            transport = httpx.HTTPTransport(verify=self._verify(conn))
+        self._http = httpx.Client(
+            transport=transport,
+            timeout=httpx.Timeout(conn.timeout),
+            follow_redirects=False,
+            headers={"Accept": "application/json", "User-Agent": "kuploy-gitops"},
+        )
+
+    def __repr__(self) -> str:
+        return f"ArgoCDClient({self._base!r}, {self._creds!r})"
+
+    @staticmethod
+    def _verify(conn: Connection) -> ssl.SSLContext | bool:
+        if conn.insecure:
+            return False
+        try:
+            return ssl.create_default_context(
+                cafile=str(conn.ca_file) if conn.ca_file is not None else None
+            )
+        except (OSError, ssl.SSLError) as exc:
+            raise InvalidInputError(
+                f"--ca-file {conn.ca_file}: cannot load a CA certificate "
+                f"({exc.__class__.__name__})",
+                hint="give a PEM file with the CA that signed Argo CD's certificate",
+            ) from exc
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> ArgoCDClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _scrub(self, text: str) -> str:
+        for secret in (*self._creds.secrets(), self._session_token):
+            if secret:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def _token(self) -> str:
+        if not self._creds.can_login:
+            return self._creds._token
+        if not self._session_token:
+            self._login()
+        return self._session_token
+
+    def _login(self) -> None:
+        body = {"username": self._creds.username, "password": self._creds._password}
+        reply = self._call("POST", "/api/v1/session", body=body, auth=False, idempotent=False)
+        token = reply.get("token") if isinstance(reply, dict) else None
+        if not isinstance(token, str) or not token:
+            raise ArgoCDError(
+                "Argo CD POST /api/v1/session returned no token",
+                method="POST",
+                path="/api/v1/session",
+                status=200,
+            )
+        self._session_token = token
+        log.debug("logged in to Argo CD as %s", self._creds.username)
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | Sequence[str]] | None = None,
+        body: Any = None,
+        idempotent: bool,
+        auth: bool = True,
+    ) -> Any:
+        url = self._base + path
+        attempts = 1 + (max(self.conn.retries, 0) if idempotent else 0)
+        attempt = 0
+        relogged = False
+        while True:
+            attempt += 1
+            headers = {"Authorization": f"Bearer {self._token()}"} if auth else {}
+            try:
+                resp = self._http.request(
+                    method, url, params=dict(params or {}), json=body, headers=headers
+                )
+            except httpx.TimeoutException as exc:
+                if isinstance(exc, httpx.ConnectTimeout) and attempt < attempts:
+                    self._backoff(attempt, method, path, "connect timeout")
+                    continue
+                raise self._transport_error(method, path, exc) from exc
+            except httpx.ConnectError as exc:
+                if attempt < attempts and not _is_tls_failure(exc):
+                    self._backoff(attempt, method, path, "connect error")
+                    continue
+                raise self._transport_error(method, path, exc) from exc
+            except httpx.HTTPError as exc:
+                raise self._transport_error(method, path, exc) from exc
+            log.debug("%s %s -> %s", method, path, resp.status_code)
+            if resp.status_code in RETRY_STATUSES and attempt < attempts:
+                self._backoff(attempt, method, path, f"HTTP {resp.status_code}")
+                continue
+            if resp.status_code == 401 and auth and self._creds.can_login and not relogged:
+                # The session token expired (or the server restarted): log in again, once.
+                relogged = True
+                self._session_token = ""
+                continue
+            if resp.status_code >= 400:
+                raise self._http_error(method, path, resp)
+            if not resp.content:
+                return {}
+            try:
+                return resp.json()
+            except ValueError as exc:
+                raise ArgoCDError(
+                    f"Argo CD {method} {path}: the reply is not JSON",
+                    method=method,
+                    path=path,
+                    status=resp.status_code,
+                    hint="check --server and --grpc-web-root-path point at the Argo CD API",
+                ) from exc
+
+    def _backoff(self, attempt: int, method: str, path: str, why: str) -> None:
+        delay = self.conn.backoff * (2 ** (attempt - 1))
+        log.info("Argo CD %s %s: %s, retrying in %.1fs", method, path, why, delay)
+        self.sleep(delay)
+
+    def _transport_error(self, method: str, path: str, exc: httpx.HTTPError) -> ArgoCDError:
+        where = self._base
+        if isinstance(exc, httpx.TimeoutException):
+            msg, hint = (
+                f"Argo CD {method} {path}: no answer from {where} within {self.conn.timeout:g}s",
+                "check the server is up, or raise --timeout",
+            )
+        elif isinstance(exc, httpx.ConnectError) and _is_tls_failure(exc):
+            msg, hint = (
+                f"Argo CD {method} {path}: TLS certificate of {where} could not be verified",
+                "pass --ca-file with the cluster's CA (or --insecure on a trusted lab network)",
+            )
+        elif isinstance(exc, httpx.ConnectError):
+            msg, hint = (
+                f"Argo CD {method} {path}: cannot connect to {where}",
+                "check --server / ARGOCD_SERVER and that Argo CD is reachable",
+            )
+        else:
+            msg, hint = (
+                f"Argo CD {method} {path}: {exc.__class__.__name__}: {self._scrub(str(exc))}",
+                None,
+            )
+        return ArgoCDError(msg, method=method, path=path, status=None, hint=hint)
+
+    def _http_error(self, method: str, path: str, resp: httpx.Response) -> ArgoCDError:
+        server_message = ""
+        try:
+            data = resp.json()
+            if isinstance(data, dict):
+                server_message = str(data.get("message") or data.get("error") or "")
+        except ValueError:
+            server_message = resp.text[:200].strip()
+        server_message = self._scrub(" ".join(server_message.split()))
+        status = resp.status_code
+        hint = _HINTS.get(status)
+        if status == 401 and not self._creds.can_login:
+            hint = "ARGOCD_AUTH_TOKEN was rejected (expired or revoked): create a new one"
+        elif "use upsert flag" in server_message:
+            hint = "the object exists with another spec: register upserts it"
+        detail = f": {server_message}" if server_message else ""
+        return ArgoCDError(
+            f"Argo CD {method} {path}: HTTP {status}{detail}",
+            method=method,
+            path=path,
+            status=status,
+            server_message=server_message,
+            hint=hint,
+        )
+
+    # ------------------------------------------------------------------ projects
+
+    def upsert_project(self, project: Mapping[str, Any]) -> Obj:
+        """Create or update an AppProject from its manifest (``POST /api/v1/projects``)."""
+        body = {"project": declared(project), "upsert": True}
+        return dict(self._call("POST", "/api/v1/projects", body=body, idempotent=True))
+
+    def get_project(self, name: str) -> Obj:
+        """Read an AppProject (an ArgoCDError with status 404 when missing)."""
+        return dict(self._call("GET", f"/api/v1/projects/{_seg(name)}", idempotent=True))
+
+    def delete_project(self, name: str) -> None:
+        """Delete an AppProject (Argo CD refuses while Applications still reference it)."""
+        self._call("DELETE", f"/api/v1/projects/{_seg(name)}", idempotent=True)
+
+    def create_project_token(
+        self, project: str, role: str, *, expires_in: int, token_id: str, description: str = ""
+    ) -> ProjectToken:
+        """Issue a JWT for ``proj:<project>:<role>`` valid for ``expires_in`` seconds."""
+        if expires_in <= 0:
+            raise InvalidInputError(
+                f"token lifetime {expires_in}s is not positive",
+                hint="tokens for students must expire; give e.g. --expires 30d",
+            )
+        body: Obj = {"expiresIn": expires_in, "id": token_id}
+        if description:
+            body["description"] = description
+        path = f"/api/v1/projects/{_seg(project)}/roles/{_seg(role)}/token"
+        reply = self._call("POST", path, body=body, idempotent=False)
+        token = reply.get("token") if isinstance(reply, dict) else None
+        if not isinstance(token, str) or not token:
+            raise ArgoCDError(
+                f"Argo CD POST {path} returned no token", method="POST", path=path, status=200
+            )
+        return ProjectToken(token, project, role, token_id, expires_in)
+
+    # ------------------------------------------------------------------ applications
+
+    def upsert_application(
+        self, app: Mapping[str, Any], *, upsert: bool = True, validate: bool = True
+    ) -> Obj:
+        """Create (or, with ``upsert``, update) an Application from its manifest."""
+        params = {"upsert": _bool(upsert), "validate": _bool(validate)}
+        return dict(
+            self._call(
+                "POST",
+                "/api/v1/applications",
+                params=params,
+                body=declared(app),
+                idempotent=upsert,
+            )
+        )
+
+    def get_application(
+        self, name: str, *, refresh: Refresh | None = None, project: str | None = None
+    ) -> Obj:
+        """Read an Application; ``refresh`` asks Argo CD to reconcile it first.
+
+        With ``project`` Argo CD answers 404 for a missing app and 403 for an app of another
+        project.
+        """
+        params: dict[str, str] = {}
+        if refresh is not None:
+            if refresh not in ("normal", "hard"):
+                raise InvalidInputError(
+                    f"refresh {refresh!r} is not normal or hard", hint="use normal or hard"
+                )
+            params["refresh"] = refresh
+        if project:
+            params["project"] = project
+        return dict(
+            self._call("GET", f"/api/v1/applications/{_seg(name)}", params=params, idempotent=True)
+        )
+
+    def list_applications(self, *, projects: Iterable[str] = (), selector: str = "") -> list[Obj]:
+        """Applications, filtered by projects and a label selector like ``k=v,k2=v2``."""
+        params: dict[str, str | list[str]] = {}
+        projects = list(projects)
+        if projects:
+            params["projects"] = projects
+        if selector:
+            params["selector"] = selector
+        reply = self._call("GET", "/api/v1/applications", params=params, idempotent=True)
+        return list((reply or {}).get("items") or [])
+
+    def sync(
+        self,
+        name: str,
+        *,
+        revision: str = "",
+        prune: bool = False,
+        dry_run: bool = False,
+        resources: Sequence[SyncResource] = (),
+    ) -> Obj:
+        """Start a sync operation; returns the Application (poll with :meth:`wait`)."""
+        body: Obj = {"name": name, "prune": prune, "dryRun": dry_run}
+        if revision:
+            body["revision"] = revision
+        if resources:
+            body["resources"] = [r.to_body() for r in resources]
+        path = f"/api/v1/applications/{_seg(name)}/sync"
+        return dict(self._call("POST", path, body=body, idempotent=False))
+
+    def delete_application(
+        self, name: str, *, cascade: bool = True, propagation_policy: str = ""
+    ) -> None:
+        """Delete an Application; with ``cascade`` its resources are deleted too."""
+        if propagation_policy and propagation_policy not in ("foreground", "background"):
+            raise InvalidInputError(
+                f"propagation policy {propagation_policy!r} is not foreground or background",
+                hint="use foreground or background",
+            )
+        if propagation_policy and not cascade:
+            raise InvalidInputError(
+                "a propagation policy needs cascade", hint="drop the policy or keep cascade on"
+            )
+        params = {"cascade": _bool(cascade)}
+        if propagation_policy:
+            params["propagationPolicy"] = propagation_policy
+        self._call("DELETE", f"/api/v1/applications/{_seg(name)}", params=params, idempotent=True)
+
+    def resource_tree(self, name: str) -> Obj:
+        """The live resource tree (nodes with health and info) of an Application."""
+        path = f"/api/v1/applications/{_seg(name)}/resource-tree"
+        return dict(self._call("GET", path, idempotent=True))
+
+    def events(
+        self, name: str, *, namespace: str = "", resource: str = "", uid: str = ""
+    ) -> list[Obj]:
+        """Kubernetes events of one of the app's resources (or of the Application itself)."""
+        params: dict[str, str] = {}
+        if namespace:
+            params["resourceNamespace"] = namespace
+        if resource:
+            params["resourceName"] = resource
+        if uid:
+            params["resourceUID"] = uid
+        path = f"/api/v1/applications/{_seg(name)}/events"
+        reply = self._call("GET", path, params=params, idempotent=True)
+        return list((reply or {}).get("items") or [])
+
+    def diagnose(self, app: Mapping[str, Any], *, max_event_calls: int = 8) -> Reason | None:
+        """The first concrete reason the app is not running, from status, tree and events."""
+        name = str((app.get("metadata") or {}).get("name", ""))
+        state = AppState.of(dict(app))
+        if state.ready:
+            return None
+        tree = self.resource_tree(name)
+        events: dict[str, list[Obj]] = {}
+        for node in nodes_worth_events(tree)[:max_event_calls]:
+            events[str(node.get("uid", ""))] = self.events(
+                name,
+                namespace=str(node.get("namespace", "")),
+                resource=str(node.get("name", "")),
+                uid=str(node.get("uid", "")),
+            )
+        return first_reason(app, tree, events)
+
+    def wait(
+        self,
+        name: str,
+        *,
+        timeout: float,
+        interval: float = 2.0,
+        progress: Callable[[AppState], None] | None = None,
+    ) -> WaitOutcome:
+        """Poll until the app is synced and healthy, has failed, or ``timeout`` passes.
+
+        ``progress`` is called with every state seen. A failed or timed-out wait carries the
+        first concrete reason found.
+        """
+        deadline = self.clock() + timeout
+        while True:
+            app = self.get_application(name)
+            state = AppState.of(app)
+            if progress is not None:
+                progress(state)
+            if state.ready:
+                return WaitOutcome("healthy", state)
+            if state.failed:
+                return WaitOutcome("failed", state, self.diagnose(app))
+            if self.clock() >= deadline:
+                return WaitOutcome("timeout", state, self.diagnose(app))
+            self.sleep(interval)
+
+
+_HINTS: dict[int, str] = {
+    401: "log in again: check ARGOCD_USERNAME/ARGOCD_PASSWORD",
+    403: "the account lacks an RBAC permission, or the object is in another project "
+    "(see docs/argocd.md for the policy kuploy-gitops needs)",
+    404: "it does not exist in Argo CD: run `kuploy-gitops register` first",
+}
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, ssl.SSLCertVerificationError):
+            return True
+        if "CERTIFICATE_VERIFY_FAILED" in str(cur):
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False

@@ -1,0 +1,478 @@
+"""Argo CD operations behind the CLI: register, status, sync, verified offboarding, student tokens.
+
+Register reads the rendered AppProject and Application files from the platform repo and upserts
+exactly those objects, so git and the API agree by construction. Everything talks to Argo CD
+through :class:`~kuploy_gitops.argocd.ArgoCDClient`; nothing here imports httpx.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kuploy_gitops import config, layout, yamlio
+from kuploy_gitops.argocd import (
+    DEFAULT_TIMEOUT,
+    AppState,
+    ArgoCDClient,
+    Connection,
+    Credentials,
+    ProjectToken,
+    Transport,
+    WaitOutcome,
+    opts_from_env,
+)
+from kuploy_gitops.argocd_reasons import Reason
+from kuploy_gitops.errors import (
+    ArgoCDError,
+    ConfigError,
+    ConflictError,
+    InvalidInputError,
+    NotInitialisedError,
+)
+
+Obj = dict[str, Any]
+Progress = Callable[[AppState], None]
+
+DEFAULT_WAIT = 600.0
+DEFAULT_INTERVAL = 2.0
+MAX_TOKEN_SECONDS = 366 * 24 * 3600
+_DURATION = re.compile(r"^(\d+)([smhdw])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    """Connection flags as given on the command line (empty means: not given)."""
+
+    server: str = ""
+    insecure: bool = False
+    ca_file: Path | None = None
+    root_path: str = ""
+    timeout: float = DEFAULT_TIMEOUT
+
+
+def resolve_connection(
+    repo: Path, opts: ConnectOptions, env: Mapping[str, str] | None = None
+) -> Connection:
+    """Where Argo CD is: ``--server``, else ``ARGOCD_SERVER``, ``ARGOCD_OPTS``, kuploy.yaml."""
+    env = os.environ if env is None else env
+    from_opts = opts_from_env(env)
+    server = opts.server or env.get("ARGOCD_SERVER", "").strip() or from_opts.get("server", "")
+    if not server:
+        try:
+            server = config.load_config(repo).argocd_server
+        except NotInitialisedError as exc:
+            raise ConfigError(
+                "no Argo CD server given",
+                hint="pass --server, set ARGOCD_SERVER, or run in a platform repo whose "
+                "kuploy.yaml sets argocd.server",
+            ) from exc
+    if not server:
+        raise ConfigError(
+            "no Argo CD server given",
+            hint="pass --server, set ARGOCD_SERVER, or set argocd.server in kuploy.yaml",
+        )
+    if opts.timeout <= 0:
+        raise InvalidInputError(
+            f"--timeout {opts.timeout:g} is not positive", hint="give seconds, e.g. --timeout 30"
+        )
+    if opts.insecure and opts.ca_file is not None:
+        raise InvalidInputError(
+            "--insecure and --ca-file contradict each other",
+            hint="use --ca-file to trust the lab CA, or --insecure to skip verification",
+        )
+    return Connection(
+        server=server,
+        insecure=opts.insecure or bool(from_opts.get("insecure", False)),
+        ca_file=opts.ca_file,
+        root_path=opts.root_path or str(from_opts.get("root_path", "")),
+        timeout=opts.timeout,
+    )
+
+
+def connect(
+    repo: Path,
+    opts: ConnectOptions,
+    *,
+    env: Mapping[str, str] | None = None,
+    transport: Transport | None = None,
+    sleep: Callable[[float], None] | None = None,
+    clock: Callable[[], float] | None = None,
+) -> ArgoCDClient:
+    """A client for the resolved server, authenticated from the environment."""
+    env = os.environ if env is None else env
+    conn = resolve_connection(repo, opts, env)
+    extra: dict[str, Any] = {}
+    if sleep is not None:
+        extra["sleep"] = sleep
+    if clock is not None:
+        extra["clock"] = clock
+    return ArgoCDClient(conn, Credentials.from_env(env), transport=transport, **extra)
+
+
+# ------------------------------------------------------------------------------ rendered files
+
+
+def _spec(repo: Path, student: str) -> config.TenantSpec:
+    spec = config.read_spec(repo, student)
+    if spec is None:
+        raise ConflictError(
+            f"student {student!r} is not onboarded in {repo}",
+            hint="check the name with `kuploy-gitops list`",
+        )
+    return spec
+
+
+def _read_object(repo: Path, rel: str, kind: str, name: str) -> Obj:
+    path = repo / rel
+    if not path.is_file():
+        raise ConflictError(
+            f"{rel} is missing", hint="run `kuploy-gitops render` and commit, then register"
+        )
+    obj = yamlio.load(path.read_text(encoding="utf-8"), source=rel)
+    if not isinstance(obj, dict) or obj.get("kind") != kind:
+        raise ConfigError(f"{rel}: expected one {kind} object", hint="run `kuploy-gitops render`")
+    found = (obj.get("metadata") or {}).get("name")
+    if found != name:
+        raise ConfigError(
+            f"{rel}: {kind} is named {found!r}, expected {name!r}",
+            hint="run `kuploy-gitops render`",
+        )
+    return obj
+
+
+def rendered_objects(repo: Path, student: str) -> tuple[Obj, list[Obj]]:
+    """The student's rendered AppProject and Applications, as committed in the repo."""
+    spec = _spec(repo, student)
+    project_name = layout.project_name(student)
+    project = _read_object(
+        repo, layout.tenant_file(student, "appproject.yaml"), "AppProject", project_name
+    )
+    apps = []
+    for app in spec.apps:
+        rel = layout.application_file(student, app.name)
+        obj = _read_object(repo, rel, "Application", layout.application_name(student, app.name))
+        if (obj.get("spec") or {}).get("project") != project_name:
+            raise ConfigError(
+                f"{rel}: project is {(obj.get('spec') or {}).get('project')!r}, "
+                f"expected {project_name!r}",
+                hint="run `kuploy-gitops render`",
+            )
+        apps.append(obj)
+    return project, apps
+
+
+# ------------------------------------------------------------------------------ register / sync
+
+
+@dataclass
+class AppResult:
+    """What happened to one Application in register or sync."""
+
+    student: str
+    app: str
+    action: str
+    outcome: WaitOutcome | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        """As JSON-ready data."""
+        data: dict[str, Any] = {"student": self.student, "application": self.app,
+                                "action": self.action}
+        if self.outcome is not None:
+            data["result"] = self.outcome.result
+            data["state"] = self.outcome.state.summary()
+            data["reason"] = str(self.outcome.reason) if self.outcome.reason else ""
+        return data
+
+
+@dataclass
+class RegisterResult:
+    """The project and apps registered for one student."""
+
+    student: str
+    project: str
+    apps: list[AppResult] = field(default_factory=list)
+
+
+def _sync_and_wait(
+    client: ArgoCDClient,
+    result: AppResult,
+    *,
+    prune: bool,
+    wait: bool,
+    timeout: float,
+    interval: float,
+    progress: Progress | None,
+    revision: str = "",
+) -> None:
+    client.sync(result.app, prune=prune, revision=revision)
+    result.action = f"{result.action}, sync requested" if result.action else "sync requested"
+    if wait:
+        result.outcome = client.wait(
+            result.app, timeout=timeout, interval=interval, progress=progress
+        )
+
+
+def register(
+    client: ArgoCDClient,
+    repo: Path,
+    students: Sequence[str] | None,
+    *,
+    sync: bool = False,
+    wait: bool = False,
+    timeout: float = DEFAULT_WAIT,
+    interval: float = DEFAULT_INTERVAL,
+    progress: Progress | None = None,
+) -> list[RegisterResult]:
+    """Upsert each student's rendered AppProject, then its Applications; optionally sync/wait.
+
+    ``students=None`` registers every onboarded student. All files are read (and checked)
+    before the first call, so a broken file stops the command before anything changes.
+    """
+    if wait and not sync:
+        raise InvalidInputError("--wait needs --sync", hint="add --sync")
+    names = list(students) if students is not None else config.list_students(repo)
+    if not names:
+        raise ConflictError(f"no students onboarded in {repo}", hint="run `kuploy-gitops onboard`")
+    loaded = [(s, *rendered_objects(repo, s)) for s in names]
+    results = []
+    for student, project, apps in loaded:
+        client.upsert_project(project)
+        result = RegisterResult(student, layout.project_name(student))
+        for app in apps:
+            client.upsert_application(app, upsert=True, validate=True)
+            result.apps.append(AppResult(student, app["metadata"]["name"], "upserted"))
+        results.append(result)
+    if sync:
+        for result in results:
+            for app_result in result.apps:
+                _sync_and_wait(client, app_result, prune=False, wait=wait, timeout=timeout,
+                               interval=interval, progress=progress)
+    return results
+
+
+def sync(
+    client: ArgoCDClient,
+    repo: Path,
+    student: str,
+    app: str | None = None,
+    *,
+    prune: bool = False,
+    wait: bool = False,
+    timeout: float = DEFAULT_WAIT,
+    revision: str = "",
+    interval: float = DEFAULT_INTERVAL,
+    progress: Progress | None = None,
+) -> list[AppResult]:
+    """Sync one app of a student, or all of them; optionally wait for each."""
+    spec = _spec(repo, student)
+    if app is not None and spec.app(app) is None:
+        known = ", ".join(a.name for a in spec.apps) or "none"
+        raise ConflictError(
+            f"student {student!r} has no app {app!r}", hint=f"their apps: {known}"
+        )
+    names = [app] if app is not None else [a.name for a in spec.apps]
+    if not names:
+        raise ConflictError(f"student {student!r} has no apps", hint="add one with `app add`")
+    results = []
+    for name in names:
+        result = AppResult(student, layout.application_name(student, name), "")
+        _sync_and_wait(client, result, prune=prune, wait=wait, timeout=timeout,
+                       interval=interval, progress=progress, revision=revision)
+        results.append(result)
+    return results
+
+
+def ensure_ready(results: Sequence[AppResult]) -> None:
+    """Raise ArgoCDError naming every app whose wait did not end healthy."""
+    bad = [r for r in results if r.outcome is not None and r.outcome.result != "healthy"]
+    if not bad:
+        return
+    first = bad[0]
+    assert first.outcome is not None
+    why = str(first.outcome.reason) if first.outcome.reason else first.outcome.state.summary()
+    more = f" (and {len(bad) - 1} more apps)" if len(bad) > 1 else ""
+    raise ArgoCDError(
+        f"{first.app} {first.outcome.result}: {why}{more}",
+        hint="see `kuploy-gitops status` for every app",
+    )
+
+
+# ------------------------------------------------------------------------------ status
+
+
+def _last_operation(app: Mapping[str, Any]) -> str:
+    op = (app.get("status") or {}).get("operationState") or {}
+    phase = str(op.get("phase") or "")
+    if not phase:
+        return "sync requested" if app.get("operation") else "-"
+    when = str(op.get("finishedAt") or op.get("startedAt") or "")
+    return f"{phase} {when}".strip()
+
+
+def status(
+    client: ArgoCDClient, repo: Path, student: str | None = None, *, diagnose: bool = True
+) -> list[dict[str, Any]]:
+    """One row per app: sync, health, revision, last operation, first reason when not healthy.
+
+    Apps a spec lists but Argo CD does not know are reported too (``registered: false``).
+    """
+    if student is not None:
+        students = [student]
+        _spec(repo, student)
+        found = client.list_applications(projects=[layout.project_name(student)])
+    else:
+        students = config.list_students(repo)
+        selector = f"{layout.LABEL_MANAGED_BY}={layout.MANAGED_BY}"
+        owned = {layout.project_name(s) for s in students}
+        found = [
+            a for a in client.list_applications(selector=selector)
+            if (a.get("spec") or {}).get("project") in owned
+        ]
+    by_name = {str(a["metadata"]["name"]): a for a in found}
+    rows: list[dict[str, Any]] = []
+    expected: set[str] = set()
+    for name in students:
+        spec = config.read_spec(repo, name)
+        for app_spec in spec.apps if spec else ():
+            app_name = layout.application_name(name, app_spec.name)
+            expected.add(app_name)
+            app = by_name.get(app_name)
+            if app is None:
+                rows.append(_missing_row(name, app_spec.name, app_name))
+            else:
+                rows.append(_row(client, name, app_spec.name, app, diagnose=diagnose))
+    for app_name, app in sorted(by_name.items()):
+        if app_name not in expected:
+            owner = str(((app.get("metadata") or {}).get("labels") or {}).get(
+                layout.LABEL_OWNER, (app.get("spec") or {}).get("project", "")))
+            row = _row(client, owner, "", app, diagnose=diagnose)
+            row["reason"] = row["reason"] or "not in the repo's specs (left over?)"
+            rows.append(row)
+    return rows
+
+
+def _missing_row(student: str, app: str, app_name: str) -> dict[str, Any]:
+    return {
+        "student": student, "app": app, "application": app_name, "registered": False,
+        "sync": "-", "health": "-", "revision": "", "last_operation": "-",
+        "reason": f"not registered in Argo CD: run `kuploy-gitops register {student}`",
+    }
+
+
+def _row(client: ArgoCDClient, student: str, app: str, obj: Obj, *,
+         diagnose: bool) -> dict[str, Any]:
+    state = AppState.of(obj)
+    reason: Reason | None = None
+    if diagnose and not state.ready:
+        reason = client.diagnose(obj)
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    return {
+        "student": student,
+        "app": app or str(labels.get(layout.LABEL_APP, "")),
+        "application": state.name,
+        "registered": True,
+        "sync": state.sync,
+        "health": state.health,
+        "revision": state.revision,
+        "last_operation": _last_operation(obj),
+        "reason": str(reason) if reason else "",
+    }
+
+
+# ------------------------------------------------------------------------------ offboarding
+
+
+@dataclass(frozen=True)
+class OffboardCheck:
+    """Whether a student's apps and project are gone from Argo CD, and what is left."""
+
+    student: str
+    gone: bool
+    left: tuple[str, ...]
+
+
+def _left_over(client: ArgoCDClient, student: str) -> list[str]:
+    project = layout.project_name(student)
+    left = []
+    for app in client.list_applications(projects=[project]):
+        meta = app.get("metadata") or {}
+        deleting = " (deleting)" if meta.get("deletionTimestamp") else ""
+        left.append(f"Application/{meta.get('name')}{deleting}")
+    try:
+        client.get_project(project)
+    except ArgoCDError as exc:
+        if exc.status != 404:
+            raise
+    else:
+        left.append(f"AppProject/{project}")
+    return left
+
+
+def verify_offboarded(
+    client: ArgoCDClient,
+    student: str,
+    *,
+    timeout: float = DEFAULT_WAIT,
+    interval: float = 3.0,
+    progress: Callable[[list[str]], None] | None = None,
+) -> OffboardCheck:
+    """Wait until Argo CD reports the student's Applications and AppProject gone.
+
+    First asks the root Application to refresh, so the offboarding commit is noticed now rather
+    than at the next poll. Returns what is left when ``timeout`` passes.
+    """
+    try:
+        client.get_application(layout.ROOT_APP_NAME, refresh="normal")
+    except ArgoCDError as exc:
+        if exc.status != 404:
+            raise
+    deadline = client.clock() + timeout
+    while True:
+        left = _left_over(client, student)
+        if progress is not None:
+            progress(left)
+        if not left:
+            return OffboardCheck(student, True, ())
+        if client.clock() >= deadline:
+            return OffboardCheck(student, False, tuple(left))
+        client.sleep(interval)
+
+
+# ------------------------------------------------------------------------------ tokens
+
+
+def parse_duration(text: str) -> int:
+    """``30d``, ``12h``, ``90m``, ``2w``, ``3600s`` → seconds (positive, at most a year)."""
+    match = _DURATION.match(text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise InvalidInputError(
+            f"--expires {text!r} is not a positive duration",
+            hint="use a number and a unit s, m, h, d or w, e.g. 30d",
+        )
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds > MAX_TOKEN_SECONDS:
+        raise InvalidInputError(
+            f"--expires {text!r} is longer than a year", hint="issue a new token each term"
+        )
+    return seconds
+
+
+def token(client: ArgoCDClient, repo: Path, student: str, expires: str = "30d") -> ProjectToken:
+    """A token for the student's project role: get/sync of their own apps only."""
+    seconds = parse_duration(expires)
+    _spec(repo, student)
+    token_id = f"kuploy-{secrets.token_hex(6)}"
+    return client.create_project_token(
+        layout.project_name(student),
+        layout.student_role_name(),
+        expires_in=seconds,
+        token_id=token_id,
+        description=f"{student}: CI sync/refresh of own apps (kuploy-gitops token)",
+    )
