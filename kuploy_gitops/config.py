@@ -144,7 +144,7 @@ class PlatformConfig:
     tiers: Mapping[str, Tier]
     default_tier: str
     addons: tuple[Addon, ...]
-    github: GitHubSettings = field(default_factory=lambda: GitHubSettings())
+    github: GitHubSettings = field(default_factory=GitHubSettings)
 
     @property
     def target_revision(self) -> str:
@@ -466,6 +466,8 @@ def _github_settings(r: _Reader, data: Mapping[str, Any]) -> GitHubSettings:
         value = data.get(key, default)
         if value is None:
             value = default
+        if key == "app_id" and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # an App id is a number; YAML reads it as one
         if type(value) is not type(default):
             raise r.fail(f"github.{key}", f"expected a {type(default).__name__}, got {value!r}")
         out[key] = value

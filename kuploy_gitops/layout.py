@@ -135,3 +135,12 @@ def student_rbac_name() -> str:
 def is_owned(path: str) -> bool:
     """Whether a repo-relative path is one kuploy writes."""
     return any(path == p or path.startswith(p + "/") for p in OWNED_PATHS)
+
+
+# The student's own repository (student-repo mode), as `github setup` and `scaffold` write it.
+STUDENT_DEPLOY_DIR = "deploy"
+STUDENT_WORKFLOW_FILE = ".github/workflows/kuploy-deploy.yml"
+STUDENT_GUIDE_FILE = "KUPLOY.md"
+# The platform's public rules (kuploy.yaml without credentials settings, and the student's tier)
+# that `kuploy-gitops validate --student` reads in the student's CI, where no secret is at hand.
+STUDENT_RULES_DIR = ".kuploy"

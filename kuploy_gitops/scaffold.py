@@ -1,0 +1,258 @@
+"""The student-repo scaffold: ``deploy/``, the deploy workflow, KUPLOY.md and the public rules.
+
+:func:`scaffold_files` is the one code path: ``scaffold --out DIR`` writes its result to a local
+folder and ``github setup`` commits it into the student's GitHub repo. ``deploy/`` comes from
+the same templates as platform-managed apps (:func:`kuploy_gitops.render.render_app_manifests`).
+Nothing here is secret: a private repo's Deployment names a pull secret that the admin creates
+out of band (:func:`pull_secret_command`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kuploy_gitops import __version__, config, layout, render, yamlio
+from kuploy_gitops.config import AppSpec, PlatformConfig, TenantSpec
+from kuploy_gitops.errors import ConflictError, InvalidInputError
+
+REGISTRY = "ghcr.io"
+# The tag the Deployment starts with, before the student's first build replaces it.
+INITIAL_TAG = "sha-0000000"
+# Keys of kuploy.yaml's github: section that stay out of the student's copy of the rules.
+_PRIVATE_GITHUB_KEYS = ("app_id", "app_private_key_file", "app_installation_id", "api_url")
+
+
+@dataclass(frozen=True)
+class ScaffoldOptions:
+    """What the scaffold needs beyond the platform config and the tenant spec."""
+
+    student: str
+    app: str
+    port: int = 8080
+    health_path: str = "/"
+    size: str = config.DEFAULT_SIZE
+    replicas: int = 1
+    private: bool | None = None  # None: github.private of kuploy.yaml
+    branch: str = "main"
+
+
+def repo_name(cfg: PlatformConfig, student: str, app: str) -> str:
+    """Name of the student's repository for ``app`` (``github.student_repo_name``)."""
+    return cfg.student_repo_name.format(student=student, app=app)
+
+
+def image_name(cfg: PlatformConfig, student: str, app: str) -> str:
+    """The GHCR image the workflow pushes (GHCR names are lowercase)."""
+    return f"{REGISTRY}/{cfg.github_org}/{repo_name(cfg, student, app)}".lower()
+
+
+def is_private(cfg: PlatformConfig, opts: ScaffoldOptions) -> bool:
+    """Whether the student repo (and so its image) is private."""
+    return cfg.github.private if opts.private is None else opts.private
+
+
+def pull_secret_command(cfg: PlatformConfig, student: str) -> str:
+    """The command an admin runs once per private student namespace (placeholders, no token)."""
+    return (
+        f"kubectl -n {layout.namespace_name(student)} create secret docker-registry "
+        f"{cfg.github.pull_secret} --docker-server={REGISTRY} "
+        "--docker-username=<GITHUB_USER> --docker-password=<TOKEN_WITH_read:packages>"
+    )
+
+
+def app_spec(cfg: PlatformConfig, spec: TenantSpec, opts: ScaffoldOptions) -> AppSpec:
+    """The app as the scaffold's ``deploy/`` renders it, checked against the tenant's tier."""
+    config.check_app_name(opts.app)
+    if opts.size not in config.SIZES:
+        raise InvalidInputError(
+            f"size {opts.size!r} does not exist", hint=f"use one of {', '.join(config.SIZES)}"
+        )
+    app = AppSpec(
+        name=opts.app,
+        mode="managed",
+        image=f"{image_name(cfg, spec.student, opts.app)}:{INITIAL_TAG}",
+        port=opts.port,
+        health_path=opts.health_path,
+        replicas=opts.replicas,
+        size=opts.size,
+    )
+    config.check_app(spec, app, cfg)
+    return app
+
+
+def public_rules(config_data: Mapping[str, Any]) -> dict[str, Any]:
+    """kuploy.yaml without the settings that only the admin's machine needs."""
+    data = dict(config_data)
+    github = dict(data.get("github") or {})
+    for key in _PRIVATE_GITHUB_KEYS:
+        github.pop(key, None)
+    data["github"] = github
+    return data
+
+
+def scaffold_files(
+    cfg: PlatformConfig,
+    spec: TenantSpec,
+    opts: ScaffoldOptions,
+    config_data: Mapping[str, Any],
+    *,
+    repo_url: str = "",
+) -> dict[str, str]:
+    """Every file of the student-repo scaffold as ``{repo-relative path: text}``.
+
+    Args:
+        cfg: the platform config.
+        spec: the student's tenant spec (its tier bounds the app's size).
+        opts: app, port, probes, size, visibility and branch.
+        config_data: kuploy.yaml as loaded data (copied, minus admin-only keys, as the rules).
+        repo_url: the student repo's clone URL (recorded in the rules' tenant spec).
+    """
+    app = app_spec(cfg, spec, opts)
+    private = is_private(cfg, opts)
+    student, name = spec.student, opts.app
+    deploy = layout.STUDENT_DEPLOY_DIR
+    files: dict[str, str] = {}
+    manifests = render.render_app_manifests(
+        cfg, spec, app, source="kuploy-gitops scaffold",
+        pull_secret=cfg.github.pull_secret if private else "",
+    )
+    head = (
+        f"# Scaffolded by kuploy-gitops for {student}/{name}. Yours to edit; "
+        f"{layout.STUDENT_GUIDE_FILE} says how."
+    )
+    for file_name, text in manifests.items():
+        first, _, rest = text.partition("\n")
+        files[f"{deploy}/{file_name}"] = (head + "\n" + rest) if first.startswith("#") else text
+    context = {
+        "student": student,
+        "app": name,
+        "branch": opts.branch,
+        "image": image_name(cfg, student, name),
+        "deploy_dir": deploy,
+        "rules_dir": layout.STUDENT_RULES_DIR,
+        "guide_file": layout.STUDENT_GUIDE_FILE,
+        "workflow_file": layout.STUDENT_WORKFLOW_FILE,
+        "kuploy_version": __version__,
+        "kuploy_pip": f"kuploy-gitops=={__version__}",
+        "cluster_name": cfg.cluster_name,
+        "host": cfg.host(student, name),
+        "base_domain": cfg.base_domain,
+        "port": opts.port,
+        "health_path": opts.health_path,
+        "namespace": layout.namespace_name(student),
+        "application": layout.application_name(student, name),
+        "argocd_server": cfg.argocd_server or "Argo CD",
+        "private": private,
+        "pull_secret": cfg.github.pull_secret,
+    }
+    files[layout.STUDENT_WORKFLOW_FILE] = render.render_template(
+        "student-repo/kuploy-deploy.yml.j2", context
+    )
+    files[layout.STUDENT_GUIDE_FILE] = render.render_template("student-repo/KUPLOY.md.j2", context)
+    rules = layout.STUDENT_RULES_DIR
+    files[f"{rules}/{layout.CONFIG_FILE}"] = yamlio.dump(
+        public_rules(config_data),
+        header="The platform's public rules for kuploy-gitops validate --student. "
+        "Kept up to date by `kuploy-gitops github setup`; do not edit.",
+    )
+    rules_spec = TenantSpec(
+        student=student,
+        tier=spec.tier,
+        apps=(AppSpec(name=name, mode="repo", repo=repo_url or cfg.student_repo_url(student, name),
+                      path=deploy, revision=opts.branch),),
+    )
+    files[f"{rules}/{layout.tenant_spec(student)}"] = config.dump_spec(rules_spec)
+    return dict(sorted(files.items()))
+
+
+def is_platform_owned(path: str) -> bool:
+    """Scaffold files the platform keeps current; all others belong to the student once written."""
+    return path.startswith(layout.STUDENT_RULES_DIR + "/")
+
+
+def load_inputs(repo: Path, opts: ScaffoldOptions) -> tuple[PlatformConfig, TenantSpec,
+                                                             dict[str, Any]]:
+    """The platform config, the onboarded student's spec and kuploy.yaml's data."""
+    cfg = config.load_config(repo)
+    config.check_student_name(opts.student, cfg)
+    spec = config.read_spec(repo, opts.student)
+    if spec is None:
+        raise ConflictError(
+            f"student {opts.student!r} is not onboarded",
+            hint=f"run `kuploy-gitops onboard {opts.student} --github LOGIN` first",
+        )
+    path = repo / layout.CONFIG_FILE
+    data = yamlio.load(path.read_text(encoding="utf-8"), source=str(path))
+    return cfg, spec, dict(data)
+
+
+@dataclass(frozen=True)
+class ScaffoldResult:
+    """What ``scaffold --out`` wrote."""
+
+    out: Path
+    written: list[str]
+    unchanged: list[str]
+    pull_secret_command: str
+
+
+def write_scaffold(repo: Path, opts: ScaffoldOptions, out: Path, *,
+                   force: bool = False) -> ScaffoldResult:
+    """Write the scaffold into ``out``; refuse to overwrite different files unless ``force``.
+
+    Nothing is written when any target conflicts; every file is staged next to its target
+    first and renamed into place only when all are staged, so a failed write leaves no
+    half-written scaffold.
+    """
+    cfg, spec, data = load_inputs(repo, opts)
+    files = scaffold_files(cfg, spec, opts, data)
+    if out.exists() and not out.is_dir():
+        raise InvalidInputError(f"--out {str(out)!r} is a file", hint="give a folder")
+    written: list[str] = []
+    unchanged: list[str] = []
+    conflicts: list[str] = []
+    for path, text in files.items():
+        target = out / path
+        if target.is_file():
+            if target.read_text(encoding="utf-8") == text:
+                unchanged.append(path)
+                continue
+            if not force:
+                conflicts.append(path)
+        written.append(path)
+    if conflicts:
+        raise ConflictError(
+            f"{len(conflicts)} file(s) in {out} differ from the scaffold: "
+            + ", ".join(conflicts[:3]) + (" ..." if len(conflicts) > 3 else ""),
+            hint="pass --force to overwrite them, or pick another --out",
+        )
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path in written:
+            target = out / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".kuploy-")
+            staged.append((Path(tmp), target))
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(files[path])
+    except OSError as exc:
+        for tmp_path, _ in staged:
+            tmp_path.unlink(missing_ok=True)
+        raise InvalidInputError(
+            f"cannot write the scaffold into {str(out)!r}: {exc.strerror or exc}",
+            hint="pick a writable --out folder",
+        ) from exc
+    for tmp_path, target in staged:
+        tmp_path.replace(target)
+    return ScaffoldResult(
+        out=out,
+        written=written,
+        unchanged=unchanged,
+        pull_secret_command=pull_secret_command(cfg, spec.student)
+        if is_private(cfg, opts) else "",
+    )
