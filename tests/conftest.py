@@ -1,0 +1,63 @@
+"""Shared fixtures: isolated git config, platform repos in temp dirs, the shared data folder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kuploy_gitops import api
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test sees an empty global git config and a fixed identity (like copier's tests)."""
+    home = tmp_path_factory.mktemp("home")
+    cfg = home / "gitconfig"
+    cfg.write_text(
+        "[user]\n\tname = Test Admin\n\temail = admin@example.test\n"
+        '[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n'
+    )
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(cfg))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.delenv("KUPLOY_REPO", raising=False)
+    monkeypatch.delenv("KUPLOY_TEST_KILL_AT", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.fail(f"shared data folder missing: {SHARED}")
+    return SHARED
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Path:
+    """An initialised platform repo."""
+    repo = tmp_path / "platform"
+    api.init(api.InitOptions(repo=repo))
+    return repo
+
+
+@pytest.fixture
+def demo_repo(tmp_path: Path) -> Path:
+    """The demo platform repo (what the README's first command makes)."""
+    repo = tmp_path / "demo"
+    api.demo(repo)
+    return repo
+
+
+@pytest.fixture
+def chdir_tmp(tmp_path: Path) -> Iterator[Path]:
+    old = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        yield tmp_path
+    finally:
+        os.chdir(old)

@@ -1,0 +1,26 @@
+"""Small helpers shared by the tests (git inspection, tree snapshots)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def commit_count(repo: Path) -> int:
+    return int(git(repo, "rev-list", "--count", "HEAD").strip())
+
+
+def tree_snapshot(repo: Path) -> dict[str, bytes]:
+    """Every file of the working tree (without .git) with its bytes."""
+    out: dict[str, bytes] = {}
+    for p in sorted(repo.rglob("*")):
+        if ".git" in p.relative_to(repo).parts or not p.is_file():
+            continue
+        out[p.relative_to(repo).as_posix()] = p.read_bytes()
+    return out

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import git, tree_snapshot
+
+from kuploy_gitops import api, config, layout, yamlio
+from kuploy_gitops.errors import ConflictError, InvalidInputError, UsageError
+
+
+@pytest.fixture
+def tenant(platform: Path) -> Path:
+    api.onboard(platform, api.OnboardOptions(student="kim", github="kimgh"))
+    return platform
+
+
+def add(repo: Path, app: str = "web", **kw: object) -> api.ApplyResult:
+    opts = {"image": "ghcr.io/konkuk-kuploy/web:1.2.3", "port": 8080, **kw}
+    return api.app_add(repo, api.AppOptions(student="kim", app=app, **opts))  # type: ignore[arg-type]
+
+
+def test_platform_managed_app(tenant: Path) -> None:
+    add(
+        tenant,
+        env=[("MODE", "prod"), ("URL", "a=b")],
+        health_path="/healthz",
+        replicas=2,
+        size="tiny",
+    )
+    cfg = config.load_config(tenant)
+    (application,) = yamlio.load_all((tenant / layout.application_file("kim", "web")).read_text())
+    spec = application["spec"]
+    assert spec["project"] == "kim"
+    assert spec["destination"] == {"server": "https://kubernetes.default.svc", "namespace": "kim"}
+    assert spec["source"]["repoURL"] == cfg.repo_url
+    assert spec["source"]["path"] == layout.workload_dir("kim", "web")
+    assert spec["source"]["targetRevision"] == "refs/heads/main"
+    assert spec["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True, "allowEmpty": False}
+    assert spec["syncPolicy"]["retry"]["limit"] > 0
+    meta = application["metadata"]
+    assert meta["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
+    assert meta["annotations"]["argocd.argoproj.io/manifest-generate-paths"] == "."
+
+    folder = tenant / layout.workload_dir("kim", "web")
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "deployment.yaml",
+        "ingress.yaml",
+        "kustomization.yaml",
+        "service.yaml",
+    ]
+    (dep,) = yamlio.load_all((folder / "deployment.yaml").read_text())
+    pod = dep["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert dep["spec"]["replicas"] == 2
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["env"] == [{"name": "MODE", "value": "prod"}, {"name": "URL", "value": "a=b"}]
+    assert container["resources"]["limits"] == {"cpu": "250m", "memory": "256Mi"}
+    (svc,) = yamlio.load_all((folder / "service.yaml").read_text())
+    assert svc["spec"]["type"] == "ClusterIP"
+    (ing,) = yamlio.load_all((folder / "ingress.yaml").read_text())
+    assert ing["spec"]["ingressClassName"] == cfg.ingress_class
+    assert ing["spec"]["rules"][0]["host"] == f"web.kim.{cfg.base_domain}"
+    assert ing["spec"]["tls"][0] == {
+        "hosts": [f"web.kim.{cfg.base_domain}"],
+        "secretName": cfg.tls_secret,
+    }
+    (kust,) = yamlio.load_all((folder / "kustomization.yaml").read_text())
+    assert kust["images"] == [{"name": "ghcr.io/konkuk-kuploy/web", "newTag": "1.2.3"}]
+
+
+def test_student_repo_app(tenant: Path) -> None:
+    url = "https://github.com/konkuk-kuploy/kim-api.git"
+    api.app_add(
+        tenant, api.AppOptions(student="kim", app="api", repo_url=url, path="k8s", revision="v2")
+    )
+    (application,) = yamlio.load_all((tenant / layout.application_file("kim", "api")).read_text())
+    assert application["spec"]["source"] == {"repoURL": url, "path": "k8s", "targetRevision": "v2"}
+    assert not (tenant / layout.workload_dir("kim", "api")).exists()
+    (proj,) = yamlio.load_all((tenant / layout.tenant_file("kim", "appproject.yaml")).read_text())
+    assert url in proj["spec"]["sourceRepos"]
+
+
+def test_same_app_again_is_no_op_and_different_is_conflict(tenant: Path) -> None:
+    add(tenant)
+    assert add(tenant).changed == []
+    before = tree_snapshot(tenant)
+    with pytest.raises(ConflictError, match="already has an app 'web'"):
+        add(tenant, image="ghcr.io/konkuk-kuploy/web:2.0")
+    assert tree_snapshot(tenant) == before
+
+
+def test_app_remove_undoes_add(tenant: Path) -> None:
+    before = tree_snapshot(tenant)
+    add(tenant)
+    api.app_remove(tenant, "kim", "web")
+    assert tree_snapshot(tenant) == before
+    assert "remove app web of kim" in git(tenant, "log", "-1", "--format=%s")
+    with pytest.raises(ConflictError, match="has no app"):
+        api.app_remove(tenant, "kim", "web")
+
+
+@pytest.mark.parametrize(
+    ("kw", "exc", "match"),
+    [
+        ({"port": 0}, InvalidInputError, "port 0"),
+        ({"port": 70000}, InvalidInputError, "port"),
+        ({"size": "huge"}, InvalidInputError, "size 'huge'"),
+        ({"replicas": 50}, InvalidInputError, "replicas"),
+        ({"replicas": 9, "size": "medium"}, InvalidInputError, "quota"),
+        ({"health_path": "healthz"}, InvalidInputError, "health path"),
+        ({"image": "bad image"}, InvalidInputError, "image"),
+        ({"env": [("1BAD", "x")]}, InvalidInputError, "env variable name"),
+        ({"env": [("A", "1"), ("A", "2")]}, InvalidInputError, "given twice"),
+        ({"port": None}, UsageError, "needs --image and --port"),
+        ({"repo_url": "https://x/y.git"}, UsageError, "cannot be combined"),
+    ],
+)
+def test_bad_app_input(tenant: Path, kw: dict[str, object], exc: type, match: str) -> None:
+    before = tree_snapshot(tenant)
+    with pytest.raises(exc, match=match):
+        add(tenant, **kw)
+    assert tree_snapshot(tenant) == before
+
+
+def test_medium_size_exceeds_small_tier_max(platform: Path) -> None:
+    api.onboard(platform, api.OnboardOptions(student="kim"))
+    cfg = config.load_config(platform)
+    cfg.tiers["small"].max  # noqa: B018 - the default small tier caps containers at 1 cpu / 1Gi
+    add(platform, size="medium")  # 1 cpu / 1Gi fits exactly
+
+
+def test_bad_app_name_and_unknown_student(tenant: Path) -> None:
+    with pytest.raises(InvalidInputError, match="app name"):
+        add(tenant, app="Web_1")
+    with pytest.raises(ConflictError, match="not onboarded"):
+        api.app_add(tenant, api.AppOptions(student="nobody", app="web", image="x:1", port=1))
+
+
+def test_malformed_env_pair() -> None:
+    assert api.parse_env_pair("A=b=c") == ("A", "b=c")
+    assert api.parse_env_pair("A=") == ("A", "")
+    for bad in ("A", "=b", ""):
+        with pytest.raises(InvalidInputError, match="KEY=VALUE"):
+            api.parse_env_pair(bad)

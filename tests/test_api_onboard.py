@@ -1,0 +1,242 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from helpers import commit_count, git, tree_snapshot
+
+from kuploy_gitops import api, config, layout, yamlio
+from kuploy_gitops.errors import (
+    ConflictError,
+    InvalidInputError,
+    KuployError,
+    NotInitialisedError,
+)
+
+FUTURE = (dt.date.today() + dt.timedelta(days=120)).isoformat()
+
+
+def onboard(repo: Path, student: str, **kw: str) -> api.ApplyResult:
+    return api.onboard(repo, api.OnboardOptions(student=student, **kw))
+
+
+def load(repo: Path, path: str) -> list[dict]:  # type: ignore[type-arg]
+    return yamlio.load_all((repo / path).read_text())
+
+
+def test_onboard_renders_locked_down_tenant(platform: Path) -> None:
+    result = onboard(
+        platform,
+        "kim-minji",
+        github="minji-k",
+        name="Kim Minji",
+        email="minji@example.ac.kr",
+        course="cs101",
+        term="2026-fall",
+        expires=FUTURE,
+    )
+    assert "kim-minji" in git(platform, "log", "-1", "--format=%s")
+    assert result.commit == git(platform, "rev-parse", "HEAD").strip()
+    assert git(platform, "status", "--porcelain") == ""
+    cfg = config.load_config(platform)
+
+    (ns,) = load(platform, layout.tenant_file("kim-minji", "namespace.yaml"))
+    labels = ns["metadata"]["labels"]
+    assert labels["kuploy.io/owner"] == "kim-minji"
+    assert labels["kuploy.io/course"] == "cs101"
+    assert labels["kuploy.io/term"] == "2026-fall"
+    assert labels["kuploy.io/expires"] == FUTURE
+    assert labels["app.kubernetes.io/managed-by"] == "kuploy-gitops"
+    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert labels["pod-security.kubernetes.io/warn"] == "restricted"
+    assert labels["pod-security.kubernetes.io/audit"] == "restricted"
+    assert labels["pod-security.kubernetes.io/enforce-version"] == cfg.pss_version
+
+    (quota,) = load(platform, layout.tenant_file("kim-minji", "resourcequota.yaml"))
+    hard = quota["spec"]["hard"]
+    for key in (
+        "requests.cpu",
+        "limits.cpu",
+        "requests.memory",
+        "limits.memory",
+        "pods",
+        "services",
+        "persistentvolumeclaims",
+        "requests.storage",
+        "requests.ephemeral-storage",
+        "limits.ephemeral-storage",
+    ):
+        assert key in hard
+    assert hard["services.nodeports"] == "0"
+    assert hard["services.loadbalancers"] == "0"
+
+    (lr,) = load(platform, layout.tenant_file("kim-minji", "limitrange.yaml"))
+    limit = lr["spec"]["limits"][0]
+    assert set(limit) >= {"default", "defaultRequest", "max"}
+
+    policies = {
+        p["metadata"]["name"]: p["spec"]
+        for p in load(platform, layout.tenant_file("kim-minji", "networkpolicies.yaml"))
+    }
+    assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    ingress_from = policies["allow-from-ingress-controller"]["ingress"][0]["from"][0]
+    assert ingress_from["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": cfg.ingress_namespace
+    }
+    dns = policies["allow-dns"]["egress"][0]
+    assert {p["port"] for p in dns["ports"]} == {53}
+    blocked = policies["allow-internet-egress"]["egress"][0]["to"][0]["ipBlock"]["except"]
+    for cidr in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "169.254.0.0/16",
+        cfg.pod_cidr,
+        cfg.service_cidr,
+    ):
+        assert cidr in blocked
+
+    role, binding = load(platform, layout.tenant_file("kim-minji", "rbac.yaml"))
+    assert role["kind"] == "Role" and binding["kind"] == "RoleBinding"
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": role["metadata"]["name"],
+    }
+    assert binding["subjects"][0]["name"] == "minji-k"
+    granted = {
+        (g, r, v)
+        for rule in role["rules"]
+        for g in rule["apiGroups"]
+        for r in rule["resources"]
+        for v in rule["verbs"]
+    }
+    assert ("", "pods/log", "get") in granted
+    assert ("", "pods", "delete") in granted
+    assert ("", "pods/portforward", "create") in granted
+    assert not any(r == "secrets" for _, r, _ in granted)
+    assert not any(v in ("*", "escalate", "bind", "impersonate") for _, _, v in granted)
+
+    (proj,) = load(platform, layout.tenant_file("kim-minji", "appproject.yaml"))
+    spec = proj["spec"]
+    assert spec["sourceRepos"] == [cfg.repo_url]
+    assert spec["destinations"] == [
+        {"server": "https://kubernetes.default.svc", "namespace": "kim-minji"}
+    ]
+    assert spec["clusterResourceWhitelist"] == []
+    assert {b["kind"] for b in spec["namespaceResourceBlacklist"]} == {
+        "ResourceQuota",
+        "LimitRange",
+        "NetworkPolicy",
+        "Role",
+        "RoleBinding",
+    }
+    assert spec["orphanedResources"] == {"warn": True}
+    (role_p,) = spec["roles"]
+    assert role_p["groups"] == ["minji-k"]
+    assert all("kim-minji/*" in p for p in role_p["policies"])
+    assert {p.split(", ")[3] for p in role_p["policies"]} == {"get", "sync"}
+    assert any(", logs, get," in p for p in role_p["policies"])
+
+
+def test_onboard_same_inputs_is_a_no_op(platform: Path) -> None:
+    onboard(platform, "lee-jun", github="junlee", course="cs101")
+    before, count = tree_snapshot(platform), commit_count(platform)
+    result = onboard(platform, "lee-jun", github="junlee", course="cs101")
+    assert result.changed == [] and result.commit == ""
+    assert tree_snapshot(platform) == before
+    assert commit_count(platform) == count
+
+
+def test_onboard_changed_inputs_commit_exactly_the_change(platform: Path) -> None:
+    onboard(platform, "lee-jun", github="junlee", course="cs101")
+    result = onboard(platform, "lee-jun", tier="large")
+    changed = git(platform, "show", "--name-only", "--format=", "HEAD").split()
+    assert sorted(changed) == sorted(result.changed)
+    assert sorted(changed) == [
+        layout.tenant_file("lee-jun", "limitrange.yaml"),
+        layout.tenant_file("lee-jun", "namespace.yaml"),
+        layout.tenant_file("lee-jun", "resourcequota.yaml"),
+        layout.tenant_spec("lee-jun"),
+    ]
+    spec = config.read_spec(platform, "lee-jun")
+    assert spec is not None and spec.tier == "large" and spec.course == "cs101"
+    assert "update student lee-jun" in git(platform, "log", "-1", "--format=%s")
+
+
+@pytest.mark.parametrize(
+    ("student", "match"),
+    [
+        ("Kim", "not a DNS label"),
+        ("kim_minji", "not a DNS label"),
+        ("-kim", "not a DNS label"),
+        ("a" * 31, "characters"),
+        ("default", "reserved"),
+        ("kube-foo", "reserved"),
+        ("argocd", "reserved"),
+        ("traefik", "reserved"),
+        ("cnpg-system", "reserved"),
+        ("archive", "reserved"),
+        ("", "not a DNS label"),
+    ],
+)
+def test_onboard_refuses_bad_names(platform: Path, student: str, match: str) -> None:
+    before, count = tree_snapshot(platform), commit_count(platform)
+    with pytest.raises(InvalidInputError, match=match):
+        onboard(platform, student)
+    assert tree_snapshot(platform) == before and commit_count(platform) == count
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"tier": "gold"}, "tier 'gold' does not exist"),
+        ({"expires": "2001-01-01"}, "in the past"),
+        ({"expires": "next week"}, "not a date"),
+        ({"github": "bad_login!"}, "GitHub login"),
+        ({"course": "CS 101"}, "label value"),
+        ({"term": "x" * 64}, "label value"),
+        ({"email": "nope"}, "not an address"),
+    ],
+)
+def test_onboard_refuses_bad_values(platform: Path, kw: dict[str, str], match: str) -> None:
+    before = tree_snapshot(platform)
+    with pytest.raises(InvalidInputError, match=match) as info:
+        onboard(platform, "kim", **kw)
+    assert "\n" not in str(info.value)
+    assert tree_snapshot(platform) == before
+
+
+def test_onboard_needs_initialised_repo(tmp_path: Path) -> None:
+    with pytest.raises(NotInitialisedError, match="kuploy-gitops init"):
+        onboard(tmp_path, "kim")
+
+
+def test_onboard_refuses_dirty_owned_files(platform: Path) -> None:
+    onboard(platform, "kim")
+    path = platform / layout.tenant_file("kim", "namespace.yaml")
+    path.write_text(path.read_text() + "# hand edit\n")
+    with pytest.raises(ConflictError, match="uncommitted changes"):
+        onboard(platform, "lee")
+    assert not (platform / layout.tenant_spec("lee")).exists()
+
+
+def test_unowned_dirty_files_do_not_block(platform: Path) -> None:
+    (platform / "notes.txt").write_text("scratch")
+    onboard(platform, "kim")
+    assert git(platform, "status", "--porcelain").strip() == "?? notes.txt"
+
+
+def test_onboard_dry_run_shows_diff_and_writes_nothing(platform: Path) -> None:
+    before, count = tree_snapshot(platform), commit_count(platform)
+    result = api.onboard(platform, api.OnboardOptions(student="kim"), dry_run=True)
+    assert layout.tenant_spec("kim") in result.changed
+    assert "+kind: ResourceQuota" in result.diff
+    assert tree_snapshot(platform) == before and commit_count(platform) == count
+
+
+def test_every_error_is_a_kuploy_error_with_exit_code(platform: Path) -> None:
+    with pytest.raises(KuployError) as info:
+        onboard(platform, "kim", tier="nope")
+    assert info.value.exit_code == 4

@@ -1,0 +1,181 @@
+"""CLI wiring: options reach the api, errors become one red line and the right exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers import commit_count, tree_snapshot
+
+from kuploy_gitops import __version__, cli, config, layout
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    runner = CliRunner()
+    result = runner.invoke(cli.main, list(args), env=env, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_version_and_module_entry() -> None:
+    code, out, _ = invoke("--version")
+    assert code == 0 and __version__ in out
+    proc = subprocess.run(
+        [sys.executable, "-m", "kuploy_gitops", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert __version__ in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["init"],
+        ["onboard"],
+        ["app"],
+        ["app", "add"],
+        ["app", "remove"],
+        ["offboard"],
+        ["render"],
+        ["list"],
+        ["demo"],
+    ],
+)
+def test_every_command_has_help_with_examples(command: list[str]) -> None:
+    code, out, _ = invoke(*command, "--help")
+    assert code == 0
+    assert "Examples:" in out and "kuploy-gitops" in out
+
+
+def test_init_onboard_app_list_through_cli(tmp_path: Path) -> None:
+    repo = tmp_path / "p"
+    code, out, _ = invoke("init", str(repo))
+    assert code == 0 and "committed" in out and "kubectl apply" in out
+    code, out, _ = invoke("init", str(repo))
+    assert code == 0 and "nothing to do" in out
+    code, out, _ = invoke(
+        "-C", str(repo), "onboard", "kim", "--github", "kimgh", "--course", "cs101"
+    )
+    assert code == 0 and "onboard student kim" in out
+    code, _, _ = invoke(
+        "-C",
+        str(repo),
+        "app",
+        "add",
+        "kim",
+        "web",
+        "--image",
+        "ghcr.io/o/w:1",
+        "--port",
+        "8080",
+        "--env",
+        "A=1",
+        "--env",
+        "B=x=y",
+    )
+    assert code == 0
+    spec = config.read_spec(repo, "kim")
+    assert spec is not None and spec.apps[0].env == (("A", "1"), ("B", "x=y"))
+    code, out, _ = invoke("-C", str(repo), "list", "-o", "json")
+    assert json.loads(out)[0]["apps"] == ["web"]
+    code, out, _ = invoke("-C", str(repo), "list")
+    assert "kim" in out and "cs101" in out
+    code, out, _ = invoke("-C", str(repo), "list", "-o", "yaml")
+    assert "student: kim" in out
+
+
+def test_kuploy_repo_env_sets_the_repo(platform: Path) -> None:
+    code, out, _ = invoke("onboard", "lee", env={"KUPLOY_REPO": str(platform)})
+    assert code == 0
+    assert config.read_spec(platform, "lee") is not None
+
+
+def test_dry_run_prints_diff_and_writes_nothing(platform: Path) -> None:
+    before, count = tree_snapshot(platform), commit_count(platform)
+    code, out, _ = invoke("-C", str(platform), "onboard", "kim", "--dry-run")
+    assert code == 0
+    assert "+++ b/" + layout.tenant_spec("kim") in out and "nothing written" in out
+    assert tree_snapshot(platform) == before and commit_count(platform) == count
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["onboard", "Bad_Name"], 4, "'Bad_Name'"),
+        (["onboard", "kim", "--tier", "gold"], 4, "tier 'gold'"),
+        (["onboard", "kim", "--expires", "2000-01-01"], 4, "in the past"),
+        (["app", "add", "nobody", "web", "--image", "x:1", "--port", "1"], 5, "not onboarded"),
+        (
+            ["app", "add", "kim", "web", "--image", "x:1", "--port", "1", "--env", "NOEQ"],
+            4,
+            "'NOEQ'",
+        ),
+        (["offboard", "nobody"], 5, "'nobody'"),
+        (["onboard"], 2, "missing STUDENT"),
+    ],
+)
+def test_user_errors_are_one_red_line(
+    platform: Path, args: list[str], code: int, needle: str
+) -> None:
+    from kuploy_gitops import api
+
+    api.onboard(platform, api.OnboardOptions(student="kim"))
+    before = tree_snapshot(platform)
+    got, out, err = invoke("-C", str(platform), *args)
+    assert got == code
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0]
+    assert "Traceback" not in err + out
+    assert tree_snapshot(platform) == before
+
+
+def test_not_initialised_exit_3(tmp_path: Path) -> None:
+    code, _, err = invoke("-C", str(tmp_path), "list")
+    assert code == 3 and "kuploy-gitops init" in err
+
+
+def test_render_check_exit_7_lists_drift(platform: Path) -> None:
+    from kuploy_gitops import api
+
+    api.onboard(platform, api.OnboardOptions(student="kim"))
+    f = platform / layout.tenant_file("kim", "limitrange.yaml")
+    f.write_text(f.read_text() + "# edited\n")
+    code, _, err = invoke("-C", str(platform), "render", "--check")
+    assert code == 7 and "limitrange.yaml" in err
+
+
+def test_roster_errors_and_skip_invalid(platform: Path, tmp_path: Path) -> None:
+    roster = tmp_path / "r.csv"
+    roster.write_text("identifier,github_username,github_id,name\nok,,,\nBAD,,,\n")
+    code, _, err = invoke("-C", str(platform), "onboard", "--roster", str(roster))
+    assert code == 4 and "r.csv:3:" in err
+    code, out, err = invoke(
+        "-C", str(platform), "onboard", "--roster", str(roster), "--skip-invalid"
+    )
+    assert code == 0 and "skipped" in err and "r.csv:3" in err
+
+
+def test_no_color_is_respected(platform: Path) -> None:
+    env = {**os.environ, "NO_COLOR": "1", "TERM": "xterm-256color", "FORCE_COLOR": ""}
+    proc = subprocess.run(
+        [sys.executable, "-m", "kuploy_gitops", "-C", str(platform), "onboard", "BAD"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 4 and "\x1b[" not in proc.stderr
+
+
+def test_demo_command(tmp_path: Path) -> None:
+    code, out, _ = invoke("demo", str(tmp_path / "d"))
+    assert code == 0 and "demo platform repo ready" in out
+    assert len(config.list_students(tmp_path / "d")) == 3
+    code, out, _ = invoke("demo", str(tmp_path / "d"))  # re-running is harmless
+    assert code == 0

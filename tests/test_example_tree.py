@@ -1,0 +1,25 @@
+"""This repository's own apps/ is a GitOps tree produced by the tool, and must not drift."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import REPO_ROOT
+from test_manifests_valid import check_repo
+
+from kuploy_gitops import api, config
+
+
+def test_example_tree_has_no_drift() -> None:
+    assert api.render_drift(REPO_ROOT) == []
+
+
+def test_example_tree_has_students_and_both_app_modes() -> None:
+    students = config.list_students(REPO_ROOT)
+    assert len(students) >= 3
+    modes = {a.mode for s in students for a in config.read_spec(REPO_ROOT, s).apps}  # type: ignore[union-attr]
+    assert modes == {"managed", "repo"}
+
+
+def test_example_tree_is_schema_valid(shared_dir: Path) -> None:
+    assert check_repo(REPO_ROOT, shared_dir) > 20

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import git
+
+from kuploy_gitops import api, layout
+from kuploy_gitops.errors import GitError
+from kuploy_gitops.gitrepo import GitRepo, redact
+
+
+@pytest.fixture
+def remote(platform: Path, tmp_path: Path) -> Path:
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
+    git(platform, "remote", "add", "origin", str(bare))
+    git(platform, "push", "-q", "origin", "main")
+    return bare
+
+
+def test_push_pushes(platform: Path, remote: Path) -> None:
+    result = api.onboard(platform, api.OnboardOptions(student="kim"), push=True)
+    assert result.pushed == "origin/main"
+    assert git(remote, "rev-parse", "main") == git(platform, "rev-parse", "HEAD")
+
+
+def test_push_rebases_when_remote_moved(platform: Path, remote: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(remote), str(other))
+    api.onboard(other, api.OnboardOptions(student="lee"), push=True)
+    api.onboard(platform, api.OnboardOptions(student="kim"), push=True)
+    log = git(remote, "log", "--format=%s", "main").splitlines()
+    assert log[0] == "kuploy: onboard student kim"
+    assert log[1] == "kuploy: onboard student lee"
+    assert git(platform, "status", "--porcelain") == ""
+    assert (platform / layout.tenant_spec("lee")).is_file()
+
+
+def test_push_conflict_leaves_repo_clean_and_keeps_commit(
+    platform: Path, remote: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(remote), str(other))
+    api.onboard(other, api.OnboardOptions(student="kim", course="a"), push=True)
+    with pytest.raises(GitError, match="conflicting changes") as info:
+        api.onboard(platform, api.OnboardOptions(student="kim", course="b"), push=True)
+    assert "git pull --rebase" in str(info.value)
+    assert git(platform, "status", "--porcelain") == ""
+    assert not (
+        Path(git(platform, "rev-parse", "--absolute-git-dir").strip()) / "rebase-merge"
+    ).exists()
+    assert git(platform, "log", "-1", "--format=%s").strip() == "kuploy: onboard student kim"
+
+
+def test_push_without_remote_says_what_to_do(platform: Path) -> None:
+    with pytest.raises(GitError, match="no remote"):
+        api.onboard(platform, api.OnboardOptions(student="kim"), push=True)
+
+
+def test_push_failure_redacts_credentials(platform: Path) -> None:
+    git(platform, "remote", "add", "origin", "https://user:s3cr3t-token@127.0.0.1:9/x.git")
+    with pytest.raises(GitError) as info:
+        api.onboard(platform, api.OnboardOptions(student="kim"), push=True)
+    assert "s3cr3t-token" not in str(info.value)
+
+
+def test_redact() -> None:
+    assert redact("fatal: https://x:ghp_abc@github.com/o/r") == "fatal: https://***@github.com/o/r"
+
+
+def test_lock_refuses_second_writer_and_takes_over_stale(platform: Path) -> None:
+    repo = GitRepo(platform)
+    with repo.lock(), pytest.raises(GitError, match="another kuploy-gitops"):
+        api.onboard(platform, api.OnboardOptions(student="kim"))
+    (repo.git_dir / "kuploy.lock").write_text("999999999")  # a dead process
+    api.onboard(platform, api.OnboardOptions(student="kim"))
+    assert not (repo.git_dir / "kuploy.lock").exists()

