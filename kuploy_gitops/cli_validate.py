@@ -1,0 +1,98 @@
+"""The `validate` command: parse flags, call the validation engine once, print the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kuploy_gitops import api
+from kuploy_gitops.cli import Ctx, examples, pass_ctx
+from kuploy_gitops.errors import FindingsError, UsageError
+from kuploy_gitops.validate import engine, report
+
+
+@click.command(
+    "validate",
+    help="Check the platform repo (or a student's deploy folder) the way the API server, the "
+    "admission chain and Argo CD would: strict schemas, Pod Security, quota, tenant isolation, "
+    "ingress hosts, images, Secrets, kustomize builds and drift. Exit 8 on errors."
+    + examples(
+        "kuploy-gitops validate",
+        "kuploy-gitops -C platform-gitops validate --crd-dir crds/ -o json",
+        "kuploy-gitops validate --changed-since origin/main --format github",
+        "kuploy-gitops -C ../platform-gitops validate --student kim-minji deploy/",
+    ),
+)
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--student", default="", help="Validate FOLDER (a student's deploy/) as this "
+              "student's app, against the platform repo given with -C.")
+@click.option("--crd-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder with the Argo CD CRDs (default: argocd.crd_dir in kuploy.yaml).")
+@click.option("--kubernetes-version", default="", metavar="X.Y.Z",
+              help="Schemas of this version (default: cluster.kubernetes_version).")
+@click.option("--changed-since", default="", metavar="REF",
+              help="Only tenants touched since this git ref (cross-tenant rules see all).")
+@click.option("--no-kustomize", is_flag=True, help="Check raw files; do not run kubectl kustomize.")
+@click.option("--no-drift", is_flag=True, help="Skip the check that rendered files match specs.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Kustomize build cache (default: ~/.cache/kuploy-gitops/kustomize).")
+@click.option("--no-cache", is_flag=True, help="Build every kustomization afresh.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Parallel kustomize builds (default: number of cores).")
+@click.option("--warnings-as-errors", is_flag=True, help="Exit 8 on warnings too.")
+@click.option("-o", "--output", "--format", "fmt", type=click.Choice(report.FORMATS),
+              default="text", show_default=True,
+              help="text (grouped by tenant), json, or github (workflow annotations).")
+@pass_ctx
+def validate_cmd(
+    ctx: Ctx,
+    folder: Path | None,
+    student: str,
+    crd_dir: Path | None,
+    kubernetes_version: str,
+    changed_since: str,
+    no_kustomize: bool,
+    no_drift: bool,
+    cache_dir: Path | None,
+    no_cache: bool,
+    jobs: int | None,
+    warnings_as_errors: bool,
+    fmt: str,
+) -> None:
+    """Validate the repo or a student's folder."""
+    if folder is not None and not student:
+        raise UsageError(f"FOLDER {folder} needs --student", hint="add --student NAME")
+    if student and folder is None:
+        raise UsageError("--student needs the student's FOLDER", hint="e.g. --student S deploy/")
+    if student and changed_since:
+        raise UsageError("--changed-since works on the platform repo, not with --student",
+                         hint="drop one of them")
+    opts = engine.Options(
+        repo=ctx.repo, crd_dir=crd_dir, kubernetes_version=kubernetes_version,
+        changed_since=changed_since, kustomize=not no_kustomize, cache_dir=cache_dir,
+        use_cache=not no_cache, drift=not no_drift, jobs=jobs,
+    )
+    with api.progress(ctx.err, "kustomize builds") as progress:
+        if student and folder is not None:
+            result = engine.validate_student(opts, student, folder, progress)
+        else:
+            result = engine.validate_repo(opts, progress)
+    if fmt == "json":
+        click.echo(report.render_json(result))
+    elif fmt == "github":
+        click.echo(report.render_github(result), nl=False)
+    else:
+        report.print_text(ctx.console, result)
+    failing = len(result.errors) + (len(result.warnings) if warnings_as_errors else 0)
+    if failing:
+        raise FindingsError(
+            f"validation failed with {len(result.errors)} error(s) and "
+            f"{len(result.warnings)} warning(s)",
+            hint="fix the findings listed above",
+        )
+
+
+def register_commands(main: click.Group) -> None:
+    """Add `validate` to the top-level command group."""
+    main.add_command(validate_cmd)

@@ -1,0 +1,156 @@
+"""What the cluster would know about one tenant: PSS levels, quota, limits and AppProject.
+
+Built from the tenant's committed guard objects (what Argo CD applies), falling back to the
+platform config and tenant spec where a guard is missing, so admission is emulated against
+the same rules the cluster enforces.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kuploy_gitops import layout, manifests
+from kuploy_gitops.config import PlatformConfig, TenantSpec, parse_quantity
+
+CONTAINER_RESOURCES = ("cpu", "memory", "ephemeral-storage")
+
+
+@dataclass
+class TenantContext:
+    """Admission-relevant facts of one tenant."""
+
+    student: str
+    namespace: str
+    enforce: str
+    warn: str
+    audit: str
+    quota: dict[str, float] = field(default_factory=dict)
+    quota_text: dict[str, str] = field(default_factory=dict)
+    default: dict[str, float] = field(default_factory=dict)
+    default_request: dict[str, float] = field(default_factory=dict)
+    max: dict[str, float] = field(default_factory=dict)
+    source_repos: list[str] = field(default_factory=list)
+    destinations: list[tuple[str, str]] = field(default_factory=list)
+    blacklist: list[tuple[str, str]] = field(default_factory=list)
+    cluster_whitelist: list[tuple[str, str]] = field(default_factory=list)
+    host_re: re.Pattern[str] | None = None
+    has_project: bool = False
+
+    def repo_allowed(self, url: str) -> bool:
+        """Whether an AppProject sourceRepos glob admits ``url`` (Argo CD normalises URLs)."""
+        want = normalise_repo(url)
+        for pattern in self.source_repos:
+            if pattern == "*" or fnmatch.fnmatchcase(want, normalise_repo(pattern)):
+                return True
+        return False
+
+    def blacklisted(self, group: str, kind: str) -> bool:
+        """Whether the AppProject's namespaceResourceBlacklist refuses (group, kind)."""
+        return any(
+            fnmatch.fnmatchcase(group, g) and fnmatch.fnmatchcase(kind, k)
+            for g, k in self.blacklist
+        )
+
+
+def normalise_repo(url: str) -> str:
+    """Lowercase, no trailing ``/`` or ``.git``: how Argo CD compares repository URLs."""
+    u = url.strip().lower().rstrip("/")
+    return u[:-4] if u.endswith(".git") else u
+
+
+def host_regex(cfg: PlatformConfig, student: str) -> re.Pattern[str]:
+    """Hosts a student may claim: the host pattern with any DNS label as ``{app}``."""
+    marker = "\x00"
+    text = cfg.host_pattern.format(app=marker, student=student, domain=cfg.base_domain)
+    body = re.escape(text).replace(re.escape(marker), "[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+    return re.compile(f"^{body}$")
+
+
+def _q(values: Mapping[str, Any]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for k, v in values.items():
+        try:
+            out[str(k)] = parse_quantity(str(v))
+        except ValueError:
+            continue
+    return out
+
+
+def build(
+    cfg: PlatformConfig,
+    student: str,
+    spec: TenantSpec | None,
+    guard_objects: Iterable[Mapping[str, Any]],
+) -> TenantContext:
+    """The tenant's context from its committed guards (fallback: config and spec)."""
+    ctx = TenantContext(
+        student=student,
+        namespace=layout.namespace_name(student),
+        enforce=cfg.pss_enforce,
+        warn=cfg.pss_warn,
+        audit=cfg.pss_audit,
+        host_re=host_regex(cfg, student),
+    )
+    quota_seen = limits_seen = False
+    for obj in guard_objects:
+        kind = obj.get("kind")
+        meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
+        spec_ = obj.get("spec") if isinstance(obj.get("spec"), Mapping) else {}
+        assert isinstance(meta, Mapping) and isinstance(spec_, Mapping)
+        if kind == "Namespace" and meta.get("name") == ctx.namespace:
+            labels = meta.get("labels") or {}
+            prefix = layout.PSA_PREFIX
+            # Without a label PSA applies the cluster default: privileged.
+            ctx.enforce = str(labels.get(f"{prefix}/enforce", "privileged"))
+            ctx.warn = str(labels.get(f"{prefix}/warn", "privileged"))
+            ctx.audit = str(labels.get(f"{prefix}/audit", "privileged"))
+        elif kind == "ResourceQuota":
+            quota_seen = True
+            hard = spec_.get("hard") or {}
+            for key, value in _q(hard).items():
+                # Several quotas: every one must admit the pod, so the smallest wins.
+                ctx.quota[key] = min(value, ctx.quota.get(key, value))
+                ctx.quota_text[key] = str(hard[key])
+        elif kind == "LimitRange":
+            limits_seen = True
+            for item in spec_.get("limits") or []:
+                if isinstance(item, Mapping) and item.get("type") == "Container":
+                    ctx.default.update(_q(item.get("default") or {}))
+                    ctx.default_request.update(_q(item.get("defaultRequest") or {}))
+                    ctx.max.update(_q(item.get("max") or {}))
+        elif kind == "AppProject" and meta.get("name") == layout.project_name(student):
+            ctx.has_project = True
+            ctx.source_repos = [str(x) for x in spec_.get("sourceRepos") or []]
+            ctx.destinations = [
+                (str(d.get("server") or d.get("name") or ""), str(d.get("namespace") or ""))
+                for d in spec_.get("destinations") or [] if isinstance(d, Mapping)
+            ]
+            ctx.blacklist = [
+                (str(x.get("group", "")), str(x.get("kind", "")))
+                for x in spec_.get("namespaceResourceBlacklist") or [] if isinstance(x, Mapping)
+            ]
+            ctx.cluster_whitelist = [
+                (str(x.get("group", "")), str(x.get("kind", "")))
+                for x in spec_.get("clusterResourceWhitelist") or [] if isinstance(x, Mapping)
+            ]
+    tier = cfg.tiers.get(spec.tier) if spec is not None else None
+    if not quota_seen and tier is not None:
+        ctx.quota = _q(tier.quota)
+        ctx.quota_text = dict(tier.quota)
+    if not limits_seen and tier is not None:
+        ctx.default = _q(tier.default)
+        ctx.default_request = _q(tier.default_request)
+        ctx.max = _q(tier.max)
+    # LimitRange defaulting: a default limit without a default request also sets the request.
+    for res, value in ctx.default.items():
+        ctx.default_request.setdefault(res, value)
+    if not ctx.has_project:
+        ctx.source_repos = [cfg.repo_url, *(a.repo for a in (spec.apps if spec else ())
+                                            if a.mode == "repo")]
+        ctx.destinations = [(layout.IN_CLUSTER_SERVER, ctx.namespace)]
+        ctx.blacklist = list(manifests.GUARD_KINDS)
+    return ctx

@@ -1,0 +1,669 @@
+"""Orchestration of `validate`: which files, which tenant's rules, which builds; the findings.
+
+Three entry points: :func:`validate_repo` (the whole platform repo, or only tenants touched since
+a git ref), :func:`validate_student` (a student's own ``deploy/`` folder against that student's
+platform rules) and :func:`validate_files` (a change set in memory, for ``onboard``/``app add``).
+Cross-tenant rules (ingress host uniqueness, duplicate objects under the root Application) always
+see the whole repo.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kuploy_gitops import config, layout, yamlio
+from kuploy_gitops.config import PlatformConfig, TenantSpec
+from kuploy_gitops.errors import ConfigError, KuployError, UsageError
+from kuploy_gitops.gitrepo import GitRepo
+from kuploy_gitops.validate import findings as F
+from kuploy_gitops.validate import policies, pss
+from kuploy_gitops.validate.context import TenantContext, build
+from kuploy_gitops.validate.findings import Finding, Issue
+from kuploy_gitops.validate.kustomize import Kustomizer, default_cache_dir
+from kuploy_gitops.validate.schemas import SchemaSet
+from kuploy_gitops.validate.tree import Doc, Tree, error_line, is_manifest, iter_objects, parse
+
+Progress = Callable[[int, int], None]
+PLATFORM = "(platform)"
+
+
+@dataclass
+class Options:
+    """How to validate (the CLI's flags)."""
+
+    repo: Path
+    crd_dir: Path | None = None
+    kubernetes_version: str = ""
+    changed_since: str = ""
+    kustomize: bool = True
+    cache_dir: Path | None = None
+    use_cache: bool = True
+    drift: bool = True
+    jobs: int | None = None
+
+
+@dataclass
+class Report:
+    """What a validation found, plus counts for the summary line."""
+
+    findings: list[Finding] = field(default_factory=list)
+    tenants: list[str] = field(default_factory=list)
+    files: int = 0
+    objects: int = 0
+    builds: int = 0
+    cached_builds: int = 0
+    kubernetes_version: str = ""
+
+    @property
+    def errors(self) -> list[Finding]:
+        """Findings of severity error."""
+        return [f for f in self.findings if f.severity == F.ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        """Findings of severity warning."""
+        return [f for f in self.findings if f.severity == F.WARNING]
+
+
+# ---------------------------------------------------------------------------------------------
+# entry points
+
+
+def validate_repo(opts: Options, progress: Progress | None = None) -> Report:
+    """Validate the platform repo at ``opts.repo`` (only touched tenants with changed_since)."""
+    cfg = config.load_config(opts.repo)
+    run = _Run(cfg, Tree(opts.repo), opts, progress)
+    students = _all_students(run.tree)
+    only: set[str] | None = None
+    if opts.changed_since:
+        only = touched_tenants(opts.repo, opts.changed_since, students)
+    run.check_repo(students, only)
+    if opts.drift:
+        run.check_drift(None if only is None else sorted(only))
+    return run.finish()
+
+
+def validate_student(opts: Options, student: str, folder: Path,
+                     progress: Progress | None = None) -> Report:
+    """Validate a student's own deploy folder against that student's rules in the platform repo."""
+    cfg = config.load_config(opts.repo)
+    if not folder.is_dir():
+        raise UsageError(f"folder {folder} does not exist",
+                         hint="give the student's deploy folder, e.g. deploy/")
+    tree = Tree(opts.repo)
+    if not tree.files(layout.tenant_dir(student)) and not tree.exists(layout.tenant_spec(student)):
+        raise ConfigError(f"student {student!r} is not onboarded in {opts.repo}",
+                          hint="check the name, or point -C at the platform repo")
+    run = _Run(cfg, tree, opts, progress)
+    run.check_student_folder(student, folder)
+    return run.finish()
+
+
+def validate_files(cfg: PlatformConfig, files: Mapping[str, str], repo_root: Path,
+                   *, crd_dir: Path | None = None, kustomize: bool = True) -> list[Finding]:
+    """Validate an in-memory change set (repo-relative path -> text) over the repo on disk.
+
+    Checks the tenants the files touch (schemas, admission, isolation, kustomize builds) and
+    the cross-tenant rules over the whole repo; no drift check (the change set is the render).
+    """
+    students = sorted({s for s in (tenant_of(p) for p in files) if s and s != PLATFORM})
+    tree = Tree(repo_root, files)
+    opts = Options(repo=repo_root, crd_dir=crd_dir, kustomize=kustomize, drift=False)
+    run = _Run(cfg, tree, opts, None)
+    run.check_repo(_all_students(tree), set(students))
+    return run.finish().findings
+
+
+# ---------------------------------------------------------------------------------------------
+# paths -> tenants
+
+
+def tenant_of(path: str) -> str:
+    """The student a repo path belongs to; PLATFORM for everything else."""
+    for base in (layout.TENANT_MANIFESTS_DIR, layout.WORKLOADS_DIR):
+        if path.startswith(base + "/"):
+            rest = path[len(base) + 1:]
+            if "/" in rest:
+                return rest.split("/", 1)[0]
+    if path.startswith(layout.TENANTS_DIR + "/") and path.count("/") == 1 and path.endswith(
+        ".yaml"
+    ):
+        return Path(path).stem
+    return PLATFORM
+
+
+def touched_tenants(repo: Path, ref: str, students: Iterable[str]) -> set[str]:
+    """Tenants with files changed since ``ref`` (committed, staged, unstaged or untracked).
+
+    A change to kuploy.yaml touches every tenant: tiers, domain and registries apply to all.
+    """
+    git = GitRepo(repo)
+    check = git.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+    if check.returncode != 0:
+        raise UsageError(f"--changed-since {ref!r} is not a commit in {repo}",
+                         hint="fetch it first (e.g. git fetch origin main) or pass a valid ref")
+    changed = git.run("diff", "--name-only", "-z", ref, "--").stdout.split("\0")
+    changed += git.run("ls-files", "--others", "--exclude-standard", "-z").stdout.split("\0")
+    paths = [p for p in changed if p]
+    if layout.CONFIG_FILE in paths:
+        return set(students)
+    return {t for t in (tenant_of(p) for p in paths) if t != PLATFORM}
+
+
+def _all_students(tree: Tree) -> list[str]:
+    found = {Path(p).stem for p in tree.files(layout.TENANTS_DIR)
+             if p.count("/") == 1 and p.endswith(".yaml")}
+    for base in (layout.TENANT_MANIFESTS_DIR, layout.WORKLOADS_DIR):
+        for p in tree.files(base):
+            t = tenant_of(p)
+            if t != PLATFORM:
+                found.add(t)
+    return sorted(found)
+
+
+# ---------------------------------------------------------------------------------------------
+# the run
+
+
+class _Run:
+    def __init__(self, cfg: PlatformConfig, tree: Tree, opts: Options,
+                 progress: Progress | None) -> None:
+        self.cfg = cfg
+        self.tree = tree
+        self.opts = opts
+        self.progress = progress
+        crd_dir = opts.crd_dir
+        if crd_dir is None and cfg.argocd_crd_dir:
+            crd_dir = (opts.repo / cfg.argocd_crd_dir).resolve()
+        self.schemas = SchemaSet(opts.kubernetes_version or cfg.kubernetes_version, crd_dir)
+        self.report = Report(kubernetes_version=self.schemas.kubernetes_version)
+        self.hosts: dict[tuple[str, str], list[tuple[str, Doc, tuple[str | int, ...]]]] = {}
+        self.checked: set[str] = set()
+        self._kustomizer: Kustomizer | None = None
+        self._unknown_kinds: set[tuple[str, str]] = set()
+
+    # -- recording -----------------------------------------------------------------------------
+
+    def add(self, doc: Doc, issue: Issue, tenant: str) -> None:
+        self.report.findings.append(
+            F.make(issue.rule, issue.message, file=doc.file, line=doc.line_of(issue.path),
+                   tenant=tenant, obj=doc.obj if isinstance(doc.obj, dict) else None,
+                   severity=issue.severity)
+        )
+
+    def add_file(self, rule: str, message: str, file: str, tenant: str, line: int = 1) -> None:
+        self.report.findings.append(F.make(rule, message, file=file, line=line, tenant=tenant))
+
+    def finish(self) -> Report:
+        self.report.findings = sorted(set(self.report.findings),
+                                      key=lambda f: (f.tenant, f.file, f.line, f.rule, f.message))
+        self.report.tenants = sorted(self.checked)
+        return self.report
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def load(self, path: str, tenant: str, shown: str | None = None) -> list[Doc]:
+        self.report.files += 1
+        text = self.tree.read(path)
+        docs, error = parse(text, shown or path, tenant)
+        if error is not None:
+            self.add_file(F.YAML_SYNTAX, error, shown or path, tenant, error_line(error))
+        return list(iter_objects(docs))
+
+    # -- per object ----------------------------------------------------------------------------
+
+    def check_common(self, doc: Doc, tenant: str) -> bool:
+        """Shape, name, schema, `project: default`. False when the object is not an object."""
+        obj = doc.obj
+        self.report.objects += 1
+        if not isinstance(obj, dict) or not obj.get("apiVersion") or not obj.get("kind"):
+            self.add(doc, Issue(F.MALFORMED, "document has no apiVersion/kind"), tenant)
+            return False
+        meta = obj.get("metadata")
+        if not isinstance(meta, dict) or not (meta.get("name") or meta.get("generateName")):
+            self.add(doc, Issue(F.MALFORMED, f"{obj.get('kind')} has no metadata.name",
+                                ("metadata",)), tenant)
+            return False
+        for issue in self.schemas.check(obj):
+            if issue.rule == F.UNKNOWN_KIND:
+                key = (str(obj.get("apiVersion")), str(obj.get("kind")))
+                if key in self._unknown_kinds:
+                    continue
+                self._unknown_kinds.add(key)
+            self.add(doc, issue, tenant)
+        for issue in policies.check_name(obj) + policies.check_application_project(obj):
+            self.add(doc, issue, tenant)
+        return True
+
+    # -- the whole repo ------------------------------------------------------------------------
+
+    def check_repo(self, students: list[str], only: set[str] | None) -> None:
+        self.check_platform()
+        for student in students:
+            full = only is None or student in only
+            if full:
+                self.checked.add(student)
+                self.check_tenant(student)
+            else:
+                self.collect_hosts(student)
+        self.check_root_duplicates()
+        self.check_hosts()
+
+    def check_platform(self) -> None:
+        for path in self.tree.files(layout.APPS_DIR):
+            if not is_manifest(path) or tenant_of(path) != PLATFORM:
+                continue
+            for doc in self.load(path, PLATFORM):
+                self.check_common(doc, PLATFORM)
+
+    def spec_of(self, student: str) -> TenantSpec | None:
+        path = layout.tenant_spec(student)
+        if not self.tree.exists(path):
+            return None
+        try:
+            spec = config.parse_spec(yamlio.load(self.tree.read(path), source=path), path)
+            config.validate_spec(spec, self.cfg, check_dates=False)
+            if spec.student != student:
+                raise ConfigError(f"student {spec.student!r} does not match the file name")
+        except KuployError as exc:
+            self.add_file(F.SPEC_INVALID, str(exc), path, student)
+            return None
+        return spec
+
+    def context(self, student: str, spec: TenantSpec | None) -> tuple[TenantContext, list[Doc]]:
+        docs: list[Doc] = []
+        for path in self.tree.files(layout.tenant_dir(student)):
+            if is_manifest(path):
+                docs.extend(self.load(path, student))
+        objs = [d.obj for d in docs if isinstance(d.obj, dict)]
+        return build(self.cfg, student, spec, objs), docs
+
+    def check_tenant(self, student: str) -> None:
+        spec = self.spec_of(student)
+        ctx, guard_docs = self.context(student, spec)
+        apps = sorted({a.name for a in spec.apps} if spec else set())
+        for doc in guard_docs:
+            if not self.check_common(doc, student):
+                continue
+            obj = doc.obj
+            kind = obj.get("kind")
+            issues: list[Issue] = []
+            if kind == "Application":
+                issues += policies.check_application(ctx, self.cfg, obj, apps)
+            elif kind == "AppProject":
+                if policies.meta(obj).get("name") == layout.project_name(student):
+                    issues += policies.check_project(ctx, obj)
+            else:
+                issues += policies.check_guard_object(ctx, obj)
+            if kind in ("Application", "AppProject"):
+                ns = policies.meta(obj).get("namespace")
+                if ns != self.cfg.argocd_namespace:
+                    issues.append(Issue(F.ISO_NAMESPACE,
+                                        f"{kind} in namespace {ns!r}: Argo CD only reads "
+                                        f"{self.cfg.argocd_namespace!r}",
+                                        ("metadata", "namespace")))
+            for issue in issues:
+                self.add(doc, issue, student)
+        workloads = self.workload_docs(student, ctx)
+        self.check_workloads(ctx, workloads)
+
+    # -- workloads -----------------------------------------------------------------------------
+
+    def app_folders(self, student: str) -> list[str]:
+        base = layout.workload_dir(student)
+        folders = sorted({p[len(base) + 1:].split("/", 1)[0] for p in self.tree.files(base)
+                          if "/" in p[len(base) + 1:]})
+        loose = [p for p in self.tree.files(base) if "/" not in p[len(base) + 1:]]
+        out = [f"{base}/{f}" for f in folders]
+        return out + loose
+
+    def kustomizer(self) -> Kustomizer:
+        if self._kustomizer is None:
+            cache = None
+            if self.opts.use_cache:
+                cache = self.opts.cache_dir or default_cache_dir()
+            self._kustomizer = Kustomizer(cache, jobs=self.opts.jobs)
+        return self._kustomizer
+
+    def workload_docs(self, student: str, ctx: TenantContext) -> list[list[Doc]]:
+        """Objects of each app of the student (one list per app: a duplicate-check scope)."""
+        scopes: list[list[Doc]] = []
+        to_build: dict[str, list[Doc]] = {}
+        for folder in self.app_folders(student):
+            files = self.tree.files(folder)
+            kfile = next((f for f in files if f.rsplit("/", 1)[-1] in
+                          ("kustomization.yaml", "kustomization.yml", "Kustomization")), None)
+            raw: list[Doc] = []
+            for path in files:
+                name = path.rsplit("/", 1)[-1]
+                if name in ("Chart.yaml",):
+                    self.check_chart(path, ctx)
+                    continue
+                if not is_manifest(path) or path == kfile:
+                    continue
+                if kfile is not None and "/templates/" in path:
+                    continue
+                raw.extend(self.load(path, student))
+            if kfile is None:
+                scopes.append(raw)
+                continue
+            if self.check_kustomization(kfile, ctx) and self.opts.kustomize:
+                to_build[folder] = raw
+            else:
+                scopes.append(raw)
+        if to_build:
+            scopes.extend(self.build(student, to_build))
+        return scopes
+
+    def check_kustomization(self, path: str, ctx: TenantContext) -> bool:
+        """Remote bases and helm charts; True when the folder can be built offline."""
+        docs = self.load(path, ctx.student)
+        if not docs or not isinstance(docs[0].obj, dict):
+            return False
+        data = docs[0].obj
+        for issue in policies.check_kustomization(ctx, data):
+            self.add(docs[0], issue, ctx.student)
+        remote = policies.remote_refs(data)
+        if remote or data.get("helmCharts"):
+            if not any(not ctx.repo_allowed(policies.remote_repo(r)) for r, _ in remote):
+                self.add(docs[0], Issue(F.KUSTOMIZE_FAILED,
+                                        "not built: remote bases or helmCharts need the network",
+                                        severity=F.WARNING), ctx.student)
+            return False
+        return True
+
+    def check_chart(self, path: str, ctx: TenantContext) -> None:
+        for doc in self.load(path, ctx.student):
+            if isinstance(doc.obj, dict):
+                for issue in policies.check_chart(ctx, doc.obj):
+                    self.add(doc, issue, ctx.student)
+
+    def build(self, student: str, folders: dict[str, list[Doc]]) -> list[list[Doc]]:
+        k = self.kustomizer()
+        scopes: list[list[Doc]] = []
+        with _Materialised(self.tree, folders) as real:
+            done = [0]
+            total = len(folders)
+
+            def tick(n: int) -> None:
+                done[0] += n
+                if self.progress:
+                    self.progress(done[0], total)
+
+            results = k.build_all(real.values(), progress=tick if self.progress else None)
+        for folder, raw in folders.items():
+            result = results[real[folder]]
+            self.report.builds += 1
+            self.report.cached_builds += int(result.cached)
+            kfile = next(f for f in self.tree.files(folder)
+                         if f.rsplit("/", 1)[-1] in ("kustomization.yaml", "kustomization.yml",
+                                                      "Kustomization"))
+            if result.output is None:
+                self.add_file(F.KUSTOMIZE_FAILED, f"kubectl kustomize {folder}: {result.error}",
+                              kfile, student)
+                scopes.append([])
+                continue
+            built, error = parse(result.output, kfile, student)
+            if error is not None:  # pragma: no cover - kustomize emits valid YAML
+                self.add_file(F.KUSTOMIZE_FAILED, error, kfile, student)
+            scopes.append(_map_sources(built, raw, kfile))
+        return scopes
+
+    def check_workloads(self, ctx: TenantContext, scopes: list[list[Doc]]) -> None:
+        all_docs: list[Doc] = []
+        for scope in scopes:
+            valid = [d for d in scope if self.check_common(d, ctx.student)]
+            self.check_duplicates(valid, ctx.namespace, ctx.student)
+            all_docs.extend(valid)
+        pod_labels: list[dict[str, str]] = []
+        for doc in all_docs:
+            for issue in policies.check_workload(ctx, self.cfg, doc.obj):
+                self.add(doc, issue, ctx.student)
+            if doc.obj.get("kind") == "Ingress":
+                self.claim_hosts(ctx.student, doc)
+            template = pss.pod_template(doc.obj)
+            if template is not None:
+                labels = template[1].get("labels")
+                pod_labels.append({str(k): str(v) for k, v in (labels or {}).items()})
+        by_id = {id(d): d for d in all_docs}
+        for key, issue in policies.quota_overflows(ctx, ((id(d), d.obj) for d in all_docs)):
+            self.add(by_id[key], issue, ctx.student)
+        for doc in all_docs:
+            obj = doc.obj
+            if obj.get("kind") != "Service" or policies.group_of(obj):
+                continue
+            selector = (obj.get("spec") or {}).get("selector")
+            if isinstance(selector, dict) and selector and not any(
+                all(labels.get(str(k)) == str(v) for k, v in selector.items())
+                for labels in pod_labels
+            ):
+                self.add(doc, Issue(F.SERVICE_UNMATCHED,
+                                    f"Service selector {selector} matches no pod template of "
+                                    f"{ctx.student!r}", ("spec", "selector")), ctx.student)
+
+    # -- student folder mode -------------------------------------------------------------------
+
+    def check_student_folder(self, student: str, folder: Path) -> None:
+        spec = self.spec_of(student)
+        ctx, _ = self.context(student, spec)
+        self.checked.add(student)
+        folder = folder.resolve()
+        cwd = Path.cwd().resolve()
+        shown_root = folder.relative_to(cwd) if folder.is_relative_to(cwd) else Path(folder.name)
+        local = Tree(folder)
+        files = local.files(".") if False else _walk_files(folder)
+        kfile = next((f for f in files if f in ("kustomization.yaml", "kustomization.yml",
+                                                "Kustomization")), None)
+        raw: list[Doc] = []
+        saved, self.tree = self.tree, local
+        try:
+            for path in files:
+                shown = (shown_root / path).as_posix()
+                if path.rsplit("/", 1)[-1] == "Chart.yaml":
+                    for doc in self.load(path, student, shown):
+                        if isinstance(doc.obj, dict):
+                            for issue in policies.check_chart(ctx, doc.obj):
+                                self.add(doc, issue, student)
+                    continue
+                if not is_manifest(path) or path == kfile or "/templates/" in f"/{path}":
+                    continue
+                raw.extend(self.load(path, student, shown))
+            scopes = [raw]
+            if kfile is not None:
+                shown_k = (shown_root / kfile).as_posix()
+                kdocs = self.load(kfile, student, shown_k)
+                data = kdocs[0].obj if kdocs and isinstance(kdocs[0].obj, dict) else {}
+                for issue in policies.check_kustomization(ctx, data):
+                    self.add(kdocs[0], issue, student)
+                buildable = not policies.remote_refs(data) and not data.get("helmCharts")
+                if buildable and self.opts.kustomize:
+                    result = self.kustomizer().build_all([folder])[folder]
+                    self.report.builds += 1
+                    self.report.cached_builds += int(result.cached)
+                    if result.output is None:
+                        self.add_file(F.KUSTOMIZE_FAILED, f"kubectl kustomize: {result.error}",
+                                      shown_k, student)
+                        scopes = [[]]
+                    else:
+                        built, _ = parse(result.output, shown_k, student)
+                        scopes = [_map_sources(built, raw, shown_k)]
+        finally:
+            self.tree = saved
+        self.check_workloads(ctx, scopes)
+        for other in _all_students(self.tree):
+            if other != student:
+                self.collect_hosts(other)
+        self.check_hosts()
+
+    # -- cross-tenant ----------------------------------------------------------------------------
+
+    def collect_hosts(self, student: str) -> None:
+        """Host claims of a tenant that is not checked in this run (raw files, no build)."""
+        for path in self.tree.files(layout.workload_dir(student)):
+            if not is_manifest(path):
+                continue
+            text = self.tree.read(path)
+            if "Ingress" not in text:
+                continue
+            docs, _ = parse(text, path, student)
+            for doc in iter_objects(docs):
+                if isinstance(doc.obj, dict) and doc.obj.get("kind") == "Ingress":
+                    self.claim_hosts(student, doc)
+
+    def claim_hosts(self, student: str, doc: Doc) -> None:
+        for host, path, key in policies.ingress_hosts(doc.obj):
+            self.hosts.setdefault((host, path), []).append((student, doc, key))
+
+    def check_hosts(self) -> None:
+        for (host, path), claims in sorted(self.hosts.items(), key=lambda kv: kv[0]):
+            if len(claims) < 2:
+                continue
+            for student, doc, key in claims:
+                if student not in self.checked:
+                    continue
+                others = [f"{s} ({d.file})" for s, d, _ in claims if d is not doc]
+                self.add(doc, Issue(F.INGRESS_DUPLICATE,
+                                    f"host {host} path {path} is also claimed by "
+                                    f"{', '.join(others)}", key), student)
+
+    def check_duplicates(self, docs: list[Doc], default_ns: str, tenant: str) -> None:
+        seen: dict[tuple[str, str, str, str], Doc] = {}
+        for doc in docs:
+            obj = doc.obj
+            meta = obj.get("metadata") or {}
+            kind = str(obj.get("kind"))
+            ns = "" if kind in policies.CLUSTER_SCOPED else str(meta.get("namespace") or
+                                                               default_ns)
+            key = (policies.group_of(obj), kind, ns, str(meta.get("name")))
+            first = seen.get(key)
+            if first is None:
+                seen[key] = doc
+                continue
+            self.add(doc, Issue(F.DUPLICATE,
+                                f"{kind} {ns + '/' if ns else ''}{meta.get('name')} is already "
+                                f"defined in {first.file}:{first.line}"), tenant)
+
+    def check_root_duplicates(self) -> None:
+        """Objects synced by the root Application (all of apps/cluster) must be unique."""
+        docs: list[Doc] = []
+        for path in self.tree.files(layout.CLUSTER_DIR):
+            if not is_manifest(path):
+                continue
+            tenant = tenant_of(path)
+            if tenant != PLATFORM and tenant not in self.checked:
+                text = self.tree.read(path)
+            else:
+                text = self.tree.read(path)
+            parsed, _ = parse(text, path, tenant)
+            docs.extend(d for d in iter_objects(parsed) if isinstance(d.obj, dict)
+                        and isinstance(d.obj.get("metadata"), dict))
+        seen: dict[tuple[str, str, str, str], Doc] = {}
+        for doc in docs:
+            obj = doc.obj
+            kind = str(obj.get("kind"))
+            ns = "" if kind in policies.CLUSTER_SCOPED else str(
+                obj["metadata"].get("namespace") or self.cfg.argocd_namespace)
+            key = (policies.group_of(obj), kind, ns, str(obj["metadata"].get("name")))
+            first = seen.get(key)
+            if first is None:
+                seen[key] = doc
+            elif doc.tenant in self.checked or doc.tenant == PLATFORM:
+                self.add(doc, Issue(F.DUPLICATE,
+                                    f"{kind} {obj['metadata'].get('name')} is already defined "
+                                    f"in {first.file}:{first.line} (both under the root "
+                                    "Application)"), doc.tenant)
+
+    # -- drift ---------------------------------------------------------------------------------
+
+    def check_drift(self, students: list[str] | None) -> None:
+        from kuploy_gitops import render
+
+        if students is None:
+            from kuploy_gitops import api
+
+            drift = api.render_drift(self.opts.repo)
+        else:
+            expected: dict[str, str] = dict(render.render_platform(self.cfg))
+            owned = list(expected)
+            for student in students:
+                spec = self.spec_of(student)
+                if spec is None:
+                    continue
+                rendered = render.render_tenant(self.cfg, spec)
+                expected.update(rendered)
+                owned += self.tree.files(layout.tenant_dir(student))
+                owned += self.tree.files(layout.workload_dir(student))
+            drift = sorted(p for p in set(owned) | set(expected)
+                           if not self.tree.exists(p) or p not in expected
+                           or self.tree.read(p) != expected[p])
+        for path in drift:
+            tenant = tenant_of(path)
+            state = "missing" if not self.tree.exists(path) else (
+                "differs from what the specs render to")
+            self.add_file(F.DRIFT, f"{path} {state}", path, tenant)
+
+
+class _Materialised:
+    """Real folders for kustomize: the repo's own, or temporary copies when overlaid."""
+
+    def __init__(self, tree: Tree, folders: Mapping[str, Any]) -> None:
+        self.tree = tree
+        self.folders = list(folders)
+        self.tmp: Any = None
+
+    def __enter__(self) -> dict[str, Path]:
+        from kuploy_gitops.validate.tree import temp_dir
+
+        out: dict[str, Path] = {}
+        for folder in self.folders:
+            if self.tree.overlaid(folder):
+                if self.tmp is None:
+                    self.tmp = temp_dir()
+                out[folder] = self.tree.materialise(folder, Path(self.tmp.name))
+            else:
+                out[folder] = self.tree.root / folder
+        return out
+
+    def __exit__(self, *exc: object) -> None:
+        if self.tmp is not None:
+            self.tmp.cleanup()
+
+
+def _walk_files(folder: Path) -> list[str]:
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        rel = Path(dirpath).relative_to(folder)
+        out.extend((rel / f).as_posix() for f in filenames)
+    return sorted(out)
+
+
+def _map_sources(built: list[Doc], raw: list[Doc], kfile: str) -> list[Doc]:
+    """Give each built object the file and line of its source document (by kind and name)."""
+    index: dict[tuple[str, str], Doc] = {}
+    by_kind: dict[str, list[Doc]] = {}
+    for doc in raw:
+        if isinstance(doc.obj, dict):
+            kind = str(doc.obj.get("kind"))
+            name = str((doc.obj.get("metadata") or {}).get("name"))
+            index[(kind, name)] = doc
+            by_kind.setdefault(kind, []).append(doc)
+    out: list[Doc] = []
+    for doc in built:
+        obj = doc.obj
+        if not isinstance(obj, dict):
+            out.append(doc)
+            continue
+        kind = str(obj.get("kind"))
+        src = index.get((kind, str((obj.get("metadata") or {}).get("name"))))
+        if src is None and len(by_kind.get(kind, [])) == 1:
+            src = by_kind[kind][0]
+        if src is None:
+            out.append(Doc(obj, kfile, 1, 0, None, doc.tenant))
+        else:
+            out.append(Doc(obj, src.file, src.line, src.index, src.text, doc.tenant))
+    return out

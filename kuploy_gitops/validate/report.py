@@ -1,0 +1,98 @@
+"""Printing findings: human text grouped by tenant, JSON for scripts, GitHub Actions annotations."""
+
+from __future__ import annotations
+
+import json
+from itertools import groupby
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from kuploy_gitops.validate.engine import PLATFORM, Report
+from kuploy_gitops.validate.findings import ERROR, Finding
+
+FORMATS = ("text", "json", "github")
+
+
+def summary(report: Report) -> str:
+    """One line: counts of errors, warnings, files, objects and builds."""
+    builds = (
+        f", {report.builds} kustomize build(s) ({report.cached_builds} cached)"
+        if report.builds else ""
+    )
+    scope = f" for {len(report.tenants)} tenant(s)" if report.tenants else ""
+    return (
+        f"{len(report.errors)} error(s), {len(report.warnings)} warning(s){scope} in "
+        f"{report.files} file(s), {report.objects} object(s){builds}; "
+        f"Kubernetes schemas {report.kubernetes_version}"
+    )
+
+
+def to_data(report: Report) -> dict[str, Any]:
+    """The report as JSON-ready data."""
+    return {
+        "ok": not report.errors,
+        "errors": len(report.errors),
+        "warnings": len(report.warnings),
+        "tenants": report.tenants,
+        "files": report.files,
+        "objects": report.objects,
+        "builds": report.builds,
+        "cached_builds": report.cached_builds,
+        "kubernetes_version": report.kubernetes_version,
+        "findings": [f.to_data() for f in report.findings],
+    }
+
+
+def render_json(report: Report) -> str:
+    """The report as a JSON document."""
+    return json.dumps(to_data(report), indent=2, ensure_ascii=False)
+
+
+def _gh_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_prop(text: str) -> str:
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_line(f: Finding) -> str:
+    """One workflow command: ``::error file=…,line=…,title=…::message``."""
+    level = "error" if f.severity == ERROR else "warning"
+    title = f"{f.rule}" + (f" {f.obj}" if f.obj else "")
+    message = f"{f.message}. Fix: {f.fix}" if f.fix else f.message
+    return (
+        f"::{level} file={_gh_prop(f.file)},line={f.line},title={_gh_prop(title)}::"
+        f"{_gh_data(message)}"
+    )
+
+
+def render_github(report: Report) -> str:
+    """Every finding as an annotation, then the summary as a notice."""
+    lines = [github_line(f) for f in report.findings]
+    lines.append(f"::notice title=kuploy-gitops validate::{_gh_data(summary(report))}")
+    return "\n".join(lines) + "\n"
+
+
+def print_text(console: Console, report: Report) -> None:
+    """Findings grouped by tenant: file:line, Kind/name, rule id, message, fix."""
+    for tenant, group in groupby(report.findings, key=lambda f: f.tenant):
+        items = list(group)
+        errors = sum(1 for f in items if f.severity == ERROR)
+        label = "platform" if tenant == PLATFORM else f"tenant {tenant}"
+        console.print(
+            f"[bold]{escape(label)}[/]: {errors} error(s), {len(items) - errors} warning(s)"
+        )
+        for f in items:
+            mark = "[red]error[/]" if f.severity == ERROR else "[yellow]warning[/]"
+            obj = f" {escape(f.obj)}" if f.obj else ""
+            console.print(
+                f"  {mark} {escape(f.file)}:{f.line}{obj} [cyan]\\[{escape(f.rule)}][/] "
+                f"{escape(f.message)}"
+            )
+            if f.fix:
+                console.print(f"        [dim]fix:[/] {escape(f.fix)}")
+    style = "red" if report.errors else ("yellow" if report.warnings else "green")
+    console.print(f"[{style}]{escape(summary(report))}[/]")
