@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 from test_manifests_valid import check_repo
 
 from kuploy_gitops import api, config
