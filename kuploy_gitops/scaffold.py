@@ -238,6 +238,7 @@ def write_scaffold(repo: Path, opts: ScaffoldOptions, out: Path, *,
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".kuploy-")
             staged.append((Path(tmp), target))
+            Path(tmp).chmod(0o644)  # mkstemp makes 0600; these are ordinary repo files
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
                 fh.write(files[path])
     except OSError as exc:

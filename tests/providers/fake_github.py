@@ -233,8 +233,9 @@ class Fault:
 class FakeGitHub:
     """The fake server's state and behaviour; start with :meth:`start` (or use as a context)."""
 
-    def __init__(self, org: str = "konkuk-kuploy") -> None:
+    def __init__(self, org: str = "konkuk-kuploy", *, prefix: str = "") -> None:
         self.org = org
+        self.prefix = prefix  # "/api/v3" serves like GitHub Enterprise Server
         self.users: set[str] = {"kuploy-admin"}
         self.org_members: dict[str, set[str]] = {org: {"kuploy-admin"}}
         self.teams: dict[tuple[str, str], dict[str, str]] = {}  # (org, slug) -> login -> state
@@ -371,7 +372,7 @@ class FakeGitHub:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}{self.prefix}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -396,6 +397,10 @@ class FakeGitHub:
         with self._lock:
             parsed = urllib.parse.urlsplit(raw_path)
             path = urllib.parse.unquote(parsed.path)
+            if self.prefix:
+                if not path.startswith(self.prefix + "/"):
+                    return self._violation(method, path, {}, None, "outside the API prefix")
+                path = path[len(self.prefix):]
             query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
             body: Any = None
             if raw:

@@ -1,0 +1,243 @@
+"""The `github` commands (setup, teardown) and `scaffold`: parse, call the core, print."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from kuploy_gitops import api, config, github_ops, scaffold
+from kuploy_gitops.cli import Ctx, _escape, examples, output_option, pass_ctx, print_data
+from kuploy_gitops.errors import ProviderError, UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_STATUS_STYLE = {
+    "created": "green",
+    "repaired": "yellow",
+    "removed": "yellow",
+    "ok": "dim",
+    "skipped": "dim",
+}
+
+
+def app_options(f: F) -> F:
+    """Options shaping the scaffolded ``deploy/`` (port, probe path, size, replicas)."""
+    for deco in reversed(
+        [
+            click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True,
+                         help="Port the container listens on."),
+            click.option("--health-path", default="/", show_default=True,
+                         help="Path answering 200 when the app is ready."),
+            click.option("--size", type=click.Choice(list(config.SIZES)),
+                         default=config.DEFAULT_SIZE, show_default=True),
+            click.option("--replicas", type=click.IntRange(0, 10), default=1, show_default=True),
+        ]
+    ):
+        f = deco(f)
+    return f
+
+
+def _print_steps(ctx: Ctx, results: Sequence[github_ops.SetupResult]) -> None:
+    from rich.table import Table
+
+    table = Table("student", "app", "step", "status", "detail")
+    for r in results:
+        for s in r.steps:
+            style = _STATUS_STYLE.get(s.status, "")
+            status = f"[{style}]{s.status}[/]" if style else s.status
+            table.add_row(r.student, r.app, s.name, status, _escape(s.detail))
+    ctx.console.print(table)
+
+
+def _print_pull_secrets(ctx: Ctx, results: Sequence[github_ops.SetupResult]) -> None:
+    commands = sorted({r.pull_secret_command for r in results if r.pull_secret_command})
+    if not commands:
+        return
+    ctx.console.print(
+        "[bold]private images:[/] create the GHCR pull secret once per namespace (a token with "
+        "read:packages; never commit it):"
+    )
+    for command in commands:
+        ctx.console.print(f"  {_escape(command)}", soft_wrap=True)
+
+
+def _print_bulk(ctx: Ctx, bulk: github_ops.BulkResult, output: str) -> None:
+    if output == "json":
+        print_data(ctx, {
+            "results": [r.to_data() for r in bulk.results],
+            "failures": [{"student": s, "error": e} for s, e in bulk.failures],
+            "stopped": bulk.stopped,
+        }, "json")
+    else:
+        _print_steps(ctx, bulk.results)
+        _print_pull_secrets(ctx, bulk.results)
+        for student, error in bulk.failures:
+            ctx.err.print(f"[red]failed[/] {student}: {_escape(error)}")
+    if bulk.failures:
+        raise ProviderError(
+            f"github setup failed for {len(bulk.failures)} of "
+            f"{len(bulk.failures) + len(bulk.results)} student(s)"
+            + (" (stopped early: rate limited)" if bulk.stopped else ""),
+            hint="fix what the lines above say and re-run: finished steps are skipped",
+        )
+
+
+def run_bulk_setup(ctx: Ctx, students: Sequence[str], opts: github_ops.SetupOptions,
+                   output: str = "table") -> None:
+    """Set up many students with a progress bar and print the outcome (also used by onboard)."""
+    with api.progress(ctx.err, "github setup") as report:
+        bulk = github_ops.setup_many(ctx.repo, students, opts, progress=report)
+    _print_bulk(ctx, bulk, output)
+
+
+@click.group(
+    "github",
+    help="Prepare students' GitHub repos (student-repo mode) or tear them down."
+    + examples(
+        "export GITHUB_TOKEN=...   # or github.app_id + app_private_key_file in kuploy.yaml",
+        "kuploy-gitops github setup kim-minji web",
+        "kuploy-gitops github setup --all --push",
+        "kuploy-gitops github teardown kim-minji",
+    ),
+)
+def github_group() -> None:
+    """GitHub commands."""
+
+
+@github_group.command(
+    "setup",
+    help="Create or repair a student's repo: created from the template (or empty), the student "
+    "as collaborator with write, the scaffold in one commit, the Argo CD webhook when enabled, "
+    "and the Application in the platform repo. Re-running changes only what is missing."
+    + examples(
+        "kuploy-gitops github setup kim-minji",
+        "kuploy-gitops github setup kim-minji api --port 3000 --health-path /healthz",
+        "kuploy-gitops github setup --all -o json",
+    ),
+)
+@click.argument("student", required=False)
+@click.argument("app_name", metavar="[APP]", required=False, default="web")
+@click.option("--all", "all_students", is_flag=True,
+              help="Every onboarded student with a GitHub login (with a progress bar).")
+@app_options
+@click.option("--push", is_flag=True, help="Push the platform repo commit(s).")
+@output_option("table", "json")
+@pass_ctx
+def setup_cmd(ctx: Ctx, student: str | None, app_name: str, all_students: bool, port: int,
+              health_path: str, size: str, replicas: int, push: bool, output: str) -> None:
+    """Set up one student's repo (or all)."""
+    opts = github_ops.SetupOptions(student=student or "", app=app_name, port=port,
+                                   health_path=health_path, size=size, replicas=replicas,
+                                   push=push)
+    if all_students:
+        if student:
+            raise UsageError(f"give either a student ({student!r}) or --all, not both",
+                             hint="drop one of them")
+        run_bulk_setup(ctx, [], opts, output)
+        return
+    if not student:
+        raise UsageError("missing STUDENT", hint="give a student name or --all")
+    result = github_ops.setup(ctx.repo, opts)
+    if output == "json":
+        print_data(ctx, result.to_data(), "json")
+        return
+    _print_steps(ctx, [result])
+    ctx.console.print(
+        f"[green]ready:[/] {result.url}" if result.changed
+        else f"nothing to do: {result.repo} is already set up."
+    )
+    _print_pull_secrets(ctx, [result])
+
+
+@github_group.command(
+    "teardown",
+    help="Archive a student's repo(s) after removing the Argo CD webhook and the collaborator. "
+    "Never deletes a repo."
+    + examples(
+        "kuploy-gitops github teardown kim-minji",
+        "kuploy-gitops github teardown kim-minji --app web --github minji-k   # after offboard",
+    ),
+)
+@click.argument("student")
+@click.option("--app", "apps", multiple=True,
+              help="App whose repo to archive (default: the spec's student-repo apps).")
+@click.option("--github", "login", default="", help="GitHub login (default: from the spec).")
+@output_option("table", "json")
+@pass_ctx
+def teardown_cmd(ctx: Ctx, student: str, apps: tuple[str, ...], login: str, output: str) -> None:
+    """Tear down a student's repos."""
+    results = github_ops.teardown(
+        ctx.repo, github_ops.TeardownOptions(student=student, apps=apps, github=login)
+    )
+    if output == "json":
+        print_data(ctx, [r.to_data() for r in results], "json")
+        return
+    _print_steps(ctx, results)
+
+
+@click.command(
+    "scaffold",
+    help="Write the student-repo scaffold (deploy/, the kuploy-deploy workflow, KUPLOY.md and "
+    "the public rules) into a local folder: for another git host, or to inspect it. The same "
+    "files `github setup` commits."
+    + examples(
+        "kuploy-gitops scaffold kim-minji web --out ./kim-minji-web",
+        "kuploy-gitops scaffold kim-minji api --out /tmp/api --port 3000 --public",
+    ),
+)
+@click.argument("student")
+@click.argument("app_name", metavar="APP")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Folder to write into (created when missing).")
+@app_options
+@click.option("--private/--public", "private", default=None,
+              help="Visibility of the repo (default: github.private of kuploy.yaml); private "
+              "adds an imagePullSecret.")
+@click.option("--branch", default="main", show_default=True, help="Branch the workflow runs on.")
+@click.option("--force", is_flag=True, help="Overwrite files that differ.")
+@pass_ctx
+def scaffold_cmd(ctx: Ctx, student: str, app_name: str, out: Path, port: int, health_path: str,
+                 size: str, replicas: int, private: bool | None, branch: str,
+                 force: bool) -> None:
+    """Write the scaffold."""
+    result = scaffold.write_scaffold(
+        ctx.repo,
+        scaffold.ScaffoldOptions(student=student, app=app_name, port=port,
+                                 health_path=health_path, size=size, replicas=replicas,
+                                 private=private, branch=branch),
+        out,
+        force=force,
+    )
+    for path in result.written:
+        ctx.console.print(f"[green]wrote[/] {_escape(str(result.out / path))}")
+    if not result.written:
+        ctx.console.print(f"nothing to do: the scaffold in {_escape(str(out))} is up to date.")
+    if result.pull_secret_command:
+        ctx.console.print(
+            "[bold]private image:[/] the admin creates the pull secret once (never commit it):\n"
+            f"  {_escape(result.pull_secret_command)}"
+        )
+
+
+def register_commands(main: click.Group) -> None:
+    """Attach `github` and `scaffold` to the main command group."""
+    main.add_command(github_group)
+    main.add_command(scaffold_cmd)
+
+
+def after_onboard(ctx: Ctx, student: str | None, roster_path: Path | None,
+                  skipped: Sequence[tuple[int, str]], dry_run: bool) -> None:
+    """`onboard --github-setup`: run `github setup` (app web) for who was just onboarded."""
+    if dry_run:
+        ctx.console.print("dry run: github setup skipped.")
+        return
+    if roster_path is not None:
+        students = github_ops.roster_students(roster_path, [line for line, _ in skipped])
+        run_bulk_setup(ctx, students, github_ops.SetupOptions(student=""))
+        return
+    result = github_ops.setup(ctx.repo, github_ops.SetupOptions(student=student or ""))
+    _print_steps(ctx, [result])
+    _print_pull_secrets(ctx, [result])

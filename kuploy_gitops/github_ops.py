@@ -1,0 +1,478 @@
+"""`github setup` and `github teardown`: a student's GitHub repo, access, webhook, Application.
+
+Every step first reads the current state and acts only on what is missing or wrong, so a
+re-run repairs what a failed run left undone and changes nothing that is already right:
+
+1. the student's GitHub login exists;
+2. the repo ``<org>/<student_repo_name>`` exists (from the template repo when configured),
+   is not archived and has the configured visibility;
+3. the scaffold (:mod:`kuploy_gitops.scaffold`) is on the default branch: all of it in one
+   commit on a fresh repo; later only missing files are added (the student owns the rest),
+   and the public rules under ``.kuploy/`` are kept current;
+4. the student is a collaborator with write access (or has a pending invitation for it), and a
+   member of the course team when one is configured (a team that grants nothing on repos);
+5. the Argo CD webhook exists (only when ``github.webhook`` says Argo CD is reachable);
+6. the platform repo has the student-repo Application (``api.app_add``), committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from kuploy_gitops import api, config, layout, roster, scaffold
+from kuploy_gitops.config import PlatformConfig, TenantSpec
+from kuploy_gitops.errors import ConfigError, InvalidInputError, KuployError, ProviderError
+from kuploy_gitops.providers.base import GitProvider, RepoInfo
+
+WEBHOOK_SECRET_ENV = "KUPLOY_ARGOCD_WEBHOOK_SECRET"
+THROTTLE_ENV = "KUPLOY_GITHUB_THROTTLE"
+WEBHOOK_EVENTS = ("push",)
+WRITE_PERMISSIONS = ("write", "maintain", "admin")
+# A repo generated from a template gets its first commit asynchronously.
+BRANCH_WAIT_TRIES = 10
+BRANCH_WAIT_SECONDS = 2.0
+
+Progress_ = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class SetupOptions:
+    """Inputs of ``github setup``: the student, the app and how its ``deploy/`` starts."""
+
+    student: str
+    app: str = "web"
+    port: int = 8080
+    health_path: str = "/"
+    size: str = config.DEFAULT_SIZE
+    replicas: int = 1
+    push: bool = False  # push the platform repo commit
+
+    def scaffold_options(self, *, private: bool, branch: str) -> scaffold.ScaffoldOptions:
+        """The scaffold options for this student and app."""
+        return scaffold.ScaffoldOptions(
+            student=self.student, app=self.app, port=self.port, health_path=self.health_path,
+            size=self.size, replicas=self.replicas, private=private, branch=branch,
+        )
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a setup or teardown and what it did."""
+
+    name: str
+    status: str  # "created", "repaired", "ok", "skipped", "removed"
+    detail: str = ""
+
+    @property
+    def changed(self) -> bool:
+        """Whether the step changed anything."""
+        return self.status in ("created", "repaired", "removed")
+
+
+@dataclass
+class SetupResult:
+    """What ``github setup`` did for one student's app."""
+
+    student: str
+    app: str
+    repo: str = ""
+    url: str = ""
+    steps: list[Step] = field(default_factory=list)
+    pull_secret_command: str = ""
+
+    @property
+    def changed(self) -> bool:
+        """Whether any step changed anything."""
+        return any(s.changed for s in self.steps)
+
+    def to_data(self) -> dict[str, Any]:
+        """The result for ``-o json``."""
+        return {
+            "student": self.student,
+            "app": self.app,
+            "repo": self.repo,
+            "url": self.url,
+            "changed": self.changed,
+            "steps": [{"step": s.name, "status": s.status, "detail": s.detail}
+                      for s in self.steps],
+            "pull_secret_command": self.pull_secret_command,
+        }
+
+
+def git_blob_sha(text: str) -> str:
+    """The git blob SHA-1 of a UTF-8 text (what GitHub's trees list per file)."""
+    data = text.encode("utf-8")
+    return hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()  # noqa: S324 - git's id
+
+
+def connect(cfg: PlatformConfig, environ: Mapping[str, str] | None = None) -> GitProvider:
+    """The GitHub provider as ``kuploy.yaml`` and the environment configure it."""
+    from kuploy_gitops.providers import github  # the PyGithub import stays lazy for other commands
+
+    env = os.environ if environ is None else environ
+    throttle = env.get(THROTTLE_ENV, "1") not in ("0", "false", "no")
+    return github.connect(cfg.github, cfg.github_org, environ=env, throttle=throttle)
+
+
+@contextmanager
+def _provider(cfg: PlatformConfig, given: GitProvider | None,
+              environ: Mapping[str, str] | None) -> Iterator[GitProvider]:
+    if given is not None:
+        yield given
+        return
+    provider = connect(cfg, environ)
+    try:
+        yield provider
+    finally:
+        provider.close()
+
+
+def _require_login(spec: TenantSpec) -> str:
+    if not spec.github:
+        raise InvalidInputError(
+            f"student {spec.student!r} has no GitHub login in the tenant spec",
+            hint=f"run `kuploy-gitops onboard {spec.student} --github LOGIN` first",
+        )
+    return spec.github
+
+
+def webhook_url(cfg: PlatformConfig) -> str:
+    """Argo CD's webhook endpoint."""
+    return cfg.argocd_server.rstrip("/") + "/api/webhook"
+
+
+# ---------------------------------------------------------------------------------------------
+# setup
+
+
+def setup(
+    repo: Path,
+    opts: SetupOptions,
+    *,
+    provider: GitProvider | None = None,
+    environ: Mapping[str, str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SetupResult:
+    """Create or repair one student's repo for ``opts.app`` (see the module docstring).
+
+    Raises:
+        ConflictError: the student is not onboarded, or has an app of that name that is not
+            this repo.
+        InvalidInputError: no GitHub login, the login does not exist, bad app options.
+        ConfigError: no GitHub credentials, or the webhook secret is not set.
+        ProviderError: GitHub failed (a re-run resumes).
+    """
+    base = scaffold.ScaffoldOptions(student=opts.student, app=opts.app)
+    cfg, spec, config_data = scaffold.load_inputs(repo, base)
+    login = _require_login(spec)
+    private = cfg.github.private
+    # Check the app's options before anything is created.
+    scaffold.app_spec(cfg, spec, opts.scaffold_options(private=private, branch="main"))
+    secret = ""
+    if cfg.github.webhook:
+        secret = (os.environ if environ is None else environ).get(WEBHOOK_SECRET_ENV, "")
+        if not secret:
+            raise ConfigError(
+                f"github.webhook is on but {WEBHOOK_SECRET_ENV} is not set",
+                hint="export the secret configured as webhook.github.secret in Argo CD's "
+                "argocd-secret",
+            )
+    with _provider(cfg, provider, environ) as gh:
+        return _setup(repo, cfg, spec, config_data, opts, login, secret, gh, sleep)
+
+
+def _setup(
+    repo: Path,
+    cfg: PlatformConfig,
+    spec: TenantSpec,
+    config_data: dict[str, Any],
+    opts: SetupOptions,
+    login: str,
+    secret: str,
+    gh: GitProvider,
+    sleep: Callable[[float], None],
+) -> SetupResult:
+    org = cfg.github_org
+    name = scaffold.repo_name(cfg, opts.student, opts.app)
+    result = SetupResult(student=opts.student, app=opts.app, repo=f"{org}/{name}")
+    if not gh.user_exists(login):
+        raise InvalidInputError(
+            f"GitHub user {login!r} (student {opts.student!r}) does not exist",
+            hint=f"fix the login with `kuploy-gitops onboard {opts.student} --github LOGIN`",
+        )
+    info, step = _ensure_repo(cfg, gh, org, name)
+    result.steps.append(step)
+    result.url = info.html_url
+    head = _wait_for_branch(gh, info, sleep)
+    sopts = opts.scaffold_options(private=info.private, branch=info.default_branch)
+    files = scaffold.scaffold_files(cfg, spec, sopts, config_data, repo_url=info.clone_url)
+    result.steps.append(_ensure_scaffold(gh, info, head, files, opts))
+    result.steps.append(_ensure_collaborator(gh, info, login))
+    if cfg.github.course_team:
+        gh.add_team_member(org, cfg.github.course_team, login)
+        result.steps.append(Step("course team", "ok", f"{org}/{cfg.github.course_team}"))
+    if cfg.github.webhook:
+        result.steps.append(_ensure_webhook(gh, info, webhook_url(cfg), secret))
+    else:
+        result.steps.append(Step("webhook", "skipped", "github.webhook is off (Argo CD polls)"))
+    result.steps.append(_ensure_application(repo, spec, opts, info))
+    if info.private:
+        result.pull_secret_command = scaffold.pull_secret_command(cfg, opts.student)
+    return result
+
+
+def _ensure_repo(cfg: PlatformConfig, gh: GitProvider, org: str,
+                 name: str) -> tuple[RepoInfo, Step]:
+    want_private = cfg.github.private
+    info = gh.get_repo(org, name)
+    if info is None:
+        description = f"{name}: deployed by kuploy to {cfg.cluster_name}"
+        if cfg.github.template_repo:
+            info = gh.create_repo_from_template(cfg.github.template_repo, org, name,
+                                                private=want_private, description=description)
+            how = f"from template {cfg.github.template_repo}"
+        else:
+            info = gh.create_repo(org, name, private=want_private, description=description)
+            how = "empty"
+        return info, Step("repo", "created", f"{info.full_name} ({how}, "
+                          f"{'private' if info.private else 'public'})")
+    fixes: list[str] = []
+    if info.archived:
+        info = gh.update_repo(org, name, archived=False)
+        fixes.append("unarchived")
+    if info.private != want_private:
+        info = gh.update_repo(org, name, private=want_private)
+        fixes.append("made " + ("private" if want_private else "public"))
+    if fixes:
+        return info, Step("repo", "repaired", f"{info.full_name}: {', '.join(fixes)}")
+    return info, Step("repo", "ok", info.full_name)
+
+
+def _wait_for_branch(gh: GitProvider, info: RepoInfo, sleep: Callable[[float], None]) -> str:
+    for attempt in range(BRANCH_WAIT_TRIES):
+        head = gh.branch_head(info.owner, info.name, info.default_branch)
+        if head is not None:
+            return head
+        if attempt + 1 < BRANCH_WAIT_TRIES:
+            sleep(BRANCH_WAIT_SECONDS)
+    raise ProviderError(
+        f"{info.full_name} has no commit on {info.default_branch} yet",
+        hint="GitHub may still be generating it from the template: re-run in a minute; a repo "
+        "made outside kuploy needs one commit (e.g. a README) first",
+    )
+
+
+def _ensure_scaffold(gh: GitProvider, info: RepoInfo, head: str, files: Mapping[str, str],
+                     opts: SetupOptions) -> Step:
+    existing = gh.tree_blobs(info.owner, info.name, head)
+    todo = {
+        path: text
+        for path, text in files.items()
+        if path not in existing
+        or (scaffold.is_platform_owned(path) and existing[path] != git_blob_sha(text))
+    }
+    if not todo:
+        return Step("scaffold", "ok", f"{len(files)} files in place")
+    fresh = all(path not in existing for path in files)
+    message = (
+        f"kuploy: scaffold {opts.app} for {opts.student}\n\n"
+        f"deploy/ (Deployment, Service, Ingress), the kuploy-deploy workflow, "
+        f"{layout.STUDENT_GUIDE_FILE} and the platform rules."
+        if fresh
+        else f"kuploy: restore scaffold files of {opts.app}\n\n"
+        + "\n".join(f"- {p}" for p in sorted(todo))
+    )
+    sha = gh.commit_files(info.owner, info.name, info.default_branch, head, todo, message)
+    status = "created" if fresh else "repaired"
+    return Step("scaffold", status, f"{len(todo)} file(s) in one commit {sha[:12]}")
+
+
+def _ensure_collaborator(gh: GitProvider, info: RepoInfo, login: str) -> Step:
+    permission = gh.collaborator_permission(info.owner, info.name, login)
+    if permission in WRITE_PERMISSIONS:
+        return Step("collaborator", "ok", f"{login} has {permission}")
+    if permission is None:
+        pending = gh.invitation_permission(info.owner, info.name, login)
+        if pending in WRITE_PERMISSIONS:
+            return Step("collaborator", "ok", f"{login} is invited ({pending}), not yet accepted")
+    gh.add_collaborator(info.owner, info.name, login, "push")
+    if permission is None:
+        return Step("collaborator", "created", f"{login} added or invited with write")
+    return Step("collaborator", "repaired", f"{login} raised from {permission} to write")
+
+
+def _ensure_webhook(gh: GitProvider, info: RepoInfo, url: str, secret: str) -> Step:
+    hooks = [h for h in gh.list_hooks(info.owner, info.name) if h.url == url]
+    if not hooks:
+        hook = gh.create_hook(info.owner, info.name, url=url, secret=secret,
+                              events=WEBHOOK_EVENTS)
+        return Step("webhook", "created", f"{url} (id {hook.id})")
+    hook = hooks[0]
+    right = hook.active and hook.content_type == "json" and set(hook.events) == set(
+        WEBHOOK_EVENTS
+    )
+    if right:
+        return Step("webhook", "ok", f"{url} (id {hook.id})")
+    gh.update_hook(info.owner, info.name, hook.id, url=url, secret=secret, events=WEBHOOK_EVENTS)
+    return Step("webhook", "repaired", f"{url} (id {hook.id}) reset to active push/json")
+
+
+def _ensure_application(repo: Path, spec: TenantSpec, opts: SetupOptions,
+                        info: RepoInfo) -> Step:
+    result = api.app_add(
+        repo,
+        api.AppOptions(
+            student=opts.student,
+            app=opts.app,
+            repo_url=info.clone_url,
+            path=layout.STUDENT_DEPLOY_DIR,
+            revision=info.default_branch,
+        ),
+        push=opts.push,
+    )
+    if not result.changed:
+        return Step("application", "ok", layout.application_file(opts.student, opts.app))
+    status = "created" if spec.app(opts.app) is None else "repaired"
+    return Step("application", status, f"committed {result.commit[:12]} "
+                f"{layout.application_file(opts.student, opts.app)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# bulk
+
+
+@dataclass
+class BulkResult:
+    """What a bulk setup did: one result per student that finished, one error per failure."""
+
+    results: list[SetupResult] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (student, error)
+    stopped: str = ""  # why the batch stopped early (a rate limit that outlasts the bounds)
+
+
+def setup_many(
+    repo: Path,
+    students: Sequence[str],
+    opts: SetupOptions,
+    *,
+    provider: GitProvider | None = None,
+    environ: Mapping[str, str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    progress: Progress_ | None = None,
+) -> BulkResult:
+    """Run :func:`setup` for each student (all onboarded ones with a GitHub login when empty).
+
+    A failing student is recorded and the batch goes on; a rate limit that outlasts the
+    provider's bounded waits stops the batch (a re-run resumes where it stopped).
+    """
+    cfg = config.load_config(repo)
+    if not students:
+        students = [s for s in config.list_students(repo)
+                    if (spec := config.read_spec(repo, s)) is not None and spec.github]
+    out = BulkResult()
+    with _provider(cfg, provider, environ) as gh:
+        for i, student in enumerate(students, 1):
+            try:
+                out.results.append(setup(repo, replace(opts, student=student), provider=gh,
+                                         environ=environ, sleep=sleep))
+            except ProviderError as exc:
+                out.failures.append((student, str(exc)))
+                if exc.status in (403, 429) and "rate limited" in exc.message:
+                    out.stopped = str(exc)
+                    break
+            except KuployError as exc:
+                out.failures.append((student, str(exc)))
+            if progress:
+                progress(i, len(students))
+    return out
+
+
+def roster_students(path: Path, skip_lines: Sequence[int] = ()) -> list[str]:
+    """Students of a roster (rows on ``skip_lines`` left out), for `onboard --github-setup`."""
+    rows, _problems = roster.read_roster(path)
+    return [row.student for row in rows if row.line not in set(skip_lines)]
+
+
+# ---------------------------------------------------------------------------------------------
+# teardown
+
+
+@dataclass(frozen=True)
+class TeardownOptions:
+    """Inputs of ``github teardown``; ``apps``/``github`` are needed once the spec is gone."""
+
+    student: str
+    apps: tuple[str, ...] = ()
+    github: str = ""
+
+
+def teardown(
+    repo: Path,
+    opts: TeardownOptions,
+    *,
+    provider: GitProvider | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> list[SetupResult]:
+    """Archive each of the student's repos after removing the webhook and the collaborator.
+
+    Never deletes a repo. Works from the tenant spec (repo-mode apps and GitHub login) or,
+    after offboarding, from ``opts.apps`` and ``opts.github``.
+    """
+    cfg = config.load_config(repo)
+    config.check_student_name(opts.student, cfg)
+    spec = config.read_spec(repo, opts.student)
+    apps = list(opts.apps) or (
+        [a.name for a in spec.apps if a.mode == "repo"] if spec is not None else []
+    )
+    login = opts.github or (spec.github if spec is not None else "")
+    if not apps:
+        raise InvalidInputError(
+            f"no student-repo app known for {opts.student!r}",
+            hint="name the app(s) with --app (the spec has none, or the student is offboarded)",
+        )
+    results: list[SetupResult] = []
+    with _provider(cfg, provider, environ) as gh:
+        for app in apps:
+            results.append(_teardown_one(cfg, gh, opts.student, app, login))
+    return results
+
+
+def _teardown_one(cfg: PlatformConfig, gh: GitProvider, student: str, app: str,
+                  login: str) -> SetupResult:
+    org = cfg.github_org
+    name = scaffold.repo_name(cfg, student, app)
+    result = SetupResult(student=student, app=app, repo=f"{org}/{name}")
+    info = gh.get_repo(org, name)
+    if info is None:
+        result.steps.append(Step("repo", "skipped", f"{org}/{name} does not exist"))
+        return result
+    result.url = info.html_url
+    url = webhook_url(cfg)
+    hooks = [h for h in gh.list_hooks(org, name) if h.url == url]
+    permission = gh.collaborator_permission(org, name, login) if login else None
+    if info.archived and (hooks or permission is not None):
+        info = gh.update_repo(org, name, archived=False)  # archived repos are read-only
+    for hook in hooks:
+        gh.delete_hook(org, name, hook.id)
+    result.steps.append(
+        Step("webhook", "removed", f"{len(hooks)} hook(s) to {url}") if hooks
+        else Step("webhook", "ok", "none to remove")
+    )
+    if permission is not None:
+        gh.remove_collaborator(org, name, login)
+        result.steps.append(Step("collaborator", "removed", login))
+    else:
+        result.steps.append(Step("collaborator", "ok", f"{login or 'nobody'} to remove"))
+    if info.archived:
+        result.steps.append(Step("repo", "ok", f"{org}/{name} is archived"))
+    else:
+        gh.update_repo(org, name, archived=True)
+        result.steps.append(Step("repo", "removed", f"{org}/{name} archived (not deleted)"))
+    return result
