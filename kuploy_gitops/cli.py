@@ -253,6 +253,8 @@ def init(
     help="CSV roster (GitHub Classroom or student_id,github_username,email,name[,tier]).",
 )
 @click.option("--skip-invalid", is_flag=True, help="With --roster: onboard the good rows only.")
+@click.option("--github-setup", is_flag=True,
+              help="Then prepare each student's GitHub repo (`github setup STUDENT web`).")
 @dry_run_option
 @push_option
 @pass_ctx
@@ -268,6 +270,7 @@ def onboard(
     expires: str,
     roster: Path | None,
     skip_invalid: bool,
+    github_setup: bool,
     dry_run: bool,
     push: bool,
 ) -> None:
@@ -301,11 +304,19 @@ def onboard(
         for line_no, reason in skipped:
             ctx.err.print(f"[yellow]skipped[/] {roster}:{line_no}: {_escape(reason)}")
         print_result(ctx, result, dry_run=dry_run)
+        if github_setup:
+            from kuploy_gitops.cli_github import after_onboard
+
+            after_onboard(ctx, None, roster, skipped, dry_run)
         return
     if not student:
         raise api.UsageError("missing STUDENT", hint="give a student name or --roster FILE.csv")
     result = api.onboard(ctx.repo, defaults, dry_run=dry_run, push=push)
     print_result(ctx, result, dry_run=dry_run)
+    if github_setup:
+        from kuploy_gitops.cli_github import after_onboard
+
+        after_onboard(ctx, student, None, [], dry_run)
 
 
 @main.group(
@@ -513,3 +524,14 @@ def entry() -> None:
 from kuploy_gitops.cli_argocd import register_commands  # noqa: E402
 
 register_commands(main)
+
+# The `validate` command lives in cli_validate (imported last for the same reason).
+from kuploy_gitops import cli_validate  # noqa: E402
+
+cli_validate.register_commands(main)
+
+# The `github` (setup, teardown) and `scaffold` commands live in cli_github (imported last for
+# the same reason).
+from kuploy_gitops import cli_github  # noqa: E402
+
+cli_github.register_commands(main)
