@@ -353,7 +353,8 @@ def status(
             owner = str(((app.get("metadata") or {}).get("labels") or {}).get(
                 layout.LABEL_OWNER, (app.get("spec") or {}).get("project", "")))
             row = _row(client, owner, "", app, diagnose=diagnose)
-            row["reason"] = row["reason"] or "not in the repo's specs (left over?)"
+            leftover = "not in the repo's specs (left over? delete it or re-add the app)"
+            row["reason"] = f"{leftover}; {row['reason']}" if row["reason"] else leftover
             rows.append(row)
     return rows
 
