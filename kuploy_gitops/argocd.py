@@ -625,10 +625,13 @@ class ArgoCDClient:
     ) -> WaitOutcome:
         """Poll until the app is synced and healthy, has failed, or ``timeout`` passes.
 
-        ``progress`` is called with every state seen. A failed or timed-out wait carries the
-        first concrete reason found.
+        ``progress`` is called with every state seen. A failed operation ends the wait at
+        once; Degraded health must be seen on two polls in a row, because right after a sync
+        the health of the previous rollout can still show for a moment. A failed or timed-out
+        wait carries the first concrete reason found.
         """
         deadline = self.clock() + timeout
+        degraded_polls = 0
         while True:
             app = self.get_application(name)
             state = AppState.of(app)
@@ -636,7 +639,9 @@ class ArgoCDClient:
                 progress(state)
             if state.ready:
                 return WaitOutcome("healthy", state)
-            if state.failed:
+            degraded_polls = degraded_polls + 1 if state.failed else 0
+            if state.failed and (state.operation_phase in ("Failed", "Error")
+                                 or degraded_polls >= 2):
                 return WaitOutcome("failed", state, self.diagnose(app))
             if self.clock() >= deadline:
                 return WaitOutcome("timeout", state, self.diagnose(app))

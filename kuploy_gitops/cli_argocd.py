@@ -72,9 +72,16 @@ def _connect(ctx: Ctx, server: str, insecure: bool, ca_file: Path | None, root_p
     )
 
 
+def _quiet(state: AppState) -> None:
+    del state
+
+
 @contextmanager
-def _live(ctx: Ctx, label: str) -> Iterator[Callable[[AppState], None]]:
+def _live(ctx: Ctx, label: str, enabled: bool = True) -> Iterator[Callable[[AppState], None]]:
     """A progress callback showing each app's state on stderr while waiting."""
+    if not enabled:
+        yield _quiet
+        return
     last: dict[str, str] = {}
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=ctx.err, transient=True) as bar:
@@ -127,7 +134,7 @@ def register(ctx: Ctx, student: str | None, all_students: bool, do_sync: bool, w
     if bool(student) == all_students:
         raise UsageError("give one STUDENT or --all", hint="e.g. `register kim-minji`")
     with _connect(ctx, server, insecure, ca_file, root_path, timeout) as client, \
-            _live(ctx, "waiting for Argo CD") as report:
+            _live(ctx, "waiting for Argo CD", enabled=wait) as report:
         results = argocd_ops.register(
             client, ctx.repo, None if all_students else [student or ""], sync=do_sync,
             wait=wait, timeout=wait_timeout, interval=poll_interval, progress=report,
@@ -186,7 +193,7 @@ def sync(ctx: Ctx, student: str, app: str | None, prune: bool, revision: str, wa
          ca_file: Path | None, root_path: str, timeout: float) -> None:
     """Sync apps."""
     with _connect(ctx, server, insecure, ca_file, root_path, timeout) as client, \
-            _live(ctx, "syncing") as report:
+            _live(ctx, "waiting for Argo CD", enabled=wait) as report:
         results = argocd_ops.sync(
             client, ctx.repo, student, app, prune=prune, wait=wait, timeout=wait_timeout,
             revision=revision, interval=poll_interval, progress=report,
