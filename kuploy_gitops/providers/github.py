@@ -179,12 +179,15 @@ class GitHubProvider:
             seconds_between_requests=0.25 if throttle else None,
             seconds_between_writes=1.0 if throttle else None,
         )
+        # Objects from this twin are not fetched until used: no GET before each write.
+        self._lazy = self._gh.withLazy(True)
 
     def __repr__(self) -> str:
         return f"GitHubProvider(base_url={self.base_url!r})"
 
     def close(self) -> None:
         """Close pooled connections."""
+        self._lazy.close()
         self._gh.close()
 
     def __enter__(self) -> GitHubProvider:
@@ -265,7 +268,7 @@ class GitHubProvider:
         """The branch's tip commit SHA, or ``None`` (no such branch, or an empty repo)."""
 
         def run() -> str | None:
-            repo = self._gh.get_repo(f"{owner}/{name}", lazy=True)
+            repo = self._lazy.get_repo(f"{owner}/{name}")
             try:
                 return str(repo.get_git_ref(f"heads/{branch}").object.sha)
             except UnknownObjectException:
@@ -281,7 +284,7 @@ class GitHubProvider:
         """Every file of the commit as ``{path: blob SHA}``."""
 
         def run() -> dict[str, str]:
-            repo = self._gh.get_repo(f"{owner}/{name}", lazy=True)
+            repo = self._lazy.get_repo(f"{owner}/{name}")
             commit = repo.get_git_commit(commit_sha)
             tree = repo.get_git_tree(commit.tree.sha, recursive=True)
             return {e.path: e.sha for e in tree.tree if e.type == "blob"}
@@ -300,7 +303,7 @@ class GitHubProvider:
         """One commit with ``files`` on top of ``parent_sha``; fast-forward ``branch`` to it."""
 
         def run() -> str:
-            repo = self._gh.get_repo(f"{owner}/{name}", lazy=True)
+            repo = self._lazy.get_repo(f"{owner}/{name}")
             ref = repo.get_git_ref(f"heads/{branch}")
             if ref.object.sha != parent_sha:
                 raise ProviderError(
@@ -323,7 +326,7 @@ class GitHubProvider:
         """The collaborator's permission, or ``None`` when not a collaborator."""
 
         def run() -> str | None:
-            repo = self._gh.get_repo(f"{owner}/{name}", lazy=True)
+            repo = self._lazy.get_repo(f"{owner}/{name}")
             if not repo.has_in_collaborators(login):
                 return None
             return str(repo.get_collaborator_permission(login))
@@ -334,7 +337,7 @@ class GitHubProvider:
         """The permission of ``login``'s pending invitation, or ``None``."""
 
         def run() -> str | None:
-            repo = self._gh.get_repo(f"{owner}/{name}", lazy=True)
+            repo = self._lazy.get_repo(f"{owner}/{name}")
             for invitation in repo.get_pending_invitations():
                 invitee = invitation.invitee
                 if invitee is not None and invitee.login.lower() == login.lower():
@@ -347,7 +350,7 @@ class GitHubProvider:
         """Add or invite ``login`` with ``permission``."""
 
         def run() -> None:
-            repo = self._gh.get_repo(f"{owner}/{name}", lazy=True)
+            repo = self._lazy.get_repo(f"{owner}/{name}")
             repo.add_to_collaborators(login, permission)
 
         self._seam.call(f"add collaborator {login} to {owner}/{name}", run)
@@ -356,7 +359,7 @@ class GitHubProvider:
         """Remove ``login`` from the collaborators."""
 
         def run() -> None:
-            repo = self._gh.get_repo(f"{owner}/{name}", lazy=True)
+            repo = self._lazy.get_repo(f"{owner}/{name}")
             repo.remove_from_collaborators(login)
 
         self._seam.call(f"remove collaborator {login} from {owner}/{name}", run)
@@ -374,7 +377,7 @@ class GitHubProvider:
         """The repository's webhooks."""
 
         def run() -> list[HookInfo]:
-            repo = self._gh.get_repo(f"{owner}/{name}", lazy=True)
+            repo = self._lazy.get_repo(f"{owner}/{name}")
             return [
                 HookInfo(
                     id=int(h.id),
@@ -394,7 +397,7 @@ class GitHubProvider:
         """Create an active JSON webhook."""
 
         def run() -> HookInfo:
-            repo = self._gh.get_repo(f"{owner}/{name}", lazy=True)
+            repo = self._lazy.get_repo(f"{owner}/{name}")
             hook = repo.create_hook("web", _hook_config(url, secret), list(events), True)
             return HookInfo(id=int(hook.id), url=url, events=tuple(hook.events),
                             active=bool(hook.active), content_type="json")
@@ -408,7 +411,7 @@ class GitHubProvider:
         """Reset a webhook's URL, secret and events; make it active."""
 
         def run() -> None:
-            repo = self._gh.get_repo(f"{owner}/{name}", lazy=True)
+            repo = self._lazy.get_repo(f"{owner}/{name}")
             repo.get_hook(hook_id).edit("web", _hook_config(url, secret), events=list(events),
                                         active=True)
 
@@ -418,7 +421,7 @@ class GitHubProvider:
         """Delete a webhook."""
 
         def run() -> None:
-            repo = self._gh.get_repo(f"{owner}/{name}", lazy=True)
+            repo = self._lazy.get_repo(f"{owner}/{name}")
             repo.get_hook(hook_id).delete()
 
         self._seam.call(f"delete webhook {hook_id} on {owner}/{name}", run)

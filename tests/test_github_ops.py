@@ -1,0 +1,501 @@
+"""github setup / teardown: real PyGithub against the spec-checking fake GitHub, real git."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from github import Auth
+from helpers import commit_count, git
+
+from kuploy_gitops import api, config, github_ops, layout, yamlio
+from kuploy_gitops.errors import ConfigError, ConflictError, InvalidInputError, ProviderError
+from kuploy_gitops.github_ops import SetupOptions, TeardownOptions
+from kuploy_gitops.providers.github import GitHubProvider, RetryPolicy
+from kuploy_gitops.validate import engine
+from providers.fake_github import FakeGitHub
+
+ORG = "konkuk-kuploy"
+TOKEN = "ghp_opsTestToken0123456789abcdef"
+REPO = f"{ORG}/kim-minji-web"
+SCAFFOLD = {
+    ".github/workflows/kuploy-deploy.yml",
+    ".kuploy/kuploy.yaml",
+    ".kuploy/tenants/kim-minji.yaml",
+    "KUPLOY.md",
+    "deploy/deployment.yaml",
+    "deploy/ingress.yaml",
+    "deploy/kustomization.yaml",
+    "deploy/service.yaml",
+}
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def fake(clock: FakeClock) -> Iterator[FakeGitHub]:
+    with FakeGitHub(ORG) as server:
+        server.now = clock.time
+        server.add_token(TOKEN)
+        for login in ("minji-k", "jisoo-p", "dohyun-l"):
+            server.add_user(login)
+        yield server
+    assert server.violations == []
+
+
+@pytest.fixture
+def gh(fake: FakeGitHub, clock: FakeClock) -> Iterator[GitHubProvider]:
+    provider = GitHubProvider(
+        Auth.Token(TOKEN), base_url=fake.base_url, throttle=False, secrets=(TOKEN,),
+        retry=RetryPolicy(clock=clock.time, sleep=clock.sleep, max_retries=3, max_wait=600),
+    )
+    yield provider
+    provider.close()
+
+
+def set_github(repo: Path, **keys: Any) -> None:
+    """Edit kuploy.yaml's github: section and commit (as an admin would)."""
+    path = repo / layout.CONFIG_FILE
+    data = yamlio.load(path.read_text())
+    data["github"].update(keys)
+    path.write_text(yamlio.dump(data))
+    git(repo, "commit", "-qam", "admin: github settings")
+
+
+@pytest.fixture
+def platform_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "platform"
+    api.init(api.InitOptions(repo=repo))
+    api.onboard(repo, api.OnboardOptions(student="kim-minji", github="minji-k"))
+    return repo
+
+
+def run_setup(platform_repo: Path, gh: GitHubProvider, clock: FakeClock, student: str = "kim-minji",
+              **kw: Any) -> github_ops.SetupResult:
+    return github_ops.setup(platform_repo, SetupOptions(student=student, **kw), provider=gh,
+                            environ={}, sleep=clock.sleep)
+
+
+def assert_deploy_valid(files: dict[str, str], tmp_path: Path, student: str = "kim-minji",
+                        rules_from: Path | None = None) -> None:
+    """The committed deploy/ passes `validate --student`, against the rules the scaffold ships
+    and (when given) against the platform repo itself."""
+    root = tmp_path / f"checkout-{student}-{len(list(tmp_path.glob('checkout-*')))}"
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    for rules in [root / layout.STUDENT_RULES_DIR, *([rules_from] if rules_from else [])]:
+        report = engine.validate_student(
+            engine.Options(repo=rules, cache_dir=tmp_path / "kcache"), student,
+            root / layout.STUDENT_DEPLOY_DIR,
+        )
+        assert [f.to_data() for f in report.findings] == []
+        assert report.objects == 3
+
+
+def test_fresh_setup(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
+                     clock: FakeClock, tmp_path: Path) -> None:
+    before = commit_count(platform_repo)
+    result = run_setup(platform_repo, gh, clock)
+    assert [(s.name, s.status) for s in result.steps] == [
+        ("repo", "created"), ("scaffold", "created"), ("collaborator", "created"),
+        ("webhook", "skipped"), ("application", "created"),
+    ]
+    repo = fake.repo(REPO)
+    assert repo.private and not repo.archived
+    # The scaffold is ONE commit on top of GitHub's initial commit.
+    assert fake.history(REPO) == [f"kuploy: scaffold web for kim-minji\n\ndeploy/ (Deployment, "
+                                  "Service, Ingress), the kuploy-deploy workflow, KUPLOY.md and "
+                                  "the platform rules.", "Initial commit"]
+    files = fake.files(REPO)
+    assert SCAFFOLD <= set(files)
+    # Write access to this repo only: an invitation with write, no team grants.
+    assert repo.invitations and list(repo.invitations.values()) == [("minji-k", "write")]
+    assert fake.teams == {}
+    # Private repo: the Deployment pulls with the pull secret, whose command has no token.
+    assert "imagePullSecrets" in files["deploy/deployment.yaml"]
+    assert "ghcr-pull" in files["deploy/deployment.yaml"]
+    assert result.pull_secret_command.startswith(
+        "kubectl -n kim-minji create secret docker-registry ghcr-pull --docker-server=ghcr.io")
+    assert "<TOKEN_WITH_read:packages>" in result.pull_secret_command
+    # The Application in the platform repo points at the student's deploy/.
+    assert commit_count(platform_repo) == before + 1
+    spec = config.read_spec(platform_repo, "kim-minji")
+    assert spec is not None
+    app = spec.app("web")
+    assert app is not None
+    assert (app.mode, app.repo, app.path, app.revision) == (
+        "repo", f"https://github.example/{REPO}.git", "deploy", "main")
+    application = yamlio.load(
+        (platform_repo / layout.application_file("kim-minji", "web")).read_text())
+    assert application["spec"]["source"]["repoURL"] == app.repo
+    assert not git(platform_repo, "status", "--porcelain")
+    assert_deploy_valid(files, tmp_path, rules_from=platform_repo)
+    # No secret anywhere in what was committed.
+    assert all(TOKEN not in text for text in files.values())
+
+
+def test_rerun_changes_nothing(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
+                               clock: FakeClock) -> None:
+    run_setup(platform_repo, gh, clock)
+    state, commits, writes = fake.snapshot(), commit_count(platform_repo), len(fake.writes())
+    again = run_setup(platform_repo, gh, clock)
+    assert not again.changed
+    assert {s.status for s in again.steps} <= {"ok", "skipped"}
+    assert fake.snapshot() == state
+    assert len(fake.writes()) == writes  # not one write request
+    assert commit_count(platform_repo) == commits
+
+
+# Each mutating request of a setup (GitHub's and the platform repo's commit).
+FAILURE_POINTS = [
+    ("POST", r"/orgs/[^/]+/repos$"),
+    ("GET", r"/git/ref/heads/main$"),
+    ("POST", r"/git/trees$"),
+    ("POST", r"/git/commits$"),
+    ("PATCH", r"/git/refs/heads/main$"),
+    ("GET", r"/invitations$"),
+    ("PUT", r"/collaborators/minji-k$"),
+    ("POST", r"/hooks$"),
+]
+
+
+@pytest.mark.parametrize(("method", "pattern", "status"),
+                         [(m, p, 500 if i % 2 else 403) for i, (m, p) in enumerate(FAILURE_POINTS)])
+def test_resume_after_a_failure_at_each_step(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock,
+    tmp_path: Path, method: str, pattern: str, status: int,
+) -> None:
+    set_github(platform_repo, webhook=True)
+    env = {github_ops.WEBHOOK_SECRET_ENV: "whsecret"}
+    fake.fail(method, pattern, status, message="Something went wrong")
+    with pytest.raises(ProviderError) as info:
+        github_ops.setup(platform_repo, SetupOptions(student="kim-minji"), provider=gh,
+                         environ=env, sleep=clock.sleep)
+    assert info.value.status == status
+    assert f"{status} Something went wrong" in str(info.value)
+    result = github_ops.setup(platform_repo, SetupOptions(student="kim-minji"), provider=gh,
+                              environ=env, sleep=clock.sleep)
+    assert result.changed
+    _assert_complete(fake, platform_repo, tmp_path, webhook=True)
+    # And a third run is a no-op.
+    state = fake.snapshot()
+    third = github_ops.setup(platform_repo, SetupOptions(student="kim-minji"), provider=gh,
+                             environ=env, sleep=clock.sleep)
+    assert not third.changed and fake.snapshot() == state
+
+
+def _assert_complete(fake: FakeGitHub, platform_repo: Path, tmp_path: Path, *,
+                     webhook: bool) -> None:
+    repo = fake.repo(REPO)
+    assert len(fake.history(REPO)) == 2  # initial + exactly one scaffold commit
+    assert SCAFFOLD <= set(fake.files(REPO))
+    assert list(repo.invitations.values()) == [("minji-k", "write")]
+    hooks = list(repo.hooks.values())
+    if webhook:
+        assert len(hooks) == 1
+        assert hooks[0]["config"]["url"] == "https://argocd.apps.konkuk.example/api/webhook"
+        assert hooks[0]["config"]["secret"] == "whsecret"
+        assert hooks[0]["events"] == ["push"] and hooks[0]["active"]
+    else:
+        assert hooks == []
+    spec = config.read_spec(platform_repo, "kim-minji")
+    assert spec is not None and spec.app("web") is not None
+    assert (platform_repo / layout.application_file("kim-minji", "web")).is_file()
+    assert_deploy_valid(fake.files(REPO), tmp_path)
+
+
+def test_resume_after_the_platform_commit_failed(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock, tmp_path: Path
+) -> None:
+    spec_file = platform_repo / layout.tenant_spec("kim-minji")
+    original = spec_file.read_text()
+    spec_file.write_text(original + "# local edit\n")  # a dirty owned file blocks the commit
+    with pytest.raises(ConflictError, match="uncommitted changes"):
+        run_setup(platform_repo, gh, clock)
+    spec_file.write_text(original)
+    result = run_setup(platform_repo, gh, clock)
+    assert [(s.name, s.status) for s in result.steps if s.changed] == [("application", "created")]
+    _assert_complete(fake, platform_repo, tmp_path, webhook=False)
+
+
+def test_rate_limited_after_creating_the_repo_then_rerun_finishes(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock, tmp_path: Path
+) -> None:
+    # Beyond the bounded wait (600 s): the run stops; a re-run finishes the job.
+    fake.fail("POST", r"/git/trees$", 403, message="API rate limit exceeded for user ID 1.",
+              headers={"x-ratelimit-remaining": "0",
+                       "x-ratelimit-reset": str(int(clock.now) + 3000)})
+    with pytest.raises(ProviderError, match="rate limited"):
+        run_setup(platform_repo, gh, clock)
+    assert fake.repo(REPO) and len(fake.history(REPO)) == 1
+    result = run_setup(platform_repo, gh, clock)
+    assert [s.status for s in result.steps][:2] == ["ok", "created"]
+    _assert_complete(fake, platform_repo, tmp_path, webhook=False)
+
+
+def test_rate_limits_within_bounds_are_waited_out(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock, tmp_path: Path
+) -> None:
+    fake.rate_limit("POST", r"/orgs/[^/]+/repos$", kind="primary")
+    fake.rate_limit("POST", r"/git/commits$", kind="secondary")
+    fake.rate_limit("PUT", r"/collaborators/", kind="429")
+    result = run_setup(platform_repo, gh, clock)
+    assert result.changed
+    assert clock.sleeps == [43.0, 30.0, 7.0]
+    _assert_complete(fake, platform_repo, tmp_path, webhook=False)
+
+
+def test_template_repo(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
+                       clock: FakeClock, tmp_path: Path) -> None:
+    fake.add_repo(f"{ORG}/starter-node", {
+        "Dockerfile": "FROM node:22-alpine\nUSER 10001\nCOPY . .\nCMD [\"node\", \"app.js\"]\n",
+        "app.js": "require('http').createServer((q, s) => s.end('hi')).listen(8080)\n",
+        "KUPLOY.md": "the template's own guide\n",
+    }, is_template=True)
+    fake.generate_delay = 2  # GitHub fills a generated repo asynchronously
+    set_github(platform_repo, template_repo=f"{ORG}/starter-node")
+    result = run_setup(platform_repo, gh, clock)
+    assert result.steps[0].detail.endswith(f"(from template {ORG}/starter-node, private)")
+    assert clock.sleeps == [github_ops.BRANCH_WAIT_SECONDS] * 2
+    files = fake.files(REPO)
+    assert {"Dockerfile", "app.js"} <= set(files)
+    # A file the template brings is the template's (never overwritten); the rest is added.
+    assert files["KUPLOY.md"] == "the template's own guide\n"
+    assert SCAFFOLD - {"KUPLOY.md"} <= set(files)
+    assert len(fake.history(REPO)) == 2
+    assert_deploy_valid(files, tmp_path)
+
+
+def test_template_that_never_fills_is_reported(platform_repo: Path, gh: GitHubProvider,
+                                               fake: FakeGitHub, clock: FakeClock) -> None:
+    fake.add_repo(f"{ORG}/starter", {"Dockerfile": "FROM scratch\n"}, is_template=True)
+    fake.generate_delay = 100
+    set_github(platform_repo, template_repo=f"{ORG}/starter")
+    with pytest.raises(ProviderError, match="no commit on main yet"):
+        run_setup(platform_repo, gh, clock)
+    assert len(clock.sleeps) == github_ops.BRANCH_WAIT_TRIES - 1
+    fake.repo(REPO).empty_reads = 0
+    assert run_setup(platform_repo, gh, clock).changed  # the re-run finishes
+
+
+def test_public_repo_has_no_pull_secret(platform_repo: Path, gh: GitHubProvider,
+                                        fake: FakeGitHub, clock: FakeClock,
+                                        tmp_path: Path) -> None:
+    set_github(platform_repo, private=False)
+    result = run_setup(platform_repo, gh, clock)
+    assert not fake.repo(REPO).private
+    assert result.pull_secret_command == ""
+    files = fake.files(REPO)
+    assert "imagePullSecrets" not in files["deploy/deployment.yaml"]
+    assert "Private images" not in files["KUPLOY.md"]
+    assert_deploy_valid(files, tmp_path)
+
+
+def test_rerun_repairs_drift(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
+                             clock: FakeClock) -> None:
+    set_github(platform_repo, webhook=True)
+    env = {github_ops.WEBHOOK_SECRET_ENV: "whsecret"}
+    github_ops.setup(platform_repo, SetupOptions(student="kim-minji"), provider=gh, environ=env,
+                     sleep=clock.sleep)
+    repo = fake.repo(REPO)
+    # Someone made it public, archived it, lowered the student to read, broke the hook,
+    # deleted a scaffold file, and the student edited deploy/ (which must be kept).
+    repo.private, repo.archived = False, True
+    repo.invitations.clear()
+    repo.collaborators["minji-k"] = "read"
+    (hook,) = repo.hooks.values()
+    hook["active"], hook["events"] = False, ["push", "pull_request"]
+    files = fake.files(REPO)
+    edited = files["deploy/deployment.yaml"].replace("replicas: 1", "replicas: 2")
+    tree = {p: t for p, t in files.items() if p != layout.STUDENT_WORKFLOW_FILE}
+    tree["deploy/deployment.yaml"] = edited
+    repo.refs["main"] = fake._commit_files({}, tree, [repo.refs["main"]], "student edits")
+    result = github_ops.setup(platform_repo, SetupOptions(student="kim-minji"), provider=gh,
+                              environ=env, sleep=clock.sleep)
+    assert {s.name: s.status for s in result.steps} == {
+        "repo": "repaired", "scaffold": "repaired", "collaborator": "repaired",
+        "webhook": "repaired", "application": "ok",
+    }
+    assert repo.private and not repo.archived
+    assert repo.collaborators["minji-k"] == "write"
+    assert hook["active"] and hook["events"] == ["push"]
+    after = fake.files(REPO)
+    assert layout.STUDENT_WORKFLOW_FILE in after
+    assert after["deploy/deployment.yaml"] == edited  # the student's change stays
+    assert fake.history(REPO)[0].startswith("kuploy: restore scaffold files of web")
+
+
+def test_rules_are_kept_current(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
+                                clock: FakeClock) -> None:
+    run_setup(platform_repo, gh, clock)
+    path = platform_repo / layout.CONFIG_FILE
+    path.write_text(path.read_text().replace("requests.cpu: '1'", "requests.cpu: '3'"))
+    git(platform_repo, "commit", "-qam", "admin: more cpu")
+    result = run_setup(platform_repo, gh, clock)
+    steps = {s.name: s.status for s in result.steps}
+    assert steps["scaffold"] == "repaired" and steps["collaborator"] == "ok"
+    assert fake.history(REPO)[0] == "kuploy: restore scaffold files of web\n\n- .kuploy/kuploy.yaml"
+    rules = config.parse_config(yamlio.load(fake.files(REPO)[".kuploy/kuploy.yaml"]))
+    assert rules.tiers["small"].quota["requests.cpu"] == "3"
+
+
+def test_org_member_becomes_a_collaborator_directly(platform_repo: Path, gh: GitHubProvider,
+                                                    fake: FakeGitHub, clock: FakeClock) -> None:
+    fake.add_user("minji-k", member_of=ORG)
+    result = run_setup(platform_repo, gh, clock)
+    assert fake.repo(REPO).collaborators == {"minji-k": "write"}
+    assert not fake.repo(REPO).invitations
+    assert ("collaborator", "created") in [(s.name, s.status) for s in result.steps]
+
+
+def test_course_team(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
+                     clock: FakeClock) -> None:
+    fake.add_team("cs101-2026")
+    set_github(platform_repo, course_team="cs101-2026")
+    run_setup(platform_repo, gh, clock)
+    assert fake.teams[(ORG, "cs101-2026")] == {"minji-k": "pending"}
+
+
+def test_webhook_needs_its_secret_before_anything_happens(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+) -> None:
+    set_github(platform_repo, webhook=True)
+    with pytest.raises(ConfigError, match=github_ops.WEBHOOK_SECRET_ENV):
+        run_setup(platform_repo, gh, clock)
+    assert fake.log == []
+
+
+def test_unknown_or_missing_github_login(platform_repo: Path, gh: GitHubProvider,
+                                         fake: FakeGitHub, clock: FakeClock) -> None:
+    api.onboard(platform_repo, api.OnboardOptions(student="no-login"))
+    with pytest.raises(InvalidInputError, match="no GitHub login"):
+        run_setup(platform_repo, gh, clock, student="no-login")
+    api.onboard(platform_repo, api.OnboardOptions(student="ghost", github="ghost-user"))
+    with pytest.raises(InvalidInputError, match="'ghost-user'.*does not exist"):
+        run_setup(platform_repo, gh, clock, student="ghost")
+    assert fake.repos == {} and fake.writes() == []
+    with pytest.raises(ConflictError, match="not onboarded"):
+        run_setup(platform_repo, gh, clock, student="nobody")
+
+
+def test_bad_app_options_fail_before_github(platform_repo: Path, gh: GitHubProvider,
+                                            fake: FakeGitHub, clock: FakeClock) -> None:
+    with pytest.raises(InvalidInputError, match="app name 'Web!'"):
+        run_setup(platform_repo, gh, clock, app="Web!")
+    with pytest.raises(InvalidInputError, match="port 0"):
+        run_setup(platform_repo, gh, clock, port=0)
+    assert fake.log == []
+
+
+def test_other_app_name_gets_its_own_repo(platform_repo: Path, gh: GitHubProvider,
+                                          fake: FakeGitHub, clock: FakeClock,
+                                          tmp_path: Path) -> None:
+    run_setup(platform_repo, gh, clock, app="api", port=3000, health_path="/healthz")
+    files = fake.files(f"{ORG}/kim-minji-api")
+    assert "containerPort: 3000" in files["deploy/deployment.yaml"]
+    assert 'path: "/healthz"' in files["deploy/deployment.yaml"]
+    assert_deploy_valid(files, tmp_path)
+
+
+def test_bulk_roster(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
+                     clock: FakeClock, tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "student_id,github_username,email,name\n"
+        "lee-jisoo,jisoo-p,j@example.ac.kr,Jisoo\n"
+        "park-dohyun,dohyun-l,d@example.ac.kr,Dohyun\n"
+        "choi-ghost,not-on-github,c@example.ac.kr,Ghost\n"
+    )
+    api.onboard_roster(platform_repo, roster, api.OnboardOptions(student=""))
+    fake.rate_limit("POST", r"/orgs/[^/]+/repos$", kind="secondary")
+    seen: list[tuple[int, int]] = []
+    students = github_ops.roster_students(roster)
+    bulk = github_ops.setup_many(platform_repo, students, SetupOptions(student=""), provider=gh,
+                                 environ={}, sleep=clock.sleep,
+                                 progress=lambda done, total: seen.append((done, total)))
+    assert [r.student for r in bulk.results] == ["lee-jisoo", "park-dohyun"]
+    assert [s for s, _ in bulk.failures] == ["choi-ghost"]
+    assert "not-on-github" in bulk.failures[0][1]
+    assert not bulk.stopped
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    assert clock.sleeps == [30.0]
+    for student in ("lee-jisoo", "park-dohyun"):
+        assert_deploy_valid(fake.files(f"{ORG}/{student}-web"), tmp_path, student=student)
+    # Every onboarded student with a login, by default (kim-minji included); re-run: no-op
+    # for the two done, and the failure repeats.
+    bulk = github_ops.setup_many(platform_repo, [], SetupOptions(student=""), provider=gh,
+                                 environ={}, sleep=clock.sleep)
+    changed = {r.student: r.changed for r in bulk.results}
+    assert changed == {"kim-minji": True, "lee-jisoo": False, "park-dohyun": False}
+
+
+def test_bulk_stops_when_the_rate_limit_outlasts_the_bounds(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+) -> None:
+    api.onboard(platform_repo, api.OnboardOptions(student="lee-jisoo", github="jisoo-p"))
+    fake.fail("GET", r"/users/", 403, message="API rate limit exceeded for user ID 1.",
+              headers={"x-ratelimit-remaining": "0",
+                       "x-ratelimit-reset": str(int(clock.now) + 3600)}, times=5)
+    bulk = github_ops.setup_many(platform_repo, [], SetupOptions(student=""), provider=gh,
+                                 environ={}, sleep=clock.sleep)
+    assert len(bulk.failures) == 1 and bulk.stopped
+    assert bulk.results == []
+
+
+def test_teardown_archives_and_removes_access(platform_repo: Path, gh: GitHubProvider,
+                                              fake: FakeGitHub, clock: FakeClock) -> None:
+    fake.add_user("minji-k", member_of=ORG)
+    set_github(platform_repo, webhook=True)
+    env = {github_ops.WEBHOOK_SECRET_ENV: "whsecret"}
+    github_ops.setup(platform_repo, SetupOptions(student="kim-minji"), provider=gh, environ=env,
+                     sleep=clock.sleep)
+    repo = fake.repo(REPO)
+    repo.hooks[9999] = {"config": {"url": "https://ci.example/hook"}, "events": ["push"],
+                        "active": True}  # not ours: stays
+    (result,) = github_ops.teardown(platform_repo, TeardownOptions(student="kim-minji"),
+                                    provider=gh, environ=env)
+    assert {s.name: s.status for s in result.steps} == {
+        "webhook": "removed", "collaborator": "removed", "repo": "removed"}
+    assert repo.archived and REPO.lower() in fake.repos  # archived, never deleted
+    assert list(repo.hooks) == [9999]
+    assert repo.collaborators == {}
+    assert not any(m == "DELETE" and p == f"/repos/{REPO}" for m, p in fake.iter_requests())
+    writes = len(fake.writes())
+    (again,) = github_ops.teardown(platform_repo, TeardownOptions(student="kim-minji"),
+                                   provider=gh, environ=env)
+    assert not again.changed and len(fake.writes()) == writes
+
+
+def test_teardown_after_offboarding_needs_app_and_login(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+) -> None:
+    run_setup(platform_repo, gh, clock)
+    api.offboard(platform_repo, "kim-minji")
+    with pytest.raises(InvalidInputError, match="--app"):
+        github_ops.teardown(platform_repo, TeardownOptions(student="kim-minji"), provider=gh)
+    (result,) = github_ops.teardown(
+        platform_repo, TeardownOptions(student="kim-minji", apps=("web",), github="minji-k"),
+        provider=gh)
+    assert fake.repo(REPO).archived
+    (missing,) = github_ops.teardown(
+        platform_repo, TeardownOptions(student="kim-minji", apps=("nope",)), provider=gh)
+    assert missing.steps[0].status == "skipped"
