@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from github import Auth
 from helpers import commit_count, git
+from providers.fake_github import FakeGitHub
 
 from kuploy_gitops import api, config, github_ops, layout, yamlio
 from kuploy_gitops.errors import ConfigError, ConflictError, InvalidInputError, ProviderError
 from kuploy_gitops.github_ops import SetupOptions, TeardownOptions
 from kuploy_gitops.providers.github import GitHubProvider, RetryPolicy
 from kuploy_gitops.validate import engine
-from providers.fake_github import FakeGitHub
 
 ORG = "konkuk-kuploy"
 TOKEN = "ghp_opsTestToken0123456789abcdef"
@@ -122,11 +122,11 @@ def test_fresh_setup(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
     repo = fake.repo(REPO)
     assert repo.private and not repo.archived
     # The scaffold is ONE commit on top of GitHub's initial commit.
-    assert fake.history(REPO) == [f"kuploy: scaffold web for kim-minji\n\ndeploy/ (Deployment, "
+    assert fake.history(REPO) == ["kuploy: scaffold web for kim-minji\n\ndeploy/ (Deployment, "
                                   "Service, Ingress), the kuploy-deploy workflow, KUPLOY.md and "
                                   "the platform rules.", "Initial commit"]
     files = fake.files(REPO)
-    assert SCAFFOLD <= set(files)
+    assert set(files) >= SCAFFOLD
     # Write access to this repo only: an invitation with write, no team grants.
     assert repo.invitations and list(repo.invitations.values()) == [("minji-k", "write")]
     assert fake.teams == {}
@@ -207,7 +207,7 @@ def _assert_complete(fake: FakeGitHub, platform_repo: Path, tmp_path: Path, *,
                      webhook: bool) -> None:
     repo = fake.repo(REPO)
     assert len(fake.history(REPO)) == 2  # initial + exactly one scaffold commit
-    assert SCAFFOLD <= set(fake.files(REPO))
+    assert set(fake.files(REPO)) >= SCAFFOLD
     assert list(repo.invitations.values()) == [("minji-k", "write")]
     hooks = list(repo.hooks.values())
     if webhook:

@@ -137,10 +137,12 @@ def test_errors_carry_status_and_message_but_never_the_token(
 
 
 def test_bad_token_is_a_provider_error_with_a_hint(fake: FakeGitHub, clock: FakeClock) -> None:
-    with GitHubProvider(Auth.Token("wrong"), base_url=fake.base_url, throttle=False,
-                        retry=RetryPolicy(clock=clock.time, sleep=clock.sleep)) as bad:
-        with pytest.raises(ProviderError, match="401 Bad credentials") as info:
-            bad.get_repo(ORG, "x")
+    with (
+        GitHubProvider(Auth.Token("wrong"), base_url=fake.base_url, throttle=False,
+                       retry=RetryPolicy(clock=clock.time, sleep=clock.sleep)) as bad,
+        pytest.raises(ProviderError, match="401 Bad credentials") as info,
+    ):
+        bad.get_repo(ORG, "x")
     assert "GITHUB_TOKEN" in (info.value.hint or "")
 
 
@@ -200,10 +202,12 @@ def test_rate_limit_wait_rules() -> None:
 def test_unreachable_server_is_a_provider_error(clock: FakeClock) -> None:
     with FakeGitHub(ORG) as server:
         url = server.base_url
-    with GitHubProvider(Auth.Token(TOKEN), base_url=url, throttle=False,
-                        retry=RetryPolicy(clock=clock.time, sleep=clock.sleep)) as gh:
-        with pytest.raises(ProviderError, match="cannot reach"):
-            gh.get_repo(ORG, "x")
+    with (
+        GitHubProvider(Auth.Token(TOKEN), base_url=url, throttle=False,
+                       retry=RetryPolicy(clock=clock.time, sleep=clock.sleep)) as gh,
+        pytest.raises(ProviderError, match="cannot reach"),
+    ):
+        gh.get_repo(ORG, "x")
 
 
 def test_enterprise_base_url(clock: FakeClock) -> None:
