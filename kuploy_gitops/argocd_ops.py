@@ -23,6 +23,7 @@ from kuploy_gitops.argocd import (
     Connection,
     Credentials,
     ProjectToken,
+    SyncResource,
     Transport,
     WaitOutcome,
     opts_from_env,
@@ -210,9 +211,13 @@ def _sync_and_wait(
     interval: float,
     progress: Progress | None,
     revision: str = "",
+    dry_run: bool = False,
+    resources: Sequence[SyncResource] = (),
 ) -> None:
-    client.sync(result.app, prune=prune, revision=revision)
-    result.action = f"{result.action}, sync requested" if result.action else "sync requested"
+    client.sync(result.app, prune=prune, revision=revision, dry_run=dry_run,
+                resources=resources)
+    what = "dry-run sync requested" if dry_run else "sync requested"
+    result.action = f"{result.action}, {what}" if result.action else what
     if wait:
         result.outcome = client.wait(
             result.app, timeout=timeout, interval=interval, progress=progress
@@ -267,10 +272,20 @@ def sync(
     wait: bool = False,
     timeout: float = DEFAULT_WAIT,
     revision: str = "",
+    dry_run: bool = False,
+    resources: Sequence[str] = (),
     interval: float = DEFAULT_INTERVAL,
     progress: Progress | None = None,
 ) -> list[AppResult]:
-    """Sync one app of a student, or all of them; optionally wait for each."""
+    """Sync one app of a student, or all of them; optionally wait for each.
+
+    ``resources`` (``GROUP:KIND:NAME``) limits the sync to those objects; ``dry_run`` asks
+    Argo CD to only check the sync (nothing to wait for then).
+    """
+    if dry_run and wait:
+        raise InvalidInputError("--dry-run and --wait do not go together",
+                                hint="a dry run changes nothing to wait for; drop --wait")
+    selected = [parse_resource(r, layout.namespace_name(student)) for r in resources]
     spec = _spec(repo, student)
     if app is not None and spec.app(app) is None:
         known = ", ".join(a.name for a in spec.apps) or "none"
@@ -284,9 +299,21 @@ def sync(
     for name in names:
         result = AppResult(student, layout.application_name(student, name), "")
         _sync_and_wait(client, result, prune=prune, wait=wait, timeout=timeout,
-                       interval=interval, progress=progress, revision=revision)
+                       interval=interval, progress=progress, revision=revision,
+                       dry_run=dry_run, resources=selected)
         results.append(result)
     return results
+
+
+def parse_resource(text: str, namespace: str) -> SyncResource:
+    """``GROUP:KIND:NAME`` (group empty for core kinds, e.g. ``:Service:web``) → SyncResource."""
+    parts = text.split(":")
+    if len(parts) != 3 or not parts[1] or not parts[2]:
+        raise InvalidInputError(
+            f"--resource {text!r} is not GROUP:KIND:NAME",
+            hint="e.g. apps:Deployment:web, or :Service:web for core kinds",
+        )
+    return SyncResource(kind=parts[1], name=parts[2], group=parts[0], namespace=namespace)
 
 
 def ensure_ready(results: Sequence[AppResult]) -> None:

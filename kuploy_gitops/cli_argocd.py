@@ -176,27 +176,33 @@ def status(ctx: Ctx, student: str | None, output: str, server: str, insecure: bo
 
 @click.command(
     help="Sync a student's app (or all their apps) now; optionally wait until healthy."
-    + examples("kuploy-gitops sync kim-minji web --wait", "kuploy-gitops sync kim-minji --prune")
+    + examples("kuploy-gitops sync kim-minji web --wait", "kuploy-gitops sync kim-minji --prune",
+               "kuploy-gitops sync kim-minji web --resource apps:Deployment:web --dry-run")
     + CONNECTION_HELP
 )
 @click.argument("student")
 @click.argument("app", required=False)
 @click.option("--prune", is_flag=True, help="Delete resources no longer in git.")
 @click.option("--revision", default="", help="Sync to this git revision instead of the target.")
+@click.option("--resource", "resources", multiple=True, metavar="GROUP:KIND:NAME",
+              help="Sync only this object (repeatable), e.g. apps:Deployment:web.")
+@click.option("--dry-run", is_flag=True, help="Let Argo CD check the sync without applying.")
 @click.option("--wait", is_flag=True, help="Wait until synced and healthy (or failed).")
 @wait_options
 @output_option("table", "json")
 @connection_options
 @pass_ctx
-def sync(ctx: Ctx, student: str, app: str | None, prune: bool, revision: str, wait: bool,
-         wait_timeout: float, poll_interval: float, output: str, server: str, insecure: bool,
+def sync(ctx: Ctx, student: str, app: str | None, prune: bool, revision: str,
+         resources: tuple[str, ...], dry_run: bool, wait: bool, wait_timeout: float,
+         poll_interval: float, output: str, server: str, insecure: bool,
          ca_file: Path | None, root_path: str, timeout: float) -> None:
     """Sync apps."""
     with _connect(ctx, server, insecure, ca_file, root_path, timeout) as client, \
             _live(ctx, "waiting for Argo CD", enabled=wait) as report:
         results = argocd_ops.sync(
             client, ctx.repo, student, app, prune=prune, wait=wait, timeout=wait_timeout,
-            revision=revision, interval=poll_interval, progress=report,
+            revision=revision, dry_run=dry_run, resources=resources, interval=poll_interval,
+            progress=report,
         )
     _print_results(ctx, results, output)
     argocd_ops.ensure_ready(results)

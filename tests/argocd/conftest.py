@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import shutil
 import ssl
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from kuploy_gitops import api
 from kuploy_gitops.argocd import ArgoCDClient, Connection, Credentials
 
 
@@ -25,6 +27,29 @@ from kuploy_gitops.argocd import ArgoCDClient, Connection, Credentials
 def _shared_data_present() -> None:
     if not (SHARED_ARGOCD / "swagger.json").is_file():
         pytest.fail(f"Argo CD data missing at {SHARED_ARGOCD.resolve()}")
+
+
+@pytest.fixture(scope="session")
+def _demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo platform repo, built once (with an isolated git identity) and copied per test."""
+    home = tmp_path_factory.mktemp("argocd-home")
+    cfg = home / "gitconfig"
+    cfg.write_text("[user]\n\tname = Test Admin\n\temail = admin@example.test\n"
+                   "[init]\n\tdefaultBranch = main\n")
+    repo = tmp_path_factory.mktemp("argocd-demo") / "demo"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GIT_CONFIG_GLOBAL", str(cfg))
+        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        api.demo(repo)
+    return repo
+
+
+@pytest.fixture
+def demo_repo(_demo_template: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the demo repo (a real git repo) for this test."""
+    repo = tmp_path / "demo"
+    shutil.copytree(_demo_template, repo, symlinks=True)
+    return repo
 
 
 @pytest.fixture

@@ -222,3 +222,20 @@ def test_offboard_then_register_other_students_still_works(demo_repo: Path,
     api.offboard(demo_repo, STUDENT)
     results = argocd_ops.register(client, demo_repo, None)
     assert STUDENT not in [r.student for r in results]
+
+
+def test_sync_dry_run_of_selected_resources(demo_repo: Path, client: ArgoCDClient,
+                                            fake: FakeArgoCD) -> None:
+    argocd_ops.register(client, demo_repo, [STUDENT])
+    (result,) = argocd_ops.sync(client, demo_repo, STUDENT, "web", dry_run=True,
+                                resources=["apps:Deployment:web", ":Service:web"])
+    assert result.action == "dry-run sync requested"
+    op = fake.apps[APP]["operation"]["sync"]
+    assert op["dryRun"] is True
+    assert op["resources"] == [
+        {"group": "apps", "kind": "Deployment", "name": "web", "namespace": STUDENT},
+        {"group": "", "kind": "Service", "name": "web", "namespace": STUDENT}]
+    with pytest.raises(InvalidInputError, match="--dry-run and --wait"):
+        argocd_ops.sync(client, demo_repo, STUDENT, dry_run=True, wait=True)
+    with pytest.raises(InvalidInputError, match="'Deployment/web'"):
+        argocd_ops.sync(client, demo_repo, STUDENT, resources=["Deployment/web"])
