@@ -1,0 +1,220 @@
+"""The student-repo scaffold: deploy/ that validates, a lint-clean workflow, the guide, rules."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import git
+
+from kuploy_gitops import api, config, layout, scaffold, yamlio
+from kuploy_gitops.errors import ConflictError, InvalidInputError
+from kuploy_gitops.scaffold import ScaffoldOptions
+from kuploy_gitops.validate import engine
+
+STUDENT = "kim-minji"
+
+
+@pytest.fixture
+def platform_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "platform"
+    api.init(api.InitOptions(repo=repo))
+    api.onboard(repo, api.OnboardOptions(student=STUDENT, github="minji-k", name="Kim Minji",
+                                         email="minji@konkuk.example"))
+    return repo
+
+
+def files_for(repo: Path, **kw: Any) -> dict[str, str]:
+    opts = ScaffoldOptions(student=STUDENT, app=kw.pop("app", "web"), **kw)
+    cfg, spec, data = scaffold.load_inputs(repo, opts)
+    return scaffold.scaffold_files(cfg, spec, opts, data)
+
+
+def write(files: dict[str, str], root: Path) -> Path:
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    return root
+
+
+def workflow(files: dict[str, str]) -> dict[Any, Any]:
+    data = yamlio.load(files[layout.STUDENT_WORKFLOW_FILE])
+    assert isinstance(data, dict)
+    return data
+
+
+def test_the_scaffold_files(platform_repo: Path) -> None:
+    files = files_for(platform_repo)
+    assert sorted(files) == [
+        ".github/workflows/kuploy-deploy.yml", ".kuploy/kuploy.yaml",
+        ".kuploy/tenants/kim-minji.yaml", "KUPLOY.md", "deploy/deployment.yaml",
+        "deploy/ingress.yaml", "deploy/kustomization.yaml", "deploy/service.yaml",
+    ]
+    for name in ("deployment", "service", "ingress", "kustomization"):
+        assert files[f"deploy/{name}.yaml"].startswith("# Scaffolded by kuploy-gitops for "
+                                                       "kim-minji/web. Yours to edit")
+    assert files_for(platform_repo) == files  # deterministic
+
+
+@pytest.mark.parametrize("private", [True, False])
+def test_deploy_passes_validate_student(platform_repo: Path, tmp_path: Path,
+                                        private: bool) -> None:
+    files = files_for(platform_repo, private=private, app="api", port=3000, size="tiny",
+                      replicas=2, health_path="/healthz")
+    root = write(files, tmp_path / "student")
+    for rules in (root / layout.STUDENT_RULES_DIR, platform_repo):
+        report = engine.validate_student(engine.Options(repo=rules, cache_dir=tmp_path / "c"),
+                                         STUDENT, root / "deploy")
+        assert [f.to_data() for f in report.findings] == []
+    built = yamlio.load_all(subprocess.run(
+        ["kubectl", "kustomize", str(root / "deploy")], check=True, capture_output=True,
+        text=True).stdout)
+    kinds = {d["kind"]: d for d in built}
+    assert set(kinds) == {"Deployment", "Service", "Ingress"}
+    pod = kinds["Deployment"]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["image"] == "ghcr.io/konkuk-kuploy/kim-minji-api:sha-0000000"
+    assert pod["containers"][0]["ports"][0]["containerPort"] == 3000
+    assert kinds["Deployment"]["spec"]["replicas"] == 2
+    assert ("imagePullSecrets" in pod) is private
+    if private:
+        assert pod["imagePullSecrets"] == [{"name": "ghcr-pull"}]
+    assert kinds["Ingress"]["spec"]["rules"][0]["host"] == "api.kim-minji.apps.konkuk.example"
+
+
+def test_the_workflow_bump_reaches_the_deployment(platform_repo: Path, tmp_path: Path) -> None:
+    """What the workflow's yq line does (set newTag of the image entry) deploys the new tag."""
+    files = files_for(platform_repo)
+    image = workflow(files)["env"]["IMAGE"]
+    kust = yamlio.load(files["deploy/kustomization.yaml"])
+    (entry,) = [e for e in kust["images"] if e["name"] == image]
+    entry["newTag"] = "sha-abc1234"
+    files["deploy/kustomization.yaml"] = yamlio.dump(kust)
+    root = write(files, tmp_path / "student")
+    out = subprocess.run(["kubectl", "kustomize", str(root / "deploy")], check=True,
+                         capture_output=True, text=True).stdout
+    assert f"image: {image}:sha-abc1234" in out
+
+
+def test_workflow_contract(platform_repo: Path) -> None:
+    files = files_for(platform_repo, branch="trunk")
+    wf = workflow(files)
+    text = files[layout.STUDENT_WORKFLOW_FILE]
+    # YAML 1.1 readers load the "on" key as True.
+    on = wf.get("on", wf.get(True))
+    assert on["push"]["branches"] == ["trunk"]
+    assert wf["permissions"] == {"contents": "write", "packages": "write"}
+    assert wf["concurrency"] == {"group": "kuploy-deploy-${{ github.repository }}",
+                                 "cancel-in-progress": False}
+    assert wf["env"]["IMAGE"] == "ghcr.io/konkuk-kuploy/kim-minji-web"
+    assert wf["env"]["STUDENT"] == STUDENT
+    steps = wf["jobs"]["deploy"]["steps"]
+    uses = [s["uses"] for s in steps if "uses" in s]
+    assert uses and all(re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+\.\d+\.\d+", u) for u in uses)
+    login = next(s for s in steps if s.get("uses", "").startswith("docker/login-action@"))
+    assert login["with"] == {"registry": "ghcr.io", "username": "${{ github.actor }}",
+                             "password": "${{ secrets.GITHUB_TOKEN }}"}
+    push = next(s for s in steps if s.get("uses", "").startswith("docker/build-push-action@"))
+    assert push["with"]["push"] is True
+    assert push["with"]["tags"] == "${{ env.IMAGE }}:${{ steps.tag.outputs.tag }}"
+    assert 'echo "tag=sha-${GITHUB_SHA::7}"' in text
+    assert set(re.findall(r"secrets\.(\w+)", text)) == {"GITHUB_TOKEN"}
+    runs = "\n".join(s.get("run", "") for s in steps)
+    assert 'kuploy-gitops -C "$RULES_DIR" validate --student "$STUDENT"' in runs
+    assert "python -m pip install --quiet \"$KUPLOY_PIP\"" in runs
+    assert ".newTag = strenv(TAG)" in runs
+    assert "[skip ci]" in runs and 'git push origin "HEAD:$BRANCH"' in runs
+    order = [s["name"] for s in steps]
+    assert order.index("Build and push the image") < order.index(
+        "Validate the deploy folder against the platform rules") < order.index(
+        "Commit and push the tag bump")
+
+
+@pytest.mark.parametrize("private", [True, False])
+def test_workflow_passes_actionlint_and_the_workflow_schema(
+    platform_repo: Path, tmp_path: Path, private: bool
+) -> None:
+    root = write(files_for(platform_repo, private=private), tmp_path / "student")
+    path = root / layout.STUDENT_WORKFLOW_FILE
+    for tool, args in (
+        ("actionlint", [str(path)]),
+        ("check-jsonschema", ["--builtin-schema", "vendor.github-workflows", str(path)]),
+    ):
+        exe = shutil.which(tool)
+        if exe is None:
+            pytest.skip(f"{tool} is not installed (test extra)")
+        proc = subprocess.run([exe, *args], capture_output=True, text=True, cwd=root)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_guide_in_english_and_korean(platform_repo: Path) -> None:
+    guide = files_for(platform_repo)["KUPLOY.md"]
+    for needle in ("## English", "## 한국어", "https://web.kim-minji.apps.konkuk.example",
+                   "kim-minji-web", "git revert", "kubectl -n kim-minji logs deploy/web",
+                   "### Roll back", "### 롤백", "### Status and logs", "### 상태와 로그",
+                   "**8080**", "ghcr-pull", "### Private images", "### 비공개 이미지"):
+        assert needle in guide, needle
+    public = files_for(platform_repo, private=False)["KUPLOY.md"]
+    assert "Private images" not in public and "비공개 이미지" not in public
+
+
+def test_rules_copy_is_public_and_parses(platform_repo: Path) -> None:
+    path = platform_repo / layout.CONFIG_FILE
+    data = yamlio.load(path.read_text())
+    data["github"].update(app_id="4242", app_private_key_file="/secure/app.pem",
+                          api_url="https://ghe.konkuk.example/api/v3")
+    path.write_text(yamlio.dump(data))
+    git(platform_repo, "commit", "-qam", "app auth")
+    files = files_for(platform_repo)
+    rules = files[".kuploy/kuploy.yaml"]
+    assert "app.pem" not in rules and "4242" not in rules and "ghe.konkuk" not in rules
+    cfg = config.parse_config(yamlio.load(rules))
+    assert cfg.tiers == config.load_config(platform_repo).tiers
+    spec = config.parse_spec(yamlio.load(files[".kuploy/tenants/kim-minji.yaml"]), "x")
+    assert (spec.student, spec.tier, spec.name, spec.email) == (STUDENT, "small", "", "")
+    (app,) = spec.apps
+    assert (app.mode, app.repo, app.path) == (
+        "repo", "https://github.com/konkuk-kuploy/kim-minji-web.git", "deploy")
+
+
+def test_bad_options(platform_repo: Path) -> None:
+    with pytest.raises(InvalidInputError, match="size 'huge'"):
+        files_for(platform_repo, size="huge")
+    with pytest.raises(InvalidInputError, match="port 70000"):
+        files_for(platform_repo, port=70000)
+    with pytest.raises(InvalidInputError, match="health path"):
+        files_for(platform_repo, health_path="healthz")
+    with pytest.raises(ConflictError, match="not onboarded"):
+        scaffold.load_inputs(platform_repo, ScaffoldOptions(student="nobody", app="web"))
+
+
+def test_write_scaffold(platform_repo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    opts = ScaffoldOptions(student=STUDENT, app="web")
+    result = scaffold.write_scaffold(platform_repo, opts, out)
+    assert sorted(result.written) == sorted(files_for(platform_repo))
+    assert result.pull_secret_command.endswith("--docker-password=<TOKEN_WITH_read:packages>")
+    for path in result.written:
+        assert stat.S_IMODE((out / path).stat().st_mode) == 0o644
+    assert not list(out.rglob(".kuploy-*"))
+    again = scaffold.write_scaffold(platform_repo, opts, out)
+    assert again.written == [] and len(again.unchanged) == len(result.written)
+    # A differing file blocks the whole write (a missing one is not recreated either).
+    (out / "KUPLOY.md").write_text("mine\n")
+    (out / "deploy/service.yaml").unlink()
+    with pytest.raises(ConflictError, match="KUPLOY.md"):
+        scaffold.write_scaffold(platform_repo, opts, out)
+    assert not (out / "deploy/service.yaml").exists()
+    forced = scaffold.write_scaffold(platform_repo, opts, out, force=True)
+    assert sorted(forced.written) == ["KUPLOY.md", "deploy/service.yaml"]
+    public = scaffold.write_scaffold(platform_repo, ScaffoldOptions(student=STUDENT, app="web",
+                                                                    private=False),
+                                     tmp_path / "public")
+    assert public.pull_secret_command == ""
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(InvalidInputError, match="is a file"):
+        scaffold.write_scaffold(platform_repo, opts, tmp_path / "afile")
