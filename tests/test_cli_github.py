@@ -1,0 +1,142 @@
+"""CLI wiring of `github setup/teardown`, `onboard --github-setup` and `scaffold`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers import git
+from providers.fake_github import FakeGitHub
+
+from kuploy_gitops import api, layout, yamlio
+from kuploy_gitops.cli import main
+
+ORG = "konkuk-kuploy"
+TOKEN = "ghp_cliTestToken0123456789abcdef"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGitHub]:
+    with FakeGitHub(ORG) as server:
+        server.add_token(TOKEN)
+        server.add_user("minji-k")
+        server.add_user("jisoo-p")
+        yield server
+    assert server.violations == []
+
+
+@pytest.fixture
+def platform_repo(tmp_path: Path, fake: FakeGitHub) -> Path:
+    repo = tmp_path / "platform"
+    api.init(api.InitOptions(repo=repo))
+    path = repo / layout.CONFIG_FILE
+    data = yamlio.load(path.read_text())
+    data["github"]["api_url"] = fake.base_url
+    path.write_text(yamlio.dump(data))
+    git(repo, "commit", "-qam", "GitHub Enterprise URL")
+    api.onboard(repo, api.OnboardOptions(student="kim-minji", github="minji-k"))
+    return repo
+
+
+def invoke(repo: Path, *args: str, token: str | None = TOKEN) -> tuple[int, str]:
+    env = {"KUPLOY_GITHUB_THROTTLE": "0", "NO_COLOR": "1", "COLUMNS": "200"}
+    env["GITHUB_TOKEN"] = token or ""
+    result = CliRunner().invoke(main, ["-C", str(repo), *args], env=env)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+def test_github_setup_and_rerun(platform_repo: Path, fake: FakeGitHub) -> None:
+    code, out = invoke(platform_repo, "github", "setup", "kim-minji")
+    assert code == 0, out
+    assert "ready: https://github.example/konkuk-kuploy/kim-minji-web" in out
+    assert "created" in out and "collaborator" in out
+    assert "kubectl -n kim-minji create secret docker-registry ghcr-pull" in out
+    assert TOKEN not in out
+    code, out = invoke(platform_repo, "github", "setup", "kim-minji")
+    assert code == 0 and "nothing to do: konkuk-kuploy/kim-minji-web is already set up." in out
+    code, out = invoke(platform_repo, "github", "setup", "kim-minji", "-o", "json")
+    data = json.loads(out)
+    assert data["repo"] == f"{ORG}/kim-minji-web" and data["changed"] is False
+    assert [s["status"] for s in data["steps"]] == ["ok", "ok", "ok", "skipped", "ok"]
+
+
+def test_errors_are_one_line_with_exit_codes(platform_repo: Path, fake: FakeGitHub) -> None:
+    code, out = invoke(platform_repo, "github", "setup", "kim-minji", token=None)
+    assert code == 3 and "error: no GitHub credentials: GITHUB_TOKEN is not set" in out
+    fake.fail("POST", r"/orgs/[^/]+/repos$", 403, message="Must have admin rights to Repository.")
+    code, out = invoke(platform_repo, "github", "setup", "kim-minji")
+    assert code == 10
+    assert "403 Must have admin rights" in out and "Traceback" not in out and TOKEN not in out
+    code, out = invoke(platform_repo, "github", "setup")
+    assert code == 2 and "missing STUDENT" in out
+    code, out = invoke(platform_repo, "github", "setup", "kim-minji", "--all")
+    assert code == 2
+
+
+def test_scaffold_matches_what_setup_commits(platform_repo: Path, fake: FakeGitHub,
+                                             tmp_path: Path) -> None:
+    invoke(platform_repo, "github", "setup", "kim-minji")
+    out_dir = tmp_path / "scaffold"
+    code, out = invoke(platform_repo, "scaffold", "kim-minji", "web", "--out", str(out_dir))
+    assert code == 0 and "wrote" in out and "docker-registry ghcr-pull" in out
+    committed = fake.files(f"{ORG}/kim-minji-web")
+    local = {p.relative_to(out_dir).as_posix(): p.read_text()
+             for p in out_dir.rglob("*") if p.is_file()}
+    rules_spec = ".kuploy/tenants/kim-minji.yaml"  # records each repo's own clone URL
+    assert {p: t for p, t in local.items() if p != rules_spec} == {
+        p: t for p, t in committed.items() if p in local and p != rules_spec}
+    code, out = invoke(platform_repo, "scaffold", "kim-minji", "web", "--out", str(out_dir))
+    assert code == 0 and "nothing to do" in out
+    (out_dir / "KUPLOY.md").write_text("mine")
+    code, out = invoke(platform_repo, "scaffold", "kim-minji", "web", "--out", str(out_dir))
+    assert code == 5 and "--force" in out
+    code, out = invoke(platform_repo, "scaffold", "kim-minji", "web", "--out",
+                       str(tmp_path / "pub"), "--public")
+    assert code == 0 and "docker-registry" not in out
+
+
+def test_onboard_with_github_setup(platform_repo: Path, fake: FakeGitHub,
+                                   tmp_path: Path) -> None:
+    code, out = invoke(platform_repo, "onboard", "lee-jisoo", "--github", "jisoo-p",
+                       "--github-setup")
+    assert code == 0, out
+    assert fake.repo(f"{ORG}/lee-jisoo-web").refs
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,github_username,email,name\n"
+                      "kim-minji,minji-k,m@example.ac.kr,Minji\n"
+                      "choi-ghost,nobody-here,c@example.ac.kr,Ghost\n")
+    code, out = invoke(platform_repo, "onboard", "--roster", str(roster), "--github-setup")
+    assert code == 10
+    assert "failed choi-ghost" in out and "github setup failed for 1 of 2 student(s)" in out
+    assert fake.repo(f"{ORG}/kim-minji-web").refs
+    code, out = invoke(platform_repo, "onboard", "park", "--github", "minji-k",
+                       "--github-setup", "--dry-run")
+    assert code == 0 and "dry run: github setup skipped." in out
+
+
+def test_github_setup_all(platform_repo: Path, fake: FakeGitHub) -> None:
+    api.onboard(platform_repo, api.OnboardOptions(student="lee-jisoo", github="jisoo-p"))
+    code, out = invoke(platform_repo, "github", "setup", "--all", "-o", "json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert [r["student"] for r in data["results"]] == ["kim-minji", "lee-jisoo"]
+    assert data["failures"] == []
+
+
+def test_github_teardown(platform_repo: Path, fake: FakeGitHub) -> None:
+    invoke(platform_repo, "github", "setup", "kim-minji")
+    code, out = invoke(platform_repo, "github", "teardown", "kim-minji")
+    assert code == 0 and "archived (not deleted)" in out
+    assert fake.repo(f"{ORG}/kim-minji-web").archived
+
+
+@pytest.mark.parametrize("command", [["github"], ["github", "setup"], ["github", "teardown"],
+                                     ["scaffold"], ["onboard"]])
+def test_help_has_examples(command: list[str]) -> None:
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0 and "Examples:" in result.output
