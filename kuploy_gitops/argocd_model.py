@@ -103,8 +103,9 @@ class Connection:
 def opts_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     """Connection flags from ``ARGOCD_OPTS`` (as the argocd CLI reads them).
 
-    Understood: ``--server``, ``--insecure``, ``--grpc-web-root-path``. Other flags are ignored,
-    as they belong to the argocd CLI.
+    Understood: ``--server``, ``--insecure``, ``--plaintext`` (plain HTTP for a server given
+    without a scheme) and ``--grpc-web-root-path``. Other flags belong to the argocd CLI and are
+    ignored.
     """
     words = shlex.split(env.get("ARGOCD_OPTS", ""))
     found: dict[str, Any] = {}
@@ -112,8 +113,8 @@ def opts_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     while i < len(words):
         word = words[i]
         name, eq, value = word.partition("=")
-        if name == "--insecure":
-            found["insecure"] = value.lower() not in ("false", "0") if eq else True
+        if name in ("--insecure", "--plaintext"):
+            found[name[2:]] = value.lower() not in ("false", "0") if eq else True
         elif name in ("--server", "--grpc-web-root-path"):
             if not eq and i + 1 < len(words):
                 i += 1

@@ -88,6 +88,8 @@ def resolve_connection(
             "--insecure and --ca-file contradict each other",
             hint="use --ca-file to trust the lab CA, or --insecure to skip verification",
         )
+    if from_opts.get("plaintext") and "://" not in server:
+        server = "http://" + server
     return Connection(
         server=server,
         insecure=opts.insecure or bool(from_opts.get("insecure", False)),

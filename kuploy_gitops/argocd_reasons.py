@@ -58,7 +58,7 @@ def classify(reason: str, message: str) -> str:
         return "refused by Pod Security"
     if "exceeded quota" in text or "failed quota" in text:
         return "quota exceeded"
-    if "maximum" in text and "limitrange" in text.replace(" ", ""):
+    if "usage per container" in text or "usage per pod" in text:
         return "LimitRange exceeded"
     if reason == "Unhealthy" and text.startswith("readiness probe"):
         return "readiness probe failing"

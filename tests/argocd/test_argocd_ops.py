@@ -44,6 +44,9 @@ def test_server_resolution_order(demo_repo: Path) -> None:
         demo_repo, opts(), {"ARGOCD_OPTS": "--server opts.test"}).server == "opts.test"
     assert argocd_ops.resolve_connection(demo_repo, opts(), {}).server == (
         "https://argocd.apps.konkuk.example")
+    plain = argocd_ops.resolve_connection(
+        demo_repo, opts(), {"ARGOCD_SERVER": "10.0.0.5:8080", "ARGOCD_OPTS": "--plaintext"})
+    assert plain.base_url == "http://10.0.0.5:8080"
 
 
 def test_no_server_anywhere(tmp_path: Path) -> None:
