@@ -33,7 +33,8 @@ USER_AGENT = f"kuploy-gitops/{__version__}"
 
 _HINTS = {
     401: "check GITHUB_TOKEN (or the GitHub App id and private key in kuploy.yaml)",
-    403: "the token or GitHub App lacks a permission (administration, contents, members, hooks)",
+    403: "the token or GitHub App lacks a permission (administration, contents, workflows, "
+    "webhooks, members)",
     404: "check the org and repo names, and that the token or GitHub App can see them",
     409: "the repository is empty or changed meanwhile; re-run to finish",
     422: "GitHub refused the request's data",
@@ -497,7 +498,7 @@ def connect(
     if not token:
         raise ConfigError(
             f"no GitHub credentials: {TOKEN_ENV} is not set",
-            hint=f"export {TOKEN_ENV} (a token with repo and admin:org_hook scopes), or set "
+            hint=f"export {TOKEN_ENV} (scopes repo, workflow, admin:repo_hook), or set "
             "github.app_id and github.app_private_key_file in kuploy.yaml",
         )
     return GitHubProvider(Auth.Token(token), base_url=base_url, retry=retry, throttle=throttle,
