@@ -9,6 +9,7 @@ see the whole repo.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -118,6 +119,12 @@ def validate_files(cfg: PlatformConfig, files: Mapping[str, str], repo_root: Pat
     return run.finish().findings
 
 
+@functools.lru_cache(maxsize=8)
+def schema_set(kubernetes_version: str, crd_dir: Path | None) -> SchemaSet:
+    """One SchemaSet per (version, CRD folder) per process: compiled validators are reused."""
+    return SchemaSet(kubernetes_version, crd_dir)
+
+
 # ---------------------------------------------------------------------------------------------
 # paths -> tenants
 
@@ -179,7 +186,7 @@ class _Run:
         crd_dir = opts.crd_dir
         if crd_dir is None and cfg.argocd_crd_dir:
             crd_dir = (opts.repo / cfg.argocd_crd_dir).resolve()
-        self.schemas = SchemaSet(opts.kubernetes_version or cfg.kubernetes_version, crd_dir)
+        self.schemas = schema_set(opts.kubernetes_version or cfg.kubernetes_version, crd_dir)
         self.report = Report(kubernetes_version=self.schemas.kubernetes_version)
         self.hosts: dict[tuple[str, str], list[tuple[str, Doc, tuple[str | int, ...]]]] = {}
         self.checked: set[str] = set()
@@ -217,7 +224,7 @@ class _Run:
     # -- per object ----------------------------------------------------------------------------
 
     def check_common(self, doc: Doc, tenant: str) -> bool:
-        """Shape, name, schema, `project: default`. False when the object is not an object."""
+        """Shape, name, schema, `project: default`; False when no later check applies."""
         obj = doc.obj
         self.report.objects += 1
         if not isinstance(obj, dict) or not obj.get("apiVersion") or not obj.get("kind"):
@@ -228,7 +235,10 @@ class _Run:
             self.add(doc, Issue(F.MALFORMED, f"{obj.get('kind')} has no metadata.name",
                                 ("metadata",)), tenant)
             return False
+        usable = True
         for issue in self.schemas.check(obj):
+            # A removed API is refused outright: no admission check ever sees the object.
+            usable = usable and issue.rule != F.API_REMOVED
             if issue.rule == F.UNKNOWN_KIND:
                 key = (str(obj.get("apiVersion")), str(obj.get("kind")))
                 if key in self._unknown_kinds:
@@ -237,7 +247,7 @@ class _Run:
             self.add(doc, issue, tenant)
         for issue in policies.check_name(obj) + policies.check_application_project(obj):
             self.add(doc, issue, tenant)
-        return True
+        return usable
 
     # -- the whole repo ------------------------------------------------------------------------
 
@@ -365,11 +375,11 @@ class _Run:
         if not docs or not isinstance(docs[0].obj, dict):
             return False
         data = docs[0].obj
-        for issue in policies.check_kustomization(ctx, data):
+        issues = policies.check_kustomization(ctx, data)
+        for issue in issues:
             self.add(docs[0], issue, ctx.student)
-        remote = policies.remote_refs(data)
-        if remote or data.get("helmCharts"):
-            if not any(not ctx.repo_allowed(policies.remote_repo(r)) for r, _ in remote):
+        if policies.remote_refs(data) or data.get("helmCharts"):
+            if not issues:
                 self.add(docs[0], Issue(F.KUSTOMIZE_FAILED,
                                         "not built: remote bases or helmCharts need the network",
                                         severity=F.WARNING), ctx.student)
@@ -494,9 +504,9 @@ class _Run:
         finally:
             self.tree = saved
         self.check_workloads(ctx, scopes)
+        # Every host already claimed in the platform repo, the student's own managed apps too.
         for other in _all_students(self.tree):
-            if other != student:
-                self.collect_hosts(other)
+            self.collect_hosts(other)
         self.check_hosts()
 
     # -- cross-tenant ----------------------------------------------------------------------------

@@ -212,7 +212,7 @@ class Kustomizer:
         if build.output is not None:
             suffix, text = ".yaml", build.output
         else:
-            suffix, text = ".err", build.error
+            suffix, text = ".err", build.error or ""
         target = self.cache_dir / f"{key}{suffix}"
         tmp = target.with_suffix(f".tmp{os.getpid()}")
         tmp.write_text(text or "", encoding="utf-8")

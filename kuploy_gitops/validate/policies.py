@@ -393,6 +393,8 @@ _PLURALS = {
     "Service": "services", "ConfigMap": "configmaps", "Secret": "secrets",
     "PersistentVolumeClaim": "persistentvolumeclaims", "Pod": "pods",
 }
+# Quota keys with a rule of their own (quota.nodeport / quota.loadbalancer).
+_OWN_RULE = frozenset({"services.nodeports", "services.loadbalancers"})
 # Objects every namespace has without anyone committing them (they count against the quota).
 BUILTIN_USAGE = {"configmaps": 1.0, "count/configmaps": 1.0}
 
@@ -408,7 +410,7 @@ def quota_overflows(
         for res, value in object_usage(ctx, obj).items():
             totals[res] = totals.get(res, 0.0) + value
             hard = ctx.quota.get(res)
-            if hard is None or res in reported or totals[res] <= hard + 1e-9:
+            if res in _OWN_RULE or hard is None or res in reported or totals[res] <= hard + 1e-9:
                 continue
             reported.add(res)
             out.append((key, Issue(
@@ -617,6 +619,7 @@ def remote_repo(ref: str) -> str:
     if len(parts) >= 3 and parts[0] in ("github.com", "gitlab.com", "bitbucket.org"):
         rest = "/".join(parts[:3])
     rest = rest.split(".git/", 1)[0]
+    rest = rest[:-4] if rest.endswith(".git") else rest
     return f"{scheme}://{rest}"
 
 

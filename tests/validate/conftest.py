@@ -1,0 +1,48 @@
+"""Fixtures for the validation tests: one demo platform repo per module, an isolated cache."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers import SHARED
+
+from kuploy_gitops import api, config
+
+CRD_DIR = SHARED / "data" / "argocd"
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kustomize builds are cached under a temp XDG_CACHE_HOME, never in the real home."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The demo repo (init + sample roster + one platform-managed app), built once per module."""
+    base = tmp_path_factory.mktemp("demo")
+    gitconfig = base / "gitconfig"
+    gitconfig.write_text("[user]\n\tname = Test Admin\n\temail = admin@example.test\n"
+                         "[init]\n\tdefaultBranch = main\n")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        repo = base / "repo"
+        api.demo(repo)
+        yield repo
+
+
+@pytest.fixture(scope="module")
+def demo_cfg(demo: Path) -> config.PlatformConfig:
+    return config.load_config(demo)
+
+
+@pytest.fixture
+def crd_dir() -> Path:
+    if not CRD_DIR.is_dir():
+        pytest.fail(f"Argo CD CRDs missing: {CRD_DIR}")
+    return CRD_DIR

@@ -1,0 +1,69 @@
+"""The broken corpus: every file must produce exactly the rule ids it names, nothing else.
+
+A corpus file holds a header (``# expect: rule.id[, rule.id]``, optional ``# severity:``), a body
+placed as a new plain-YAML app of the demo student, and optional ``# file: PATH`` sections that
+add or replace files of the demo repo. Each is validated in memory with ``validate_files``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from kuploy_gitops.config import PlatformConfig
+from kuploy_gitops.validate import RULES, validate_files
+
+CORPUS = Path(__file__).parent / "corpus" / "broken"
+DEFAULT_PATH = "apps/workloads/kim-minji/corpus/manifest.yaml"
+CASES = sorted(CORPUS.glob("*.yaml"))
+
+
+def parse_case(path: Path) -> tuple[set[str], str | None, dict[str, str]]:
+    expect: set[str] = set()
+    severity = None
+    files: dict[str, str] = {}
+    current = DEFAULT_PATH
+    chunks: dict[str, list[str]] = {current: []}
+    for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
+        m = re.match(r"^# (expect|severity|file): (.+)$", line.rstrip("\n"))
+        if m and m.group(1) == "expect":
+            expect = {x.strip() for x in m.group(2).split(",")}
+        elif m and m.group(1) == "severity":
+            severity = m.group(2).strip()
+        elif m and m.group(1) == "file":
+            current = m.group(2).strip()
+            chunks[current] = []
+        else:
+            chunks[current].append(line)
+    for name, lines in chunks.items():
+        body = "".join(lines)
+        if body.strip("\n") and not all(x.startswith("#") for x in body.strip().splitlines()):
+            files[name] = body
+    return expect, severity, files
+
+
+def test_corpus_is_big_enough_and_covers_the_rules() -> None:
+    assert len(CASES) >= 40
+    named = set().union(*(parse_case(p)[0] for p in CASES))
+    assert named <= set(RULES), named - set(RULES)
+    # Every rule except drift (checked in test_validate_repo) has a corpus case.
+    assert set(RULES) - named == {"drift.out-of-date"}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[p.stem for p in CASES])
+def test_broken_manifest_reports_exact_rule(
+    case: Path, demo: Path, demo_cfg: PlatformConfig, crd_dir: Path
+) -> None:
+    expect, severity, files = parse_case(case)
+    assert expect, f"{case.name} names no expected rule"
+    findings = validate_files(demo_cfg, files, demo, crd_dir=crd_dir)
+    got = {f.rule for f in findings}
+    assert got == expect, "\n".join(f"{f.rule} {f.file}:{f.line} {f.message}" for f in findings)
+    for f in findings:
+        assert f.message and f.fix and f.file and f.line >= 1
+    if severity is not None:
+        assert {f.severity for f in findings} == {severity}
+    else:
+        assert any(f.severity == "error" for f in findings)

@@ -1,0 +1,194 @@
+"""Unit checks of the pieces: schema sets, CRD conversion, PSS levels, kustomize cache, reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kuploy_gitops.validate import findings as F
+from kuploy_gitops.validate import pss, report
+from kuploy_gitops.validate.engine import Report
+from kuploy_gitops.validate.kustomize import Kustomizer, input_files
+from kuploy_gitops.validate.policies import normalise_image, remote_repo
+from kuploy_gitops.validate.schemas import SchemaSet, bundled_versions, crd_to_jsonschema
+from kuploy_gitops.validate.tree import locate
+
+
+def test_schema_version_picks_newest_bundled_not_newer() -> None:
+    versions = bundled_versions()
+    assert "1.34.0" in versions
+    assert SchemaSet("1.34.0").kubernetes_version == "1.34.0"
+    assert SchemaSet("v1.34").kubernetes_version == "1.34.0"
+    assert SchemaSet("1.99.3").kubernetes_version == versions[-1]
+
+
+def test_schema_strict_and_typed() -> None:
+    s = SchemaSet("1.34.0")
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "v"}}
+    assert s.check(cm) == []
+    assert s.validator("v1", "ConfigMap") is s.validator("v1", "ConfigMap")  # compiled once
+    bad = {**cm, "datta": {}}
+    (issue,) = s.check(bad)
+    assert issue.rule == F.UNKNOWN_FIELD and issue.path == ("datta",)
+    (issue,) = s.check({**cm, "data": {"k": 1}})
+    assert issue.rule == F.SCHEMA_INVALID and issue.path == ("data", "k")
+
+
+def test_removed_api_only_from_its_version() -> None:
+    ing = {"apiVersion": "networking.k8s.io/v1beta1", "kind": "Ingress", "metadata": {"name": "a"}}
+    (issue,) = SchemaSet("1.34.0").check(ing)
+    assert issue.rule == F.API_REMOVED and "networking.k8s.io/v1 Ingress" in issue.message
+    assert SchemaSet("1.34.0").removed("autoscaling/v2beta2", "HorizontalPodAutoscaler")
+    assert SchemaSet("1.25.0").removed("autoscaling/v2beta2", "HorizontalPodAutoscaler") is None
+
+
+def test_crd_conversion() -> None:
+    schema = crd_to_jsonschema({
+        "type": "object",
+        "properties": {
+            "a": {"type": "string", "nullable": True},
+            "b": {"x-kubernetes-int-or-string": True},
+            "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": True,
+                     "properties": {"x": {"type": "string"}}},
+        },
+    })
+    assert schema["additionalProperties"] is False
+    assert schema["properties"]["a"]["type"] == ["string", "null"]
+    assert schema["properties"]["b"]["anyOf"] == [{"type": "integer"}, {"type": "string"}]
+    assert "additionalProperties" not in schema["properties"]["free"]
+
+
+def test_crd_application_schema(crd_dir: Path) -> None:
+    s = SchemaSet("1.34.0", crd_dir)
+    app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+           "metadata": {"name": "a", "namespace": "argocd", "labelz": {}},
+           "spec": {"project": "p", "destination": {"namespace": "n"},
+                    "source": {"repoURL": "https://x", "path": "."}}}
+    assert [i.rule for i in s.check(app)] == [F.UNKNOWN_FIELD]
+    assert s.has_crd_group("argoproj.io")
+
+
+def _pod(**container_sc: object) -> dict:  # type: ignore[type-arg]
+    return {"securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [{"name": "c", "image": "x",
+                            "securityContext": {"allowPrivilegeEscalation": False,
+                                                "capabilities": {"drop": ["ALL"]},
+                                                **container_sc}}]}
+
+
+def test_pss_restricted_pod_is_clean_and_windows_is_exempt() -> None:
+    assert pss.check_pod({}, _pod(), ()) == []
+    windows = {"os": {"name": "windows"}, "containers": [{"name": "c", "image": "x"}]}
+    assert pss.check_pod({}, windows, ()) == []
+    linux = {"containers": [{"name": "c", "image": "x"}]}
+    got = {i.rule for i in pss.check_pod({}, linux, ())}
+    assert got == {F.PSS_PRIV_ESCALATION, F.PSS_CAPABILITIES_RESTRICTED, F.PSS_RUN_AS_NON_ROOT,
+                   F.PSS_SECCOMP_RESTRICTED}
+
+
+def test_pss_container_level_settings_count() -> None:
+    spec = _pod(runAsNonRoot=True, seccompProfile={"type": "Localhost",
+                                                   "localhostProfile": "p.json"})
+    del spec["securityContext"]
+    assert pss.check_pod({}, spec, ()) == []
+    spec = _pod(runAsNonRoot=False)
+    assert [i.rule for i in pss.check_pod({}, spec, ())] == [F.PSS_RUN_AS_NON_ROOT]
+
+
+def test_pss_severity_by_namespace_levels() -> None:
+    assert pss.severity_at(F.PSS_PRIVILEGED, "baseline", "restricted", "restricted") == F.ERROR
+    assert pss.severity_at(F.PSS_RUN_AS_NON_ROOT, "baseline", "restricted", "x") == F.WARNING
+    assert pss.severity_at(F.PSS_RUN_AS_NON_ROOT, "restricted", "", "") == F.ERROR
+    assert pss.severity_at(F.PSS_PRIVILEGED, "privileged", "privileged", "privileged") is None
+
+
+def test_pss_covers_every_pod_template_kind() -> None:
+    container = {"name": "c", "image": "x", "securityContext": {"privileged": True}}
+    template = {"metadata": {}, "spec": {"containers": [container]}}
+    objs = {
+        "Pod": template,
+        "Deployment": {"spec": {"template": template}},
+        "StatefulSet": {"spec": {"template": template}},
+        "DaemonSet": {"spec": {"template": template}},
+        "Job": {"spec": {"template": template}},
+        "CronJob": {"spec": {"jobTemplate": {"spec": {"template": template}}}},
+    }
+    for kind, body in objs.items():
+        obj = {"kind": kind, **(body if kind != "Pod" else template)}
+        found = pss.pod_template(obj)
+        assert found is not None, kind
+        path, meta, spec = found
+        rules = [i.rule for i in pss.check_pod(meta, spec, path)]
+        assert F.PSS_PRIVILEGED in rules, kind
+
+
+def test_image_and_remote_normalisation() -> None:
+    assert normalise_image("nginx:1.27") == "docker.io/library/nginx:1.27"
+    assert normalise_image("bitnami/redis") == "docker.io/bitnami/redis"
+    assert normalise_image("ghcr.io/o/a:1") == "ghcr.io/o/a:1"
+    assert normalise_image("localhost:5000/a") == "localhost:5000/a"
+    assert remote_repo("github.com/org/repo//dir?ref=v1") == "https://github.com/org/repo"
+    assert remote_repo("https://github.com/org/repo.git/dir?ref=v1") == "https://github.com/org/repo"
+    assert remote_repo("git@github.com:org/repo.git") == "https://github.com/org/repo"
+
+
+def test_locate_finds_the_line_of_a_path() -> None:
+    text = "a: 1\n---\nkind: X\nspec:\n  items:\n    - name: a\n    - name: b\n      bad: 1\n"
+    assert locate(text, 1, ("spec", "items", 1, "bad")) == 8
+    assert locate(text, 1, ("spec", "missing")) == 4
+    assert locate(text, 0, ()) == 1
+
+
+def _kustomization(folder: Path, resources: list[str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "kustomization.yaml").write_text(
+        "resources:\n" + "".join(f"  - {r}\n" for r in resources))
+
+
+def test_kustomize_cache_hits_and_invalidation(tmp_path: Path) -> None:
+    base = tmp_path / "base"
+    _kustomization(base, ["cm.yaml"])
+    (base / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n")
+    app = tmp_path / "app"
+    _kustomization(app, ["../base"])
+    assert (base / "cm.yaml").resolve() in input_files(app)
+    k = Kustomizer(tmp_path / "cache", jobs=2)
+    first = k.build_all([app])[app]
+    assert first.output is not None and "name: a" in first.output and not first.cached
+    assert k.build_all([app])[app].cached
+    # A change in the base outside the folder changes the key: rebuilt.
+    (base / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n")
+    again = k.build_all([app])[app]
+    assert not again.cached and again.output is not None and "name: b" in again.output
+
+
+def test_kustomize_failure_is_reported_and_cached(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    _kustomization(app, ["missing.yaml"])
+    k = Kustomizer(tmp_path / "cache")
+    failed = k.build_all([app])[app]
+    assert failed.output is None and failed.error and "missing.yaml" in failed.error
+    assert k.build_all([app])[app].cached
+
+
+def test_github_annotation_escaping() -> None:
+    f = F.Finding(tenant="t", file="a,b:c.yaml", line=3, rule="x.y", message="50% bad\nnext",
+                  fix="do it", severity=F.WARNING, kind="Pod", name="p")
+    line = report.github_line(f)
+    assert line.startswith("::warning file=a%2Cb%3Ac.yaml,line=3,title=x.y Pod/p::")
+    assert "50%25 bad%0Anext" in line
+
+
+def test_every_rule_is_documented() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "validation.md").read_text()
+    for rule in F.RULES:
+        assert f"`{rule}`" in doc, rule
+
+
+def test_summary_counts() -> None:
+    r = Report(findings=[F.make(F.IMAGE_LATEST, "m", file="f")], files=2, objects=3,
+               kubernetes_version="1.34.0")
+    assert report.summary(r).startswith("0 error(s), 1 warning(s)")
+    with pytest.raises(KeyError):
+        F.make("no.such-rule", "m", file="f")

@@ -1,0 +1,72 @@
+"""The GitHub Actions workflows pass the real linters and run what the README says."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+from helpers import REPO_ROOT
+
+WORKFLOWS = REPO_ROOT / ".github" / "workflows"
+FILES = [WORKFLOWS / "ci.yml", WORKFLOWS / "validate.yml"]
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed: pip install -e '.[test]'")
+    return path
+
+
+@pytest.mark.parametrize("workflow", FILES, ids=[f.name for f in FILES])
+def test_actionlint(workflow) -> None:  # type: ignore[no-untyped-def]
+    proc = subprocess.run([_tool("actionlint"), "-no-color", str(workflow)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("workflow", FILES, ids=[f.name for f in FILES])
+def test_github_workflow_schema(workflow) -> None:  # type: ignore[no-untyped-def]
+    proc = subprocess.run(
+        [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(workflow)],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_linters_do_fail_on_a_broken_workflow(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    step:\n      - run: ls\n")
+    assert subprocess.run([_tool("actionlint"), str(bad)], capture_output=True,
+                          check=False).returncode != 0
+    assert subprocess.run([_tool("check-jsonschema"), "--builtin-schema",
+                           "vendor.github-workflows", str(bad)], capture_output=True,
+                          check=False).returncode != 0
+
+
+def _runs(workflow: dict) -> list[str]:  # type: ignore[type-arg]
+    return [" ".join(str(s.get("run", "")).split()) for job in workflow["jobs"].values()
+            for s in job["steps"]]
+
+
+def test_ci_runs_lint_types_and_the_readme_test_command() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    m = re.search(r"^(pip install -e \"\.\[test\]\" && python -m pytest)$", readme, re.M)
+    assert m, "README's test command not found"
+    runs = _runs(yaml.safe_load((WORKFLOWS / "ci.yml").read_text()))
+    assert m.group(1) in runs
+    assert "ruff check kuploy_gitops tests" in runs and "mypy" in runs
+
+
+def test_validate_workflow_checks_pull_requests_on_the_gitops_tree() -> None:
+    wf = yaml.safe_load((WORKFLOWS / "validate.yml").read_text())
+    trigger = wf[True]  # YAML 1.1 reads the key `on` as a boolean
+    paths = trigger["pull_request"]["paths"]
+    assert {"kuploy.yaml", "tenants/**", "apps/**"} <= set(paths)
+    runs = " ".join(_runs(wf))
+    assert "pip install ." in runs
+    assert re.search(r"kuploy-gitops validate --changed-since \"origin/\$\{BASE_REF\}\""
+                     r".* --format github", runs)
