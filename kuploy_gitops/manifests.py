@@ -366,14 +366,7 @@ def root_application(cfg: PlatformConfig) -> Obj:
                 "directory": {"recurse": True},
             },
             "destination": {"server": layout.IN_CLUSTER_SERVER, "namespace": cfg.argocd_namespace},
-            "syncPolicy": {
-                "automated": {"prune": True, "selfHeal": True, "allowEmpty": False},
-                "syncOptions": ["PruneLast=true"],
-                "retry": {
-                    "limit": 5,
-                    "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"},
-                },
-            },
+            "syncPolicy": _sync_policy(),
         },
     }
 

@@ -144,25 +144,21 @@ def render_app_manifests(
 def render_tenant(cfg: PlatformConfig, spec: TenantSpec) -> dict[str, str]:
     """Every rendered file of one tenant (not the spec): guards, project, apps, workloads."""
     head = header(layout.tenant_spec(spec.student))
+    guards: list[tuple[str, Any]] = [
+        ("namespace.yaml", manifests.namespace(cfg, spec)),
+        ("resourcequota.yaml", manifests.resource_quota(cfg, spec)),
+        ("limitrange.yaml", manifests.limit_range(cfg, spec)),
+        ("networkpolicies.yaml", manifests.network_policies(cfg, spec)),
+        ("rbac.yaml", manifests.rbac(cfg, spec)),
+        ("appproject.yaml", manifests.app_project(cfg, spec)),
+    ]
     files = {
-        layout.tenant_file(spec.student, "namespace.yaml"): yamlio.dump(
-            manifests.namespace(cfg, spec), header=head
-        ),
-        layout.tenant_file(spec.student, "resourcequota.yaml"): yamlio.dump(
-            manifests.resource_quota(cfg, spec), header=head
-        ),
-        layout.tenant_file(spec.student, "limitrange.yaml"): yamlio.dump(
-            manifests.limit_range(cfg, spec), header=head
-        ),
-        layout.tenant_file(spec.student, "networkpolicies.yaml"): yamlio.dump_all(
-            manifests.network_policies(cfg, spec), header=head
-        ),
-        layout.tenant_file(spec.student, "rbac.yaml"): yamlio.dump_all(
-            manifests.rbac(cfg, spec), header=head
-        ),
-        layout.tenant_file(spec.student, "appproject.yaml"): yamlio.dump(
-            manifests.app_project(cfg, spec), header=head
-        ),
+        layout.tenant_file(spec.student, name): (
+            yamlio.dump_all(obj, header=head)
+            if isinstance(obj, list)
+            else yamlio.dump(obj, header=head)
+        )
+        for name, obj in guards
     }
     for app in spec.apps:
         files[layout.application_file(spec.student, app.name)] = yamlio.dump(
