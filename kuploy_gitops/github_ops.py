@@ -28,7 +28,13 @@ from typing import Any
 
 from kuploy_gitops import api, config, layout, roster, scaffold
 from kuploy_gitops.config import PlatformConfig, TenantSpec
-from kuploy_gitops.errors import ConfigError, InvalidInputError, KuployError, ProviderError
+from kuploy_gitops.errors import (
+    ConfigError,
+    ConflictError,
+    InvalidInputError,
+    KuployError,
+    ProviderError,
+)
 from kuploy_gitops.providers.base import GitProvider, RepoInfo
 
 WEBHOOK_SECRET_ENV = "KUPLOY_ARGOCD_WEBHOOK_SECRET"
@@ -175,6 +181,13 @@ def setup(
     private = cfg.github.private
     # Check the app's options before anything is created.
     scaffold.app_spec(cfg, spec, opts.scaffold_options(private=private, branch="main"))
+    existing = spec.app(opts.app)
+    if existing is not None and existing.mode != "repo":
+        raise ConflictError(
+            f"student {opts.student!r} already has a platform-managed app {opts.app!r}",
+            hint=f"pick another app name, or remove it first (`kuploy-gitops app remove "
+            f"{opts.student} {opts.app}`)",
+        )
     secret = ""
     if cfg.github.webhook:
         secret = (os.environ if environ is None else environ).get(WEBHOOK_SECRET_ENV, "")

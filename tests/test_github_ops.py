@@ -499,3 +499,13 @@ def test_teardown_after_offboarding_needs_app_and_login(
     (missing,) = github_ops.teardown(
         platform_repo, TeardownOptions(student="kim-minji", apps=("nope",)), provider=gh)
     assert missing.steps[0].status == "skipped"
+
+
+def test_a_platform_managed_app_of_that_name_is_refused_before_github(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+) -> None:
+    api.app_add(platform_repo, api.AppOptions(student="kim-minji", app="web",
+                                              image="ghcr.io/konkuk-kuploy/web:1.0", port=8080))
+    with pytest.raises(ConflictError, match="platform-managed app 'web'"):
+        run_setup(platform_repo, gh, clock)
+    assert fake.log == []
