@@ -113,6 +113,7 @@ class GitHubSettings:
     app_installation_id: int = 0  # 0: looked up from the org
     course_team: str = ""  # team slug the students are invited to (grants nothing on repos)
     pull_secret: str = "ghcr-pull"  # imagePullSecret of private repos' Deployments
+    workflow_pip: str = ""  # what the student workflow pip-installs; empty: this kuploy version
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,7 @@ def default_config_data(
             "app_private_key_file": "",
             "course_team": "",
             "pull_secret": "ghcr-pull",
+            "workflow_pip": "",
         },
         "pod_security": {
             "enforce": "baseline",

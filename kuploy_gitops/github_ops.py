@@ -189,6 +189,11 @@ def setup(
             f"{opts.student} {opts.app}`)",
         )
     secret = ""
+    if cfg.github.webhook and not cfg.argocd_server.startswith(("https://", "http://")):
+        raise ConfigError(
+            f"github.webhook is on but argocd.server {cfg.argocd_server!r} is not a URL",
+            hint="set argocd.server in kuploy.yaml to Argo CD's public https:// address",
+        )
     if cfg.github.webhook:
         secret = (os.environ if environ is None else environ).get(WEBHOOK_SECRET_ENV, "")
         if not secret:

@@ -138,7 +138,7 @@ def scaffold_files(
         "guide_file": layout.STUDENT_GUIDE_FILE,
         "workflow_file": layout.STUDENT_WORKFLOW_FILE,
         "kuploy_version": __version__,
-        "kuploy_pip": f"kuploy-gitops=={__version__}",
+        "kuploy_pip": cfg.github.workflow_pip or f"kuploy-gitops=={__version__}",
         "cluster_name": cfg.cluster_name,
         "host": cfg.host(student, name),
         "base_domain": cfg.base_domain,

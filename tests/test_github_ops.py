@@ -509,3 +509,17 @@ def test_a_platform_managed_app_of_that_name_is_refused_before_github(
     with pytest.raises(ConflictError, match="platform-managed app 'web'"):
         run_setup(platform_repo, gh, clock)
     assert fake.log == []
+
+
+def test_webhook_needs_an_argocd_url(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
+                                     clock: FakeClock) -> None:
+    path = platform_repo / layout.CONFIG_FILE
+    data = yamlio.load(path.read_text())
+    data["argocd"]["server"] = ""
+    data["github"]["webhook"] = True
+    path.write_text(yamlio.dump(data))
+    git(platform_repo, "commit", "-qam", "no server")
+    with pytest.raises(ConfigError, match="argocd.server ''"):
+        github_ops.setup(platform_repo, SetupOptions(student="kim-minji"), provider=gh,
+                         environ={github_ops.WEBHOOK_SECRET_ENV: "s"}, sleep=clock.sleep)
+    assert fake.log == []

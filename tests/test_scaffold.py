@@ -166,12 +166,14 @@ def test_rules_copy_is_public_and_parses(platform_repo: Path) -> None:
     path = platform_repo / layout.CONFIG_FILE
     data = yamlio.load(path.read_text())
     data["github"].update(app_id="4242", app_private_key_file="/secure/app.pem",
-                          api_url="https://ghe.konkuk.example/api/v3")
+                          api_url="https://ghe.konkuk.example/api/v3",
+                          workflow_pip="kuploy-gitops @ git+https://git.example/kuploy@v1")
     path.write_text(yamlio.dump(data))
     git(platform_repo, "commit", "-qam", "app auth")
     files = files_for(platform_repo)
     rules = files[".kuploy/kuploy.yaml"]
     assert "app.pem" not in rules and "4242" not in rules and "ghe.konkuk" not in rules
+    assert workflow(files)["env"]["KUPLOY_PIP"] == "kuploy-gitops @ git+https://git.example/kuploy@v1"
     cfg = config.parse_config(yamlio.load(rules))
     assert cfg.tiers == config.load_config(platform_repo).tiers
     spec = config.parse_spec(yamlio.load(files[".kuploy/tenants/kim-minji.yaml"]), "x")
