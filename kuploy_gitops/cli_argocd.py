@@ -30,7 +30,7 @@ from kuploy_gitops.errors import ArgoCDError, UsageError
 F = TypeVar("F", bound=Callable[..., Any])
 
 CONNECTION_HELP = (
-    "\n\n\b\nArgo CD: server from --server, ARGOCD_SERVER or kuploy.yaml; auth from "
+    "\n\nArgo CD: server from --server, ARGOCD_SERVER or kuploy.yaml; auth from "
     "ARGOCD_AUTH_TOKEN, or ARGOCD_USERNAME + ARGOCD_PASSWORD (session login). ARGOCD_OPTS may "
     "carry --insecure and --grpc-web-root-path."
 )
