@@ -487,7 +487,8 @@ def _teardown_one(cfg: PlatformConfig, gh: GitProvider, student: str, app: str,
         gh.remove_collaborator(org, name, login)
         result.steps.append(Step("collaborator", "removed", login))
     else:
-        result.steps.append(Step("collaborator", "ok", f"{login or 'nobody'} to remove"))
+        who = f"{login} is not a collaborator" if login else "no GitHub login known"
+        result.steps.append(Step("collaborator", "ok", who))
     if info.archived:
         result.steps.append(Step("repo", "ok", f"{org}/{name} is archived"))
     else:
