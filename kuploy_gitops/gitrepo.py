@@ -126,7 +126,12 @@ class GitRepo:
         spec = "\0".join(paths) + "\0"
         self.run("add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul", input=spec)
         env = self.identity_env()
-        has_head = self.head() is not None
+        parent = self.head()
+        has_head = parent is not None
+        if parent is not None:
+            fast = self._commit_index(paths, parent, message, env)
+            if fast is not None:
+                return fast
         args = ["commit", "-q", "--no-verify", "-m", message]
         if has_head:
             # --only: commit these paths even if the admin has other files staged.
@@ -137,6 +142,27 @@ class GitRepo:
         head = self.head()
         assert head is not None
         return head
+
+    def _commit_index(
+        self, paths: Sequence[str], parent: str, message: str, env: dict[str, str]
+    ) -> str | None:
+        """Commit the index as it is when it stages nothing but ``paths``; else None.
+
+        ``git commit --only`` rebuilds a temporary index from HEAD and refreshes every entry,
+        which costs ~0.1 s in a repo of 2,000 tenants; when nothing else is staged the index
+        already is the tree to commit, and write-tree reuses its cached subtrees.
+        """
+        staged = self.run("diff-index", "--cached", "--no-renames", "--name-only", "-z", parent)
+        names = {n for n in staged.stdout.split("\0") if n}
+        if not names or not names <= set(paths):
+            return None  # other staged files (keep them out), or nothing to commit: porcelain
+        tree = self.run("write-tree").stdout.strip()
+        text = _clean_message(message)
+        commit = self.run("commit-tree", tree, "-p", parent, "-F", "-", input=text, env=env)
+        sha = commit.stdout.strip()
+        subject = text.split("\n", 1)[0]
+        self.run("update-ref", "-m", f"commit: {subject}", "HEAD", sha, parent)
+        return sha
 
     def remote(self) -> str | None:
         """The remote the current branch pushes to (``origin`` by default), if any."""
@@ -207,6 +233,18 @@ class GitRepo:
             yield
         finally:
             path.unlink(missing_ok=True)
+
+
+def _clean_message(message: str) -> str:
+    """The message as ``git commit -m`` stores it (cleanup mode "whitespace")."""
+    lines = [line.rstrip() for line in message.splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    while out and not out[-1]:
+        out.pop()
+    return "\n".join(out) + "\n"
 
 
 def _last_line(proc: subprocess.CompletedProcess[str]) -> str:

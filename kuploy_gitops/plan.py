@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,11 +112,19 @@ class _Faults:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _fsync_write(path: Path, text: str) -> None:
+# Above this many files one sync(2) is cheaper than an fsync per file (~3 ms each on ext4):
+# a 500-student roster writes 3,500 files. Linux's sync(2) returns only when the data is on
+# disk, which is what the per-file fsyncs guarantee; elsewhere sync may return early, so other
+# systems keep the per-file fsync.
+_SYNC_ALL_OVER = 16
+
+
+def _fsync_write(path: Path, text: str, *, fsync: bool = True) -> None:
     with path.open("w", encoding="utf-8", newline="\n") as fh:
         fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if fsync:
+            fh.flush()
+            os.fsync(fh.fileno())
 
 
 def apply(git: GitRepo, plan: FilePlan, message: str, *, summary: str) -> ApplyResult:
@@ -129,14 +138,17 @@ def apply(git: GitRepo, plan: FilePlan, message: str, *, summary: str) -> ApplyR
     shutil.rmtree(txn, ignore_errors=True)
     txn.mkdir()
     ops: list[dict[str, str | None]] = []
+    sync_once = sys.platform == "linux" and len(changes) > _SYNC_ALL_OVER
     for i, (path, text) in enumerate(changes.items()):
         if text is None:
             ops.append({"path": path, "tmp": None})
             continue
         tmp = txn / f"{i}.new"
-        _fsync_write(tmp, text)
+        _fsync_write(tmp, text, fsync=not sync_once)
         ops.append({"path": path, "tmp": tmp.name})
         faults.tick()
+    if sync_once:
+        os.sync()  # every new file is on disk before the journal names it
     journal = {"ops": ops, "message": message, "head": git.head()}
     tmp_journal = txn / (JOURNAL + ".tmp")
     _fsync_write(tmp_journal, json.dumps(journal))

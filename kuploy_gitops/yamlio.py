@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 from ruamel.yaml import YAML
+from ruamel.yaml.emitter import Emitter
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.resolver import VersionedResolver
@@ -84,8 +85,119 @@ def dump(data: Any, *, header: str | None = None) -> str:
     if header:
         for line in header.splitlines():
             buf.write(f"# {line}".rstrip() + "\n")
-    _YAML.dump(data, buf)
+    fast = _fast_dump(data)
+    if fast is not None:
+        buf.write(fast)
+    else:
+        _YAML.dump(data, buf)
     return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# Fast path. ruamel's generic event pipeline costs ~4 ms per manifest, which dominated
+# onboarding a roster (12 documents per tenant). The plain-data documents kuploy writes (str
+# keys; dict, list, str, int, bool values; block style) are emitted directly here, with the
+# exact bytes ruamel would write: each string's style comes from the same representer rule
+# and ruamel's own scalar analysis. Anything outside that subset (double-quoted strings, None,
+# floats, nested lists, lines long enough for ruamel to fold) returns None, and the whole
+# document goes through ruamel instead.
+
+
+class _Unsupported(Exception):
+    """The document needs ruamel's emitter."""
+
+
+_ANALYZER = Emitter(None, allow_unicode=True)
+# Without a dumper the emitter is its own "serializer", whose YAML version it reads.
+_ANALYZER.use_version = None  # type: ignore[attr-defined]
+_MAX_LINE = 2048  # far below the emitter width (4096), so ruamel would never fold a line
+
+
+@functools.lru_cache(maxsize=65536)
+def _fast_scalar(value: str) -> str:
+    """The text ruamel writes for the string ``value`` (key or value in block context)."""
+    if "\n" in value or _NOT_PLAIN_SAFE.search(value):
+        raise _Unsupported  # the representer asks for double quotes
+    requested = "'" if value == "" or not _resolves_to_str(value) else None
+    analysis = _ANALYZER.analyze_scalar(value)
+    if requested is None:
+        if analysis.allow_block_plain:
+            return value
+        if analysis.allow_double_quoted and "'" in value:
+            raise _Unsupported  # ruamel picks double quotes here
+    if not analysis.allow_single_quoted:
+        raise _Unsupported
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _fast_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if type(value) is int:
+        return str(value)
+    if type(value) is str:
+        return _fast_scalar(value)
+    raise _Unsupported
+
+
+def _fast_key(key: Any) -> str:
+    if type(key) is not str or len(key) > 100:  # ruamel writes long keys as "? key"
+        raise _Unsupported
+    return _fast_scalar(key)
+
+
+def _fast_mapping(data: dict[Any, Any], indent: int, first: str, out: list[str]) -> None:
+    """Emit a non-empty mapping; ``first`` prefixes its first key (a sequence dash)."""
+    pad = " " * indent
+    prefix = first
+    for key, value in data.items():
+        head = prefix + _fast_key(key) + ":"
+        prefix = pad
+        if type(value) is dict:
+            if value:
+                out.append(head)
+                _fast_mapping(value, indent + 2, " " * (indent + 2), out)
+            else:
+                out.append(head + " {}")
+        elif type(value) is list:
+            if value:
+                out.append(head)
+                _fast_sequence(value, indent + 2, out)
+            else:
+                out.append(head + " []")
+        else:
+            line = head + " " + _fast_value(value)
+            if len(line) > _MAX_LINE:
+                raise _Unsupported
+            out.append(line)
+
+
+def _fast_sequence(items: list[Any], indent: int, out: list[str]) -> None:
+    """Emit a non-empty sequence whose dashes sit at ``indent``."""
+    dash = " " * indent + "- "
+    for item in items:
+        if type(item) is dict and item:
+            _fast_mapping(item, indent + 2, dash, out)
+        elif type(item) in (dict, list):
+            raise _Unsupported  # empty or nested collections in a sequence: rare, let ruamel
+        else:
+            line = dash + _fast_value(item)
+            if len(line) > _MAX_LINE:
+                raise _Unsupported
+            out.append(line)
+
+
+def _fast_dump(data: Any) -> str | None:
+    """``data`` as ruamel would dump it, or None when the fast path does not cover it."""
+    if type(data) is not dict or not data:
+        return None
+    out: list[str] = []
+    try:
+        _fast_mapping(data, 0, "", out)
+    except _Unsupported:
+        return None
+    out.append("")
+    return "\n".join(out)
 
 
 def dump_all(docs: Iterable[Any], *, header: str | None = None) -> str:
