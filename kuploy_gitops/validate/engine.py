@@ -10,8 +10,11 @@ see the whole repo.
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import os
+import warnings
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,9 +85,7 @@ def validate_repo(opts: Options, progress: Progress | None = None) -> Report:
     only: set[str] | None = None
     if opts.changed_since:
         only = touched_tenants(opts.repo, opts.changed_since, students)
-    run.check_repo(students, only)
-    if opts.drift:
-        run.check_drift(None if only is None else sorted(only))
+    run.check_repo(students, only, opts.drift)
     return run.finish()
 
 
@@ -104,9 +105,9 @@ def validate_student(opts: Options, student: str, folder: Path,
     return run.finish()
 
 
-def validate_files(cfg: PlatformConfig, files: Mapping[str, str], repo_root: Path,
+def validate_files(cfg: PlatformConfig, files: Mapping[str, str | None], repo_root: Path,
                    *, crd_dir: Path | None = None, kustomize: bool = True) -> list[Finding]:
-    """Validate an in-memory change set (repo-relative path -> text) over the repo on disk.
+    """Validate an in-memory change set (repo-relative path -> text, None = deleted) over the repo.
 
     Checks the tenants the files touch (schemas, admission, isolation, kustomize builds) and
     the cross-tenant rules over the whole repo; no drift check (the change set is the render).
@@ -178,20 +179,24 @@ def _all_students(tree: Tree) -> list[str]:
 
 class _Run:
     def __init__(self, cfg: PlatformConfig, tree: Tree, opts: Options,
-                 progress: Progress | None) -> None:
+                 progress: Progress | None, *, schemas: SchemaSet | None = None) -> None:
         self.cfg = cfg
         self.tree = tree
         self.opts = opts
         self.progress = progress
-        crd_dir = opts.crd_dir
-        if crd_dir is None and cfg.argocd_crd_dir:
-            crd_dir = (opts.repo / cfg.argocd_crd_dir).resolve()
-        self.schemas = schema_set(opts.kubernetes_version or cfg.kubernetes_version, crd_dir)
+        if schemas is None:
+            crd_dir = opts.crd_dir
+            if crd_dir is None and cfg.argocd_crd_dir:
+                crd_dir = (opts.repo / cfg.argocd_crd_dir).resolve()
+            schemas = schema_set(opts.kubernetes_version or cfg.kubernetes_version, crd_dir)
+        self.schemas = schemas
         self.report = Report(kubernetes_version=self.schemas.kubernetes_version)
-        self.hosts: dict[tuple[str, str], list[tuple[str, Doc, tuple[str | int, ...]]]] = {}
+        self.hosts: dict[tuple[str, str], list[Claim]] = {}
+        self._root_keys: list[RootKey] = []
         self.checked: set[str] = set()
         self._kustomizer: Kustomizer | None = None
         self._unknown_kinds: set[tuple[str, str]] = set()
+        self._parsed: dict[tuple[int, str], list[Doc]] = {}
 
     # -- recording -----------------------------------------------------------------------------
 
@@ -214,12 +219,16 @@ class _Run:
     # -- loading -------------------------------------------------------------------------------
 
     def load(self, path: str, tenant: str, shown: str | None = None) -> list[Doc]:
-        self.report.files += 1
-        text = self.tree.read(path)
-        docs, error = parse(text, shown or path, tenant)
-        if error is not None:
-            self.add_file(F.YAML_SYNTAX, error, shown or path, tenant, error_line(error))
-        return list(iter_objects(docs))
+        """The objects of a file, parsed once per run (a syntax error is reported once)."""
+        key = (id(self.tree), path)
+        if key not in self._parsed:
+            self.report.files += 1
+            text = self.tree.read(path)
+            docs, error = parse(text, shown or path, tenant)
+            if error is not None:
+                self.add_file(F.YAML_SYNTAX, error, shown or path, tenant, error_line(error))
+            self._parsed[key] = list(iter_objects(docs))
+        return self._parsed[key]
 
     # -- per object ----------------------------------------------------------------------------
 
@@ -251,17 +260,93 @@ class _Run:
 
     # -- the whole repo ------------------------------------------------------------------------
 
-    def check_repo(self, students: list[str], only: set[str] | None) -> None:
+    def check_repo(self, students: list[str], only: set[str] | None,
+                   drift: bool = False) -> None:
+        """Check the platform files and ``only`` (None: all) tenants, then cross-tenant rules.
+
+        With ``drift``, also the rendered files of the same tenants (None: the whole repo).
+        Large repos are split into shards checked by worker processes (one per core).
+        """
+        drift_of = None if only is None else sorted(only)
         self.check_platform()
+        full = [s for s in students if only is None or s in only]
+        workers = min(self.opts.jobs or os.cpu_count() or 1, 8)
+        drift_result: list[str] | None = None
+        if workers > 1 and len(full) >= PARALLEL_MIN_TENANTS:
+            drift_result = self._check_parallel(full, workers, drift, drift_of)
+        else:
+            self.check_tenants(full)
         for student in students:
-            full = only is None or student in only
-            if full:
-                self.checked.add(student)
-                self.check_tenant(student)
-            else:
+            if student not in self.checked:
                 self.collect_hosts(student)
         self.check_root_duplicates()
         self.check_hosts()
+        if drift:
+            if drift_result is None:
+                drift_result = self.drift_paths(drift_of)
+            self.report_drift(drift_result)
+
+    def check_tenants(self, students: list[str]) -> None:
+        for i, student in enumerate(students, 1):
+            self.checked.add(student)
+            self.check_tenant(student)
+            if self.progress and len(students) > 1:
+                self.progress(i, len(students))
+
+    def _check_parallel(self, students: list[str], workers: int, drift: bool,
+                        drift_of: list[str] | None) -> list[str] | None:
+        """Shards of tenants in forked workers (they inherit the compiled schemas)."""
+        global _FORKED  # noqa: PLW0603 - handed to forked children, never pickled
+        self.schemas.warm()
+        _FORKED = self
+        size = max(8, min(64, len(students) // (workers * 4) or 1))
+        shards = [students[i:i + size] for i in range(0, len(students), size)]
+        done = 0
+        drift_future = None
+        with warnings.catch_warnings():
+            # Python 3.12+ warns about fork() in a process with threads (rich's refresh
+            # thread); the children only run pure Python validation and exit.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        try:
+            if drift:
+                drift_future = pool.submit(_forked_drift, drift_of)
+            for result in pool.map(_forked_shard, shards):
+                self.merge(result)
+                done += result.tenants
+                if self.progress:
+                    self.progress(done, len(students))
+            return drift_future.result() if drift_future is not None else None
+        finally:
+            pool.shutdown()
+            _FORKED = None
+
+    def shard_result(self) -> ShardResult:
+        return ShardResult(
+            findings=self.report.findings, files=self.report.files,
+            objects=self.report.objects, builds=self.report.builds,
+            cached_builds=self.report.cached_builds, hosts=self.hosts,
+            checked=self.checked, unknown_kinds=self._unknown_kinds,
+            root_keys=self.root_keys([p for p, _ in self._parsed_paths()]),
+            tenants=len(self.checked),
+        )
+
+    def merge(self, result: ShardResult) -> None:
+        seen = {f.message for f in self.report.findings if f.rule == F.UNKNOWN_KIND}
+        for finding in result.findings:
+            if finding.rule == F.UNKNOWN_KIND:
+                if finding.message in seen:
+                    continue  # one warning per kind per run, as in a serial run
+                seen.add(finding.message)
+            self.report.findings.append(finding)
+        self.report.files += result.files
+        self.report.objects += result.objects
+        self.report.builds += result.builds
+        self.report.cached_builds += result.cached_builds
+        for key, claims in result.hosts.items():
+            self.hosts.setdefault(key, []).extend(claims)
+        self.checked |= result.checked
+        self._root_keys.extend(result.root_keys)
 
     def check_platform(self) -> None:
         for path in self.tree.files(layout.APPS_DIR):
@@ -396,15 +481,7 @@ class _Run:
         k = self.kustomizer()
         scopes: list[list[Doc]] = []
         with _Materialised(self.tree, folders) as real:
-            done = [0]
-            total = len(folders)
-
-            def tick(n: int) -> None:
-                done[0] += n
-                if self.progress:
-                    self.progress(done[0], total)
-
-            results = k.build_all(real.values(), progress=tick if self.progress else None)
+            results = k.build_all(real.values())
         for folder, raw in folders.items():
             result = results[real[folder]]
             self.report.builds += 1
@@ -525,20 +602,26 @@ class _Run:
                     self.claim_hosts(student, doc)
 
     def claim_hosts(self, student: str, doc: Doc) -> None:
+        meta = doc.obj.get("metadata") or {}
         for host, path, key in policies.ingress_hosts(doc.obj):
-            self.hosts.setdefault((host, path), []).append((student, doc, key))
+            self.hosts.setdefault((host, path), []).append(
+                Claim(student, doc.file, doc.line_of(key), str(doc.obj.get("kind")),
+                      str(meta.get("name") or ""), str(meta.get("namespace") or "")))
 
     def check_hosts(self) -> None:
         for (host, path), claims in sorted(self.hosts.items(), key=lambda kv: kv[0]):
             if len(claims) < 2:
                 continue
-            for student, doc, key in claims:
-                if student not in self.checked:
+            for i, claim in enumerate(claims):
+                if claim.student not in self.checked:
                     continue
-                others = [f"{s} ({d.file})" for s, d, _ in claims if d is not doc]
-                self.add(doc, Issue(F.INGRESS_DUPLICATE,
-                                    f"host {host} path {path} is also claimed by "
-                                    f"{', '.join(others)}", key), student)
+                others = [f"{c.student} ({c.file})" for j, c in enumerate(claims) if j != i]
+                obj = {"kind": claim.kind,
+                       "metadata": {"name": claim.name, "namespace": claim.namespace}}
+                self.report.findings.append(F.make(
+                    F.INGRESS_DUPLICATE,
+                    f"host {host} path {path} is also claimed by {', '.join(others)}",
+                    file=claim.file, line=claim.line, tenant=claim.student, obj=obj))
 
     def check_duplicates(self, docs: list[Doc], default_ns: str, tenant: str) -> None:
         seen: dict[tuple[str, str, str, str], Doc] = {}
@@ -557,41 +640,58 @@ class _Run:
                                 f"{kind} {ns + '/' if ns else ''}{meta.get('name')} is already "
                                 f"defined in {first.file}:{first.line}"), tenant)
 
-    def check_root_duplicates(self) -> None:
-        """Objects synced by the root Application (all of apps/cluster) must be unique."""
-        docs: list[Doc] = []
-        for path in self.tree.files(layout.CLUSTER_DIR):
-            if not is_manifest(path):
+    def _parsed_paths(self) -> list[tuple[str, list[Doc]]]:
+        tree = id(self.tree)
+        return [(path, docs) for (t, path), docs in self._parsed.items() if t == tree]
+
+    def root_keys(self, paths: list[str]) -> list[RootKey]:
+        """Identity keys of the objects in ``paths`` that the root Application syncs."""
+        keys: list[RootKey] = []
+        prefix = layout.CLUSTER_DIR + "/"
+        for path in paths:
+            if not path.startswith(prefix) or not is_manifest(path):
                 continue
             tenant = tenant_of(path)
-            if tenant != PLATFORM and tenant not in self.checked:
-                text = self.tree.read(path)
-            else:
-                text = self.tree.read(path)
-            parsed, _ = parse(text, path, tenant)
-            docs.extend(d for d in iter_objects(parsed) if isinstance(d.obj, dict)
-                        and isinstance(d.obj.get("metadata"), dict))
-        seen: dict[tuple[str, str, str, str], Doc] = {}
-        for doc in docs:
-            obj = doc.obj
-            kind = str(obj.get("kind"))
-            ns = "" if kind in policies.CLUSTER_SCOPED else str(
-                obj["metadata"].get("namespace") or self.cfg.argocd_namespace)
-            key = (policies.group_of(obj), kind, ns, str(obj["metadata"].get("name")))
-            first = seen.get(key)
+            parsed = self._parsed.get((id(self.tree), path))
+            if parsed is None:  # a tenant this run does not check: its objects still count
+                parsed = list(iter_objects(parse(self.tree.read(path), path, tenant)[0]))
+            for doc in parsed:
+                obj = doc.obj
+                if not isinstance(obj, dict) or not isinstance(obj.get("metadata"), dict):
+                    continue
+                kind = str(obj.get("kind"))
+                ns = "" if kind in policies.CLUSTER_SCOPED else str(
+                    obj["metadata"].get("namespace") or self.cfg.argocd_namespace)
+                keys.append((policies.group_of(obj), kind, ns, str(obj["metadata"].get("name")),
+                             doc.file, doc.line, tenant))
+        return keys
+
+    def check_root_duplicates(self) -> None:
+        """Objects synced by the root Application (all of apps/cluster) must be unique."""
+        merged = {k[4] for k in self._root_keys}
+        own = [p for p in self.tree.files(layout.CLUSTER_DIR) if p not in merged]
+        keys = sorted(self._root_keys + self.root_keys(own), key=lambda k: (k[4], k[5]))
+        seen: dict[tuple[str, str, str, str], RootKey] = {}
+        for key in keys:
+            ident = key[:4]
+            first = seen.get(ident)
             if first is None:
-                seen[key] = doc
-            elif doc.tenant in self.checked or doc.tenant == PLATFORM:
-                self.add(doc, Issue(F.DUPLICATE,
-                                    f"{kind} {obj['metadata'].get('name')} is already defined "
-                                    f"in {first.file}:{first.line} (both under the root "
-                                    "Application)"), doc.tenant)
+                seen[ident] = key
+            elif key[6] in self.checked or key[6] == PLATFORM:
+                obj = {"kind": key[1], "metadata": {"name": key[3], "namespace": key[2]}}
+                self.report.findings.append(F.make(
+                    F.DUPLICATE,
+                    f"{key[1]} {key[3]} is already defined in {first[4]}:{first[5]} (both "
+                    "under the root Application)", file=key[4], line=key[5], tenant=key[6],
+                    obj=obj))
 
     # -- drift ---------------------------------------------------------------------------------
 
-    def check_drift(self, students: list[str] | None) -> None:
+    def drift_paths(self, students: list[str] | None) -> list[str]:
+        """Rendered paths that differ from what the specs render to (None: whole repo)."""
         from kuploy_gitops import render
 
+        drift: list[str]
         if students is None:
             from kuploy_gitops import api
 
@@ -610,11 +710,64 @@ class _Run:
             drift = sorted(p for p in set(owned) | set(expected)
                            if not self.tree.exists(p) or p not in expected
                            or self.tree.read(p) != expected[p])
+        return drift
+
+    def report_drift(self, drift: list[str]) -> None:
         for path in drift:
             tenant = tenant_of(path)
             state = "missing" if not self.tree.exists(path) else (
                 "differs from what the specs render to")
             self.add_file(F.DRIFT, f"{path} {state}", path, tenant)
+
+
+PARALLEL_MIN_TENANTS = 40
+_FORKED: _Run | None = None
+
+
+@dataclass
+class Claim:
+    """One Ingress rule's claim on a host and path."""
+
+    student: str
+    file: str
+    line: int
+    kind: str
+    name: str
+    namespace: str
+
+
+RootKey = tuple[str, str, str, str, str, int, str]  # group, kind, ns, name, file, line, tenant
+
+
+@dataclass
+class ShardResult:
+    """What a worker found in its shard of tenants (small, picklable)."""
+
+    findings: list[Finding]
+    files: int
+    objects: int
+    builds: int
+    cached_builds: int
+    hosts: dict[tuple[str, str], list[Claim]]
+    checked: set[str]
+    unknown_kinds: set[tuple[str, str]]
+    root_keys: list[RootKey]
+    tenants: int
+
+
+def _forked_shard(students: list[str]) -> ShardResult:
+    parent = _FORKED
+    assert parent is not None
+    run = _Run(parent.cfg, parent.tree, parent.opts, None, schemas=parent.schemas)
+    run.check_tenants(students)
+    return run.shard_result()
+
+
+def _forked_drift(students: list[str] | None) -> list[str]:
+    parent = _FORKED
+    assert parent is not None
+    run = _Run(parent.cfg, parent.tree, parent.opts, None, schemas=parent.schemas)
+    return run.drift_paths(students)
 
 
 class _Materialised:

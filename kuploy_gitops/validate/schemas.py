@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]
-import yaml
 from referencing import Registry, Resource
 
+from kuploy_gitops import yamlio
 from kuploy_gitops.errors import ConfigError
+from kuploy_gitops.validate.fastcheck import Check, Compiler
 from kuploy_gitops.validate.findings import (
     API_REMOVED,
     SCHEMA_INVALID,
@@ -76,6 +77,16 @@ REMOVED_APIS: dict[tuple[str, str], tuple[int, str]] = {
     ("flowcontrol.apiserver.k8s.io/v1beta2", "*"): (29, "flowcontrol.apiserver.k8s.io/v1"),
     ("flowcontrol.apiserver.k8s.io/v1beta3", "*"): (32, "flowcontrol.apiserver.k8s.io/v1"),
 }
+
+
+WARM_KINDS = (
+    ("v1", "Namespace"), ("v1", "ResourceQuota"), ("v1", "LimitRange"), ("v1", "Service"),
+    ("v1", "ConfigMap"), ("v1", "Secret"), ("networking.k8s.io/v1", "NetworkPolicy"),
+    ("networking.k8s.io/v1", "Ingress"), ("rbac.authorization.k8s.io/v1", "Role"),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"), ("apps/v1", "Deployment"),
+    ("apps/v1", "StatefulSet"), ("batch/v1", "Job"), ("batch/v1", "CronJob"),
+    ("argoproj.io/v1alpha1", "Application"), ("argoproj.io/v1alpha1", "AppProject"),
+)
 
 
 def bundled_versions() -> list[str]:
@@ -139,13 +150,24 @@ class SchemaSet:
             )
         self.crd_dir = crd_dir
         self._validators: dict[tuple[str, str], jsonschema.protocols.Validator | None] = {}
+        self._fast: dict[tuple[str, str], Check] = {}
         self._crd_files: dict[tuple[str, str], Path] | None = None
 
     @cached_property
+    def _defs(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(
+            (self._dir / "_definitions.json").read_text(encoding="utf-8")
+        )
+        return data
+
+    @cached_property
     def _registry(self) -> Registry:
-        defs = json.loads((self._dir / "_definitions.json").read_text(encoding="utf-8"))
-        registry: Registry = Resource.from_contents(defs) @ Registry()
+        registry: Registry = Resource.from_contents(self._defs) @ Registry()
         return registry
+
+    @cached_property
+    def _compiler(self) -> Compiler:
+        return Compiler(self._defs.get("$defs", {}))
 
     # -- lookup --------------------------------------------------------------------------------
 
@@ -174,7 +196,10 @@ class SchemaSet:
         """The compiled validator of (apiVersion, kind), or None when there is no schema."""
         key = (api_version, kind)
         if key not in self._validators:
-            self._validators[key] = self._build(api_version, kind)
+            validator = self._build(api_version, kind)
+            self._validators[key] = validator
+            if validator is not None:
+                self._fast[key] = self._compiler.compile(validator.schema)
         return self._validators[key]
 
     def _build(self, api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
@@ -191,10 +216,7 @@ class SchemaSet:
     def _build_crd(
         self, path: Path, api_version: str, kind: str
     ) -> jsonschema.protocols.Validator | None:
-        try:
-            docs = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader))
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not a valid CRD file: {exc}") from exc
+        docs = yamlio.load_all(path.read_text(encoding="utf-8"), source=str(path))
         version = api_version.rpartition("/")[2]
         for doc in docs:
             if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
@@ -213,6 +235,11 @@ class SchemaSet:
                     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
                     return jsonschema.Draft202012Validator(schema, registry=self._registry)
         return None
+
+    def warm(self) -> None:
+        """Compile the validators of the kinds kuploy renders (before forking workers)."""
+        for api_version, kind in WARM_KINDS:
+            self.validator(api_version, kind)
 
     # -- checking ------------------------------------------------------------------------------
 
@@ -239,6 +266,8 @@ class SchemaSet:
                     ("kind",),
                 )
             ]
+        if self._fast[(api_version, kind)](obj):
+            return []
         return list(_issues(validator, obj))
 
     def removed(self, api_version: str, kind: str) -> str | None:

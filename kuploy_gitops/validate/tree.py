@@ -43,10 +43,13 @@ class Doc:
 
 @dataclass
 class Tree:
-    """The files of a folder, with an optional overlay of in-memory files (path -> text)."""
+    """The files of a folder, with an optional overlay of in-memory files (path -> text).
+
+    An overlay value of ``None`` hides the file on disk (a deletion in a change set).
+    """
 
     root: Path
-    overlay: Mapping[str, str] = field(default_factory=dict)
+    overlay: Mapping[str, str | None] = field(default_factory=dict)
 
     def files(self, prefix: str) -> list[str]:
         """Repo-relative paths of every file under ``prefix`` (sorted)."""
@@ -60,18 +63,28 @@ class Tree:
         elif base.is_file():
             found.add(prefix)
         pre = prefix.rstrip("/") + "/"
-        found.update(p for p in self.overlay if p.startswith(pre) or p == prefix)
+        for p, text in self.overlay.items():
+            if p.startswith(pre) or p == prefix:
+                if text is None:
+                    found.discard(p)
+                else:
+                    found.add(p)
         return sorted(found)
 
     def read(self, path: str) -> str:
         """The text of a file (overlay first)."""
         if path in self.overlay:
-            return self.overlay[path]
+            text = self.overlay[path]
+            if text is None:
+                raise FileNotFoundError(path)
+            return text
         return (self.root / path).read_text(encoding="utf-8")
 
     def exists(self, path: str) -> bool:
         """Whether the file exists in the overlay or on disk."""
-        return path in self.overlay or (self.root / path).is_file()
+        if path in self.overlay:
+            return self.overlay[path] is not None
+        return (self.root / path).is_file()
 
     def overlaid(self, prefix: str) -> bool:
         """Whether any overlay file lies under ``prefix``."""
@@ -83,11 +96,16 @@ class Tree:
         target = into / prefix
         if (self.root / prefix).is_dir():
             shutil.copytree(self.root / prefix, target, dirs_exist_ok=True)
-        for path in self.files(prefix):
-            if path in self.overlay:
-                dest = into / path
+        pre = prefix.rstrip("/") + "/"
+        for path, text in self.overlay.items():
+            if not (path.startswith(pre) or path == prefix):
+                continue
+            dest = into / path
+            if text is None:
+                dest.unlink(missing_ok=True)
+            else:
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.write_text(self.overlay[path], encoding="utf-8")
+                dest.write_text(text, encoding="utf-8")
         return target
 
 

@@ -192,3 +192,36 @@ def test_summary_counts() -> None:
     assert report.summary(r).startswith("0 error(s), 1 warning(s)")
     with pytest.raises(KeyError):
         F.make("no.such-rule", "m", file="f")
+
+
+def test_batched_builds_equal_single_builds(tmp_path: Path) -> None:
+    import yaml
+
+    folders = []
+    for i in range(4):
+        app = tmp_path / f"app{i}"
+        app.mkdir()
+        (app / "kustomization.yaml").write_text(
+            f"namespace: ns{i}\nresources:\n  - d.yaml\n  - c.yaml\n"
+            + ("commonAnnotations:\n  team: x\n" if i == 1 else ""))
+        (app / "d.yaml").write_text(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n"
+            + ("  annotations:\n    keep: me\n" if i == 2 else "")
+            + "spec:\n  selector:\n    matchLabels: {a: b}\n  template:\n    metadata:\n"
+            "      labels: {a: b}\n    spec:\n      containers: [{name: c, image: x:1}]\n")
+        (app / "c.yaml").write_text(
+            "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: job\nspec:\n"
+            "  schedule: '@daily'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n"
+            "          restartPolicy: Never\n          containers: [{name: c, image: x:1}]\n")
+        folders.append(app)
+    batched = Kustomizer(None, jobs=1, batch=25).build_all(folders)
+    single = Kustomizer(None, jobs=1, batch=1).build_all(folders)
+    for folder in folders:
+        a, b = batched[folder].output, single[folder].output
+        assert a is not None and b is not None
+        key = (lambda o: (o["kind"], o["metadata"]["name"]))  # noqa: E731
+        assert sorted(yaml.safe_load_all(a), key=key) == sorted(yaml.safe_load_all(b), key=key)
+    # Two folders defining the same object make the batch fail: each is then built alone.
+    folders[1].joinpath("kustomization.yaml").write_text("namespace: ns0\nresources:\n- d.yaml\n")
+    again = Kustomizer(None, jobs=1, batch=25).build_all(folders)
+    assert all(b.output is not None for b in again.values())
