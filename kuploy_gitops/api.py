@@ -23,6 +23,7 @@ from kuploy_gitops.errors import (
     ConfigError,
     ConflictError,
     DriftError,
+    FindingsError,
     InvalidInputError,
     KuployError,
     RosterError,
@@ -30,6 +31,8 @@ from kuploy_gitops.errors import (
 )
 from kuploy_gitops.gitrepo import GitRepo
 from kuploy_gitops.plan import ApplyResult, FilePlan
+from kuploy_gitops.validate import engine as validate_engine
+from kuploy_gitops.validate.findings import ERROR
 
 __all__ = [
     "ROOT_APP_HINT",
@@ -104,9 +107,16 @@ def _writing(repo: Path) -> Iterator[tuple[GitRepo, PlatformConfig]]:
 
 
 def _finish(
-    git: GitRepo, fplan: FilePlan, message: str, *, summary: str, dry_run: bool, push: bool
+    git: GitRepo,
+    cfg: PlatformConfig,
+    fplan: FilePlan,
+    message: str,
+    *,
+    summary: str,
+    dry_run: bool,
+    push: bool,
 ) -> ApplyResult:
-    _check_plan(fplan)
+    _check_plan(fplan, cfg)
     if dry_run:
         changes = fplan.effective()
         return ApplyResult(
@@ -118,14 +128,29 @@ def _finish(
     return result
 
 
-def _check_plan(fplan: FilePlan) -> None:
-    """Every YAML file of the plan must parse: a template bug must never reach the repo."""
-    for path, text in fplan.effective().items():
-        if text is not None and path.endswith(".yaml"):
-            try:
-                yamlio.load_all(text, source=path)
-            except ConfigError as exc:  # pragma: no cover - a bug in a template
-                raise AssertionError(f"rendered invalid YAML: {exc}") from exc
+def _check_plan(fplan: FilePlan, cfg: PlatformConfig) -> None:
+    """Validate the change set with the repo around it before anything is written.
+
+    Schemas, admission and isolation rules run on the touched tenants (kustomize builds are
+    left to `validate` in CI: the admin's machine need not have kubectl). A missing Argo CD CRD
+    folder is a setup gap reported by `validate`, not a reason to refuse an onboarding.
+    """
+    files = fplan.effective()
+    if not any(t is not None for t in files.values()):
+        return
+    crd_dir = fplan.root / cfg.argocd_crd_dir if cfg.argocd_crd_dir else None
+    found = validate_engine.validate_files(cfg, files, fplan.root, crd_dir=crd_dir, kustomize=False)
+    errors = [f for f in found if f.severity == ERROR and f.rule not in _SETUP_RULES]
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise FindingsError(
+            f"refusing to write {first.file}: {first.rule}: {first.message}{more}",
+            hint=first.fix or "run `kuploy-gitops validate` for the full report",
+        )
+
+
+_SETUP_RULES = frozenset({"schema.unknown-kind"})
 
 
 def _tenant_plan(fplan: FilePlan, cfg: PlatformConfig, spec: TenantSpec) -> None:
@@ -227,7 +252,7 @@ def init(opts: InitOptions, *, dry_run: bool = False, push: bool = False) -> App
         git.init(opts.branch)
     with git.lock():
         plan.recover(git)
-        return _finish(git, fplan, message, summary=summary, dry_run=False, push=push)
+        return _finish(git, cfg, fplan, message, summary=summary, dry_run=False, push=push)
 
 
 _CONFIG_HEADER = (
@@ -294,6 +319,7 @@ def onboard(
         verb = "update" if current else "onboard"
         return _finish(
             git,
+            cfg,
             fplan,
             f"kuploy: {verb} student {spec.student}",
             summary=f"student {spec.student}",
@@ -346,7 +372,7 @@ def onboard_roster(
             f"- {s.student}" for s in specs
         )
         result = _finish(
-            git, fplan, message, summary=f"roster {path.name}", dry_run=dry_run, push=push
+            git, cfg, fplan, message, summary=f"roster {path.name}", dry_run=dry_run, push=push
         )
         return result, problems
 
@@ -439,6 +465,7 @@ def app_add(
         _tenant_plan(fplan, cfg, new)
         return _finish(
             git,
+            cfg,
             fplan,
             f"kuploy: add app {opts.app} for {opts.student} ({app.mode})",
             summary=f"app {opts.student}/{opts.app}",
@@ -462,6 +489,7 @@ def app_remove(
         _tenant_plan(fplan, cfg, spec.without_app(app))
         return _finish(
             git,
+            cfg,
             fplan,
             f"kuploy: remove app {app} of {student}",
             summary=f"app {student}/{app}",
@@ -483,7 +511,7 @@ def offboard(
     Applications first (their finalizer deletes the workloads), while the AppProject and the
     Namespace carry ``PruneLast=true`` and are pruned only after everything else.
     """
-    with _writing(repo) as (git, _cfg):
+    with _writing(repo) as (git, cfg):
         spec = _require_spec(repo, student)
         fplan = FilePlan(repo)
         for path in _existing_tenant_files(repo, student):
@@ -494,6 +522,7 @@ def offboard(
         suffix = " (spec archived)" if archive else ""
         return _finish(
             git,
+            cfg,
             fplan,
             f"kuploy: offboard student {student}{suffix}",
             summary=f"student {student}",
@@ -555,6 +584,7 @@ def render_all(repo: Path, *, dry_run: bool = False, push: bool = False) -> Appl
         fplan = _render_plan(repo, cfg)
         return _finish(
             git,
+            cfg,
             fplan,
             "kuploy: re-render all tenants",
             summary="every tenant",
