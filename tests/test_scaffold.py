@@ -220,3 +220,19 @@ def test_write_scaffold(platform_repo: Path, tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("x")
     with pytest.raises(InvalidInputError, match="is a file"):
         scaffold.write_scaffold(platform_repo, opts, tmp_path / "afile")
+
+
+def test_the_workflow_validate_command_passes(platform_repo: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The exact command line of the workflow's validate step, run in a checkout."""
+    from click.testing import CliRunner
+
+    from kuploy_gitops.cli import main
+
+    root = write(files_for(platform_repo), tmp_path / "checkout")
+    monkeypatch.chdir(root)
+    env = workflow(files_for(platform_repo))["env"]
+    result = CliRunner().invoke(main, ["-C", env["RULES_DIR"], "validate", "--student",
+                                       env["STUDENT"], str(root / env["DEPLOY_DIR"])])
+    assert result.exit_code == 0, result.output
+    assert "0 error(s)" in result.output
