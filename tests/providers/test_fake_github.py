@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from providers.fake_github import FakeGitHub, blob_sha, tree_sha
+from providers.fake_github import FakeGitHub
+from providers.fake_github_ops import blob_sha, tree_sha
 from providers.openapi_spec import example, to_json_schema
 
 TOKEN = "ghp_fakeTest"
