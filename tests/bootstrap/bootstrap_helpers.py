@@ -1,0 +1,225 @@
+"""Helpers for the cluster-bootstrap tests: ansible runs, a cached Debian rootfs, chroots."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BOOTSTRAP = REPO_ROOT / "cluster-bootstrap"
+ROLES = BOOTSTRAP / "roles"
+
+SUITE = os.environ.get("KUPLOY_ROOTFS_SUITE", "bookworm")
+MIRROR = os.environ.get("KUPLOY_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+CACHE_DIR = Path(os.environ.get("KUPLOY_ROOTFS_CACHE", "/var/cache/kuploy-test-rootfs"))
+# What the throwaway rootfs has besides minbase: python for Ansible, systemd as on a lab PC.
+ROOTFS_INCLUDE = ("python3", "python3-apt", "systemd")
+
+
+def ansible_env(home: Path, **extra: str) -> dict[str, str]:
+    """Environment for ansible-playbook: the project's ansible.cfg, nothing from ~/.ansible."""
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_CONFIG=str(BOOTSTRAP / "ansible.cfg"),
+        ANSIBLE_HOME=str(home),
+        ANSIBLE_LOCAL_TEMP=str(home / "tmp"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_RETRY_FILES_ENABLED="0",
+        ANSIBLE_DEPRECATION_WARNINGS="0",
+        PYTHONWARNINGS="ignore",
+    )
+    env.update(extra)
+    return env
+
+
+def run_playbook(
+    playbook: Path,
+    inventory: Path,
+    home: Path,
+    *args: str,
+    check: bool = True,
+    env_extra: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Run a playbook with the json callback; return the parsed result plus rc and stderr."""
+    cmd = ["ansible-playbook", "-i", str(inventory), str(playbook), *args]
+    env = ansible_env(home, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", **(env_extra or {}))
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, check=False)
+    try:
+        result: dict[str, Any] = json.loads(proc.stdout[proc.stdout.index("{") :])
+    except ValueError:
+        result = {}
+    result["rc"] = proc.returncode
+    result["stderr"] = proc.stderr
+    result["raw"] = proc.stdout
+    if check and proc.returncode != 0:
+        failed = failed_tasks(result)
+        pytest.fail(
+            f"{playbook.name} failed (rc={proc.returncode}): {failed}\n{proc.stderr[-3000:]}"
+        )
+    return result
+
+
+def task_results(result: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Yield (task name, host, host result) for every task of a json-callback result."""
+    for play in result.get("plays", []):
+        for task in play.get("tasks", []):
+            for host, res in task.get("hosts", {}).items():
+                yield task["task"]["name"], host, res
+
+
+def failed_tasks(result: dict[str, Any]) -> list[str]:
+    return [
+        f"{host}: {name}: {res.get('msg', '')}"
+        for name, host, res in task_results(result)
+        if res.get("failed") and not res.get("ignore_errors")
+    ]
+
+
+def changed_tasks(result: dict[str, Any]) -> list[str]:
+    return [f"{host}: {name}" for name, host, res in task_results(result) if res.get("changed")]
+
+
+def write_inventory(path: Path, inventory: dict[str, Any]) -> Path:
+    """Write a YAML inventory whose group_vars/all.yml is the project's real one."""
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "group_vars").mkdir(exist_ok=True)
+    link = path / "group_vars" / "all.yml"
+    if not link.exists():
+        link.symlink_to(BOOTSTRAP / "group_vars" / "all.yml")
+    hosts = path / "hosts.yml"
+    hosts.write_text(yaml.safe_dump(inventory, sort_keys=False))
+    return hosts
+
+
+def inventory_groups(
+    control_plane: dict[str, Any], workers: dict[str, Any], lab_pcs: list[str]
+) -> dict[str, Any]:
+    """The inventory shape of inventory/example: k8s_cluster with the three groups."""
+    return {
+        "all": {
+            "children": {
+                "k8s_cluster": {
+                    "children": {
+                        "control_plane": {"hosts": control_plane},
+                        "workers": {"hosts": workers},
+                        "lab_pcs": {"hosts": dict.fromkeys(lab_pcs)},
+                    }
+                }
+            }
+        }
+    }
+
+
+@contextlib.contextmanager
+def _locked(lock_file: Path) -> Iterator[None]:
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _ensure_debootstrap() -> str:
+    found = shutil.which("debootstrap")
+    if found:
+        return found
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "debootstrap"], check=True, env=env, capture_output=True
+    )
+    found = shutil.which("debootstrap") or "/usr/sbin/debootstrap"
+    return found
+
+
+def rootfs_tarball() -> Path:
+    """The cached minbase rootfs tarball for SUITE, built with debootstrap on first use."""
+    key = hashlib.sha256(f"{SUITE} {MIRROR} {','.join(ROOTFS_INCLUDE)}".encode()).hexdigest()[:10]
+    tarball = CACHE_DIR / f"debian-{SUITE}-minbase-{key}.tar.gz"
+    with _locked(CACHE_DIR / ".lock"):
+        if tarball.is_file():
+            return tarball
+        debootstrap = _ensure_debootstrap()
+        build = Path(tempfile.mkdtemp(prefix="build-", dir=CACHE_DIR))
+        try:
+            target = build / "rootfs"
+            subprocess.run(
+                [debootstrap, "--variant=minbase", f"--include={','.join(ROOTFS_INCLUDE)}",
+                 SUITE, str(target), MIRROR],
+                check=True, capture_output=True, timeout=1200,
+            )  # fmt: skip
+            # No host resolver or machine identity in the image; each chroot gets its own.
+            for name in ("etc/machine-id", "var/lib/dbus/machine-id"):
+                (target / name).unlink(missing_ok=True)
+            partial = build / "rootfs.tar.gz"
+            subprocess.run(
+                ["tar", "--numeric-owner", "-I", "gzip -1", "-C", str(target), "-cf", str(partial),
+                 "."],
+                check=True, capture_output=True,
+            )  # fmt: skip
+            partial.replace(tarball)
+        finally:
+            shutil.rmtree(build, ignore_errors=True)
+    return tarball
+
+
+def make_chroot(tarball: Path, dest: Path, machine_id: str) -> Path:
+    """Unpack the rootfs into dest and make it safe to converge (no service starts)."""
+    dest.mkdir(parents=True)
+    subprocess.run(
+        ["tar", "--numeric-owner", "-xzf", str(tarball), "-C", str(dest)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    policy = dest / "usr/sbin/policy-rc.d"
+    policy.write_text("#!/bin/sh\n# test chroot: never start services\nexit 101\n")
+    policy.chmod(0o755)
+    (dest / "etc/machine-id").write_text(machine_id + "\n")
+    resolv = dest / "etc/resolv.conf"
+    resolv.unlink(missing_ok=True)
+    shutil.copyfile("/etc/resolv.conf", resolv)
+    # A lab PC image: two swap entries the role must comment out.
+    with (dest / "etc/fstab").open("a") as fstab:
+        fstab.write("UUID=0a1b2c3d-0000-4000-8000-000000000001 none swap sw 0 0\n")
+        fstab.write("/swapfile none swap sw 0 0\n")
+    debs = CACHE_DIR / "debs" / SUITE
+    if debs.is_dir():
+        archives = dest / "var/cache/apt/archives"
+        for deb in debs.glob("*.deb"):
+            shutil.copy2(deb, archives / deb.name)
+    return dest
+
+
+def keep_downloaded_debs(root: Path) -> None:
+    """Copy the .debs apt fetched inside the chroot into the cache for the next run."""
+    debs = CACHE_DIR / "debs" / SUITE
+    debs.mkdir(parents=True, exist_ok=True)
+    for deb in (root / "var/cache/apt/archives").glob("*.deb"):
+        target = debs / deb.name
+        if not target.exists():
+            shutil.copy2(deb, target)
+
+
+def chroot_host(root: Path, **hostvars: Any) -> dict[str, Any]:
+    """Inventory vars of a host reached through the community.general.chroot connection."""
+    return {
+        "ansible_connection": "community.general.chroot",
+        "ansible_host": str(root),
+        "ansible_python_interpreter": "/usr/bin/python3",
+        "bootstrap_runtime_actions": False,
+        **hostvars,
+    }
