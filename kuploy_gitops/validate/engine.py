@@ -29,7 +29,15 @@ from kuploy_gitops.validate.context import TenantContext, build
 from kuploy_gitops.validate.findings import Finding, Issue
 from kuploy_gitops.validate.kustomize import Build, Kustomizer, default_cache_dir
 from kuploy_gitops.validate.schemas import SchemaSet
-from kuploy_gitops.validate.tree import Doc, Tree, error_line, is_manifest, iter_objects, parse
+from kuploy_gitops.validate.tree import (
+    BuiltDoc,
+    Doc,
+    Tree,
+    error_line,
+    is_manifest,
+    iter_objects,
+    parse,
+)
 
 Progress = Callable[[int, int], None]
 PLATFORM = "(platform)"
@@ -202,8 +210,9 @@ class _Run:
     # -- recording -----------------------------------------------------------------------------
 
     def add(self, doc: Doc, issue: Issue, tenant: str) -> None:
+        line = doc.line_of(issue.path)  # first: places a built object at its source file
         self.report.findings.append(
-            F.make(issue.rule, issue.message, file=doc.file, line=doc.line_of(issue.path),
+            F.make(issue.rule, issue.message, file=doc.file, line=line,
                    tenant=tenant, obj=doc.obj if isinstance(doc.obj, dict) else None,
                    severity=issue.severity)
         )
@@ -457,12 +466,12 @@ class _Run:
     def workload_docs(self, student: str, ctx: TenantContext) -> list[list[Doc]]:
         """Objects of each app of the student (one list per app: a duplicate-check scope)."""
         scopes: list[list[Doc]] = []
-        to_build: dict[str, list[Doc]] = {}
+        to_build: dict[str, Callable[[], list[Doc]]] = {}
         for folder in self.app_folders(student):
             files = self.tree.files(folder)
             kfile = next((f for f in files if f.rsplit("/", 1)[-1] in
                           ("kustomization.yaml", "kustomization.yml", "Kustomization")), None)
-            raw: list[Doc] = []
+            raw_paths: list[str] = []
             for path in files:
                 name = path.rsplit("/", 1)[-1]
                 if name in ("Chart.yaml",):
@@ -472,14 +481,16 @@ class _Run:
                     continue
                 if kfile is not None and "/templates/" in path:
                     continue
-                raw.extend(self.load(path, student))
-            if kfile is None:
-                scopes.append(raw)
-                continue
-            if self.check_kustomization(kfile, ctx) and self.opts.kustomize:
+                raw_paths.append(path)
+
+            def raw(paths: list[str] = raw_paths) -> list[Doc]:
+                return [d for p in paths for d in self.load(p, student)]
+
+            if kfile is not None and self.check_kustomization(kfile, ctx) and self.opts.kustomize:
+                # The sources are only read when a built object has a finding to place.
                 to_build[folder] = raw
             else:
-                scopes.append(raw)
+                scopes.append(raw())
         if to_build:
             scopes.extend(self.build(student, to_build))
         return scopes
@@ -507,7 +518,8 @@ class _Run:
                 for issue in policies.check_chart(ctx, doc.obj):
                     self.add(doc, issue, ctx.student)
 
-    def build(self, student: str, folders: dict[str, list[Doc]]) -> list[list[Doc]]:
+    def build(self, student: str,
+              folders: dict[str, Callable[[], list[Doc]]]) -> list[list[Doc]]:
         k = self.kustomizer()
         scopes: list[list[Doc]] = []
         todo = {f: raw for f, raw in folders.items() if f not in self._prebuilt}
@@ -528,8 +540,7 @@ class _Run:
                               kfile, student)
                 scopes.append([])
                 continue
-            built = [Doc(o, kfile, 1, 0, None, student) for o in result.objects()]
-            scopes.append(_map_sources(built, raw, kfile))
+            scopes.append(_map_sources(result.objects(), raw, kfile, student))
         return scopes
 
     def check_workloads(self, ctx: TenantContext, scopes: list[list[Doc]]) -> None:
@@ -574,7 +585,7 @@ class _Run:
         cwd = Path.cwd().resolve()
         shown_root = folder.relative_to(cwd) if folder.is_relative_to(cwd) else Path(folder.name)
         local = Tree(folder)
-        files = local.files(".") if False else _walk_files(folder)
+        files = _walk_files(folder)
         kfile = next((f for f in files if f in ("kustomization.yaml", "kustomization.yml",
                                                 "Kustomization")), None)
         raw: list[Doc] = []
@@ -608,8 +619,9 @@ class _Run:
                                       shown_k, student)
                         scopes = [[]]
                     else:
-                        built = [Doc(o, shown_k, 1, 0, None, student) for o in result.objects()]
-                        scopes = [_map_sources(built, raw, shown_k)]
+                        sources = list(raw)
+                        scopes = [_map_sources(result.objects(), lambda: sources, shown_k,
+                                               student)]
         finally:
             self.tree = saved
         self.check_workloads(ctx, scopes)
@@ -636,8 +648,9 @@ class _Run:
     def claim_hosts(self, student: str, doc: Doc) -> None:
         meta = doc.obj.get("metadata") or {}
         for host, path, key in policies.ingress_hosts(doc.obj):
+            line = doc.line_of(key)
             self.hosts.setdefault((host, path), []).append(
-                Claim(student, doc.file, doc.line_of(key), str(doc.obj.get("kind")),
+                Claim(student, doc.file, line, str(doc.obj.get("kind")),
                       str(meta.get("name") or ""), str(meta.get("namespace") or "")))
 
     def check_hosts(self) -> None:
@@ -668,6 +681,7 @@ class _Run:
             if first is None:
                 seen[key] = doc
                 continue
+            first.line_of(())
             self.add(doc, Issue(F.DUPLICATE,
                                 f"{kind} {ns + '/' if ns else ''}{meta.get('name')} is already "
                                 f"defined in {first.file}:{first.line}"), tenant)
@@ -837,28 +851,26 @@ def _walk_files(folder: Path) -> list[str]:
     return sorted(out)
 
 
-def _map_sources(built: list[Doc], raw: list[Doc], kfile: str) -> list[Doc]:
-    """Give each built object the file and line of its source document (by kind and name)."""
+def _map_sources(objs: list[Any], raw: Callable[[], list[Doc]], kfile: str,
+                 tenant: str) -> list[Doc]:
+    """Built objects as documents placed, on demand, at their source file and line."""
     index: dict[tuple[str, str], Doc] = {}
     by_kind: dict[str, list[Doc]] = {}
-    for doc in raw:
-        if isinstance(doc.obj, dict):
-            kind = str(doc.obj.get("kind"))
-            name = str((doc.obj.get("metadata") or {}).get("name"))
-            index[(kind, name)] = doc
-            by_kind.setdefault(kind, []).append(doc)
-    out: list[Doc] = []
-    for doc in built:
-        obj = doc.obj
-        if not isinstance(obj, dict):
-            out.append(doc)
-            continue
-        kind = str(obj.get("kind"))
-        src = index.get((kind, str((obj.get("metadata") or {}).get("name"))))
-        if src is None and len(by_kind.get(kind, [])) == 1:
-            src = by_kind[kind][0]
-        if src is None:
-            out.append(Doc(obj, kfile, 1, 0, None, doc.tenant))
-        else:
-            out.append(Doc(obj, src.file, src.line, src.index, src.text, doc.tenant))
-    return out
+    loaded: list[bool] = []
+
+    def source(obj: Any) -> Doc | None:
+        if not loaded:
+            loaded.append(True)
+            for doc in raw():
+                if isinstance(doc.obj, dict):
+                    kind = str(doc.obj.get("kind"))
+                    index[(kind, str((doc.obj.get("metadata") or {}).get("name")))] = doc
+                    by_kind.setdefault(kind, []).append(doc)
+        kind = str(obj.get("kind")) if isinstance(obj, dict) else ""
+        name = str((obj.get("metadata") or {}).get("name")) if isinstance(obj, dict) else ""
+        found = index.get((kind, name))
+        if found is None and len(by_kind.get(kind, [])) == 1:
+            found = by_kind[kind][0]
+        return found
+
+    return [BuiltDoc(obj, kfile, tenant, source) for obj in objs]

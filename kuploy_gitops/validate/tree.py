@@ -6,10 +6,11 @@ field only runs for documents that have findings.
 
 from __future__ import annotations
 
+import bisect
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,26 @@ class Doc:
         return locate(self.text, self.index, path) or self.line
 
 
+class BuiltDoc(Doc):
+    """A kustomize-built object, placed at its source document only when a line is asked for."""
+
+    def __init__(self, obj: Any, kfile: str, tenant: str,
+                 source: Callable[[Any], Doc | None]) -> None:
+        """Start at the kustomization file; ``source`` finds the object's source document."""
+        super().__init__(obj, kfile, 1, 0, None, tenant)
+        self._source: Callable[[Any], Doc | None] | None = source
+
+    def line_of(self, path: tuple[str | int, ...]) -> int:
+        """Resolve the source document once, then find the line as for any document."""
+        if self._source is not None:
+            src = self._source(self.obj)
+            self._source = None
+            if src is not None:
+                self.file, self.line, self.index, self.text = (
+                    src.file, src.line, src.index, src.text)
+        return super().line_of(path)
+
+
 @dataclass
 class Tree:
     """The files of a folder, with an optional overlay of in-memory files (path -> text).
@@ -51,18 +72,35 @@ class Tree:
     root: Path
     overlay: Mapping[str, str | None] = field(default_factory=dict)
 
+    def _listing(self, top: str) -> list[str]:
+        """Every file under the top-level folder ``top``, walked once per tree (sorted)."""
+        cache: dict[str, list[str]] = self.__dict__.setdefault("_listings", {})
+        if top not in cache:
+            found: list[str] = []
+            base = self.root / top
+            if base.is_dir():
+                for dirpath, dirnames, filenames in os.walk(base):
+                    dirnames[:] = [d for d in dirnames if d != ".git"]
+                    rel = Path(dirpath).relative_to(self.root).as_posix()
+                    found.extend(f"{rel}/{f}" for f in filenames)
+            cache[top] = sorted(found)
+        return cache[top]
+
     def files(self, prefix: str) -> list[str]:
         """Repo-relative paths of every file under ``prefix`` (sorted)."""
+        prefix = prefix.rstrip("/")
         found: set[str] = set()
-        base = self.root / prefix
-        if base.is_dir():
-            for dirpath, dirnames, filenames in os.walk(base):
-                dirnames[:] = sorted(d for d in dirnames if d != ".git")
-                rel = Path(dirpath).relative_to(self.root).as_posix()
-                found.update(f"{rel}/{f}" for f in filenames)
-        elif base.is_file():
+        if prefix in ("", ".") or (self.root / prefix).is_dir():
+            top = prefix.split("/", 1)[0]
+            listing = self._listing(top) if prefix not in ("", ".") else []
+            start = bisect.bisect_left(listing, prefix + "/")
+            for path in listing[start:]:
+                if not path.startswith(prefix + "/"):
+                    break
+                found.add(path)
+        elif (self.root / prefix).is_file():
             found.add(prefix)
-        pre = prefix.rstrip("/") + "/"
+        pre = prefix + "/"
         for p, text in self.overlay.items():
             if p.startswith(pre) or p == prefix:
                 if text is None:
