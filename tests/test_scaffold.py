@@ -231,6 +231,7 @@ def test_the_workflow_validate_command_passes(platform_repo: Path, tmp_path: Pat
 
     root = write(files_for(platform_repo), tmp_path / "checkout")
     monkeypatch.chdir(root)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # a fresh runner's cache
     env = workflow(files_for(platform_repo))["env"]
     result = CliRunner().invoke(main, ["-C", env["RULES_DIR"], "validate", "--student",
                                        env["STUDENT"], str(root / env["DEPLOY_DIR"])])
