@@ -140,3 +140,26 @@ def test_github_teardown(platform_repo: Path, fake: FakeGitHub) -> None:
 def test_help_has_examples(command: list[str]) -> None:
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0 and "Examples:" in result.output
+
+
+def test_github_setup_as_a_github_app(platform_repo: Path, fake: FakeGitHub,
+                                      tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = tmp_path / "kuploy-app.pem"
+    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                      serialization.PrivateFormat.TraditionalOpenSSL,
+                                      serialization.NoEncryption()))
+    fake.set_app(31337, key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo), 5)
+    path = platform_repo / layout.CONFIG_FILE
+    data = yamlio.load(path.read_text())
+    data["github"].update(app_id=31337, app_private_key_file=str(pem))
+    path.write_text(yamlio.dump(data))
+    git(platform_repo, "commit", "-qam", "GitHub App")
+    code, out = invoke(platform_repo, "github", "setup", "kim-minji", token=None)
+    assert code == 0, out
+    assert fake.repo(f"{ORG}/kim-minji-web").refs
+    assert "BEGIN" not in out and str(pem) not in out
