@@ -188,6 +188,16 @@ def setup(
             hint=f"pick another app name, or remove it first (`kuploy-gitops app remove "
             f"{opts.student} {opts.app}`)",
         )
+    full_name = f"{cfg.github_org}/{scaffold.repo_name(cfg, opts.student, opts.app)}"
+    if existing is not None and not existing.repo.removesuffix(".git").lower().endswith(
+        "/" + full_name.lower()
+    ):
+        raise ConflictError(
+            f"app {opts.app!r} of {opts.student!r} already deploys from {existing.repo}, "
+            f"not from {full_name}",
+            hint=f"remove it first (`kuploy-gitops app remove {opts.student} {opts.app}`) or "
+            "pick another app name",
+        )
     secret = ""
     if cfg.github.webhook and not cfg.argocd_server.startswith(("https://", "http://")):
         raise ConfigError(

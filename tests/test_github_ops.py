@@ -527,3 +527,13 @@ def test_webhook_needs_an_argocd_url(platform_repo: Path, gh: GitHubProvider, fa
         github_ops.setup(platform_repo, SetupOptions(student="kim-minji"), provider=gh,
                          environ={github_ops.WEBHOOK_SECRET_ENV: "s"}, sleep=clock.sleep)
     assert fake.log == []
+
+
+def test_an_app_from_another_repo_is_refused_before_github(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+) -> None:
+    api.app_add(platform_repo, api.AppOptions(student="kim-minji", app="web",
+                                              repo_url="https://git.example/kim/web.git"))
+    with pytest.raises(ConflictError, match="already deploys from https://git.example/kim"):
+        run_setup(platform_repo, gh, clock)
+    assert fake.log == []
