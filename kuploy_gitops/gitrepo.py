@@ -162,6 +162,8 @@ class GitRepo:
         sha = commit.stdout.strip()
         subject = text.split("\n", 1)[0]
         self.run("update-ref", "-m", f"commit: {subject}", "HEAD", sha, parent)
+        # As `git commit` does: pack loose objects once there are many (detached, cheap check).
+        self.run("maintenance", "run", "--auto", "--quiet", check=False)
         return sha
 
     def remote(self) -> str | None:
