@@ -161,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     print(f"built {args.tenants}-tenant repo in {t_build:.2f} s", flush=True)
+    # A long-lived repo has been packed by git's auto-maintenance; do it now (untimed) so a
+    # detached background gc does not run during the measurements below.
+    _git(big, "gc", "-q")
 
     # One student into an empty repo vs into the big repo; interleaved so that drift in the
     # machine's load hits both series alike. Each repetition onboards a different student;
