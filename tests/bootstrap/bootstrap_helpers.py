@@ -38,6 +38,7 @@ def ansible_env(home: Path, **extra: str) -> dict[str, str]:
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_FORCE_COLOR="0",
         ANSIBLE_RETRY_FILES_ENABLED="0",
+        ANSIBLE_PIPELINING="1",
         ANSIBLE_DEPRECATION_WARNINGS="0",
         PYTHONWARNINGS="ignore",
     )
@@ -77,7 +78,8 @@ def task_results(result: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, A
     for play in result.get("plays", []):
         for task in play.get("tasks", []):
             for host, res in task.get("hosts", {}).items():
-                yield task["task"]["name"], host, res
+                # The json callback names role tasks "role : task"; keep the task name only.
+                yield task["task"]["name"].split(" : ", 1)[-1], host, res
 
 
 def failed_tasks(result: dict[str, Any]) -> list[str]:
@@ -210,8 +212,10 @@ def keep_downloaded_debs(root: Path) -> None:
     debs.mkdir(parents=True, exist_ok=True)
     for deb in (root / "var/cache/apt/archives").glob("*.deb"):
         target = debs / deb.name
-        if not target.exists():
-            shutil.copy2(deb, target)
+        if not target.exists():  # copy then rename: a parallel run never sees half a file
+            partial = debs / f".{deb.name}.{os.getpid()}.part"
+            shutil.copy2(deb, partial)
+            partial.replace(target)
 
 
 def chroot_host(root: Path, **hostvars: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -22,9 +23,13 @@ def ansible_home(tmp_path: Path) -> Path:
 def require_root_and_tools() -> None:
     if os.geteuid() != 0:
         pytest.skip("the chroot scenario needs root (CI runs as root)")
-    for tool in ("ansible-playbook", "tar"):
+    for tool in ("ansible-playbook", "tar", "chroot"):
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} is not installed")
+    if importlib.util.find_spec("ansible_collections.community.general") is None:
+        pytest.fail(
+            "the community.general collection (chroot connection) is missing: pip install ansible"
+        )
 
 
 @pytest.fixture
