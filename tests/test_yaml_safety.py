@@ -138,3 +138,47 @@ def test_hostile_name_through_the_whole_flow(platform: Path) -> None:
     assert len(docs) == 1 and docs[0]["kind"] == "Namespace"
     spec = config.read_spec(platform, "kim")
     assert spec is not None and spec.name == hostile
+
+
+# The fast emitter in yamlio must write exactly the bytes ruamel writes, for every document
+# it accepts (it hands everything else to ruamel).
+SCALARS = st.one_of(VALUES, st.integers(-(10**12), 10**12), st.booleans())
+KEYS = st.one_of(TRICKY, st.text(st.characters(blacklist_categories=("Cs",)), max_size=12))
+DOCS = st.recursive(
+    st.dictionaries(KEYS, SCALARS, min_size=1, max_size=4),
+    lambda children: st.dictionaries(
+        KEYS,
+        st.one_of(SCALARS, children, st.lists(st.one_of(SCALARS, children), max_size=3)),
+        min_size=1,
+        max_size=4,
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(doc=DOCS)
+def test_fast_emitter_matches_ruamel_byte_for_byte(doc: dict[str, object]) -> None:
+    import io
+
+    fast = yamlio._fast_dump(doc)
+    buf = io.StringIO()
+    yamlio._YAML.dump(doc, buf)
+    if fast is not None:
+        assert fast == buf.getvalue()
+    assert yamlio.load(yamlio.dump(doc)) == doc
+
+
+def test_fast_emitter_covers_rendered_manifests(demo_repo: Path) -> None:
+    import io
+
+    covered = 0
+    for path in sorted((demo_repo / layout.CLUSTER_DIR).rglob("*.yaml")):
+        for doc in yamlio.load_all(path.read_text()):
+            fast = yamlio._fast_dump(doc)
+            buf = io.StringIO()
+            yamlio._YAML.dump(doc, buf)
+            if fast is not None:
+                covered += 1
+                assert fast == buf.getvalue(), path
+    assert covered > 20
