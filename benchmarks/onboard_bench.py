@@ -86,6 +86,18 @@ def _git(repo: Path, *args: str) -> str:
     ).stdout
 
 
+def _pack(repo: Path, timeout: float = 300.0) -> None:
+    gc_pid = repo / ".git" / "gc.pid"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not gc_pid.exists():
+            proc = subprocess.run(["git", "-C", str(repo), "gc", "-q"], capture_output=True)
+            if proc.returncode == 0:
+                return
+        time.sleep(1)
+    raise SystemExit(f"git gc did not finish in {timeout:.0f} s in {repo}")
+
+
 def _head_paths(repo: Path) -> list[str]:
     return [p for p in _git(repo, "show", "--name-only", "--format=", "HEAD").splitlines() if p]
 
@@ -161,9 +173,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     print(f"built {args.tenants}-tenant repo in {t_build:.2f} s", flush=True)
-    # A long-lived repo has been packed by git's auto-maintenance; do it now (untimed) so a
-    # detached background gc does not run during the measurements below.
-    _git(big, "gc", "-q")
+    # A long-lived repo has been packed by git's auto-maintenance. The build's commit starts it
+    # detached (as git commit does); wait for it and finish with one gc of our own (untimed), so
+    # no background gc runs during the measurements below.
+    _pack(big)
 
     # One student into an empty repo vs into the big repo; interleaved so that drift in the
     # machine's load hits both series alike. Each repetition onboards a different student;
