@@ -246,3 +246,66 @@ def iter_docs_with_lines(text: str, *, source: str = "<string>") -> Iterator[tup
 
 def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
+
+
+# -- bulk reading for `validate` ------------------------------------------------------------------
+# PyYAML builds Python objects from the C composer's nodes in pure Python (about half of a bulk
+# read). Manifests use only maps, lists, strings, decimal ints, bools and nulls, and the C
+# composer has already resolved every scalar's tag, so those nodes are turned into objects
+# directly; any other tag (floats, dates, merge keys, binary...) takes PyYAML's own constructor
+# for that document, so the result is always what `iter_docs_with_lines` gives.
+
+_STR, _INT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int"
+_BOOL, _NULL = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"
+_MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_DECIMAL = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
+_TRUE = frozenset({"yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})
+
+
+class _Unusual(Exception):
+    """A node the fast path leaves to PyYAML's constructor."""
+
+
+def _fast(node: yaml.Node) -> Any:
+    tag = node.tag
+    if tag == _STR:
+        return node.value
+    if tag == _MAP:
+        out = {}
+        for key, value in node.value:
+            k = _fast(key)
+            if isinstance(k, dict | list):
+                raise _Unusual
+            out[k] = _fast(value)
+        return out
+    if tag == _SEQ:
+        return [_fast(x) for x in node.value]
+    if tag == _INT and _DECIMAL.match(node.value):
+        return int(node.value.replace("_", ""))
+    if tag == _BOOL:
+        return node.value in _TRUE
+    if tag == _NULL:
+        return None
+    raise _Unusual
+
+
+def iter_docs_fast(text: str, *, source: str = "<string>") -> Iterator[tuple[int, Any]]:
+    """Like :func:`iter_docs_with_lines` (same results), about twice as fast on manifests."""
+    try:
+        loader = _Loader(text)
+        try:
+            while loader.check_node():
+                node = loader.get_node()
+                if node is None:
+                    continue
+                line = node.start_mark.line + 1
+                try:
+                    doc = _fast(node)
+                except _Unusual:
+                    doc = loader.construct_document(node)
+                if doc is not None:
+                    yield line, doc
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: not valid YAML: {_one_line(exc)}") from exc

@@ -168,7 +168,7 @@ def parse(text: str, file: str, tenant: str = "") -> tuple[list[Doc], str | None
             return [], f"{file}: not valid JSON: {exc}"
     docs: list[Doc] = []
     try:
-        for i, (line, obj) in enumerate(yamlio.iter_docs_with_lines(text, source=file)):
+        for i, (line, obj) in enumerate(yamlio.iter_docs_fast(text, source=file)):
             docs.append(Doc(obj, file, line, i, text, tenant))
     except ConfigError as exc:
         return docs, str(exc)

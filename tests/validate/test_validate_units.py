@@ -223,3 +223,24 @@ def test_batched_builds_equal_single_builds(tmp_path: Path) -> None:
     folders[1].joinpath("kustomization.yaml").write_text("namespace: ns0\nresources:\n- d.yaml\n")
     again = Kustomizer(None, jobs=1, batch=25).build_all(folders)
     assert all(b.output is not None for b in again.values())
+
+
+def test_fast_yaml_reader_equals_the_reference_reader(demo: Path) -> None:
+    from kuploy_gitops import yamlio
+
+    texts = [p.read_text() for p in sorted(demo.rglob("*.yaml")) if ".git" not in p.parts]
+    texts += [p.read_text() for p in sorted(Path(__file__).parent.rglob("*.yaml"))]
+    texts.append("a: 1_000\nb: 0o17\nc: 017\nd: 0x1F\ne: 1:30\nf: 1.5\ng: 2027-03-01\n"
+                 "h: on\ni: ~\nj: !!str 12\nk: &x {y: [1, 2]}\nl: *x\nm: {<<: *x, z: 1}\n")
+    texts.append("? [1, 2]\n: composite key\n")
+    checked = 0
+    for text in texts:
+        try:
+            ref = list(yamlio.iter_docs_with_lines(text))
+        except Exception:  # noqa: BLE001 - broken corpus files: both must fail alike
+            with pytest.raises(Exception):  # noqa: B017
+                list(yamlio.iter_docs_fast(text))
+            continue
+        assert list(yamlio.iter_docs_fast(text)) == ref
+        checked += 1
+    assert checked > 40
