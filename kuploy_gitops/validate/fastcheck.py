@@ -39,6 +39,10 @@ _TYPES: dict[str, Check] = {
 }
 
 
+# Types a plain isinstance() decides (integer and number need the bool/float rules above).
+_PY_TYPES: dict[str, type] = {"string": str, "boolean": bool, "object": dict, "array": list}
+
+
 def _never(_: Any) -> bool:
     return False
 
@@ -133,6 +137,54 @@ class Compiler:
             return _never
         if schema.get("patternProperties"):
             return _never
+        fast = self._common(schema)
+        if fast is not None:
+            return fast
+        return self._general(schema)
+
+    def _common(self, schema: Mapping[str, Any]) -> Check | None:
+        """One closure for the two shapes most Kubernetes schema nodes have (or None).
+
+        A typed scalar (``type: [string, "null"]``), and an object with properties,
+        ``additionalProperties: false`` (or none) and ``required``.
+        """
+        keys = {k for k in schema if k not in _IGNORED and not k.startswith("x-")}
+        names = schema.get("type")
+        names = [names] if isinstance(names, str) else names
+        if not isinstance(names, list) or not keys <= {"type", "properties",
+                                                        "additionalProperties", "required"}:
+            return None
+        nullable = "null" in names
+        kinds = [n for n in names if n != "null"]
+        if keys == {"type"} and kinds and all(n in _PY_TYPES for n in kinds):
+            types = tuple(_PY_TYPES[n] for n in kinds)
+            if nullable:
+                return lambda v: v is None or isinstance(v, types)
+            return lambda v: isinstance(v, types)
+        extra = schema.get("additionalProperties", True)
+        if kinds != ["object"] or extra not in (True, False):
+            return None
+        props = {k: self.compile(s) for k, s in (schema.get("properties") or {}).items()}
+        closed = extra is False
+        required = tuple(schema.get("required") or ())
+
+        def check(v: Any) -> bool:
+            if v is None:
+                return nullable
+            if not isinstance(v, dict):
+                return False
+            for k, x in v.items():
+                f = props.get(k)
+                if f is None:
+                    if closed:
+                        return False
+                elif not f(x):
+                    return False
+            return all(r in v for r in required)
+
+        return check
+
+    def _general(self, schema: Mapping[str, Any]) -> Check:
         checks: list[Check] = []
         for key, value in schema.items():
             if key in _IGNORED or key.startswith("x-"):
