@@ -244,6 +244,28 @@ def test_node_roles_converge_in_a_debian_chroot_and_are_idempotent(
     assert not (cp1 / "etc/kubernetes/kubeadm-join.yaml").exists()
     assert not (cp1 / "etc/apt/sources.list.d/kubernetes.sources").exists()
 
+    # add-node.yml and reset.yml in check mode on the same inventory.
+    mark = time.monotonic()
+    add = run_playbook(
+        BOOTSTRAP / "add-node.yml", site_inventory, ansible_home, "--check", "-e", "node=lab1",
+        "--skip-tags", "prerequisites,containerd",
+    )  # fmt: skip
+    added = changed_tasks(add)
+    assert "lab1: Write the join config" in added
+    assert not [t for t in added if t.startswith("cp1: Write the kubeadm config")], added
+    reset = run_playbook(
+        BOOTSTRAP / "reset.yml", site_inventory, ansible_home, "--check", "-e", "target=lab1"
+    )
+    assert {host for _name, host, _res in task_results(reset)} >= {"lab1"}
+    refused = run_playbook(
+        BOOTSTRAP / "reset.yml", site_inventory, ansible_home, "--check", "-e", "target=cp1",
+        check=False,
+    )  # fmt: skip
+    assert refused["rc"] != 0
+    assert "destroys the whole cluster" in "\n".join(failed_tasks(refused))
+    assert not [h for _n, h, _r in task_results(refused) if h == "cp1"], "cp1 must not be touched"
+    timings["add-node/reset --check"] = time.monotonic() - mark
+
     # 4. A config layout that does not match the installed major version fails the run.
     mark = time.monotonic()
     broken = run_playbook(
