@@ -35,7 +35,7 @@ from kuploy_gitops.validate import engine as validate_engine
 from kuploy_gitops.validate.findings import ERROR
 
 __all__ = [
-    "ROOT_APP_HINT",
+    "connect_command",
     "AppOptions",
     "InitOptions",
     "OnboardOptions",
@@ -55,7 +55,13 @@ __all__ = [
     "render_drift",
 ]
 
-ROOT_APP_HINT = layout.ROOT_APP_FILE
+
+def connect_command(repo: Path) -> str:
+    """The one command that connects Argo CD to the platform repo at ``repo``."""
+    cfg = config.load_config(repo)
+    return f"kubectl apply -n {cfg.argocd_namespace} -f {repo / layout.ROOT_APP_FILE}"
+
+
 Progress_ = Callable[[int, int], None]  # (done, total)
 
 
@@ -85,8 +91,13 @@ def progress(console: Console, label: str) -> Iterator[Progress_]:
 
 
 @contextlib.contextmanager
-def _writing(repo: Path) -> Iterator[tuple[GitRepo, PlatformConfig]]:
-    """Open the platform repo for a write: recover, lock, load config, refuse dirty files."""
+def _writing(repo: Path, student: str | None = None) -> Iterator[tuple[GitRepo, PlatformConfig]]:
+    """Open the platform repo for a write: recover, lock, load config, refuse dirty files.
+
+    With ``student``, only the files that write can touch are checked for uncommitted changes
+    (kuploy.yaml and that tenant's): a `git status` over every tenant would make onboarding
+    into a repo of thousands of tenants cost more than into an empty one.
+    """
     git = GitRepo(repo)
     cfg = config.load_config(repo)
     if not git.is_repo():
@@ -96,7 +107,9 @@ def _writing(repo: Path) -> Iterator[tuple[GitRepo, PlatformConfig]]:
         )
     with git.lock():
         plan.recover(git)
-        dirty = git.dirty_paths(layout.OWNED_PATHS)
+        dirty = git.dirty_paths(
+            layout.OWNED_PATHS if student is None else layout.tenant_owned_paths(student)
+        )
         if dirty:
             shown = ", ".join(dirty[:3]) + (" ..." if len(dirty) > 3 else "")
             raise ConflictError(
@@ -125,6 +138,7 @@ def _finish(
     result = plan.apply(git, fplan, message, summary=summary)
     if push and result.changed:
         result.pushed = git.push()
+        result.commit = git.head() or result.commit  # a rebase before the push rewrites it
     return result
 
 
@@ -139,7 +153,11 @@ def _check_plan(fplan: FilePlan, cfg: PlatformConfig) -> None:
     if not any(t is not None for t in files.values()):
         return
     crd_dir = fplan.root / cfg.argocd_crd_dir if cfg.argocd_crd_dir else None
-    found = validate_engine.validate_files(cfg, files, fplan.root, crd_dir=crd_dir, kustomize=False)
+    # Cross-tenant rules read every tenant; kuploy's own names and hosts are unique by
+    # construction (see _check_application_names), so they are left to `validate` in CI.
+    found = validate_engine.validate_files(
+        cfg, files, fplan.root, crd_dir=crd_dir, kustomize=False, cross_tenant=False
+    )
     errors = [f for f in found if f.severity == ERROR and f.rule not in _SETUP_RULES]
     if errors:
         first = errors[0]
@@ -155,12 +173,34 @@ _SETUP_RULES = frozenset({"schema.unknown-kind"})
 
 def _tenant_plan(fplan: FilePlan, cfg: PlatformConfig, spec: TenantSpec) -> None:
     """Plan a tenant's spec and rendered files, removing its files that are no longer rendered."""
+    _check_application_names(fplan.root, spec)
     files = render.render_tenant(cfg, spec)
     for old in _existing_tenant_files(fplan.root, spec.student):
         if old not in files:
             fplan.delete(old)
     fplan.write(layout.tenant_spec(spec.student), config.dump_spec(spec))
     fplan.write_all(files)
+
+
+def _check_application_names(root: Path, spec: TenantSpec) -> None:
+    """Refuse an app whose Application name another tenant already has.
+
+    Applications share one namespace and are named ``<student>-<app>``, so student ``kim-lee``
+    with app ``web`` and student ``kim`` with app ``lee-web`` would collide. The candidates are
+    found from the name's hyphens, so the check costs a few stat calls, whatever the repo size.
+    """
+    for app in spec.apps:
+        full = layout.application_name(spec.student, app.name)
+        for i, char in enumerate(full):
+            if char != "-" or full[:i] == spec.student:
+                continue
+            other, other_app = full[:i], full[i + 1 :]
+            if (root / layout.application_file(other, other_app)).is_file():
+                raise ConflictError(
+                    f"app {app.name!r} of {spec.student!r} would be Application {full!r}, which "
+                    f"student {other!r} already has (app {other_app!r})",
+                    hint="pick another app name",
+                )
 
 
 def _existing_tenant_files(root: Path, student: str) -> list[str]:
@@ -256,7 +296,8 @@ def init(opts: InitOptions, *, dry_run: bool = False, push: bool = False) -> App
 
 
 _CONFIG_HEADER = (
-    "kuploy-gitops platform config. Edit by hand, then run `kuploy-gitops render` and commit.\n"
+    "kuploy-gitops platform config. Edit by hand and commit, then run `kuploy-gitops render`\n"
+    "(it re-renders every tenant and commits the result).\n"
     "Tiers set each tenant's ResourceQuota (quota) and LimitRange (limits)."
 )
 
@@ -311,7 +352,7 @@ def onboard(
 ) -> ApplyResult:
     """Onboard (or update) one student; the same inputs again change nothing."""
     config.check_student_name(opts.student)
-    with _writing(repo) as (git, cfg):
+    with _writing(repo, opts.student) as (git, cfg):
         current = config.read_spec(repo, opts.student)
         spec = _merged_spec(cfg, current, opts)
         fplan = FilePlan(repo)
@@ -450,7 +491,8 @@ def app_add(
     """Add an app to a student's tenant and render its Application (and manifests)."""
     config.check_app_name(opts.app)
     app = _app_spec(opts)
-    with _writing(repo) as (git, cfg):
+    config.check_student_name(opts.student)
+    with _writing(repo, opts.student) as (git, cfg):
         spec = _require_spec(repo, opts.student)
         existing = spec.app(opts.app)
         if existing is not None and not replace_existing and existing != app:
@@ -478,7 +520,8 @@ def app_remove(
     repo: Path, student: str, app: str, *, dry_run: bool = False, push: bool = False
 ) -> ApplyResult:
     """Remove an app: its Application (whose finalizer deletes its objects) and manifests."""
-    with _writing(repo) as (git, cfg):
+    config.check_student_name(student)
+    with _writing(repo, student) as (git, cfg):
         spec = _require_spec(repo, student)
         if spec.app(app) is None:
             have = ", ".join(a.name for a in spec.apps) or "none"
@@ -511,7 +554,8 @@ def offboard(
     Applications first (their finalizer deletes the workloads), while the AppProject and the
     Namespace carry ``PruneLast=true`` and are pruned only after everything else.
     """
-    with _writing(repo) as (git, cfg):
+    config.check_student_name(student)
+    with _writing(repo, student) as (git, cfg):
         spec = _require_spec(repo, student)
         fplan = FilePlan(repo)
         for path in _existing_tenant_files(repo, student):
@@ -655,5 +699,5 @@ def demo(directory: Path, *, progress: Progress_ | None = None) -> list[tuple[st
         ("tenant manifests", str(directory / layout.TENANT_MANIFESTS_DIR)),
         ("platform-managed app", str(directory / layout.workload_dir(first, "web"))),
         ("app URL", f"https://{cfg.host(first, 'web')}"),
-        ("next", f"kubectl apply -n {cfg.argocd_namespace} -f {directory / layout.ROOT_APP_FILE}"),
+        ("next", connect_command(directory)),
     ]

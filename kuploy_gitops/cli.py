@@ -54,6 +54,8 @@ class KuployGroup(click.Group):
             return super().invoke(ctx)
         except KuployError as exc:
             _, err = _consoles()
+            for line in exc.details:
+                err.print(_escape(line))
             err.print(f"[bold red]error:[/] {_escape(str(exc))}")
             ctx.exit(exc.exit_code)
 
@@ -223,9 +225,9 @@ def init(
     )
     print_result(ctx, result, dry_run=dry_run)
     if result.changed and not dry_run:
+        repo = directory if directory is not None else ctx.repo
         ctx.console.print(
-            "next: connect Argo CD with "
-            f"`kubectl apply -n argocd -f {api.ROOT_APP_HINT}` (see the repo README)"
+            f"next: connect Argo CD with `{api.connect_command(repo)}` (see the repo README)"
         )
 
 
@@ -253,8 +255,11 @@ def init(
     help="CSV roster (GitHub Classroom or student_id,github_username,email,name[,tier]).",
 )
 @click.option("--skip-invalid", is_flag=True, help="With --roster: onboard the good rows only.")
-@click.option("--github-setup", is_flag=True,
-              help="Then prepare each student's GitHub repo (`github setup STUDENT web`).")
+@click.option(
+    "--github-setup",
+    is_flag=True,
+    help="Then prepare each student's GitHub repo (`github setup STUDENT web`).",
+)
 @dry_run_option
 @push_option
 @pass_ctx
@@ -413,20 +418,39 @@ def app_remove(ctx: Ctx, student: str, app_name: str, dry_run: bool, push: bool)
 
 @main.command(
     help="Remove a student's Applications, project, guards, namespace and spec in one commit."
-    + examples("kuploy-gitops offboard kim-minji", "kuploy-gitops offboard kim-minji --archive",
-               "kuploy-gitops offboard kim-minji --push --verify")
+    + examples(
+        "kuploy-gitops offboard kim-minji",
+        "kuploy-gitops offboard kim-minji --archive",
+        "kuploy-gitops offboard kim-minji --push --verify",
+    )
 )
 @click.argument("student")
 @click.option("--archive", is_flag=True, help="Keep the spec under tenants/archive/.")
 @dry_run_option
 @push_option
-@click.option("--verify", is_flag=True, help="Then wait until Argo CD reports the student's "
-              "apps and project gone (server from ARGOCD_SERVER or kuploy.yaml).")
-@click.option("--verify-timeout", type=float, default=600.0, show_default=True,
-              help="Seconds --verify waits before naming what is left.")
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Then wait until Argo CD reports the student's "
+    "apps and project gone (server from ARGOCD_SERVER or kuploy.yaml).",
+)
+@click.option(
+    "--verify-timeout",
+    type=float,
+    default=600.0,
+    show_default=True,
+    help="Seconds --verify waits before naming what is left.",
+)
 @pass_ctx
-def offboard(ctx: Ctx, student: str, archive: bool, dry_run: bool, push: bool,
-             verify: bool, verify_timeout: float) -> None:
+def offboard(
+    ctx: Ctx,
+    student: str,
+    archive: bool,
+    dry_run: bool,
+    push: bool,
+    verify: bool,
+    verify_timeout: float,
+) -> None:
     """Offboard a student."""
     result = api.offboard(ctx.repo, student, archive=archive, dry_run=dry_run, push=push)
     print_result(ctx, result, dry_run=dry_run)

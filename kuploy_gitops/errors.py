@@ -30,6 +30,8 @@ class KuployError(Exception):
     """
 
     exit_code: int = 1
+    details: tuple[str, ...] = ()
+    """Lines the CLI prints before the error line (every bad roster row, every drifting file)."""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         self.message = message
@@ -70,6 +72,7 @@ class RosterError(InvalidInputError):
     def __init__(self, path: str, problems: list[tuple[int, str]]) -> None:
         self.path = path
         self.problems = problems
+        self.details = tuple(f"{path}:{line}: {reason}" for line, reason in problems)
         first = problems[0]
         more = f" (and {len(problems) - 1} more bad rows)" if len(problems) > 1 else ""
         super().__init__(
@@ -97,6 +100,7 @@ class DriftError(KuployError):
 
     def __init__(self, paths: list[str]) -> None:
         self.paths = paths
+        self.details = tuple(f"drift: {p}" for p in paths)
         super().__init__(
             f"{len(paths)} rendered file(s) differ from the specs: {', '.join(paths[:5])}"
             + (" ..." if len(paths) > 5 else ""),

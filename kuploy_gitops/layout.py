@@ -132,6 +132,17 @@ def student_rbac_name() -> str:
     return "kuploy-student"
 
 
+def tenant_owned_paths(student: str) -> tuple[str, ...]:
+    """The kuploy-owned paths a write for one student reads or changes."""
+    return (
+        CONFIG_FILE,
+        tenant_spec(student),
+        archived_spec(student),
+        tenant_dir(student),
+        workload_dir(student),
+    )
+
+
 def is_owned(path: str) -> bool:
     """Whether a repo-relative path is one kuploy writes."""
     return any(path == p or path.startswith(p + "/") for p in OWNED_PATHS)

@@ -325,16 +325,19 @@ def application(cfg: PlatformConfig, spec: TenantSpec, app: AppSpec) -> Obj:
     }
 
 
-def _sync_policy() -> Obj:
+def _sync_policy(*, prune_last: bool = True) -> Obj:
     # Never allowEmpty: with prune on, an empty render would delete the student's whole app.
-    return {
-        "automated": {"prune": True, "selfHeal": True, "allowEmpty": False},
-        "syncOptions": ["PruneLast=true"],
-        "retry": {
-            "limit": 5,
-            "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"},
-        },
+    # The root Application must not prune everything last: that would put every pruned object
+    # of an offboarding in one final step and lose the order its sync waves and the per-object
+    # PruneLast annotations (Namespace, AppProject) give.
+    policy: Obj = {"automated": {"prune": True, "selfHeal": True, "allowEmpty": False}}
+    if prune_last:
+        policy["syncOptions"] = ["PruneLast=true"]
+    policy["retry"] = {
+        "limit": 5,
+        "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"},
     }
+    return policy
 
 
 # ---------------------------------------------------------------------------------------------
@@ -366,7 +369,7 @@ def root_application(cfg: PlatformConfig) -> Obj:
                 "directory": {"recurse": True},
             },
             "destination": {"server": layout.IN_CLUSTER_SERVER, "namespace": cfg.argocd_namespace},
-            "syncPolicy": _sync_policy(),
+            "syncPolicy": _sync_policy(prune_last=False),
         },
     }
 

@@ -175,7 +175,11 @@ def render_platform(cfg: PlatformConfig) -> dict[str, str]:
     """The platform-level manifests derived from kuploy.yaml (root app, admin project, add-ons)."""
     head = header(layout.CONFIG_FILE)
     files = {
-        layout.ROOT_APP_FILE: yamlio.dump(manifests.root_application(cfg), header=head),
+        # The admin project goes with the root Application so that one `kubectl apply` of
+        # this file works on a fresh Argo CD (an Application needs its project to exist).
+        layout.ROOT_APP_FILE: yamlio.dump_all(
+            [manifests.admin_project(cfg), manifests.root_application(cfg)], header=head
+        ),
         layout.platform_file("project"): yamlio.dump(manifests.admin_project(cfg), header=head),
     }
     for addon in cfg.addons:

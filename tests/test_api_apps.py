@@ -150,3 +150,30 @@ def test_malformed_env_pair() -> None:
     for bad in ("A", "=b", ""):
         with pytest.raises(InvalidInputError, match="KEY=VALUE"):
             api.parse_env_pair(bad)
+
+
+def test_application_name_collision_across_tenants(platform: Path) -> None:
+    api.onboard(platform, api.OnboardOptions(student="kim"))
+    api.onboard(platform, api.OnboardOptions(student="kim-lee"))
+    api.app_add(
+        platform, api.AppOptions(student="kim-lee", app="web", image="ghcr.io/o/w:1", port=80)
+    )
+    before = tree_snapshot(platform)
+    with pytest.raises(ConflictError, match="Application 'kim-lee-web'"):
+        api.app_add(
+            platform, api.AppOptions(student="kim", app="lee-web", image="ghcr.io/o/w:1", port=80)
+        )
+    assert tree_snapshot(platform) == before
+
+
+def test_other_tenants_dirty_files_do_not_block_a_single_tenant_write(tenant: Path) -> None:
+    api.onboard(tenant, api.OnboardOptions(student="lee"))
+    other = tenant / layout.tenant_file("lee", "namespace.yaml")
+    other.write_text(other.read_text() + "# admin is editing lee\n")
+    add(tenant)  # kim's write only looks at kim's files
+    assert "M " + layout.tenant_file("lee", "namespace.yaml") in git(tenant, "status", "--short")
+    assert layout.tenant_file("lee", "namespace.yaml") not in git(
+        tenant, "show", "--name-only", "--format=", "HEAD"
+    )
+    with pytest.raises(ConflictError, match="uncommitted"):
+        api.render_all(tenant)  # a whole-repo write still refuses

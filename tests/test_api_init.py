@@ -37,8 +37,13 @@ def test_init_creates_platform_repo_with_first_commit(tmp_path: Path) -> None:
         assert key in data
     assert data["ingress"]["tls_secret"]
     assert data["argocd"]["server"].startswith("https://")
-    root = yamlio.load((repo / layout.ROOT_APP_FILE).read_text())
+    project, root = yamlio.load_all((repo / layout.ROOT_APP_FILE).read_text())
+    # One `kubectl apply` of root.yaml works on a fresh Argo CD: the project comes with it.
+    assert (
+        project["kind"] == "AppProject" and project["metadata"]["name"] == root["spec"]["project"]
+    )
     assert root["kind"] == "Application"
+    assert "PruneLast=true" not in root["spec"]["syncPolicy"].get("syncOptions", [])
     assert root["spec"]["source"]["path"] == layout.CLUSTER_DIR
     assert root["spec"]["source"]["directory"]["recurse"] is True
     admin = yamlio.load((repo / layout.platform_file("project")).read_text())

@@ -217,8 +217,12 @@ def test_onboard_refuses_dirty_owned_files(platform: Path) -> None:
     onboard(platform, "kim")
     path = platform / layout.tenant_file("kim", "namespace.yaml")
     path.write_text(path.read_text() + "# hand edit\n")
-    with pytest.raises(ConflictError, match="uncommitted changes"):
-        onboard(platform, "lee")
+    with pytest.raises(ConflictError, match="uncommitted changes in files kuploy owns"):
+        onboard(platform, "kim", course="cs101")
+    cfg = platform / "kuploy.yaml"
+    cfg.write_text(cfg.read_text() + "# hand edit\n")
+    with pytest.raises(ConflictError, match="kuploy.yaml"):
+        onboard(platform, "lee")  # the config is read by every write
     assert not (platform / layout.tenant_spec("lee")).exists()
 
 

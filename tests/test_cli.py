@@ -146,15 +146,21 @@ def test_render_check_exit_7_lists_drift(platform: Path) -> None:
     api.onboard(platform, api.OnboardOptions(student="kim"))
     f = platform / layout.tenant_file("kim", "limitrange.yaml")
     f.write_text(f.read_text() + "# edited\n")
+    g = platform / layout.tenant_file("kim", "rbac.yaml")
+    g.write_text(g.read_text() + "# edited\n")
     code, _, err = invoke("-C", str(platform), "render", "--check")
     assert code == 7 and "limitrange.yaml" in err
+    assert "drift: " + layout.tenant_file("kim", "rbac.yaml") in err
 
 
 def test_roster_errors_and_skip_invalid(platform: Path, tmp_path: Path) -> None:
     roster = tmp_path / "r.csv"
-    roster.write_text("identifier,github_username,github_id,name\nok,,,\nBAD,,,\n")
+    roster.write_text("identifier,github_username,github_id,name\nok,,,\nBAD,,,\nx_y,,,\n")
     code, _, err = invoke("-C", str(platform), "onboard", "--roster", str(roster))
     assert code == 4 and "r.csv:3:" in err
+    # Every bad row gets its own line, then the one error line.
+    assert f"{roster}:3: " in err and f"{roster}:4: " in err
+    assert err.strip().splitlines()[-1].startswith("error:")
     code, out, err = invoke(
         "-C", str(platform), "onboard", "--roster", str(roster), "--skip-invalid"
     )

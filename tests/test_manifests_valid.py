@@ -132,7 +132,7 @@ def test_every_option_renders_schema_valid(platform: Path, shared_dir: Path) -> 
 
 def test_strict_validation_catches_unknown_fields(demo_repo: Path, shared_dir: Path) -> None:
     # The checks above must be able to fail: a typo is caught in both schema families.
-    app = yamlio.load((demo_repo / layout.ROOT_APP_FILE).read_text())
+    app = yamlio.load_all((demo_repo / layout.ROOT_APP_FILE).read_text())[-1]
     app["spec"]["sourceRepo"] = "typo"
     assert list(argo_validator(shared_dir, "Application").iter_errors(app))
     dep = yamlio.load_all(

@@ -114,17 +114,21 @@ def validate_student(opts: Options, student: str, folder: Path,
 
 
 def validate_files(cfg: PlatformConfig, files: Mapping[str, str | None], repo_root: Path,
-                   *, crd_dir: Path | None = None, kustomize: bool = True) -> list[Finding]:
+                   *, crd_dir: Path | None = None, kustomize: bool = True,
+                   cross_tenant: bool = True) -> list[Finding]:
     """Validate an in-memory change set (repo-relative path -> text, None = deleted) over the repo.
 
-    Checks the tenants the files touch (schemas, admission, isolation, kustomize builds) and
-    the cross-tenant rules over the whole repo; no drift check (the change set is the render).
+    Checks the tenants the files touch (schemas, admission, isolation, kustomize builds) and,
+    with ``cross_tenant``, the cross-tenant rules over the whole repo (which read every tenant:
+    callers whose names are unique by construction may leave them to `validate` in CI); no
+    drift check (the change set is the render).
     """
     students = sorted({s for s in (tenant_of(p) for p in files) if s and s != PLATFORM})
     tree = Tree(repo_root, files)
     opts = Options(repo=repo_root, crd_dir=crd_dir, kustomize=kustomize, drift=False)
     run = _Run(cfg, tree, opts, None)
-    run.check_repo(_all_students(tree), set(students))
+    run.check_repo(_all_students(tree) if cross_tenant else students, set(students),
+                   cross_tenant=cross_tenant)
     return run.finish().findings
 
 
@@ -271,7 +275,7 @@ class _Run:
     # -- the whole repo ------------------------------------------------------------------------
 
     def check_repo(self, students: list[str], only: set[str] | None,
-                   drift: bool = False) -> None:
+                   drift: bool = False, cross_tenant: bool = True) -> None:
         """Check the platform files and ``only`` (None: all) tenants, then cross-tenant rules.
 
         With ``drift``, also the rendered files of the same tenants (None: the whole repo).
@@ -289,7 +293,8 @@ class _Run:
         for student in students:
             if student not in self.checked:
                 self.collect_hosts(student)
-        self.check_root_duplicates()
+        if cross_tenant:
+            self.check_root_duplicates()
         self.check_hosts()
         if drift:
             if drift_result is None:

@@ -33,8 +33,7 @@ def everything(result: Result) -> str:
 
 def with_root_app(repo: Path, fake: FakeArgoCD) -> None:
     """Put the admin project and root Application in the fake, as `kubectl apply` would."""
-    for rel in (layout.platform_file("project"), layout.ROOT_APP_FILE):
-        obj = yamlio.load((repo / rel).read_text())
+    for obj in yamlio.load_all((repo / layout.ROOT_APP_FILE).read_text()):
         if obj["kind"] == "AppProject":
             fake.projects[obj["metadata"]["name"]] = {"metadata": obj["metadata"],
                                                       "spec": obj["spec"]}

@@ -182,7 +182,7 @@ def test_sync_unknown_app(demo_repo: Path, client: ArgoCDClient, fake: FakeArgoC
 def test_verify_offboarded(demo_repo: Path, client: ArgoCDClient, fake: FakeArgoCD,
                            clock: FakeClock) -> None:
     argocd_ops.register(client, demo_repo, None)
-    root = rendered(demo_repo, layout.ROOT_APP_FILE)
+    root = yamlio.load_all((demo_repo / layout.ROOT_APP_FILE).read_text())[-1]
     admin = rendered(demo_repo, layout.platform_file("project"))
     client.upsert_project(admin)
     client.upsert_application(root)
