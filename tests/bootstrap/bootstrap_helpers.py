@@ -83,11 +83,16 @@ def task_results(result: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, A
 
 
 def failed_tasks(result: dict[str, Any]) -> list[str]:
-    return [
-        f"{host}: {name}: {res.get('msg', '')}"
-        for name, host, res in task_results(result)
-        if res.get("failed") and not res.get("ignore_errors")
-    ]
+    """One line per failed task and host, with the messages of failed loop items too."""
+    lines = []
+    for name, host, res in task_results(result):
+        if not res.get("failed") or res.get("ignore_errors"):
+            continue
+        messages = [str(res.get("msg", ""))]
+        items = res.get("results", [])
+        messages += [str(item.get("msg", "")) for item in items if item.get("failed")]
+        lines.append(f"{host}: {name}: {' | '.join(messages)}")
+    return lines
 
 
 def changed_tasks(result: dict[str, Any]) -> list[str]:

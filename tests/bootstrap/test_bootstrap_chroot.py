@@ -87,6 +87,7 @@ def assert_converged_files(root: Path) -> None:
         "net.bridge.bridge-nf-call-ip6tables": "1",
         "net.ipv4.ip_forward": "1",
     }
+    assert "127.0.1.1 cp1" in (root / "etc/hosts").read_text().splitlines()
     timesyncd = (root / "etc/systemd/timesyncd.conf.d/kuploy.conf").read_text()
     assert "[Time]" in timesyncd and "NTP=ntp.ubuntu.com" in timesyncd
     for package in ("containerd", "systemd-timesyncd", "conntrack", "procps", "kmod"):

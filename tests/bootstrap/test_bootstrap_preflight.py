@@ -158,3 +158,10 @@ def test_missing_platform_repo_is_refused(tmp_path: Path, home: Path) -> None:
     result = preflight(lab_inventory(tmp_path), home, "-e", "platform_repo_url=")
     assert result["rc"] != 0
     assert "platform_repo_url" in "\n".join(failed_tasks(result))
+
+
+@pytest.mark.parametrize("name", ["pod_cidr", "service_cidr", "kube_version"])
+def test_required_variables_must_be_set(tmp_path: Path, home: Path, name: str) -> None:
+    result = preflight(lab_inventory(tmp_path), home, "-e", f"{name}=")
+    assert result["rc"] != 0
+    assert f"Required variable '{name}' is not set" in "\n".join(failed_tasks(result))
