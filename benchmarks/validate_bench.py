@@ -38,7 +38,13 @@ import time
 from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(CHECKOUT))
+SNAPSHOT = Path(tempfile.mkdtemp(prefix="kuploy-bench-src-"))
+# Every run (and the generator) uses this copy of the package: edits to the checkout during a
+# long run cannot make the generated tree drift from its renderer.
+_SKIP = shutil.ignore_patterns("__pycache__")
+shutil.copytree(CHECKOUT / "kuploy_gitops", SNAPSHOT / "kuploy_gitops", ignore=_SKIP)
+shutil.copytree(CHECKOUT / "templates", SNAPSHOT / "templates", ignore=_SKIP)
+sys.path.insert(0, str(SNAPSHOT))
 
 from kuploy_gitops import config, layout, render, yamlio  # noqa: E402
 from kuploy_gitops.config import AppSpec, TenantSpec  # noqa: E402
@@ -108,7 +114,7 @@ def run_n(root: Path, n: int, reps: int, checkov: str, checkov_max: int) -> dict
     repo = generate(root, n)
     print(f"\nN={n}: generated {len(list(repo.rglob('*.yaml')))} YAML files in "
           f"{time.perf_counter() - t0:.1f} s", flush=True)
-    env = {**os.environ, "PYTHONPATH": str(CHECKOUT)}
+    env = {**os.environ, "PYTHONPATH": str(SNAPSHOT)}
     out: dict[str, float] = {"tenants": float(n)}
     objects = 0
 
@@ -245,4 +251,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    finally:
+        shutil.rmtree(SNAPSHOT, ignore_errors=True)

@@ -27,6 +27,7 @@ from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate import policies, pss
 from kuploy_gitops.validate.context import TenantContext, build
 from kuploy_gitops.validate.findings import Finding, Issue
+from kuploy_gitops.validate.index import FileIndex
 from kuploy_gitops.validate.kustomize import Build, Kustomizer, default_cache_dir
 from kuploy_gitops.validate.schemas import SchemaSet
 from kuploy_gitops.validate.tree import (
@@ -210,6 +211,7 @@ class _Run:
         self._unknown_kinds: set[tuple[str, str]] = set()
         self._parsed: dict[tuple[int, str], list[Doc]] = {}
         self._prebuilt: dict[str, Build] = {}
+        self._index: FileIndex | None = None
 
     # -- recording -----------------------------------------------------------------------------
 
@@ -225,6 +227,8 @@ class _Run:
         self.report.findings.append(F.make(rule, message, file=file, line=line, tenant=tenant))
 
     def finish(self) -> Report:
+        if self._index is not None:
+            self._index.save()
         self.report.findings = sorted(set(self.report.findings),
                                       key=lambda f: (f.tenant, f.file, f.line, f.rule, f.message))
         self.report.tenants = sorted(self.checked)
@@ -282,7 +286,7 @@ class _Run:
         Large repos are split into shards checked by worker processes (one per core).
         """
         drift_of = None if only is None else sorted(only)
-        self.check_platform()
+        self.check_platform(changed_only=not cross_tenant)
         full = [s for s in students if only is None or s in only]
         workers = min(self.opts.jobs or os.cpu_count() or 1, 8)
         drift_result: list[str] | None = None
@@ -392,8 +396,14 @@ class _Run:
         self.checked |= result.checked
         self._root_keys.extend(result.root_keys)
 
-    def check_platform(self) -> None:
-        for path in self.tree.files(layout.APPS_DIR):
+    def check_platform(self, changed_only: bool = False) -> None:
+        # changed_only: a change set checks the platform files it changes, not every file.
+        if changed_only:
+            paths = sorted(p for p, text in self.tree.overlay.items()
+                           if text is not None and p.startswith(layout.APPS_DIR + "/"))
+        else:
+            paths = self.tree.files(layout.APPS_DIR)
+        for path in paths:
             if not is_manifest(path) or tenant_of(path) != PLATFORM:
                 continue
             for doc in self.load(path, PLATFORM):
@@ -637,18 +647,39 @@ class _Run:
 
     # -- cross-tenant ----------------------------------------------------------------------------
 
+    def index(self) -> FileIndex:
+        """The cache of cross-tenant facts of unchecked files (see :mod:`.index`)."""
+        if self._index is None:
+            cache = None
+            if self.opts.use_cache:
+                cache = (self.opts.cache_dir or default_cache_dir()).parent
+            self._index = FileIndex(cache, self.tree.root)
+        return self._index
+
     def collect_hosts(self, student: str) -> None:
         """Host claims of a tenant that is not checked in this run (raw files, no build)."""
         for path in self.tree.files(layout.workload_dir(student)):
             if not is_manifest(path):
                 continue
-            text = self.tree.read(path)
-            if "Ingress" not in text:
-                continue
-            docs, _ = parse(text, path, student)
-            for doc in iter_objects(docs):
-                if isinstance(doc.obj, dict) and doc.obj.get("kind") == "Ingress":
-                    self.claim_hosts(student, doc)
+
+            def claims(path: str = path) -> list[list[Any]]:
+                text = self.tree.read(path)
+                if "Ingress" not in text:
+                    return []
+                out: list[list[Any]] = []
+                for doc in iter_objects(parse(text, path, student)[0]):
+                    if isinstance(doc.obj, dict) and doc.obj.get("kind") == "Ingress":
+                        meta = doc.obj.get("metadata") or {}
+                        for host, rule_path, key in policies.ingress_hosts(doc.obj):
+                            out.append([host, rule_path, doc.file, doc.line_of(key),
+                                        str(meta.get("name") or ""),
+                                        str(meta.get("namespace") or "")])
+                return out
+
+            found = claims() if path in self.tree.overlay else self.index().facts(path, claims)
+            for host, rule_path, file, line, name, namespace in found:
+                self.hosts.setdefault((host, rule_path), []).append(
+                    Claim(student, file, line, "Ingress", name, namespace))
 
     def claim_hosts(self, student: str, doc: Doc) -> None:
         meta = doc.obj.get("metadata") or {}
@@ -704,17 +735,33 @@ class _Run:
                 continue
             tenant = tenant_of(path)
             parsed = self._parsed.get((id(self.tree), path))
-            if parsed is None:  # a tenant this run does not check: its objects still count
-                parsed = list(iter_objects(parse(self.tree.read(path), path, tenant)[0]))
-            for doc in parsed:
-                obj = doc.obj
-                if not isinstance(obj, dict) or not isinstance(obj.get("metadata"), dict):
-                    continue
-                kind = str(obj.get("kind"))
-                ns = "" if kind in policies.CLUSTER_SCOPED else str(
-                    obj["metadata"].get("namespace") or self.cfg.argocd_namespace)
-                keys.append((policies.group_of(obj), kind, ns, str(obj["metadata"].get("name")),
-                             doc.file, doc.line, tenant))
+            if parsed is not None:
+                keys.extend(self._keys(parsed, tenant))
+            elif path in self.tree.overlay:
+                keys.extend(self._keys(self._parse_plain(path, tenant), tenant))
+            else:  # a tenant this run does not check: its objects still count (cached)
+
+                def compute(path: str = path, tenant: str = tenant) -> list[list[Any]]:
+                    return [list(k) for k in self._keys(self._parse_plain(path, tenant), tenant)]
+
+                for g, kind, ns, name, file, line, owner in self.index().facts(path, compute):
+                    keys.append((g, kind, ns, name, file, line, owner))
+        return keys
+
+    def _parse_plain(self, path: str, tenant: str) -> list[Doc]:
+        return list(iter_objects(parse(self.tree.read(path), path, tenant)[0]))
+
+    def _keys(self, docs: list[Doc], tenant: str) -> list[RootKey]:
+        keys: list[RootKey] = []
+        for doc in docs:
+            obj = doc.obj
+            if not isinstance(obj, dict) or not isinstance(obj.get("metadata"), dict):
+                continue
+            kind = str(obj.get("kind"))
+            ns = "" if kind in policies.CLUSTER_SCOPED else str(
+                obj["metadata"].get("namespace") or self.cfg.argocd_namespace)
+            keys.append((policies.group_of(obj), kind, ns, str(obj["metadata"].get("name")),
+                         doc.file, doc.line, tenant))
         return keys
 
     def check_root_duplicates(self) -> None:

@@ -76,15 +76,19 @@ class Tree:
         """Every file under the top-level folder ``top``, walked once per tree (sorted)."""
         cache: dict[str, list[str]] = self.__dict__.setdefault("_listings", {})
         if top not in cache:
-            found: list[str] = []
-            base = self.root / top
-            if base.is_dir():
-                for dirpath, dirnames, filenames in os.walk(base):
-                    dirnames[:] = [d for d in dirnames if d != ".git"]
-                    rel = Path(dirpath).relative_to(self.root).as_posix()
-                    found.extend(f"{rel}/{f}" for f in filenames)
-            cache[top] = sorted(found)
+            cache[top] = self._walk(top)
         return cache[top]
+
+    def _walk(self, folder: str) -> list[str]:
+        """Every file under ``folder`` on disk (sorted)."""
+        found: list[str] = []
+        base = self.root / folder
+        if base.is_dir():
+            for dirpath, dirnames, filenames in os.walk(base):
+                dirnames[:] = [d for d in dirnames if d != ".git"]
+                rel = Path(dirpath).relative_to(self.root).as_posix()
+                found.extend(f"{rel}/{f}" for f in filenames)
+        return sorted(found)
 
     def files(self, prefix: str) -> list[str]:
         """Repo-relative paths of every file under ``prefix`` (sorted)."""
@@ -92,7 +96,15 @@ class Tree:
         found: set[str] = set()
         if prefix in ("", ".") or (self.root / prefix).is_dir():
             top = prefix.split("/", 1)[0]
-            listing = self._listing(top) if prefix not in ("", ".") else []
+            cached = self.__dict__.get("_listings", {})
+            if prefix in ("", "."):
+                listing: list[str] = []
+            elif top in cached or prefix == top:
+                listing = self._listing(top)
+            else:
+                # A narrow question (one tenant's folder) before any whole-tree walk: walk only
+                # that folder, so checking one tenant costs the same in a repo of thousands.
+                listing = self._walk(prefix)
             start = bisect.bisect_left(listing, prefix + "/")
             for path in listing[start:]:
                 if not path.startswith(prefix + "/"):

@@ -216,3 +216,27 @@ def test_student_folder_findings_use_the_student_paths(demo: Path, tmp_path: Pat
 def test_student_mode_refuses_unknown_students(demo: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not onboarded"):
         validate_student(Options(repo=demo), "nobody", tmp_path)
+
+
+def test_validate_files_sees_changes_to_untouched_tenants_through_its_index(
+    demo: Path, tmp_path: Path, crd_dir: Path
+) -> None:
+    repo = tmp_path / "copy"
+    shutil.copytree(demo, repo)
+    cfg = config.load_config(repo)
+    spec = TenantSpec(student="new-kid", tier="small", apps=(
+        AppSpec(name="web", mode="managed", image="ghcr.io/konkuk-kuploy/w:1", port=8080),))
+    files = render.render_tenant(cfg, spec)
+    assert validate_files(cfg, files, repo, crd_dir=crd_dir) == []
+    assert validate_files(cfg, files, repo, crd_dir=crd_dir) == []  # from the index
+    # An untouched tenant's file changes on disk: the index notices (size/mtime) and re-reads.
+    kim = repo / "apps/workloads/kim-minji/web/ingress.yaml"
+    kim.write_text(kim.read_text().replace("web.kim-minji", "web.new-kid"))
+    found = validate_files(cfg, files, repo, crd_dir=crd_dir)
+    assert {(f.rule, f.tenant) for f in found} == {("ingress.host-duplicate", "new-kid")}
+    # A duplicate AppProject name in another tenant's folder is seen as well.
+    (repo / "apps/cluster/tenants/lee-jun/extra.yaml").write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata:\n  name: new-kid\n"
+        "  namespace: argocd\nspec: {}\n")
+    found = validate_files(cfg, files, repo, crd_dir=crd_dir)
+    assert "manifest.duplicate" in {f.rule for f in found}
