@@ -244,3 +244,24 @@ def test_fast_yaml_reader_equals_the_reference_reader(demo: Path) -> None:
         assert list(yamlio.iter_docs_fast(text)) == ref
         checked += 1
     assert checked > 40
+
+
+def test_applicationset_schema_from_its_crd(crd_dir: Path) -> None:
+    s = SchemaSet("1.34.0", crd_dir)
+    appset = {
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
+        "metadata": {"name": "students", "namespace": "argocd"},
+        "spec": {
+            "generators": [{"list": {"elements": [{"student": "kim-minji"}]}}],
+            "template": {
+                "metadata": {"name": "{{student}}-web"},
+                "spec": {"project": "{{student}}",
+                         "source": {"repoURL": "https://x", "path": "apps"},
+                         "destination": {"server": "https://kubernetes.default.svc",
+                                         "namespace": "{{student}}"}},
+            },
+        },
+    }
+    assert s.check(appset) == []
+    appset["spec"]["generator"] = appset["spec"].pop("generators")
+    assert {i.rule for i in s.check(appset)} == {F.UNKNOWN_FIELD, F.SCHEMA_INVALID}
