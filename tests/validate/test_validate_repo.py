@@ -240,3 +240,41 @@ def test_validate_files_sees_changes_to_untouched_tenants_through_its_index(
         "  namespace: argocd\nspec: {}\n")
     found = validate_files(cfg, files, repo, crd_dir=crd_dir)
     assert "manifest.duplicate" in {f.rule for f in found}
+
+
+def _big_repo(root: Path, tenants: int) -> Path:
+    from kuploy_gitops import layout, yamlio
+
+    data = config.default_config_data()
+    cfg = config.parse_config(data)
+    files = dict(render.render_platform(cfg))
+    files[layout.CONFIG_FILE] = yamlio.dump(data)
+    for i in range(tenants):
+        spec = TenantSpec(student=f"s-{i:03d}", tier="small", apps=(
+            AppSpec(name="web", mode="managed", image="ghcr.io/konkuk-kuploy/w:1", port=8080,
+                    size="tiny"),))
+        files[layout.tenant_spec(spec.student)] = config.dump_spec(spec)
+        files.update(render.render_tenant(cfg, spec))
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    return root
+
+
+def test_parallel_shards_find_what_a_serial_run_finds(tmp_path: Path, crd_dir: Path) -> None:
+    repo = _big_repo(tmp_path / "big", 45)
+    (repo / "apps/workloads/s-003/shell").mkdir()
+    (repo / "apps/workloads/s-003/shell/pod.yaml").write_text(PRIVILEGED)
+    ingress = repo / "apps/workloads/s-040/web/ingress.yaml"
+    ingress.write_text(ingress.read_text().replace("web.s-040", "web.s-001"))
+    (repo / "apps/cluster/tenants/s-020/extra.yaml").write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata:\n  name: s-021\n"
+        "  namespace: argocd\nspec: {}\n")
+    serial = validate_repo(Options(repo=repo, crd_dir=crd_dir, jobs=1))
+    parallel = validate_repo(Options(repo=repo, crd_dir=crd_dir, jobs=2))
+    assert parallel.findings == serial.findings
+    assert (parallel.files, parallel.objects, parallel.builds) == (
+        serial.files, serial.objects, serial.builds)
+    assert rules(serial.findings) >= {"pss.privileged", "ingress.host-pattern",
+                                      "ingress.host-duplicate", "manifest.duplicate",
+                                      "drift.out-of-date"}
