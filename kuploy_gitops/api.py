@@ -290,6 +290,7 @@ def init(opts: InitOptions, *, dry_run: bool = False, push: bool = False) -> App
         )
     if not git.is_repo():
         git.init(opts.branch)
+    git.tune_for_many_files()
     with git.lock():
         plan.recover(git)
         return _finish(git, cfg, fplan, message, summary=summary, dry_run=False, push=push)
