@@ -27,3 +27,18 @@ def tree_snapshot(repo: Path) -> dict[str, bytes]:
             continue
         out[p.relative_to(repo).as_posix()] = p.read_bytes()
     return out
+
+
+class FakeClock:
+    """Epoch time that only moves when someone "sleeps" (rate-limit waits without waiting)."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from github import Auth
-from helpers import commit_count, git
+from helpers import FakeClock, commit_count, git
 from providers.fake_github import FakeGitHub
 
 from kuploy_gitops import api, config, github_ops, layout, yamlio
@@ -32,17 +32,6 @@ SCAFFOLD = {
 }
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-        self.sleeps: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

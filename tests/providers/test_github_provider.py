@@ -9,6 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from github import Auth
+from helpers import FakeClock
 
 from kuploy_gitops.config import GitHubSettings
 from kuploy_gitops.errors import ConfigError, ProviderError
@@ -19,19 +20,6 @@ ORG = "konkuk-kuploy"
 TOKEN = "ghp_s3cretTokenValue0123456789"
 
 
-class FakeClock:
-    """Epoch time that only moves when someone "sleeps"."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-        self.sleeps: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
