@@ -46,8 +46,8 @@ shutil.copytree(CHECKOUT / "kuploy_gitops", SNAPSHOT / "kuploy_gitops", ignore=_
 shutil.copytree(CHECKOUT / "templates", SNAPSHOT / "templates", ignore=_SKIP)
 sys.path.insert(0, str(SNAPSHOT))
 
-from kuploy_gitops import config, layout, render, yamlio  # noqa: E402
-from kuploy_gitops.config import AppSpec, TenantSpec  # noqa: E402
+from kuploy_gitops import config, layout, render, tenant_spec, yamlio  # noqa: E402
+from kuploy_gitops.tenant_spec import AppSpec, TenantSpec  # noqa: E402
 
 CRD_DIR = CHECKOUT.parent / "shared" / "data" / "argocd"
 CORPUS = CHECKOUT / "tests" / "validate" / "corpus" / "broken"
@@ -72,7 +72,7 @@ def generate(root: Path, tenants: int) -> Path:
             apps=(AppSpec(name="web", mode="managed", image="ghcr.io/konkuk-kuploy/web:1.0",
                           port=8080, size="tiny"),),
         )
-        files[layout.tenant_spec(spec.student)] = config.dump_spec(spec)
+        files[layout.tenant_spec(spec.student)] = tenant_spec.dump_spec(spec)
         files.update(render.render_tenant(cfg, spec))
     for path, text in files.items():
         target = repo / path
@@ -156,11 +156,11 @@ def run_n(root: Path, n: int, reps: int, checkov: str, checkov_max: int) -> dict
                          kuploy(repo, "--cache-dir", str(warm_cache)))
     # One tenant changes its replicas through its spec and re-render (a realistic PR).
     spec_path = repo / layout.tenant_spec("student-0007")
-    spec = config.parse_spec(yamlio.load(spec_path.read_text()), str(spec_path))
+    spec = tenant_spec.parse_spec(yamlio.load(spec_path.read_text()), str(spec_path))
     cfg = config.load_config(repo)
     app = spec.apps[0]
     spec = spec.with_app(AppSpec(**{**app.__dict__, "replicas": 2}))
-    spec_path.write_text(config.dump_spec(spec))
+    spec_path.write_text(tenant_spec.dump_spec(spec))
     for path, text in render.render_tenant(cfg, spec).items():
         (repo / path).write_text(text)
     _git(repo, "commit", "-qam", "student-0007: 2 replicas")

@@ -1,8 +1,5 @@
 """kuploy-gitops: the admin's tool for a student GitOps platform on a kubeadm cluster."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("kuploy-gitops")
-except PackageNotFoundError:  # running from a checkout that was never installed
-    __version__ = "0.0.0+checkout"
+# The one place the version is set: pyproject.toml reads it from here (hatch's version source),
+# so `--version` needs no package-metadata lookup at start-up.
+__version__ = "0.1.0"

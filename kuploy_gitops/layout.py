@@ -31,6 +31,7 @@ PLATFORM_DIR = "apps/cluster/platform"
 TENANT_MANIFESTS_DIR = "apps/cluster/tenants"
 WORKLOADS_DIR = "apps/workloads"
 PLATFORM_README = "README.md"
+PLATFORM_WORKFLOW = ".github/workflows/kuploy.yml"
 
 # Paths kuploy owns: a dirty working tree under these blocks a write.
 OWNED_PATHS = (CONFIG_FILE, TENANTS_DIR, APPS_DIR)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from kuploy_gitops import layout
-from kuploy_gitops.config import Addon, AppSpec, PlatformConfig, TenantSpec
+from kuploy_gitops.config import Addon, PlatformConfig
+from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 
 Obj = dict[str, Any]
 

@@ -18,8 +18,10 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from kuploy_gitops import layout, manifests, yamlio
-from kuploy_gitops.config import SIZES, AppSpec, PlatformConfig, TenantSpec
+from kuploy_gitops import __version__, layout, manifests, yamlio
+from kuploy_gitops.config import PlatformConfig
+from kuploy_gitops.sizes import SIZES
+from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 
 # YAML's printable set; anything else (and the Unicode line separators) is escaped by `yq`.
 _YAML_UNSAFE = re.compile(
@@ -208,6 +210,19 @@ def render_platform_readme(cfg: PlatformConfig) -> str:
             "github_org": cfg.github_org,
         },
     )
+
+
+def render_platform_workflow(cfg: PlatformConfig) -> str:
+    """The platform repo's own CI workflow (render --check and validate), written by init."""
+    return render_template(
+        "repo/kuploy-ci.yml.j2",
+        {"branch": cfg.repo_branch, "kuploy_pip": kuploy_pip_requirement(cfg)},
+    )
+
+
+def kuploy_pip_requirement(cfg: PlatformConfig) -> str:
+    """What a workflow pip-installs to get this kuploy-gitops (``github.workflow_pip`` wins)."""
+    return cfg.github.workflow_pip or f"kuploy-gitops=={__version__}"
 
 
 def rendered_roots() -> tuple[str, ...]:

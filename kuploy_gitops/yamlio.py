@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import yaml
@@ -228,6 +228,30 @@ def load_all(text: str, *, source: str = "<string>") -> list[Any]:
 def iter_docs_with_lines(text: str, *, source: str = "<string>") -> Iterator[tuple[int, Any]]:
     """Yield (1-based start line, document) for each non-empty document of a stream."""
     yield from _iter_docs(text, source, _Loader, fast=False)
+
+
+def key_line(text: str, path: Sequence[str]) -> int | None:
+    """The 1-based line of the key at ``path`` (mapping keys, list indexes as digits) in ``text``.
+
+    For error messages only: ``None`` when the text does not parse or the path is not there.
+    """
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+    line: int | None = None
+    for step in path:
+        if isinstance(node, yaml.MappingNode):
+            found = next(((k, v) for k, v in node.value if k.value == step), None)
+            if found is None:
+                return line
+            line, node = found[0].start_mark.line + 1, found[1]
+        elif isinstance(node, yaml.SequenceNode) and step.isdigit() and int(step) < len(node.value):
+            node = node.value[int(step)]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
 
 
 def _one_line(exc: Exception) -> str:

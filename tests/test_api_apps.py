@@ -7,6 +7,7 @@ from helpers import git, tree_snapshot
 
 from kuploy_gitops import api, config, layout, yamlio
 from kuploy_gitops.errors import ConflictError, InvalidInputError, UsageError
+from kuploy_gitops.plan import ApplyResult
 
 
 @pytest.fixture
@@ -15,7 +16,7 @@ def tenant(platform: Path) -> Path:
     return platform
 
 
-def add(repo: Path, app: str = "web", **kw: object) -> api.ApplyResult:
+def add(repo: Path, app: str = "web", **kw: object) -> ApplyResult:
     opts = {"image": "ghcr.io/konkuk-kuploy/web:1.2.3", "port": 8080, **kw}
     return api.app_add(repo, api.AppOptions(student="kim", app=app, **opts))  # type: ignore[arg-type]
 

@@ -6,18 +6,19 @@ from pathlib import Path
 import pytest
 from helpers import commit_count, git, tree_snapshot
 
-from kuploy_gitops import api, config, layout, yamlio
+from kuploy_gitops import api, config, layout, tenant_spec, yamlio
 from kuploy_gitops.errors import (
     ConflictError,
     InvalidInputError,
     KuployError,
     NotInitialisedError,
 )
+from kuploy_gitops.plan import ApplyResult
 
 FUTURE = (dt.date.today() + dt.timedelta(days=120)).isoformat()
 
 
-def onboard(repo: Path, student: str, **kw: str) -> api.ApplyResult:
+def onboard(repo: Path, student: str, **kw: str) -> ApplyResult:
     return api.onboard(repo, api.OnboardOptions(student=student, **kw))
 
 
@@ -160,7 +161,7 @@ def test_onboard_changed_inputs_commit_exactly_the_change(platform: Path) -> Non
         layout.tenant_file("lee-jun", "resourcequota.yaml"),
         layout.tenant_spec("lee-jun"),
     ]
-    spec = config.read_spec(platform, "lee-jun")
+    spec = tenant_spec.read_spec(platform, "lee-jun")
     assert spec is not None and spec.tier == "large" and spec.course == "cs101"
     assert "update student lee-jun" in git(platform, "log", "-1", "--format=%s")
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import commit_count, tree_snapshot
 
-from kuploy_gitops import __version__, cli, config, layout
+from kuploy_gitops import __version__, cli, layout, tenant_spec
 
 
 def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -80,7 +80,7 @@ def test_init_onboard_app_list_through_cli(tmp_path: Path) -> None:
         "B=x=y",
     )
     assert code == 0
-    spec = config.read_spec(repo, "kim")
+    spec = tenant_spec.read_spec(repo, "kim")
     assert spec is not None and spec.apps[0].env == (("A", "1"), ("B", "x=y"))
     code, out, _ = invoke("-C", str(repo), "list", "-o", "json")
     assert json.loads(out)[0]["apps"] == ["web"]
@@ -93,7 +93,7 @@ def test_init_onboard_app_list_through_cli(tmp_path: Path) -> None:
 def test_kuploy_repo_env_sets_the_repo(platform: Path) -> None:
     code, out, _ = invoke("onboard", "lee", env={"KUPLOY_REPO": str(platform)})
     assert code == 0
-    assert config.read_spec(platform, "lee") is not None
+    assert tenant_spec.read_spec(platform, "lee") is not None
 
 
 def test_dry_run_prints_diff_and_writes_nothing(platform: Path) -> None:
@@ -182,6 +182,6 @@ def test_no_color_is_respected(platform: Path) -> None:
 def test_demo_command(tmp_path: Path) -> None:
     code, out, _ = invoke("demo", str(tmp_path / "d"))
     assert code == 0 and "demo platform repo ready" in out
-    assert len(config.list_students(tmp_path / "d")) == 3
+    assert len(tenant_spec.list_students(tmp_path / "d")) == 3
     code, out, _ = invoke("demo", str(tmp_path / "d"))  # re-running is harmless
     assert code == 0

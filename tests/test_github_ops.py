@@ -11,10 +11,11 @@ from github import Auth
 from helpers import FakeClock, commit_count, git
 from providers.fake_github import FakeGitHub
 
-from kuploy_gitops import api, config, github_ops, layout, yamlio
+from kuploy_gitops import api, config, layout, tenant_spec, yamlio
 from kuploy_gitops.errors import ConfigError, ConflictError, InvalidInputError, ProviderError
-from kuploy_gitops.github_ops import SetupOptions, TeardownOptions
-from kuploy_gitops.providers.github import GitHubProvider, RetryPolicy
+from kuploy_gitops.github import ops as github_ops
+from kuploy_gitops.github.ops import SetupOptions, TeardownOptions
+from kuploy_gitops.github.pygithub import GitHubProvider, RetryPolicy
 from kuploy_gitops.validate import engine
 
 ORG = "konkuk-kuploy"
@@ -137,7 +138,7 @@ def test_fresh_setup(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
     assert "<TOKEN_WITH_read:packages>" in result.pull_secret_command
     # The Application in the platform repo points at the student's deploy/.
     assert commit_count(platform_repo) == before + 1
-    spec = config.read_spec(platform_repo, "kim-minji")
+    spec = tenant_spec.read_spec(platform_repo, "kim-minji")
     assert spec is not None
     app = spec.app("web")
     assert app is not None
@@ -216,7 +217,7 @@ def _assert_complete(fake: FakeGitHub, platform_repo: Path, tmp_path: Path, *,
         assert hooks[0]["events"] == ["push"] and hooks[0]["active"]
     else:
         assert hooks == []
-    spec = config.read_spec(platform_repo, "kim-minji")
+    spec = tenant_spec.read_spec(platform_repo, "kim-minji")
     assert spec is not None and spec.app("web") is not None
     assert (platform_repo / layout.application_file("kim-minji", "web")).is_file()
 
@@ -420,10 +421,10 @@ def test_bulk_roster(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
         "park-dohyun,dohyun-l,d@example.ac.kr,Dohyun\n"
         "choi-ghost,not-on-github,c@example.ac.kr,Ghost\n"
     )
-    api.onboard_roster(platform_repo, roster, api.OnboardOptions(student=""))
+    outcome = api.onboard_roster(platform_repo, roster, api.OnboardOptions(student=""))
     fake.rate_limit("POST", r"/orgs/[^/]+/repos$", kind="secondary")
     seen: list[tuple[int, int]] = []
-    students = github_ops.roster_students(roster)
+    students = outcome.students
     bulk = github_ops.setup_many(platform_repo, students, SetupOptions(student=""), provider=gh,
                                  environ={}, sleep=clock.sleep,
                                  progress=lambda done, total: seen.append((done, total)))

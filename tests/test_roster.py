@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from helpers import commit_count, git, tree_snapshot
 
-from kuploy_gitops import api, config, layout
+from kuploy_gitops import api, config, layout, tenant_spec
 from kuploy_gitops.errors import InvalidInputError, RosterError
 
 CLASSROOM = """identifier,github_username,github_id,name
@@ -28,32 +28,33 @@ def write(tmp_path: Path, text: str, name: str = "roster.csv") -> Path:
 
 def test_classroom_roster_is_one_commit(platform: Path, tmp_path: Path) -> None:
     seen: list[tuple[int, int]] = []
-    result, skipped = api.onboard_roster(
+    outcome = api.onboard_roster(
         platform,
         write(tmp_path, CLASSROOM),
         api.OnboardOptions(student="", course="cs101"),
         progress=lambda d, t: seen.append((d, t)),
     )
-    assert skipped == []
+    assert outcome.skipped == []
+    assert outcome.students == ["kim-minji", "lee-jun", "park-s"]
     assert commit_count(platform) == 2
-    assert config.list_students(platform) == ["kim-minji", "lee-jun", "park-s"]
+    assert tenant_spec.list_students(platform) == ["kim-minji", "lee-jun", "park-s"]
     assert seen[-1] == (3, 3)
-    lee = config.read_spec(platform, "lee-jun")
+    lee = tenant_spec.read_spec(platform, "lee-jun")
     assert lee is not None and lee.github == "" and lee.course == "cs101"
-    park = config.read_spec(platform, "park-s")
+    park = tenant_spec.read_spec(platform, "park-s")
     assert park is not None and park.name == "Park, Seoyeon"
     log = git(platform, "log", "-1", "--format=%B")
     assert "onboard 3 student(s) from roster.csv" in log and "- park-s" in log
-    assert result.commit
+    assert outcome.result.commit
 
 
 def test_plain_roster_with_tier_and_bom(platform: Path, tmp_path: Path) -> None:
     path = tmp_path / "plain.csv"
     path.write_bytes(b"\xef\xbb\xbf" + PLAIN.encode())
     api.onboard_roster(platform, path, api.OnboardOptions(student=""))
-    hong = config.read_spec(platform, "202112345")
+    hong = tenant_spec.read_spec(platform, "202112345")
     assert hong is not None and hong.tier == "large" and hong.email == "hong@konkuk.ac.kr"
-    choi = config.read_spec(platform, "202154321")
+    choi = tenant_spec.read_spec(platform, "202154321")
     assert choi is not None and choi.tier == config.load_config(platform).default_tier
 
 
@@ -84,18 +85,18 @@ def test_bad_rows_are_all_reported_and_nothing_is_written(platform: Path, tmp_pa
 
 
 def test_skip_invalid_onboards_good_rows(platform: Path, tmp_path: Path) -> None:
-    _, skipped = api.onboard_roster(
+    skipped = api.onboard_roster(
         platform, write(tmp_path, BAD), api.OnboardOptions(student=""), skip_invalid=True
-    )
+    ).skipped
     assert [line for line, _ in skipped] == [3, 4, 5, 6, 7]
-    assert config.list_students(platform) == ["good-one", "good-six"]
+    assert tenant_spec.list_students(platform) == ["good-one", "good-six"]
 
 
 def test_roster_rerun_is_a_no_op(platform: Path, tmp_path: Path) -> None:
     path = write(tmp_path, CLASSROOM)
     api.onboard_roster(platform, path, api.OnboardOptions(student=""))
     count = commit_count(platform)
-    result, _ = api.onboard_roster(platform, path, api.OnboardOptions(student=""))
+    result = api.onboard_roster(platform, path, api.OnboardOptions(student="")).result
     assert result.changed == [] and commit_count(platform) == count
 
 

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from helpers import git
 
-from kuploy_gitops import api, config, layout, scaffold, yamlio
+from kuploy_gitops import api, config, layout, tenant_spec, yamlio
 from kuploy_gitops.errors import ConflictError, InvalidInputError
-from kuploy_gitops.scaffold import ScaffoldOptions
+from kuploy_gitops.github import scaffold
+from kuploy_gitops.github.scaffold import ScaffoldOptions
 from kuploy_gitops.validate import engine
 
 STUDENT = "kim-minji"
@@ -176,7 +177,7 @@ def test_rules_copy_is_public_and_parses(platform_repo: Path) -> None:
     assert workflow(files)["env"]["KUPLOY_PIP"] == "kuploy-gitops @ git+https://git.example/kuploy@v1"
     cfg = config.parse_config(yamlio.load(rules))
     assert cfg.tiers == config.load_config(platform_repo).tiers
-    spec = config.parse_spec(yamlio.load(files[".kuploy/tenants/kim-minji.yaml"]), "x")
+    spec = tenant_spec.parse_spec(yamlio.load(files[".kuploy/tenants/kim-minji.yaml"]), "x")
     assert (spec.student, spec.tier, spec.name, spec.email) == (STUDENT, "small", "", "")
     (app,) = spec.apps
     assert (app.mode, app.repo, app.path) == (

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kuploy_gitops import api, config, layout, render, yamlio
+from kuploy_gitops import api, config, layout, render, tenant_spec, yamlio
 
 # Any unicode text that can be encoded (no lone surrogates, which no file can hold).
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
@@ -103,13 +103,13 @@ def test_arbitrary_inputs_stay_strings_in_rendered_files(
     tmp_path_factory: pytest.TempPathFactory, name: str, email_user: str, env: str, health: str
 ) -> None:
     cfg = config.parse_config(config.default_config_data())
-    spec = config.TenantSpec(
+    spec = tenant_spec.TenantSpec(
         student="kim",
         tier="small",
         name=name,
         email=f"{email_user}@x.example",
         apps=(
-            config.AppSpec(
+            tenant_spec.AppSpec(
                 name="web",
                 mode="managed",
                 image="ghcr.io/o/w:1",
@@ -128,7 +128,7 @@ def test_arbitrary_inputs_stay_strings_in_rendered_files(
     container = dep["spec"]["template"]["spec"]["containers"][0]
     assert container["env"] == [{"name": "VAR", "value": env}]
     assert container["readinessProbe"]["httpGet"]["path"] == "/" + health
-    assert config.parse_spec(yamlio.load(config.dump_spec(spec)), "s") == spec
+    assert tenant_spec.parse_spec(yamlio.load(tenant_spec.dump_spec(spec)), "s") == spec
 
 
 def test_hostile_name_through_the_whole_flow(platform: Path) -> None:
@@ -136,7 +136,7 @@ def test_hostile_name_through_the_whole_flow(platform: Path) -> None:
     api.onboard(platform, api.OnboardOptions(student="kim", name=hostile))
     docs = yamlio.load_all((platform / layout.tenant_file("kim", "namespace.yaml")).read_text())
     assert len(docs) == 1 and docs[0]["kind"] == "Namespace"
-    spec = config.read_spec(platform, "kim")
+    spec = tenant_spec.read_spec(platform, "kim")
     assert spec is not None and spec.name == hostile
 
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kuploy_gitops import layout, manifests
-from kuploy_gitops.config import PlatformConfig, TenantSpec, parse_quantity
+from kuploy_gitops.config import PlatformConfig
+from kuploy_gitops.quantity import parse_quantity
+from kuploy_gitops.tenant_spec import TenantSpec
 
 CONTAINER_RESOURCES = ("cpu", "memory", "ephemeral-storage")
 

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kuploy_gitops import config, layout, yamlio
-from kuploy_gitops.config import PlatformConfig, TenantSpec
+from kuploy_gitops import config, drift, layout, render, tenant_spec, yamlio
+from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.errors import ConfigError, KuployError, UsageError
 from kuploy_gitops.gitrepo import GitRepo
+from kuploy_gitops.tenant_spec import TenantSpec
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate import policies, pss
 from kuploy_gitops.validate.context import TenantContext, build
@@ -414,8 +415,8 @@ class _Run:
         if not self.tree.exists(path):
             return None
         try:
-            spec = config.parse_spec(yamlio.load(self.tree.read(path), source=path), path)
-            config.validate_spec(spec, self.cfg, check_dates=False)
+            spec = tenant_spec.parse_spec(yamlio.load(self.tree.read(path), source=path), path)
+            tenant_spec.validate_spec(spec, self.cfg, check_dates=False)
             if spec.student != student:
                 raise ConfigError(f"student {spec.student!r} does not match the file name")
         except KuployError as exc:
@@ -787,28 +788,19 @@ class _Run:
 
     def drift_paths(self, students: list[str] | None) -> list[str]:
         """Rendered paths that differ from what the specs render to (None: whole repo)."""
-        from kuploy_gitops import render
-
-        drift: list[str]
         if students is None:
-            from kuploy_gitops import api
-
-            drift = api.render_drift(self.opts.repo)
-        else:
-            expected: dict[str, str] = dict(render.render_platform(self.cfg))
-            owned = list(expected)
-            for student in students:
-                spec = self.spec_of(student)
-                if spec is None:
-                    continue
-                rendered = render.render_tenant(self.cfg, spec)
-                expected.update(rendered)
-                owned += self.tree.files(layout.tenant_dir(student))
-                owned += self.tree.files(layout.workload_dir(student))
-            drift = sorted(p for p in set(owned) | set(expected)
-                           if not self.tree.exists(p) or p not in expected
-                           or self.tree.read(p) != expected[p])
-        return drift
+            return drift.drift_paths(self.opts.repo, self.cfg)
+        expected: dict[str, str] = dict(render.render_platform(self.cfg))
+        owned = list(expected)
+        for student in students:
+            spec = self.spec_of(student)
+            if spec is None:
+                continue
+            expected.update(render.render_tenant(self.cfg, spec))
+            owned += self.tree.files(layout.tenant_dir(student))
+            owned += self.tree.files(layout.workload_dir(student))
+        return drift.compare(expected, owned,
+                             lambda p: self.tree.read(p) if self.tree.exists(p) else None)
 
     def report_drift(self, drift: list[str]) -> None:
         for path in drift:

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kuploy_gitops import layout
-from kuploy_gitops.config import PlatformConfig, format_quantity, parse_quantity
+from kuploy_gitops.config import PlatformConfig
+from kuploy_gitops.quantity import format_quantity, parse_quantity
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate import pss
 from kuploy_gitops.validate.context import TenantContext, normalise_repo

@@ -9,10 +9,9 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from kuploy_gitops.errors import FindingsError
 from kuploy_gitops.validate.engine import PLATFORM, Report
 from kuploy_gitops.validate.findings import ERROR, Finding
-
-FORMATS = ("text", "json", "github")
 
 
 def summary(report: Report) -> str:
@@ -96,3 +95,14 @@ def print_text(console: Console, report: Report) -> None:
                 console.print(f"        [dim]fix:[/] {escape(f.fix)}")
     style = "red" if report.errors else ("yellow" if report.warnings else "green")
     console.print(f"[{style}]{escape(summary(report))}[/]")
+
+
+def ensure_passed(report: Report, *, warnings_as_errors: bool = False) -> None:
+    """Raise FindingsError (exit 8) when the report has errors (or warnings, when asked)."""
+    failing = len(report.errors) + (len(report.warnings) if warnings_as_errors else 0)
+    if failing:
+        raise FindingsError(
+            f"validation failed with {len(report.errors)} error(s) and "
+            f"{len(report.warnings)} warning(s)",
+            hint="fix the findings listed above",
+        )

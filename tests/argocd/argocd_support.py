@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kuploy_gitops import config, manifests
-from kuploy_gitops.argocd import ArgoCDClient
+from kuploy_gitops import config, manifests, tenant_spec
+from kuploy_gitops.argocd.client import ArgoCDClient
 
 ADMIN_TOKEN = "argocd-admin-token-DO-NOT-LEAK-7f3a9c"
 PASSWORD = "pa55-w0rd-secret"
@@ -28,10 +28,12 @@ class FakeClock:
 
 def tenant(student: str = "kim", *apps: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     cfg = config.parse_config(config.default_config_data())
-    spec = config.TenantSpec(
+    spec = tenant_spec.TenantSpec(
         student=student, tier="small", github=f"{student}-gh",
-        apps=tuple(config.AppSpec(name=a, mode="managed", image="ghcr.io/org/web:1.0", port=8080)
-                   for a in apps or ("web",)),
+        apps=tuple(
+            tenant_spec.AppSpec(name=a, mode="managed", image="ghcr.io/org/web:1.0", port=8080)
+            for a in apps or ("web",)
+        ),
     )
     return manifests.app_project(cfg, spec), [manifests.application(cfg, spec, a)
                                               for a in spec.apps]

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from kuploy_gitops import api
-from kuploy_gitops.argocd import ArgoCDClient, Connection, Credentials
+from kuploy_gitops.argocd.client import ArgoCDClient, Connection, Credentials
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -15,7 +15,8 @@ from argocd_fake import FakeArgoCD
 from argocd_support import ADMIN_TOKEN, PASSWORD
 from click.testing import CliRunner, Result
 
-from kuploy_gitops import argocd_ops, layout, yamlio
+from kuploy_gitops import layout, yamlio
+from kuploy_gitops.argocd import ops as argocd_ops
 from kuploy_gitops.cli import main
 
 STUDENT = "kim-minji"

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from argocd_support import ADMIN_TOKEN, PASSWORD, FakeClock
 
-from kuploy_gitops.argocd import (
+from kuploy_gitops.argocd.client import (
     ArgoCDClient,
     Connection,
     Credentials,

@@ -13,7 +13,7 @@ import pytest
 from argocd_fake import FakeArgoCD
 from argocd_support import ADMIN_TOKEN, PASSWORD, FakeClock, register, tenant
 
-from kuploy_gitops.argocd import AppState, ArgoCDClient, SyncResource
+from kuploy_gitops.argocd.client import AppState, ArgoCDClient, SyncResource
 from kuploy_gitops.errors import ArgoCDError
 
 MakeClient = Callable[..., ArgoCDClient]

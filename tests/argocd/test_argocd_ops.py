@@ -9,8 +9,9 @@ import pytest
 from argocd_fake import FakeArgoCD
 from argocd_support import FakeClock
 
-from kuploy_gitops import api, argocd_ops, layout, yamlio
-from kuploy_gitops.argocd import ArgoCDClient, declared
+from kuploy_gitops import api, layout, yamlio
+from kuploy_gitops.argocd import ops as argocd_ops
+from kuploy_gitops.argocd.client import ArgoCDClient, declared
 from kuploy_gitops.errors import ArgoCDError, ConfigError, ConflictError, InvalidInputError
 
 MakeClient = Callable[..., ArgoCDClient]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kuploy_gitops.argocd_reasons import classify, first_reason, nodes_worth_events
+from kuploy_gitops.argocd.reasons import classify, first_reason, nodes_worth_events
 
 
 def app(sync: str = "Synced", health: str = "Progressing", **status: Any) -> dict[str, Any]:

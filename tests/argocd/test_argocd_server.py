@@ -16,7 +16,7 @@ import pytest
 from argocd_fake import FakeArgoCD
 from argocd_support import register
 
-from kuploy_gitops.argocd import AppState, ArgoCDClient
+from kuploy_gitops.argocd.client import AppState, ArgoCDClient
 from kuploy_gitops.errors import ArgoCDError, InvalidInputError
 
 MakeClient = Callable[..., ArgoCDClient]

@@ -13,7 +13,7 @@ from helpers import FakeClock
 
 from kuploy_gitops.config import GitHubSettings
 from kuploy_gitops.errors import ConfigError, ProviderError
-from kuploy_gitops.providers.github import GitHubProvider, RetryPolicy, connect, rate_limit_wait
+from kuploy_gitops.github.pygithub import GitHubProvider, RetryPolicy, connect, rate_limit_wait
 from providers.fake_github import FakeGitHub
 
 ORG = "konkuk-kuploy"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from helpers import REPO_ROOT, git
 
-from kuploy_gitops import api, cli, config, render
-from kuploy_gitops.config import AppSpec, TenantSpec
+from kuploy_gitops import api, cli, config, render, tenant_spec
 from kuploy_gitops.errors import ConfigError, UsageError
+from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 from kuploy_gitops.validate import Options, validate_files, validate_repo, validate_student
 
 PRIVILEGED = """apiVersion: v1
@@ -33,7 +33,7 @@ def rules(findings: list) -> set[str]:  # type: ignore[type-arg]
 def test_demo_repo_has_zero_findings(demo: Path, crd_dir: Path) -> None:
     report = validate_repo(Options(repo=demo, crd_dir=crd_dir))
     assert report.findings == []
-    assert report.tenants == config.list_students(demo)
+    assert report.tenants == tenant_spec.list_students(demo)
     assert report.builds >= 1 and report.objects > 30
 
 
@@ -131,7 +131,7 @@ def test_changed_since_config_change_touches_every_tenant(demo: Path, tmp_path: 
     cfg = repo / "kuploy.yaml"
     cfg.write_text(cfg.read_text() + "\n")
     report = validate_repo(Options(repo=repo, crd_dir=crd_dir, changed_since="HEAD", drift=False))
-    assert report.tenants == config.list_students(repo)
+    assert report.tenants == tenant_spec.list_students(repo)
 
 
 def test_changed_since_unknown_ref_is_a_usage_error(demo: Path) -> None:
@@ -166,7 +166,7 @@ def test_validate_files_checks_an_in_memory_onboarding(demo: Path, crd_dir: Path
     spec = TenantSpec(student="new-kid", tier="small", apps=(
         AppSpec(name="web", mode="managed", image="ghcr.io/konkuk-kuploy/w:1", port=8080),))
     files = render.render_tenant(cfg, spec)
-    files["tenants/new-kid.yaml"] = config.dump_spec(spec)
+    files["tenants/new-kid.yaml"] = tenant_spec.dump_spec(spec)
     assert not (demo / "apps/workloads/new-kid").exists()
     assert validate_files(cfg, files, demo, crd_dir=crd_dir) == []
     # The same plan with a foreign host in the (in-memory, kustomize-built) ingress.
@@ -253,7 +253,7 @@ def _big_repo(root: Path, tenants: int) -> Path:
         spec = TenantSpec(student=f"s-{i:03d}", tier="small", apps=(
             AppSpec(name="web", mode="managed", image="ghcr.io/konkuk-kuploy/w:1", port=8080,
                     size="tiny"),))
-        files[layout.tenant_spec(spec.student)] = config.dump_spec(spec)
+        files[layout.tenant_spec(spec.student)] = tenant_spec.dump_spec(spec)
         files.update(render.render_tenant(cfg, spec))
     for path, text in files.items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kuploy_gitops import __version__, config, layout, render, yamlio
-from kuploy_gitops.config import AppSpec, PlatformConfig, TenantSpec
+from kuploy_gitops import __version__, config, layout, names, render, sizes, tenant_spec, yamlio
+from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.errors import ConflictError, InvalidInputError
+from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 
 REGISTRY = "ghcr.io"
 # The tag the Deployment starts with, before the student's first build replaces it.
@@ -35,7 +36,7 @@ class ScaffoldOptions:
     app: str
     port: int = 8080
     health_path: str = "/"
-    size: str = config.DEFAULT_SIZE
+    size: str = sizes.DEFAULT_SIZE
     replicas: int = 1
     private: bool | None = None  # None: github.private of kuploy.yaml
     branch: str = "main"
@@ -67,10 +68,10 @@ def pull_secret_command(cfg: PlatformConfig, student: str) -> str:
 
 def app_spec(cfg: PlatformConfig, spec: TenantSpec, opts: ScaffoldOptions) -> AppSpec:
     """The app as the scaffold's ``deploy/`` renders it, checked against the tenant's tier."""
-    config.check_app_name(opts.app)
-    if opts.size not in config.SIZES:
+    names.check_app_name(opts.app)
+    if opts.size not in sizes.SIZES:
         raise InvalidInputError(
-            f"size {opts.size!r} does not exist", hint=f"use one of {', '.join(config.SIZES)}"
+            f"size {opts.size!r} does not exist", hint=f"use one of {', '.join(sizes.SIZES)}"
         )
     app = AppSpec(
         name=opts.app,
@@ -81,7 +82,7 @@ def app_spec(cfg: PlatformConfig, spec: TenantSpec, opts: ScaffoldOptions) -> Ap
         replicas=opts.replicas,
         size=opts.size,
     )
-    config.check_app(spec, app, cfg)
+    tenant_spec.check_app(spec, app, cfg)
     return app
 
 
@@ -138,7 +139,7 @@ def scaffold_files(
         "guide_file": layout.STUDENT_GUIDE_FILE,
         "workflow_file": layout.STUDENT_WORKFLOW_FILE,
         "kuploy_version": __version__,
-        "kuploy_pip": cfg.github.workflow_pip or f"kuploy-gitops=={__version__}",
+        "kuploy_pip": render.kuploy_pip_requirement(cfg),
         "cluster_name": cfg.cluster_name,
         "host": cfg.host(student, name),
         "base_domain": cfg.base_domain,
@@ -166,7 +167,7 @@ def scaffold_files(
         apps=(AppSpec(name=name, mode="repo", repo=repo_url or cfg.student_repo_url(student, name),
                       path=deploy, revision=opts.branch),),
     )
-    files[f"{rules}/{layout.tenant_spec(student)}"] = config.dump_spec(rules_spec)
+    files[f"{rules}/{layout.tenant_spec(student)}"] = tenant_spec.dump_spec(rules_spec)
     return dict(sorted(files.items()))
 
 
@@ -179,8 +180,8 @@ def load_inputs(repo: Path, opts: ScaffoldOptions) -> tuple[PlatformConfig, Tena
                                                              dict[str, Any]]:
     """The platform config, the onboarded student's spec and kuploy.yaml's data."""
     cfg = config.load_config(repo)
-    config.check_student_name(opts.student, cfg)
-    spec = config.read_spec(repo, opts.student)
+    names.check_student_name(opts.student, cfg.reserved_namespaces())
+    spec = tenant_spec.read_spec(repo, opts.student)
     if spec is None:
         raise ConflictError(
             f"student {opts.student!r} is not onboarded",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from kuploy_gitops.argocd_reasons import Reason
+from kuploy_gitops.argocd.reasons import Reason
 from kuploy_gitops.errors import InvalidInputError
 
 Obj = dict[str, Any]
@@ -20,6 +20,8 @@ Refresh = Literal["normal", "hard"]
 
 RETRY_STATUSES = frozenset({502, 503, 504})
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_WAIT = 600.0  # seconds `--wait` waits for synced and healthy
+DEFAULT_INTERVAL = 2.0  # seconds between status polls while waiting
 DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF = 0.5
 REDACTED = "***"

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from kuploy_gitops import api, config, github_ops, scaffold
-from kuploy_gitops.cli import Ctx, _escape, examples, output_option, pass_ctx, print_data
-from kuploy_gitops.errors import ProviderError, UsageError
+from kuploy_gitops.cli.output import (
+    Ctx,
+    escape,
+    examples,
+    output_option,
+    pass_ctx,
+    print_data,
+    progress,
+)
+from kuploy_gitops.errors import UsageError
+from kuploy_gitops.sizes import DEFAULT_SIZE, SIZES
+
+if TYPE_CHECKING:
+    from kuploy_gitops.github.ops import BulkResult, SetupOptions, SetupResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,8 +43,8 @@ def app_options(f: F) -> F:
                          help="Port the container listens on."),
             click.option("--health-path", default="/", show_default=True,
                          help="Path answering 200 when the app is ready."),
-            click.option("--size", type=click.Choice(list(config.SIZES)),
-                         default=config.DEFAULT_SIZE, show_default=True),
+            click.option("--size", type=click.Choice(list(SIZES)), default=DEFAULT_SIZE,
+                         show_default=True),
             click.option("--replicas", type=click.IntRange(0, 10), default=1, show_default=True),
         ]
     ):
@@ -40,7 +52,7 @@ def app_options(f: F) -> F:
     return f
 
 
-def _print_steps(ctx: Ctx, results: Sequence[github_ops.SetupResult]) -> None:
+def _print_steps(ctx: Ctx, results: Sequence[SetupResult]) -> None:
     from rich.table import Table
 
     table = Table("student", "app", "step", "status", "detail")
@@ -48,11 +60,11 @@ def _print_steps(ctx: Ctx, results: Sequence[github_ops.SetupResult]) -> None:
         for s in r.steps:
             style = _STATUS_STYLE.get(s.status, "")
             status = f"[{style}]{s.status}[/]" if style else s.status
-            table.add_row(r.student, r.app, s.name, status, _escape(s.detail))
+            table.add_row(r.student, r.app, s.name, status, escape(s.detail))
     ctx.console.print(table)
 
 
-def _print_pull_secrets(ctx: Ctx, results: Sequence[github_ops.SetupResult]) -> None:
+def _print_pull_secrets(ctx: Ctx, results: Sequence[SetupResult]) -> None:
     commands = sorted({r.pull_secret_command for r in results if r.pull_secret_command})
     if not commands:
         return
@@ -61,36 +73,52 @@ def _print_pull_secrets(ctx: Ctx, results: Sequence[github_ops.SetupResult]) -> 
         "read:packages; never commit it):"
     )
     for command in commands:
-        ctx.console.print(f"  {_escape(command)}", soft_wrap=True)
+        ctx.console.print(f"  {escape(command)}", soft_wrap=True)
 
 
-def _print_bulk(ctx: Ctx, bulk: github_ops.BulkResult, output: str) -> None:
+def _print_bulk(ctx: Ctx, bulk: BulkResult, output: str) -> None:
     if output == "json":
-        print_data(ctx, {
+        print_data({
             "results": [r.to_data() for r in bulk.results],
             "failures": [{"student": s, "error": e} for s, e in bulk.failures],
             "stopped": bulk.stopped,
         }, "json")
-    else:
-        _print_steps(ctx, bulk.results)
-        _print_pull_secrets(ctx, bulk.results)
-        for student, error in bulk.failures:
-            ctx.err.print(f"[red]failed[/] {student}: {_escape(error)}")
-    if bulk.failures:
-        raise ProviderError(
-            f"github setup failed for {len(bulk.failures)} of "
-            f"{len(bulk.failures) + len(bulk.results)} student(s)"
-            + (" (stopped early: rate limited)" if bulk.stopped else ""),
-            hint="fix what the lines above say and re-run: finished steps are skipped",
-        )
+        return
+    _print_steps(ctx, bulk.results)
+    _print_pull_secrets(ctx, bulk.results)
+    for student, error in bulk.failures:
+        ctx.err.print(f"[red]failed[/] {student}: {escape(error)}")
 
 
-def run_bulk_setup(ctx: Ctx, students: Sequence[str], opts: github_ops.SetupOptions,
+def run_bulk_setup(ctx: Ctx, students: Sequence[str], opts: SetupOptions | None = None,
                    output: str = "table") -> None:
-    """Set up many students with a progress bar and print the outcome (also used by onboard)."""
-    with api.progress(ctx.err, "github setup") as report:
-        bulk = github_ops.setup_many(ctx.repo, students, opts, progress=report)
+    """Set up many students with a progress bar, print the outcome, fail if any failed.
+
+    An empty ``students`` means every onboarded student with a GitHub login; one student is
+    set up directly (its own error, not a bulk summary). Also used by `onboard --github-setup`.
+    """
+    from kuploy_gitops.github import ops
+
+    opts = opts or ops.SetupOptions(student="")
+    if len(students) == 1:
+        _setup_one(ctx, ops.setup(ctx.repo, replace(opts, student=students[0])), output)
+        return
+    with progress(ctx, "github setup") as report:
+        bulk = ops.setup_many(ctx.repo, students, opts, progress=report)
     _print_bulk(ctx, bulk, output)
+    ops.ensure_all_set_up(bulk)
+
+
+def _setup_one(ctx: Ctx, result: SetupResult, output: str) -> None:
+    if output == "json":
+        print_data(result.to_data(), "json")
+        return
+    _print_steps(ctx, [result])
+    ctx.console.print(
+        f"[green]ready:[/] {result.url}" if result.changed
+        else f"nothing to do: {result.repo} is already set up."
+    )
+    _print_pull_secrets(ctx, [result])
 
 
 @click.group(
@@ -129,9 +157,10 @@ def github_group() -> None:
 def setup_cmd(ctx: Ctx, student: str | None, app_name: str, all_students: bool, port: int,
               health_path: str, size: str, replicas: int, push: bool, output: str) -> None:
     """Set up one student's repo (or all)."""
-    opts = github_ops.SetupOptions(student=student or "", app=app_name, port=port,
-                                   health_path=health_path, size=size, replicas=replicas,
-                                   push=push)
+    from kuploy_gitops.github import ops
+
+    opts = ops.SetupOptions(student=student or "", app=app_name, port=port,
+                            health_path=health_path, size=size, replicas=replicas, push=push)
     if all_students:
         if student:
             raise UsageError(f"give either a student ({student!r}) or --all, not both",
@@ -140,16 +169,7 @@ def setup_cmd(ctx: Ctx, student: str | None, app_name: str, all_students: bool, 
         return
     if not student:
         raise UsageError("missing STUDENT", hint="give a student name or --all")
-    result = github_ops.setup(ctx.repo, opts)
-    if output == "json":
-        print_data(ctx, result.to_data(), "json")
-        return
-    _print_steps(ctx, [result])
-    ctx.console.print(
-        f"[green]ready:[/] {result.url}" if result.changed
-        else f"nothing to do: {result.repo} is already set up."
-    )
-    _print_pull_secrets(ctx, [result])
+    _setup_one(ctx, ops.setup(ctx.repo, opts), output)
 
 
 @github_group.command(
@@ -169,11 +189,11 @@ def setup_cmd(ctx: Ctx, student: str | None, app_name: str, all_students: bool, 
 @pass_ctx
 def teardown_cmd(ctx: Ctx, student: str, apps: tuple[str, ...], login: str, output: str) -> None:
     """Tear down a student's repos."""
-    results = github_ops.teardown(
-        ctx.repo, github_ops.TeardownOptions(student=student, apps=apps, github=login)
-    )
+    from kuploy_gitops.github import ops
+
+    results = ops.teardown(ctx.repo, ops.TeardownOptions(student=student, apps=apps, github=login))
     if output == "json":
-        print_data(ctx, [r.to_data() for r in results], "json")
+        print_data([r.to_data() for r in results], "json")
         return
     _print_steps(ctx, results)
 
@@ -203,6 +223,8 @@ def scaffold_cmd(ctx: Ctx, student: str, app_name: str, out: Path, port: int, he
                  size: str, replicas: int, private: bool | None, branch: str,
                  force: bool) -> None:
     """Write the scaffold."""
+    from kuploy_gitops.github import scaffold
+
     result = scaffold.write_scaffold(
         ctx.repo,
         scaffold.ScaffoldOptions(student=student, app=app_name, port=port,
@@ -212,32 +234,11 @@ def scaffold_cmd(ctx: Ctx, student: str, app_name: str, out: Path, port: int, he
         force=force,
     )
     for path in result.written:
-        ctx.console.print(f"[green]wrote[/] {_escape(str(result.out / path))}")
+        ctx.console.print(f"[green]wrote[/] {escape(str(result.out / path))}")
     if not result.written:
-        ctx.console.print(f"nothing to do: the scaffold in {_escape(str(out))} is up to date.")
+        ctx.console.print(f"nothing to do: the scaffold in {escape(str(out))} is up to date.")
     if result.pull_secret_command:
         ctx.console.print(
             "[bold]private image:[/] the admin creates the pull secret once (never commit it):\n"
-            f"  {_escape(result.pull_secret_command)}"
+            f"  {escape(result.pull_secret_command)}"
         )
-
-
-def register_commands(main: click.Group) -> None:
-    """Attach `github` and `scaffold` to the main command group."""
-    main.add_command(github_group)
-    main.add_command(scaffold_cmd)
-
-
-def after_onboard(ctx: Ctx, student: str | None, roster_path: Path | None,
-                  skipped: Sequence[tuple[int, str]], dry_run: bool) -> None:
-    """`onboard --github-setup`: run `github setup` (app web) for who was just onboarded."""
-    if dry_run:
-        ctx.console.print("dry run: github setup skipped.")
-        return
-    if roster_path is not None:
-        students = github_ops.roster_students(roster_path, [line for line, _ in skipped])
-        run_bulk_setup(ctx, students, github_ops.SetupOptions(student=""))
-        return
-    result = github_ops.setup(ctx.repo, github_ops.SetupOptions(student=student or ""))
-    _print_steps(ctx, [result])
-    _print_pull_secrets(ctx, [result])

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from kuploy_gitops import api
-from kuploy_gitops.cli import Ctx, examples, pass_ctx
-from kuploy_gitops.errors import FindingsError, UsageError
-from kuploy_gitops.validate import engine, report
+from kuploy_gitops.cli.output import Ctx, examples, pass_ctx, progress
+from kuploy_gitops.errors import UsageError
+
+FORMATS = ("text", "json", "github")
 
 
 @click.command(
@@ -19,7 +19,7 @@ from kuploy_gitops.validate import engine, report
     "ingress hosts, images, Secrets, kustomize builds and drift. Exit 8 on errors."
     + examples(
         "kuploy-gitops validate",
-        "kuploy-gitops -C platform-gitops validate --crd-dir crds/ -o json",
+        "kuploy-gitops -C platform-gitops validate -o json",
         "kuploy-gitops validate --changed-since origin/main --format github",
         "kuploy-gitops -C ../platform-gitops validate --student kim-minji deploy/",
     ),
@@ -28,7 +28,8 @@ from kuploy_gitops.validate import engine, report
 @click.option("--student", default="", help="Validate FOLDER (a student's deploy/) as this "
               "student's app, against the platform repo given with -C.")
 @click.option("--crd-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder with the Argo CD CRDs (default: argocd.crd_dir in kuploy.yaml).")
+              help="Folder with CRD manifests to use instead of the bundled ones (default: "
+              "argocd.crd_dir in kuploy.yaml, else the CRDs shipped with kuploy-gitops).")
 @click.option("--kubernetes-version", default="", metavar="X.Y.Z",
               help="Schemas of this version (default: cluster.kubernetes_version).")
 @click.option("--changed-since", default="", metavar="REF",
@@ -41,7 +42,7 @@ from kuploy_gitops.validate import engine, report
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Parallel kustomize builds (default: number of cores).")
 @click.option("--warnings-as-errors", is_flag=True, help="Exit 8 on warnings too.")
-@click.option("-o", "--output", "--format", "fmt", type=click.Choice(report.FORMATS),
+@click.option("-o", "--output", "--format", "fmt", type=click.Choice(FORMATS),
               default="text", show_default=True,
               help="text (grouped by tenant), json, or github (workflow annotations).")
 @pass_ctx
@@ -61,6 +62,8 @@ def validate_cmd(
     fmt: str,
 ) -> None:
     """Validate the repo or a student's folder."""
+    from kuploy_gitops.validate import engine, report
+
     if folder is not None and not student:
         raise UsageError(f"FOLDER {folder} needs --student", hint="add --student NAME")
     if student and folder is None:
@@ -73,26 +76,15 @@ def validate_cmd(
         changed_since=changed_since, kustomize=not no_kustomize, cache_dir=cache_dir,
         use_cache=not no_cache, drift=not no_drift, jobs=jobs,
     )
-    with api.progress(ctx.err, "kustomize builds") as progress:
+    with progress(ctx, "kustomize builds") as report_progress:
         if student and folder is not None:
-            result = engine.validate_student(opts, student, folder, progress)
+            result = engine.validate_student(opts, student, folder, report_progress)
         else:
-            result = engine.validate_repo(opts, progress)
+            result = engine.validate_repo(opts, report_progress)
     if fmt == "json":
         click.echo(report.render_json(result))
     elif fmt == "github":
         click.echo(report.render_github(result), nl=False)
     else:
         report.print_text(ctx.console, result)
-    failing = len(result.errors) + (len(result.warnings) if warnings_as_errors else 0)
-    if failing:
-        raise FindingsError(
-            f"validation failed with {len(result.errors)} error(s) and "
-            f"{len(result.warnings)} warning(s)",
-            hint="fix the findings listed above",
-        )
-
-
-def register_commands(main: click.Group) -> None:
-    """Add `validate` to the top-level command group."""
-    main.add_command(validate_cmd)
+    report.ensure_passed(result, warnings_as_errors=warnings_as_errors)

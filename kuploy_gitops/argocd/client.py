@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
-from kuploy_gitops.argocd_model import (
+from kuploy_gitops.argocd.model import (
     DEFAULT_BACKOFF,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
@@ -36,7 +36,7 @@ from kuploy_gitops.argocd_model import (
     declared,
     opts_from_env,
 )
-from kuploy_gitops.argocd_reasons import Reason, first_reason, nodes_worth_events
+from kuploy_gitops.argocd.reasons import Reason, first_reason, nodes_worth_events
 from kuploy_gitops.errors import ArgoCDError, InvalidInputError
 
 __all__ = [

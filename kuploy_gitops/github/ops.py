@@ -26,8 +26,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from kuploy_gitops import api, config, layout, roster, scaffold
-from kuploy_gitops.config import PlatformConfig, TenantSpec
+from kuploy_gitops import api, config, layout, names, sizes, tenant_spec
+from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.errors import (
     ConfigError,
     ConflictError,
@@ -35,7 +35,9 @@ from kuploy_gitops.errors import (
     KuployError,
     ProviderError,
 )
-from kuploy_gitops.providers.base import GitProvider, RepoInfo
+from kuploy_gitops.github import scaffold
+from kuploy_gitops.github.provider import GitProvider, RepoInfo
+from kuploy_gitops.tenant_spec import TenantSpec
 
 WEBHOOK_SECRET_ENV = "KUPLOY_ARGOCD_WEBHOOK_SECRET"
 THROTTLE_ENV = "KUPLOY_GITHUB_THROTTLE"
@@ -56,7 +58,7 @@ class SetupOptions:
     app: str = "web"
     port: int = 8080
     health_path: str = "/"
-    size: str = config.DEFAULT_SIZE
+    size: str = sizes.DEFAULT_SIZE
     replicas: int = 1
     push: bool = False  # push the platform repo commit
 
@@ -120,7 +122,9 @@ def git_blob_sha(text: str) -> str:
 
 def connect(cfg: PlatformConfig, environ: Mapping[str, str] | None = None) -> GitProvider:
     """The GitHub provider as ``kuploy.yaml`` and the environment configure it."""
-    from kuploy_gitops.providers import github  # the PyGithub import stays lazy for other commands
+    from kuploy_gitops.github import (
+        pygithub as github,  # the PyGithub import stays lazy for other commands
+    )
 
     env = os.environ if environ is None else environ
     throttle = env.get(THROTTLE_ENV, "1") not in ("0", "false", "no")
@@ -402,8 +406,8 @@ def setup_many(
     """
     cfg = config.load_config(repo)
     if not students:
-        students = [s for s in config.list_students(repo)
-                    if (spec := config.read_spec(repo, s)) is not None and spec.github]
+        students = [s for s in tenant_spec.list_students(repo)
+                    if (spec := tenant_spec.read_spec(repo, s)) is not None and spec.github]
     out = BulkResult()
     with _provider(cfg, provider, environ) as gh:
         for i, student in enumerate(students, 1):
@@ -422,10 +426,16 @@ def setup_many(
     return out
 
 
-def roster_students(path: Path, skip_lines: Sequence[int] = ()) -> list[str]:
-    """Students of a roster (rows on ``skip_lines`` left out), for `onboard --github-setup`."""
-    rows, _problems = roster.read_roster(path)
-    return [row.student for row in rows if row.line not in set(skip_lines)]
+def ensure_all_set_up(bulk: BulkResult) -> None:
+    """Raise ProviderError when any student of a bulk setup failed (after the report is shown)."""
+    if not bulk.failures:
+        return
+    raise ProviderError(
+        f"github setup failed for {len(bulk.failures)} of "
+        f"{len(bulk.failures) + len(bulk.results)} student(s)"
+        + (" (stopped early: rate limited)" if bulk.stopped else ""),
+        hint="fix what the lines above say and re-run: finished steps are skipped",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -454,8 +464,8 @@ def teardown(
     after offboarding, from ``opts.apps`` and ``opts.github``.
     """
     cfg = config.load_config(repo)
-    config.check_student_name(opts.student, cfg)
-    spec = config.read_spec(repo, opts.student)
+    names.check_student_name(opts.student, cfg.reserved_namespaces())
+    spec = tenant_spec.read_spec(repo, opts.student)
     apps = list(opts.apps) or (
         [a.name for a in spec.apps if a.mode == "repo"] if spec is not None else []
     )

@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kuploy_gitops import config, layout, yamlio
-from kuploy_gitops.argocd import (
-    DEFAULT_TIMEOUT,
+from kuploy_gitops import config, layout, tenant_spec, yamlio
+from kuploy_gitops.argocd.client import (
     AppState,
     ArgoCDClient,
     Connection,
@@ -28,7 +27,8 @@ from kuploy_gitops.argocd import (
     WaitOutcome,
     opts_from_env,
 )
-from kuploy_gitops.argocd_reasons import Reason
+from kuploy_gitops.argocd.model import DEFAULT_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_WAIT
+from kuploy_gitops.argocd.reasons import Reason
 from kuploy_gitops.errors import (
     ArgoCDError,
     ConfigError,
@@ -40,8 +40,6 @@ from kuploy_gitops.errors import (
 Obj = dict[str, Any]
 Progress = Callable[[AppState], None]
 
-DEFAULT_WAIT = 600.0
-DEFAULT_INTERVAL = 2.0
 MAX_TOKEN_SECONDS = 366 * 24 * 3600
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -122,8 +120,8 @@ def connect(
 # ------------------------------------------------------------------------------ rendered files
 
 
-def _spec(repo: Path, student: str) -> config.TenantSpec:
-    spec = config.read_spec(repo, student)
+def _spec(repo: Path, student: str) -> tenant_spec.TenantSpec:
+    spec = tenant_spec.read_spec(repo, student)
     if spec is None:
         raise ConflictError(
             f"student {student!r} is not onboarded in {repo}",
@@ -244,7 +242,7 @@ def register(
     """
     if wait and not sync:
         raise InvalidInputError("--wait needs --sync", hint="add --sync")
-    names = list(students) if students is not None else config.list_students(repo)
+    names = list(students) if students is not None else tenant_spec.list_students(repo)
     if not names:
         raise ConflictError(f"no students onboarded in {repo}", hint="run `kuploy-gitops onboard`")
     loaded = [(s, *rendered_objects(repo, s)) for s in names]
@@ -357,7 +355,7 @@ def status(
         _spec(repo, student)
         found = client.list_applications(projects=[layout.project_name(student)])
     else:
-        students = config.list_students(repo)
+        students = tenant_spec.list_students(repo)
         selector = f"{layout.LABEL_MANAGED_BY}={layout.MANAGED_BY}"
         owned = {layout.project_name(s) for s in students}
         found = [
@@ -368,7 +366,7 @@ def status(
     rows: list[dict[str, Any]] = []
     expected: set[str] = set()
     for name in students:
-        spec = config.read_spec(repo, name)
+        spec = tenant_spec.read_spec(repo, name)
         for app_spec in spec.apps if spec else ():
             app_name = layout.application_name(name, app_spec.name)
             expected.add(app_name)
@@ -473,6 +471,16 @@ def verify_offboarded(
         if client.clock() >= deadline:
             return OffboardCheck(student, False, tuple(left))
         client.sleep(interval)
+
+
+def ensure_offboarded(check: OffboardCheck, timeout: float) -> None:
+    """Raise ArgoCDError naming what Argo CD still has of the student after ``timeout``."""
+    if check.gone:
+        return
+    raise ArgoCDError(
+        f"after {timeout:g}s Argo CD still has {', '.join(check.left)} of {check.student}",
+        hint="was the offboarding commit pushed? check finalizers with `kuploy-gitops status`",
+    )
 
 
 # ------------------------------------------------------------------------------ tokens

@@ -1,7 +1,8 @@
-"""The Argo CD commands (register, status, sync, token): parse, call argocd_ops, print.
+"""The Argo CD commands (register, status, sync, token): parse, call argocd.ops, print.
 
-No HTTP here: every call goes through :mod:`kuploy_gitops.argocd_ops`. Wait progress is shown
-live on stderr (one line per change when stderr is not a terminal, e.g. in CI logs).
+No HTTP here: every call goes through :mod:`kuploy_gitops.argocd.ops`, imported when a command
+runs (httpx is slow to import). Wait progress is shown live on stderr (one line per change when
+stderr is not a terminal, e.g. in CI logs).
 """
 
 from __future__ import annotations
@@ -9,23 +10,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from kuploy_gitops import argocd_ops
-from kuploy_gitops.argocd import DEFAULT_TIMEOUT, AppState, ArgoCDClient
-from kuploy_gitops.cli import (
+from kuploy_gitops.argocd.model import DEFAULT_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_WAIT, AppState
+from kuploy_gitops.cli.output import (
     Ctx,
-    _escape,
+    escape,
     examples,
     output_option,
     pass_ctx,
     print_data,
     print_table,
 )
-from kuploy_gitops.errors import ArgoCDError, UsageError
+from kuploy_gitops.errors import UsageError
+
+if TYPE_CHECKING:
+    from kuploy_gitops.argocd.client import ArgoCDClient
+    from kuploy_gitops.argocd.ops import AppResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,18 +60,20 @@ def connection_options(f: F) -> F:
 
 def wait_options(f: F) -> F:
     """``--wait-timeout`` and ``--poll-interval`` for commands that wait."""
-    f = click.option("--poll-interval", type=float, default=argocd_ops.DEFAULT_INTERVAL,
+    f = click.option("--poll-interval", type=float, default=DEFAULT_INTERVAL,
                      show_default=True, help="Seconds between status polls while waiting.")(f)
-    return click.option("--wait-timeout", type=float, default=argocd_ops.DEFAULT_WAIT,
+    return click.option("--wait-timeout", type=float, default=DEFAULT_WAIT,
                         show_default=True, help="Seconds to wait for synced and healthy.")(f)
 
 
 def _connect(ctx: Ctx, server: str, insecure: bool, ca_file: Path | None, root_path: str,
              timeout: float) -> ArgoCDClient:
-    return argocd_ops.connect(
+    from kuploy_gitops.argocd import ops
+
+    return ops.connect(
         ctx.repo,
-        argocd_ops.ConnectOptions(server=server, insecure=insecure, ca_file=ca_file,
-                                  root_path=root_path, timeout=timeout),
+        ops.ConnectOptions(server=server, insecure=insecure, ca_file=ca_file,
+                           root_path=root_path, timeout=timeout),
     )
 
 
@@ -82,6 +87,8 @@ def _live(ctx: Ctx, label: str, enabled: bool = True) -> Iterator[Callable[[AppS
     if not enabled:
         yield _quiet
         return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     last: dict[str, str] = {}
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=ctx.err, transient=True) as bar:
@@ -89,17 +96,17 @@ def _live(ctx: Ctx, label: str, enabled: bool = True) -> Iterator[Callable[[AppS
 
         def report(state: AppState) -> None:
             line = f"{state.name}: {state.summary()}"
-            bar.update(task, description=_escape(line))
+            bar.update(task, description=escape(line))
             if not ctx.err.is_terminal and last.get(state.name) != line:
-                ctx.err.print(_escape(line))
+                ctx.err.print(escape(line))
             last[state.name] = line
 
         yield report
 
 
-def _print_results(ctx: Ctx, results: Sequence[argocd_ops.AppResult], output: str) -> None:
+def _print_results(ctx: Ctx, results: Sequence[AppResult], output: str) -> None:
     if output == "json":
-        print_data(ctx, [r.to_data() for r in results], "json")
+        print_data([r.to_data() for r in results], "json")
         return
     rows = []
     for r in results:
@@ -131,11 +138,13 @@ def register(ctx: Ctx, student: str | None, all_students: bool, do_sync: bool, w
              wait_timeout: float, poll_interval: float, output: str, server: str,
              insecure: bool, ca_file: Path | None, root_path: str, timeout: float) -> None:
     """Register tenants in Argo CD."""
+    from kuploy_gitops.argocd import ops
+
     if bool(student) == all_students:
         raise UsageError("give one STUDENT or --all", hint="e.g. `register kim-minji`")
     with _connect(ctx, server, insecure, ca_file, root_path, timeout) as client, \
             _live(ctx, "waiting for Argo CD", enabled=wait) as report:
-        results = argocd_ops.register(
+        results = ops.register(
             client, ctx.repo, None if all_students else [student or ""], sync=do_sync,
             wait=wait, timeout=wait_timeout, interval=poll_interval, progress=report,
         )
@@ -145,7 +154,7 @@ def register(ctx: Ctx, student: str | None, all_students: bool, do_sync: bool, w
             ctx.console.print(f"[green]registered[/] AppProject {r.project} "
                               f"and {len(r.apps)} Application(s)")
     _print_results(ctx, apps, output)
-    argocd_ops.ensure_ready(apps)
+    ops.ensure_ready(apps)
 
 
 @click.command(
@@ -161,10 +170,12 @@ def register(ctx: Ctx, student: str | None, all_students: bool, do_sync: bool, w
 def status(ctx: Ctx, student: str | None, output: str, server: str, insecure: bool,
            ca_file: Path | None, root_path: str, timeout: float) -> None:
     """Status of students' apps."""
+    from kuploy_gitops.argocd import ops
+
     with _connect(ctx, server, insecure, ca_file, root_path, timeout) as client:
-        rows = argocd_ops.status(client, ctx.repo, student)
+        rows = ops.status(client, ctx.repo, student)
     if output == "json":
-        print_data(ctx, rows, "json")
+        print_data(rows, "json")
         return
     print_table(
         ctx,
@@ -197,15 +208,17 @@ def sync(ctx: Ctx, student: str, app: str | None, prune: bool, revision: str,
          poll_interval: float, output: str, server: str, insecure: bool,
          ca_file: Path | None, root_path: str, timeout: float) -> None:
     """Sync apps."""
+    from kuploy_gitops.argocd import ops
+
     with _connect(ctx, server, insecure, ca_file, root_path, timeout) as client, \
             _live(ctx, "waiting for Argo CD", enabled=wait) as report:
-        results = argocd_ops.sync(
+        results = ops.sync(
             client, ctx.repo, student, app, prune=prune, wait=wait, timeout=wait_timeout,
             revision=revision, dry_run=dry_run, resources=resources, interval=poll_interval,
             progress=report,
         )
     _print_results(ctx, results, output)
-    argocd_ops.ensure_ready(results)
+    ops.ensure_ready(results)
 
 
 @click.command(
@@ -222,8 +235,10 @@ def sync(ctx: Ctx, student: str, app: str | None, prune: bool, revision: str,
 def token(ctx: Ctx, student: str, expires: str, server: str, insecure: bool,
           ca_file: Path | None, root_path: str, timeout: float) -> None:
     """Issue a student token."""
+    from kuploy_gitops.argocd import ops
+
     with _connect(ctx, server, insecure, ca_file, root_path, timeout) as client:
-        grant = argocd_ops.token(client, ctx.repo, student, expires)
+        grant = ops.token(client, ctx.repo, student, expires)
     ctx.err.print(
         f"token for proj:{grant.project}:{grant.role} (id {grant.id}, expires in {expires}); "
         "shown once: store it as the ARGOCD_AUTH_TOKEN secret of the student's repo"
@@ -237,27 +252,20 @@ def verify_offboarding(ctx: Ctx, student: str, *, timeout: float, interval: floa
     Connection settings come from ARGOCD_SERVER/ARGOCD_OPTS/kuploy.yaml. Raises ArgoCDError
     naming what is left when ``timeout`` passes.
     """
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from kuploy_gitops.argocd import ops
+
     with _connect(ctx, "", False, None, "", DEFAULT_TIMEOUT) as client, \
             Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                      console=ctx.err, transient=True) as bar:
         task = bar.add_task(f"waiting for Argo CD to remove {student}", total=None)
 
         def report(left: list[str]) -> None:
-            bar.update(task, description=_escape(f"{student}: left {', '.join(left) or 'none'}"))
+            bar.update(task, description=escape(f"{student}: left {', '.join(left) or 'none'}"))
 
-        check = argocd_ops.verify_offboarded(client, student, timeout=timeout,
-                                             interval=interval, progress=report)
-    if check.gone:
-        ctx.console.print(f"[green]verified:[/] Argo CD has no Applications or AppProject of "
-                          f"{student} any more")
-        return
-    raise ArgoCDError(
-        f"after {timeout:g}s Argo CD still has {', '.join(check.left)} of {student}",
-        hint="was the offboarding commit pushed? check finalizers with `kuploy-gitops status`",
-    )
-
-
-def register_commands(main: click.Group) -> None:
-    """Add the Argo CD commands to the top-level group."""
-    for command in (register, status, sync, token):
-        main.add_command(command)
+        check = ops.verify_offboarded(client, student, timeout=timeout, interval=interval,
+                                      progress=report)
+    ops.ensure_offboarded(check, timeout)
+    ctx.console.print(f"[green]verified:[/] Argo CD has no Applications or AppProject of "
+                      f"{student} any more")

@@ -22,8 +22,8 @@ from github.GithubException import UnknownObjectException
 from kuploy_gitops import __version__
 from kuploy_gitops.config import GitHubSettings
 from kuploy_gitops.errors import ConfigError, ProviderError
-from kuploy_gitops.providers.base import HookInfo, RepoInfo
-from kuploy_gitops.providers.ratelimit import RetryPolicy, rate_limit_wait
+from kuploy_gitops.github.provider import HookInfo, RepoInfo
+from kuploy_gitops.github.ratelimit import RetryPolicy, rate_limit_wait
 
 __all__ = ["GitHubProvider", "RetryPolicy", "connect", "rate_limit_wait"]
 
@@ -102,7 +102,7 @@ class _Seam:
 
 
 class GitHubProvider:
-    """A :class:`~kuploy_gitops.providers.base.GitProvider` over PyGithub."""
+    """A :class:`~kuploy_gitops.github.provider.GitProvider` over PyGithub."""
 
     def __init__(
         self,

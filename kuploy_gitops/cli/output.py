@@ -1,0 +1,166 @@
+"""What every command shares: the context, option decorators, and printing.
+
+Importing this module costs only click: rich is imported the first time something is printed,
+so `--help` and `--version` start fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from kuploy_gitops.plan import ApplyResult
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A rich console on stdout (or stderr) that respects ``NO_COLOR``."""
+    from rich.console import Console
+
+    no_color = bool(os.environ.get("NO_COLOR"))
+    return Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=True)
+
+
+class Ctx:
+    """What the global options give every command: the repo and the two consoles."""
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+
+    @functools.cached_property
+    def console(self) -> Console:
+        """Standard output."""
+        return console()
+
+    @functools.cached_property
+    def err(self) -> Console:
+        """Standard error: progress, warnings, errors."""
+        return console(stderr=True)
+
+
+def escape(text: str) -> str:
+    """Escape rich markup in text that comes from the user or the repo."""
+    return text.replace("[", "\\[")
+
+
+def pass_ctx(f: F) -> F:
+    """Decorator giving a command the :class:`Ctx` as first argument."""
+    return click.pass_obj(f)  # type: ignore[return-value]
+
+
+def examples(*lines: str) -> str:
+    """Format an Examples section for a command's --help."""
+    body = "\n".join(f"  {line}" for line in lines)
+    return f"\n\n\b\nExamples:\n{body}"
+
+
+def dry_run_option(f: F) -> F:
+    """``--dry-run``: print the change set as a diff, write nothing."""
+    return click.option(
+        "--dry-run", is_flag=True, help="Print the change set as a diff; write nothing."
+    )(f)
+
+
+def push_option(f: F) -> F:
+    """``--push``: push the commit (fetch, rebase and retry when the remote moved)."""
+    return click.option(
+        "--push", is_flag=True, help="Push the commit to the remote (rebases and retries)."
+    )(f)
+
+
+def output_option(*choices: str) -> Callable[[F], F]:
+    """``-o/--output`` with the given formats (first is the default)."""
+
+    def deco(f: F) -> F:
+        return click.option(
+            "-o",
+            "--output",
+            type=click.Choice(list(choices)),
+            default=choices[0],
+            show_default=True,
+            help="Output format.",
+        )(f)
+
+    return deco
+
+
+def print_result(ctx: Ctx, result: ApplyResult, *, dry_run: bool) -> None:
+    """Print what a writing command did (or would do)."""
+    if dry_run:
+        if result.diff:
+            ctx.console.print(result.diff, markup=False, end="")
+        ctx.console.print(
+            f"[yellow]dry run:[/] {len(result.changed)} file(s) would change; nothing written."
+            if result.changed
+            else "dry run: nothing would change."
+        )
+        return
+    if not result.changed:
+        ctx.console.print(f"nothing to do: {result.summary} is already up to date.")
+        return
+    ctx.console.print(
+        f"[green]committed[/] {result.commit[:12]} {escape(result.message.splitlines()[0])} "
+        f"({len(result.changed)} file(s))"
+    )
+    if result.pushed:
+        ctx.console.print(f"pushed to {result.pushed}")
+
+
+def print_table(ctx: Ctx, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Print rows as a rich table."""
+    from rich.table import Table
+
+    table = Table(*columns, show_lines=False)
+    for row in rows:
+        table.add_row(*(escape(str(c)) for c in row))
+    ctx.console.print(table)
+
+
+def print_data(data: Any, fmt: str) -> None:
+    """Print data as JSON or YAML for scripts."""
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False))
+    else:
+        from kuploy_gitops import yamlio
+
+        click.echo(yamlio.dump(data), nl=False)
+
+
+@contextlib.contextmanager
+def progress(ctx: Ctx, label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr (hidden when not a terminal); yields ``report(done, total)``."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    bar = Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=ctx.err,
+        transient=True,
+        disable=not ctx.err.is_terminal,
+    )
+    with bar:
+        task = bar.add_task(label, total=None)
+
+        def report(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield report

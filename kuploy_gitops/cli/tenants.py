@@ -1,0 +1,183 @@
+"""The tenant commands: `onboard` (one student or a roster), `offboard` and `list`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kuploy_gitops.cli.output import (
+    Ctx,
+    dry_run_option,
+    escape,
+    examples,
+    output_option,
+    pass_ctx,
+    print_data,
+    print_result,
+    print_table,
+    progress,
+    push_option,
+)
+
+
+@click.command(
+    help="Onboard a student (or a roster of students) into a locked-down tenant and commit. "
+    "Same inputs again: no change."
+    + examples(
+        "kuploy-gitops onboard kim-minji --github minji-k --course cs101 --term 2026-fall "
+        "--expires 2027-02-28",
+        "kuploy-gitops onboard --roster classroom_roster.csv --course cs101 --term 2026-fall",
+        "kuploy-gitops onboard --roster roster.csv --skip-invalid --dry-run",
+    )
+)
+@click.argument("student", required=False)
+@click.option("--github", "github", default="", help="The student's GitHub login.")
+@click.option("--name", default="", help="Full name (kept in the spec, not in labels).")
+@click.option("--email", default="")
+@click.option("--tier", default="", help="Quota tier (default: kuploy.yaml's default_tier).")
+@click.option("--course", default="", help="Course label, e.g. cs101.")
+@click.option("--term", default="", help="Term label, e.g. 2026-fall.")
+@click.option("--expires", default="", help="Expiry date YYYY-MM-DD (a label on the namespace).")
+@click.option(
+    "--roster",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="CSV roster (GitHub Classroom or student_id,github_username,email,name[,tier]).",
+)
+@click.option("--skip-invalid", is_flag=True, help="With --roster: onboard the good rows only.")
+@click.option(
+    "--github-setup",
+    is_flag=True,
+    help="Then prepare each student's GitHub repo (`github setup STUDENT web`).",
+)
+@dry_run_option
+@push_option
+@pass_ctx
+def onboard(
+    ctx: Ctx,
+    student: str | None,
+    github: str,
+    name: str,
+    email: str,
+    tier: str,
+    course: str,
+    term: str,
+    expires: str,
+    roster: Path | None,
+    skip_invalid: bool,
+    github_setup: bool,
+    dry_run: bool,
+    push: bool,
+) -> None:
+    """Onboard one student or a roster."""
+    from kuploy_gitops.ops import tenants
+
+    opts = tenants.OnboardOptions(
+        student=student or "",
+        github=github,
+        name=name,
+        email=email,
+        tier=tier,
+        course=course,
+        term=term,
+        expires=expires,
+    )
+    with progress(ctx, "onboarding") as report:
+        outcome = tenants.onboard_command(
+            ctx.repo,
+            opts,
+            roster,
+            skip_invalid=skip_invalid,
+            dry_run=dry_run,
+            push=push,
+            progress=report,
+        )
+    for line_no, reason in outcome.skipped:
+        ctx.err.print(f"[yellow]skipped[/] {roster}:{line_no}: {escape(reason)}")
+    print_result(ctx, outcome.result, dry_run=dry_run)
+    if github_setup:
+        if dry_run:
+            ctx.console.print("dry run: github setup skipped.")
+            return
+        from kuploy_gitops.cli.github import run_bulk_setup
+
+        run_bulk_setup(ctx, outcome.students)
+
+
+@click.command(
+    help="Remove a student's Applications, project, guards, namespace and spec in one commit."
+    + examples(
+        "kuploy-gitops offboard kim-minji",
+        "kuploy-gitops offboard kim-minji --archive",
+        "kuploy-gitops offboard kim-minji --push --verify",
+    )
+)
+@click.argument("student")
+@click.option("--archive", is_flag=True, help="Keep the spec under tenants/archive/.")
+@dry_run_option
+@push_option
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Then wait until Argo CD reports the student's "
+    "apps and project gone (server from ARGOCD_SERVER or kuploy.yaml).",
+)
+@click.option(
+    "--verify-timeout",
+    type=float,
+    default=600.0,
+    show_default=True,
+    help="Seconds --verify waits before naming what is left.",
+)
+@pass_ctx
+def offboard(
+    ctx: Ctx,
+    student: str,
+    archive: bool,
+    dry_run: bool,
+    push: bool,
+    verify: bool,
+    verify_timeout: float,
+) -> None:
+    """Offboard a student."""
+    from kuploy_gitops.ops import tenants
+
+    result = tenants.offboard(ctx.repo, student, archive=archive, dry_run=dry_run, push=push)
+    print_result(ctx, result, dry_run=dry_run)
+    if verify and not dry_run:
+        from kuploy_gitops.cli.argocd import verify_offboarding
+
+        verify_offboarding(ctx, student, timeout=verify_timeout)
+
+
+@click.command(
+    "list",
+    help="List tenants with tier, apps and expiry."
+    + examples("kuploy-gitops list", "kuploy-gitops list -o json"),
+)
+@output_option("table", "json", "yaml")
+@pass_ctx
+def list_cmd(ctx: Ctx, output: str) -> None:
+    """List tenants."""
+    from kuploy_gitops.ops import tenants
+
+    rows = tenants.list_tenants(ctx.repo)
+    if output != "table":
+        print_data(rows, output)
+        return
+    print_table(
+        ctx,
+        ["student", "github", "tier", "course", "term", "expires", "apps"],
+        [
+            [
+                r["student"],
+                r["github"],
+                r["tier"],
+                r["course"],
+                r["term"],
+                r["expires"],
+                ", ".join(r["apps"]),
+            ]
+            for r in rows
+        ],
+    )

@@ -1,0 +1,122 @@
+"""Name and value rules shared by the platform config and tenant specs.
+
+Every rule refuses with an :class:`InvalidInputError` naming the bad value and saying how to fix
+it. Rules that need the platform config take what they need from it as plain values, so this
+module sits below both :mod:`kuploy_gitops.config` and :mod:`kuploy_gitops.tenant_spec`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Collection
+
+from kuploy_gitops.errors import InvalidInputError
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+MAX_STUDENT_LEN = 30
+MAX_APP_LEN = 30
+RESERVED_NAMES = frozenset(
+    {
+        "default",
+        "argocd",
+        "archive",
+        "kube-system",
+        "kube-public",
+        "kube-node-lease",
+        "calico-system",
+        "calico-apiserver",
+        "tigera-operator",
+        "cnpg-system",
+        "traefik",
+        "metrics-server",
+        "cert-manager",
+        "platform",
+        "kuploy",
+        "admin",
+        "root",
+    }
+)
+RESERVED_PREFIXES = ("kube-", "kuploy-", "argocd-", "calico-", "tigera-", "openshift-")
+
+
+def check_student_name(student: str, reserved: Collection[str] = RESERVED_NAMES) -> None:
+    """Refuse a student name that cannot be a namespace or is reserved.
+
+    ``reserved`` is every namespace the platform uses (``PlatformConfig.reserved_namespaces``);
+    names with a platform prefix are refused too.
+    """
+    if not DNS_LABEL.match(student):
+        raise InvalidInputError(
+            f"student name {student!r} is not a DNS label",
+            hint="use lowercase letters, digits and '-', starting and ending with a letter or "
+            "digit (e.g. 'kim-minji' or '202112345')",
+        )
+    if len(student) > MAX_STUDENT_LEN:
+        raise InvalidInputError(
+            f"student name {student!r} has {len(student)} characters",
+            hint=f"use at most {MAX_STUDENT_LEN}, so that '<student>-<app>' Application names "
+            "and host names stay within 63",
+        )
+    if student in reserved or student.startswith(RESERVED_PREFIXES):
+        raise InvalidInputError(
+            f"student name {student!r} is reserved for the platform",
+            hint="pick another name, e.g. prefix it with the course ('cs101-" + student + "')",
+        )
+
+
+def check_app_name(app: str) -> None:
+    """Refuse an app name that cannot be a DNS label in names and hosts."""
+    if not DNS_LABEL.match(app) or len(app) > MAX_APP_LEN:
+        raise InvalidInputError(
+            f"app name {app!r} is not a DNS label of at most {MAX_APP_LEN} characters",
+            hint="use lowercase letters, digits and '-' (e.g. 'web' or 'api')",
+        )
+
+
+def check_github_login(login: str) -> None:
+    """Refuse a GitHub login GitHub itself would refuse."""
+    if login and not GITHUB_LOGIN.match(login):
+        raise InvalidInputError(
+            f"GitHub login {login!r} is not valid",
+            hint="use the user's GitHub username: letters, digits and single hyphens, max 39",
+        )
+
+
+def check_label_value(what: str, value: str) -> None:
+    """Refuse a value that cannot be a Kubernetes label value."""
+    if len(value) > 63 or not LABEL_VALUE.match(value):
+        raise InvalidInputError(
+            f"{what} {value!r} cannot be a Kubernetes label value",
+            hint="use at most 63 letters, digits, '-', '_' or '.', starting and ending "
+            "with a letter or digit (e.g. 'cs101' or '2026-fall')",
+        )
+
+
+def check_text(what: str, value: str) -> None:
+    """Refuse text that is not valid UTF-8 (e.g. lone surrogates from a broken terminal)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(f"{what} {value!r} is not valid text", hint="retype it") from exc
+
+
+def check_expiry(value: str, today: dt.date | None = None) -> None:
+    """Refuse an expiry date that is malformed or in the past."""
+    try:
+        date = dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInputError(
+            f"expiry date {value!r} is not a date", hint="use YYYY-MM-DD, e.g. 2027-02-28"
+        ) from exc
+    if len(value) != 10:
+        raise InvalidInputError(f"expiry date {value!r} is not YYYY-MM-DD", hint="e.g. 2027-02-28")
+    if date < (today or dt.date.today()):
+        raise InvalidInputError(
+            f"expiry date {value} is in the past", hint="give a date from today on"
+        )

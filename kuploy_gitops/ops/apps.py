@@ -1,0 +1,133 @@
+"""``app add`` and ``app remove``: a student's platform-managed or student-repo apps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kuploy_gitops import names, sizes, tenant_spec
+from kuploy_gitops.errors import ConflictError, InvalidInputError, UsageError
+from kuploy_gitops.ops.writing import finish, tenant_plan, writing
+from kuploy_gitops.plan import ApplyResult, FilePlan
+from kuploy_gitops.tenant_spec import AppSpec
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    """Inputs of ``app add``: ``image`` + ``port`` (platform-managed) or ``repo_url``."""
+
+    student: str
+    app: str
+    image: str = ""
+    port: int | None = None
+    env: Sequence[tuple[str, str]] = field(default_factory=tuple)
+    health_path: str = "/"
+    replicas: int = 1
+    size: str = sizes.DEFAULT_SIZE
+    repo_url: str = ""
+    path: str = "deploy"
+    revision: str = "main"
+
+
+def parse_env_pair(text: str) -> tuple[str, str]:
+    """Parse ``K=V`` (the value may contain ``=``)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise InvalidInputError(
+            f"--env {text!r} is not KEY=VALUE", hint="e.g. --env DATABASE_HOST=db"
+        )
+    return key, value
+
+
+def app_spec(opts: AppOptions) -> AppSpec:
+    """The app as the spec stores it; refuses options that do not fit one mode."""
+    if opts.repo_url and (opts.image or opts.port is not None):
+        raise UsageError(
+            "--repo cannot be combined with --image/--port",
+            hint="platform-managed apps take --image and --port; student-repo apps take --repo",
+        )
+    if opts.repo_url:
+        return AppSpec(
+            name=opts.app, mode="repo", repo=opts.repo_url, path=opts.path, revision=opts.revision
+        )
+    if not opts.image or opts.port is None:
+        raise UsageError(
+            f"app {opts.app!r} needs --image and --port (platform-managed) or --repo URL",
+            hint="e.g. --image ghcr.io/org/web:1.0 --port 8080",
+        )
+    keys = [k for k, _ in opts.env]
+    dupes = sorted({k for k in keys if keys.count(k) > 1})
+    if dupes:
+        raise InvalidInputError(f"--env {dupes[0]!r} is given twice", hint="give each key once")
+    return AppSpec(
+        name=opts.app,
+        mode="managed",
+        image=opts.image,
+        port=opts.port,
+        env=tuple(sorted(opts.env)),
+        health_path=opts.health_path,
+        replicas=opts.replicas,
+        size=opts.size,
+    )
+
+
+def app_add(
+    repo: Path,
+    opts: AppOptions,
+    *,
+    dry_run: bool = False,
+    replace_existing: bool = False,
+    push: bool = False,
+) -> ApplyResult:
+    """Add an app to a student's tenant and render its Application (and manifests)."""
+    names.check_app_name(opts.app)
+    app = app_spec(opts)
+    names.check_student_name(opts.student)
+    with writing(repo, opts.student) as (git, cfg):
+        spec = tenant_spec.require_spec(repo, opts.student)
+        existing = spec.app(opts.app)
+        if existing is not None and not replace_existing and existing != app:
+            raise ConflictError(
+                f"student {opts.student!r} already has an app {opts.app!r}",
+                hint=f"remove it first (`kuploy-gitops app remove {opts.student} {opts.app}`) "
+                "or pick another name",
+            )
+        new = spec.with_app(app)
+        tenant_spec.check_app(new, app, cfg)
+        fplan = FilePlan(repo)
+        tenant_plan(fplan, cfg, new)
+        return finish(
+            git,
+            cfg,
+            fplan,
+            f"kuploy: add app {opts.app} for {opts.student} ({app.mode})",
+            summary=f"app {opts.student}/{opts.app}",
+            dry_run=dry_run,
+            push=push,
+        )
+
+
+def app_remove(
+    repo: Path, student: str, app: str, *, dry_run: bool = False, push: bool = False
+) -> ApplyResult:
+    """Remove an app: its Application (whose finalizer deletes its objects) and manifests."""
+    names.check_student_name(student)
+    with writing(repo, student) as (git, cfg):
+        spec = tenant_spec.require_spec(repo, student)
+        if spec.app(app) is None:
+            have = ", ".join(a.name for a in spec.apps) or "none"
+            raise ConflictError(
+                f"student {student!r} has no app {app!r}", hint=f"their apps: {have}"
+            )
+        fplan = FilePlan(repo)
+        tenant_plan(fplan, cfg, spec.without_app(app))
+        return finish(
+            git,
+            cfg,
+            fplan,
+            f"kuploy: remove app {app} of {student}",
+            summary=f"app {student}/{app}",
+            dry_run=dry_run,
+            push=push,
+        )

@@ -1,0 +1,221 @@
+"""``onboard`` (one student or a roster), ``offboard`` and ``list``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from kuploy_gitops import layout, names, roster, tenant_spec
+from kuploy_gitops.config import PlatformConfig, load_config
+from kuploy_gitops.errors import KuployError, RosterError, UsageError
+from kuploy_gitops.ops.writing import (
+    Progress,
+    existing_tenant_files,
+    finish,
+    tenant_plan,
+    writing,
+)
+from kuploy_gitops.plan import ApplyResult, FilePlan
+from kuploy_gitops.tenant_spec import TenantSpec
+
+
+@dataclass(frozen=True)
+class OnboardOptions:
+    """Inputs of ``onboard``; empty strings mean "not given" (keep the current value)."""
+
+    student: str
+    github: str = ""
+    name: str = ""
+    email: str = ""
+    tier: str = ""
+    course: str = ""
+    term: str = ""
+    expires: str = ""
+
+
+@dataclass
+class OnboardOutcome:
+    """What ``onboard`` did: the commit (or plan), the students it covers, the skipped rows."""
+
+    result: ApplyResult
+    students: list[str] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+
+
+def onboard_command(
+    repo: Path,
+    opts: OnboardOptions,
+    roster_path: Path | None,
+    *,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+    push: bool = False,
+    progress: Progress | None = None,
+) -> OnboardOutcome:
+    """``onboard``: one student (``opts.student``) or a roster (``roster_path``), not both.
+
+    With a roster, ``opts`` holds the defaults for every row (course, term, expiry...).
+    """
+    if roster_path is not None:
+        if opts.student:
+            raise UsageError(
+                f"give either a student ({opts.student!r}) or --roster, not both",
+                hint="drop one of them",
+            )
+        return onboard_roster(
+            repo,
+            roster_path,
+            opts,
+            skip_invalid=skip_invalid,
+            dry_run=dry_run,
+            push=push,
+            progress=progress,
+        )
+    if not opts.student:
+        raise UsageError("missing STUDENT", hint="give a student name or --roster FILE.csv")
+    result = onboard(repo, opts, dry_run=dry_run, push=push)
+    return OnboardOutcome(result=result, students=[opts.student])
+
+
+def merged_spec(
+    cfg: PlatformConfig, current: TenantSpec | None, opts: OnboardOptions
+) -> TenantSpec:
+    """The spec after onboarding: given values replace current ones, others are kept."""
+    base = current or TenantSpec(student=opts.student, tier=cfg.default_tier)
+    spec = replace(
+        base,
+        github=opts.github or base.github,
+        name=opts.name or base.name,
+        email=opts.email or base.email,
+        tier=opts.tier or base.tier,
+        course=opts.course or base.course,
+        term=opts.term or base.term,
+        expires=opts.expires or base.expires,
+    )
+    # An unchanged past expiry of an existing tenant is not an error; a new one is.
+    check_dates = bool(opts.expires) and opts.expires != (current.expires if current else "")
+    tenant_spec.validate_spec(spec, cfg, check_dates=check_dates)
+    return spec
+
+
+def onboard(
+    repo: Path, opts: OnboardOptions, *, dry_run: bool = False, push: bool = False
+) -> ApplyResult:
+    """Onboard (or update) one student; the same inputs again change nothing."""
+    names.check_student_name(opts.student)
+    with writing(repo, opts.student) as (git, cfg):
+        current = tenant_spec.read_spec(repo, opts.student)
+        spec = merged_spec(cfg, current, opts)
+        fplan = FilePlan(repo)
+        tenant_plan(fplan, cfg, spec)
+        verb = "update" if current else "onboard"
+        return finish(
+            git,
+            cfg,
+            fplan,
+            f"kuploy: {verb} student {spec.student}",
+            summary=f"student {spec.student}",
+            dry_run=dry_run,
+            push=push,
+        )
+
+
+def onboard_roster(
+    repo: Path,
+    path: Path,
+    defaults: OnboardOptions,
+    *,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+    push: bool = False,
+    progress: Progress | None = None,
+) -> OnboardOutcome:
+    """Onboard every student of a roster in one commit.
+
+    Every bad row is collected with its line number; unless ``skip_invalid``, any bad row
+    stops the batch before anything is written.
+    """
+    rows, problems = roster.read_roster(path)
+    with writing(repo) as (git, cfg):
+        specs: list[TenantSpec] = []
+        for row in rows:
+            opts = replace(
+                defaults,
+                student=row.student,
+                github=row.github or defaults.github,
+                name=row.name or defaults.name,
+                email=row.email or defaults.email,
+                tier=row.tier or defaults.tier,
+            )
+            try:
+                names.check_student_name(row.student, cfg.reserved_namespaces())
+                specs.append(merged_spec(cfg, tenant_spec.read_spec(repo, row.student), opts))
+            except KuployError as exc:
+                problems.append((row.line, str(exc)))
+        problems.sort()
+        if problems and not skip_invalid:
+            raise RosterError(str(path), problems)
+        fplan = FilePlan(repo)
+        for i, spec in enumerate(specs, 1):
+            tenant_plan(fplan, cfg, spec)
+            if progress:
+                progress(i, len(specs))
+        message = f"kuploy: onboard {len(specs)} student(s) from {path.name}\n\n" + "\n".join(
+            f"- {s.student}" for s in specs
+        )
+        result = finish(
+            git, cfg, fplan, message, summary=f"roster {path.name}", dry_run=dry_run, push=push
+        )
+        return OnboardOutcome(
+            result=result, students=[s.student for s in specs], skipped=problems
+        )
+
+
+def offboard(
+    repo: Path, student: str, *, archive: bool = False, dry_run: bool = False, push: bool = False
+) -> ApplyResult:
+    """Remove a student's tenant (guards, project, Applications, workloads, spec) in one commit.
+
+    Argo CD carries the removal out in a safe order: see ``layout`` (sync waves) and the
+    tenant Application's deletion in reverse wave order.
+    """
+    names.check_student_name(student)
+    with writing(repo, student) as (git, cfg):
+        spec = tenant_spec.require_spec(repo, student)
+        fplan = FilePlan(repo)
+        for path in existing_tenant_files(repo, student):
+            fplan.delete(path)
+        fplan.delete(layout.tenant_spec(student))
+        if archive:
+            fplan.write(layout.archived_spec(student), tenant_spec.dump_spec(spec))
+        suffix = " (spec archived)" if archive else ""
+        return finish(
+            git,
+            cfg,
+            fplan,
+            f"kuploy: offboard student {student}{suffix}",
+            summary=f"student {student}",
+            dry_run=dry_run,
+            push=push,
+        )
+
+
+def list_tenants(repo: Path) -> list[dict[str, Any]]:
+    """One row per tenant: student, github, tier, course, term, expires, apps."""
+    load_config(repo)
+    rows: list[dict[str, Any]] = []
+    for student in tenant_spec.list_students(repo):
+        spec = tenant_spec.require_spec(repo, student)
+        rows.append(
+            {
+                "student": spec.student,
+                "github": spec.github,
+                "tier": spec.tier,
+                "course": spec.course,
+                "term": spec.term,
+                "expires": spec.expires,
+                "apps": [a.name for a in spec.apps],
+            }
+        )
+    return rows

@@ -1,0 +1,141 @@
+"""The write flow every operation shares: open the repo, plan a tenant, check, apply, commit."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from kuploy_gitops import layout, plan, render, tenant_spec
+from kuploy_gitops.config import PlatformConfig, load_config
+from kuploy_gitops.errors import ConfigError, ConflictError, FindingsError
+from kuploy_gitops.gitrepo import GitRepo
+from kuploy_gitops.plan import ApplyResult, FilePlan
+from kuploy_gitops.tenant_spec import TenantSpec
+
+Progress = Callable[[int, int], None]
+"""A progress callback: (done, total)."""
+
+
+@contextlib.contextmanager
+def writing(repo: Path, student: str | None = None) -> Iterator[tuple[GitRepo, PlatformConfig]]:
+    """Open the platform repo for a write: recover, lock, load config, refuse dirty files.
+
+    With ``student``, only the files that write can touch are checked for uncommitted changes
+    (kuploy.yaml and that tenant's): a `git status` over every tenant would make onboarding
+    into a repo of thousands of tenants cost more than into an empty one.
+    """
+    git = GitRepo(repo)
+    cfg = load_config(repo)
+    if not git.is_repo():
+        raise ConfigError(
+            f"{repo} has {layout.CONFIG_FILE} but is not the top of a git repo",
+            hint="run kuploy-gitops from the platform repo's top folder (or -C it)",
+        )
+    with git.lock():
+        plan.recover(git)
+        dirty = git.dirty_paths(
+            layout.OWNED_PATHS if student is None else layout.tenant_owned_paths(student)
+        )
+        if dirty:
+            shown = ", ".join(dirty[:3]) + (" ..." if len(dirty) > 3 else "")
+            raise ConflictError(
+                f"uncommitted changes in files kuploy owns: {shown}",
+                hint="commit or stash them first (git status shows them)",
+            )
+        yield git, cfg
+
+
+def dry_run_result(fplan: FilePlan, message: str, summary: str) -> ApplyResult:
+    """What ``--dry-run`` reports: the changed paths and their diff; nothing is written."""
+    changes = fplan.effective()
+    return ApplyResult(summary=summary, message=message, changed=list(changes), diff=fplan.diff())
+
+
+def finish(
+    git: GitRepo,
+    cfg: PlatformConfig,
+    fplan: FilePlan,
+    message: str,
+    *,
+    summary: str,
+    dry_run: bool,
+    push: bool,
+) -> ApplyResult:
+    """Validate the plan, then apply and commit it (and push); with ``dry_run`` only report."""
+    check_plan(fplan, cfg)
+    if dry_run:
+        return dry_run_result(fplan, message, summary)
+    result = plan.apply(git, fplan, message, summary=summary)
+    if push and result.changed:
+        result.pushed = git.push()
+        result.commit = git.head() or result.commit  # a rebase before the push rewrites it
+    return result
+
+
+def check_plan(fplan: FilePlan, cfg: PlatformConfig) -> None:
+    """Validate the change set with the repo around it before anything is written.
+
+    Schemas, admission and isolation rules run on the touched tenants (kustomize builds are
+    left to `validate` in CI: the admin's machine need not have kubectl).
+    """
+    files = fplan.effective()
+    if not any(t is not None for t in files.values()):
+        return
+    # The heaviest imports of the package: only a write that changes something pays for them.
+    from kuploy_gitops.validate import engine
+    from kuploy_gitops.validate.findings import ERROR
+
+    # Cross-tenant rules read every tenant; kuploy's own names and hosts are unique by
+    # construction (see check_application_names), so they are left to `validate` in CI.
+    found = engine.validate_files(cfg, files, fplan.root, kustomize=False, cross_tenant=False)
+    errors = [f for f in found if f.severity == ERROR]
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise FindingsError(
+            f"refusing to write {first.file}: {first.rule}: {first.message}{more}",
+            hint=first.fix or "run `kuploy-gitops validate` for the full report",
+        )
+
+
+def tenant_plan(fplan: FilePlan, cfg: PlatformConfig, spec: TenantSpec) -> None:
+    """Plan a tenant's spec and rendered files, removing its files that are no longer rendered."""
+    check_application_names(fplan.root, spec)
+    files = render.render_tenant(cfg, spec)
+    for old in existing_tenant_files(fplan.root, spec.student):
+        if old not in files:
+            fplan.delete(old)
+    fplan.write(layout.tenant_spec(spec.student), tenant_spec.dump_spec(spec))
+    fplan.write_all(files)
+
+
+def check_application_names(root: Path, spec: TenantSpec) -> None:
+    """Refuse an app whose Application name another tenant already has.
+
+    Applications share one namespace and are named ``<student>-<app>``, so student ``kim-lee``
+    with app ``web`` and student ``kim`` with app ``lee-web`` would collide. The candidates are
+    found from the name's hyphens, so the check costs a few stat calls, whatever the repo size.
+    """
+    for app in spec.apps:
+        full = layout.application_name(spec.student, app.name)
+        for i, char in enumerate(full):
+            if char != "-" or full[:i] == spec.student:
+                continue
+            other, other_app = full[:i], full[i + 1 :]
+            if (root / layout.application_file(other, other_app)).is_file():
+                raise ConflictError(
+                    f"app {app.name!r} of {spec.student!r} would be Application {full!r}, which "
+                    f"student {other!r} already has (app {other_app!r})",
+                    hint="pick another app name",
+                )
+
+
+def existing_tenant_files(root: Path, student: str) -> list[str]:
+    """Every file kuploy rendered for ``student`` that is on disk now (sorted)."""
+    out: list[str] = []
+    for folder in (layout.tenant_dir(student), layout.workload_dir(student)):
+        base = root / folder
+        if base.is_dir():
+            out.extend(p.relative_to(root).as_posix() for p in base.rglob("*") if p.is_file())
+    return sorted(out)

@@ -1,0 +1,354 @@
+"""Tenant specs (``tenants/<student>.yaml``): kuploy's own small format, the source of truth.
+
+A spec holds what the admin decided for one student (tier, labels, apps); everything under
+``apps/`` is rendered from it. This module parses and checks specs, reads and writes them, and
+is the one place that decides whether a student is onboarded (:func:`require_spec`).
+
+Two kinds of failure: a spec built from command-line input that breaks a rule raises
+:class:`InvalidInputError` (exit 4, the value is the user's); a spec file in the repo that breaks
+a rule raises :class:`ConfigError` naming the file, the line where it can tell, and the student
+(exit 3, the file needs editing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from kuploy_gitops import layout, yamlio
+from kuploy_gitops.config import PlatformConfig, Reader
+from kuploy_gitops.errors import ConfigError, ConflictError, InvalidInputError, KuployError
+from kuploy_gitops.names import (
+    EMAIL,
+    ENV_NAME,
+    check_app_name,
+    check_expiry,
+    check_github_login,
+    check_label_value,
+    check_student_name,
+    check_text,
+)
+from kuploy_gitops.quantity import format_quantity, parse_quantity
+from kuploy_gitops.sizes import DEFAULT_SIZE, SIZES
+
+SPEC_VERSION = 1
+SPEC_KEYS = ("version", "student", "tier", "github", "name", "email", "course", "term", "expires",
+             "apps")
+MANAGED_APP_KEYS = ("mode", "image", "port", "env", "health_path", "replicas", "size")
+REPO_APP_KEYS = ("mode", "repo", "path", "revision")
+
+
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    """One app of a student: platform-managed (``image``) or student-repo (``repo``)."""
+
+    name: str
+    mode: str  # "managed" | "repo"
+    image: str = ""
+    port: int = 0
+    env: tuple[tuple[str, str], ...] = ()
+    health_path: str = "/"
+    replicas: int = 1
+    size: str = DEFAULT_SIZE
+    repo: str = ""
+    path: str = "deploy"
+    revision: str = "main"
+
+    def to_data(self) -> dict[str, Any]:
+        """The app as it is stored in the tenant spec."""
+        if self.mode == "repo":
+            return {"mode": "repo", "repo": self.repo, "path": self.path, "revision": self.revision}
+        return {
+            "mode": "managed",
+            "image": self.image,
+            "port": self.port,
+            "env": dict(self.env),
+            "health_path": self.health_path,
+            "replicas": self.replicas,
+            "size": self.size,
+        }
+
+
+@dataclass(frozen=True)
+class TenantSpec:
+    """The source of truth for one student's tenant."""
+
+    student: str
+    tier: str
+    github: str = ""
+    name: str = ""
+    email: str = ""
+    course: str = ""
+    term: str = ""
+    expires: str = ""
+    apps: tuple[AppSpec, ...] = ()
+
+    def app(self, name: str) -> AppSpec | None:
+        """The app called ``name``, if any."""
+        return next((a for a in self.apps if a.name == name), None)
+
+    def with_app(self, app: AppSpec) -> TenantSpec:
+        """A copy with ``app`` added (apps kept sorted by name for stable output)."""
+        apps = tuple(sorted([*(a for a in self.apps if a.name != app.name), app], key=_by_name))
+        return replace(self, apps=apps)
+
+    def without_app(self, name: str) -> TenantSpec:
+        """A copy without the app ``name``."""
+        return replace(self, apps=tuple(a for a in self.apps if a.name != name))
+
+    def to_data(self) -> dict[str, Any]:
+        """The spec as stored in ``tenants/<student>.yaml``."""
+        data: dict[str, Any] = {"version": SPEC_VERSION, "student": self.student, "tier": self.tier}
+        for key in ("github", "name", "email", "course", "term", "expires"):
+            value = getattr(self, key)
+            if value:
+                data[key] = value
+        data["apps"] = {a.name: a.to_data() for a in self.apps}
+        return data
+
+
+def _by_name(app: AppSpec) -> str:
+    return app.name
+
+
+def validate_spec(spec: TenantSpec, cfg: PlatformConfig, *, check_dates: bool = True) -> None:
+    """Check every field of a tenant spec against the platform config."""
+    check_student_name(spec.student, cfg.reserved_namespaces())
+    if spec.tier not in cfg.tiers:
+        raise InvalidInputError(
+            f"tier {spec.tier!r} does not exist",
+            hint=f"use one of {', '.join(sorted(cfg.tiers))} (tiers are defined in kuploy.yaml)",
+        )
+    check_github_login(spec.github)
+    for what, value in (("name", spec.name), ("email", spec.email)):
+        check_text(what, value)
+    if spec.email and not EMAIL.match(spec.email):
+        raise InvalidInputError(f"email {spec.email!r} is not an address", hint="e.g. a@b.ac.kr")
+    if spec.course:
+        check_label_value("course", spec.course)
+    if spec.term:
+        check_label_value("term", spec.term)
+    if spec.expires:
+        if check_dates:
+            check_expiry(spec.expires)
+        else:
+            check_label_value("expires", spec.expires)
+    for app in spec.apps:
+        check_app(spec, app, cfg)
+
+
+def check_app(spec: TenantSpec, app: AppSpec, cfg: PlatformConfig) -> None:
+    """Check one app of a tenant (names, port, env, size within the tier)."""
+    check_app_name(app.name)
+    if app.mode == "repo":
+        if not app.repo or any(c.isspace() for c in app.repo):
+            raise InvalidInputError(f"repo URL {app.repo!r} is not a URL", hint="e.g. https://…")
+        if app.path.startswith("/") or ".." in app.path.split("/"):
+            raise InvalidInputError(
+                f"path {app.path!r} must be relative inside the repo", hint="e.g. deploy"
+            )
+        return
+    if app.mode != "managed":
+        raise InvalidInputError(f"app mode {app.mode!r} is unknown", hint="use managed or repo")
+    if not app.image or any(c.isspace() for c in app.image) or app.image != app.image.strip():
+        raise InvalidInputError(
+            f"image {app.image!r} is not an image reference", hint="e.g. ghcr.io/org/app:1.0"
+        )
+    if not 1 <= app.port <= 65535:
+        raise InvalidInputError(f"port {app.port} is out of range", hint="use 1-65535")
+    if not app.health_path.startswith("/") or any(c.isspace() for c in app.health_path):
+        raise InvalidInputError(
+            f"health path {app.health_path!r} must start with '/'", hint="e.g. /healthz"
+        )
+    if not 0 <= app.replicas <= 10:
+        raise InvalidInputError(f"replicas {app.replicas} is out of range", hint="use 0-10")
+    if app.size not in SIZES:
+        raise InvalidInputError(
+            f"size {app.size!r} does not exist", hint=f"use one of {', '.join(SIZES)}"
+        )
+    for key, value in app.env:
+        if not ENV_NAME.match(key):
+            raise InvalidInputError(
+                f"env variable name {key!r} is not valid", hint="use letters, digits, '_', '-', '.'"
+            )
+        check_text(f"env {key}", value)
+    tier = cfg.tiers[spec.tier]
+    size = SIZES[app.size]
+    for res, value in (("cpu", size.limits_cpu), ("memory", size.limits_memory)):
+        cap = tier.max.get(res)
+        if cap is not None and parse_quantity(value) > parse_quantity(cap):
+            raise InvalidInputError(
+                f"size {app.size!r} ({res} limit {value}) exceeds tier {tier.name!r} max {cap}",
+                hint="pick a smaller --size or a larger --tier",
+            )
+    _check_quota_fits(spec, cfg)
+
+
+def _check_quota_fits(spec: TenantSpec, cfg: PlatformConfig) -> None:
+    tier = cfg.tiers[spec.tier]
+    totals = {"requests.cpu": 0.0, "requests.memory": 0.0, "limits.cpu": 0.0, "limits.memory": 0.0}
+    for a in spec.apps:
+        if a.mode != "managed":
+            continue
+        s = SIZES.get(a.size)
+        if s is None:
+            continue
+        totals["requests.cpu"] += a.replicas * parse_quantity(s.requests_cpu)
+        totals["requests.memory"] += a.replicas * parse_quantity(s.requests_memory)
+        totals["limits.cpu"] += a.replicas * parse_quantity(s.limits_cpu)
+        totals["limits.memory"] += a.replicas * parse_quantity(s.limits_memory)
+    for key, total in totals.items():
+        cap = tier.quota.get(key)
+        if cap is not None and total > parse_quantity(cap) + 1e-9:
+            raise InvalidInputError(
+                f"apps of {spec.student!r} would need {key} {format_quantity(key, total)}, "
+                f"over tier {tier.name!r} quota {cap}",
+                hint="use fewer --replicas, a smaller --size or a larger --tier",
+            )
+
+
+def _str_field(r: Reader, data: Mapping[str, Any], key: str, path: str) -> str:
+    value = data.get(key, "")
+    if value is None:
+        return ""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if not isinstance(value, str | int):
+        raise r.fail(f"{path}{key}", f"expected text, got {value!r}")
+    return str(value)
+
+
+def parse_spec(data: Any, source: str, text: str | None = None) -> TenantSpec:
+    """Build a :class:`TenantSpec` from spec file data (no config checks).
+
+    With the file's ``text``, errors (an unknown key, a wrong type) name the line.
+    """
+    r = Reader(source, text)
+    root = r.mapping(data, "spec")
+    r.known_keys(root, SPEC_KEYS, "")
+    if root.get("version") != SPEC_VERSION:
+        raise r.fail("version", f"{root.get('version')!r} is not supported (expected 1)")
+    apps: list[AppSpec] = []
+    for name, app in r.mapping(root.get("apps") or {}, "apps").items():
+        a = r.mapping(app, f"apps.{name}")
+        mode = a.get("mode", "managed")
+        r.known_keys(a, REPO_APP_KEYS if mode == "repo" else MANAGED_APP_KEYS, f"apps.{name}")
+        if mode == "repo":
+            apps.append(
+                AppSpec(
+                    name=str(name),
+                    mode="repo",
+                    repo=_str_field(r, a, "repo", f"apps.{name}."),
+                    path=_str_field(r, a, "path", f"apps.{name}.") or "deploy",
+                    revision=_str_field(r, a, "revision", f"apps.{name}.") or "main",
+                )
+            )
+            continue
+        env = r.mapping(a.get("env") or {}, f"apps.{name}.env")
+        try:
+            port = int(a.get("port", 0))
+            replicas = int(a.get("replicas", 1))
+        except (TypeError, ValueError) as exc:
+            raise r.fail(f"apps.{name}", "port and replicas must be numbers") from exc
+        apps.append(
+            AppSpec(
+                name=str(name),
+                mode=str(mode),
+                image=_str_field(r, a, "image", f"apps.{name}."),
+                port=port,
+                env=tuple((str(k), str(v)) for k, v in env.items()),
+                health_path=_str_field(r, a, "health_path", f"apps.{name}.") or "/",
+                replicas=replicas,
+                size=_str_field(r, a, "size", f"apps.{name}.") or DEFAULT_SIZE,
+            )
+        )
+    return TenantSpec(
+        student=_str_field(r, root, "student", ""),
+        tier=_str_field(r, root, "tier", ""),
+        github=_str_field(r, root, "github", ""),
+        name=_str_field(r, root, "name", ""),
+        email=_str_field(r, root, "email", ""),
+        course=_str_field(r, root, "course", ""),
+        term=_str_field(r, root, "term", ""),
+        expires=_str_field(r, root, "expires", ""),
+        apps=tuple(sorted(apps, key=_by_name)),
+    )
+
+
+def read_spec(repo: Path, student: str) -> TenantSpec | None:
+    """Read ``tenants/<student>.yaml``, or ``None`` when the student is not onboarded."""
+    path = repo / layout.tenant_spec(student)
+    if not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8")
+    spec = parse_spec(yamlio.load(text, source=str(path)), str(path), text)
+    if spec.student != student:
+        raise ConfigError(
+            f"{path}: student {spec.student!r} does not match the file name",
+            hint=f"rename the file or set student: {student}",
+        )
+    return spec
+
+
+def list_students(repo: Path) -> list[str]:
+    """Names of all onboarded students, sorted."""
+    folder = repo / layout.TENANTS_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.yaml") if p.is_file())
+
+
+SPEC_HEADER = (
+    "kuploy tenant spec: the source of truth for this student's tenant.\n"
+    "Edit with kuploy-gitops (onboard, app add/remove, offboard); then `kuploy-gitops render`."
+)
+
+
+def dump_spec(spec: TenantSpec) -> str:
+    """Serialise a tenant spec for ``tenants/<student>.yaml``."""
+    return yamlio.dump(spec.to_data(), header=SPEC_HEADER)
+
+
+def load_spec(repo: Path, student: str, cfg: PlatformConfig) -> TenantSpec | None:
+    """Read and check a spec file against the platform config; ``None`` when not onboarded.
+
+    Raises:
+        ConfigError: the file is unreadable or breaks a rule; names the file and the student.
+    """
+    spec = read_spec(repo, student)
+    if spec is not None:
+        check_spec_file(spec, cfg, layout.tenant_spec(student))
+    return spec
+
+
+def check_spec_file(spec: TenantSpec, cfg: PlatformConfig, source: str) -> None:
+    """:func:`validate_spec` for a spec read from ``source``: a broken rule names the file."""
+    try:
+        validate_spec(spec, cfg, check_dates=False)
+    except ConfigError:
+        raise
+    except KuployError as exc:
+        raise ConfigError(
+            f"{source}: student {spec.student}: {exc.message}",
+            hint=f"{exc.hint}, in the file" if exc.hint else "edit the file",
+        ) from exc
+
+
+def require_spec(repo: Path, student: str) -> TenantSpec:
+    """The spec of an onboarded student; the one check that a student is onboarded.
+
+    Raises:
+        ConflictError: there is no ``tenants/<student>.yaml`` (exit 5, as for any unknown name).
+    """
+    spec = read_spec(repo, student)
+    if spec is None:
+        raise ConflictError(
+            f"student {student!r} is not onboarded in {repo}",
+            hint=f"run `kuploy-gitops onboard {student}` first (`kuploy-gitops list` shows all)",
+        )
+    return spec
