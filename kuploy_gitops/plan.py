@@ -21,9 +21,8 @@ import difflib
 import json
 import os
 import shutil
-import signal
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +30,9 @@ from kuploy_gitops.gitrepo import GitRepo
 
 TXN_DIR = "kuploy-txn"
 JOURNAL = "journal.json"
-_FAULT_ENV = "KUPLOY_TEST_KILL_AT"  # tests: SIGKILL ourselves at the Nth step of apply
+
+Step = Callable[[str], None]
+"""Called after each durable step of an apply, with what was done (see :func:`apply`)."""
 
 
 @dataclass
@@ -98,20 +99,6 @@ class ApplyResult:
     pushed: str = ""
 
 
-class _Faults:
-    """Counts apply steps; with KUPLOY_TEST_KILL_AT=N the process SIGKILLs itself at step N."""
-
-    def __init__(self) -> None:
-        raw = os.environ.get(_FAULT_ENV, "")
-        self.kill_at = int(raw) if raw.isdigit() else 0
-        self.step = 0
-
-    def tick(self) -> None:
-        self.step += 1
-        if self.kill_at and self.step == self.kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-
 # Above this many files one sync(2) is cheaper than an fsync per file (~3 ms each on ext4):
 # a 500-student roster writes 3,500 files. Linux's sync(2) returns only when the data is on
 # disk, which is what the per-file fsyncs guarantee; elsewhere sync may return early, so other
@@ -127,13 +114,24 @@ def _fsync_write(path: Path, text: str, *, fsync: bool = True) -> None:
             os.fsync(fh.fileno())
 
 
-def apply(git: GitRepo, plan: FilePlan, message: str, *, summary: str) -> ApplyResult:
-    """Apply the plan's effective changes atomically and commit them (caller holds the lock)."""
+def _no_step(done: str) -> None:
+    del done
+
+
+def apply(
+    git: GitRepo, plan: FilePlan, message: str, *, summary: str, on_step: Step = _no_step
+) -> ApplyResult:
+    """Apply the plan's effective changes atomically and commit them (caller holds the lock).
+
+    ``on_step`` is called after every durable step: each new file staged in the journal
+    folder, the journal written (the commit point), each operation carried out, the commit.
+    A process that dies between any two steps leaves what :func:`recover` turns into the repo
+    as before or as after (the crash tests kill a process from this callback).
+    """
     changes = plan.effective()
     result = ApplyResult(summary=summary, message=message, changed=list(changes))
     if not changes:
         return result
-    faults = _Faults()
     txn = git.git_dir / TXN_DIR
     shutil.rmtree(txn, ignore_errors=True)
     txn.mkdir()
@@ -146,20 +144,20 @@ def apply(git: GitRepo, plan: FilePlan, message: str, *, summary: str) -> ApplyR
         tmp = txn / f"{i}.new"
         _fsync_write(tmp, text, fsync=not sync_once)
         ops.append({"path": path, "tmp": tmp.name})
-        faults.tick()
+        on_step(f"staged {path}")
     if sync_once:
         os.sync()  # every new file is on disk before the journal names it
     journal = {"ops": ops, "message": message, "head": git.head()}
     tmp_journal = txn / (JOURNAL + ".tmp")
     _fsync_write(tmp_journal, json.dumps(journal))
     tmp_journal.replace(txn / JOURNAL)  # the commit point
-    faults.tick()
-    result.commit = _roll_forward(git, txn, journal, faults)
+    on_step("journal written")
+    result.commit = _roll_forward(git, txn, journal, on_step)
     return result
 
 
 def _roll_forward(
-    git: GitRepo, txn: Path, journal: Mapping[str, object], faults: _Faults | None = None
+    git: GitRepo, txn: Path, journal: Mapping[str, object], on_step: Step = _no_step
 ) -> str:
     ops = journal["ops"]
     assert isinstance(ops, list)
@@ -175,14 +173,12 @@ def _roll_forward(
             if src.exists():  # absent: already moved by an earlier, interrupted run
                 target.parent.mkdir(parents=True, exist_ok=True)
                 src.replace(target)
-        if faults:
-            faults.tick()
+        on_step(f"{'deleted' if tmp is None else 'moved'} {op['path']}")
     _prune_empty_dirs(git.path, touched_dirs)
     commit = ""
     if git.head() == journal["head"]:
         commit = git.commit_paths([str(op["path"]) for op in ops], str(journal["message"]))
-        if faults:
-            faults.tick()
+        on_step("committed")
     shutil.rmtree(txn, ignore_errors=True)
     return commit or (git.head() or "")
 

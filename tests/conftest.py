@@ -24,7 +24,6 @@ def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(cfg))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.delenv("KUPLOY_REPO", raising=False)
-    monkeypatch.delenv("KUPLOY_TEST_KILL_AT", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
 
 

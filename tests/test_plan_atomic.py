@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -18,15 +17,39 @@ ROSTER = "identifier,github_username,github_id,name\n" + "".join(
 )
 
 
+# The CLI in a child process whose every apply SIGKILLs it after step N (N > 0): the kill is
+# injected from here through plan.apply's step callback, never by the product itself.
+CHILD = """
+import os, signal, sys
+from kuploy_gitops import plan
+from kuploy_gitops.cli import run
+
+kill_at = int(sys.argv[1])
+steps = 0
+original = plan.apply
+
+
+def kill_at_step(done):
+    global steps
+    steps += 1
+    if steps == kill_at:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def apply(*args, **kwargs):
+    return original(*args, on_step=kill_at_step, **kwargs)
+
+
+plan.apply = apply
+sys.exit(run(sys.argv[2:]))
+"""
+
+
 def run_cli(repo: Path, *args: str, kill_at: int = 0) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ}
-    if kill_at:
-        env["KUPLOY_TEST_KILL_AT"] = str(kill_at)
     return subprocess.run(
-        [sys.executable, "-m", "kuploy_gitops", "-C", str(repo), *args],
+        [sys.executable, "-c", CHILD, str(kill_at), "-C", str(repo), *args],
         capture_output=True,
         text=True,
-        env=env,
         check=False,
     )
 

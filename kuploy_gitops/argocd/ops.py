@@ -120,16 +120,6 @@ def connect(
 # ------------------------------------------------------------------------------ rendered files
 
 
-def _spec(repo: Path, student: str) -> tenant_spec.TenantSpec:
-    spec = tenant_spec.read_spec(repo, student)
-    if spec is None:
-        raise ConflictError(
-            f"student {student!r} is not onboarded in {repo}",
-            hint="check the name with `kuploy-gitops list`",
-        )
-    return spec
-
-
 def _read_object(repo: Path, rel: str, kind: str, name: str) -> Obj:
     path = repo / rel
     if not path.is_file():
@@ -150,7 +140,7 @@ def _read_object(repo: Path, rel: str, kind: str, name: str) -> Obj:
 
 def rendered_objects(repo: Path, student: str) -> tuple[Obj, list[Obj]]:
     """The student's rendered AppProject and Applications, as committed in the repo."""
-    spec = _spec(repo, student)
+    spec = tenant_spec.require_spec(repo, student)
     project_name = layout.project_name(student)
     project = _read_object(
         repo, layout.tenant_file(student, "appproject.yaml"), "AppProject", project_name
@@ -286,7 +276,7 @@ def sync(
         raise InvalidInputError("--dry-run and --wait do not go together",
                                 hint="a dry run changes nothing to wait for; drop --wait")
     selected = [parse_resource(r, layout.namespace_name(student)) for r in resources]
-    spec = _spec(repo, student)
+    spec = tenant_spec.require_spec(repo, student)
     if app is not None and spec.app(app) is None:
         known = ", ".join(a.name for a in spec.apps) or "none"
         raise ConflictError(
@@ -352,7 +342,7 @@ def status(
     """
     if student is not None:
         students = [student]
-        _spec(repo, student)
+        tenant_spec.require_spec(repo, student)
         found = client.list_applications(projects=[layout.project_name(student)])
     else:
         students = tenant_spec.list_students(repo)
@@ -505,7 +495,7 @@ def parse_duration(text: str) -> int:
 def token(client: ArgoCDClient, repo: Path, student: str, expires: str = "30d") -> ProjectToken:
     """A token for the student's project role: get/sync of their own apps only."""
     seconds = parse_duration(expires)
-    _spec(repo, student)
+    tenant_spec.require_spec(repo, student)
     token_id = f"kuploy-{secrets.token_hex(6)}"
     return client.create_project_token(
         layout.project_name(student),

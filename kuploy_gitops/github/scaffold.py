@@ -181,12 +181,7 @@ def load_inputs(repo: Path, opts: ScaffoldOptions) -> tuple[PlatformConfig, Tena
     """The platform config, the onboarded student's spec and kuploy.yaml's data."""
     cfg = config.load_config(repo)
     names.check_student_name(opts.student, cfg.reserved_namespaces())
-    spec = tenant_spec.read_spec(repo, opts.student)
-    if spec is None:
-        raise ConflictError(
-            f"student {opts.student!r} is not onboarded",
-            hint=f"run `kuploy-gitops onboard {opts.student} --github LOGIN` first",
-        )
+    spec = tenant_spec.require_spec(repo, opts.student)
     path = repo / layout.CONFIG_FILE
     data = yamlio.load(path.read_text(encoding="utf-8"), source=str(path))
     return cfg, spec, dict(data)

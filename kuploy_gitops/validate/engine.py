@@ -106,10 +106,8 @@ def validate_student(opts: Options, student: str, folder: Path,
     if not folder.is_dir():
         raise UsageError(f"folder {folder} does not exist",
                          hint="give the student's deploy folder, e.g. deploy/")
+    tenant_spec.require_spec(opts.repo, student)
     tree = Tree(opts.repo)
-    if not tree.files(layout.tenant_dir(student)) and not tree.exists(layout.tenant_spec(student)):
-        raise ConfigError(f"student {student!r} is not onboarded in {opts.repo}",
-                          hint="check the name, or point -C at the platform repo")
     run = _Run(cfg, tree, opts, progress)
     run.check_student_folder(student, folder)
     return run.finish()

@@ -9,7 +9,7 @@ import pytest
 from helpers import REPO_ROOT, git
 
 from kuploy_gitops import api, cli, config, render, tenant_spec
-from kuploy_gitops.errors import ConfigError, UsageError
+from kuploy_gitops.errors import ConfigError, ConflictError, UsageError
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 from kuploy_gitops.validate import Options, validate_files, validate_repo, validate_student
 
@@ -214,8 +214,9 @@ def test_student_folder_findings_use_the_student_paths(demo: Path, tmp_path: Pat
 
 
 def test_student_mode_refuses_unknown_students(demo: Path, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="not onboarded"):
+    with pytest.raises(ConflictError, match="'nobody' is not onboarded") as info:
         validate_student(Options(repo=demo), "nobody", tmp_path)
+    assert info.value.exit_code == 5  # as for every command given an unknown student
 
 
 def test_validate_files_sees_changes_to_untouched_tenants_through_its_index(
