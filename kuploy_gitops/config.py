@@ -128,11 +128,28 @@ def data_file(name: str) -> Path:
     return Path(__file__).resolve().parent / "data" / name
 
 
+VERSIONS_FILE = "versions.yml"
+# In a checkout the file is cluster-bootstrap's own; the wheel carries a copy in data/.
+_CHECKOUT_VERSIONS = Path("cluster-bootstrap") / "group_vars" / "all" / VERSIONS_FILE
+
+
 @functools.cache
 def kubernetes_version() -> str:
-    """The platform's Kubernetes version: ``data/versions.yaml`` (the bootstrap reads it too)."""
-    data = yamlio.load(data_file("versions.yaml").read_text(encoding="utf-8"))
-    return str(data["kubernetes"])
+    """The platform's Kubernetes version, from the one file that sets it.
+
+    That file is ``cluster-bootstrap/group_vars/all/versions.yml``: the bootstrap installs this
+    version, and the wheel ships the file as ``kuploy_gitops/data/versions.yml``.
+    """
+    path = data_file(VERSIONS_FILE)
+    if not path.is_file():
+        path = Path(__file__).resolve().parent.parent / _CHECKOUT_VERSIONS
+    data = yamlio.load(path.read_text(encoding="utf-8"), source=str(path))
+    return str(data["kube_version"])
+
+
+def minor_version(version: str) -> str:
+    """``1.36.4`` -> ``v1.36`` (the form Pod Security labels take)."""
+    return "v" + ".".join(version.split(".")[:2])
 
 
 def default_config_data(
@@ -146,14 +163,11 @@ def default_config_data(
 ) -> dict[str, Any]:
     """The ``kuploy.yaml`` that ``init`` writes, as data: ``data/kuploy.yaml`` with the options.
 
-    The Kubernetes version and the Pod Security version (its minor) come from
-    ``data/versions.yaml``, the one place the platform's version is set.
+    It sets no Kubernetes version: a platform follows :func:`kubernetes_version` unless its
+    kuploy.yaml says otherwise (``cluster.kubernetes_version``, ``pod_security.version``).
     """
     data: dict[str, Any] = yamlio.load(data_file("kuploy.yaml").read_text(encoding="utf-8"))
-    version = kubernetes_version()
     data["cluster"]["name"] = cluster_name
-    data["cluster"]["kubernetes_version"] = version
-    data["pod_security"]["version"] = "v" + ".".join(version.split(".")[:2])
     data["ingress"]["base_domain"] = domain
     data["argocd"]["server"] = argocd_server or f"https://argocd.{domain}"
     data["repo"] = {"url": repo_url, "branch": branch}
@@ -306,9 +320,11 @@ def parse_config(data: Any, source: str = layout.CONFIG_FILE) -> PlatformConfig:
             )
         )
 
+    # Optional: a platform follows the version of cluster-bootstrap unless it pins its own.
+    k8s_version = str(cluster.get("kubernetes_version") or kubernetes_version())
     return PlatformConfig(
         cluster_name=r.string(cluster, "name", "cluster"),
-        kubernetes_version=str(r.get(cluster, "kubernetes_version", "cluster")),
+        kubernetes_version=k8s_version,
         pod_cidr=r.string(cluster, "pod_cidr", "cluster"),
         service_cidr=r.string(cluster, "service_cidr", "cluster"),
         dns_namespace=r.string(cluster, "dns_namespace", "cluster"),
@@ -327,7 +343,7 @@ def parse_config(data: Any, source: str = layout.CONFIG_FILE) -> PlatformConfig:
         pss_enforce=pss["enforce"],
         pss_warn=pss["warn"],
         pss_audit=pss["audit"],
-        pss_version=r.string(pss, "version", "pod_security"),
+        pss_version=str(pss.get("version") or minor_version(k8s_version)),
         registries=tuple(registries),
         tiers=tiers,
         default_tier=default_tier,

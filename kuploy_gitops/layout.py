@@ -8,15 +8,22 @@ The tree::
     kuploy.yaml                          platform config
     tenants/<student>.yaml               tenant spec (source of truth; Argo CD does not read it)
     tenants/archive/<student>.yaml       specs kept by `offboard --archive`
-    apps/root.yaml                       root Application (app of apps), applied once by hand
-    apps/cluster/                        what the root Application syncs (admin project)
-      platform/project.yaml              the admin AppProject
-      platform/<addon>.yaml              add-on Applications (Traefik, metrics-server, CNPG)
-      tenants/<student>/*.yaml           guards, AppProject and one Application per app
+    apps/root.yaml                       root Application, applied once by hand
+    apps/cluster/platform/               what the root Application syncs (admin project):
+      project.yaml                       the admin AppProject
+      tenants-project.yaml               the AppProject of the tenant Applications
+      tenants.yaml                       the ApplicationSet: one Application per tenant folder
+      addon-<name>.yaml                  add-on Applications (Traefik, metrics-server, CNPG)
+    apps/cluster/tenants/<student>/      what that tenant's Application syncs: guards, the
+                                         student's AppProject and one Application per app
     apps/workloads/<student>/<app>/      platform-managed app manifests (a kustomization)
 
-Workloads sit outside ``apps/cluster`` so the admin root Application never applies them: only the
-student's own Application (in the student's locked AppProject) does.
+Three levels of Applications, so that none holds more than one tenant's objects, however many
+tenants there are: the root owns the platform (a handful of objects); the ApplicationSet makes
+one Application per tenant folder (``kuploy-tenant-<student>``, about ten objects); each of
+those owns its student's Applications, which own the workloads. Workloads sit outside
+``apps/cluster`` so no admin Application ever applies them: only the student's own Application
+(in the student's locked AppProject) does.
 """
 
 from __future__ import annotations
@@ -38,6 +45,9 @@ OWNED_PATHS = (CONFIG_FILE, TENANTS_DIR, APPS_DIR)
 
 ROOT_APP_NAME = "kuploy-root"
 ADMIN_PROJECT = "kuploy-platform"
+TENANTS_PROJECT = "kuploy-tenants"
+TENANTS_APPSET = "kuploy-tenants"
+TENANT_APP_PREFIX = "kuploy-tenant-"  # students cannot start with "kuploy-": no name clash
 IN_CLUSTER_SERVER = "https://kubernetes.default.svc"
 IN_CLUSTER_NAME = "in-cluster"
 
@@ -63,13 +73,20 @@ ANNOTATION_SPEC_VERSION = "kuploy.io/spec-version"
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 NS_NAME_LABEL = "kubernetes.io/metadata.name"
 
-# Sync waves of the root Application: namespace first, then guards, then the project, then apps.
-# On offboarding the Namespace and AppProject carry PruneLast, so Argo CD prunes the student's
-# Applications (whose finalizer deletes their workloads) before the project and namespace.
+# Sync waves of a tenant's Application: namespace first, then guards, then the project, then
+# the student's Applications. Offboarding deletes the tenant's folder; the ApplicationSet then
+# deletes the tenant's Application, whose finalizer deletes its objects in reverse wave order,
+# each wave only once the one above is gone: the student's Applications (their own finalizers
+# delete the workloads), then the AppProject, then the guards, then the Namespace.
 WAVE_NAMESPACE = "-30"
 WAVE_GUARDS = "-20"
 WAVE_PROJECT = "-10"
 WAVE_APPS = "0"
+
+# Sync waves of the root Application: the projects before anything that uses them.
+WAVE_PLATFORM_PROJECTS = "-100"
+WAVE_ADDONS = "-50"
+WAVE_TENANTS_APPSET = "-40"
 
 
 def tenant_spec(student: str) -> str:
@@ -106,6 +123,11 @@ def workload_dir(student: str, app: str | None = None) -> str:
 def platform_file(name: str) -> str:
     """Path of a platform-level manifest (admin project, add-on Applications)."""
     return f"{PLATFORM_DIR}/{name}.yaml"
+
+
+def tenant_application_name(student: str) -> str:
+    """The Application (made by the ApplicationSet) that owns one tenant's folder."""
+    return f"{TENANT_APP_PREFIX}{student}"
 
 
 def namespace_name(student: str) -> str:

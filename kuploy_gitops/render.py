@@ -183,6 +183,12 @@ def render_platform(cfg: PlatformConfig) -> dict[str, str]:
             [manifests.admin_project(cfg), manifests.root_application(cfg)], header=head
         ),
         layout.platform_file("project"): yamlio.dump(manifests.admin_project(cfg), header=head),
+        layout.platform_file("tenants-project"): yamlio.dump(
+            manifests.tenants_project(cfg), header=head
+        ),
+        layout.platform_file("tenants"): yamlio.dump(
+            manifests.tenants_application_set(cfg), header=head
+        ),
     }
     for addon in cfg.addons:
         files[layout.platform_file(f"addon-{addon.name}")] = yamlio.dump(
@@ -208,6 +214,9 @@ def render_platform_readme(cfg: PlatformConfig) -> str:
             "tenants_manifests_dir": layout.TENANT_MANIFESTS_DIR,
             "workloads_dir": layout.WORKLOADS_DIR,
             "github_org": cfg.github_org,
+            "tenants_appset": layout.TENANTS_APPSET,
+            "tenant_app_prefix": layout.TENANT_APP_PREFIX,
+            "workflow_file": layout.PLATFORM_WORKFLOW,
         },
     )
 

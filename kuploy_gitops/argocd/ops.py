@@ -419,7 +419,15 @@ class OffboardCheck:
 def _left_over(client: ArgoCDClient, student: str) -> list[str]:
     project = layout.project_name(student)
     left = []
-    for app in client.list_applications(projects=[project]):
+    tenant_app = layout.tenant_application_name(student)
+    try:
+        apps = [client.get_application(tenant_app)]
+    except ArgoCDError as exc:
+        if exc.status != 404:
+            raise
+        apps = []
+    apps += client.list_applications(projects=[project])
+    for app in apps:
         meta = app.get("metadata") or {}
         deleting = " (deleting)" if meta.get("deletionTimestamp") else ""
         left.append(f"Application/{meta.get('name')}{deleting}")
@@ -441,16 +449,12 @@ def verify_offboarded(
     interval: float = 3.0,
     progress: Callable[[list[str]], None] | None = None,
 ) -> OffboardCheck:
-    """Wait until Argo CD reports the student's Applications and AppProject gone.
+    """Wait until Argo CD has none of the student's Applications or AppProject left.
 
-    First asks the root Application to refresh, so the offboarding commit is noticed now rather
-    than at the next poll. Returns what is left when ``timeout`` passes.
+    Returns what is left when ``timeout`` passes. The ApplicationSet notices the removed tenant
+    folder at its next poll of the repo (every 3 minutes by default, at once with its webhook)
+    and deletes the tenant's Application, which deletes the rest in reverse sync-wave order.
     """
-    try:
-        client.get_application(layout.ROOT_APP_NAME, refresh="normal")
-    except ArgoCDError as exc:
-        if exc.status != 404:
-            raise
     deadline = client.clock() + timeout
     while True:
         left = _left_over(client, student)

@@ -21,7 +21,6 @@ import itertools
 import json
 import ssl
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -69,10 +68,9 @@ class FakeArgoCD:
     hold: threading.Event | None = None  # when set (by a test), requests wait on it
     deletion_reads: int = 1  # reads until a deleted app is gone
     stuck: set[str] = field(default_factory=set)  # apps whose finalizer never finishes
-    on_root_refresh: Callable[[], None] | None = None
     scenario_for: dict[str, str] = field(default_factory=dict)
     deleting: dict[str, int] = field(default_factory=dict)  # app -> reads left
-    pending_project_removal: str | None = None
+    pending_project_removals: set[str] = field(default_factory=set)
     _serial: itertools.count = field(default_factory=lambda: itertools.count(1))
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _server: ThreadingHTTPServer | None = None
@@ -329,8 +327,6 @@ class FakeArgoCD:
     def op_ApplicationService_Get(self, who: TokenInfo, params: Obj, query: Obj,
                                   body: Any) -> Obj:
         name = params["name"]
-        if name == "kuploy-root" and query.get("refresh") and self.on_root_refresh:
-            self.on_root_refresh()
         self._advance_deletions()
         app = self._app(name)
         wanted = query.get("project")
@@ -405,7 +401,7 @@ class FakeArgoCD:
             if app["spec"]["project"] == project:
                 app["metadata"]["deletionTimestamp"] = "2026-11-27T00:00:00Z"
                 self.deleting[name] = self.deletion_reads
-        self.pending_project_removal = project
+        self.pending_project_removals.add(project)
 
     def _advance_deletions(self) -> None:
         for name, reads_left in list(self.deleting.items()):
@@ -417,10 +413,10 @@ class FakeArgoCD:
                 self.sims.pop(name, None)
             else:
                 self.deleting[name] = reads_left - 1
-        project = self.pending_project_removal
-        if project and not any(a["spec"]["project"] == project for a in self.apps.values()):
-            self.projects.pop(project, None)
-            self.pending_project_removal = None
+        for project in sorted(self.pending_project_removals):
+            if not any(a["spec"]["project"] == project for a in self.apps.values()):
+                self.projects.pop(project, None)
+                self.pending_project_removals.discard(project)
 
     def _advance(self, name: str) -> None:
         sim = self.sims.get(name)

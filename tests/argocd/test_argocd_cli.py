@@ -81,8 +81,9 @@ def test_end_to_end(demo_repo: Path, fake: FakeArgoCD, argocd_env: Callable[...,
     assert "shown once" in tok.stderr and student_token not in tok.stderr
 
     with_root_app(demo_repo, fake)
-    fake.deletion_reads = 0
-    fake.on_root_refresh = lambda: fake.remove_project_tree(STUDENT)
+    fake.deletion_reads = 2
+    # What the ApplicationSet does once it sees the tenant folder gone (the fake has no git).
+    fake.remove_project_tree(STUDENT)
     # offboard has no connection flags: ARGOCD_OPTS carries the sub-path, as for argocd's CLI.
     monkeypatch.setenv("ARGOCD_OPTS", "--grpc-web-root-path argocd")
     off = cli(demo_repo, "offboard", STUDENT, "--verify", "--verify-timeout", "30")
@@ -103,7 +104,7 @@ def test_offboard_verify_names_what_is_left(demo_repo: Path, fake: FakeArgoCD,
     assert cli(demo_repo, "register", STUDENT).exit_code == 0
     with_root_app(demo_repo, fake)
     fake.stuck.add(APP)
-    fake.on_root_refresh = lambda: fake.remove_project_tree(STUDENT)
+    fake.remove_project_tree(STUDENT)
     off = cli(demo_repo, "offboard", STUDENT, "--verify", "--verify-timeout", "0")
     assert off.exit_code == 9, everything(off)
     assert "committed" in off.output  # the offboarding itself happened

@@ -9,7 +9,7 @@ import pytest
 from argocd_fake import FakeArgoCD
 from argocd_support import FakeClock
 
-from kuploy_gitops import api, layout, yamlio
+from kuploy_gitops import api, config, layout, manifests, yamlio
 from kuploy_gitops.argocd import ops as argocd_ops
 from kuploy_gitops.argocd.client import ArgoCDClient, declared
 from kuploy_gitops.errors import ArgoCDError, ConfigError, ConflictError, InvalidInputError
@@ -183,20 +183,25 @@ def test_sync_unknown_app(demo_repo: Path, client: ArgoCDClient, fake: FakeArgoC
 def test_verify_offboarded(demo_repo: Path, client: ArgoCDClient, fake: FakeArgoCD,
                            clock: FakeClock) -> None:
     argocd_ops.register(client, demo_repo, None)
-    root = yamlio.load_all((demo_repo / layout.ROOT_APP_FILE).read_text())[-1]
-    admin = rendered(demo_repo, layout.platform_file("project"))
-    client.upsert_project(admin)
-    client.upsert_application(root)
+    tenants_project = rendered(demo_repo, layout.platform_file("tenants-project"))
+    client.upsert_project(tenants_project)
+    cfg = config.load_config(demo_repo)
+    client.upsert_application(manifests.tenant_application(cfg, STUDENT))
     fake.deletion_reads = 3  # reads (of any kind) until the finalizer is done
-    fake.on_root_refresh = lambda: fake.remove_project_tree(STUDENT)
+    fake.remove_project_tree(STUDENT)  # the ApplicationSet deletes the tenant's Application
+    fake.remove_project_tree(layout.TENANTS_PROJECT)
     left_seen: list[list[str]] = []
     check = argocd_ops.verify_offboarded(client, STUDENT, timeout=60, interval=3,
                                          progress=left_seen.append)
     assert check.gone and check.left == ()
-    assert left_seen[0] == [f"Application/{APP} (deleting)", f"AppProject/{STUDENT}"]
+    assert left_seen[0] == [
+        f"Application/{layout.tenant_application_name(STUDENT)} (deleting)",
+        f"Application/{APP} (deleting)",
+        f"AppProject/{STUDENT}",
+    ]
     assert left_seen[-1] == []
     assert clock.sleeps == [3] * (len(left_seen) - 1)
-    assert STUDENT not in fake.projects and "kuploy-root" in fake.apps
+    assert STUDENT not in fake.projects and APP not in fake.apps
 
 
 def test_verify_offboarded_names_what_is_left(demo_repo: Path, client: ArgoCDClient,

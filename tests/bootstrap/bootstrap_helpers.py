@@ -95,17 +95,25 @@ def failed_tasks(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def group_vars() -> dict[str, Any]:
+    """The project's group_vars/all/*.yml merged, as Ansible loads them (file name order)."""
+    merged: dict[str, Any] = {}
+    for path in sorted((BOOTSTRAP / "group_vars" / "all").glob("*.yml")):
+        merged.update(yaml.safe_load(path.read_text()) or {})
+    return merged
+
+
 def changed_tasks(result: dict[str, Any]) -> list[str]:
     return [f"{host}: {name}" for name, host, res in task_results(result) if res.get("changed")]
 
 
 def write_inventory(path: Path, inventory: dict[str, Any]) -> Path:
-    """Write a YAML inventory whose group_vars/all.yml is the project's real one."""
+    """Write a YAML inventory whose group_vars/all/ is the project's real one."""
     path.mkdir(parents=True, exist_ok=True)
     (path / "group_vars").mkdir(exist_ok=True)
-    link = path / "group_vars" / "all.yml"
+    link = path / "group_vars" / "all"
     if not link.exists():
-        link.symlink_to(BOOTSTRAP / "group_vars" / "all.yml")
+        link.symlink_to(BOOTSTRAP / "group_vars" / "all")
     hosts = path / "hosts.yml"
     hosts.write_text(yaml.safe_dump(inventory, sort_keys=False))
     return hosts

@@ -32,6 +32,9 @@ from bootstrap_helpers import (
     task_results,
     write_inventory,
 )
+from bootstrap_helpers import (
+    group_vars as all_group_vars,
+)
 
 CP_MACHINE_ID = "5f0c2a7e9b6d4c1e8a3f2b7c6d5e4f30"
 CANDIDATE_RANGES = [
@@ -161,7 +164,7 @@ def wrong_layout_vars() -> str:
 def test_node_roles_converge_in_a_debian_chroot_and_are_idempotent(
     require_root_and_tools: None, scratch_dir: Path, ansible_home: Path
 ) -> None:
-    group_vars = yaml.safe_load((BOOTSTRAP / "group_vars/all.yml").read_text())
+    group_vars = all_group_vars()
     tarball = rootfs_tarball()
     timings: dict[str, float] = {}
     started = time.monotonic()

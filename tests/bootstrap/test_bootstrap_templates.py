@@ -11,9 +11,16 @@ from typing import Any
 
 import pytest
 import yaml
-from bootstrap_helpers import BOOTSTRAP, ROLES, inventory_groups, run_playbook, write_inventory
+from bootstrap_helpers import (
+    BOOTSTRAP,
+    ROLES,
+    group_vars,
+    inventory_groups,
+    run_playbook,
+    write_inventory,
+)
 
-GROUP_VARS = yaml.safe_load((BOOTSTRAP / "group_vars/all.yml").read_text())
+GROUP_VARS = group_vars()
 
 
 def local_host(node_ip: str, **hostvars: Any) -> dict[str, Any]:
