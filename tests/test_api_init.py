@@ -44,8 +44,14 @@ def test_init_creates_platform_repo_with_first_commit(tmp_path: Path) -> None:
     )
     assert root["kind"] == "Application"
     assert "PruneLast=true" not in root["spec"]["syncPolicy"].get("syncOptions", [])
-    assert root["spec"]["source"]["path"] == layout.CLUSTER_DIR
-    assert root["spec"]["source"]["directory"]["recurse"] is True
+    assert root["spec"]["source"]["path"] == layout.PLATFORM_DIR
+    # The platform folder only: every tenant comes through the ApplicationSet.
+    assert "directory" not in root["spec"]["source"]
+    appset = yamlio.load((repo / layout.platform_file("tenants")).read_text())
+    assert appset["kind"] == "ApplicationSet"
+    assert appset["spec"]["template"]["spec"]["project"] == layout.TENANTS_PROJECT
+    workflow = (repo / layout.PLATFORM_WORKFLOW).read_text()
+    assert "kuploy-gitops render --check" in workflow and "kuploy-gitops validate" in workflow
     admin = yamlio.load((repo / layout.platform_file("project")).read_text())
     assert admin["kind"] == "AppProject"
     traefik = yamlio.load((repo / layout.platform_file("addon-traefik")).read_text())
@@ -61,6 +67,20 @@ def test_init_again_changes_nothing(platform: Path) -> None:
     assert result.changed == []
     assert tree_snapshot(platform) == before
     assert commit_count(platform) == 1
+
+
+def test_init_again_with_other_options_names_what_differs(platform: Path) -> None:
+    before = tree_snapshot(platform)
+    same = api.init(api.InitOptions(repo=platform, domain="apps.konkuk.example", branch="main"))
+    assert same.changed == []
+    with pytest.raises(ConflictError) as info:
+        api.init(api.InitOptions(repo=platform, domain="apps.lab.konkuk.ac.kr"))
+    message = str(info.value)
+    assert "ingress.base_domain 'apps.konkuk.example'" in message
+    assert "--domain 'apps.lab.konkuk.ac.kr'" in message and "edit ingress.base_domain" in message
+    with pytest.raises(ConflictError, match=r"and 1 more option\(s\) differ"):
+        api.init(api.InitOptions(repo=platform, domain="a.example", github_org="other"))
+    assert tree_snapshot(platform) == before
 
 
 def test_init_adopts_an_empty_git_repo(tmp_path: Path) -> None:

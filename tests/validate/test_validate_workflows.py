@@ -5,13 +5,22 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 import yaml
 from helpers import REPO_ROOT
 
+from kuploy_gitops import config, render
+
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
-FILES = [WORKFLOWS / "ci.yml", WORKFLOWS / "validate.yml"]
+# The platform repo's own workflow, as `init` writes it (with the default kuploy.yaml).
+PLATFORM_WORKFLOW = Path(tempfile.mkdtemp(prefix="kuploy-wf-")) / "kuploy.yml"
+PLATFORM_WORKFLOW.write_text(
+    render.render_platform_workflow(config.parse_config(config.default_config_data()))
+)
+FILES = [WORKFLOWS / "ci.yml", WORKFLOWS / "validate.yml", PLATFORM_WORKFLOW]
 
 
 def _tool(name: str) -> str:
@@ -70,3 +79,13 @@ def test_validate_workflow_checks_pull_requests_on_the_gitops_tree() -> None:
     assert "pip install ." in runs
     assert re.search(r"kuploy-gitops validate --changed-since \"origin/\$\{BASE_REF\}\""
                      r".* --format github", runs)
+
+
+def test_platform_workflow_checks_every_push_and_pull_request() -> None:
+    wf = yaml.safe_load(PLATFORM_WORKFLOW.read_text())
+    trigger = wf[True]
+    assert trigger["push"]["branches"] == ["main"] and "pull_request" in trigger
+    runs = " ".join(_runs(wf))
+    assert "kuploy-gitops render --check" in runs
+    assert re.search(r"kuploy-gitops validate --no-drift .*--format github", runs)
+    assert "pip install 'kuploy-gitops==" in runs or 'pip install "kuploy-gitops==' in runs
