@@ -14,8 +14,10 @@ from providers.fake_github import FakeGitHub
 from kuploy_gitops import api, config, layout, tenant_spec, yamlio
 from kuploy_gitops.errors import ConfigError, ConflictError, InvalidInputError, ProviderError
 from kuploy_gitops.github import ops as github_ops
-from kuploy_gitops.github.ops import SetupOptions, TeardownOptions
+from kuploy_gitops.github import teardown
+from kuploy_gitops.github.ops import SetupOptions
 from kuploy_gitops.github.pygithub import GitHubProvider, RetryPolicy
+from kuploy_gitops.github.teardown import TeardownOptions
 from kuploy_gitops.validate import engine
 
 ORG = "konkuk-kuploy"
@@ -465,7 +467,7 @@ def test_teardown_archives_and_removes_access(platform_repo: Path, gh: GitHubPro
     repo = fake.repo(REPO)
     repo.hooks[9999] = {"config": {"url": "https://ci.example/hook"}, "events": ["push"],
                         "active": True}  # not ours: stays
-    (result,) = github_ops.teardown(platform_repo, TeardownOptions(student="kim-minji"),
+    (result,) = teardown.teardown(platform_repo, TeardownOptions(student="kim-minji"),
                                     provider=gh, environ=env)
     assert {s.name: s.status for s in result.steps} == {
         "webhook": "removed", "collaborator": "removed", "repo": "removed"}
@@ -474,7 +476,7 @@ def test_teardown_archives_and_removes_access(platform_repo: Path, gh: GitHubPro
     assert repo.collaborators == {}
     assert not any(m == "DELETE" and p == f"/repos/{REPO}" for m, p in fake.iter_requests())
     writes = len(fake.writes())
-    (again,) = github_ops.teardown(platform_repo, TeardownOptions(student="kim-minji"),
+    (again,) = teardown.teardown(platform_repo, TeardownOptions(student="kim-minji"),
                                    provider=gh, environ=env)
     assert not again.changed and len(fake.writes()) == writes
 
@@ -485,12 +487,12 @@ def test_teardown_after_offboarding_needs_app_and_login(
     run_setup(platform_repo, gh, clock)
     api.offboard(platform_repo, "kim-minji")
     with pytest.raises(InvalidInputError, match="--app"):
-        github_ops.teardown(platform_repo, TeardownOptions(student="kim-minji"), provider=gh)
-    (result,) = github_ops.teardown(
+        teardown.teardown(platform_repo, TeardownOptions(student="kim-minji"), provider=gh)
+    (result,) = teardown.teardown(
         platform_repo, TeardownOptions(student="kim-minji", apps=("web",), github="minji-k"),
         provider=gh)
     assert fake.repo(REPO).archived
-    (missing,) = github_ops.teardown(
+    (missing,) = teardown.teardown(
         platform_repo, TeardownOptions(student="kim-minji", apps=("nope",)), provider=gh)
     assert missing.steps[0].status == "skipped"
 

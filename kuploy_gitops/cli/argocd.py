@@ -254,7 +254,7 @@ def verify_offboarding(ctx: Ctx, student: str, *, timeout: float, interval: floa
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from kuploy_gitops.argocd import ops
+    from kuploy_gitops.argocd import offboarding
 
     with _connect(ctx, "", False, None, "", DEFAULT_TIMEOUT) as client, \
             Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -264,8 +264,8 @@ def verify_offboarding(ctx: Ctx, student: str, *, timeout: float, interval: floa
         def report(left: list[str]) -> None:
             bar.update(task, description=escape(f"{student}: left {', '.join(left) or 'none'}"))
 
-        check = ops.verify_offboarded(client, student, timeout=timeout, interval=interval,
-                                      progress=report)
-    ops.ensure_offboarded(check, timeout)
+        check = offboarding.verify_offboarded(client, student, timeout=timeout,
+                                              interval=interval, progress=report)
+    offboarding.ensure_offboarded(check, timeout)
     ctx.console.print(f"[green]verified:[/] Argo CD has no Applications or AppProject of "
                       f"{student} any more")

@@ -189,9 +189,11 @@ def setup_cmd(ctx: Ctx, student: str | None, app_name: str, all_students: bool, 
 @pass_ctx
 def teardown_cmd(ctx: Ctx, student: str, apps: tuple[str, ...], login: str, output: str) -> None:
     """Tear down a student's repos."""
-    from kuploy_gitops.github import ops
+    from kuploy_gitops.github import teardown
 
-    results = ops.teardown(ctx.repo, ops.TeardownOptions(student=student, apps=apps, github=login))
+    results = teardown.teardown(
+        ctx.repo, teardown.TeardownOptions(student=student, apps=apps, github=login)
+    )
     if output == "json":
         print_data([r.to_data() for r in results], "json")
         return

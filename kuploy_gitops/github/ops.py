@@ -12,7 +12,7 @@ re-run repairs what a failed run left undone and changes nothing that is already
 4. the student is a collaborator with write access (or has a pending invitation for it), and a
    member of the course team when one is configured (a team that grants nothing on repos);
 5. the Argo CD webhook exists (only when ``github.webhook`` says Argo CD is reachable);
-6. the platform repo has the student-repo Application (``api.app_add``), committed.
+6. the platform repo has the student-repo Application (``ops.apps.app_add``), committed.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from kuploy_gitops import api, config, layout, names, sizes, tenant_spec
+from kuploy_gitops import config, layout, sizes, tenant_spec
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.errors import (
     ConfigError,
@@ -37,6 +37,7 @@ from kuploy_gitops.errors import (
 )
 from kuploy_gitops.github import scaffold
 from kuploy_gitops.github.provider import GitProvider, RepoInfo
+from kuploy_gitops.ops import apps
 from kuploy_gitops.tenant_spec import TenantSpec
 
 WEBHOOK_SECRET_ENV = "KUPLOY_ARGOCD_WEBHOOK_SECRET"
@@ -132,8 +133,9 @@ def connect(cfg: PlatformConfig, environ: Mapping[str, str] | None = None) -> Gi
 
 
 @contextmanager
-def _provider(cfg: PlatformConfig, given: GitProvider | None,
-              environ: Mapping[str, str] | None) -> Iterator[GitProvider]:
+def provider_for(cfg: PlatformConfig, given: GitProvider | None,
+                 environ: Mapping[str, str] | None) -> Iterator[GitProvider]:
+    """``given`` (tests pass a fake), or a connection from the config, closed afterwards."""
     if given is not None:
         yield given
         return
@@ -216,7 +218,7 @@ def setup(
                 hint="export the secret configured as webhook.github.secret in Argo CD's "
                 "argocd-secret",
             )
-    with _provider(cfg, provider, environ) as gh:
+    with provider_for(cfg, provider, environ) as gh:
         return _setup(repo, cfg, spec, config_data, opts, login, secret, gh, sleep)
 
 
@@ -358,9 +360,9 @@ def _ensure_webhook(gh: GitProvider, info: RepoInfo, url: str, secret: str) -> S
 
 def _ensure_application(repo: Path, spec: TenantSpec, opts: SetupOptions,
                         info: RepoInfo) -> Step:
-    result = api.app_add(
+    result = apps.app_add(
         repo,
-        api.AppOptions(
+        apps.AppOptions(
             student=opts.student,
             app=opts.app,
             repo_url=info.clone_url,
@@ -409,7 +411,7 @@ def setup_many(
         students = [s for s in tenant_spec.list_students(repo)
                     if (spec := tenant_spec.read_spec(repo, s)) is not None and spec.github]
     out = BulkResult()
-    with _provider(cfg, provider, environ) as gh:
+    with provider_for(cfg, provider, environ) as gh:
         for i, student in enumerate(students, 1):
             try:
                 out.results.append(setup(repo, replace(opts, student=student), provider=gh,
@@ -436,82 +438,3 @@ def ensure_all_set_up(bulk: BulkResult) -> None:
         + (" (stopped early: rate limited)" if bulk.stopped else ""),
         hint="fix what the lines above say and re-run: finished steps are skipped",
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# teardown
-
-
-@dataclass(frozen=True)
-class TeardownOptions:
-    """Inputs of ``github teardown``; ``apps``/``github`` are needed once the spec is gone."""
-
-    student: str
-    apps: tuple[str, ...] = ()
-    github: str = ""
-
-
-def teardown(
-    repo: Path,
-    opts: TeardownOptions,
-    *,
-    provider: GitProvider | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> list[SetupResult]:
-    """Archive each of the student's repos after removing the webhook and the collaborator.
-
-    Never deletes a repo. Works from the tenant spec (repo-mode apps and GitHub login) or,
-    after offboarding, from ``opts.apps`` and ``opts.github``.
-    """
-    cfg = config.load_config(repo)
-    names.check_student_name(opts.student, cfg.reserved_namespaces())
-    spec = tenant_spec.read_spec(repo, opts.student)
-    apps = list(opts.apps) or (
-        [a.name for a in spec.apps if a.mode == "repo"] if spec is not None else []
-    )
-    login = opts.github or (spec.github if spec is not None else "")
-    if not apps:
-        raise InvalidInputError(
-            f"no student-repo app known for {opts.student!r}",
-            hint="name the app(s) with --app (the spec has none, or the student is offboarded)",
-        )
-    results: list[SetupResult] = []
-    with _provider(cfg, provider, environ) as gh:
-        for app in apps:
-            results.append(_teardown_one(cfg, gh, opts.student, app, login))
-    return results
-
-
-def _teardown_one(cfg: PlatformConfig, gh: GitProvider, student: str, app: str,
-                  login: str) -> SetupResult:
-    org = cfg.github_org
-    name = scaffold.repo_name(cfg, student, app)
-    result = SetupResult(student=student, app=app, repo=f"{org}/{name}")
-    info = gh.get_repo(org, name)
-    if info is None:
-        result.steps.append(Step("repo", "skipped", f"{org}/{name} does not exist"))
-        return result
-    result.url = info.html_url
-    url = webhook_url(cfg)
-    hooks = [h for h in gh.list_hooks(org, name) if h.url == url]
-    permission = gh.collaborator_permission(org, name, login) if login else None
-    if info.archived and (hooks or permission is not None):
-        info = gh.update_repo(org, name, archived=False)  # archived repos are read-only
-    for hook in hooks:
-        gh.delete_hook(org, name, hook.id)
-    result.steps.append(
-        Step("webhook", "removed", f"{len(hooks)} hook(s) to {url}") if hooks
-        else Step("webhook", "ok", "none to remove")
-    )
-    if permission is not None:
-        gh.remove_collaborator(org, name, login)
-        result.steps.append(Step("collaborator", "removed", login))
-    else:
-        who = f"{login} is not a collaborator" if login else "no GitHub login known"
-        result.steps.append(Step("collaborator", "ok", who))
-    if info.archived:
-        result.steps.append(Step("repo", "ok", f"{org}/{name} is archived"))
-    else:
-        gh.update_repo(org, name, archived=True)
-        result.steps.append(Step("repo", "removed", f"{org}/{name} archived (not deleted)"))
-    return result

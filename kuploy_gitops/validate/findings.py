@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 ERROR = "error"
+PLATFORM = "(platform)"  # the tenant of findings in platform files
 WARNING = "warning"
 
 

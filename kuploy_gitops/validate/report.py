@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from kuploy_gitops.errors import FindingsError
-from kuploy_gitops.validate.engine import PLATFORM, Report
-from kuploy_gitops.validate.findings import ERROR, Finding
+from kuploy_gitops.validate.findings import ERROR, PLATFORM, Finding
+from kuploy_gitops.validate.run import Report
 
 
 def summary(report: Report) -> str:

@@ -5,10 +5,11 @@ Kubernetes schemas come from the ``kubernetes-validate`` package's bundled "stri
 ``validate()`` re-reads the schema files on every call (~11 ms per object); here every
 (apiVersion, kind) gets ONE compiled validator, reused for every object (~0.3 ms per object).
 
-Argo CD kinds are checked against the ``openAPIV3Schema`` of their CRDs, read from a folder
-(``--crd-dir`` or ``argocd.crd_dir`` in kuploy.yaml), converted to JSON schema and made strict the
-way the API server prunes: objects without ``x-kubernetes-preserve-unknown-fields`` accept no
-unknown fields.
+Custom resources (Argo CD's Application, AppProject, ApplicationSet) are checked against the
+``openAPIV3Schema`` of their CRDs: the ones shipped with kuploy-gitops (:mod:`.crdbundle`), or,
+kind by kind, those of a folder (``--crd-dir`` or ``argocd.crd_dir`` in kuploy.yaml), converted to
+JSON schema and made strict the way the API server prunes: objects without
+``x-kubernetes-preserve-unknown-fields`` accept no unknown fields.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from referencing import Registry, Resource
 
 from kuploy_gitops import yamlio
 from kuploy_gitops.errors import ConfigError
+from kuploy_gitops.validate import crdbundle
 from kuploy_gitops.validate.fastcheck import Check, Compiler
 from kuploy_gitops.validate.findings import (
     API_REMOVED,
@@ -172,9 +174,12 @@ class SchemaSet:
     # -- lookup --------------------------------------------------------------------------------
 
     def _crd_index(self) -> dict[tuple[str, str], Path]:
-        """(group, kind) -> CRD file, found by scanning the files' text (cheap, no parsing)."""
+        """(group, kind) -> CRD file: the folder's, else the bundled one.
+
+        The folder's files are found by scanning their text (cheap, no parsing).
+        """
         if self._crd_files is None:
-            self._crd_files = {}
+            self._crd_files = dict(crdbundle.bundled_kinds())
             if self.crd_dir is not None:
                 for path in sorted(self.crd_dir.iterdir()):
                     if path.suffix not in (".yaml", ".yml", ".json") or not path.is_file():
@@ -189,7 +194,7 @@ class SchemaSet:
         return self._crd_files
 
     def has_crd_group(self, group: str) -> bool:
-        """Whether the CRD folder defines any kind of ``group``."""
+        """Whether a CRD (bundled or from the folder) defines any kind of ``group``."""
         return any(g == group for g, _ in self._crd_index())
 
     def validator(self, api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
@@ -216,7 +221,11 @@ class SchemaSet:
     def _build_crd(
         self, path: Path, api_version: str, kind: str
     ) -> jsonschema.protocols.Validator | None:
-        docs = yamlio.load_all(path.read_text(encoding="utf-8"), source=str(path))
+        text = path.read_text(encoding="utf-8")
+        if path.parent == crdbundle.BUNDLED_DIR:
+            docs = [json.loads(text)]
+        else:
+            docs = yamlio.load_all(text, source=str(path))
         version = api_version.rpartition("/")[2]
         for doc in docs:
             if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
@@ -253,11 +262,11 @@ class SchemaSet:
         validator = self.validator(api_version, kind)
         if validator is None:
             group = api_version.rpartition("/")[0]
-            where = (
-                f"the CRD folder {self.crd_dir}" if self.crd_dir is not None
-                else "any CRD folder (pass --crd-dir or set argocd.crd_dir)"
+            where = "the CRDs bundled with kuploy-gitops" + (
+                f" or the CRD folder {self.crd_dir}" if self.crd_dir is not None
+                else " (pass --crd-dir with the CRD of this kind)"
             )
-            extra = f" nor in {where}" if group.endswith("argoproj.io") or self.crd_dir else ""
+            extra = f" nor in {where}" if "." in group else ""
             return [
                 Issue(
                     UNKNOWN_KIND,

@@ -10,6 +10,7 @@ from argocd_fake import FakeArgoCD
 from argocd_support import FakeClock
 
 from kuploy_gitops import api, config, layout, manifests, yamlio
+from kuploy_gitops.argocd import offboarding
 from kuploy_gitops.argocd import ops as argocd_ops
 from kuploy_gitops.argocd.client import ArgoCDClient, declared
 from kuploy_gitops.errors import ArgoCDError, ConfigError, ConflictError, InvalidInputError
@@ -191,7 +192,7 @@ def test_verify_offboarded(demo_repo: Path, client: ArgoCDClient, fake: FakeArgo
     fake.remove_project_tree(STUDENT)  # the ApplicationSet deletes the tenant's Application
     fake.remove_project_tree(layout.TENANTS_PROJECT)
     left_seen: list[list[str]] = []
-    check = argocd_ops.verify_offboarded(client, STUDENT, timeout=60, interval=3,
+    check = offboarding.verify_offboarded(client, STUDENT, timeout=60, interval=3,
                                          progress=left_seen.append)
     assert check.gone and check.left == ()
     assert left_seen[0] == [
@@ -209,7 +210,7 @@ def test_verify_offboarded_names_what_is_left(demo_repo: Path, client: ArgoCDCli
     argocd_ops.register(client, demo_repo, [STUDENT])
     fake.stuck.add(APP)
     fake.remove_project_tree(STUDENT)
-    check = argocd_ops.verify_offboarded(client, STUDENT, timeout=10, interval=3)
+    check = offboarding.verify_offboarded(client, STUDENT, timeout=10, interval=3)
     assert not check.gone
     assert check.left == (f"Application/{APP} (deleting)", f"AppProject/{STUDENT}")
     assert clock.now >= 10

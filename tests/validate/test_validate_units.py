@@ -9,8 +9,9 @@ import pytest
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate import pss, report
 from kuploy_gitops.validate.engine import Report
+from kuploy_gitops.validate.isolation import remote_repo
 from kuploy_gitops.validate.kustomize import Kustomizer, input_files
-from kuploy_gitops.validate.policies import normalise_image, remote_repo
+from kuploy_gitops.validate.policies import normalise_image
 from kuploy_gitops.validate.schemas import SchemaSet, bundled_versions, crd_to_jsonschema
 from kuploy_gitops.validate.tree import locate
 

@@ -1,0 +1,155 @@
+"""Rules across tenants: each Ingress host and path claimed once, each object defined once.
+
+Both rules must see every tenant, also in a run that checks only some (``--changed-since``, a
+change set): the facts of files the run does not check in full come from the index (see
+:mod:`.index`), so they cost a ``stat`` per file when nothing changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kuploy_gitops import layout
+from kuploy_gitops.validate import findings as F
+from kuploy_gitops.validate.findings import PLATFORM
+from kuploy_gitops.validate.ingress import ingress_hosts
+from kuploy_gitops.validate.objects import CLUSTER_SCOPED, group_of
+from kuploy_gitops.validate.run import RunBase, tenant_of
+from kuploy_gitops.validate.tree import Doc, is_manifest, iter_objects, parse
+
+
+@dataclass
+class Claim:
+    """One Ingress rule's claim on a host and path."""
+
+    student: str
+    file: str
+    line: int
+    kind: str
+    name: str
+    namespace: str
+
+
+ObjectKey = tuple[str, str, str, str, str, int, str]
+"""group, kind, namespace, name, file, line, tenant of one object under ``apps/cluster``."""
+
+
+class CrossTenantChecks(RunBase):
+    """Host claims and object identities of every tenant, and the rules over them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hosts: dict[tuple[str, str], list[Claim]] = {}
+        self.object_keys: list[ObjectKey] = []
+
+    # -- ingress hosts -------------------------------------------------------------------------
+
+    def collect_hosts(self, student: str) -> None:
+        """Host claims of a tenant that is not checked in this run (raw files, no build)."""
+        for path in self.tree.files(layout.workload_dir(student)):
+            if not is_manifest(path):
+                continue
+
+            def claims(path: str = path) -> list[list[Any]]:
+                text = self.tree.read(path)
+                if "Ingress" not in text:
+                    return []
+                out: list[list[Any]] = []
+                for doc in iter_objects(parse(text, path, student)[0]):
+                    if isinstance(doc.obj, dict) and doc.obj.get("kind") == "Ingress":
+                        meta = doc.obj.get("metadata") or {}
+                        for host, rule_path, key in ingress_hosts(doc.obj):
+                            out.append([host, rule_path, doc.file, doc.line_of(key),
+                                        str(meta.get("name") or ""),
+                                        str(meta.get("namespace") or "")])
+                return out
+
+            found = claims() if path in self.tree.overlay else self.index().facts(path, claims)
+            for host, rule_path, file, line, name, namespace in found:
+                self.hosts.setdefault((host, rule_path), []).append(
+                    Claim(student, file, line, "Ingress", name, namespace))
+
+    def claim_hosts(self, student: str, doc: Doc) -> None:
+        """Record the host claims of an Ingress of a tenant checked in this run."""
+        meta = doc.obj.get("metadata") or {}
+        for host, path, key in ingress_hosts(doc.obj):
+            line = doc.line_of(key)
+            self.hosts.setdefault((host, path), []).append(
+                Claim(student, doc.file, line, str(doc.obj.get("kind")),
+                      str(meta.get("name") or ""), str(meta.get("namespace") or "")))
+
+    def check_hosts(self) -> None:
+        """A host and path claimed twice: a finding at each claim of a checked tenant."""
+        for (host, path), claims in sorted(self.hosts.items(), key=lambda kv: kv[0]):
+            if len(claims) < 2:
+                continue
+            for i, claim in enumerate(claims):
+                if claim.student not in self.checked:
+                    continue
+                others = [f"{c.student} ({c.file})" for j, c in enumerate(claims) if j != i]
+                obj = {"kind": claim.kind,
+                       "metadata": {"name": claim.name, "namespace": claim.namespace}}
+                self.report.findings.append(F.make(
+                    F.INGRESS_DUPLICATE,
+                    f"host {host} path {path} is also claimed by {', '.join(others)}",
+                    file=claim.file, line=claim.line, tenant=claim.student, obj=obj))
+
+    # -- objects under apps/cluster ------------------------------------------------------------
+
+    def keys_of(self, paths: list[str]) -> list[ObjectKey]:
+        """Identity keys of the objects in ``paths`` that kuploy's Applications sync."""
+        keys: list[ObjectKey] = []
+        prefix = layout.CLUSTER_DIR + "/"
+        for path in paths:
+            if not path.startswith(prefix) or not is_manifest(path):
+                continue
+            tenant = tenant_of(path)
+            parsed = self._parsed.get((id(self.tree), path))
+            if parsed is not None:
+                keys.extend(self._keys(parsed, tenant))
+            elif path in self.tree.overlay:
+                keys.extend(self._keys(self.parse_plain(path, tenant), tenant))
+            else:  # a tenant this run does not check: its objects still count (cached)
+
+                def compute(path: str = path, tenant: str = tenant) -> list[list[Any]]:
+                    return [list(k) for k in self._keys(self.parse_plain(path, tenant), tenant)]
+
+                for g, kind, ns, name, file, line, owner in self.index().facts(path, compute):
+                    keys.append((g, kind, ns, name, file, line, owner))
+        return keys
+
+    def _keys(self, docs: list[Doc], tenant: str) -> list[ObjectKey]:
+        keys: list[ObjectKey] = []
+        for doc in docs:
+            obj = doc.obj
+            if not isinstance(obj, dict) or not isinstance(obj.get("metadata"), dict):
+                continue
+            kind = str(obj.get("kind"))
+            ns = "" if kind in CLUSTER_SCOPED else str(
+                obj["metadata"].get("namespace") or self.cfg.argocd_namespace)
+            keys.append((group_of(obj), kind, ns, str(obj["metadata"].get("name")),
+                         doc.file, doc.line, tenant))
+        return keys
+
+    def check_object_duplicates(self) -> None:
+        """Each object under apps/cluster is defined once.
+
+        Two definitions would make two of kuploy's Applications (or one, twice) manage it.
+        """
+        merged = {k[4] for k in self.object_keys}
+        own = [p for p in self.tree.files(layout.CLUSTER_DIR) if p not in merged]
+        keys = sorted(self.object_keys + self.keys_of(own), key=lambda k: (k[4], k[5]))
+        seen: dict[tuple[str, str, str, str], ObjectKey] = {}
+        for key in keys:
+            ident = key[:4]
+            first = seen.get(ident)
+            if first is None:
+                seen[ident] = key
+            elif key[6] in self.checked or key[6] == PLATFORM:
+                obj = {"kind": key[1], "metadata": {"name": key[3], "namespace": key[2]}}
+                self.report.findings.append(F.make(
+                    F.DUPLICATE,
+                    f"{key[1]} {key[3]} is already defined in {first[4]}:{first[5]} (both "
+                    f"under {layout.CLUSTER_DIR}, synced by kuploy's Applications)",
+                    file=key[4], line=key[5], tenant=key[6], obj=obj))

@@ -1,0 +1,300 @@
+"""A tenant's apps: their folders, kustomize builds, and the admission checks of what they deploy.
+
+An app is a folder of manifests, plain or a kustomization (built with the real `kubectl
+kustomize`): a platform-managed app under ``apps/workloads/<student>/<app>/`` in the platform
+repo, or a student's own ``deploy/`` folder (``validate --student``). Both go through the same
+steps (:meth:`WorkloadChecks.app_scopes`), so a student's CI predicts what the platform checks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kuploy_gitops import layout
+from kuploy_gitops.validate import findings as F
+from kuploy_gitops.validate import isolation, policies, pss, quota
+from kuploy_gitops.validate.context import TenantContext
+from kuploy_gitops.validate.crosstenant import CrossTenantChecks
+from kuploy_gitops.validate.findings import Issue
+from kuploy_gitops.validate.kustomize import KUSTOMIZATION_FILES, Build
+from kuploy_gitops.validate.objects import CLUSTER_SCOPED, group_of
+from kuploy_gitops.validate.tree import BuiltDoc, Doc, Tree, is_manifest, temp_dir
+
+
+@dataclass(frozen=True)
+class AppSource:
+    """One app folder: its tree, its path in the tree, its files, and how findings name them.
+
+    ``shown`` replaces the folder's path in findings (a student's ``deploy/`` is shown as the
+    student's CI sees it); empty: the tree path itself.
+    """
+
+    tree: Tree
+    folder: str
+    files: tuple[str, ...]
+    shown: str = ""
+
+    def show(self, path: str) -> str:
+        """The name a finding gives ``path``."""
+        if not self.shown:
+            return path
+        rest = path[len(self.folder) + 1:] if self.folder else path
+        return f"{self.shown}/{rest}"
+
+    @property
+    def real(self) -> Path:
+        """The folder on disk."""
+        return self.tree.root / self.folder if self.folder else self.tree.root
+
+
+def kustomization_in(files: tuple[str, ...] | list[str], folder: str) -> str | None:
+    """The kustomization file directly in ``folder`` among ``files``, if any."""
+    names = {f"{folder}/{n}" if folder else n for n in KUSTOMIZATION_FILES}
+    return next((f for f in files if f in names), None)
+
+
+def walk_files(folder: Path) -> tuple[str, ...]:
+    """Every file under ``folder`` (folder-relative, sorted), hidden folders left out."""
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        rel = Path(dirpath).relative_to(folder)
+        out.extend((rel / f).as_posix() for f in filenames)
+    return tuple(sorted(out))
+
+
+class WorkloadChecks(CrossTenantChecks):
+    """What a tenant's apps deploy: built, scoped per app, and checked like admission would."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._prebuilt: dict[str, Build] = {}
+
+    def app_sources(self, student: str) -> list[AppSource]:
+        """The student's platform-managed app folders (and loose files) in the repo."""
+        base = layout.workload_dir(student)
+        files = self.tree.files(base)
+        folders = sorted({p[len(base) + 1:].split("/", 1)[0] for p in files
+                          if "/" in p[len(base) + 1:]})
+        out = [AppSource(self.tree, f"{base}/{f}",
+                         tuple(p for p in files if p.startswith(f"{base}/{f}/")))
+               for f in folders]
+        out += [AppSource(self.tree, p, (p,)) for p in files if "/" not in p[len(base) + 1:]]
+        return out
+
+    def prebuild(self, students: list[str]) -> None:
+        """Build every plain (local, on-disk) kustomization of these tenants in one go.
+
+        One call lets the kustomizer batch many folders per kubectl process and use every
+        core; folders with remote sources, helm charts or in-memory files are left to the
+        per-tenant path, which reports on them.
+        """
+        if not self.opts.kustomize:
+            return
+        folders: list[str] = []
+        for student in students:
+            for src in self.app_sources(student):
+                if self.tree.overlaid(src.folder):
+                    continue
+                kfile = kustomization_in(src.files, src.folder)
+                if kfile is None:
+                    continue
+                text = self.tree.read(kfile)
+                if "://" in text or "helmCharts" in text or "github.com/" in text:
+                    continue
+                folders.append(src.folder)
+        if len(folders) < 2:
+            return
+        real = {f: self.tree.root / f for f in folders}
+        results = self.kustomizer().build_all(real.values())
+        self._prebuilt.update({f: results[real[f]] for f in folders})
+
+    def app_scopes(self, ctx: TenantContext, sources: list[AppSource]) -> list[list[Doc]]:
+        """The objects of each app (one list per app: a duplicate-check scope).
+
+        A kustomization is built; its sources are read only when a built object has a finding
+        to place. Helm charts' ``templates/`` are not manifests.
+        """
+        scopes: list[list[Doc]] = []
+        to_build: list[tuple[AppSource, str, Callable[[], list[Doc]]]] = []
+        for src in sources:
+            kfile = kustomization_in(src.files, src.folder)
+            raw_paths: list[str] = []
+            for path in src.files:
+                if path.rsplit("/", 1)[-1] == "Chart.yaml":
+                    self.check_chart(src, path, ctx)
+                    continue
+                if not is_manifest(path) or path == kfile or "/templates/" in f"/{path}":
+                    continue
+                raw_paths.append(path)
+
+            def raw(src: AppSource = src, paths: list[str] = raw_paths) -> list[Doc]:
+                return [d for p in paths
+                        for d in self.load(p, ctx.student, src.show(p), src.tree)]
+
+            if kfile is not None and self.check_kustomization(src, kfile, ctx) and \
+                    self.opts.kustomize:
+                to_build.append((src, kfile, raw))
+            else:
+                scopes.append(raw())
+        if to_build:
+            scopes.extend(self.build(ctx.student, to_build))
+        return scopes
+
+    def check_kustomization(self, src: AppSource, path: str, ctx: TenantContext) -> bool:
+        """Remote bases and helm charts; True when the folder can be built offline."""
+        docs = self.load(path, ctx.student, src.show(path), src.tree)
+        if not docs or not isinstance(docs[0].obj, dict):
+            return False
+        data = docs[0].obj
+        issues = isolation.check_kustomization(ctx, data)
+        for issue in issues:
+            self.add(docs[0], issue, ctx.student)
+        if isolation.remote_refs(data) or data.get("helmCharts"):
+            if not issues:
+                self.add(docs[0], Issue(F.KUSTOMIZE_FAILED,
+                                        "not built: remote bases or helmCharts need the network",
+                                        severity=F.WARNING), ctx.student)
+            return False
+        return True
+
+    def check_chart(self, src: AppSource, path: str, ctx: TenantContext) -> None:
+        """A Helm chart's dependencies must come from repositories the AppProject allows."""
+        for doc in self.load(path, ctx.student, src.show(path), src.tree):
+            if isinstance(doc.obj, dict):
+                for issue in isolation.check_chart(ctx, doc.obj):
+                    self.add(doc, issue, ctx.student)
+
+    def build(self, student: str,
+              todo: list[tuple[AppSource, str, Callable[[], list[Doc]]]]) -> list[list[Doc]]:
+        """Build each kustomization (prebuilt ones reused, in-memory ones materialised)."""
+        results: dict[int, Build] = {}
+        fresh: list[int] = []
+        for i, (src, _, _) in enumerate(todo):
+            prebuilt = self._prebuilt.get(src.folder) if src.tree is self.tree else None
+            if prebuilt is not None:
+                results[i] = prebuilt
+            else:
+                fresh.append(i)
+        if fresh:
+            with _Materialised(self.tree, [todo[i][0] for i in fresh]) as real:
+                built = self.kustomizer().build_all(real)
+            results.update({i: built[path] for i, path in zip(fresh, real, strict=True)})
+        scopes: list[list[Doc]] = []
+        for i, (src, kfile, raw) in enumerate(todo):
+            result = results[i]
+            self.report.builds += 1
+            self.report.cached_builds += int(result.cached)
+            shown = src.show(kfile)
+            if result.output is None:
+                where = f" {src.folder}" if src.folder and not src.shown else ""
+                self.add_file(F.KUSTOMIZE_FAILED, f"kubectl kustomize{where}: {result.error}",
+                              shown, student)
+                scopes.append([])
+                continue
+            scopes.append(_map_sources(result.objects(), raw, shown, student))
+        return scopes
+
+    def check_workloads(self, ctx: TenantContext, scopes: list[list[Doc]]) -> None:
+        """Admission, quota, selectors and host claims of everything the tenant's apps deploy."""
+        all_docs: list[Doc] = []
+        for scope in scopes:
+            valid = [d for d in scope if self.check_common(d, ctx.student)]
+            self.check_duplicates(valid, ctx.namespace, ctx.student)
+            all_docs.extend(valid)
+        pod_labels: list[dict[str, str]] = []
+        for doc in all_docs:
+            for issue in policies.check_workload(ctx, self.cfg, doc.obj):
+                self.add(doc, issue, ctx.student)
+            if doc.obj.get("kind") == "Ingress":
+                self.claim_hosts(ctx.student, doc)
+            template = pss.pod_template(doc.obj)
+            if template is not None:
+                labels = template[1].get("labels")
+                pod_labels.append({str(k): str(v) for k, v in (labels or {}).items()})
+        by_id = {id(d): d for d in all_docs}
+        for key, issue in quota.quota_overflows(ctx, ((id(d), d.obj) for d in all_docs)):
+            self.add(by_id[key], issue, ctx.student)
+        for doc in all_docs:
+            obj = doc.obj
+            if obj.get("kind") != "Service" or group_of(obj):
+                continue
+            selector = (obj.get("spec") or {}).get("selector")
+            if isinstance(selector, dict) and selector and not any(
+                all(labels.get(str(k)) == str(v) for k, v in selector.items())
+                for labels in pod_labels
+            ):
+                self.add(doc, Issue(F.SERVICE_UNMATCHED,
+                                    f"Service selector {selector} matches no pod template of "
+                                    f"{ctx.student!r}", ("spec", "selector")), ctx.student)
+
+    def check_duplicates(self, docs: list[Doc], default_ns: str, tenant: str) -> None:
+        """The same object twice in one app (the later one would silently win)."""
+        seen: dict[tuple[str, str, str, str], Doc] = {}
+        for doc in docs:
+            obj = doc.obj
+            meta = obj.get("metadata") or {}
+            kind = str(obj.get("kind"))
+            ns = "" if kind in CLUSTER_SCOPED else str(meta.get("namespace") or default_ns)
+            key = (group_of(obj), kind, ns, str(meta.get("name")))
+            first = seen.get(key)
+            if first is None:
+                seen[key] = doc
+                continue
+            first.line_of(())
+            self.add(doc, Issue(F.DUPLICATE,
+                                f"{kind} {ns + '/' if ns else ''}{meta.get('name')} is already "
+                                f"defined in {first.file}:{first.line}"), tenant)
+
+
+class _Materialised:
+    """Real folders for kustomize: the sources' own, or temporary copies of overlaid ones."""
+
+    def __init__(self, tree: Tree, sources: list[AppSource]) -> None:
+        self.tree = tree
+        self.sources = sources
+        self.tmp: Any = None
+
+    def __enter__(self) -> list[Path]:
+        out: list[Path] = []
+        for src in self.sources:
+            if src.tree is self.tree and self.tree.overlaid(src.folder):
+                if self.tmp is None:
+                    self.tmp = temp_dir()
+                out.append(self.tree.materialise(src.folder, Path(self.tmp.name)))
+            else:
+                out.append(src.real)
+        return out
+
+    def __exit__(self, *exc: object) -> None:
+        if self.tmp is not None:
+            self.tmp.cleanup()
+
+
+def _map_sources(objs: list[Any], raw: Callable[[], list[Doc]], kfile: str,
+                 tenant: str) -> list[Doc]:
+    """Built objects as documents placed, on demand, at their source file and line."""
+    index: dict[tuple[str, str], Doc] = {}
+    by_kind: dict[str, list[Doc]] = {}
+    loaded: list[bool] = []
+
+    def source(obj: Any) -> Doc | None:
+        if not loaded:
+            loaded.append(True)
+            for doc in raw():
+                if isinstance(doc.obj, dict):
+                    kind = str(doc.obj.get("kind"))
+                    index[(kind, str((doc.obj.get("metadata") or {}).get("name")))] = doc
+                    by_kind.setdefault(kind, []).append(doc)
+        kind = str(obj.get("kind")) if isinstance(obj, Mapping) else ""
+        name = str((obj.get("metadata") or {}).get("name")) if isinstance(obj, Mapping) else ""
+        found = index.get((kind, name))
+        if found is None and len(by_kind.get(kind, [])) == 1:
+            found = by_kind[kind][0]
+        return found
+
+    return [BuiltDoc(obj, kfile, tenant, source) for obj in objs]
