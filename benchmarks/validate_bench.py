@@ -49,7 +49,7 @@ sys.path.insert(0, str(SNAPSHOT))
 from kuploy_gitops import config, layout, render, tenant_spec, yamlio  # noqa: E402
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec  # noqa: E402
 
-CRD_DIR = CHECKOUT.parent / "shared" / "data" / "argocd"
+CRD_DIR = CHECKOUT / "tests" / "data" / "argocd"
 CORPUS = CHECKOUT / "tests" / "validate" / "corpus" / "broken"
 GOALS = {"no_kustomize_s": 10.0, "kv_ratio": 20.0, "checkov_ratio": 50.0, "cold_s": 40.0,
          "warm_s": 10.0}

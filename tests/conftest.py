@@ -1,4 +1,4 @@
-"""Shared fixtures: isolated git config, platform repos in temp dirs, the shared data folder."""
+"""Common fixtures: isolated git config, platform repos in temp dirs, the test data folder."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import SHARED
+from helpers import DATA_DIR
 
 from kuploy_gitops import api
 
@@ -28,10 +28,11 @@ def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 
 
 @pytest.fixture
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.fail(f"shared data folder missing: {SHARED}")
-    return SHARED
+def data_dir() -> Path:
+    """tests/data: the Argo CD and GitHub API descriptions the tests check against."""
+    if not DATA_DIR.is_dir():
+        pytest.fail(f"test data folder missing: {DATA_DIR}")
+    return DATA_DIR
 
 
 @pytest.fixture

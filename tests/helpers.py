@@ -6,7 +6,8 @@ import subprocess
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
+# Third-party API descriptions and CRDs the tests check against (see data/*/SOURCE.md).
+DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
 def git(repo: Path, *args: str) -> str:

@@ -21,5 +21,5 @@ def test_example_tree_has_students_and_both_app_modes() -> None:
     assert modes == {"managed", "repo"}
 
 
-def test_example_tree_is_schema_valid(shared_dir: Path) -> None:
-    assert check_repo(REPO_ROOT, shared_dir) > 20
+def test_example_tree_is_schema_valid(data_dir: Path) -> None:
+    assert check_repo(REPO_ROOT, data_dir) > 20

@@ -1,9 +1,9 @@
 """Every manifest the tool renders is valid for the real API server, Argo CD and kustomize.
 
 Kubernetes objects are checked strictly against the OpenAPI schemas bundled in the
-`kubernetes-validate` package; Argo CD objects against the CRD schemas Argo CD publishes (in
-../shared/data/argocd), made strict (unknown fields are errors); every kustomization is built with
-a real `kubectl kustomize`.
+`kubernetes-validate` package; Argo CD objects against the CRD schemas Argo CD publishes (copied
+into tests/data/argocd), made strict (unknown fields are errors); every kustomization is built
+with a real `kubectl kustomize`.
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ def _strict(schema: Any) -> Any:
 
 
 @cache
-def argo_validator(shared: Path, kind: str) -> jsonschema.protocols.Validator:
-    crd = yaml.safe_load((shared / "data" / "argocd" / ARGO_KINDS[kind]).read_text())
+def argo_validator(data: Path, kind: str) -> jsonschema.protocols.Validator:
+    crd = yaml.safe_load((data / "argocd" / ARGO_KINDS[kind]).read_text())
     (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1"]
     schema = _strict(version["schema"]["openAPIV3Schema"])
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
@@ -72,13 +72,13 @@ def manifests(repo: Path) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def check_repo(repo: Path, shared: Path) -> int:
+def check_repo(repo: Path, data: Path) -> int:
     cfg = config.load_config(repo)
     count = 0
     for path, obj in manifests(repo):
         kind = obj["kind"]
         if kind in ARGO_KINDS:
-            errors = sorted(argo_validator(shared, kind).iter_errors(obj), key=str)
+            errors = sorted(argo_validator(data, kind).iter_errors(obj), key=str)
             assert not errors, f"{path}: {errors[0].message} at {list(errors[0].path)}"
         else:
             try:
@@ -89,12 +89,12 @@ def check_repo(repo: Path, shared: Path) -> int:
     return count
 
 
-def test_demo_repo_is_schema_valid(demo_repo: Path, shared_dir: Path) -> None:
-    count = check_repo(demo_repo, shared_dir)
+def test_demo_repo_is_schema_valid(demo_repo: Path, data_dir: Path) -> None:
+    count = check_repo(demo_repo, data_dir)
     assert count > 30
 
 
-def test_every_option_renders_schema_valid(platform: Path, shared_dir: Path) -> None:
+def test_every_option_renders_schema_valid(platform: Path, data_dir: Path) -> None:
     from kuploy_gitops import api
 
     api.onboard(
@@ -127,14 +127,14 @@ def test_every_option_renders_schema_valid(platform: Path, shared_dir: Path) -> 
         platform,
         api.AppOptions(student="kim", app="api", repo_url="https://github.com/o/kim-api.git"),
     )
-    assert check_repo(platform, shared_dir) > 15
+    assert check_repo(platform, data_dir) > 15
 
 
-def test_strict_validation_catches_unknown_fields(demo_repo: Path, shared_dir: Path) -> None:
+def test_strict_validation_catches_unknown_fields(demo_repo: Path, data_dir: Path) -> None:
     # The checks above must be able to fail: a typo is caught in both schema families.
     app = yamlio.load_all((demo_repo / layout.ROOT_APP_FILE).read_text())[-1]
     app["spec"]["sourceRepo"] = "typo"
-    assert list(argo_validator(shared_dir, "Application").iter_errors(app))
+    assert list(argo_validator(data_dir, "Application").iter_errors(app))
     dep = yamlio.load_all(
         (demo_repo / layout.workload_dir("kim-minji", "web") / "deployment.yaml").read_text()
     )[0]

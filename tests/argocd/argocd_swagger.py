@@ -21,7 +21,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-SHARED_ARGOCD = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "argocd"
+ARGOCD_DATA = Path(__file__).resolve().parents[1] / "data" / "argocd"
 
 
 class Violation(Exception):
@@ -54,12 +54,12 @@ def _close_objects(node: Any) -> Any:
 
 @functools.lru_cache(maxsize=1)
 def _swagger() -> dict[str, Any]:
-    return json.loads((SHARED_ARGOCD / "swagger.json").read_text(encoding="utf-8"))
+    return json.loads((ARGOCD_DATA / "swagger.json").read_text(encoding="utf-8"))
 
 
 @functools.lru_cache(maxsize=2)
 def crd_schema(file_name: str) -> dict[str, Any]:
-    crd = yaml.safe_load((SHARED_ARGOCD / file_name).read_text(encoding="utf-8"))
+    crd = yaml.safe_load((ARGOCD_DATA / file_name).read_text(encoding="utf-8"))
     versions = crd["spec"]["versions"]
     version = next(v for v in versions if v.get("storage")) if len(versions) > 1 else versions[0]
     return version["schema"]["openAPIV3Schema"]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from argocd_fake import FakeArgoCD
 from argocd_support import ADMIN_TOKEN, FakeClock
-from argocd_swagger import SHARED_ARGOCD
+from argocd_swagger import ARGOCD_DATA
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -24,9 +24,9 @@ from kuploy_gitops.argocd.client import ArgoCDClient, Connection, Credentials
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _shared_data_present() -> None:
-    if not (SHARED_ARGOCD / "swagger.json").is_file():
-        pytest.fail(f"Argo CD data missing at {SHARED_ARGOCD.resolve()}")
+def _argocd_data_present() -> None:
+    if not (ARGOCD_DATA / "swagger.json").is_file():
+        pytest.fail(f"Argo CD data missing at {ARGOCD_DATA.resolve()}")
 
 
 @pytest.fixture(scope="session")

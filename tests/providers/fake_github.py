@@ -2,7 +2,7 @@
 
 Real HTTP on 127.0.0.1 in a thread, so PyGithub is exercised for real (``base_url`` points
 here). Each request's path, method, query and JSON body is matched against
-``shared/data/github/rest-subset.openapi.json``; anything the description does not allow is
+``tests/data/github/rest-subset.openapi.json``; anything the description does not allow is
 answered 422 and recorded in ``violations`` (the fixture fails the test on any). Answers are
 built from the documented response schema (required fields filled, then the fake's state laid
 over) and validated against it too.

@@ -1,6 +1,6 @@
 """GitHub's published REST description, as the fake GitHub server uses it.
 
-Loads ``shared/data/github/rest-subset.openapi.json``, matches request paths to its templates,
+Loads ``tests/data/github/rest-subset.openapi.json``, matches request paths to its templates,
 validates bodies against its schemas (OpenAPI 3.0 ``nullable`` turned into JSON Schema) and
 builds minimal values of a documented shape for the fake's answers.
 """
@@ -16,16 +16,12 @@ from typing import Any
 
 import jsonschema
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "github" / (
-    "rest-subset.openapi.json"
-)
-
-
+SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "github" / "rest-subset.openapi.json"
 
 
 @functools.cache
 def spec() -> dict[str, Any]:
-    return json.loads(SPEC_PATH.resolve().read_text(encoding="utf-8"))
+    return json.loads(SPEC_PATH.read_text(encoding="utf-8"))
 
 
 def to_json_schema(node: Any) -> Any:

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import SHARED
+from helpers import DATA_DIR
 
 from kuploy_gitops import api, config
 
-CRD_DIR = SHARED / "data" / "argocd"
+CRD_DIR = DATA_DIR / "argocd"
 
 
 @pytest.fixture(autouse=True)
