@@ -41,9 +41,15 @@ def status_entry(obj: dict[str, object]) -> int:
     assert isinstance(meta, dict)
     api_version = str(obj.get("apiVersion", ""))
     group, _, version = api_version.rpartition("/")
-    entry = {"group": group, "version": version, "kind": obj.get("kind"),
-             "namespace": meta.get("namespace", ""), "name": meta.get("name"),
-             "status": "Synced", "health": {"status": "Healthy"}}
+    entry = {
+        "group": group,
+        "version": version,
+        "kind": obj.get("kind"),
+        "namespace": meta.get("namespace", ""),
+        "name": meta.get("name"),
+        "status": "Synced",
+        "health": {"status": "Healthy"},
+    }
     return len(json.dumps(entry))
 
 
@@ -53,9 +59,19 @@ def measure(tenants: int) -> dict[str, object]:
     start = time.perf_counter()
     for i in range(tenants):
         spec = TenantSpec(
-            student=f"student-{i:05d}", tier="small", course="cs101", term="2026-fall",
-            apps=(AppSpec(name="web", mode="managed", image="ghcr.io/konkuk-kuploy/web:1.0",
-                          port=8080, size="tiny"),),
+            student=f"student-{i:05d}",
+            tier="small",
+            course="cs101",
+            term="2026-fall",
+            apps=(
+                AppSpec(
+                    name="web",
+                    mode="managed",
+                    image="ghcr.io/konkuk-kuploy/web:1.0",
+                    port=8080,
+                    size="tiny",
+                ),
+            ),
         )
         files.update(render.render_tenant(cfg, spec))
     render_s = time.perf_counter() - start
@@ -77,13 +93,17 @@ def measure(tenants: int) -> dict[str, object]:
     counts = {name: len(objs) for name, objs in owners.items()}
     status = {name: sum(status_entry(o) for o in objs) for name, objs in owners.items()}
     # Before: the root synced all of apps/cluster (the platform and every tenant's folder).
-    before = [o for name, objs in owners.items()
-              if name == layout.ROOT_APP_NAME or name.startswith(layout.TENANT_APP_PREFIX)
-              for o in objs]
+    before = [
+        o
+        for name, objs in owners.items()
+        if name == layout.ROOT_APP_NAME or name.startswith(layout.TENANT_APP_PREFIX)
+        for o in objs
+    ]
     # The ApplicationSet's status lists every Application it made.
     appset_status = sum(
         status_entry(manifests.tenant_application(cfg, name.removeprefix(layout.TENANT_APP_PREFIX)))
-        for name in owners if name.startswith(layout.TENANT_APP_PREFIX)
+        for name in owners
+        if name.startswith(layout.TENANT_APP_PREFIX)
     )
     kinds = Counter(str(o["kind"]) for o in owners[layout.ROOT_APP_NAME])
     biggest = max(counts, key=lambda n: counts[n])
@@ -107,16 +127,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--tenants", type=int, nargs="+", default=[5000])
     args = parser.parse_args()
-    print("| tenants | Applications | root owns | largest Application | its objects | median "
-          "| largest status | ApplicationSet status | root before (objects) | root before "
-          "(status) |")
+    print(
+        "| tenants | Applications | root owns | largest Application | its objects | median "
+        "| largest status | ApplicationSet status | root before (objects) | root before "
+        "(status) |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for n in args.tenants:
         r = measure(n)
-        print(f"| {n:,} | {r['applications']:,} | {r['root_objects']} | {r['max_application']} "
-              f"| {r['max_objects']} | {r['median_objects']} | {r['max_status_kib']} KiB "
-              f"| {r['appset_status_kib']} KiB | {r['before_root_objects']:,} "
-              f"| {r['before_root_status_kib']:,} KiB |")
+        print(
+            f"| {n:,} | {r['applications']:,} | {r['root_objects']} | {r['max_application']} "
+            f"| {r['max_objects']} | {r['median_objects']} | {r['max_status_kib']} KiB "
+            f"| {r['appset_status_kib']} KiB | {r['before_root_objects']:,} "
+            f"| {r['before_root_status_kib']:,} KiB |"
+        )
         print(f"<!-- root kinds: {r['root_kinds']}; render {r['render_s']} s -->")
     return 0
 

@@ -51,8 +51,13 @@ from kuploy_gitops.tenant_spec import AppSpec, TenantSpec  # noqa: E402
 
 CRD_DIR = CHECKOUT / "tests" / "data" / "argocd"
 CORPUS = CHECKOUT / "tests" / "validate" / "corpus" / "broken"
-GOALS = {"no_kustomize_s": 10.0, "kv_ratio": 20.0, "checkov_ratio": 50.0, "cold_s": 40.0,
-         "warm_s": 10.0}
+GOALS = {
+    "no_kustomize_s": 10.0,
+    "kv_ratio": 20.0,
+    "checkov_ratio": 50.0,
+    "cold_s": 40.0,
+    "warm_s": 10.0,
+}
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -68,9 +73,19 @@ def generate(root: Path, tenants: int) -> Path:
     files[layout.CONFIG_FILE] = yamlio.dump(data)
     for i in range(tenants):
         spec = TenantSpec(
-            student=f"student-{i:04d}", tier="small", course="cs101", term="2026-fall",
-            apps=(AppSpec(name="web", mode="managed", image="ghcr.io/konkuk-kuploy/web:1.0",
-                          port=8080, size="tiny"),),
+            student=f"student-{i:04d}",
+            tier="small",
+            course="cs101",
+            term="2026-fall",
+            apps=(
+                AppSpec(
+                    name="web",
+                    mode="managed",
+                    image="ghcr.io/konkuk-kuploy/web:1.0",
+                    port=8080,
+                    size="tiny",
+                ),
+            ),
         )
         files[layout.tenant_spec(spec.student)] = tenant_spec.dump_spec(spec)
         files.update(render.render_tenant(cfg, spec))
@@ -86,8 +101,9 @@ def generate(root: Path, tenants: int) -> Path:
 
 def manifest_files(repo: Path) -> list[str]:
     """The files kubernetes-validate gets: every manifest under apps/ but kustomizations."""
-    return sorted(str(p) for p in (repo / layout.APPS_DIR).rglob("*.yaml")
-                  if p.name != "kustomization.yaml")
+    return sorted(
+        str(p) for p in (repo / layout.APPS_DIR).rglob("*.yaml") if p.name != "kustomization.yaml"
+    )
 
 
 CPU: dict[str, float] = {}
@@ -105,15 +121,29 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int
 
 
 def kuploy(repo: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "kuploy_gitops", "-C", str(repo), "validate",
-            "--crd-dir", str(CRD_DIR), "-o", "json", *args]
+    return [
+        sys.executable,
+        "-m",
+        "kuploy_gitops",
+        "-C",
+        str(repo),
+        "validate",
+        "--crd-dir",
+        str(CRD_DIR),
+        "-o",
+        "json",
+        *args,
+    ]
 
 
 def run_n(root: Path, n: int, reps: int, checkov: str, checkov_max: int) -> dict[str, float]:
     t0 = time.perf_counter()
     repo = generate(root, n)
-    print(f"\nN={n}: generated {len(list(repo.rglob('*.yaml')))} YAML files in "
-          f"{time.perf_counter() - t0:.1f} s", flush=True)
+    print(
+        f"\nN={n}: generated {len(list(repo.rglob('*.yaml')))} YAML files in "
+        f"{time.perf_counter() - t0:.1f} s",
+        flush=True,
+    )
     env = {**os.environ, "PYTHONPATH": str(SNAPSHOT)}
     out: dict[str, float] = {"tenants": float(n)}
     objects = 0
@@ -128,9 +158,12 @@ def run_n(root: Path, n: int, reps: int, checkov: str, checkov_max: int) -> dict
             cpus.append(CPU["last"])
         value = statistics.median(times)
         out[label + " cpu"] = statistics.median(cpus)
-        print(f"  {label:<34} {value:8.2f} s wall, {statistics.median(cpus):6.2f} s CPU  "
-              f"(runs: {', '.join(f'{t:.2f}' for t in times)}; load "
-              f"{os.getloadavg()[0]:.1f})", flush=True)
+        print(
+            f"  {label:<34} {value:8.2f} s wall, {statistics.median(cpus):6.2f} s CPU  "
+            f"(runs: {', '.join(f'{t:.2f}' for t in times)}; load "
+            f"{os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
         return value
 
     out["no_kustomize_s"] = best("validate --no-kustomize", kuploy(repo, "--no-kustomize"))
@@ -147,13 +180,16 @@ def run_n(root: Path, n: int, reps: int, checkov: str, checkov_max: int) -> dict
         colds.append(secs)
         cold_cpu.append(CPU["last"])
     out["cold_s"] = statistics.median(colds)
-    print(f"  {'validate (kustomize, cold cache)':<34} {out['cold_s']:8.2f} s wall, "
-          f"{statistics.median(cold_cpu):6.2f} s CPU  "
-          f"(runs: {', '.join(f'{t:.2f}' for t in colds)}; load {os.getloadavg()[0]:.1f})",
-          flush=True)
+    print(
+        f"  {'validate (kustomize, cold cache)':<34} {out['cold_s']:8.2f} s wall, "
+        f"{statistics.median(cold_cpu):6.2f} s CPU  "
+        f"(runs: {', '.join(f'{t:.2f}' for t in colds)}; load {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
     warm_cache = root / f"cache-{n}-0"
-    out["warm_s"] = best("validate (kustomize, warm cache)",
-                         kuploy(repo, "--cache-dir", str(warm_cache)))
+    out["warm_s"] = best(
+        "validate (kustomize, warm cache)", kuploy(repo, "--cache-dir", str(warm_cache))
+    )
     # One tenant changes its replicas through its spec and re-render (a realistic PR).
     spec_path = repo / layout.tenant_spec("student-0007")
     spec = tenant_spec.parse_spec(yamlio.load(spec_path.read_text()), str(spec_path))
@@ -164,21 +200,38 @@ def run_n(root: Path, n: int, reps: int, checkov: str, checkov_max: int) -> dict
     for path, text in render.render_tenant(cfg, spec).items():
         (repo / path).write_text(text)
     _git(repo, "commit", "-qam", "student-0007: 2 replicas")
-    out["changed_since_s"] = best("validate --changed-since HEAD~1",
-                                  kuploy(repo, "--cache-dir", str(warm_cache),
-                                         "--changed-since", "HEAD~1"))
+    out["changed_since_s"] = best(
+        "validate --changed-since HEAD~1",
+        kuploy(repo, "--cache-dir", str(warm_cache), "--changed-since", "HEAD~1"),
+    )
     files = manifest_files(repo)
     kv = shutil.which("kubernetes-validate") or "kubernetes-validate"
     secs, code, text = timed([kv, "--strict", "-k", "1.34.0", "--quiet", *files], env)
     out["kubernetes_validate_s"] = secs
-    print(f"  {'kubernetes-validate --strict':<34} {secs:8.2f} s wall, {CPU['last']:6.2f} s CPU"
-          f"  (1 run, exit {code}; {len(files)} files)", flush=True)
+    print(
+        f"  {'kubernetes-validate --strict':<34} {secs:8.2f} s wall, {CPU['last']:6.2f} s CPU"
+        f"  (1 run, exit {code}; {len(files)} files)",
+        flush=True,
+    )
     if checkov and n <= checkov_max:
-        secs, code, text = timed([checkov, "-d", str(repo / layout.APPS_DIR), "--framework",
-                                  "kubernetes", "--quiet", "--compact", "--skip-download"])
+        secs, code, text = timed(
+            [
+                checkov,
+                "-d",
+                str(repo / layout.APPS_DIR),
+                "--framework",
+                "kubernetes",
+                "--quiet",
+                "--compact",
+                "--skip-download",
+            ]
+        )
         out["checkov_s"] = secs
-        print(f"  {'checkov --framework kubernetes':<34} {secs:8.2f} s wall, {CPU['last']:6.2f} "
-              f"s CPU  (1 run, exit {code})", flush=True)
+        print(
+            f"  {'checkov --framework kubernetes':<34} {secs:8.2f} s wall, {CPU['last']:6.2f} "
+            f"s CPU  (1 run, exit {code})",
+            flush=True,
+        )
     return out
 
 
@@ -189,22 +242,44 @@ def corpus_vs_checkov(root: Path, checkov: str) -> None:
         folder = root / "corpus" / case.stem
         folder.mkdir(parents=True)
         # Each "# file:" section of a corpus case is one more document of the same stream.
-        body = "".join("---\n" if line.startswith("# file: ") else line
-                       for line in case.read_text().splitlines(keepends=True)
-                       if line.startswith("# file: ") or not line.startswith("# "))
+        body = "".join(
+            "---\n" if line.startswith("# file: ") else line
+            for line in case.read_text().splitlines(keepends=True)
+            if line.startswith("# file: ") or not line.startswith("# ")
+        )
         (folder / "manifest.yaml").write_text(body)
-        proc = subprocess.run([checkov, "-d", str(folder), "--framework", "kubernetes",
-                               "--skip-download", "-o", "json", "--quiet"],
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [
+                checkov,
+                "-d",
+                str(folder),
+                "--framework",
+                "kubernetes",
+                "--skip-download",
+                "-o",
+                "json",
+                "--quiet",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         try:
             data = json.loads(proc.stdout or "{}")
         except json.JSONDecodeError:
             data = {}
         runs = data if isinstance(data, list) else [data]
-        failed = sorted({c["check_id"] for r in runs for c in
-                         (r.get("results", {}) or {}).get("failed_checks", [])})
-        expect = next((ln[10:].strip() for ln in case.read_text().splitlines()
-                       if ln.startswith("# expect:")), "")
+        failed = sorted(
+            {
+                c["check_id"]
+                for r in runs
+                for c in (r.get("results", {}) or {}).get("failed_checks", [])
+            }
+        )
+        expect = next(
+            (ln[10:].strip() for ln in case.read_text().splitlines() if ln.startswith("# expect:")),
+            "",
+        )
         print(f"  {case.stem:<34} ours: {expect:<45} checkov: {' '.join(failed) or '-'}")
 
 
@@ -216,14 +291,18 @@ def main() -> int:
     parser.add_argument("--checkov-max", type=int, default=100)
     parser.add_argument("--corpus", action="store_true", help="checkov on the broken corpus")
     args = parser.parse_args()
-    print(f"{platform.platform()}, Python {platform.python_version()}, "
-          f"{os.cpu_count()} cores", flush=True)
+    print(
+        f"{platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores",
+        flush=True,
+    )
     failed = False
     with tempfile.TemporaryDirectory(prefix="kuploy-validate-bench-") as tmp:
         root = Path(tmp)
         gitcfg = root / "gitconfig"
-        gitcfg.write_text("[user]\n\tname = bench\n\temail = bench@kuploy.invalid\n"
-                          "[init]\n\tdefaultBranch = main\n")
+        gitcfg.write_text(
+            "[user]\n\tname = bench\n\temail = bench@kuploy.invalid\n"
+            "[init]\n\tdefaultBranch = main\n"
+        )
         os.environ["GIT_CONFIG_GLOBAL"] = str(gitcfg)
         os.environ["GIT_CONFIG_NOSYSTEM"] = "1"
         if args.corpus:
@@ -231,18 +310,21 @@ def main() -> int:
                 raise SystemExit("--corpus needs --checkov")
             corpus_vs_checkov(root, args.checkov)
             return 0
-        results = [run_n(root, n, args.reps, args.checkov, args.checkov_max)
-                   for n in args.tenants]
-    print("\n| N | objects | validate --no-kustomize | cold | warm | --changed-since | "
-          "kubernetes-validate --strict | ratio | checkov | ratio |")
+        results = [run_n(root, n, args.reps, args.checkov, args.checkov_max) for n in args.tenants]
+    print(
+        "\n| N | objects | validate --no-kustomize | cold | warm | --changed-since | "
+        "kubernetes-validate --strict | ratio | checkov | ratio |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         kv_ratio = r["kubernetes_validate_s"] / r["no_kustomize_s"]
         ck = r.get("checkov_s")
         ck_text = f"{ck:.1f} s | {ck / r['no_kustomize_s']:.0f}x" if ck else "not run | -"
-        print(f"| {r['tenants']:.0f} | {r['objects']:.0f} | {r['no_kustomize_s']:.2f} s | "
-              f"{r['cold_s']:.2f} s | {r['warm_s']:.2f} s | {r['changed_since_s']:.2f} s | "
-              f"{r['kubernetes_validate_s']:.1f} s | {kv_ratio:.0f}x | {ck_text} |")
+        print(
+            f"| {r['tenants']:.0f} | {r['objects']:.0f} | {r['no_kustomize_s']:.2f} s | "
+            f"{r['cold_s']:.2f} s | {r['warm_s']:.2f} s | {r['changed_since_s']:.2f} s | "
+            f"{r['kubernetes_validate_s']:.1f} s | {kv_ratio:.0f}x | {ck_text} |"
+        )
         if r["tenants"] >= 1000:
             failed |= r["no_kustomize_s"] > GOALS["no_kustomize_s"]
             failed |= kv_ratio < GOALS["kv_ratio"]

@@ -386,5 +386,3 @@ def load_config(repo: Path) -> PlatformConfig:
         )
     text = path.read_text(encoding="utf-8")
     return parse_config(yamlio.load(text, source=str(path)), str(path))
-
-

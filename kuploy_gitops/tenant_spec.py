@@ -35,12 +35,20 @@ from kuploy_gitops.quantity import format_quantity, parse_quantity
 from kuploy_gitops.sizes import DEFAULT_SIZE, SIZES
 
 SPEC_VERSION = 1
-SPEC_KEYS = ("version", "student", "tier", "github", "name", "email", "course", "term", "expires",
-             "apps")
+SPEC_KEYS = (
+    "version",
+    "student",
+    "tier",
+    "github",
+    "name",
+    "email",
+    "course",
+    "term",
+    "expires",
+    "apps",
+)
 MANAGED_APP_KEYS = ("mode", "image", "port", "env", "health_path", "replicas", "size")
 REPO_APP_KEYS = ("mode", "repo", "path", "revision")
-
-
 
 
 @dataclass(frozen=True)

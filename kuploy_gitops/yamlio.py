@@ -334,9 +334,7 @@ def iter_docs_fast(text: str, *, source: str = "<string>") -> Iterator[tuple[int
     yield from _iter_docs(text, source, _BulkLoader, fast=True)
 
 
-def _iter_docs(
-    text: str, source: str, loader_cls: Any, *, fast: bool
-) -> Iterator[tuple[int, Any]]:
+def _iter_docs(text: str, source: str, loader_cls: Any, *, fast: bool) -> Iterator[tuple[int, Any]]:
     try:
         loader = loader_cls(text)
         try:

@@ -78,44 +78,51 @@ def test_errors_are_one_line_with_exit_codes(platform_repo: Path, fake: FakeGitH
     assert code == 2
 
 
-def test_scaffold_matches_what_setup_commits(platform_repo: Path, fake: FakeGitHub,
-                                             tmp_path: Path) -> None:
+def test_scaffold_matches_what_setup_commits(
+    platform_repo: Path, fake: FakeGitHub, tmp_path: Path
+) -> None:
     invoke(platform_repo, "github", "setup", "kim-minji")
     out_dir = tmp_path / "scaffold"
     code, out = invoke(platform_repo, "scaffold", "kim-minji", "web", "--out", str(out_dir))
     assert code == 0 and "wrote" in out and "docker-registry ghcr-pull" in out
     committed = fake.files(f"{ORG}/kim-minji-web")
-    local = {p.relative_to(out_dir).as_posix(): p.read_text()
-             for p in out_dir.rglob("*") if p.is_file()}
+    local = {
+        p.relative_to(out_dir).as_posix(): p.read_text() for p in out_dir.rglob("*") if p.is_file()
+    }
     rules_spec = ".kuploy/tenants/kim-minji.yaml"  # records each repo's own clone URL
     assert {p: t for p, t in local.items() if p != rules_spec} == {
-        p: t for p, t in committed.items() if p in local and p != rules_spec}
+        p: t for p, t in committed.items() if p in local and p != rules_spec
+    }
     code, out = invoke(platform_repo, "scaffold", "kim-minji", "web", "--out", str(out_dir))
     assert code == 0 and "nothing to do" in out
     (out_dir / "KUPLOY.md").write_text("mine")
     code, out = invoke(platform_repo, "scaffold", "kim-minji", "web", "--out", str(out_dir))
     assert code == 5 and "--force" in out
-    code, out = invoke(platform_repo, "scaffold", "kim-minji", "web", "--out",
-                       str(tmp_path / "pub"), "--public")
+    code, out = invoke(
+        platform_repo, "scaffold", "kim-minji", "web", "--out", str(tmp_path / "pub"), "--public"
+    )
     assert code == 0 and "docker-registry" not in out
 
 
-def test_onboard_with_github_setup(platform_repo: Path, fake: FakeGitHub,
-                                   tmp_path: Path) -> None:
-    code, out = invoke(platform_repo, "onboard", "lee-jisoo", "--github", "jisoo-p",
-                       "--github-setup")
+def test_onboard_with_github_setup(platform_repo: Path, fake: FakeGitHub, tmp_path: Path) -> None:
+    code, out = invoke(
+        platform_repo, "onboard", "lee-jisoo", "--github", "jisoo-p", "--github-setup"
+    )
     assert code == 0, out
     assert fake.repo(f"{ORG}/lee-jisoo-web").refs
     roster = tmp_path / "roster.csv"
-    roster.write_text("student_id,github_username,email,name\n"
-                      "kim-minji,minji-k,m@example.ac.kr,Minji\n"
-                      "choi-ghost,nobody-here,c@example.ac.kr,Ghost\n")
+    roster.write_text(
+        "student_id,github_username,email,name\n"
+        "kim-minji,minji-k,m@example.ac.kr,Minji\n"
+        "choi-ghost,nobody-here,c@example.ac.kr,Ghost\n"
+    )
     code, out = invoke(platform_repo, "onboard", "--roster", str(roster), "--github-setup")
     assert code == 10
     assert "failed choi-ghost" in out and "github setup failed for 1 of 2 student(s)" in out
     assert fake.repo(f"{ORG}/kim-minji-web").refs
-    code, out = invoke(platform_repo, "onboard", "park", "--github", "minji-k",
-                       "--github-setup", "--dry-run")
+    code, out = invoke(
+        platform_repo, "onboard", "park", "--github", "minji-k", "--github-setup", "--dry-run"
+    )
     assert code == 0 and "dry run: github setup skipped." in out
 
 
@@ -135,25 +142,36 @@ def test_github_teardown(platform_repo: Path, fake: FakeGitHub) -> None:
     assert fake.repo(f"{ORG}/kim-minji-web").archived
 
 
-@pytest.mark.parametrize("command", [["github"], ["github", "setup"], ["github", "teardown"],
-                                     ["scaffold"], ["onboard"]])
+@pytest.mark.parametrize(
+    "command", [["github"], ["github", "setup"], ["github", "teardown"], ["scaffold"], ["onboard"]]
+)
 def test_help_has_examples(command: list[str]) -> None:
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0 and "Examples:" in result.output
 
 
-def test_github_setup_as_a_github_app(platform_repo: Path, fake: FakeGitHub,
-                                      tmp_path: Path) -> None:
+def test_github_setup_as_a_github_app(
+    platform_repo: Path, fake: FakeGitHub, tmp_path: Path
+) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = tmp_path / "kuploy-app.pem"
-    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                      serialization.PrivateFormat.TraditionalOpenSSL,
-                                      serialization.NoEncryption()))
-    fake.set_app(31337, key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo), 5)
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    fake.set_app(
+        31337,
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
+        5,
+    )
     path = platform_repo / layout.CONFIG_FILE
     data = yamlio.load(path.read_text())
     data["github"].update(app_id=31337, app_private_key_file=str(pem))

@@ -35,8 +35,6 @@ SCAFFOLD = {
 }
 
 
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
@@ -65,7 +63,10 @@ def fake(clock: FakeClock, tmp_path: Path) -> Iterator[FakeGitHub]:
 @pytest.fixture
 def gh(fake: FakeGitHub, clock: FakeClock) -> Iterator[GitHubProvider]:
     provider = GitHubProvider(
-        Auth.Token(TOKEN), base_url=fake.base_url, throttle=False, secrets=(TOKEN,),
+        Auth.Token(TOKEN),
+        base_url=fake.base_url,
+        throttle=False,
+        secrets=(TOKEN,),
         retry=RetryPolicy(clock=clock.time, sleep=clock.sleep, max_retries=3, max_wait=600),
     )
     yield provider
@@ -89,14 +90,24 @@ def platform_repo(tmp_path: Path) -> Path:
     return repo
 
 
-def run_setup(platform_repo: Path, gh: GitHubProvider, clock: FakeClock, student: str = "kim-minji",
-              **kw: Any) -> github_ops.SetupResult:
-    return github_ops.setup(platform_repo, SetupOptions(student=student, **kw), provider=gh,
-                            environ={}, sleep=clock.sleep)
+def run_setup(
+    platform_repo: Path, gh: GitHubProvider, clock: FakeClock, student: str = "kim-minji", **kw: Any
+) -> github_ops.SetupResult:
+    return github_ops.setup(
+        platform_repo,
+        SetupOptions(student=student, **kw),
+        provider=gh,
+        environ={},
+        sleep=clock.sleep,
+    )
 
 
-def assert_deploy_valid(files: dict[str, str], tmp_path: Path, student: str = "kim-minji",
-                        rules_from: Path | None = None) -> None:
+def assert_deploy_valid(
+    files: dict[str, str],
+    tmp_path: Path,
+    student: str = "kim-minji",
+    rules_from: Path | None = None,
+) -> None:
     """The committed deploy/ passes `validate --student`, against the rules the scaffold ships
     and (when given) against the platform repo itself."""
     tmp_path.mkdir(parents=True, exist_ok=True)
@@ -106,27 +117,35 @@ def assert_deploy_valid(files: dict[str, str], tmp_path: Path, student: str = "k
         (root / path).write_text(text)
     for rules in [root / layout.STUDENT_RULES_DIR, *([rules_from] if rules_from else [])]:
         report = engine.validate_student(
-            engine.Options(repo=rules, cache_dir=tmp_path / "kcache"), student,
+            engine.Options(repo=rules, cache_dir=tmp_path / "kcache"),
+            student,
             root / layout.STUDENT_DEPLOY_DIR,
         )
         assert [f.to_data() for f in report.findings] == []
         assert report.objects == 3
 
 
-def test_fresh_setup(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
-                     clock: FakeClock, tmp_path: Path) -> None:
+def test_fresh_setup(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock, tmp_path: Path
+) -> None:
     before = commit_count(platform_repo)
     result = run_setup(platform_repo, gh, clock)
     assert [(s.name, s.status) for s in result.steps] == [
-        ("repo", "created"), ("scaffold", "created"), ("collaborator", "created"),
-        ("webhook", "skipped"), ("application", "created"),
+        ("repo", "created"),
+        ("scaffold", "created"),
+        ("collaborator", "created"),
+        ("webhook", "skipped"),
+        ("application", "created"),
     ]
     repo = fake.repo(REPO)
     assert repo.private and not repo.archived
     # The scaffold is ONE commit on top of GitHub's initial commit.
-    assert fake.history(REPO) == ["kuploy: scaffold web for kim-minji\n\ndeploy/ (Deployment, "
-                                  "Service, Ingress), the kuploy-deploy workflow, KUPLOY.md and "
-                                  "the platform rules.", "Initial commit"]
+    assert fake.history(REPO) == [
+        "kuploy: scaffold web for kim-minji\n\ndeploy/ (Deployment, "
+        "Service, Ingress), the kuploy-deploy workflow, KUPLOY.md and "
+        "the platform rules.",
+        "Initial commit",
+    ]
     files = fake.files(REPO)
     assert set(files) >= SCAFFOLD
     # Write access to this repo only: an invitation with write, no team grants.
@@ -136,7 +155,8 @@ def test_fresh_setup(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
     assert "imagePullSecrets" in files["deploy/deployment.yaml"]
     assert "ghcr-pull" in files["deploy/deployment.yaml"]
     assert result.pull_secret_command.startswith(
-        "kubectl -n kim-minji create secret docker-registry ghcr-pull --docker-server=ghcr.io")
+        "kubectl -n kim-minji create secret docker-registry ghcr-pull --docker-server=ghcr.io"
+    )
     assert "<TOKEN_WITH_read:packages>" in result.pull_secret_command
     # The Application in the platform repo points at the student's deploy/.
     assert commit_count(platform_repo) == before + 1
@@ -145,9 +165,14 @@ def test_fresh_setup(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
     app = spec.app("web")
     assert app is not None
     assert (app.mode, app.repo, app.path, app.revision) == (
-        "repo", f"https://github.example/{REPO}.git", "deploy", "main")
+        "repo",
+        f"https://github.example/{REPO}.git",
+        "deploy",
+        "main",
+    )
     application = yamlio.load(
-        (platform_repo / layout.application_file("kim-minji", "web")).read_text())
+        (platform_repo / layout.application_file("kim-minji", "web")).read_text()
+    )
     assert application["spec"]["source"]["repoURL"] == app.repo
     assert not git(platform_repo, "status", "--porcelain")
     assert_deploy_valid(files, tmp_path, rules_from=platform_repo)
@@ -155,8 +180,9 @@ def test_fresh_setup(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
     assert all(TOKEN not in text for text in files.values())
 
 
-def test_rerun_changes_nothing(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
-                               clock: FakeClock) -> None:
+def test_rerun_changes_nothing(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+) -> None:
     run_setup(platform_repo, gh, clock)
     state, commits, writes = fake.snapshot(), commit_count(platform_repo), len(fake.writes())
     again = run_setup(platform_repo, gh, clock)
@@ -180,33 +206,57 @@ FAILURE_POINTS = [
 ]
 
 
-@pytest.mark.parametrize(("method", "pattern", "status"),
-                         [(m, p, 500 if i % 2 else 403) for i, (m, p) in enumerate(FAILURE_POINTS)])
+@pytest.mark.parametrize(
+    ("method", "pattern", "status"),
+    [(m, p, 500 if i % 2 else 403) for i, (m, p) in enumerate(FAILURE_POINTS)],
+)
 def test_resume_after_a_failure_at_each_step(
-    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock,
-    tmp_path: Path, method: str, pattern: str, status: int,
+    platform_repo: Path,
+    gh: GitHubProvider,
+    fake: FakeGitHub,
+    clock: FakeClock,
+    tmp_path: Path,
+    method: str,
+    pattern: str,
+    status: int,
 ) -> None:
     set_github(platform_repo, webhook=True)
     env = {github_ops.WEBHOOK_SECRET_ENV: "whsecret"}
     fake.fail(method, pattern, status, message="Something went wrong")
     with pytest.raises(ProviderError) as info:
-        github_ops.setup(platform_repo, SetupOptions(student="kim-minji"), provider=gh,
-                         environ=env, sleep=clock.sleep)
+        github_ops.setup(
+            platform_repo,
+            SetupOptions(student="kim-minji"),
+            provider=gh,
+            environ=env,
+            sleep=clock.sleep,
+        )
     assert info.value.status == status
     assert f"{status} Something went wrong" in str(info.value)
-    result = github_ops.setup(platform_repo, SetupOptions(student="kim-minji"), provider=gh,
-                              environ=env, sleep=clock.sleep)
+    result = github_ops.setup(
+        platform_repo,
+        SetupOptions(student="kim-minji"),
+        provider=gh,
+        environ=env,
+        sleep=clock.sleep,
+    )
     assert result.changed
     _assert_complete(fake, platform_repo, tmp_path, webhook=True)
     # And a third run is a no-op.
     state = fake.snapshot()
-    third = github_ops.setup(platform_repo, SetupOptions(student="kim-minji"), provider=gh,
-                             environ=env, sleep=clock.sleep)
+    third = github_ops.setup(
+        platform_repo,
+        SetupOptions(student="kim-minji"),
+        provider=gh,
+        environ=env,
+        sleep=clock.sleep,
+    )
     assert not third.changed and fake.snapshot() == state
 
 
-def _assert_complete(fake: FakeGitHub, platform_repo: Path, tmp_path: Path, *,
-                     webhook: bool) -> None:
+def _assert_complete(
+    fake: FakeGitHub, platform_repo: Path, tmp_path: Path, *, webhook: bool
+) -> None:
     repo = fake.repo(REPO)
     assert len(fake.history(REPO)) == 2  # initial + exactly one scaffold commit
     assert set(fake.files(REPO)) >= SCAFFOLD
@@ -242,9 +292,13 @@ def test_rate_limited_after_creating_the_repo_then_rerun_finishes(
     platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock, tmp_path: Path
 ) -> None:
     # Beyond the bounded wait (600 s): the run stops; a re-run finishes the job.
-    fake.fail("POST", r"/git/trees$", 403, message="API rate limit exceeded for user ID 1.",
-              headers={"x-ratelimit-remaining": "0",
-                       "x-ratelimit-reset": str(int(clock.now) + 3000)})
+    fake.fail(
+        "POST",
+        r"/git/trees$",
+        403,
+        message="API rate limit exceeded for user ID 1.",
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(clock.now) + 3000)},
+    )
     with pytest.raises(ProviderError, match="rate limited"):
         run_setup(platform_repo, gh, clock)
     assert fake.repo(REPO) and len(fake.history(REPO)) == 1
@@ -265,13 +319,18 @@ def test_rate_limits_within_bounds_are_waited_out(
     _assert_complete(fake, platform_repo, tmp_path, webhook=False)
 
 
-def test_template_repo(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
-                       clock: FakeClock, tmp_path: Path) -> None:
-    fake.add_repo(f"{ORG}/starter-node", {
-        "Dockerfile": "FROM node:22-alpine\nUSER 10001\nCOPY . .\nCMD [\"node\", \"app.js\"]\n",
-        "app.js": "require('http').createServer((q, s) => s.end('hi')).listen(8080)\n",
-        "KUPLOY.md": "the template's own guide\n",
-    }, is_template=True)
+def test_template_repo(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock, tmp_path: Path
+) -> None:
+    fake.add_repo(
+        f"{ORG}/starter-node",
+        {
+            "Dockerfile": 'FROM node:22-alpine\nUSER 10001\nCOPY . .\nCMD ["node", "app.js"]\n',
+            "app.js": "require('http').createServer((q, s) => s.end('hi')).listen(8080)\n",
+            "KUPLOY.md": "the template's own guide\n",
+        },
+        is_template=True,
+    )
     fake.generate_delay = 2  # GitHub fills a generated repo asynchronously
     set_github(platform_repo, template_repo=f"{ORG}/starter-node")
     result = run_setup(platform_repo, gh, clock)
@@ -285,8 +344,9 @@ def test_template_repo(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub
     assert len(fake.history(REPO)) == 2
 
 
-def test_template_that_never_fills_is_reported(platform_repo: Path, gh: GitHubProvider,
-                                               fake: FakeGitHub, clock: FakeClock) -> None:
+def test_template_that_never_fills_is_reported(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+) -> None:
     fake.add_repo(f"{ORG}/starter", {"Dockerfile": "FROM scratch\n"}, is_template=True)
     fake.generate_delay = 100
     set_github(platform_repo, template_repo=f"{ORG}/starter")
@@ -297,9 +357,9 @@ def test_template_that_never_fills_is_reported(platform_repo: Path, gh: GitHubPr
     assert run_setup(platform_repo, gh, clock).changed  # the re-run finishes
 
 
-def test_public_repo_has_no_pull_secret(platform_repo: Path, gh: GitHubProvider,
-                                        fake: FakeGitHub, clock: FakeClock,
-                                        tmp_path: Path) -> None:
+def test_public_repo_has_no_pull_secret(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock, tmp_path: Path
+) -> None:
     set_github(platform_repo, private=False)
     result = run_setup(platform_repo, gh, clock)
     assert not fake.repo(REPO).private
@@ -309,12 +369,18 @@ def test_public_repo_has_no_pull_secret(platform_repo: Path, gh: GitHubProvider,
     assert "Private images" not in files["KUPLOY.md"]
 
 
-def test_rerun_repairs_drift(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
-                             clock: FakeClock) -> None:
+def test_rerun_repairs_drift(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+) -> None:
     set_github(platform_repo, webhook=True)
     env = {github_ops.WEBHOOK_SECRET_ENV: "whsecret"}
-    github_ops.setup(platform_repo, SetupOptions(student="kim-minji"), provider=gh, environ=env,
-                     sleep=clock.sleep)
+    github_ops.setup(
+        platform_repo,
+        SetupOptions(student="kim-minji"),
+        provider=gh,
+        environ=env,
+        sleep=clock.sleep,
+    )
     repo = fake.repo(REPO)
     # Someone made it public, archived it, lowered the student to read, broke the hook,
     # deleted a scaffold file, and the student edited deploy/ (which must be kept).
@@ -328,11 +394,19 @@ def test_rerun_repairs_drift(platform_repo: Path, gh: GitHubProvider, fake: Fake
     tree = {p: t for p, t in files.items() if p != layout.STUDENT_WORKFLOW_FILE}
     tree["deploy/deployment.yaml"] = edited
     repo.refs["main"] = fake._commit_files({}, tree, [repo.refs["main"]], "student edits")
-    result = github_ops.setup(platform_repo, SetupOptions(student="kim-minji"), provider=gh,
-                              environ=env, sleep=clock.sleep)
+    result = github_ops.setup(
+        platform_repo,
+        SetupOptions(student="kim-minji"),
+        provider=gh,
+        environ=env,
+        sleep=clock.sleep,
+    )
     assert {s.name: s.status for s in result.steps} == {
-        "repo": "repaired", "scaffold": "repaired", "collaborator": "repaired",
-        "webhook": "repaired", "application": "ok",
+        "repo": "repaired",
+        "scaffold": "repaired",
+        "collaborator": "repaired",
+        "webhook": "repaired",
+        "application": "ok",
     }
     assert repo.private and not repo.archived
     assert repo.collaborators["minji-k"] == "write"
@@ -343,8 +417,9 @@ def test_rerun_repairs_drift(platform_repo: Path, gh: GitHubProvider, fake: Fake
     assert fake.history(REPO)[0].startswith("kuploy: restore scaffold files of web")
 
 
-def test_rules_are_kept_current(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
-                                clock: FakeClock) -> None:
+def test_rules_are_kept_current(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+) -> None:
     run_setup(platform_repo, gh, clock)
     path = platform_repo / layout.CONFIG_FILE
     path.write_text(path.read_text().replace("requests.cpu: '1'", "requests.cpu: '3'"))
@@ -357,8 +432,9 @@ def test_rules_are_kept_current(platform_repo: Path, gh: GitHubProvider, fake: F
     assert rules.tiers["small"].quota["requests.cpu"] == "3"
 
 
-def test_org_member_becomes_a_collaborator_directly(platform_repo: Path, gh: GitHubProvider,
-                                                    fake: FakeGitHub, clock: FakeClock) -> None:
+def test_org_member_becomes_a_collaborator_directly(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+) -> None:
     fake.add_user("minji-k", member_of=ORG)
     result = run_setup(platform_repo, gh, clock)
     assert fake.repo(REPO).collaborators == {"minji-k": "write"}
@@ -366,8 +442,9 @@ def test_org_member_becomes_a_collaborator_directly(platform_repo: Path, gh: Git
     assert ("collaborator", "created") in [(s.name, s.status) for s in result.steps]
 
 
-def test_course_team(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
-                     clock: FakeClock) -> None:
+def test_course_team(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+) -> None:
     fake.add_team("cs101-2026")
     set_github(platform_repo, course_team="cs101-2026")
     run_setup(platform_repo, gh, clock)
@@ -383,8 +460,9 @@ def test_webhook_needs_its_secret_before_anything_happens(
     assert fake.log == []
 
 
-def test_unknown_or_missing_github_login(platform_repo: Path, gh: GitHubProvider,
-                                         fake: FakeGitHub, clock: FakeClock) -> None:
+def test_unknown_or_missing_github_login(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+) -> None:
     api.onboard(platform_repo, api.OnboardOptions(student="no-login"))
     with pytest.raises(InvalidInputError, match="no GitHub login"):
         run_setup(platform_repo, gh, clock, student="no-login")
@@ -396,8 +474,9 @@ def test_unknown_or_missing_github_login(platform_repo: Path, gh: GitHubProvider
         run_setup(platform_repo, gh, clock, student="nobody")
 
 
-def test_bad_app_options_fail_before_github(platform_repo: Path, gh: GitHubProvider,
-                                            fake: FakeGitHub, clock: FakeClock) -> None:
+def test_bad_app_options_fail_before_github(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+) -> None:
     with pytest.raises(InvalidInputError, match="app name 'Web!'"):
         run_setup(platform_repo, gh, clock, app="Web!")
     with pytest.raises(InvalidInputError, match="port 0"):
@@ -405,17 +484,18 @@ def test_bad_app_options_fail_before_github(platform_repo: Path, gh: GitHubProvi
     assert fake.log == []
 
 
-def test_other_app_name_gets_its_own_repo(platform_repo: Path, gh: GitHubProvider,
-                                          fake: FakeGitHub, clock: FakeClock,
-                                          tmp_path: Path) -> None:
+def test_other_app_name_gets_its_own_repo(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock, tmp_path: Path
+) -> None:
     run_setup(platform_repo, gh, clock, app="api", port=3000, health_path="/healthz")
     files = fake.files(f"{ORG}/kim-minji-api")
     assert "containerPort: 3000" in files["deploy/deployment.yaml"]
     assert 'path: "/healthz"' in files["deploy/deployment.yaml"]
 
 
-def test_bulk_roster(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
-                     clock: FakeClock, tmp_path: Path) -> None:
+def test_bulk_roster(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock, tmp_path: Path
+) -> None:
     roster = tmp_path / "roster.csv"
     roster.write_text(
         "student_id,github_username,email,name\n"
@@ -427,9 +507,15 @@ def test_bulk_roster(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
     fake.rate_limit("POST", r"/orgs/[^/]+/repos$", kind="secondary")
     seen: list[tuple[int, int]] = []
     students = outcome.students
-    bulk = github_ops.setup_many(platform_repo, students, SetupOptions(student=""), provider=gh,
-                                 environ={}, sleep=clock.sleep,
-                                 progress=lambda done, total: seen.append((done, total)))
+    bulk = github_ops.setup_many(
+        platform_repo,
+        students,
+        SetupOptions(student=""),
+        provider=gh,
+        environ={},
+        sleep=clock.sleep,
+        progress=lambda done, total: seen.append((done, total)),
+    )
     assert [r.student for r in bulk.results] == ["lee-jisoo", "park-dohyun"]
     assert [s for s, _ in bulk.failures] == ["choi-ghost"]
     assert "not-on-github" in bulk.failures[0][1]
@@ -438,8 +524,9 @@ def test_bulk_roster(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
     assert clock.sleeps == [30.0]
     # Every onboarded student with a login, by default (kim-minji included); re-run: no-op
     # for the two done, and the failure repeats.
-    bulk = github_ops.setup_many(platform_repo, [], SetupOptions(student=""), provider=gh,
-                                 environ={}, sleep=clock.sleep)
+    bulk = github_ops.setup_many(
+        platform_repo, [], SetupOptions(student=""), provider=gh, environ={}, sleep=clock.sleep
+    )
     changed = {r.student: r.changed for r in bulk.results}
     assert changed == {"kim-minji": True, "lee-jisoo": False, "park-dohyun": False}
 
@@ -448,36 +535,56 @@ def test_bulk_stops_when_the_rate_limit_outlasts_the_bounds(
     platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
 ) -> None:
     api.onboard(platform_repo, api.OnboardOptions(student="lee-jisoo", github="jisoo-p"))
-    fake.fail("GET", r"/users/", 403, message="API rate limit exceeded for user ID 1.",
-              headers={"x-ratelimit-remaining": "0",
-                       "x-ratelimit-reset": str(int(clock.now) + 3600)}, times=5)
-    bulk = github_ops.setup_many(platform_repo, [], SetupOptions(student=""), provider=gh,
-                                 environ={}, sleep=clock.sleep)
+    fake.fail(
+        "GET",
+        r"/users/",
+        403,
+        message="API rate limit exceeded for user ID 1.",
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(clock.now) + 3600)},
+        times=5,
+    )
+    bulk = github_ops.setup_many(
+        platform_repo, [], SetupOptions(student=""), provider=gh, environ={}, sleep=clock.sleep
+    )
     assert len(bulk.failures) == 1 and bulk.stopped
     assert bulk.results == []
 
 
-def test_teardown_archives_and_removes_access(platform_repo: Path, gh: GitHubProvider,
-                                              fake: FakeGitHub, clock: FakeClock) -> None:
+def test_teardown_archives_and_removes_access(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+) -> None:
     fake.add_user("minji-k", member_of=ORG)
     set_github(platform_repo, webhook=True)
     env = {github_ops.WEBHOOK_SECRET_ENV: "whsecret"}
-    github_ops.setup(platform_repo, SetupOptions(student="kim-minji"), provider=gh, environ=env,
-                     sleep=clock.sleep)
+    github_ops.setup(
+        platform_repo,
+        SetupOptions(student="kim-minji"),
+        provider=gh,
+        environ=env,
+        sleep=clock.sleep,
+    )
     repo = fake.repo(REPO)
-    repo.hooks[9999] = {"config": {"url": "https://ci.example/hook"}, "events": ["push"],
-                        "active": True}  # not ours: stays
-    (result,) = teardown.teardown(platform_repo, TeardownOptions(student="kim-minji"),
-                                    provider=gh, environ=env)
+    repo.hooks[9999] = {
+        "config": {"url": "https://ci.example/hook"},
+        "events": ["push"],
+        "active": True,
+    }  # not ours: stays
+    (result,) = teardown.teardown(
+        platform_repo, TeardownOptions(student="kim-minji"), provider=gh, environ=env
+    )
     assert {s.name: s.status for s in result.steps} == {
-        "webhook": "removed", "collaborator": "removed", "repo": "removed"}
+        "webhook": "removed",
+        "collaborator": "removed",
+        "repo": "removed",
+    }
     assert repo.archived and REPO.lower() in fake.repos  # archived, never deleted
     assert list(repo.hooks) == [9999]
     assert repo.collaborators == {}
     assert not any(m == "DELETE" and p == f"/repos/{REPO}" for m, p in fake.iter_requests())
     writes = len(fake.writes())
-    (again,) = teardown.teardown(platform_repo, TeardownOptions(student="kim-minji"),
-                                   provider=gh, environ=env)
+    (again,) = teardown.teardown(
+        platform_repo, TeardownOptions(student="kim-minji"), provider=gh, environ=env
+    )
     assert not again.changed and len(fake.writes()) == writes
 
 
@@ -489,26 +596,34 @@ def test_teardown_after_offboarding_needs_app_and_login(
     with pytest.raises(InvalidInputError, match="--app"):
         teardown.teardown(platform_repo, TeardownOptions(student="kim-minji"), provider=gh)
     (result,) = teardown.teardown(
-        platform_repo, TeardownOptions(student="kim-minji", apps=("web",), github="minji-k"),
-        provider=gh)
+        platform_repo,
+        TeardownOptions(student="kim-minji", apps=("web",), github="minji-k"),
+        provider=gh,
+    )
     assert fake.repo(REPO).archived
     (missing,) = teardown.teardown(
-        platform_repo, TeardownOptions(student="kim-minji", apps=("nope",)), provider=gh)
+        platform_repo, TeardownOptions(student="kim-minji", apps=("nope",)), provider=gh
+    )
     assert missing.steps[0].status == "skipped"
 
 
 def test_a_platform_managed_app_of_that_name_is_refused_before_github(
     platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
 ) -> None:
-    api.app_add(platform_repo, api.AppOptions(student="kim-minji", app="web",
-                                              image="ghcr.io/konkuk-kuploy/web:1.0", port=8080))
+    api.app_add(
+        platform_repo,
+        api.AppOptions(
+            student="kim-minji", app="web", image="ghcr.io/konkuk-kuploy/web:1.0", port=8080
+        ),
+    )
     with pytest.raises(ConflictError, match="platform-managed app 'web'"):
         run_setup(platform_repo, gh, clock)
     assert fake.log == []
 
 
-def test_webhook_needs_an_argocd_url(platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub,
-                                     clock: FakeClock) -> None:
+def test_webhook_needs_an_argocd_url(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+) -> None:
     path = platform_repo / layout.CONFIG_FILE
     data = yamlio.load(path.read_text())
     data["argocd"]["server"] = ""
@@ -516,16 +631,23 @@ def test_webhook_needs_an_argocd_url(platform_repo: Path, gh: GitHubProvider, fa
     path.write_text(yamlio.dump(data))
     git(platform_repo, "commit", "-qam", "no server")
     with pytest.raises(ConfigError, match="argocd.server ''"):
-        github_ops.setup(platform_repo, SetupOptions(student="kim-minji"), provider=gh,
-                         environ={github_ops.WEBHOOK_SECRET_ENV: "s"}, sleep=clock.sleep)
+        github_ops.setup(
+            platform_repo,
+            SetupOptions(student="kim-minji"),
+            provider=gh,
+            environ={github_ops.WEBHOOK_SECRET_ENV: "s"},
+            sleep=clock.sleep,
+        )
     assert fake.log == []
 
 
 def test_an_app_from_another_repo_is_refused_before_github(
     platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
 ) -> None:
-    api.app_add(platform_repo, api.AppOptions(student="kim-minji", app="web",
-                                              repo_url="https://git.example/kim/web.git"))
+    api.app_add(
+        platform_repo,
+        api.AppOptions(student="kim-minji", app="web", repo_url="https://git.example/kim/web.git"),
+    )
     with pytest.raises(ConflictError, match="already deploys from https://git.example/kim"):
         run_setup(platform_repo, gh, clock)
     assert fake.log == []

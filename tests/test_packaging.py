@@ -84,8 +84,18 @@ def test_wheel_installs_and_runs_outside_checkout(tmp_path: Path) -> None:
     # --ignore-installed: a kuploy-gitops seen through the added dirs is neither skipped for
     # nor uninstalled.
     subprocess.run(
-        [str(python), "-m", "pip", "--isolated", "install", "-q", "--no-index", "--no-deps",
-         "--ignore-installed", str(wheel)],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "--isolated",
+            "install",
+            "-q",
+            "--no-index",
+            "--no-deps",
+            "--ignore-installed",
+            str(wheel),
+        ],
         check=True,
         env=env,
     )

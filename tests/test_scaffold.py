@@ -25,8 +25,12 @@ STUDENT = "kim-minji"
 def platform_repo(tmp_path: Path) -> Path:
     repo = tmp_path / "platform"
     api.init(api.InitOptions(repo=repo))
-    api.onboard(repo, api.OnboardOptions(student=STUDENT, github="minji-k", name="Kim Minji",
-                                         email="minji@konkuk.example"))
+    api.onboard(
+        repo,
+        api.OnboardOptions(
+            student=STUDENT, github="minji-k", name="Kim Minji", email="minji@konkuk.example"
+        ),
+    )
     return repo
 
 
@@ -52,29 +56,47 @@ def workflow(files: dict[str, str]) -> dict[Any, Any]:
 def test_the_scaffold_files(platform_repo: Path) -> None:
     files = files_for(platform_repo)
     assert sorted(files) == [
-        ".github/workflows/kuploy-deploy.yml", ".kuploy/kuploy.yaml",
-        ".kuploy/tenants/kim-minji.yaml", "KUPLOY.md", "deploy/deployment.yaml",
-        "deploy/ingress.yaml", "deploy/kustomization.yaml", "deploy/service.yaml",
+        ".github/workflows/kuploy-deploy.yml",
+        ".kuploy/kuploy.yaml",
+        ".kuploy/tenants/kim-minji.yaml",
+        "KUPLOY.md",
+        "deploy/deployment.yaml",
+        "deploy/ingress.yaml",
+        "deploy/kustomization.yaml",
+        "deploy/service.yaml",
     ]
     for name in ("deployment", "service", "ingress", "kustomization"):
-        assert files[f"deploy/{name}.yaml"].startswith("# Scaffolded by kuploy-gitops for "
-                                                       "kim-minji/web. Yours to edit")
+        assert files[f"deploy/{name}.yaml"].startswith(
+            "# Scaffolded by kuploy-gitops for kim-minji/web. Yours to edit"
+        )
     assert files_for(platform_repo) == files  # deterministic
 
 
 @pytest.mark.parametrize("private", [True, False])
-def test_deploy_passes_validate_student(platform_repo: Path, tmp_path: Path,
-                                        private: bool) -> None:
-    files = files_for(platform_repo, private=private, app="api", port=3000, size="tiny",
-                      replicas=2, health_path="/healthz")
+def test_deploy_passes_validate_student(platform_repo: Path, tmp_path: Path, private: bool) -> None:
+    files = files_for(
+        platform_repo,
+        private=private,
+        app="api",
+        port=3000,
+        size="tiny",
+        replicas=2,
+        health_path="/healthz",
+    )
     root = write(files, tmp_path / "student")
     for rules in (root / layout.STUDENT_RULES_DIR, platform_repo):
-        report = engine.validate_student(engine.Options(repo=rules, cache_dir=tmp_path / "c"),
-                                         STUDENT, root / "deploy")
+        report = engine.validate_student(
+            engine.Options(repo=rules, cache_dir=tmp_path / "c"), STUDENT, root / "deploy"
+        )
         assert [f.to_data() for f in report.findings] == []
-    built = yamlio.load_all(subprocess.run(
-        ["kubectl", "kustomize", str(root / "deploy")], check=True, capture_output=True,
-        text=True).stdout)
+    built = yamlio.load_all(
+        subprocess.run(
+            ["kubectl", "kustomize", str(root / "deploy")],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
     kinds = {d["kind"]: d for d in built}
     assert set(kinds) == {"Deployment", "Service", "Ingress"}
     pod = kinds["Deployment"]["spec"]["template"]["spec"]
@@ -96,8 +118,9 @@ def test_the_workflow_bump_reaches_the_deployment(platform_repo: Path, tmp_path:
     entry["newTag"] = "sha-abc1234"
     files["deploy/kustomization.yaml"] = yamlio.dump(kust)
     root = write(files, tmp_path / "student")
-    out = subprocess.run(["kubectl", "kustomize", str(root / "deploy")], check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["kubectl", "kustomize", str(root / "deploy")], check=True, capture_output=True, text=True
+    ).stdout
     assert f"image: {image}:sha-abc1234" in out
 
 
@@ -109,16 +132,21 @@ def test_workflow_contract(platform_repo: Path) -> None:
     on = wf.get("on", wf.get(True))
     assert on["push"]["branches"] == ["trunk"]
     assert wf["permissions"] == {"contents": "write", "packages": "write"}
-    assert wf["concurrency"] == {"group": "kuploy-deploy-${{ github.repository }}",
-                                 "cancel-in-progress": False}
+    assert wf["concurrency"] == {
+        "group": "kuploy-deploy-${{ github.repository }}",
+        "cancel-in-progress": False,
+    }
     assert wf["env"]["IMAGE"] == "ghcr.io/konkuk-kuploy/kim-minji-web"
     assert wf["env"]["STUDENT"] == STUDENT
     steps = wf["jobs"]["deploy"]["steps"]
     uses = [s["uses"] for s in steps if "uses" in s]
     assert uses and all(re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+\.\d+\.\d+", u) for u in uses)
     login = next(s for s in steps if s.get("uses", "").startswith("docker/login-action@"))
-    assert login["with"] == {"registry": "ghcr.io", "username": "${{ github.actor }}",
-                             "password": "${{ secrets.GITHUB_TOKEN }}"}
+    assert login["with"] == {
+        "registry": "ghcr.io",
+        "username": "${{ github.actor }}",
+        "password": "${{ secrets.GITHUB_TOKEN }}",
+    }
     push = next(s for s in steps if s.get("uses", "").startswith("docker/build-push-action@"))
     assert push["with"]["push"] is True
     assert push["with"]["tags"] == "${{ env.IMAGE }}:${{ steps.tag.outputs.tag }}"
@@ -126,13 +154,15 @@ def test_workflow_contract(platform_repo: Path) -> None:
     assert set(re.findall(r"secrets\.(\w+)", text)) == {"GITHUB_TOKEN"}
     runs = "\n".join(s.get("run", "") for s in steps)
     assert 'kuploy-gitops -C "$RULES_DIR" validate --student "$STUDENT"' in runs
-    assert "python -m pip install --quiet \"$KUPLOY_PIP\"" in runs
+    assert 'python -m pip install --quiet "$KUPLOY_PIP"' in runs
     assert ".newTag = strenv(TAG)" in runs
     assert "[skip ci]" in runs and 'git push origin "HEAD:$BRANCH"' in runs
     order = [s["name"] for s in steps]
-    assert order.index("Build and push the image") < order.index(
-        "Validate the deploy folder against the platform rules") < order.index(
-        "Commit and push the tag bump")
+    assert (
+        order.index("Build and push the image")
+        < order.index("Validate the deploy folder against the platform rules")
+        < order.index("Commit and push the tag bump")
+    )
 
 
 @pytest.mark.parametrize("private", [True, False])
@@ -154,10 +184,22 @@ def test_workflow_passes_actionlint_and_the_workflow_schema(
 
 def test_guide_in_english_and_korean(platform_repo: Path) -> None:
     guide = files_for(platform_repo)["KUPLOY.md"]
-    for needle in ("## English", "## 한국어", "https://web.kim-minji.apps.konkuk.example",
-                   "kim-minji-web", "git revert", "kubectl -n kim-minji logs deploy/web",
-                   "### Roll back", "### 롤백", "### Status and logs", "### 상태와 로그",
-                   "**8080**", "ghcr-pull", "### Private images", "### 비공개 이미지"):
+    for needle in (
+        "## English",
+        "## 한국어",
+        "https://web.kim-minji.apps.konkuk.example",
+        "kim-minji-web",
+        "git revert",
+        "kubectl -n kim-minji logs deploy/web",
+        "### Roll back",
+        "### 롤백",
+        "### Status and logs",
+        "### 상태와 로그",
+        "**8080**",
+        "ghcr-pull",
+        "### Private images",
+        "### 비공개 이미지",
+    ):
         assert needle in guide, needle
     public = files_for(platform_repo, private=False)["KUPLOY.md"]
     assert "Private images" not in public and "비공개 이미지" not in public
@@ -166,22 +208,30 @@ def test_guide_in_english_and_korean(platform_repo: Path) -> None:
 def test_rules_copy_is_public_and_parses(platform_repo: Path) -> None:
     path = platform_repo / layout.CONFIG_FILE
     data = yamlio.load(path.read_text())
-    data["github"].update(app_id="4242", app_private_key_file="/secure/app.pem",
-                          api_url="https://ghe.konkuk.example/api/v3",
-                          workflow_pip="kuploy-gitops @ git+https://git.example/kuploy@v1")
+    data["github"].update(
+        app_id="4242",
+        app_private_key_file="/secure/app.pem",
+        api_url="https://ghe.konkuk.example/api/v3",
+        workflow_pip="kuploy-gitops @ git+https://git.example/kuploy@v1",
+    )
     path.write_text(yamlio.dump(data))
     git(platform_repo, "commit", "-qam", "app auth")
     files = files_for(platform_repo)
     rules = files[".kuploy/kuploy.yaml"]
     assert "app.pem" not in rules and "4242" not in rules and "ghe.konkuk" not in rules
-    assert workflow(files)["env"]["KUPLOY_PIP"] == "kuploy-gitops @ git+https://git.example/kuploy@v1"
+    assert (
+        workflow(files)["env"]["KUPLOY_PIP"] == "kuploy-gitops @ git+https://git.example/kuploy@v1"
+    )
     cfg = config.parse_config(yamlio.load(rules))
     assert cfg.tiers == config.load_config(platform_repo).tiers
     spec = tenant_spec.parse_spec(yamlio.load(files[".kuploy/tenants/kim-minji.yaml"]), "x")
     assert (spec.student, spec.tier, spec.name, spec.email) == (STUDENT, "small", "", "")
     (app,) = spec.apps
     assert (app.mode, app.repo, app.path) == (
-        "repo", "https://github.com/konkuk-kuploy/kim-minji-web.git", "deploy")
+        "repo",
+        "https://github.com/konkuk-kuploy/kim-minji-web.git",
+        "deploy",
+    )
 
 
 def test_bad_options(platform_repo: Path) -> None:
@@ -214,17 +264,20 @@ def test_write_scaffold(platform_repo: Path, tmp_path: Path) -> None:
     assert not (out / "deploy/service.yaml").exists()
     forced = scaffold.write_scaffold(platform_repo, opts, out, force=True)
     assert sorted(forced.written) == ["KUPLOY.md", "deploy/service.yaml"]
-    public = scaffold.write_scaffold(platform_repo, ScaffoldOptions(student=STUDENT, app="web",
-                                                                    private=False),
-                                     tmp_path / "public")
+    public = scaffold.write_scaffold(
+        platform_repo,
+        ScaffoldOptions(student=STUDENT, app="web", private=False),
+        tmp_path / "public",
+    )
     assert public.pull_secret_command == ""
     (tmp_path / "afile").write_text("x")
     with pytest.raises(InvalidInputError, match="is a file"):
         scaffold.write_scaffold(platform_repo, opts, tmp_path / "afile")
 
 
-def test_the_workflow_validate_command_passes(platform_repo: Path, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_workflow_validate_command_passes(
+    platform_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The exact command line of the workflow's validate step, run in a checkout."""
     from click.testing import CliRunner
 
@@ -234,7 +287,16 @@ def test_the_workflow_validate_command_passes(platform_repo: Path, tmp_path: Pat
     monkeypatch.chdir(root)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # a fresh runner's cache
     env = workflow(files_for(platform_repo))["env"]
-    result = CliRunner().invoke(main, ["-C", env["RULES_DIR"], "validate", "--student",
-                                       env["STUDENT"], str(root / env["DEPLOY_DIR"])])
+    result = CliRunner().invoke(
+        main,
+        [
+            "-C",
+            env["RULES_DIR"],
+            "validate",
+            "--student",
+            env["STUDENT"],
+            str(root / env["DEPLOY_DIR"]),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "0 error(s)" in result.output

@@ -22,13 +22,41 @@ from kuploy_gitops import api, layout, yamlio
 
 # Argo CD's kind order (gitops-engine's sync task sort, after Helm's install order).
 KIND_ORDER = [
-    "Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange", "PodSecurityPolicy",
-    "PodDisruptionBudget", "ServiceAccount", "Secret", "SecretList", "ConfigMap", "StorageClass",
-    "PersistentVolume", "PersistentVolumeClaim", "CustomResourceDefinition", "ClusterRole",
-    "ClusterRoleList", "ClusterRoleBinding", "ClusterRoleBindingList", "Role", "RoleList",
-    "RoleBinding", "RoleBindingList", "Service", "DaemonSet", "Pod", "ReplicationController",
-    "ReplicaSet", "Deployment", "HorizontalPodAutoscaler", "StatefulSet", "Job", "CronJob",
-    "IngressClass", "Ingress", "APIService",
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
 ]
 GUARDS = {"ResourceQuota", "LimitRange", "NetworkPolicy", "Role", "RoleBinding"}
 
@@ -60,8 +88,14 @@ def sync_order(objs: list[dict[str, Any]]) -> list[str]:
     # A Namespace moves before the first object that lives in it.
     for ns in [o for o in ordered if o["kind"] == "Namespace"]:
         name = ns["metadata"]["name"]
-        first = next((i for i, o in enumerate(ordered)
-                      if (o.get("metadata") or {}).get("namespace") == name), None)
+        first = next(
+            (
+                i
+                for i, o in enumerate(ordered)
+                if (o.get("metadata") or {}).get("namespace") == name
+            ),
+            None,
+        )
         if first is not None and first < ordered.index(ns):
             ordered.remove(ns)
             ordered.insert(first, ns)
@@ -71,8 +105,7 @@ def sync_order(objs: list[dict[str, Any]]) -> list[str]:
 def deletion_waves(objs: list[dict[str, Any]]) -> list[set[str]]:
     """The groups a cascading delete removes one after the other (highest wave first)."""
     waves = sorted({wave(o) for o in objs}, reverse=True)
-    return [{f"{o['kind']}/{o['metadata']['name']}" for o in objs if wave(o) == w}
-            for w in waves]
+    return [{f"{o['kind']}/{o['metadata']['name']}" for o in objs if wave(o) == w} for w in waves]
 
 
 def folder_objects(repo: Path, folder: str) -> list[dict[str, Any]]:
@@ -97,11 +130,20 @@ def from_template(template: dict[str, Any], basename: str) -> dict[str, Any]:
 
 def applications(repo: Path) -> list[App]:
     """Every Application the rendered repo gives rise to, with what it syncs."""
-    root = [o for o in yamlio.load_all((repo / layout.ROOT_APP_FILE).read_text())
-            if o["kind"] == "Application"][0]
-    apps = [App(root["metadata"]["name"], root["spec"]["project"], root["spec"]["source"]["path"],
-                folder_objects(repo, root["spec"]["source"]["path"]),
-                layout.RESOURCES_FINALIZER in root["metadata"].get("finalizers", []))]
+    root = [
+        o
+        for o in yamlio.load_all((repo / layout.ROOT_APP_FILE).read_text())
+        if o["kind"] == "Application"
+    ][0]
+    apps = [
+        App(
+            root["metadata"]["name"],
+            root["spec"]["project"],
+            root["spec"]["source"]["path"],
+            folder_objects(repo, root["spec"]["source"]["path"]),
+            layout.RESOURCES_FINALIZER in root["metadata"].get("finalizers", []),
+        )
+    ]
     todo = list(apps[0].objects)
     while todo:
         obj = todo.pop(0)
@@ -110,24 +152,42 @@ def applications(repo: Path) -> list[App]:
             (pattern,) = gen["git"]["directories"]
             base = pattern["path"].removesuffix("/*")
             for folder in sorted(p for p in (repo / base).iterdir() if p.is_dir()):
-                todo.append({"kind": "Application", "apiVersion": "argoproj.io/v1alpha1",
-                             **from_template(obj["spec"]["template"], folder.name)})
+                todo.append(
+                    {
+                        "kind": "Application",
+                        "apiVersion": "argoproj.io/v1alpha1",
+                        **from_template(obj["spec"]["template"], folder.name),
+                    }
+                )
         elif obj["kind"] == "Application" and obj["metadata"]["name"] != root["metadata"]["name"]:
             source = obj["spec"]["source"]
-            objs = (folder_objects(repo, source["path"])
-                    if source.get("repoURL") == root["spec"]["source"]["repoURL"]
-                    and (repo / source["path"]).is_dir() else [])
-            apps.append(App(obj["metadata"]["name"], obj["spec"]["project"], source.get("path", ""),
-                            objs, layout.RESOURCES_FINALIZER in obj["metadata"].get("finalizers",
-                                                                                   [])))
+            objs = (
+                folder_objects(repo, source["path"])
+                if source.get("repoURL") == root["spec"]["source"]["repoURL"]
+                and (repo / source["path"]).is_dir()
+                else []
+            )
+            apps.append(
+                App(
+                    obj["metadata"]["name"],
+                    obj["spec"]["project"],
+                    source.get("path", ""),
+                    objs,
+                    layout.RESOURCES_FINALIZER in obj["metadata"].get("finalizers", []),
+                )
+            )
             todo.extend(o for o in objs if o["kind"] in ("Application", "ApplicationSet"))
     return apps
 
 
 @pytest.fixture
 def repo(demo_repo: Path) -> Path:
-    api.app_add(demo_repo, api.AppOptions(student="lee-jun", app="api",
-                                          repo_url="https://github.com/o/lee-jun-api.git"))
+    api.app_add(
+        demo_repo,
+        api.AppOptions(
+            student="lee-jun", app="api", repo_url="https://github.com/o/lee-jun-api.git"
+        ),
+    )
     return demo_repo
 
 
@@ -135,8 +195,9 @@ def test_every_rendered_file_has_exactly_one_owner(repo: Path) -> None:
     apps = applications(repo)
     owned = [a.path for a in apps if a.objects]
     assert len(owned) == len(set(owned))
-    cluster_folders = {p.parent.relative_to(repo).as_posix()
-                       for p in (repo / layout.CLUSTER_DIR).rglob("*.yaml")}
+    cluster_folders = {
+        p.parent.relative_to(repo).as_posix() for p in (repo / layout.CLUSTER_DIR).rglob("*.yaml")
+    }
     assert cluster_folders <= set(owned), "a folder under apps/cluster no Application syncs"
     names = [a.name for a in apps]
     assert len(names) == len(set(names))
@@ -146,11 +207,15 @@ def test_no_application_holds_more_than_one_tenants_objects(repo: Path) -> None:
     apps = applications(repo)
     root = apps[0]
     assert {o["kind"] for o in root.objects} == {"AppProject", "Application", "ApplicationSet"}
-    assert all(o["metadata"].get("labels", {}).get(layout.LABEL_OWNER) is None
-               for o in root.objects)
+    assert all(
+        o["metadata"].get("labels", {}).get(layout.LABEL_OWNER) is None for o in root.objects
+    )
     tenants = [a for a in apps if a.name.startswith(layout.TENANT_APP_PREFIX)]
     assert [a.name.removeprefix(layout.TENANT_APP_PREFIX) for a in tenants] == [
-        "kim-minji", "lee-jun", "park-seoyeon"]
+        "kim-minji",
+        "lee-jun",
+        "park-seoyeon",
+    ]
     for tenant in tenants:
         student = tenant.name.removeprefix(layout.TENANT_APP_PREFIX)
         assert tenant.project == layout.TENANTS_PROJECT and tenant.finalizer
@@ -158,8 +223,9 @@ def test_no_application_holds_more_than_one_tenants_objects(repo: Path) -> None:
         for obj in tenant.objects:
             assert obj["metadata"]["labels"][layout.LABEL_OWNER] == student
             assert obj["metadata"].get("namespace") in (None, student, "argocd")
-    students_apps = [a for a in apps if a not in tenants and a is not root
-                     and not a.name.startswith("platform-")]
+    students_apps = [
+        a for a in apps if a not in tenants and a is not root and not a.name.startswith("platform-")
+    ]
     for app in students_apps:
         assert app.finalizer  # removing it deletes the workloads
         assert all(o["metadata"]["namespace"] == app.project for o in app.objects)
@@ -182,15 +248,17 @@ def test_root_syncs_projects_before_what_uses_them(repo: Path) -> None:
     root = applications(repo)[0]
     order = sync_order(root.objects)
     assert order.index(f"AppProject/{layout.TENANTS_PROJECT}") < order.index(
-        f"ApplicationSet/{layout.TENANTS_APPSET}")
+        f"ApplicationSet/{layout.TENANTS_APPSET}"
+    )
     for entry in order:
         if entry.startswith("Application/"):
             assert order.index(f"AppProject/{layout.ADMIN_PROJECT}") < order.index(entry)
 
 
 def test_offboarding_deletes_apps_then_project_then_guards_then_namespace(repo: Path) -> None:
-    tenant = next(a for a in applications(repo)
-                  if a.name == layout.tenant_application_name("lee-jun"))
+    tenant = next(
+        a for a in applications(repo) if a.name == layout.tenant_application_name("lee-jun")
+    )
     groups = deletion_waves(tenant.objects)
     kinds = [{entry.split("/")[0] for entry in group} for group in groups]
     assert kinds[0] == {"Application"}  # both of lee-jun's apps first (their finalizers run)

@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 Transport = httpx.BaseTransport
 """What tests inject instead of the network (``httpx.MockTransport`` is one)."""
 
+
 def _seg(value: str) -> str:
     return quote(value, safe="")
 
@@ -459,8 +460,9 @@ class ArgoCDClient:
             if state.ready:
                 return WaitOutcome("healthy", state)
             degraded_polls = degraded_polls + 1 if state.failed else 0
-            if state.failed and (state.operation_phase in ("Failed", "Error")
-                                 or degraded_polls >= 2):
+            if state.failed and (
+                state.operation_phase in ("Failed", "Error") or degraded_polls >= 2
+            ):
                 return WaitOutcome("failed", state, self.diagnose(app))
             if self.clock() >= deadline:
                 return WaitOutcome("timeout", state, self.diagnose(app))

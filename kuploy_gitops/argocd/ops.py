@@ -173,8 +173,11 @@ class AppResult:
 
     def to_data(self) -> dict[str, Any]:
         """As JSON-ready data."""
-        data: dict[str, Any] = {"student": self.student, "application": self.app,
-                                "action": self.action}
+        data: dict[str, Any] = {
+            "student": self.student,
+            "application": self.app,
+            "action": self.action,
+        }
         if self.outcome is not None:
             data["result"] = self.outcome.result
             data["state"] = self.outcome.state.summary()
@@ -204,8 +207,7 @@ def _sync_and_wait(
     dry_run: bool = False,
     resources: Sequence[SyncResource] = (),
 ) -> None:
-    client.sync(result.app, prune=prune, revision=revision, dry_run=dry_run,
-                resources=resources)
+    client.sync(result.app, prune=prune, revision=revision, dry_run=dry_run, resources=resources)
     what = "dry-run sync requested" if dry_run else "sync requested"
     result.action = f"{result.action}, {what}" if result.action else what
     if wait:
@@ -247,8 +249,15 @@ def register(
     if sync:
         for result in results:
             for app_result in result.apps:
-                _sync_and_wait(client, app_result, prune=False, wait=wait, timeout=timeout,
-                               interval=interval, progress=progress)
+                _sync_and_wait(
+                    client,
+                    app_result,
+                    prune=False,
+                    wait=wait,
+                    timeout=timeout,
+                    interval=interval,
+                    progress=progress,
+                )
     return results
 
 
@@ -273,24 +282,33 @@ def sync(
     Argo CD to only check the sync (nothing to wait for then).
     """
     if dry_run and wait:
-        raise InvalidInputError("--dry-run and --wait do not go together",
-                                hint="a dry run changes nothing to wait for; drop --wait")
+        raise InvalidInputError(
+            "--dry-run and --wait do not go together",
+            hint="a dry run changes nothing to wait for; drop --wait",
+        )
     selected = [parse_resource(r, layout.namespace_name(student)) for r in resources]
     spec = tenant_spec.require_spec(repo, student)
     if app is not None and spec.app(app) is None:
         known = ", ".join(a.name for a in spec.apps) or "none"
-        raise ConflictError(
-            f"student {student!r} has no app {app!r}", hint=f"their apps: {known}"
-        )
+        raise ConflictError(f"student {student!r} has no app {app!r}", hint=f"their apps: {known}")
     names = [app] if app is not None else [a.name for a in spec.apps]
     if not names:
         raise ConflictError(f"student {student!r} has no apps", hint="add one with `app add`")
     results = []
     for name in names:
         result = AppResult(student, layout.application_name(student, name), "")
-        _sync_and_wait(client, result, prune=prune, wait=wait, timeout=timeout,
-                       interval=interval, progress=progress, revision=revision,
-                       dry_run=dry_run, resources=selected)
+        _sync_and_wait(
+            client,
+            result,
+            prune=prune,
+            wait=wait,
+            timeout=timeout,
+            interval=interval,
+            progress=progress,
+            revision=revision,
+            dry_run=dry_run,
+            resources=selected,
+        )
         results.append(result)
     return results
 
@@ -349,7 +367,8 @@ def status(
         selector = f"{layout.LABEL_MANAGED_BY}={layout.MANAGED_BY}"
         owned = {layout.project_name(s) for s in students}
         found = [
-            a for a in client.list_applications(selector=selector)
+            a
+            for a in client.list_applications(selector=selector)
             if (a.get("spec") or {}).get("project") in owned
         ]
     by_name = {str(a["metadata"]["name"]): a for a in found}
@@ -367,8 +386,11 @@ def status(
                 rows.append(_row(client, name, app_spec.name, app, diagnose=diagnose))
     for app_name, app in sorted(by_name.items()):
         if app_name not in expected:
-            owner = str(((app.get("metadata") or {}).get("labels") or {}).get(
-                layout.LABEL_OWNER, (app.get("spec") or {}).get("project", "")))
+            owner = str(
+                ((app.get("metadata") or {}).get("labels") or {}).get(
+                    layout.LABEL_OWNER, (app.get("spec") or {}).get("project", "")
+                )
+            )
             row = _row(client, owner, "", app, diagnose=diagnose)
             leftover = "not in the repo's specs (left over? delete it or re-add the app)"
             row["reason"] = f"{leftover}; {row['reason']}" if row["reason"] else leftover
@@ -378,14 +400,21 @@ def status(
 
 def _missing_row(student: str, app: str, app_name: str) -> dict[str, Any]:
     return {
-        "student": student, "app": app, "application": app_name, "registered": False,
-        "sync": "-", "health": "-", "revision": "", "last_operation": "-",
+        "student": student,
+        "app": app,
+        "application": app_name,
+        "registered": False,
+        "sync": "-",
+        "health": "-",
+        "revision": "",
+        "last_operation": "-",
         "reason": f"not registered in Argo CD: run `kuploy-gitops register {student}`",
     }
 
 
-def _row(client: ArgoCDClient, student: str, app: str, obj: Obj, *,
-         diagnose: bool) -> dict[str, Any]:
+def _row(
+    client: ArgoCDClient, student: str, app: str, obj: Obj, *, diagnose: bool
+) -> dict[str, Any]:
     state = AppState.of(obj)
     reason: Reason | None = None
     if diagnose and not state.ready:

@@ -42,16 +42,33 @@ CONNECTION_HELP = (
 def connection_options(f: F) -> F:
     """The shared ``--server/--insecure/--ca-file/--grpc-web-root-path/--timeout`` options."""
     options = [
-        click.option("--server", default="", help="Argo CD URL (default: ARGOCD_SERVER, "
-                     "then argocd.server in kuploy.yaml)."),
-        click.option("--insecure", is_flag=True,
-                     help="Skip TLS verification (trusted lab networks only)."),
-        click.option("--ca-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-                     default=None, help="PEM CA bundle to verify Argo CD's certificate."),
-        click.option("--grpc-web-root-path", "root_path", default="",
-                     help="Path prefix when Argo CD is served under a sub-path, e.g. argocd."),
-        click.option("--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True,
-                     help="Seconds to wait for each API call."),
+        click.option(
+            "--server",
+            default="",
+            help="Argo CD URL (default: ARGOCD_SERVER, then argocd.server in kuploy.yaml).",
+        ),
+        click.option(
+            "--insecure", is_flag=True, help="Skip TLS verification (trusted lab networks only)."
+        ),
+        click.option(
+            "--ca-file",
+            type=click.Path(dir_okay=False, exists=True, path_type=Path),
+            default=None,
+            help="PEM CA bundle to verify Argo CD's certificate.",
+        ),
+        click.option(
+            "--grpc-web-root-path",
+            "root_path",
+            default="",
+            help="Path prefix when Argo CD is served under a sub-path, e.g. argocd.",
+        ),
+        click.option(
+            "--timeout",
+            type=float,
+            default=DEFAULT_TIMEOUT,
+            show_default=True,
+            help="Seconds to wait for each API call.",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -60,20 +77,32 @@ def connection_options(f: F) -> F:
 
 def wait_options(f: F) -> F:
     """``--wait-timeout`` and ``--poll-interval`` for commands that wait."""
-    f = click.option("--poll-interval", type=float, default=DEFAULT_INTERVAL,
-                     show_default=True, help="Seconds between status polls while waiting.")(f)
-    return click.option("--wait-timeout", type=float, default=DEFAULT_WAIT,
-                        show_default=True, help="Seconds to wait for synced and healthy.")(f)
+    f = click.option(
+        "--poll-interval",
+        type=float,
+        default=DEFAULT_INTERVAL,
+        show_default=True,
+        help="Seconds between status polls while waiting.",
+    )(f)
+    return click.option(
+        "--wait-timeout",
+        type=float,
+        default=DEFAULT_WAIT,
+        show_default=True,
+        help="Seconds to wait for synced and healthy.",
+    )(f)
 
 
-def _connect(ctx: Ctx, server: str, insecure: bool, ca_file: Path | None, root_path: str,
-             timeout: float) -> ArgoCDClient:
+def _connect(
+    ctx: Ctx, server: str, insecure: bool, ca_file: Path | None, root_path: str, timeout: float
+) -> ArgoCDClient:
     from kuploy_gitops.argocd import ops
 
     return ops.connect(
         ctx.repo,
-        ops.ConnectOptions(server=server, insecure=insecure, ca_file=ca_file,
-                           root_path=root_path, timeout=timeout),
+        ops.ConnectOptions(
+            server=server, insecure=insecure, ca_file=ca_file, root_path=root_path, timeout=timeout
+        ),
     )
 
 
@@ -90,8 +119,13 @@ def _live(ctx: Ctx, label: str, enabled: bool = True) -> Iterator[Callable[[AppS
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     last: dict[str, str] = {}
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=ctx.err, transient=True) as bar:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=ctx.err,
+        transient=True,
+    ) as bar:
         task = bar.add_task(label, total=None)
 
         def report(state: AppState) -> None:
@@ -111,8 +145,16 @@ def _print_results(ctx: Ctx, results: Sequence[AppResult], output: str) -> None:
     rows = []
     for r in results:
         data = r.to_data()
-        rows.append([r.student, r.app, r.action, data.get("result", "-"),
-                     data.get("state", "-"), data.get("reason", "")])
+        rows.append(
+            [
+                r.student,
+                r.app,
+                r.action,
+                data.get("result", "-"),
+                data.get("state", "-"),
+                data.get("reason", ""),
+            ]
+        )
     print_table(ctx, ["student", "application", "action", "result", "state", "reason"], rows)
 
 
@@ -134,25 +176,46 @@ def _print_results(ctx: Ctx, results: Sequence[AppResult], output: str) -> None:
 @output_option("table", "json")
 @connection_options
 @pass_ctx
-def register(ctx: Ctx, student: str | None, all_students: bool, do_sync: bool, wait: bool,
-             wait_timeout: float, poll_interval: float, output: str, server: str,
-             insecure: bool, ca_file: Path | None, root_path: str, timeout: float) -> None:
+def register(
+    ctx: Ctx,
+    student: str | None,
+    all_students: bool,
+    do_sync: bool,
+    wait: bool,
+    wait_timeout: float,
+    poll_interval: float,
+    output: str,
+    server: str,
+    insecure: bool,
+    ca_file: Path | None,
+    root_path: str,
+    timeout: float,
+) -> None:
     """Register tenants in Argo CD."""
     from kuploy_gitops.argocd import ops
 
     if bool(student) == all_students:
         raise UsageError("give one STUDENT or --all", hint="e.g. `register kim-minji`")
-    with _connect(ctx, server, insecure, ca_file, root_path, timeout) as client, \
-            _live(ctx, "waiting for Argo CD", enabled=wait) as report:
+    with (
+        _connect(ctx, server, insecure, ca_file, root_path, timeout) as client,
+        _live(ctx, "waiting for Argo CD", enabled=wait) as report,
+    ):
         results = ops.register(
-            client, ctx.repo, None if all_students else [student or ""], sync=do_sync,
-            wait=wait, timeout=wait_timeout, interval=poll_interval, progress=report,
+            client,
+            ctx.repo,
+            None if all_students else [student or ""],
+            sync=do_sync,
+            wait=wait,
+            timeout=wait_timeout,
+            interval=poll_interval,
+            progress=report,
         )
     apps = [a for r in results for a in r.apps]
     if output == "table":
         for r in results:
-            ctx.console.print(f"[green]registered[/] AppProject {r.project} "
-                              f"and {len(r.apps)} Application(s)")
+            ctx.console.print(
+                f"[green]registered[/] AppProject {r.project} and {len(r.apps)} Application(s)"
+            )
     _print_results(ctx, apps, output)
     ops.ensure_ready(apps)
 
@@ -167,8 +230,16 @@ def register(ctx: Ctx, student: str | None, all_students: bool, do_sync: bool, w
 @output_option("table", "json")
 @connection_options
 @pass_ctx
-def status(ctx: Ctx, student: str | None, output: str, server: str, insecure: bool,
-           ca_file: Path | None, root_path: str, timeout: float) -> None:
+def status(
+    ctx: Ctx,
+    student: str | None,
+    output: str,
+    server: str,
+    insecure: bool,
+    ca_file: Path | None,
+    root_path: str,
+    timeout: float,
+) -> None:
     """Status of students' apps."""
     from kuploy_gitops.argocd import ops
 
@@ -180,41 +251,84 @@ def status(ctx: Ctx, student: str | None, output: str, server: str, insecure: bo
     print_table(
         ctx,
         ["student", "app", "sync", "health", "revision", "last operation", "reason"],
-        [[r["student"], r["app"], r["sync"], r["health"], r["revision"][:8] or "-",
-          r["last_operation"], r["reason"]] for r in rows],
+        [
+            [
+                r["student"],
+                r["app"],
+                r["sync"],
+                r["health"],
+                r["revision"][:8] or "-",
+                r["last_operation"],
+                r["reason"],
+            ]
+            for r in rows
+        ],
     )
 
 
 @click.command(
     help="Sync a student's app (or all their apps) now; optionally wait until healthy."
-    + examples("kuploy-gitops sync kim-minji web --wait", "kuploy-gitops sync kim-minji --prune",
-               "kuploy-gitops sync kim-minji web --resource apps:Deployment:web --dry-run")
+    + examples(
+        "kuploy-gitops sync kim-minji web --wait",
+        "kuploy-gitops sync kim-minji --prune",
+        "kuploy-gitops sync kim-minji web --resource apps:Deployment:web --dry-run",
+    )
     + CONNECTION_HELP
 )
 @click.argument("student")
 @click.argument("app", required=False)
 @click.option("--prune", is_flag=True, help="Delete resources no longer in git.")
 @click.option("--revision", default="", help="Sync to this git revision instead of the target.")
-@click.option("--resource", "resources", multiple=True, metavar="GROUP:KIND:NAME",
-              help="Sync only this object (repeatable), e.g. apps:Deployment:web.")
+@click.option(
+    "--resource",
+    "resources",
+    multiple=True,
+    metavar="GROUP:KIND:NAME",
+    help="Sync only this object (repeatable), e.g. apps:Deployment:web.",
+)
 @click.option("--dry-run", is_flag=True, help="Let Argo CD check the sync without applying.")
 @click.option("--wait", is_flag=True, help="Wait until synced and healthy (or failed).")
 @wait_options
 @output_option("table", "json")
 @connection_options
 @pass_ctx
-def sync(ctx: Ctx, student: str, app: str | None, prune: bool, revision: str,
-         resources: tuple[str, ...], dry_run: bool, wait: bool, wait_timeout: float,
-         poll_interval: float, output: str, server: str, insecure: bool,
-         ca_file: Path | None, root_path: str, timeout: float) -> None:
+def sync(
+    ctx: Ctx,
+    student: str,
+    app: str | None,
+    prune: bool,
+    revision: str,
+    resources: tuple[str, ...],
+    dry_run: bool,
+    wait: bool,
+    wait_timeout: float,
+    poll_interval: float,
+    output: str,
+    server: str,
+    insecure: bool,
+    ca_file: Path | None,
+    root_path: str,
+    timeout: float,
+) -> None:
     """Sync apps."""
     from kuploy_gitops.argocd import ops
 
-    with _connect(ctx, server, insecure, ca_file, root_path, timeout) as client, \
-            _live(ctx, "waiting for Argo CD", enabled=wait) as report:
+    with (
+        _connect(ctx, server, insecure, ca_file, root_path, timeout) as client,
+        _live(ctx, "waiting for Argo CD", enabled=wait) as report,
+    ):
         results = ops.sync(
-            client, ctx.repo, student, app, prune=prune, wait=wait, timeout=wait_timeout,
-            revision=revision, dry_run=dry_run, resources=resources, interval=poll_interval,
+            client,
+            ctx.repo,
+            student,
+            app,
+            prune=prune,
+            wait=wait,
+            timeout=wait_timeout,
+            revision=revision,
+            dry_run=dry_run,
+            resources=resources,
+            interval=poll_interval,
             progress=report,
         )
     _print_results(ctx, results, output)
@@ -228,12 +342,24 @@ def sync(ctx: Ctx, student: str, app: str | None, prune: bool, revision: str,
     + CONNECTION_HELP
 )
 @click.argument("student")
-@click.option("--expires", default="30d", show_default=True,
-              help="Lifetime: a number and s, m, h, d or w (at most a year).")
+@click.option(
+    "--expires",
+    default="30d",
+    show_default=True,
+    help="Lifetime: a number and s, m, h, d or w (at most a year).",
+)
 @connection_options
 @pass_ctx
-def token(ctx: Ctx, student: str, expires: str, server: str, insecure: bool,
-          ca_file: Path | None, root_path: str, timeout: float) -> None:
+def token(
+    ctx: Ctx,
+    student: str,
+    expires: str,
+    server: str,
+    insecure: bool,
+    ca_file: Path | None,
+    root_path: str,
+    timeout: float,
+) -> None:
     """Issue a student token."""
     from kuploy_gitops.argocd import ops
 
@@ -256,16 +382,25 @@ def verify_offboarding(ctx: Ctx, student: str, *, timeout: float, interval: floa
 
     from kuploy_gitops.argocd import offboarding
 
-    with _connect(ctx, "", False, None, "", DEFAULT_TIMEOUT) as client, \
-            Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                     console=ctx.err, transient=True) as bar:
+    with (
+        _connect(ctx, "", False, None, "", DEFAULT_TIMEOUT) as client,
+        Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=ctx.err,
+            transient=True,
+        ) as bar,
+    ):
         task = bar.add_task(f"waiting for Argo CD to remove {student}", total=None)
 
         def report(left: list[str]) -> None:
             bar.update(task, description=escape(f"{student}: left {', '.join(left) or 'none'}"))
 
-        check = offboarding.verify_offboarded(client, student, timeout=timeout,
-                                              interval=interval, progress=report)
+        check = offboarding.verify_offboarded(
+            client, student, timeout=timeout, interval=interval, progress=report
+        )
     offboarding.ensure_offboarded(check, timeout)
-    ctx.console.print(f"[green]verified:[/] Argo CD has no Applications or AppProject of "
-                      f"{student} any more")
+    ctx.console.print(
+        f"[green]verified:[/] Argo CD has no Applications or AppProject of {student} any more"
+    )

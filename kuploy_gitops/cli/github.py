@@ -39,12 +39,22 @@ def app_options(f: F) -> F:
     """Options shaping the scaffolded ``deploy/`` (port, probe path, size, replicas)."""
     for deco in reversed(
         [
-            click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True,
-                         help="Port the container listens on."),
-            click.option("--health-path", default="/", show_default=True,
-                         help="Path answering 200 when the app is ready."),
-            click.option("--size", type=click.Choice(list(SIZES)), default=DEFAULT_SIZE,
-                         show_default=True),
+            click.option(
+                "--port",
+                type=click.IntRange(1, 65535),
+                default=8080,
+                show_default=True,
+                help="Port the container listens on.",
+            ),
+            click.option(
+                "--health-path",
+                default="/",
+                show_default=True,
+                help="Path answering 200 when the app is ready.",
+            ),
+            click.option(
+                "--size", type=click.Choice(list(SIZES)), default=DEFAULT_SIZE, show_default=True
+            ),
             click.option("--replicas", type=click.IntRange(0, 10), default=1, show_default=True),
         ]
     ):
@@ -78,11 +88,14 @@ def _print_pull_secrets(ctx: Ctx, results: Sequence[SetupResult]) -> None:
 
 def _print_bulk(ctx: Ctx, bulk: BulkResult, output: str) -> None:
     if output == "json":
-        print_data({
-            "results": [r.to_data() for r in bulk.results],
-            "failures": [{"student": s, "error": e} for s, e in bulk.failures],
-            "stopped": bulk.stopped,
-        }, "json")
+        print_data(
+            {
+                "results": [r.to_data() for r in bulk.results],
+                "failures": [{"student": s, "error": e} for s, e in bulk.failures],
+                "stopped": bulk.stopped,
+            },
+            "json",
+        )
         return
     _print_steps(ctx, bulk.results)
     _print_pull_secrets(ctx, bulk.results)
@@ -90,8 +103,9 @@ def _print_bulk(ctx: Ctx, bulk: BulkResult, output: str) -> None:
         ctx.err.print(f"[red]failed[/] {student}: {escape(error)}")
 
 
-def run_bulk_setup(ctx: Ctx, students: Sequence[str], opts: SetupOptions | None = None,
-                   output: str = "table") -> None:
+def run_bulk_setup(
+    ctx: Ctx, students: Sequence[str], opts: SetupOptions | None = None, output: str = "table"
+) -> None:
     """Set up many students with a progress bar, print the outcome, fail if any failed.
 
     An empty ``students`` means every onboarded student with a GitHub login; one student is
@@ -115,7 +129,8 @@ def _setup_one(ctx: Ctx, result: SetupResult, output: str) -> None:
         return
     _print_steps(ctx, [result])
     ctx.console.print(
-        f"[green]ready:[/] {result.url}" if result.changed
+        f"[green]ready:[/] {result.url}"
+        if result.changed
         else f"nothing to do: {result.repo} is already set up."
     )
     _print_pull_secrets(ctx, [result])
@@ -148,23 +163,45 @@ def github_group() -> None:
 )
 @click.argument("student", required=False)
 @click.argument("app_name", metavar="[APP]", required=False, default="web")
-@click.option("--all", "all_students", is_flag=True,
-              help="Every onboarded student with a GitHub login (with a progress bar).")
+@click.option(
+    "--all",
+    "all_students",
+    is_flag=True,
+    help="Every onboarded student with a GitHub login (with a progress bar).",
+)
 @app_options
 @click.option("--push", is_flag=True, help="Push the platform repo commit(s).")
 @output_option("table", "json")
 @pass_ctx
-def setup_cmd(ctx: Ctx, student: str | None, app_name: str, all_students: bool, port: int,
-              health_path: str, size: str, replicas: int, push: bool, output: str) -> None:
+def setup_cmd(
+    ctx: Ctx,
+    student: str | None,
+    app_name: str,
+    all_students: bool,
+    port: int,
+    health_path: str,
+    size: str,
+    replicas: int,
+    push: bool,
+    output: str,
+) -> None:
     """Set up one student's repo (or all)."""
     from kuploy_gitops.github import ops
 
-    opts = ops.SetupOptions(student=student or "", app=app_name, port=port,
-                            health_path=health_path, size=size, replicas=replicas, push=push)
+    opts = ops.SetupOptions(
+        student=student or "",
+        app=app_name,
+        port=port,
+        health_path=health_path,
+        size=size,
+        replicas=replicas,
+        push=push,
+    )
     if all_students:
         if student:
-            raise UsageError(f"give either a student ({student!r}) or --all, not both",
-                             hint="drop one of them")
+            raise UsageError(
+                f"give either a student ({student!r}) or --all, not both", hint="drop one of them"
+            )
         run_bulk_setup(ctx, [], opts, output)
         return
     if not student:
@@ -182,8 +219,12 @@ def setup_cmd(ctx: Ctx, student: str | None, app_name: str, all_students: bool, 
     ),
 )
 @click.argument("student")
-@click.option("--app", "apps", multiple=True,
-              help="App whose repo to archive (default: the spec's student-repo apps).")
+@click.option(
+    "--app",
+    "apps",
+    multiple=True,
+    help="App whose repo to archive (default: the spec's student-repo apps).",
+)
 @click.option("--github", "login", default="", help="GitHub login (default: from the spec).")
 @output_option("table", "json")
 @pass_ctx
@@ -212,26 +253,52 @@ def teardown_cmd(ctx: Ctx, student: str, apps: tuple[str, ...], login: str, outp
 )
 @click.argument("student")
 @click.argument("app_name", metavar="APP")
-@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
-              help="Folder to write into (created when missing).")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Folder to write into (created when missing).",
+)
 @app_options
-@click.option("--private/--public", "private", default=None,
-              help="Visibility of the repo (default: github.private of kuploy.yaml); private "
-              "adds an imagePullSecret.")
+@click.option(
+    "--private/--public",
+    "private",
+    default=None,
+    help="Visibility of the repo (default: github.private of kuploy.yaml); private "
+    "adds an imagePullSecret.",
+)
 @click.option("--branch", default="main", show_default=True, help="Branch the workflow runs on.")
 @click.option("--force", is_flag=True, help="Overwrite files that differ.")
 @pass_ctx
-def scaffold_cmd(ctx: Ctx, student: str, app_name: str, out: Path, port: int, health_path: str,
-                 size: str, replicas: int, private: bool | None, branch: str,
-                 force: bool) -> None:
+def scaffold_cmd(
+    ctx: Ctx,
+    student: str,
+    app_name: str,
+    out: Path,
+    port: int,
+    health_path: str,
+    size: str,
+    replicas: int,
+    private: bool | None,
+    branch: str,
+    force: bool,
+) -> None:
     """Write the scaffold."""
     from kuploy_gitops.github import scaffold
 
     result = scaffold.write_scaffold(
         ctx.repo,
-        scaffold.ScaffoldOptions(student=student, app=app_name, port=port,
-                                 health_path=health_path, size=size, replicas=replicas,
-                                 private=private, branch=branch),
+        scaffold.ScaffoldOptions(
+            student=student,
+            app=app_name,
+            port=port,
+            health_path=health_path,
+            size=size,
+            replicas=replicas,
+            private=private,
+            branch=branch,
+        ),
         out,
         force=force,
     )

@@ -39,7 +39,9 @@ from kuploy_gitops.cli.output import (
 )
 @click.option("--branch", default=None, show_default="main")
 @click.option("--github-org", default=None, show_default="konkuk-kuploy")
-@click.option("--argocd-server", default=None, help="Argo CD URL (default https://argocd.<domain>).")
+@click.option(
+    "--argocd-server", default=None, help="Argo CD URL (default https://argocd.<domain>)."
+)
 @dry_run_option
 @push_option
 @pass_ctx

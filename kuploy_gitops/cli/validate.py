@@ -25,26 +25,58 @@ FORMATS = ("text", "json", "github")
     ),
 )
 @click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--student", default="", help="Validate FOLDER (a student's deploy/) as this "
-              "student's app, against the platform repo given with -C.")
-@click.option("--crd-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder with CRD manifests to use instead of the bundled ones (default: "
-              "argocd.crd_dir in kuploy.yaml, else the CRDs shipped with kuploy-gitops).")
-@click.option("--kubernetes-version", default="", metavar="X.Y.Z",
-              help="Schemas of this version (default: cluster.kubernetes_version).")
-@click.option("--changed-since", default="", metavar="REF",
-              help="Only tenants touched since this git ref (cross-tenant rules see all).")
+@click.option(
+    "--student",
+    default="",
+    help="Validate FOLDER (a student's deploy/) as this "
+    "student's app, against the platform repo given with -C.",
+)
+@click.option(
+    "--crd-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder with CRD manifests to use instead of the bundled ones (default: "
+    "argocd.crd_dir in kuploy.yaml, else the CRDs shipped with kuploy-gitops).",
+)
+@click.option(
+    "--kubernetes-version",
+    default="",
+    metavar="X.Y.Z",
+    help="Schemas of this version (default: cluster.kubernetes_version).",
+)
+@click.option(
+    "--changed-since",
+    default="",
+    metavar="REF",
+    help="Only tenants touched since this git ref (cross-tenant rules see all).",
+)
 @click.option("--no-kustomize", is_flag=True, help="Check raw files; do not run kubectl kustomize.")
 @click.option("--no-drift", is_flag=True, help="Skip the check that rendered files match specs.")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Kustomize build cache (default: ~/.cache/kuploy-gitops/kustomize).")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Kustomize build cache (default: ~/.cache/kuploy-gitops/kustomize).",
+)
 @click.option("--no-cache", is_flag=True, help="Build every kustomization afresh.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Parallel kustomize builds (default: number of cores).")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Parallel kustomize builds (default: number of cores).",
+)
 @click.option("--warnings-as-errors", is_flag=True, help="Exit 8 on warnings too.")
-@click.option("-o", "--output", "--format", "fmt", type=click.Choice(FORMATS),
-              default="text", show_default=True,
-              help="text (grouped by tenant), json, or github (workflow annotations).")
+@click.option(
+    "-o",
+    "--output",
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text (grouped by tenant), json, or github (workflow annotations).",
+)
 @pass_ctx
 def validate_cmd(
     ctx: Ctx,
@@ -69,12 +101,20 @@ def validate_cmd(
     if student and folder is None:
         raise UsageError("--student needs the student's FOLDER", hint="e.g. --student S deploy/")
     if student and changed_since:
-        raise UsageError("--changed-since works on the platform repo, not with --student",
-                         hint="drop one of them")
+        raise UsageError(
+            "--changed-since works on the platform repo, not with --student",
+            hint="drop one of them",
+        )
     opts = engine.Options(
-        repo=ctx.repo, crd_dir=crd_dir, kubernetes_version=kubernetes_version,
-        changed_since=changed_since, kustomize=not no_kustomize, cache_dir=cache_dir,
-        use_cache=not no_cache, drift=not no_drift, jobs=jobs,
+        repo=ctx.repo,
+        crd_dir=crd_dir,
+        kubernetes_version=kubernetes_version,
+        changed_since=changed_since,
+        kustomize=not no_kustomize,
+        cache_dir=cache_dir,
+        use_cache=not no_cache,
+        drift=not no_drift,
+        jobs=jobs,
     )
     with progress(ctx, "kustomize builds") as report_progress:
         if student and folder is not None:

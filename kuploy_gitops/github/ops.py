@@ -66,8 +66,14 @@ class SetupOptions:
     def scaffold_options(self, *, private: bool, branch: str) -> scaffold.ScaffoldOptions:
         """The scaffold options for this student and app."""
         return scaffold.ScaffoldOptions(
-            student=self.student, app=self.app, port=self.port, health_path=self.health_path,
-            size=self.size, replicas=self.replicas, private=private, branch=branch,
+            student=self.student,
+            app=self.app,
+            port=self.port,
+            health_path=self.health_path,
+            size=self.size,
+            replicas=self.replicas,
+            private=private,
+            branch=branch,
         )
 
 
@@ -109,8 +115,7 @@ class SetupResult:
             "repo": self.repo,
             "url": self.url,
             "changed": self.changed,
-            "steps": [{"step": s.name, "status": s.status, "detail": s.detail}
-                      for s in self.steps],
+            "steps": [{"step": s.name, "status": s.status, "detail": s.detail} for s in self.steps],
             "pull_secret_command": self.pull_secret_command,
         }
 
@@ -133,8 +138,9 @@ def connect(cfg: PlatformConfig, environ: Mapping[str, str] | None = None) -> Gi
 
 
 @contextmanager
-def provider_for(cfg: PlatformConfig, given: GitProvider | None,
-                 environ: Mapping[str, str] | None) -> Iterator[GitProvider]:
+def provider_for(
+    cfg: PlatformConfig, given: GitProvider | None, environ: Mapping[str, str] | None
+) -> Iterator[GitProvider]:
     """``given`` (tests pass a fake), or a connection from the config, closed afterwards."""
     if given is not None:
         yield given
@@ -262,21 +268,26 @@ def _setup(
     return result
 
 
-def _ensure_repo(cfg: PlatformConfig, gh: GitProvider, org: str,
-                 name: str) -> tuple[RepoInfo, Step]:
+def _ensure_repo(
+    cfg: PlatformConfig, gh: GitProvider, org: str, name: str
+) -> tuple[RepoInfo, Step]:
     want_private = cfg.github.private
     info = gh.get_repo(org, name)
     if info is None:
         description = f"{name}: deployed by kuploy to {cfg.cluster_name}"
         if cfg.github.template_repo:
-            info = gh.create_repo_from_template(cfg.github.template_repo, org, name,
-                                                private=want_private, description=description)
+            info = gh.create_repo_from_template(
+                cfg.github.template_repo, org, name, private=want_private, description=description
+            )
             how = f"from template {cfg.github.template_repo}"
         else:
             info = gh.create_repo(org, name, private=want_private, description=description)
             how = "empty"
-        return info, Step("repo", "created", f"{info.full_name} ({how}, "
-                          f"{'private' if info.private else 'public'})")
+        return info, Step(
+            "repo",
+            "created",
+            f"{info.full_name} ({how}, {'private' if info.private else 'public'})",
+        )
     fixes: list[str] = []
     if info.archived:
         info = gh.update_repo(org, name, archived=False)
@@ -303,8 +314,9 @@ def _wait_for_branch(gh: GitProvider, info: RepoInfo, sleep: Callable[[float], N
     )
 
 
-def _ensure_scaffold(gh: GitProvider, info: RepoInfo, head: str, files: Mapping[str, str],
-                     opts: SetupOptions) -> Step:
+def _ensure_scaffold(
+    gh: GitProvider, info: RepoInfo, head: str, files: Mapping[str, str], opts: SetupOptions
+) -> Step:
     existing = gh.tree_blobs(info.owner, info.name, head)
     todo = {
         path: text
@@ -345,21 +357,17 @@ def _ensure_collaborator(gh: GitProvider, info: RepoInfo, login: str) -> Step:
 def _ensure_webhook(gh: GitProvider, info: RepoInfo, url: str, secret: str) -> Step:
     hooks = [h for h in gh.list_hooks(info.owner, info.name) if h.url == url]
     if not hooks:
-        hook = gh.create_hook(info.owner, info.name, url=url, secret=secret,
-                              events=WEBHOOK_EVENTS)
+        hook = gh.create_hook(info.owner, info.name, url=url, secret=secret, events=WEBHOOK_EVENTS)
         return Step("webhook", "created", f"{url} (id {hook.id})")
     hook = hooks[0]
-    right = hook.active and hook.content_type == "json" and set(hook.events) == set(
-        WEBHOOK_EVENTS
-    )
+    right = hook.active and hook.content_type == "json" and set(hook.events) == set(WEBHOOK_EVENTS)
     if right:
         return Step("webhook", "ok", f"{url} (id {hook.id})")
     gh.update_hook(info.owner, info.name, hook.id, url=url, secret=secret, events=WEBHOOK_EVENTS)
     return Step("webhook", "repaired", f"{url} (id {hook.id}) reset to active push/json")
 
 
-def _ensure_application(repo: Path, spec: TenantSpec, opts: SetupOptions,
-                        info: RepoInfo) -> Step:
+def _ensure_application(repo: Path, spec: TenantSpec, opts: SetupOptions, info: RepoInfo) -> Step:
     result = apps.app_add(
         repo,
         apps.AppOptions(
@@ -374,8 +382,11 @@ def _ensure_application(repo: Path, spec: TenantSpec, opts: SetupOptions,
     if not result.changed:
         return Step("application", "ok", layout.application_file(opts.student, opts.app))
     status = "created" if spec.app(opts.app) is None else "repaired"
-    return Step("application", status, f"committed {result.commit[:12]} "
-                f"{layout.application_file(opts.student, opts.app)}")
+    return Step(
+        "application",
+        status,
+        f"committed {result.commit[:12]} {layout.application_file(opts.student, opts.app)}",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -408,14 +419,24 @@ def setup_many(
     """
     cfg = config.load_config(repo)
     if not students:
-        students = [s for s in tenant_spec.list_students(repo)
-                    if (spec := tenant_spec.read_spec(repo, s)) is not None and spec.github]
+        students = [
+            s
+            for s in tenant_spec.list_students(repo)
+            if (spec := tenant_spec.read_spec(repo, s)) is not None and spec.github
+        ]
     out = BulkResult()
     with provider_for(cfg, provider, environ) as gh:
         for i, student in enumerate(students, 1):
             try:
-                out.results.append(setup(repo, replace(opts, student=student), provider=gh,
-                                         environ=environ, sleep=sleep))
+                out.results.append(
+                    setup(
+                        repo,
+                        replace(opts, student=student),
+                        provider=gh,
+                        environ=environ,
+                        sleep=sleep,
+                    )
+                )
             except ProviderError as exc:
                 out.failures.append((student, str(exc)))
                 if exc.status in (403, 429) and "rate limited" in exc.message:

@@ -128,7 +128,13 @@ class GitProvider(Protocol):
         ...
 
     def update_hook(
-        self, owner: str, name: str, hook_id: int, *, url: str, secret: str,
+        self,
+        owner: str,
+        name: str,
+        hook_id: int,
+        *,
+        url: str,
+        secret: str,
         events: tuple[str, ...],
     ) -> None:
         """Reset a webhook to the given URL, secret and events, and make it active."""

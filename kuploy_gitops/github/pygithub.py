@@ -60,8 +60,9 @@ class _Seam:
             except GithubException as exc:
                 headers = dict(exc.headers or {})
                 message = _server_message(exc)
-                wait = rate_limit_wait(exc.status, headers, message, now=self._retry.clock(),
-                                       attempt=attempt)
+                wait = rate_limit_wait(
+                    exc.status, headers, message, now=self._retry.clock(), attempt=attempt
+                )
                 if wait is None:
                     raise self._error(what, exc.status, message) from exc
                 if attempt >= self._retry.max_retries or wait > self._retry.max_wait:
@@ -92,13 +93,11 @@ class _Seam:
         message = self._scrub(message)
         until = dt.datetime.fromtimestamp(self._retry.clock() + wait, dt.UTC)
         return ProviderError(
-            f"GitHub {what}: rate limited ({status} {message}); it lifts at "
-            f"{until:%H:%M:%S} UTC",
+            f"GitHub {what}: rate limited ({status} {message}); it lifts at {until:%H:%M:%S} UTC",
             status=status,
             server_message=message,
             hint="re-run the same command then: it resumes where it stopped",
         )
-
 
 
 class GitHubProvider:
@@ -181,8 +180,7 @@ class GitHubProvider:
 
         def run() -> RepoInfo:
             org = self._gh.get_organization(owner)
-            repo = org.create_repo(name, description=description, private=private,
-                                   auto_init=True)
+            repo = org.create_repo(name, description=description, private=private, auto_init=True)
             return _repo_info(repo)
 
         return self._seam.call(f"create repo {owner}/{name}", run)
@@ -195,8 +193,9 @@ class GitHubProvider:
         def run() -> RepoInfo:
             source = self._gh.get_repo(template)
             org = self._gh.get_organization(owner)
-            repo = org.create_repo_from_template(name, source, description=description,
-                                                 private=private)
+            repo = org.create_repo_from_template(
+                name, source, description=description, private=private
+            )
             return _repo_info(repo)
 
         return self._seam.call(f"create repo {owner}/{name} from template {template}", run)
@@ -354,21 +353,33 @@ class GitHubProvider:
         def run() -> HookInfo:
             repo = self._lazy.get_repo(f"{owner}/{name}")
             hook = repo.create_hook("web", _hook_config(url, secret), list(events), True)
-            return HookInfo(id=int(hook.id), url=url, events=tuple(hook.events),
-                            active=bool(hook.active), content_type="json")
+            return HookInfo(
+                id=int(hook.id),
+                url=url,
+                events=tuple(hook.events),
+                active=bool(hook.active),
+                content_type="json",
+            )
 
         return self._seam.call(f"create webhook on {owner}/{name}", run)
 
     def update_hook(
-        self, owner: str, name: str, hook_id: int, *, url: str, secret: str,
+        self,
+        owner: str,
+        name: str,
+        hook_id: int,
+        *,
+        url: str,
+        secret: str,
         events: tuple[str, ...],
     ) -> None:
         """Reset a webhook's URL, secret and events; make it active."""
 
         def run() -> None:
             repo = self._lazy.get_repo(f"{owner}/{name}")
-            repo.get_hook(hook_id).edit("web", _hook_config(url, secret), events=list(events),
-                                        active=True)
+            repo.get_hook(hook_id).edit(
+                "web", _hook_config(url, secret), events=list(events), active=True
+            )
 
         self._seam.call(f"update webhook {hook_id} on {owner}/{name}", run)
 
@@ -446,8 +457,12 @@ def connect(
         installation_id = settings.app_installation_id or _org_installation(
             app_auth, org, base_url, retry or RetryPolicy(), throttle
         )
-        return GitHubProvider(Auth.AppInstallationAuth(app_auth, installation_id),
-                              base_url=base_url, retry=retry, throttle=throttle)
+        return GitHubProvider(
+            Auth.AppInstallationAuth(app_auth, installation_id),
+            base_url=base_url,
+            retry=retry,
+            throttle=throttle,
+        )
     token = env.get(TOKEN_ENV, "").strip()
     if not token:
         raise ConfigError(
@@ -455,12 +470,14 @@ def connect(
             hint=f"export {TOKEN_ENV} (scopes repo, workflow, admin:repo_hook), or set "
             "github.app_id and github.app_private_key_file in kuploy.yaml",
         )
-    return GitHubProvider(Auth.Token(token), base_url=base_url, retry=retry, throttle=throttle,
-                          secrets=(token,))
+    return GitHubProvider(
+        Auth.Token(token), base_url=base_url, retry=retry, throttle=throttle, secrets=(token,)
+    )
 
 
-def _org_installation(app_auth: Auth.AppAuth, org: str, base_url: str, retry: RetryPolicy,
-                      throttle: bool) -> int:
+def _org_installation(
+    app_auth: Auth.AppAuth, org: str, base_url: str, retry: RetryPolicy, throttle: bool
+) -> int:
     """Find the App's installation id on ``org`` (``GET /orgs/{org}/installation``)."""
     integration = GithubIntegration(
         auth=app_auth,

@@ -26,8 +26,9 @@ class RetryPolicy:
         self.sleep = sleep
 
 
-def rate_limit_wait(status: int, headers: Mapping[str, str], message: str, *, now: float,
-                    attempt: int) -> float | None:
+def rate_limit_wait(
+    status: int, headers: Mapping[str, str], message: str, *, now: float, attempt: int
+) -> float | None:
     """Seconds to wait before retrying a rate-limited request, or ``None`` if not rate limited.
 
     GitHub's documented order: honour ``retry-after``; else, when ``x-ratelimit-remaining`` is

@@ -119,7 +119,10 @@ def scaffold_files(
     deploy = layout.STUDENT_DEPLOY_DIR
     files: dict[str, str] = {}
     manifests = render.render_app_manifests(
-        cfg, spec, app, source="kuploy-gitops scaffold",
+        cfg,
+        spec,
+        app,
+        source="kuploy-gitops scaffold",
         pull_secret=cfg.github.pull_secret if private else "",
     )
     head = (
@@ -164,8 +167,15 @@ def scaffold_files(
     rules_spec = TenantSpec(
         student=student,
         tier=spec.tier,
-        apps=(AppSpec(name=name, mode="repo", repo=repo_url or cfg.student_repo_url(student, name),
-                      path=deploy, revision=opts.branch),),
+        apps=(
+            AppSpec(
+                name=name,
+                mode="repo",
+                repo=repo_url or cfg.student_repo_url(student, name),
+                path=deploy,
+                revision=opts.branch,
+            ),
+        ),
     )
     files[f"{rules}/{layout.tenant_spec(student)}"] = tenant_spec.dump_spec(rules_spec)
     return dict(sorted(files.items()))
@@ -176,8 +186,9 @@ def is_platform_owned(path: str) -> bool:
     return path.startswith(layout.STUDENT_RULES_DIR + "/")
 
 
-def load_inputs(repo: Path, opts: ScaffoldOptions) -> tuple[PlatformConfig, TenantSpec,
-                                                             dict[str, Any]]:
+def load_inputs(
+    repo: Path, opts: ScaffoldOptions
+) -> tuple[PlatformConfig, TenantSpec, dict[str, Any]]:
     """The platform config, the onboarded student's spec and kuploy.yaml's data."""
     cfg = config.load_config(repo)
     names.check_student_name(opts.student, cfg.reserved_namespaces())
@@ -197,8 +208,9 @@ class ScaffoldResult:
     pull_secret_command: str
 
 
-def write_scaffold(repo: Path, opts: ScaffoldOptions, out: Path, *,
-                   force: bool = False) -> ScaffoldResult:
+def write_scaffold(
+    repo: Path, opts: ScaffoldOptions, out: Path, *, force: bool = False
+) -> ScaffoldResult:
     """Write the scaffold into ``out``; refuse to overwrite different files unless ``force``.
 
     Nothing is written when any target conflicts; every file is staged next to its target
@@ -224,7 +236,8 @@ def write_scaffold(repo: Path, opts: ScaffoldOptions, out: Path, *,
     if conflicts:
         raise ConflictError(
             f"{len(conflicts)} file(s) in {out} differ from the scaffold: "
-            + ", ".join(conflicts[:3]) + (" ..." if len(conflicts) > 3 else ""),
+            + ", ".join(conflicts[:3])
+            + (" ..." if len(conflicts) > 3 else ""),
             hint="pass --force to overwrite them, or pick another --out",
         )
     staged: list[tuple[Path, Path]] = []
@@ -250,6 +263,5 @@ def write_scaffold(repo: Path, opts: ScaffoldOptions, out: Path, *,
         out=out,
         written=written,
         unchanged=unchanged,
-        pull_secret_command=pull_secret_command(cfg, spec.student)
-        if is_private(cfg, opts) else "",
+        pull_secret_command=pull_secret_command(cfg, spec.student) if is_private(cfg, opts) else "",
     )

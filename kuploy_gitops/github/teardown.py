@@ -54,8 +54,9 @@ def teardown(
     return results
 
 
-def _teardown_one(cfg: PlatformConfig, gh: GitProvider, student: str, app: str,
-                  login: str) -> SetupResult:
+def _teardown_one(
+    cfg: PlatformConfig, gh: GitProvider, student: str, app: str, login: str
+) -> SetupResult:
     org = cfg.github_org
     name = scaffold.repo_name(cfg, student, app)
     result = SetupResult(student=student, app=app, repo=f"{org}/{name}")
@@ -72,7 +73,8 @@ def _teardown_one(cfg: PlatformConfig, gh: GitProvider, student: str, app: str,
     for hook in hooks:
         gh.delete_hook(org, name, hook.id)
     result.steps.append(
-        Step("webhook", "removed", f"{len(hooks)} hook(s) to {url}") if hooks
+        Step("webhook", "removed", f"{len(hooks)} hook(s) to {url}")
+        if hooks
         else Step("webhook", "ok", "none to remove")
     )
     if permission is not None:

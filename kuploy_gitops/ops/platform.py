@@ -129,8 +129,11 @@ def _refuse_differences(opts: InitOptions, cfg: PlatformConfig) -> None:
         ("--github-org", opts.github_org, "github.org", cfg.github_org),
         ("--argocd-server", opts.argocd_server, "argocd.server", cfg.argocd_server),
     )
-    differs = [(flag, value, key, have) for flag, value, key, have in given
-               if value is not None and value != have]
+    differs = [
+        (flag, value, key, have)
+        for flag, value, key, have in given
+        if value is not None and value != have
+    ]
     if not differs:
         return
     flag, value, key, have = differs[0]

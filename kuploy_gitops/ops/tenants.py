@@ -167,9 +167,7 @@ def onboard_roster(
         result = finish(
             git, cfg, fplan, message, summary=f"roster {path.name}", dry_run=dry_run, push=push
         )
-        return OnboardOutcome(
-            result=result, students=[s.student for s in specs], skipped=problems
-        )
+        return OnboardOutcome(result=result, students=[s.student for s in specs], skipped=problems)
 
 
 def offboard(

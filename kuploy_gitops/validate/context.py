@@ -129,15 +129,18 @@ def build(
             ctx.source_repos = [str(x) for x in spec_.get("sourceRepos") or []]
             ctx.destinations = [
                 (str(d.get("server") or d.get("name") or ""), str(d.get("namespace") or ""))
-                for d in spec_.get("destinations") or [] if isinstance(d, Mapping)
+                for d in spec_.get("destinations") or []
+                if isinstance(d, Mapping)
             ]
             ctx.blacklist = [
                 (str(x.get("group", "")), str(x.get("kind", "")))
-                for x in spec_.get("namespaceResourceBlacklist") or [] if isinstance(x, Mapping)
+                for x in spec_.get("namespaceResourceBlacklist") or []
+                if isinstance(x, Mapping)
             ]
             ctx.cluster_whitelist = [
                 (str(x.get("group", "")), str(x.get("kind", "")))
-                for x in spec_.get("clusterResourceWhitelist") or [] if isinstance(x, Mapping)
+                for x in spec_.get("clusterResourceWhitelist") or []
+                if isinstance(x, Mapping)
             ]
     tier = cfg.tiers.get(spec.tier) if spec is not None else None
     if not quota_seen and tier is not None:
@@ -151,8 +154,10 @@ def build(
     for res, value in ctx.default.items():
         ctx.default_request.setdefault(res, value)
     if not ctx.has_project:
-        ctx.source_repos = [cfg.repo_url, *(a.repo for a in (spec.apps if spec else ())
-                                            if a.mode == "repo")]
+        ctx.source_repos = [
+            cfg.repo_url,
+            *(a.repo for a in (spec.apps if spec else ()) if a.mode == "repo"),
+        ]
         ctx.destinations = [(layout.IN_CLUSTER_SERVER, ctx.namespace)]
         ctx.blacklist = list(manifests.GUARD_KINDS)
     return ctx

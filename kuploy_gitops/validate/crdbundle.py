@@ -74,11 +74,15 @@ def bundle(source: Path, target: Path = BUNDLED_DIR) -> list[Path]:
     for crd in crds_in(source):
         spec = crd["spec"]
         path = target / f"{spec['group']}_{spec['names']['kind']}.json"
-        compact = {"apiVersion": crd["apiVersion"], "kind": crd["kind"],
-                   "metadata": {"name": crd["metadata"]["name"]},
-                   "spec": strip_descriptions(spec)}
-        path.write_text(json.dumps(compact, sort_keys=True, separators=(",", ":")) + "\n",
-                        encoding="utf-8")
+        compact = {
+            "apiVersion": crd["apiVersion"],
+            "kind": crd["kind"],
+            "metadata": {"name": crd["metadata"]["name"]},
+            "spec": strip_descriptions(spec),
+        }
+        path.write_text(
+            json.dumps(compact, sort_keys=True, separators=(",", ":")) + "\n", encoding="utf-8"
+        )
         written.append(path)
     return written
 
@@ -86,8 +90,10 @@ def bundle(source: Path, target: Path = BUNDLED_DIR) -> list[Path]:
 def main(argv: list[str]) -> int:
     """``python -m kuploy_gitops.validate.crdbundle SOURCE_DIR``: refresh the bundled CRDs."""
     if len(argv) != 1 or not Path(argv[0]).is_dir():
-        print("usage: python -m kuploy_gitops.validate.crdbundle FOLDER_OF_CRD_MANIFESTS",
-              file=sys.stderr)
+        print(
+            "usage: python -m kuploy_gitops.validate.crdbundle FOLDER_OF_CRD_MANIFESTS",
+            file=sys.stderr,
+        )
         return 2
     for path in bundle(Path(argv[0])):
         print(f"wrote {path}")

@@ -60,15 +60,23 @@ class CrossTenantChecks(RunBase):
                     if isinstance(doc.obj, dict) and doc.obj.get("kind") == "Ingress":
                         meta = doc.obj.get("metadata") or {}
                         for host, rule_path, key in ingress_hosts(doc.obj):
-                            out.append([host, rule_path, doc.file, doc.line_of(key),
-                                        str(meta.get("name") or ""),
-                                        str(meta.get("namespace") or "")])
+                            out.append(
+                                [
+                                    host,
+                                    rule_path,
+                                    doc.file,
+                                    doc.line_of(key),
+                                    str(meta.get("name") or ""),
+                                    str(meta.get("namespace") or ""),
+                                ]
+                            )
                 return out
 
             found = claims() if path in self.tree.overlay else self.index().facts(path, claims)
             for host, rule_path, file, line, name, namespace in found:
                 self.hosts.setdefault((host, rule_path), []).append(
-                    Claim(student, file, line, "Ingress", name, namespace))
+                    Claim(student, file, line, "Ingress", name, namespace)
+                )
 
     def claim_hosts(self, student: str, doc: Doc) -> None:
         """Record the host claims of an Ingress of a tenant checked in this run."""
@@ -76,8 +84,15 @@ class CrossTenantChecks(RunBase):
         for host, path, key in ingress_hosts(doc.obj):
             line = doc.line_of(key)
             self.hosts.setdefault((host, path), []).append(
-                Claim(student, doc.file, line, str(doc.obj.get("kind")),
-                      str(meta.get("name") or ""), str(meta.get("namespace") or "")))
+                Claim(
+                    student,
+                    doc.file,
+                    line,
+                    str(doc.obj.get("kind")),
+                    str(meta.get("name") or ""),
+                    str(meta.get("namespace") or ""),
+                )
+            )
 
     def check_hosts(self) -> None:
         """A host and path claimed twice: a finding at each claim of a checked tenant."""
@@ -88,12 +103,20 @@ class CrossTenantChecks(RunBase):
                 if claim.student not in self.checked:
                     continue
                 others = [f"{c.student} ({c.file})" for j, c in enumerate(claims) if j != i]
-                obj = {"kind": claim.kind,
-                       "metadata": {"name": claim.name, "namespace": claim.namespace}}
-                self.report.findings.append(F.make(
-                    F.INGRESS_DUPLICATE,
-                    f"host {host} path {path} is also claimed by {', '.join(others)}",
-                    file=claim.file, line=claim.line, tenant=claim.student, obj=obj))
+                obj = {
+                    "kind": claim.kind,
+                    "metadata": {"name": claim.name, "namespace": claim.namespace},
+                }
+                self.report.findings.append(
+                    F.make(
+                        F.INGRESS_DUPLICATE,
+                        f"host {host} path {path} is also claimed by {', '.join(others)}",
+                        file=claim.file,
+                        line=claim.line,
+                        tenant=claim.student,
+                        obj=obj,
+                    )
+                )
 
     # -- objects under apps/cluster ------------------------------------------------------------
 
@@ -126,10 +149,22 @@ class CrossTenantChecks(RunBase):
             if not isinstance(obj, dict) or not isinstance(obj.get("metadata"), dict):
                 continue
             kind = str(obj.get("kind"))
-            ns = "" if kind in CLUSTER_SCOPED else str(
-                obj["metadata"].get("namespace") or self.cfg.argocd_namespace)
-            keys.append((group_of(obj), kind, ns, str(obj["metadata"].get("name")),
-                         doc.file, doc.line, tenant))
+            ns = (
+                ""
+                if kind in CLUSTER_SCOPED
+                else str(obj["metadata"].get("namespace") or self.cfg.argocd_namespace)
+            )
+            keys.append(
+                (
+                    group_of(obj),
+                    kind,
+                    ns,
+                    str(obj["metadata"].get("name")),
+                    doc.file,
+                    doc.line,
+                    tenant,
+                )
+            )
         return keys
 
     def check_object_duplicates(self) -> None:
@@ -148,8 +183,14 @@ class CrossTenantChecks(RunBase):
                 seen[ident] = key
             elif key[6] in self.checked or key[6] == PLATFORM:
                 obj = {"kind": key[1], "metadata": {"name": key[3], "namespace": key[2]}}
-                self.report.findings.append(F.make(
-                    F.DUPLICATE,
-                    f"{key[1]} {key[3]} is already defined in {first[4]}:{first[5]} (both "
-                    f"under {layout.CLUSTER_DIR}, synced by kuploy's Applications)",
-                    file=key[4], line=key[5], tenant=key[6], obj=obj))
+                self.report.findings.append(
+                    F.make(
+                        F.DUPLICATE,
+                        f"{key[1]} {key[3]} is already defined in {first[4]}:{first[5]} (both "
+                        f"under {layout.CLUSTER_DIR}, synced by kuploy's Applications)",
+                        file=key[4],
+                        line=key[5],
+                        tenant=key[6],
+                        obj=obj,
+                    )
+                )

@@ -58,22 +58,30 @@ def validate_repo(opts: Options, progress: Progress | None = None) -> Report:
     return run.finish()
 
 
-def validate_student(opts: Options, student: str, folder: Path,
-                     progress: Progress | None = None) -> Report:
+def validate_student(
+    opts: Options, student: str, folder: Path, progress: Progress | None = None
+) -> Report:
     """Validate a student's own deploy folder against that student's rules in the platform repo."""
     cfg = config.load_config(opts.repo)
     if not folder.is_dir():
-        raise UsageError(f"folder {folder} does not exist",
-                         hint="give the student's deploy folder, e.g. deploy/")
+        raise UsageError(
+            f"folder {folder} does not exist", hint="give the student's deploy folder, e.g. deploy/"
+        )
     tenant_spec.require_spec(opts.repo, student)
     run = Run(cfg, Tree(opts.repo), opts, progress)
     run.check_student_folder(student, folder)
     return run.finish()
 
 
-def validate_files(cfg: PlatformConfig, files: Mapping[str, str | None], repo_root: Path,
-                   *, crd_dir: Path | None = None, kustomize: bool = True,
-                   cross_tenant: bool = True) -> list[Finding]:
+def validate_files(
+    cfg: PlatformConfig,
+    files: Mapping[str, str | None],
+    repo_root: Path,
+    *,
+    crd_dir: Path | None = None,
+    kustomize: bool = True,
+    cross_tenant: bool = True,
+) -> list[Finding]:
     """Validate an in-memory change set (repo-relative path -> text, None = deleted) over the repo.
 
     Checks the tenants the files touch (schemas, admission, isolation, kustomize builds) and,
@@ -85,8 +93,9 @@ def validate_files(cfg: PlatformConfig, files: Mapping[str, str | None], repo_ro
     tree = Tree(repo_root, files)
     opts = Options(repo=repo_root, crd_dir=crd_dir, kustomize=kustomize, drift=False)
     run = Run(cfg, tree, opts, None)
-    run.check_repo(all_students(tree) if cross_tenant else students, set(students),
-                   cross_tenant=cross_tenant)
+    run.check_repo(
+        all_students(tree) if cross_tenant else students, set(students), cross_tenant=cross_tenant
+    )
     return run.finish().findings
 
 
@@ -98,8 +107,10 @@ def touched_tenants(repo: Path, ref: str, students: Iterable[str]) -> set[str]:
     git = GitRepo(repo)
     check = git.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
     if check.returncode != 0:
-        raise UsageError(f"--changed-since {ref!r} is not a commit in {repo}",
-                         hint="fetch it first (e.g. git fetch origin main) or pass a valid ref")
+        raise UsageError(
+            f"--changed-since {ref!r} is not a commit in {repo}",
+            hint="fetch it first (e.g. git fetch origin main) or pass a valid ref",
+        )
     changed = git.run("diff", "--name-only", "-z", ref, "--").stdout.split("\0")
     changed += git.run("ls-files", "--others", "--exclude-standard", "-z").stdout.split("\0")
     paths = [p for p in changed if p]
@@ -115,8 +126,13 @@ def touched_tenants(repo: Path, ref: str, students: Iterable[str]) -> set[str]:
 class Run(WorkloadChecks):
     """One validation: what to check for the repo, a tenant, or a student's folder."""
 
-    def check_repo(self, students: list[str], only: set[str] | None,
-                   drift: bool = False, cross_tenant: bool = True) -> None:
+    def check_repo(
+        self,
+        students: list[str],
+        only: set[str] | None,
+        drift: bool = False,
+        cross_tenant: bool = True,
+    ) -> None:
         """Check the platform files and ``only`` (None: all) tenants, then cross-tenant rules.
 
         With ``drift``, also the rendered files of the same tenants (None: the whole repo).
@@ -154,8 +170,11 @@ class Run(WorkloadChecks):
     def check_platform(self, changed_only: bool = False) -> None:
         """Every object of the platform's own files (with ``changed_only``: the changed ones)."""
         if changed_only:
-            paths = sorted(p for p, text in self.tree.overlay.items()
-                           if text is not None and p.startswith(layout.APPS_DIR + "/"))
+            paths = sorted(
+                p
+                for p, text in self.tree.overlay.items()
+                if text is not None and p.startswith(layout.APPS_DIR + "/")
+            )
         else:
             paths = self.tree.files(layout.APPS_DIR)
         for path in paths:
@@ -169,9 +188,12 @@ class Run(WorkloadChecks):
         spec = self.spec_of(student)
         ctx, tenant_docs = self.context(student, spec)
         apps = sorted({a.name for a in spec.apps} if spec else set())
-        guard_kinds = {(str(d.obj.get("apiVersion", "")).rpartition("/")[0], str(d.obj["kind"]))
-                       for d in tenant_docs if isinstance(d.obj, dict)
-                       and d.obj.get("kind") not in (*_ARGO_KINDS, "Namespace", None)}
+        guard_kinds = {
+            (str(d.obj.get("apiVersion", "")).rpartition("/")[0], str(d.obj["kind"]))
+            for d in tenant_docs
+            if isinstance(d.obj, dict)
+            and d.obj.get("kind") not in (*_ARGO_KINDS, "Namespace", None)
+        }
         for doc in tenant_docs:
             if not self.check_common(doc, student):
                 continue
@@ -188,10 +210,14 @@ class Run(WorkloadChecks):
             if kind in _ARGO_KINDS:
                 ns = meta(obj).get("namespace")
                 if ns != self.cfg.argocd_namespace:
-                    issues.append(Issue(F.ISO_NAMESPACE,
-                                        f"{kind} in namespace {ns!r}: Argo CD only reads "
-                                        f"{self.cfg.argocd_namespace!r}",
-                                        ("metadata", "namespace")))
+                    issues.append(
+                        Issue(
+                            F.ISO_NAMESPACE,
+                            f"{kind} in namespace {ns!r}: Argo CD only reads "
+                            f"{self.cfg.argocd_namespace!r}",
+                            ("metadata", "namespace"),
+                        )
+                    )
             for issue in issues:
                 self.add(doc, issue, student)
         self.check_workloads(ctx, self.app_scopes(ctx, self.app_sources(student)))
@@ -225,12 +251,16 @@ class Run(WorkloadChecks):
             expected.update(render.render_tenant(self.cfg, spec))
             owned += self.tree.files(layout.tenant_dir(student))
             owned += self.tree.files(layout.workload_dir(student))
-        return drift.compare(expected, owned,
-                             lambda p: self.tree.read(p) if self.tree.exists(p) else None)
+        return drift.compare(
+            expected, owned, lambda p: self.tree.read(p) if self.tree.exists(p) else None
+        )
 
     def report_drift(self, paths: list[str]) -> None:
         """A finding per drifting path."""
         for path in paths:
-            state = "missing" if not self.tree.exists(path) else (
-                "differs from what the specs render to")
+            state = (
+                "missing"
+                if not self.tree.exists(path)
+                else ("differs from what the specs render to")
+            )
             self.add_file(F.DRIFT, f"{path} {state}", path, tenant_of(path))

@@ -17,8 +17,22 @@ Check = Callable[[Any], bool]
 
 # Keywords with no effect on validity (annotations and Kubernetes extensions).
 _IGNORED = frozenset(
-    {"description", "title", "default", "example", "examples", "format", "$schema", "$id",
-     "discriminator", "deprecated", "readOnly", "writeOnly", "nullable", "patternProperties"}
+    {
+        "description",
+        "title",
+        "default",
+        "example",
+        "examples",
+        "format",
+        "$schema",
+        "$id",
+        "discriminator",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "nullable",
+        "patternProperties",
+    }
 )
 
 
@@ -56,8 +70,7 @@ def _type(fns: list[Check]) -> Check:
 
 
 def _properties(props: dict[str, Check]) -> Check:
-    return lambda v: not isinstance(v, dict) or all(props[k](x) for k, x in v.items()
-                                                    if k in props)
+    return lambda v: not isinstance(v, dict) or all(props[k](x) for k, x in v.items() if k in props)
 
 
 def _closed(known: frozenset[str]) -> Check:
@@ -65,8 +78,7 @@ def _closed(known: frozenset[str]) -> Check:
 
 
 def _extra(known: frozenset[str], sub: Check) -> Check:
-    return lambda v: not isinstance(v, dict) or all(sub(x) for k, x in v.items()
-                                                    if k not in known)
+    return lambda v: not isinstance(v, dict) or all(sub(x) for k, x in v.items() if k not in known)
 
 
 def _items(sub: Check) -> Check:
@@ -151,8 +163,12 @@ class Compiler:
         keys = {k for k in schema if k not in _IGNORED and not k.startswith("x-")}
         names = schema.get("type")
         names = [names] if isinstance(names, str) else names
-        if not isinstance(names, list) or not keys <= {"type", "properties",
-                                                        "additionalProperties", "required"}:
+        if not isinstance(names, list) or not keys <= {
+            "type",
+            "properties",
+            "additionalProperties",
+            "required",
+        }:
             return None
         nullable = "null" in names
         kinds = [n for n in names if n != "null"]

@@ -60,268 +60,419 @@ def _rule(id_: str, severity: str, what: str, why: str, fix: str) -> str:
 
 # -- files and objects ----------------------------------------------------------------------
 YAML_SYNTAX = _rule(
-    "yaml.syntax", ERROR, "The file is not valid YAML/JSON.",
+    "yaml.syntax",
+    ERROR,
+    "The file is not valid YAML/JSON.",
     "Argo CD cannot parse the directory and the whole Application fails to sync.",
-    "Fix the indentation or quoting at the reported line.")
+    "Fix the indentation or quoting at the reported line.",
+)
 MALFORMED = _rule(
-    "manifest.malformed", ERROR,
+    "manifest.malformed",
+    ERROR,
     "A document is not a Kubernetes object (no mapping, apiVersion, kind or metadata.name).",
     "The API server rejects it; Argo CD reports a ComparisonError.",
-    "Give every document apiVersion, kind and metadata.name.")
+    "Give every document apiVersion, kind and metadata.name.",
+)
 NAME_INVALID = _rule(
-    "manifest.name-invalid", ERROR,
+    "manifest.name-invalid",
+    ERROR,
     "metadata.name is not a valid DNS-1123 name for the kind.",
     "The API server refuses invalid names (lowercase letters, digits, '-', '.').",
-    "Use lowercase letters, digits and '-', starting and ending with a letter or digit.")
+    "Use lowercase letters, digits and '-', starting and ending with a letter or digit.",
+)
 DUPLICATE = _rule(
-    "manifest.duplicate", ERROR, "The same object (kind, namespace, name) is defined twice.",
+    "manifest.duplicate",
+    ERROR,
+    "The same object (kind, namespace, name) is defined twice.",
     "Argo CD refuses to sync an Application with duplicate resources.",
-    "Delete or rename one of the two definitions.")
+    "Delete or rename one of the two definitions.",
+)
 # -- schemas --------------------------------------------------------------------------------
 UNKNOWN_FIELD = _rule(
-    "schema.unknown-field", ERROR,
+    "schema.unknown-field",
+    ERROR,
     "A field the schema does not know (a typo such as `replica:` or a wrong nesting level).",
     "kubectl/Argo CD drop or refuse unknown fields, so the setting silently does nothing.",
-    "Correct the field name or move it to the right level (see `kubectl explain`).")
+    "Correct the field name or move it to the right level (see `kubectl explain`).",
+)
 SCHEMA_INVALID = _rule(
-    "schema.invalid", ERROR,
-    "A value has the wrong type, is not one of the allowed values, or a required field is "
-    "missing.",
-    "The API server refuses the object.", "Fix the value at the reported path.")
+    "schema.invalid",
+    ERROR,
+    "A value has the wrong type, is not one of the allowed values, or a required field is missing.",
+    "The API server refuses the object.",
+    "Fix the value at the reported path.",
+)
 UNKNOWN_KIND = _rule(
-    "schema.unknown-kind", WARNING,
+    "schema.unknown-kind",
+    WARNING,
     "No schema for this apiVersion/kind in this Kubernetes version or the CRD folder.",
     "It cannot be checked here; the cluster refuses kinds it does not serve.",
-    "Check the apiVersion and kind, or add the CRD to --crd-dir.")
+    "Check the apiVersion and kind, or add the CRD to --crd-dir.",
+)
 API_REMOVED = _rule(
-    "api.removed", ERROR, "The apiVersion was removed from Kubernetes (e.g. extensions/v1beta1).",
+    "api.removed",
+    ERROR,
+    "The apiVersion was removed from Kubernetes (e.g. extensions/v1beta1).",
     "The API server no longer serves it; the object cannot be created.",
-    "Use the replacement apiVersion named in the message and adapt the fields.")
+    "Use the replacement apiVersion named in the message and adapt the fields.",
+)
 # -- Pod Security Standards: baseline ----------------------------------------------------------
 PSS_HOST_PROCESS = _rule(
-    "pss.host-process", ERROR, "windowsOptions.hostProcess is true.",
-    "Pod Security baseline forbids Windows host processes.", "Remove hostProcess.")
+    "pss.host-process",
+    ERROR,
+    "windowsOptions.hostProcess is true.",
+    "Pod Security baseline forbids Windows host processes.",
+    "Remove hostProcess.",
+)
 PSS_HOST_NAMESPACES = _rule(
-    "pss.host-namespaces", ERROR, "hostNetwork, hostPID or hostIPC is true.",
+    "pss.host-namespaces",
+    ERROR,
+    "hostNetwork, hostPID or hostIPC is true.",
     "Pod Security baseline: sharing the node's namespaces breaks tenant isolation.",
-    "Remove hostNetwork/hostPID/hostIPC; expose ports through a Service instead.")
+    "Remove hostNetwork/hostPID/hostIPC; expose ports through a Service instead.",
+)
 PSS_PRIVILEGED = _rule(
-    "pss.privileged", ERROR, "A container sets securityContext.privileged: true.",
+    "pss.privileged",
+    ERROR,
+    "A container sets securityContext.privileged: true.",
     "Pod Security baseline: a privileged container is root on the node.",
-    "Remove privileged: true.")
+    "Remove privileged: true.",
+)
 PSS_CAPABILITIES_BASELINE = _rule(
-    "pss.capabilities-baseline", ERROR,
+    "pss.capabilities-baseline",
+    ERROR,
     "capabilities.add names a capability outside the default set (e.g. NET_ADMIN, SYS_ADMIN).",
     "Pod Security baseline allows only the container runtime's default capabilities.",
-    "Drop the capability from capabilities.add.")
+    "Drop the capability from capabilities.add.",
+)
 PSS_HOST_PATH = _rule(
-    "pss.host-path", ERROR, "A hostPath volume.",
+    "pss.host-path",
+    ERROR,
+    "A hostPath volume.",
     "Pod Security baseline: hostPath gives access to the node's file system.",
-    "Use an emptyDir, a ConfigMap/Secret volume or a PersistentVolumeClaim.")
+    "Use an emptyDir, a ConfigMap/Secret volume or a PersistentVolumeClaim.",
+)
 PSS_HOST_PORTS = _rule(
-    "pss.host-ports", ERROR, "A container port sets hostPort.",
+    "pss.host-ports",
+    ERROR,
+    "A container port sets hostPort.",
     "Pod Security baseline forbids binding ports on the node.",
-    "Remove hostPort; publish the port with a Service and an Ingress.")
+    "Remove hostPort; publish the port with a Service and an Ingress.",
+)
 PSS_APPARMOR = _rule(
-    "pss.apparmor", ERROR, "An AppArmor profile other than RuntimeDefault/Localhost.",
+    "pss.apparmor",
+    ERROR,
+    "An AppArmor profile other than RuntimeDefault/Localhost.",
     "Pod Security baseline forbids disabling AppArmor (Unconfined).",
-    "Remove the AppArmor setting or use RuntimeDefault.")
+    "Remove the AppArmor setting or use RuntimeDefault.",
+)
 PSS_SELINUX = _rule(
-    "pss.selinux", ERROR, "Custom SELinux user/role or a type outside the container types.",
-    "Pod Security baseline forbids custom SELinux options.", "Remove seLinuxOptions.")
+    "pss.selinux",
+    ERROR,
+    "Custom SELinux user/role or a type outside the container types.",
+    "Pod Security baseline forbids custom SELinux options.",
+    "Remove seLinuxOptions.",
+)
 PSS_PROC_MOUNT = _rule(
-    "pss.proc-mount", ERROR, "procMount is not Default.",
-    "Pod Security baseline requires the default masked /proc.", "Remove procMount.")
+    "pss.proc-mount",
+    ERROR,
+    "procMount is not Default.",
+    "Pod Security baseline requires the default masked /proc.",
+    "Remove procMount.",
+)
 PSS_SECCOMP_BASELINE = _rule(
-    "pss.seccomp-baseline", ERROR, "seccompProfile.type is Unconfined.",
+    "pss.seccomp-baseline",
+    ERROR,
+    "seccompProfile.type is Unconfined.",
     "Pod Security baseline forbids turning seccomp off.",
-    "Use seccompProfile: {type: RuntimeDefault}.")
+    "Use seccompProfile: {type: RuntimeDefault}.",
+)
 PSS_SYSCTLS = _rule(
-    "pss.sysctls", ERROR, "A sysctl outside the safe set.",
-    "Pod Security baseline allows only namespaced, safe sysctls.", "Remove the sysctl.")
+    "pss.sysctls",
+    ERROR,
+    "A sysctl outside the safe set.",
+    "Pod Security baseline allows only namespaced, safe sysctls.",
+    "Remove the sysctl.",
+)
 # -- Pod Security Standards: restricted --------------------------------------------------------
 PSS_VOLUME_TYPES = _rule(
-    "pss.volume-types", ERROR,
+    "pss.volume-types",
+    ERROR,
     "A volume type outside configMap, csi, downwardAPI, emptyDir, ephemeral, image, "
     "persistentVolumeClaim, projected, secret.",
     "Pod Security restricted allows only these volume types.",
-    "Use one of the allowed volume types (a PVC for storage).")
+    "Use one of the allowed volume types (a PVC for storage).",
+)
 PSS_PRIV_ESCALATION = _rule(
-    "pss.allow-privilege-escalation", ERROR,
+    "pss.allow-privilege-escalation",
+    ERROR,
     "A container does not set securityContext.allowPrivilegeEscalation: false.",
     "Pod Security restricted requires it on every container.",
-    "Set securityContext.allowPrivilegeEscalation: false on every container.")
+    "Set securityContext.allowPrivilegeEscalation: false on every container.",
+)
 PSS_RUN_AS_NON_ROOT = _rule(
-    "pss.run-as-non-root", ERROR,
+    "pss.run-as-non-root",
+    ERROR,
     "runAsNonRoot is not true (at pod level or on every container).",
     "Pod Security restricted requires containers to run as non-root.",
-    "Set spec.securityContext.runAsNonRoot: true and use an image with a non-root USER.")
+    "Set spec.securityContext.runAsNonRoot: true and use an image with a non-root USER.",
+)
 PSS_RUN_AS_USER = _rule(
-    "pss.run-as-user", ERROR, "runAsUser is 0 (root).",
-    "Pod Security restricted forbids running as UID 0.", "Use a non-zero runAsUser.")
+    "pss.run-as-user",
+    ERROR,
+    "runAsUser is 0 (root).",
+    "Pod Security restricted forbids running as UID 0.",
+    "Use a non-zero runAsUser.",
+)
 PSS_SECCOMP_RESTRICTED = _rule(
-    "pss.seccomp-restricted", ERROR,
+    "pss.seccomp-restricted",
+    ERROR,
     "No seccompProfile RuntimeDefault/Localhost (at pod level or on every container).",
     "Pod Security restricted requires a seccomp profile.",
-    "Set spec.securityContext.seccompProfile: {type: RuntimeDefault}.")
+    "Set spec.securityContext.seccompProfile: {type: RuntimeDefault}.",
+)
 PSS_CAPABILITIES_RESTRICTED = _rule(
-    "pss.capabilities-restricted", ERROR,
+    "pss.capabilities-restricted",
+    ERROR,
     "capabilities.drop lacks ALL, or add has anything but NET_BIND_SERVICE.",
     "Pod Security restricted requires dropping all capabilities.",
-    "Set securityContext.capabilities: {drop: [ALL]} on every container.")
+    "Set securityContext.capabilities: {drop: [ALL]} on every container.",
+)
 # -- quota and limits ------------------------------------------------------------------------
 QUOTA_REQUESTS = _rule(
-    "quota.requests-missing", ERROR,
+    "quota.requests-missing",
+    ERROR,
     "A container has no cpu/memory request and the LimitRange supplies no default.",
     "With a quota on requests, the quota admission refuses such pods (FailedCreate).",
-    "Set resources.requests on the container.")
+    "Set resources.requests on the container.",
+)
 QUOTA_LIMITS = _rule(
-    "quota.limits-missing", ERROR,
+    "quota.limits-missing",
+    ERROR,
     "A container has no cpu/memory limit and the LimitRange supplies no default.",
     "With a quota on limits, the quota admission refuses such pods (FailedCreate).",
-    "Set resources.limits on the container.")
+    "Set resources.limits on the container.",
+)
 QUOTA_EXCEEDED = _rule(
-    "quota.exceeded", ERROR,
+    "quota.exceeded",
+    ERROR,
     "The tenant's workloads together (replicas x requests/limits, object counts) exceed its "
     "ResourceQuota.",
     "Pods beyond the quota are refused; the ReplicaSet logs FailedCreate.",
-    "Lower replicas or resources, or ask the admin for a larger tier.")
+    "Lower replicas or resources, or ask the admin for a larger tier.",
+)
 QUOTA_NODEPORT = _rule(
-    "quota.nodeport", ERROR, "A Service of type NodePort where the quota allows none.",
+    "quota.nodeport",
+    ERROR,
+    "A Service of type NodePort where the quota allows none.",
     "The quota admission refuses the Service.",
-    "Use type: ClusterIP and an Ingress to publish the app.")
+    "Use type: ClusterIP and an Ingress to publish the app.",
+)
 QUOTA_LOADBALANCER = _rule(
-    "quota.loadbalancer", ERROR, "A Service of type LoadBalancer where the quota allows none.",
+    "quota.loadbalancer",
+    ERROR,
+    "A Service of type LoadBalancer where the quota allows none.",
     "The quota admission refuses the Service.",
-    "Use type: ClusterIP and an Ingress to publish the app.")
+    "Use type: ClusterIP and an Ingress to publish the app.",
+)
 LIMITS_OVER_MAX = _rule(
-    "limits.over-max", ERROR, "A container's limit (or request) is above the LimitRange max.",
-    "The LimitRanger admission refuses the pod.", "Lower the value to the tier's maximum.")
+    "limits.over-max",
+    ERROR,
+    "A container's limit (or request) is above the LimitRange max.",
+    "The LimitRanger admission refuses the pod.",
+    "Lower the value to the tier's maximum.",
+)
 # -- tenant isolation ------------------------------------------------------------------------
 ISO_NAMESPACE = _rule(
-    "isolation.namespace", ERROR, "An object of a student's app targets another namespace.",
+    "isolation.namespace",
+    ERROR,
+    "An object of a student's app targets another namespace.",
     "The AppProject only allows the student's namespace; Argo CD refuses the sync.",
-    "Remove metadata.namespace or set it to the student's namespace.")
+    "Remove metadata.namespace or set it to the student's namespace.",
+)
 ISO_CLUSTER_SCOPED = _rule(
-    "isolation.cluster-scoped", ERROR, "A cluster-scoped kind (Namespace, ClusterRole, ...).",
+    "isolation.cluster-scoped",
+    ERROR,
+    "A cluster-scoped kind (Namespace, ClusterRole, ...).",
     "The student's AppProject whitelists no cluster-scoped kinds.",
-    "Remove the object; ask the admin if the platform should provide it.")
+    "Remove the object; ask the admin if the platform should provide it.",
+)
 ISO_GUARD_KIND = _rule(
-    "isolation.guard-kind", ERROR,
+    "isolation.guard-kind",
+    ERROR,
     "A kind the AppProject blacklists (ResourceQuota, LimitRange, NetworkPolicy, Role, "
     "RoleBinding).",
     "These are the admin's guards of the tenant; Argo CD refuses to sync them.",
-    "Remove the object; the platform already provides the tenant's guards.")
+    "Remove the object; the platform already provides the tenant's guards.",
+)
 ISO_PROJECT_DEFAULT = _rule(
-    "isolation.project-default", ERROR, "An Application uses `project: default`.",
+    "isolation.project-default",
+    ERROR,
+    "An Application uses `project: default`.",
     "The default project allows every repo, namespace and kind.",
-    "Use the student's own project (the student name).")
+    "Use the student's own project (the student name).",
+)
 ISO_PROJECT_MISMATCH = _rule(
-    "isolation.project-mismatch", ERROR,
+    "isolation.project-mismatch",
+    ERROR,
     "An Application in a student's folder names another student's project.",
-    "It would deploy with someone else's permissions.", "Use the student's own project.")
+    "It would deploy with someone else's permissions.",
+    "Use the student's own project.",
+)
 ISO_DESTINATION = _rule(
-    "isolation.destination", ERROR,
+    "isolation.destination",
+    ERROR,
     "An Application's destination is not the student's namespace on the in-cluster server.",
     "The AppProject refuses other destinations.",
-    "Set destination.server to the in-cluster server and namespace to the student's.")
+    "Set destination.server to the in-cluster server and namespace to the student's.",
+)
 ISO_SOURCE_REPO = _rule(
-    "isolation.source-repo", ERROR, "An Application's source repo is not in the AppProject.",
+    "isolation.source-repo",
+    ERROR,
+    "An Application's source repo is not in the AppProject.",
     "Argo CD refuses sources outside the project's sourceRepos.",
-    "Use one of the repos the student's AppProject allows (`kuploy-gitops app add --repo`).")
+    "Use one of the repos the student's AppProject allows (`kuploy-gitops app add --repo`).",
+)
 ISO_SOURCE_PATH = _rule(
-    "isolation.source-path", ERROR,
+    "isolation.source-path",
+    ERROR,
     "An Application reads the platform repo outside the student's own workload folder.",
     "It would deploy another tenant's or the admin's manifests in this tenant's name.",
-    "Point source.path at the student's folder under apps/workloads/.")
+    "Point source.path at the student's folder under apps/workloads/.",
+)
 ISO_REMOTE_BASE = _rule(
-    "isolation.remote-base", ERROR,
+    "isolation.remote-base",
+    ERROR,
     "A kustomization pulls a remote base/resource from a repo the AppProject does not allow.",
     "kustomize fetches remote bases itself, bypassing the project's sourceRepos.",
-    "Vendor the files into the folder, or use an allowed repo.")
+    "Vendor the files into the folder, or use an allowed repo.",
+)
 ISO_HELM_DEPENDENCY = _rule(
-    "isolation.helm-dependency", ERROR,
+    "isolation.helm-dependency",
+    ERROR,
     "A Helm chart dependency (or kustomize helmCharts) from a repository not allowed.",
     "Helm fetches dependencies itself, bypassing the project's sourceRepos.",
-    "Vendor the chart under charts/ or use an allowed repository.")
+    "Vendor the chart under charts/ or use an allowed repository.",
+)
 ISO_PROJECT_OPEN = _rule(
-    "isolation.project-open", ERROR,
+    "isolation.project-open",
+    ERROR,
     "A student's AppProject allows any repo/namespace or cluster-scoped kinds, or lacks the "
     "guard blacklist.",
     "Then nothing stops the student from reaching other tenants or the cluster.",
-    "Re-render the tenant (`kuploy-gitops render`) instead of editing the AppProject.")
+    "Re-render the tenant (`kuploy-gitops render`) instead of editing the AppProject.",
+)
 RBAC_BROAD = _rule(
-    "rbac.broad-role", ERROR,
+    "rbac.broad-role",
+    ERROR,
     "A RoleBinding grants cluster-admin/admin/edit or any ClusterRole to a student.",
     "admin/edit let the student change the tenant's own guards or read every Secret.",
-    "Bind the tenant's kuploy-student Role only.")
+    "Bind the tenant's kuploy-student Role only.",
+)
 # -- ingress ---------------------------------------------------------------------------------
 INGRESS_DOMAIN = _rule(
-    "ingress.host-domain", ERROR, "An Ingress host outside the platform's base domain.",
+    "ingress.host-domain",
+    ERROR,
+    "An Ingress host outside the platform's base domain.",
     "The platform's DNS and TLS only cover its domain; foreign hosts can hijack traffic.",
-    "Use the host `kuploy-gitops` assigned (<app>.<student>.<domain>).")
+    "Use the host `kuploy-gitops` assigned (<app>.<student>.<domain>).",
+)
 INGRESS_PATTERN = _rule(
-    "ingress.host-pattern", ERROR,
+    "ingress.host-pattern",
+    ERROR,
     "An Ingress host under the domain but not in the student's own host pattern.",
     "A student may only claim hosts under their own name.",
-    "Use <app>.<student>.<domain> (the configured host_pattern).")
+    "Use <app>.<student>.<domain> (the configured host_pattern).",
+)
 INGRESS_DUPLICATE = _rule(
-    "ingress.host-duplicate", ERROR,
+    "ingress.host-duplicate",
+    ERROR,
     "The same host (and path) is claimed by two Ingresses, across all tenants.",
     "The ingress controller merges or picks one at random: one app steals another's traffic.",
-    "Use a unique host (one per app).")
+    "Use a unique host (one per app).",
+)
 INGRESS_CLASS = _rule(
-    "ingress.class", ERROR, "ingressClassName is not the platform's ingress class.",
+    "ingress.class",
+    ERROR,
+    "ingressClassName is not the platform's ingress class.",
     "No controller serves other classes; the app is unreachable.",
-    "Set spec.ingressClassName to the platform's class, or leave it out.")
+    "Set spec.ingressClassName to the platform's class, or leave it out.",
+)
 INGRESS_NO_HOST = _rule(
-    "ingress.no-host", ERROR, "An Ingress rule without host, or a defaultBackend.",
+    "ingress.no-host",
+    ERROR,
+    "An Ingress rule without host, or a defaultBackend.",
     "A host-less rule catches every host on the controller, other tenants' included.",
-    "Give every rule the app's host; remove spec.defaultBackend.")
+    "Give every rule the app's host; remove spec.defaultBackend.",
+)
 # -- images ----------------------------------------------------------------------------------
 IMAGE_REGISTRY = _rule(
-    "image.registry", ERROR, "An image from a registry outside the platform's allow-list.",
+    "image.registry",
+    ERROR,
+    "An image from a registry outside the platform's allow-list.",
     "Unknown registries are an easy way to run unreviewed code on the lab PCs.",
-    "Push the image to an allowed registry (see `registries` in kuploy.yaml).")
+    "Push the image to an allowed registry (see `registries` in kuploy.yaml).",
+)
 IMAGE_LATEST = _rule(
-    "image.latest", WARNING, "An image tagged :latest.",
+    "image.latest",
+    WARNING,
+    "An image tagged :latest.",
     "The running version changes without a commit; rollbacks are impossible.",
-    "Pin a version tag or a digest.")
+    "Pin a version tag or a digest.",
+)
 IMAGE_NO_TAG = _rule(
-    "image.no-tag", WARNING, "An image without tag or digest (means :latest).",
+    "image.no-tag",
+    WARNING,
+    "An image without tag or digest (means :latest).",
     "The running version changes without a commit; rollbacks are impossible.",
-    "Pin a version tag or a digest.")
+    "Pin a version tag or a digest.",
+)
 # -- secrets ---------------------------------------------------------------------------------
 SECRET_DATA = _rule(
-    "secret.committed-data", ERROR, "A Secret with data/stringData committed to git.",
+    "secret.committed-data",
+    ERROR,
+    "A Secret with data/stringData committed to git.",
     "Everyone who can read the repo can read the secret; git never forgets it.",
     "Remove the Secret, rotate the value, and create it in the cluster (or use a sealed/"
-    "external secret).")
+    "external secret).",
+)
 # -- workloads -------------------------------------------------------------------------------
 SELECTOR_MISMATCH = _rule(
-    "workload.selector-mismatch", ERROR,
+    "workload.selector-mismatch",
+    ERROR,
     "spec.selector does not match the pod template's labels.",
     "The API server refuses the workload (`selector does not match template labels`).",
-    "Make spec.selector.matchLabels a subset of spec.template.metadata.labels.")
+    "Make spec.selector.matchLabels a subset of spec.template.metadata.labels.",
+)
 SERVICE_UNMATCHED = _rule(
-    "service.selector-unmatched", WARNING,
+    "service.selector-unmatched",
+    WARNING,
     "A Service whose selector matches no pod template of the tenant.",
     "The Service has no endpoints; the Ingress answers 503/404.",
-    "Make the Service selector equal the pod template labels.")
+    "Make the Service selector equal the pod template labels.",
+)
 # -- kustomize, specs, drift -----------------------------------------------------------------
 KUSTOMIZE_FAILED = _rule(
-    "kustomize.build-failed", ERROR, "`kubectl kustomize` fails on the folder.",
+    "kustomize.build-failed",
+    ERROR,
+    "`kubectl kustomize` fails on the folder.",
     "Argo CD's repo-server fails the same way: the Application shows ComparisonError.",
-    "Run `kubectl kustomize <dir>` and fix the error it prints.")
+    "Run `kubectl kustomize <dir>` and fix the error it prints.",
+)
 SPEC_INVALID = _rule(
-    "spec.invalid", ERROR, "A tenant spec (tenants/<student>.yaml) does not validate.",
-    "The tenant cannot be rendered.", "Fix the spec with kuploy-gitops commands.")
+    "spec.invalid",
+    ERROR,
+    "A tenant spec (tenants/<student>.yaml) does not validate.",
+    "The tenant cannot be rendered.",
+    "Fix the spec with kuploy-gitops commands.",
+)
 DRIFT = _rule(
-    "drift.out-of-date", ERROR,
-    "A rendered file differs from what the specs render to (edited by hand, or not "
-    "re-rendered).",
+    "drift.out-of-date",
+    ERROR,
+    "A rendered file differs from what the specs render to (edited by hand, or not re-rendered).",
     "The repo no longer matches its source of truth; the next render silently reverts it.",
-    "Run `kuploy-gitops render` and commit, or move the change into the spec.")
+    "Run `kuploy-gitops render` and commit, or move the change into the spec.",
+)
 
 RULES: dict[str, Rule] = {r.id: r for r in _RULES}
 """Every rule by id, in catalogue order."""

@@ -61,8 +61,9 @@ class FileIndex:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(json.dumps({"version": _VERSION, "files": self._entries}),
-                           encoding="utf-8")
+            tmp.write_text(
+                json.dumps({"version": _VERSION, "files": self._entries}), encoding="utf-8"
+            )
             tmp.replace(self.path)
         except OSError:
             return

@@ -26,19 +26,30 @@ def ingress_hosts(obj: Mapping[str, Any]) -> list[tuple[str, str, Path_]]:
             out.append((host.lower(), rule_path, ("spec", "rules", i, "host")))
     return out
 
+
 def check_ingress(ctx: TenantContext, cfg: PlatformConfig, obj: Mapping[str, Any]) -> list[Issue]:
     """Host under the domain and the student's pattern, no catch-all rules, allowed class."""
     out: list[Issue] = []
     spec = as_map(obj.get("spec"))
     if spec.get("defaultBackend") or spec.get("backend"):
-        out.append(Issue(F.INGRESS_NO_HOST, "Ingress sets a default backend (catches every host)",
-                         ("spec", "defaultBackend")))
+        out.append(
+            Issue(
+                F.INGRESS_NO_HOST,
+                "Ingress sets a default backend (catches every host)",
+                ("spec", "defaultBackend"),
+            )
+        )
     hosts: list[tuple[str, Path_]] = []
     for i, rule in enumerate(spec.get("rules") or []):
         host = as_map(rule).get("host")
         if not host:
-            out.append(Issue(F.INGRESS_NO_HOST, f"rule {i} has no host (catches every host)",
-                             ("spec", "rules", i)))
+            out.append(
+                Issue(
+                    F.INGRESS_NO_HOST,
+                    f"rule {i} has no host (catches every host)",
+                    ("spec", "rules", i),
+                )
+            )
         else:
             hosts.append((str(host), ("spec", "rules", i, "host")))
     for i, tls in enumerate(spec.get("tls") or []):
@@ -51,20 +62,32 @@ def check_ingress(ctx: TenantContext, cfg: PlatformConfig, obj: Mapping[str, Any
         seen.add(host)
         domain = cfg.base_domain.lower()
         if not host.lower().endswith("." + domain):
-            out.append(Issue(F.INGRESS_DOMAIN,
-                             f"host {host!r} is not under the platform domain {domain!r}", path))
+            out.append(
+                Issue(
+                    F.INGRESS_DOMAIN,
+                    f"host {host!r} is not under the platform domain {domain!r}",
+                    path,
+                )
+            )
         elif ctx.host_re is not None and not ctx.host_re.match(host.lower()):
             example = cfg.host(ctx.student, "<app>")
-            out.append(Issue(F.INGRESS_PATTERN,
-                             f"host {host!r} is not one of {ctx.student!r}'s hosts "
-                             f"(expected {example})", path))
+            out.append(
+                Issue(
+                    F.INGRESS_PATTERN,
+                    f"host {host!r} is not one of {ctx.student!r}'s hosts (expected {example})",
+                    path,
+                )
+            )
     cls = spec.get("ingressClassName")
     annotated = meta(obj).get("annotations", {}) or {}
     legacy = as_map(annotated).get("kubernetes.io/ingress.class")
-    for value, path in ((cls, ("spec", "ingressClassName")),
-                        (legacy, ("metadata", "annotations"))):
+    for value, path in ((cls, ("spec", "ingressClassName")), (legacy, ("metadata", "annotations"))):
         if value is not None and value != cfg.ingress_class:
-            out.append(Issue(F.INGRESS_CLASS,
-                             f"ingress class {value!r} is not the platform's "
-                             f"{cfg.ingress_class!r}", path))
+            out.append(
+                Issue(
+                    F.INGRESS_CLASS,
+                    f"ingress class {value!r} is not the platform's {cfg.ingress_class!r}",
+                    path,
+                )
+            )
     return out

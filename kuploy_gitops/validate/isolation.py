@@ -30,19 +30,30 @@ def check_application(
     spec = as_map(obj.get("spec"))
     project = spec.get("project", "default")
     if project not in ("default", "", None) and project != layout.project_name(ctx.student):
-        out.append(Issue(F.ISO_PROJECT_MISMATCH,
-                         f"Application of {ctx.student!r} uses project {project!r}",
-                         ("spec", "project")))
+        out.append(
+            Issue(
+                F.ISO_PROJECT_MISMATCH,
+                f"Application of {ctx.student!r} uses project {project!r}",
+                ("spec", "project"),
+            )
+        )
     dest = as_map(spec.get("destination"))
     server = dest.get("server") or dest.get("name") or ""
     dns = dest.get("namespace") or ""
     allowed = [(s, n) for s, n in ctx.destinations]
-    if dns != ctx.namespace or (server, dns) not in allowed and (
-        server not in (layout.IN_CLUSTER_SERVER, layout.IN_CLUSTER_NAME)
+    if (
+        dns != ctx.namespace
+        or (server, dns) not in allowed
+        and (server not in (layout.IN_CLUSTER_SERVER, layout.IN_CLUSTER_NAME))
     ):
-        out.append(Issue(F.ISO_DESTINATION,
-                         f"destination {server or '?'} / {dns or '?'} is not the tenant's "
-                         f"namespace {ctx.namespace!r} in-cluster", ("spec", "destination")))
+        out.append(
+            Issue(
+                F.ISO_DESTINATION,
+                f"destination {server or '?'} / {dns or '?'} is not the tenant's "
+                f"namespace {ctx.namespace!r} in-cluster",
+                ("spec", "destination"),
+            )
+        )
     sources: list[tuple[Path_, Mapping[str, Any]]] = []
     if spec.get("source"):
         sources.append((("spec", "source"), as_map(spec.get("source"))))
@@ -52,17 +63,26 @@ def check_application(
     for path, src in sources:
         url = str(src.get("repoURL") or "")
         if not ctx.repo_allowed(url):
-            out.append(Issue(F.ISO_SOURCE_REPO,
-                             f"source repo {url!r} is not in the AppProject's sourceRepos",
-                             (*path, "repoURL")))
+            out.append(
+                Issue(
+                    F.ISO_SOURCE_REPO,
+                    f"source repo {url!r} is not in the AppProject's sourceRepos",
+                    (*path, "repoURL"),
+                )
+            )
         if normalise_repo(url) == normalise_repo(cfg.repo_url):
             src_path = str(src.get("path") or "").strip("/")
             base = layout.workload_dir(ctx.student)
             if not (src_path == base or src_path.startswith(base + "/")) and src_path not in own:
-                out.append(Issue(F.ISO_SOURCE_PATH,
-                                 f"source path {src_path!r} of the platform repo is outside "
-                                 f"{base}/", (*path, "path")))
+                out.append(
+                    Issue(
+                        F.ISO_SOURCE_PATH,
+                        f"source path {src_path!r} of the platform repo is outside {base}/",
+                        (*path, "path"),
+                    )
+                )
     return out
+
 
 def check_project(
     ctx: TenantContext, obj: Mapping[str, Any], guard_kinds: Collection[tuple[str, str]]
@@ -75,23 +95,42 @@ def check_project(
     out: list[Issue] = []
     spec = as_map(obj.get("spec"))
     if any(str(r).strip() == "*" for r in spec.get("sourceRepos") or []):
-        out.append(Issue(F.ISO_PROJECT_OPEN, "sourceRepos allows every repo ('*')",
-                         ("spec", "sourceRepos")))
+        out.append(
+            Issue(
+                F.ISO_PROJECT_OPEN, "sourceRepos allows every repo ('*')", ("spec", "sourceRepos")
+            )
+        )
     for i, d in enumerate(spec.get("destinations") or []):
         if as_map(d).get("namespace") != ctx.namespace:
-            out.append(Issue(F.ISO_PROJECT_OPEN,
-                             f"destination namespace {as_map(d).get('namespace')!r} is not "
-                             f"{ctx.namespace!r}", ("spec", "destinations", i)))
+            out.append(
+                Issue(
+                    F.ISO_PROJECT_OPEN,
+                    f"destination namespace {as_map(d).get('namespace')!r} is not "
+                    f"{ctx.namespace!r}",
+                    ("spec", "destinations", i),
+                )
+            )
     if spec.get("clusterResourceWhitelist"):
-        out.append(Issue(F.ISO_PROJECT_OPEN, "clusterResourceWhitelist is not empty",
-                         ("spec", "clusterResourceWhitelist")))
-    listed = {(str(as_map(x).get("group", "")), str(as_map(x).get("kind", "")))
-              for x in spec.get("namespaceResourceBlacklist") or []}
+        out.append(
+            Issue(
+                F.ISO_PROJECT_OPEN,
+                "clusterResourceWhitelist is not empty",
+                ("spec", "clusterResourceWhitelist"),
+            )
+        )
+    listed = {
+        (str(as_map(x).get("group", "")), str(as_map(x).get("kind", "")))
+        for x in spec.get("namespaceResourceBlacklist") or []
+    }
     missing = sorted(k for g, k in guard_kinds if (g, k) not in listed and ("*", "*") not in listed)
     if missing:
-        out.append(Issue(F.ISO_PROJECT_OPEN,
-                         f"namespaceResourceBlacklist lacks {', '.join(missing)}",
-                         ("spec", "namespaceResourceBlacklist")))
+        out.append(
+            Issue(
+                F.ISO_PROJECT_OPEN,
+                f"namespaceResourceBlacklist lacks {', '.join(missing)}",
+                ("spec", "namespaceResourceBlacklist"),
+            )
+        )
     return out
 
 
@@ -102,14 +141,20 @@ def check_guard_object(ctx: TenantContext, obj: Mapping[str, Any]) -> list[Issue
     if kind not in CLUSTER_SCOPED:
         ns = meta(obj).get("namespace")
         if ns not in (None, "", ctx.namespace):
-            out.append(Issue(F.ISO_NAMESPACE,
-                             f"namespace {ns!r} is not the tenant's namespace {ctx.namespace!r}",
-                             ("metadata", "namespace")))
+            out.append(
+                Issue(
+                    F.ISO_NAMESPACE,
+                    f"namespace {ns!r} is not the tenant's namespace {ctx.namespace!r}",
+                    ("metadata", "namespace"),
+                )
+            )
     elif kind != "Namespace":
-        out.append(Issue(F.ISO_CLUSTER_SCOPED,
-                         f"{kind} in a tenant folder is cluster-wide", ("kind",)))
+        out.append(
+            Issue(F.ISO_CLUSTER_SCOPED, f"{kind} in a tenant folder is cluster-wide", ("kind",))
+        )
     out.extend(check_rbac(obj))
     return out
+
 
 def remote_refs(kustomization: Mapping[str, Any]) -> list[tuple[str, Path_]]:
     """Remote URLs in resources/bases/components of a kustomization."""
@@ -119,6 +164,7 @@ def remote_refs(kustomization: Mapping[str, Any]) -> list[tuple[str, Path_]]:
             if isinstance(item, str) and _REMOTE.match(item.strip()):
                 out.append((item.strip(), (key, i)))
     return out
+
 
 def remote_repo(ref: str) -> str:
     """The repository URL of a kustomize remote reference."""
@@ -140,36 +186,54 @@ def remote_repo(ref: str) -> str:
     rest = rest[:-4] if rest.endswith(".git") else rest
     return f"{scheme}://{rest}"
 
+
 def check_kustomization(ctx: TenantContext, data: Mapping[str, Any]) -> list[Issue]:
     """Remote bases and helmCharts repositories the AppProject does not allow."""
     out: list[Issue] = []
     for ref, path in remote_refs(data):
         repo = remote_repo(ref)
         if not ctx.repo_allowed(repo):
-            out.append(Issue(F.ISO_REMOTE_BASE,
-                             f"remote {path[0]} {ref!r} (repo {repo}) is not allowed by the "
-                             f"AppProject of {ctx.student!r}", path))
+            out.append(
+                Issue(
+                    F.ISO_REMOTE_BASE,
+                    f"remote {path[0]} {ref!r} (repo {repo}) is not allowed by the "
+                    f"AppProject of {ctx.student!r}",
+                    path,
+                )
+            )
     for i, chart in enumerate(data.get("helmCharts") or []):
         repo = str(as_map(chart).get("repo") or "")
         if repo and not ctx.repo_allowed(repo):
-            out.append(Issue(F.ISO_HELM_DEPENDENCY,
-                             f"helmCharts {as_map(chart).get('name')!r} from {repo!r} is not "
-                             f"allowed by the AppProject of {ctx.student!r}",
-                             ("helmCharts", i, "repo")))
+            out.append(
+                Issue(
+                    F.ISO_HELM_DEPENDENCY,
+                    f"helmCharts {as_map(chart).get('name')!r} from {repo!r} is not "
+                    f"allowed by the AppProject of {ctx.student!r}",
+                    ("helmCharts", i, "repo"),
+                )
+            )
     return out
+
 
 def check_chart(ctx: TenantContext, data: Mapping[str, Any]) -> list[Issue]:
     """Helm Chart.yaml dependencies from repositories the AppProject does not allow."""
     out: list[Issue] = []
     for i, dep in enumerate(data.get("dependencies") or []):
         repo = str(as_map(dep).get("repository") or "")
-        if not repo or repo.startswith("file://") or repo.startswith("@") or repo.startswith(
-            "alias:"
+        if (
+            not repo
+            or repo.startswith("file://")
+            or repo.startswith("@")
+            or repo.startswith("alias:")
         ):
             continue
         if not ctx.repo_allowed(repo):
-            out.append(Issue(F.ISO_HELM_DEPENDENCY,
-                             f"chart dependency {as_map(dep).get('name')!r} from {repo!r} is not "
-                             f"allowed by the AppProject of {ctx.student!r}",
-                             ("dependencies", i, "repository")))
+            out.append(
+                Issue(
+                    F.ISO_HELM_DEPENDENCY,
+                    f"chart dependency {as_map(dep).get('name')!r} from {repo!r} is not "
+                    f"allowed by the AppProject of {ctx.student!r}",
+                    ("dependencies", i, "repository"),
+                )
+            )
     return out

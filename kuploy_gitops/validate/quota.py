@@ -21,15 +21,22 @@ def _qty(value: Any) -> float | None:
     except ValueError:
         return None
 
+
 def effective_resources(
     ctx: TenantContext, c: Mapping[str, Any]
 ) -> tuple[dict[str, float], dict[str, float]]:
     """(requests, limits) of a container after API defaulting and the LimitRange."""
     res = as_map(c.get("resources"))
-    requests = {k: v for k, v in ((str(k), _qty(v)) for k, v in as_map(res.get("requests")).items())
-                if v is not None}
-    limits = {k: v for k, v in ((str(k), _qty(v)) for k, v in as_map(res.get("limits")).items())
-              if v is not None}
+    requests = {
+        k: v
+        for k, v in ((str(k), _qty(v)) for k, v in as_map(res.get("requests")).items())
+        if v is not None
+    }
+    limits = {
+        k: v
+        for k, v in ((str(k), _qty(v)) for k, v in as_map(res.get("limits")).items())
+        if v is not None
+    }
     # API defaulting: an explicit limit without a request sets the request.
     for k, v in limits.items():
         requests.setdefault(k, v)
@@ -39,6 +46,7 @@ def effective_resources(
     for k, v in ctx.default_request.items():
         requests.setdefault(k, v)
     return requests, limits
+
 
 def check_resources(ctx: TenantContext, spec: Mapping[str, Any], base: Path_) -> list[Issue]:
     """Requests and limits the quota requires (after LimitRange defaults), and the max."""
@@ -51,26 +59,43 @@ def check_resources(ctx: TenantContext, spec: Mapping[str, Any], base: Path_) ->
         requests, limits = effective_resources(ctx, c)
         for res in _QUOTA_RESOURCES:
             if (f"requests.{res}" in ctx.quota or res in ctx.quota) and res not in requests:
-                out.append(Issue(F.QUOTA_REQUESTS,
-                                 f"container {cname!r} has no {res} request, the quota requires "
-                                 "one and no LimitRange default supplies it", path))
+                out.append(
+                    Issue(
+                        F.QUOTA_REQUESTS,
+                        f"container {cname!r} has no {res} request, the quota requires "
+                        "one and no LimitRange default supplies it",
+                        path,
+                    )
+                )
             if f"limits.{res}" in ctx.quota and res not in limits:
-                out.append(Issue(F.QUOTA_LIMITS,
-                                 f"container {cname!r} has no {res} limit, the quota requires "
-                                 "one and no LimitRange default supplies it", path))
+                out.append(
+                    Issue(
+                        F.QUOTA_LIMITS,
+                        f"container {cname!r} has no {res} limit, the quota requires "
+                        "one and no LimitRange default supplies it",
+                        path,
+                    )
+                )
             cap = ctx.max.get(res)
             if cap is not None:
                 for what, values in (("limit", limits), ("request", requests)):
                     if values.get(res, 0.0) > cap + 1e-9:
-                        out.append(Issue(F.LIMITS_OVER_MAX,
-                                         f"container {cname!r} {res} {what} "
-                                         f"{_fmt(res, values[res])} is above the LimitRange max "
-                                         f"{_fmt(res, cap)}", path))
+                        out.append(
+                            Issue(
+                                F.LIMITS_OVER_MAX,
+                                f"container {cname!r} {res} {what} "
+                                f"{_fmt(res, values[res])} is above the LimitRange max "
+                                f"{_fmt(res, cap)}",
+                                path,
+                            )
+                        )
                         break
     return out
 
+
 def _fmt(res: str, value: float) -> str:
     return format_quantity("memory" if res != "cpu" else "cpu", value)
+
 
 def replicas(obj: Mapping[str, Any]) -> int:
     """How many pods a workload runs at steady state (DaemonSet counted once per node: 1)."""
@@ -85,6 +110,7 @@ def replicas(obj: Mapping[str, Any]) -> int:
     else:
         value = 1
     return value if isinstance(value, int) and value >= 0 else 1
+
 
 def pod_usage(ctx: TenantContext, pod_spec: Mapping[str, Any]) -> dict[str, float]:
     """Quota usage of one pod: max(sum of containers, largest init container) per resource."""
@@ -108,6 +134,7 @@ def pod_usage(ctx: TenantContext, pod_spec: Mapping[str, Any]) -> dict[str, floa
         if f"requests.{res}" in usage:
             usage[res] = usage[f"requests.{res}"]
     return usage
+
 
 def _storage_request(spec: Any) -> float | None:
     """``resources.requests.storage`` of a PVC spec (or claim template spec), parsed."""
@@ -145,6 +172,7 @@ def object_usage(ctx: TenantContext, obj: Mapping[str, Any]) -> dict[str, float]
                 usage["persistentvolumeclaims"] = usage.get("persistentvolumeclaims", 0.0) + n
     return usage
 
+
 _CORE_COUNTS = {
     "Service": "services",
     "ConfigMap": "configmaps",
@@ -154,10 +182,18 @@ _CORE_COUNTS = {
 }
 
 _PLURALS = {
-    "Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets",
-    "ReplicaSet": "replicasets", "Job": "jobs", "CronJob": "cronjobs", "Ingress": "ingresses",
-    "Service": "services", "ConfigMap": "configmaps", "Secret": "secrets",
-    "PersistentVolumeClaim": "persistentvolumeclaims", "Pod": "pods",
+    "Deployment": "deployments",
+    "StatefulSet": "statefulsets",
+    "DaemonSet": "daemonsets",
+    "ReplicaSet": "replicasets",
+    "Job": "jobs",
+    "CronJob": "cronjobs",
+    "Ingress": "ingresses",
+    "Service": "services",
+    "ConfigMap": "configmaps",
+    "Secret": "secrets",
+    "PersistentVolumeClaim": "persistentvolumeclaims",
+    "Pod": "pods",
 }
 
 # Quota keys with a rule of their own (quota.nodeport / quota.loadbalancer).
@@ -165,6 +201,7 @@ _OWN_RULE = frozenset({"services.nodeports", "services.loadbalancers"})
 
 # Objects every namespace has without anyone committing them (they count against the quota).
 BUILTIN_USAGE = {"configmaps": 1.0, "count/configmaps": 1.0}
+
 
 def quota_overflows(
     ctx: TenantContext, objs: Iterable[tuple[Any, Mapping[str, Any]]]
@@ -180,14 +217,20 @@ def quota_overflows(
             if res in _OWN_RULE or hard is None or res in reported or totals[res] <= hard + 1e-9:
                 continue
             reported.add(res)
-            out.append((key, Issue(
-                F.QUOTA_EXCEEDED,
-                f"{res}: the tenant's objects need {_show(res, totals[res])} "
-                f"(counting up to {obj.get('kind')} {meta(obj).get('name')!r}), over the "
-                f"ResourceQuota's {ctx.quota_text.get(res, _show(res, hard))}",
-                ("spec",),
-            )))
+            out.append(
+                (
+                    key,
+                    Issue(
+                        F.QUOTA_EXCEEDED,
+                        f"{res}: the tenant's objects need {_show(res, totals[res])} "
+                        f"(counting up to {obj.get('kind')} {meta(obj).get('name')!r}), over the "
+                        f"ResourceQuota's {ctx.quota_text.get(res, _show(res, hard))}",
+                        ("spec",),
+                    ),
+                )
+            )
     return out
+
 
 def _show(res: str, value: float) -> str:
     if res.endswith("cpu") or res == "cpu":

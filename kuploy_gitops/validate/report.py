@@ -18,7 +18,8 @@ def summary(report: Report) -> str:
     """One line: counts of errors, warnings, files, objects and builds."""
     builds = (
         f", {report.builds} kustomize build(s) ({report.cached_builds} cached)"
-        if report.builds else ""
+        if report.builds
+        else ""
     )
     scope = f" for {len(report.tenants)} tenant(s)" if report.tenants else ""
     return (

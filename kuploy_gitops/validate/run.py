@@ -78,11 +78,13 @@ def tenant_of(path: str) -> str:
     """The student a repo path belongs to; PLATFORM for everything else."""
     for base in (layout.TENANT_MANIFESTS_DIR, layout.WORKLOADS_DIR):
         if path.startswith(base + "/"):
-            rest = path[len(base) + 1:]
+            rest = path[len(base) + 1 :]
             if "/" in rest:
                 return rest.split("/", 1)[0]
-    if path.startswith(layout.TENANTS_DIR + "/") and path.count("/") == 1 and path.endswith(
-        ".yaml"
+    if (
+        path.startswith(layout.TENANTS_DIR + "/")
+        and path.count("/") == 1
+        and path.endswith(".yaml")
     ):
         return Path(path).stem
     return PLATFORM
@@ -90,8 +92,11 @@ def tenant_of(path: str) -> str:
 
 def all_students(tree: Tree) -> list[str]:
     """Every student with a spec or rendered files in the tree."""
-    found = {Path(p).stem for p in tree.files(layout.TENANTS_DIR)
-             if p.count("/") == 1 and p.endswith(".yaml")}
+    found = {
+        Path(p).stem
+        for p in tree.files(layout.TENANTS_DIR)
+        if p.count("/") == 1 and p.endswith(".yaml")
+    }
     for base in (layout.TENANT_MANIFESTS_DIR, layout.WORKLOADS_DIR):
         for p in tree.files(base):
             t = tenant_of(p)
@@ -103,8 +108,15 @@ def all_students(tree: Tree) -> list[str]:
 class RunBase:
     """The state of one run and the steps every check uses."""
 
-    def __init__(self, cfg: PlatformConfig, tree: Tree, opts: Options,
-                 progress: Progress | None, *, schemas: SchemaSet | None = None) -> None:
+    def __init__(
+        self,
+        cfg: PlatformConfig,
+        tree: Tree,
+        opts: Options,
+        progress: Progress | None,
+        *,
+        schemas: SchemaSet | None = None,
+    ) -> None:
         self.cfg = cfg
         self.tree = tree
         self.opts = opts
@@ -128,9 +140,15 @@ class RunBase:
         """Record ``issue`` at the file and line of ``doc`` (for a built object: its source)."""
         line = doc.line_of(issue.path)  # first: places a built object at its source file
         self.report.findings.append(
-            F.make(issue.rule, issue.message, file=doc.file, line=line,
-                   tenant=tenant, obj=doc.obj if isinstance(doc.obj, dict) else None,
-                   severity=issue.severity)
+            F.make(
+                issue.rule,
+                issue.message,
+                file=doc.file,
+                line=line,
+                tenant=tenant,
+                obj=doc.obj if isinstance(doc.obj, dict) else None,
+                severity=issue.severity,
+            )
         )
 
     def add_file(self, rule: str, message: str, file: str, tenant: str, line: int = 1) -> None:
@@ -141,15 +159,17 @@ class RunBase:
         """The report: findings deduplicated and sorted, the index saved."""
         if self._index is not None:
             self._index.save()
-        self.report.findings = sorted(set(self.report.findings),
-                                      key=lambda f: (f.tenant, f.file, f.line, f.rule, f.message))
+        self.report.findings = sorted(
+            set(self.report.findings), key=lambda f: (f.tenant, f.file, f.line, f.rule, f.message)
+        )
         self.report.tenants = sorted(self.checked)
         return self.report
 
     # -- loading -------------------------------------------------------------------------------
 
-    def load(self, path: str, tenant: str, shown: str | None = None,
-             tree: Tree | None = None) -> list[Doc]:
+    def load(
+        self, path: str, tenant: str, shown: str | None = None, tree: Tree | None = None
+    ) -> list[Doc]:
         """The objects of a file of ``tree`` (the run's by default), parsed once per run.
 
         ``shown`` is the name findings give the file (default: its path); a syntax error is
@@ -186,8 +206,11 @@ class RunBase:
             return False
         meta = obj.get("metadata")
         if not isinstance(meta, dict) or not (meta.get("name") or meta.get("generateName")):
-            self.add(doc, Issue(F.MALFORMED, f"{obj.get('kind')} has no metadata.name",
-                                ("metadata",)), tenant)
+            self.add(
+                doc,
+                Issue(F.MALFORMED, f"{obj.get('kind')} has no metadata.name", ("metadata",)),
+                tenant,
+            )
             return False
         usable = True
         for issue in self.schemas.check(obj):
@@ -214,8 +237,10 @@ class RunBase:
             text = self.tree.read(path)
             spec = tenant_spec.parse_spec(yamlio.load(text, source=path), path, text)
             if spec.student != student:
-                raise ConfigError(f"{path}: student {spec.student!r} does not match the file "
-                                  "name", hint=f"rename the file or set student: {student}")
+                raise ConfigError(
+                    f"{path}: student {spec.student!r} does not match the file name",
+                    hint=f"rename the file or set student: {student}",
+                )
             tenant_spec.check_spec_file(spec, self.cfg, path)
         except KuployError as exc:
             self.add_file(F.SPEC_INVALID, str(exc), path, student)

@@ -82,12 +82,22 @@ REMOVED_APIS: dict[tuple[str, str], tuple[int, str]] = {
 
 
 WARM_KINDS = (
-    ("v1", "Namespace"), ("v1", "ResourceQuota"), ("v1", "LimitRange"), ("v1", "Service"),
-    ("v1", "ConfigMap"), ("v1", "Secret"), ("networking.k8s.io/v1", "NetworkPolicy"),
-    ("networking.k8s.io/v1", "Ingress"), ("rbac.authorization.k8s.io/v1", "Role"),
-    ("rbac.authorization.k8s.io/v1", "RoleBinding"), ("apps/v1", "Deployment"),
-    ("apps/v1", "StatefulSet"), ("batch/v1", "Job"), ("batch/v1", "CronJob"),
-    ("argoproj.io/v1alpha1", "Application"), ("argoproj.io/v1alpha1", "AppProject"),
+    ("v1", "Namespace"),
+    ("v1", "ResourceQuota"),
+    ("v1", "LimitRange"),
+    ("v1", "Service"),
+    ("v1", "ConfigMap"),
+    ("v1", "Secret"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+    ("networking.k8s.io/v1", "Ingress"),
+    ("rbac.authorization.k8s.io/v1", "Role"),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "StatefulSet"),
+    ("batch/v1", "Job"),
+    ("batch/v1", "CronJob"),
+    ("argoproj.io/v1alpha1", "Application"),
+    ("argoproj.io/v1alpha1", "AppProject"),
 )
 
 
@@ -263,7 +273,8 @@ class SchemaSet:
         if validator is None:
             group = api_version.rpartition("/")[0]
             where = "the CRDs bundled with kuploy-gitops" + (
-                f" or the CRD folder {self.crd_dir}" if self.crd_dir is not None
+                f" or the CRD folder {self.crd_dir}"
+                if self.crd_dir is not None
                 else " (pass --crd-dir with the CRD of this kind)"
             )
             extra = f" nor in {where}" if "." in group else ""

@@ -41,14 +41,15 @@ class ShardResult:
     tenants: int
 
 
-def check_parallel(run: Run, students: list[str], workers: int, drift: bool,
-                   drift_of: list[str] | None) -> list[str] | None:
+def check_parallel(
+    run: Run, students: list[str], workers: int, drift: bool, drift_of: list[str] | None
+) -> list[str] | None:
     """Check ``students`` in shards on ``workers`` processes; the drift (when asked) beside."""
     global _FORKED  # noqa: PLW0603 - handed to forked children, never pickled
     run.schemas.warm()
     _FORKED = run
     size = max(8, min(64, len(students) // (workers * 4) or 1))
-    shards = [students[i:i + size] for i in range(0, len(students), size)]
+    shards = [students[i : i + size] for i in range(0, len(students), size)]
     done = 0
     drift_future = None
     with warnings.catch_warnings():
@@ -73,10 +74,14 @@ def check_parallel(run: Run, students: list[str], workers: int, drift: bool,
 def shard_result(run: Run) -> ShardResult:
     """What ``run`` found, for the parent."""
     return ShardResult(
-        findings=run.report.findings, files=run.report.files,
-        objects=run.report.objects, builds=run.report.builds,
-        cached_builds=run.report.cached_builds, hosts=run.hosts,
-        checked=run.checked, unknown_kinds=run.unknown_kinds,
+        findings=run.report.findings,
+        files=run.report.files,
+        objects=run.report.objects,
+        builds=run.report.builds,
+        cached_builds=run.report.cached_builds,
+        hosts=run.hosts,
+        checked=run.checked,
+        unknown_kinds=run.unknown_kinds,
         object_keys=run.keys_of([p for p, _ in run.parsed_paths()]),
         tenants=len(run.checked),
     )

@@ -45,8 +45,9 @@ class Doc:
 class BuiltDoc(Doc):
     """A kustomize-built object, placed at its source document only when a line is asked for."""
 
-    def __init__(self, obj: Any, kfile: str, tenant: str,
-                 source: Callable[[Any], Doc | None]) -> None:
+    def __init__(
+        self, obj: Any, kfile: str, tenant: str, source: Callable[[Any], Doc | None]
+    ) -> None:
         """Start at the kustomization file; ``source`` finds the object's source document."""
         super().__init__(obj, kfile, 1, 0, None, tenant)
         self._source: Callable[[Any], Doc | None] | None = source
@@ -58,7 +59,11 @@ class BuiltDoc(Doc):
             self._source = None
             if src is not None:
                 self.file, self.line, self.index, self.text = (
-                    src.file, src.line, src.index, src.text)
+                    src.file,
+                    src.line,
+                    src.index,
+                    src.text,
+                )
         return super().line_of(path)
 
 
@@ -245,8 +250,10 @@ def iter_objects(docs: list[Doc]) -> Iterator[Doc]:
     """Documents that are mappings, expanding ``kind: List`` items."""
     for doc in docs:
         obj = doc.obj
-        if isinstance(obj, dict) and str(obj.get("kind", "")).endswith("List") and isinstance(
-            obj.get("items"), list
+        if (
+            isinstance(obj, dict)
+            and str(obj.get("kind", "")).endswith("List")
+            and isinstance(obj.get("items"), list)
         ):
             for item in obj["items"]:
                 yield Doc(item, doc.file, doc.line, doc.index, None, doc.tenant)

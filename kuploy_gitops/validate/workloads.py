@@ -42,7 +42,7 @@ class AppSource:
         """The name a finding gives ``path``."""
         if not self.shown:
             return path
-        rest = path[len(self.folder) + 1:] if self.folder else path
+        rest = path[len(self.folder) + 1 :] if self.folder else path
         return f"{self.shown}/{rest}"
 
     @property
@@ -78,12 +78,16 @@ class WorkloadChecks(CrossTenantChecks):
         """The student's platform-managed app folders (and loose files) in the repo."""
         base = layout.workload_dir(student)
         files = self.tree.files(base)
-        folders = sorted({p[len(base) + 1:].split("/", 1)[0] for p in files
-                          if "/" in p[len(base) + 1:]})
-        out = [AppSource(self.tree, f"{base}/{f}",
-                         tuple(p for p in files if p.startswith(f"{base}/{f}/")))
-               for f in folders]
-        out += [AppSource(self.tree, p, (p,)) for p in files if "/" not in p[len(base) + 1:]]
+        folders = sorted(
+            {p[len(base) + 1 :].split("/", 1)[0] for p in files if "/" in p[len(base) + 1 :]}
+        )
+        out = [
+            AppSource(
+                self.tree, f"{base}/{f}", tuple(p for p in files if p.startswith(f"{base}/{f}/"))
+            )
+            for f in folders
+        ]
+        out += [AppSource(self.tree, p, (p,)) for p in files if "/" not in p[len(base) + 1 :]]
         return out
 
     def prebuild(self, students: list[str]) -> None:
@@ -133,11 +137,13 @@ class WorkloadChecks(CrossTenantChecks):
                 raw_paths.append(path)
 
             def raw(src: AppSource = src, paths: list[str] = raw_paths) -> list[Doc]:
-                return [d for p in paths
-                        for d in self.load(p, ctx.student, src.show(p), src.tree)]
+                return [d for p in paths for d in self.load(p, ctx.student, src.show(p), src.tree)]
 
-            if kfile is not None and self.check_kustomization(src, kfile, ctx) and \
-                    self.opts.kustomize:
+            if (
+                kfile is not None
+                and self.check_kustomization(src, kfile, ctx)
+                and self.opts.kustomize
+            ):
                 to_build.append((src, kfile, raw))
             else:
                 scopes.append(raw())
@@ -156,9 +162,15 @@ class WorkloadChecks(CrossTenantChecks):
             self.add(docs[0], issue, ctx.student)
         if isolation.remote_refs(data) or data.get("helmCharts"):
             if not issues:
-                self.add(docs[0], Issue(F.KUSTOMIZE_FAILED,
-                                        "not built: remote bases or helmCharts need the network",
-                                        severity=F.WARNING), ctx.student)
+                self.add(
+                    docs[0],
+                    Issue(
+                        F.KUSTOMIZE_FAILED,
+                        "not built: remote bases or helmCharts need the network",
+                        severity=F.WARNING,
+                    ),
+                    ctx.student,
+                )
             return False
         return True
 
@@ -169,8 +181,9 @@ class WorkloadChecks(CrossTenantChecks):
                 for issue in isolation.check_chart(ctx, doc.obj):
                     self.add(doc, issue, ctx.student)
 
-    def build(self, student: str,
-              todo: list[tuple[AppSource, str, Callable[[], list[Doc]]]]) -> list[list[Doc]]:
+    def build(
+        self, student: str, todo: list[tuple[AppSource, str, Callable[[], list[Doc]]]]
+    ) -> list[list[Doc]]:
         """Build each kustomization (prebuilt ones reused, in-memory ones materialised)."""
         results: dict[int, Build] = {}
         fresh: list[int] = []
@@ -192,8 +205,9 @@ class WorkloadChecks(CrossTenantChecks):
             shown = src.show(kfile)
             if result.output is None:
                 where = f" {src.folder}" if src.folder and not src.shown else ""
-                self.add_file(F.KUSTOMIZE_FAILED, f"kubectl kustomize{where}: {result.error}",
-                              shown, student)
+                self.add_file(
+                    F.KUSTOMIZE_FAILED, f"kubectl kustomize{where}: {result.error}", shown, student
+                )
                 scopes.append([])
                 continue
             scopes.append(_map_sources(result.objects(), raw, shown, student))
@@ -224,13 +238,23 @@ class WorkloadChecks(CrossTenantChecks):
             if obj.get("kind") != "Service" or group_of(obj):
                 continue
             selector = (obj.get("spec") or {}).get("selector")
-            if isinstance(selector, dict) and selector and not any(
-                all(labels.get(str(k)) == str(v) for k, v in selector.items())
-                for labels in pod_labels
+            if (
+                isinstance(selector, dict)
+                and selector
+                and not any(
+                    all(labels.get(str(k)) == str(v) for k, v in selector.items())
+                    for labels in pod_labels
+                )
             ):
-                self.add(doc, Issue(F.SERVICE_UNMATCHED,
-                                    f"Service selector {selector} matches no pod template of "
-                                    f"{ctx.student!r}", ("spec", "selector")), ctx.student)
+                self.add(
+                    doc,
+                    Issue(
+                        F.SERVICE_UNMATCHED,
+                        f"Service selector {selector} matches no pod template of {ctx.student!r}",
+                        ("spec", "selector"),
+                    ),
+                    ctx.student,
+                )
 
     def check_duplicates(self, docs: list[Doc], default_ns: str, tenant: str) -> None:
         """The same object twice in one app (the later one would silently win)."""
@@ -246,9 +270,15 @@ class WorkloadChecks(CrossTenantChecks):
                 seen[key] = doc
                 continue
             first.line_of(())
-            self.add(doc, Issue(F.DUPLICATE,
-                                f"{kind} {ns + '/' if ns else ''}{meta.get('name')} is already "
-                                f"defined in {first.file}:{first.line}"), tenant)
+            self.add(
+                doc,
+                Issue(
+                    F.DUPLICATE,
+                    f"{kind} {ns + '/' if ns else ''}{meta.get('name')} is already "
+                    f"defined in {first.file}:{first.line}",
+                ),
+                tenant,
+            )
 
 
 class _Materialised:
@@ -275,8 +305,9 @@ class _Materialised:
             self.tmp.cleanup()
 
 
-def _map_sources(objs: list[Any], raw: Callable[[], list[Doc]], kfile: str,
-                 tenant: str) -> list[Doc]:
+def _map_sources(
+    objs: list[Any], raw: Callable[[], list[Doc]], kfile: str, tenant: str
+) -> list[Doc]:
     """Built objects as documents placed, on demand, at their source file and line."""
     index: dict[tuple[str, str], Doc] = {}
     by_kind: dict[str, list[Doc]] = {}

@@ -85,8 +85,9 @@ class FakeArgoCD:
         for token in [t for t, info in self.tokens.items() if info.subject.startswith("user:")]:
             del self.tokens[token]
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str],
-               body: bytes) -> tuple[int, bytes, str]:
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, bytes, str]:
         """Answer one request: (status, body, content type)."""
         split = urlsplit(raw_path)
         path = unquote(split.path)
@@ -94,7 +95,7 @@ class FakeArgoCD:
         if prefix:
             if not path.startswith(prefix + "/"):
                 return 404, b"404 page not found\n", "text/plain"
-            path = path[len(prefix):]
+            path = path[len(prefix) :]
         if self.hold is not None:
             self.hold.wait(10)
         query = parse_qsl(split.query, keep_blank_values=True)
@@ -109,8 +110,14 @@ class FakeArgoCD:
             self.calls.append((method, op.operation_id, path))
             if self.fail_next:
                 status = self.fail_next.pop(0)
-                return self._json(status, {"error": "upstream unavailable", "code": 14,
-                                           "message": "upstream unavailable"})
+                return self._json(
+                    status,
+                    {
+                        "error": "upstream unavailable",
+                        "code": 14,
+                        "message": "upstream unavailable",
+                    },
+                )
             try:
                 who = self._auth(op.operation_id, headers)
                 handler = getattr(self, "op_" + op.operation_id, None)
@@ -173,8 +180,9 @@ class FakeArgoCD:
         if tls is not None:
             server.socket = tls.wrap_socket(server.socket, server_side=True)
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         scheme = "https" if tls is not None else "http"
         return f"{scheme}://127.0.0.1:{server.server_address[1]}"
@@ -204,8 +212,11 @@ class FakeArgoCD:
         if who is None or who.project is None:
             return
         if who.project != project or action not in ("get", "sync"):
-            raise Reply(403, 7, f"permission denied: applications, {action}, "
-                                f"{project}/{name}, sub: {who.subject}")
+            raise Reply(
+                403,
+                7,
+                f"permission denied: applications, {action}, {project}/{name}, sub: {who.subject}",
+            )
 
     # ----------------------------------------------------------------- session
 
@@ -226,10 +237,14 @@ class FakeArgoCD:
         validate_crd("appproject-crd.yaml", project, "AppProject body")
         name = project["metadata"]["name"]
         current = self.projects.get(name)
-        if (current is not None and current.get("spec") != project.get("spec")
-                and not body.get("upsert")):
-            raise Reply(400, 3, "existing project spec is different, use upsert flag to "
-                                "force update")
+        if (
+            current is not None
+            and current.get("spec") != project.get("spec")
+            and not body.get("upsert")
+        ):
+            raise Reply(
+                400, 3, "existing project spec is different, use upsert flag to force update"
+            )
         stored = copy.deepcopy(project)
         stored["metadata"].setdefault("namespace", "argocd")
         stored["metadata"]["resourceVersion"] = str(next(self._serial))
@@ -257,20 +272,31 @@ class FakeArgoCD:
         del self.projects[params["name"]]
         return {}
 
-    def op_ProjectService_CreateToken(self, who: TokenInfo, params: Obj, query: Obj,
-                                      body: Obj) -> Obj:
+    def op_ProjectService_CreateToken(
+        self, who: TokenInfo, params: Obj, query: Obj, body: Obj
+    ) -> Obj:
         project = self._project(params["project"])
         roles = {r["name"]: r for r in project["spec"].get("roles") or []}
         if params["role"] not in roles:
-            raise Reply(404, 5, f"project '{params['project']}' does not have role "
-                                f"'{params['role']}'")
+            raise Reply(
+                404, 5, f"project '{params['project']}' does not have role '{params['role']}'"
+            )
         token = f"proj-{params['project']}-{next(self._serial)}-eyJfake"
-        self.tokens[token] = TokenInfo(f"proj:{params['project']}:{params['role']}",
-                                       params["project"])
-        items = project.setdefault("status", {}).setdefault("jwtTokensByRole", {}).setdefault(
-            params["role"], {"items": []})["items"]
-        items.append({"iat": 1700000000, "exp": 1700000000 + int(body.get("expiresIn", 0)),
-                      "id": body.get("id", "")})
+        self.tokens[token] = TokenInfo(
+            f"proj:{params['project']}:{params['role']}", params["project"]
+        )
+        items = (
+            project.setdefault("status", {})
+            .setdefault("jwtTokensByRole", {})
+            .setdefault(params["role"], {"items": []})["items"]
+        )
+        items.append(
+            {
+                "iat": 1700000000,
+                "exp": 1700000000 + int(body.get("expiresIn", 0)),
+                "id": body.get("id", ""),
+            }
+        )
         return {"token": token}
 
     # ----------------------------------------------------------------- applications
@@ -280,25 +306,31 @@ class FakeArgoCD:
             raise Reply(404, 5, f'applications.argoproj.io "{name}" not found')
         return self.apps[name]
 
-    def op_ApplicationService_Create(self, who: TokenInfo, params: Obj, query: Obj,
-                                     body: Obj) -> Obj:
+    def op_ApplicationService_Create(
+        self, who: TokenInfo, params: Obj, query: Obj, body: Obj
+    ) -> Obj:
         validate_crd("application-crd.yaml", body, "Application body")
         spec, name = body["spec"], body["metadata"]["name"]
         self._allow(who, "create", spec.get("project", ""), name)
         project = self.projects.get(spec.get("project", ""))
         if project is None:
-            raise Reply(400, 3, f"application references project {spec.get('project')} which "
-                                "does not exist")
+            raise Reply(
+                400, 3, f"application references project {spec.get('project')} which does not exist"
+            )
         if query.get("validate", ["true"])[0] == "true":
             self._validate_against_project(name, spec, project)
         current = self.apps.get(name)
         if current is not None:
             if current["spec"] == spec and current["metadata"].get("labels") == body[
-                    "metadata"].get("labels"):
+                "metadata"
+            ].get("labels"):
                 return current
             if query.get("upsert", ["false"])[0] != "true":
-                raise Reply(400, 3, "existing application spec is different, use upsert flag "
-                                    "to force update")
+                raise Reply(
+                    400,
+                    3,
+                    "existing application spec is different, use upsert flag to force update",
+                )
             current["spec"] = copy.deepcopy(spec)
             current["metadata"].update(copy.deepcopy(body["metadata"]))
             return current
@@ -314,18 +346,26 @@ class FakeArgoCD:
     def _validate_against_project(name: str, spec: Obj, project: Obj) -> None:
         repo = (spec.get("source") or {}).get("repoURL", "")
         if not any(fnmatch.fnmatch(repo, g) for g in project["spec"].get("sourceRepos") or []):
-            raise Reply(400, 3, f"application repo {repo} is not permitted in project "
-                                f"'{project['metadata']['name']}'")
+            raise Reply(
+                400,
+                3,
+                f"application repo {repo} is not permitted in project "
+                f"'{project['metadata']['name']}'",
+            )
         dest = spec.get("destination") or {}
         for d in project["spec"].get("destinations") or []:
             if fnmatch.fnmatch(dest.get("namespace", ""), d.get("namespace", "")) and (
-                    fnmatch.fnmatch(dest.get("server", ""), d.get("server", "*"))):
+                fnmatch.fnmatch(dest.get("server", ""), d.get("server", "*"))
+            ):
                 return
-        raise Reply(400, 3, f"application destination {dest} is not permitted in project "
-                            f"'{project['metadata']['name']}'")
+        raise Reply(
+            400,
+            3,
+            f"application destination {dest} is not permitted in project "
+            f"'{project['metadata']['name']}'",
+        )
 
-    def op_ApplicationService_Get(self, who: TokenInfo, params: Obj, query: Obj,
-                                  body: Any) -> Obj:
+    def op_ApplicationService_Get(self, who: TokenInfo, params: Obj, query: Obj, body: Any) -> Obj:
         name = params["name"]
         self._advance_deletions()
         app = self._app(name)
@@ -336,8 +376,7 @@ class FakeArgoCD:
         self._advance(name)
         return app
 
-    def op_ApplicationService_List(self, who: TokenInfo, params: Obj, query: Obj,
-                                   body: Any) -> Obj:
+    def op_ApplicationService_List(self, who: TokenInfo, params: Obj, query: Obj, body: Any) -> Obj:
         self._advance_deletions()
         projects = query.get("projects") or query.get("project")
         selector = _parse_selector((query.get("selector") or [""])[0])
@@ -353,22 +392,27 @@ class FakeArgoCD:
             items.append(app)
         return {"items": items, "metadata": {}}
 
-    def op_ApplicationService_Sync(self, who: TokenInfo, params: Obj, query: Obj,
-                                   body: Obj) -> Obj:
+    def op_ApplicationService_Sync(self, who: TokenInfo, params: Obj, query: Obj, body: Obj) -> Obj:
         app = self._app(params["name"])
         self._allow(who, "sync", app["spec"]["project"], params["name"])
         if app["metadata"].get("deletionTimestamp"):
             raise Reply(400, 9, "application is being deleted")
-        op: Obj = {"sync": {"revision": body.get("revision") or REVISION,
-                            "prune": bool(body.get("prune")), "dryRun": bool(body.get("dryRun"))}}
+        op: Obj = {
+            "sync": {
+                "revision": body.get("revision") or REVISION,
+                "prune": bool(body.get("prune")),
+                "dryRun": bool(body.get("dryRun")),
+            }
+        }
         if body.get("resources"):
             op["sync"]["resources"] = body["resources"]
         app["operation"] = op
         self.sims[params["name"]].stage = 0
         return app
 
-    def op_ApplicationService_Delete(self, who: TokenInfo, params: Obj, query: Obj,
-                                     body: Any) -> Obj:
+    def op_ApplicationService_Delete(
+        self, who: TokenInfo, params: Obj, query: Obj, body: Any
+    ) -> Obj:
         app = self._app(params["name"])
         self._allow(who, "delete", app["spec"]["project"], params["name"])
         cascade = query.get("cascade", ["true"])[0] == "true"
@@ -378,15 +422,17 @@ class FakeArgoCD:
         self.deleting[params["name"]] = self.deletion_reads
         return {}
 
-    def op_ApplicationService_ResourceTree(self, who: TokenInfo, params: Obj, query: Obj,
-                                           body: Any) -> Obj:
+    def op_ApplicationService_ResourceTree(
+        self, who: TokenInfo, params: Obj, query: Obj, body: Any
+    ) -> Obj:
         name = params["applicationName"]
         app = self._app(name)
         self._allow(who, "get", app["spec"]["project"], name)
         return {"nodes": self._tree(name)}
 
-    def op_ApplicationService_ListResourceEvents(self, who: TokenInfo, params: Obj, query: Obj,
-                                                 body: Any) -> Obj:
+    def op_ApplicationService_ListResourceEvents(
+        self, who: TokenInfo, params: Obj, query: Obj, body: Any
+    ) -> Obj:
         name = params["name"]
         app = self._app(name)
         self._allow(who, "get", app["spec"]["project"], name)
@@ -428,9 +474,12 @@ class FakeArgoCD:
         op = app.get("operation")
         if sim.stage == 1:
             app.pop("operation", None)
-            status["operationState"] = {"phase": "Running", "operation": op,
-                                        "startedAt": "2026-11-27T00:00:01Z",
-                                        "message": "one or more tasks are running"}
+            status["operationState"] = {
+                "phase": "Running",
+                "operation": op,
+                "startedAt": "2026-11-27T00:00:01Z",
+                "message": "one or more tasks are running",
+            }
             status["sync"] = {"status": "OutOfSync"}
             status["health"] = {"status": "Missing"}
             return
@@ -438,20 +487,35 @@ class FakeArgoCD:
         if sim.stage == 2:
             revision = state["operation"]["sync"]["revision"]
             if sim.scenario == "syncfail":
-                state.update(phase="Failed", message="one or more objects failed to apply",
-                             finishedAt="2026-11-27T00:00:02Z",
-                             syncResult={"revision": revision, "resources": [{
-                                 "group": "apps", "version": "v1", "kind": "Deployment",
-                                 "namespace": app["spec"]["destination"]["namespace"],
-                                 "name": "web", "status": "SyncFailed",
-                                 "message": 'Deployment.apps "web" is invalid: spec.template.'
-                                            'spec.containers[0].image: Required value'}]})
+                state.update(
+                    phase="Failed",
+                    message="one or more objects failed to apply",
+                    finishedAt="2026-11-27T00:00:02Z",
+                    syncResult={
+                        "revision": revision,
+                        "resources": [
+                            {
+                                "group": "apps",
+                                "version": "v1",
+                                "kind": "Deployment",
+                                "namespace": app["spec"]["destination"]["namespace"],
+                                "name": "web",
+                                "status": "SyncFailed",
+                                "message": 'Deployment.apps "web" is invalid: spec.template.'
+                                "spec.containers[0].image: Required value",
+                            }
+                        ],
+                    },
+                )
                 status["sync"] = {"status": "OutOfSync", "revision": revision}
                 status["health"] = {"status": "Missing"}
                 return
-            state.update(phase="Succeeded", message="successfully synced (all tasks run)",
-                         finishedAt="2026-11-27T00:00:02Z",
-                         syncResult={"revision": revision, "resources": []})
+            state.update(
+                phase="Succeeded",
+                message="successfully synced (all tasks run)",
+                finishedAt="2026-11-27T00:00:02Z",
+                syncResult={"revision": revision, "resources": []},
+            )
             status["sync"] = {"status": "Synced", "revision": revision}
             status["health"] = {"status": "Progressing"}
             return
@@ -473,43 +537,94 @@ class FakeArgoCD:
         scenario = sim.scenario if settled else "healthy"
         dep_health = {"status": "Healthy" if settled and scenario == "healthy" else "Progressing"}
         if scenario in ("psa", "quota"):
-            dep_health = {"status": "Degraded",
-                          "message": 'Deployment "web" exceeded its progress deadline'}
+            dep_health = {
+                "status": "Degraded",
+                "message": 'Deployment "web" exceeded its progress deadline',
+            }
         nodes: list[Obj] = [
-            {"group": "apps", "version": "v1", "kind": "Deployment", "namespace": ns,
-             "name": "web", "uid": "uid-dep", "health": dep_health},
-            {"group": "", "version": "v1", "kind": "Service", "namespace": ns, "name": "web",
-             "uid": "uid-svc", "health": {"status": "Healthy"}},
+            {
+                "group": "apps",
+                "version": "v1",
+                "kind": "Deployment",
+                "namespace": ns,
+                "name": "web",
+                "uid": "uid-dep",
+                "health": dep_health,
+            },
+            {
+                "group": "",
+                "version": "v1",
+                "kind": "Service",
+                "namespace": ns,
+                "name": "web",
+                "uid": "uid-svc",
+                "health": {"status": "Healthy"},
+            },
         ]
-        rs: Obj = {"group": "apps", "version": "v1", "kind": "ReplicaSet", "namespace": ns,
-                   "name": "web-5d9c7b", "uid": "uid-rs", "health": {"status": "Healthy"},
-                   "parentRefs": [{"group": "apps", "kind": "Deployment", "namespace": ns,
-                                   "name": "web", "uid": "uid-dep"}]}
+        rs: Obj = {
+            "group": "apps",
+            "version": "v1",
+            "kind": "ReplicaSet",
+            "namespace": ns,
+            "name": "web-5d9c7b",
+            "uid": "uid-rs",
+            "health": {"status": "Healthy"},
+            "parentRefs": [
+                {
+                    "group": "apps",
+                    "kind": "Deployment",
+                    "namespace": ns,
+                    "name": "web",
+                    "uid": "uid-dep",
+                }
+            ],
+        }
         nodes.append(rs)
         if scenario == "psa":
             rs["health"] = {"status": "Progressing"}
             return nodes
         if scenario == "quota":
-            rs["health"] = {"status": "Degraded", "message":
-                            'pods "web-5d9c7b-x2x" is forbidden: exceeded quota: kuploy-quota, '
-                            "requested: limits.cpu=4, used: limits.cpu=0, limited: limits.cpu=2"}
+            rs["health"] = {
+                "status": "Degraded",
+                "message": 'pods "web-5d9c7b-x2x" is forbidden: exceeded quota: kuploy-quota, '
+                "requested: limits.cpu=4, used: limits.cpu=0, limited: limits.cpu=2",
+            }
             return nodes
-        pod: Obj = {"group": "", "version": "v1", "kind": "Pod", "namespace": ns,
-                    "name": "web-5d9c7b-x2x", "uid": "uid-pod",
-                    "parentRefs": [{"group": "apps", "kind": "ReplicaSet", "namespace": ns,
-                                    "name": "web-5d9c7b", "uid": "uid-rs"}],
-                    "info": [{"name": "Status Reason", "value": "Running"},
-                             {"name": "Containers", "value": "1/1"}],
-                    "health": {"status": "Healthy"}}
+        pod: Obj = {
+            "group": "",
+            "version": "v1",
+            "kind": "Pod",
+            "namespace": ns,
+            "name": "web-5d9c7b-x2x",
+            "uid": "uid-pod",
+            "parentRefs": [
+                {
+                    "group": "apps",
+                    "kind": "ReplicaSet",
+                    "namespace": ns,
+                    "name": "web-5d9c7b",
+                    "uid": "uid-rs",
+                }
+            ],
+            "info": [
+                {"name": "Status Reason", "value": "Running"},
+                {"name": "Containers", "value": "1/1"},
+            ],
+            "health": {"status": "Healthy"},
+        }
         if scenario == "imagepull":
             pod["info"][0]["value"] = "ImagePullBackOff"
-            pod["health"] = {"status": "Degraded",
-                             "message": 'Back-off pulling image "ghcr.io/org/web:1.0-typo"'}
+            pod["health"] = {
+                "status": "Degraded",
+                "message": 'Back-off pulling image "ghcr.io/org/web:1.0-typo"',
+            }
         elif scenario == "crashloop":
             pod["info"][0]["value"] = "CrashLoopBackOff"
-            pod["health"] = {"status": "Degraded", "message":
-                             "back-off 40s restarting failed container=app "
-                             "pod=web-5d9c7b-x2x_kim(uid)"}
+            pod["health"] = {
+                "status": "Degraded",
+                "message": "back-off 40s restarting failed container=app "
+                "pod=web-5d9c7b-x2x_kim(uid)",
+            }
         elif scenario == "readiness":
             pod["info"][1]["value"] = "0/1"
             pod["health"] = {"status": "Progressing"}
@@ -525,22 +640,37 @@ class FakeArgoCD:
         ns = self._ns(name)
 
         def event(kind: str, obj: str, reason: str, message: str, kind_: str = "Warning") -> Obj:
-            return {"metadata": {"name": f"{obj}.{reason.lower()}", "namespace": ns},
-                    "involvedObject": {"kind": kind, "name": obj, "namespace": ns, "uid": uid},
-                    "reason": reason, "message": message, "type": kind_, "count": 3,
-                    "lastTimestamp": "2026-11-27T00:00:03Z"}
+            return {
+                "metadata": {"name": f"{obj}.{reason.lower()}", "namespace": ns},
+                "involvedObject": {"kind": kind, "name": obj, "namespace": ns, "uid": uid},
+                "reason": reason,
+                "message": message,
+                "type": kind_,
+                "count": 3,
+                "lastTimestamp": "2026-11-27T00:00:03Z",
+            }
 
         if sim.scenario == "psa" and uid == "uid-rs":
             return [
                 event("ReplicaSet", "web-5d9c7b", "SuccessfulCreate", "irrelevant", "Normal"),
-                event("ReplicaSet", "web-5d9c7b", "FailedCreate",
-                      'Error creating: pods "web-5d9c7b-x2x" is forbidden: violates '
-                      'PodSecurity "baseline:v1.34": privileged (container "app" must not set '
-                      "securityContext.privileged=true)"),
+                event(
+                    "ReplicaSet",
+                    "web-5d9c7b",
+                    "FailedCreate",
+                    'Error creating: pods "web-5d9c7b-x2x" is forbidden: violates '
+                    'PodSecurity "baseline:v1.34": privileged (container "app" must not set '
+                    "securityContext.privileged=true)",
+                ),
             ]
         if sim.scenario == "readiness" and uid == "uid-pod":
-            return [event("Pod", "web-5d9c7b-x2x", "Unhealthy",
-                          "Readiness probe failed: HTTP probe failed with statuscode: 503")]
+            return [
+                event(
+                    "Pod",
+                    "web-5d9c7b-x2x",
+                    "Unhealthy",
+                    "Readiness probe failed: HTTP probe failed with statuscode: 503",
+                )
+            ]
         return []
 
 

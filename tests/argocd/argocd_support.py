@@ -29,14 +29,17 @@ class FakeClock:
 def tenant(student: str = "kim", *apps: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     cfg = config.parse_config(config.default_config_data())
     spec = tenant_spec.TenantSpec(
-        student=student, tier="small", github=f"{student}-gh",
+        student=student,
+        tier="small",
+        github=f"{student}-gh",
         apps=tuple(
             tenant_spec.AppSpec(name=a, mode="managed", image="ghcr.io/org/web:1.0", port=8080)
             for a in apps or ("web",)
         ),
     )
-    return manifests.app_project(cfg, spec), [manifests.application(cfg, spec, a)
-                                              for a in spec.apps]
+    return manifests.app_project(cfg, spec), [
+        manifests.application(cfg, spec, a) for a in spec.apps
+    ]
 
 
 def register(client: ArgoCDClient, student: str = "kim", *apps: str) -> None:

@@ -34,8 +34,10 @@ def _demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo platform repo, built once (with an isolated git identity) and copied per test."""
     home = tmp_path_factory.mktemp("argocd-home")
     cfg = home / "gitconfig"
-    cfg.write_text("[user]\n\tname = Test Admin\n\temail = admin@example.test\n"
-                   "[init]\n\tdefaultBranch = main\n")
+    cfg.write_text(
+        "[user]\n\tname = Test Admin\n\temail = admin@example.test\n"
+        "[init]\n\tdefaultBranch = main\n"
+    )
     repo = tmp_path_factory.mktemp("argocd-demo") / "demo"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GIT_CONFIG_GLOBAL", str(cfg))
@@ -72,9 +74,15 @@ def make_client(fake: FakeArgoCD, clock: FakeClock) -> Iterator[Callable[..., Ar
     """Clients on the fake: over MockTransport by default, or a given server URL."""
     made: list[ArgoCDClient] = []
 
-    def make(server: str = "https://argocd.test", *, token: str = ADMIN_TOKEN,
-             username: str = "", password: str = "", transport: Any = "mock",
-             **conn: Any) -> ArgoCDClient:
+    def make(
+        server: str = "https://argocd.test",
+        *,
+        token: str = ADMIN_TOKEN,
+        username: str = "",
+        password: str = "",
+        transport: Any = "mock",
+        **conn: Any,
+    ) -> ArgoCDClient:
         creds = Credentials(token=token, username=username, password=password)
         client = ArgoCDClient(
             Connection(server=server, **conn),
@@ -134,10 +142,17 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False
         )
         .add_extension(
-            x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                          content_commitment=False, key_encipherment=False,
-                          data_encipherment=False, key_agreement=False, encipher_only=False,
-                          decipher_only=False),
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
             critical=True,
         )
         .sign(key, hashes.SHA256())
@@ -146,8 +161,11 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     key_path = folder / "argocd.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                          serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
     )
     return cert_path, key_path
 

@@ -36,21 +36,32 @@ def with_root_app(repo: Path, fake: FakeArgoCD) -> None:
     """Put the admin project and root Application in the fake, as `kubectl apply` would."""
     for obj in yamlio.load_all((repo / layout.ROOT_APP_FILE).read_text()):
         if obj["kind"] == "AppProject":
-            fake.projects[obj["metadata"]["name"]] = {"metadata": obj["metadata"],
-                                                      "spec": obj["spec"]}
+            fake.projects[obj["metadata"]["name"]] = {
+                "metadata": obj["metadata"],
+                "spec": obj["spec"],
+            }
         else:
-            fake.apps[obj["metadata"]["name"]] = {"metadata": obj["metadata"],
-                                                  "spec": obj["spec"], "status": {}}
+            fake.apps[obj["metadata"]["name"]] = {
+                "metadata": obj["metadata"],
+                "spec": obj["spec"],
+                "status": {},
+            }
 
 
-def test_end_to_end(demo_repo: Path, fake: FakeArgoCD, argocd_env: Callable[..., str],
-                    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_end_to_end(
+    demo_repo: Path,
+    fake: FakeArgoCD,
+    argocd_env: Callable[..., str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     caplog.set_level(logging.DEBUG)
     argocd_env(root_path="/argocd")
     outputs = []
 
-    reg = cli(demo_repo, "register", "--all", "--sync", "--wait", *FAST,
-              "--grpc-web-root-path", "/argocd")
+    reg = cli(
+        demo_repo, "register", "--all", "--sync", "--wait", *FAST, "--grpc-web-root-path", "/argocd"
+    )
     outputs.append(reg)
     assert reg.exit_code == 0, everything(reg)
     assert f"registered AppProject {STUDENT} and 1 Application(s)" in reg.output
@@ -62,14 +73,29 @@ def test_end_to_end(demo_repo: Path, fake: FakeArgoCD, argocd_env: Callable[...,
     assert status.exit_code == 0, everything(status)
     (row,) = json.loads(status.output)
     assert (row["application"], row["sync"], row["health"], row["reason"]) == (
-        APP, "Synced", "Healthy", "")
+        APP,
+        "Synced",
+        "Healthy",
+        "",
+    )
 
     table = cli(demo_repo, "status", STUDENT, "--grpc-web-root-path", "argocd")
     outputs.append(table)
     assert table.exit_code == 0 and "Synced" in table.output and "Healthy" in table.output
 
-    sync = cli(demo_repo, "sync", STUDENT, "web", "--prune", "--wait", *FAST,
-               "--revision", "v2", "--grpc-web-root-path", "argocd")
+    sync = cli(
+        demo_repo,
+        "sync",
+        STUDENT,
+        "web",
+        "--prune",
+        "--wait",
+        *FAST,
+        "--revision",
+        "v2",
+        "--grpc-web-root-path",
+        "argocd",
+    )
     outputs.append(sync)
     assert sync.exit_code == 0, everything(sync)
     assert fake.apps[APP]["status"]["sync"]["revision"] == "v2"
@@ -98,8 +124,9 @@ def test_end_to_end(demo_repo: Path, fake: FakeArgoCD, argocd_env: Callable[...,
     assert ADMIN_TOKEN not in caplog.text
 
 
-def test_offboard_verify_names_what_is_left(demo_repo: Path, fake: FakeArgoCD,
-                                            argocd_env: Callable[..., str]) -> None:
+def test_offboard_verify_names_what_is_left(
+    demo_repo: Path, fake: FakeArgoCD, argocd_env: Callable[..., str]
+) -> None:
     argocd_env()
     assert cli(demo_repo, "register", STUDENT).exit_code == 0
     with_root_app(demo_repo, fake)
@@ -112,8 +139,9 @@ def test_offboard_verify_names_what_is_left(demo_repo: Path, fake: FakeArgoCD,
     assert len(off.stderr.strip().splitlines()) == 1
 
 
-def test_failing_app_exits_9_with_the_reason(demo_repo: Path, fake: FakeArgoCD,
-                                             argocd_env: Callable[..., str]) -> None:
+def test_failing_app_exits_9_with_the_reason(
+    demo_repo: Path, fake: FakeArgoCD, argocd_env: Callable[..., str]
+) -> None:
     argocd_env()
     fake.scenario_for[APP] = "psa"
     reg = cli(demo_repo, "register", STUDENT, "--sync", "--wait", *FAST, "-o", "json")
@@ -128,10 +156,13 @@ def test_failing_app_exits_9_with_the_reason(demo_repo: Path, fake: FakeArgoCD,
     assert row["reason"].startswith("ReplicaSet/web-5d9c7b: refused by Pod Security: violates")
 
 
-def test_session_login_and_nothing_secret_in_output(demo_repo: Path, fake: FakeArgoCD,
-                                                    argocd_env: Callable[..., str],
-                                                    monkeypatch: pytest.MonkeyPatch,
-                                                    caplog: pytest.LogCaptureFixture) -> None:
+def test_session_login_and_nothing_secret_in_output(
+    demo_repo: Path,
+    fake: FakeArgoCD,
+    argocd_env: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
     argocd_env()
     monkeypatch.delenv("ARGOCD_AUTH_TOKEN")
@@ -151,9 +182,12 @@ def test_session_login_and_nothing_secret_in_output(demo_repo: Path, fake: FakeA
             assert token not in text
 
 
-def test_rejected_token_does_not_leak(demo_repo: Path, fake: FakeArgoCD,
-                                      argocd_env: Callable[..., str],
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rejected_token_does_not_leak(
+    demo_repo: Path,
+    fake: FakeArgoCD,
+    argocd_env: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     argocd_env()
     revoked = "revoked-token-SHOULD-NOT-APPEAR-91b2"
     monkeypatch.setenv("ARGOCD_AUTH_TOKEN", revoked)
@@ -177,9 +211,14 @@ def test_rejected_token_does_not_leak(demo_repo: Path, fake: FakeArgoCD,
         (["status", "--timeout", "0"], 4, "--timeout 0 is not positive"),
     ],
 )
-def test_cli_errors_are_one_line(demo_repo: Path, fake: FakeArgoCD,
-                                 argocd_env: Callable[..., str], args: list[str], code: int,
-                                 message: str) -> None:
+def test_cli_errors_are_one_line(
+    demo_repo: Path,
+    fake: FakeArgoCD,
+    argocd_env: Callable[..., str],
+    args: list[str],
+    code: int,
+    message: str,
+) -> None:
     argocd_env()
     result = cli(demo_repo, *args)
     assert result.exit_code == code, everything(result)
@@ -188,8 +227,9 @@ def test_cli_errors_are_one_line(demo_repo: Path, fake: FakeArgoCD,
     assert fake.calls == []
 
 
-def test_no_credentials(demo_repo: Path, argocd_env: Callable[..., str],
-                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_credentials(
+    demo_repo: Path, argocd_env: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     argocd_env()
     monkeypatch.delenv("ARGOCD_AUTH_TOKEN")
     result = cli(demo_repo, "status")
@@ -197,9 +237,13 @@ def test_no_credentials(demo_repo: Path, argocd_env: Callable[..., str],
     assert "set ARGOCD_AUTH_TOKEN, or ARGOCD_USERNAME and ARGOCD_PASSWORD" in result.stderr
 
 
-def test_tls_failure_through_the_cli(demo_repo: Path, fake: FakeArgoCD,
-                                     argocd_env: Callable[..., str],
-                                     server_tls: object, tls_files: tuple[Path, Path]) -> None:
+def test_tls_failure_through_the_cli(
+    demo_repo: Path,
+    fake: FakeArgoCD,
+    argocd_env: Callable[..., str],
+    server_tls: object,
+    tls_files: tuple[Path, Path],
+) -> None:
     argocd_env(tls=server_tls)
     refused = cli(demo_repo, "status")
     assert refused.exit_code == 9

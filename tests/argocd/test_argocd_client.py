@@ -44,8 +44,9 @@ class Recorder:
         return httpx.Response(status, text=body)
 
 
-def client_with(rec: Recorder, clock: FakeClock, *, creds: Credentials | None = None,
-                **conn: Any) -> ArgoCDClient:
+def client_with(
+    rec: Recorder, clock: FakeClock, *, creds: Credentials | None = None, **conn: Any
+) -> ArgoCDClient:
     return ArgoCDClient(
         Connection(server=conn.pop("server", "https://argocd.test"), **conn),
         creds or Credentials(token=ADMIN_TOKEN),
@@ -63,8 +64,9 @@ def err_text(exc: ArgoCDError) -> str:
 
 
 def test_credentials_from_env_prefers_token_and_hides_secrets() -> None:
-    creds = Credentials.from_env({"ARGOCD_AUTH_TOKEN": ADMIN_TOKEN, "ARGOCD_USERNAME": "admin",
-                                  "ARGOCD_PASSWORD": PASSWORD})
+    creds = Credentials.from_env(
+        {"ARGOCD_AUTH_TOKEN": ADMIN_TOKEN, "ARGOCD_USERNAME": "admin", "ARGOCD_PASSWORD": PASSWORD}
+    )
     assert not creds.can_login
     assert ADMIN_TOKEN not in repr(creds) and PASSWORD not in repr(creds)
     login = Credentials.from_env({"ARGOCD_USERNAME": "admin", "ARGOCD_PASSWORD": PASSWORD})
@@ -108,12 +110,23 @@ def test_repr_of_client_hides_token(clock: FakeClock) -> None:
 
 
 def test_declared_drops_server_owned_fields() -> None:
-    app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-           "metadata": {"name": "a", "namespace": "argocd", "uid": "x", "resourceVersion": "3",
-                        "labels": {"k": "v"}},
-           "spec": {"project": "p"}, "status": {"sync": {}}}
-    assert declared(app) == {"metadata": {"name": "a", "namespace": "argocd",
-                                          "labels": {"k": "v"}}, "spec": {"project": "p"}}
+    app = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {
+            "name": "a",
+            "namespace": "argocd",
+            "uid": "x",
+            "resourceVersion": "3",
+            "labels": {"k": "v"},
+        },
+        "spec": {"project": "p"},
+        "status": {"sync": {}},
+    }
+    assert declared(app) == {
+        "metadata": {"name": "a", "namespace": "argocd", "labels": {"k": "v"}},
+        "spec": {"project": "p"},
+    }
 
 
 # ------------------------------------------------------------------ auth
@@ -147,8 +160,12 @@ def test_session_login_then_relogin_once_on_401(clock: FakeClock) -> None:
     with client_with(rec, clock, creds=creds) as client:
         assert client.get_project("p")["metadata"]["name"] == "p"
     paths = [(r.method, r.url.path) for r in rec.requests]
-    assert paths == [("POST", "/api/v1/session"), ("GET", "/api/v1/projects/p"),
-                     ("POST", "/api/v1/session"), ("GET", "/api/v1/projects/p")]
+    assert paths == [
+        ("POST", "/api/v1/session"),
+        ("GET", "/api/v1/projects/p"),
+        ("POST", "/api/v1/session"),
+        ("GET", "/api/v1/projects/p"),
+    ]
 
 
 def test_relogin_happens_only_once(clock: FakeClock) -> None:
@@ -158,8 +175,10 @@ def test_relogin_happens_only_once(clock: FakeClock) -> None:
         return httpx.Response(401, json={"code": 16, "message": "no session information"})
 
     rec = Recorder(route)
-    with client_with(rec, clock, creds=Credentials(username="admin", password=PASSWORD)) as c, \
-            pytest.raises(ArgoCDError) as info:
+    with (
+        client_with(rec, clock, creds=Credentials(username="admin", password=PASSWORD)) as c,
+        pytest.raises(ArgoCDError) as info,
+    ):
         c.get_project("p")
     assert info.value.status == 401
     assert len(rec.requests) == 4
@@ -167,13 +186,26 @@ def test_relogin_happens_only_once(clock: FakeClock) -> None:
 
 
 def test_bad_password_is_one_clear_error(clock: FakeClock) -> None:
-    rec = Recorder((401, {"error": "Invalid username or password", "code": 16,
-                          "message": "Invalid username or password"}))
-    with client_with(rec, clock, creds=Credentials(username="admin", password=PASSWORD)) as c, \
-            pytest.raises(ArgoCDError) as info:
+    rec = Recorder(
+        (
+            401,
+            {
+                "error": "Invalid username or password",
+                "code": 16,
+                "message": "Invalid username or password",
+            },
+        )
+    )
+    with (
+        client_with(rec, clock, creds=Credentials(username="admin", password=PASSWORD)) as c,
+        pytest.raises(ArgoCDError) as info,
+    ):
         c.get_project("p")
     assert (info.value.method, info.value.path, info.value.status) == (
-        "POST", "/api/v1/session", 401)
+        "POST",
+        "/api/v1/session",
+        401,
+    )
     assert info.value.server_message == "Invalid username or password"
     assert len(rec.requests) == 1
 
@@ -194,8 +226,12 @@ def test_static_token_rejected_says_what_to_do_without_leaking(clock: FakeClock)
 
 
 def test_idempotent_get_retries_502_503_504_with_backoff(clock: FakeClock) -> None:
-    rec = Recorder((502, "bad gateway"), (503, {"message": "unavailable"}), (504, ""),
-                   (200, {"metadata": {"name": "kim-web"}}))
+    rec = Recorder(
+        (502, "bad gateway"),
+        (503, {"message": "unavailable"}),
+        (504, ""),
+        (200, {"metadata": {"name": "kim-web"}}),
+    )
     with client_with(rec, clock) as client:
         assert client.get_application("kim-web")["metadata"]["name"] == "kim-web"
     assert len(rec.requests) == 4
@@ -253,8 +289,16 @@ def test_read_timeout_is_mapped_not_retried(clock: FakeClock) -> None:
 
 
 def test_http_error_carries_method_path_status_and_message(clock: FakeClock) -> None:
-    rec = Recorder((404, {"error": 'applications.argoproj.io "x" not found', "code": 5,
-                          "message": 'applications.argoproj.io "x" not found'}))
+    rec = Recorder(
+        (
+            404,
+            {
+                "error": 'applications.argoproj.io "x" not found',
+                "code": 5,
+                "message": 'applications.argoproj.io "x" not found',
+            },
+        )
+    )
     with client_with(rec, clock) as client, pytest.raises(ArgoCDError) as info:
         client.get_application("x")
     exc = info.value
@@ -292,16 +336,28 @@ def test_refused_arguments_never_reach_the_server(clock: FakeClock) -> None:
 def test_request_shapes(clock: FakeClock) -> None:
     rec = Recorder((200, {}))
     with client_with(rec, clock) as client:
-        client.sync("kim-web", revision="abc", prune=True, dry_run=True,
-                    resources=[SyncResource(kind="Deployment", name="web", group="apps")])
+        client.sync(
+            "kim-web",
+            revision="abc",
+            prune=True,
+            dry_run=True,
+            resources=[SyncResource(kind="Deployment", name="web", group="apps")],
+        )
         client.delete_application("kim-web", propagation_policy="background")
         client.get_application("kim-web", refresh="hard", project="kim")
-        client.upsert_application({"kind": "Application", "metadata": {"name": "kim-web"},
-                                   "spec": {}}, upsert=False, validate=False)
+        client.upsert_application(
+            {"kind": "Application", "metadata": {"name": "kim-web"}, "spec": {}},
+            upsert=False,
+            validate=False,
+        )
     sync, delete, get, create = rec.requests
     assert json.loads(sync.content) == {
-        "name": "kim-web", "prune": True, "dryRun": True, "revision": "abc",
-        "resources": [{"group": "apps", "kind": "Deployment", "name": "web"}]}
+        "name": "kim-web",
+        "prune": True,
+        "dryRun": True,
+        "revision": "abc",
+        "resources": [{"group": "apps", "kind": "Deployment", "name": "web"}],
+    }
     assert dict(delete.url.params) == {"cascade": "true", "propagationPolicy": "background"}
     assert dict(get.url.params) == {"refresh": "hard", "project": "kim"}
     assert dict(create.url.params) == {"upsert": "false", "validate": "false"}

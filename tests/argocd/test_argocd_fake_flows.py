@@ -73,18 +73,26 @@ def test_403_project_mismatch_and_404(client: ArgoCDClient) -> None:
     assert missing.value.path == "/api/v1/applications/kim-nope"
 
 
-def test_sync_and_wait_until_healthy(client: ArgoCDClient, fake: FakeArgoCD,
-                                     clock: FakeClock) -> None:
+def test_sync_and_wait_until_healthy(
+    client: ArgoCDClient, fake: FakeArgoCD, clock: FakeClock
+) -> None:
     register(client)
-    client.sync("kim-web", revision="main", prune=True,
-                resources=[SyncResource(kind="Deployment", name="web", group="apps",
-                                        namespace="kim")])
+    client.sync(
+        "kim-web",
+        revision="main",
+        prune=True,
+        resources=[SyncResource(kind="Deployment", name="web", group="apps", namespace="kim")],
+    )
     seen: list[str] = []
-    outcome = client.wait("kim-web", timeout=60, interval=2,
-                          progress=lambda s: seen.append(s.summary()))
+    outcome = client.wait(
+        "kim-web", timeout=60, interval=2, progress=lambda s: seen.append(s.summary())
+    )
     assert outcome.result == "healthy" and outcome.reason is None
-    assert seen == ["OutOfSync/Missing (Running)", "Synced/Progressing (Succeeded)",
-                    "Synced/Healthy (Succeeded)"]
+    assert seen == [
+        "OutOfSync/Missing (Running)",
+        "Synced/Progressing (Succeeded)",
+        "Synced/Healthy (Succeeded)",
+    ]
     assert clock.sleeps == [2, 2]
     assert outcome.state.revision == "main"
 
@@ -104,16 +112,20 @@ def test_wait_does_not_trust_a_stale_success(client: ArgoCDClient, fake: FakeArg
     [
         ("psa", "failed", "ReplicaSet/web-5d9c7b: refused by Pod Security: violates PodSecurity"),
         ("quota", "failed", "ReplicaSet/web-5d9c7b: quota exceeded: exceeded quota: kuploy-quota"),
-        ("imagepull", "failed", 'Pod/web-5d9c7b-x2x: ImagePullBackOff: Back-off pulling image'),
+        ("imagepull", "failed", "Pod/web-5d9c7b-x2x: ImagePullBackOff: Back-off pulling image"),
         ("crashloop", "failed", "Pod/web-5d9c7b-x2x: CrashLoopBackOff: back-off 40s restarting"),
-        ("readiness", "timeout", "Pod/web-5d9c7b-x2x: readiness probe failing: Readiness probe "
-                                 "failed: HTTP probe failed with statuscode: 503"),
-        ("syncfail", "failed", 'Deployment/web: sync failed'),
+        (
+            "readiness",
+            "timeout",
+            "Pod/web-5d9c7b-x2x: readiness probe failing: Readiness probe "
+            "failed: HTTP probe failed with statuscode: 503",
+        ),
+        ("syncfail", "failed", "Deployment/web: sync failed"),
     ],
 )
-def test_wait_reports_the_first_concrete_reason(client: ArgoCDClient, fake: FakeArgoCD,
-                                                scenario: str, result: str,
-                                                expected: str) -> None:
+def test_wait_reports_the_first_concrete_reason(
+    client: ArgoCDClient, fake: FakeArgoCD, scenario: str, result: str, expected: str
+) -> None:
     fake.scenario_for["kim-web"] = scenario
     register(client)
     client.sync("kim-web")
@@ -153,12 +165,14 @@ def test_delete_app_then_project(client: ArgoCDClient, fake: FakeArgoCD) -> None
     assert gone.value.status == 404
 
 
-def test_project_token_limits_the_student(client: ArgoCDClient, fake: FakeArgoCD,
-                                          make_client: MakeClient) -> None:
+def test_project_token_limits_the_student(
+    client: ArgoCDClient, fake: FakeArgoCD, make_client: MakeClient
+) -> None:
     register(client, "kim")
     register(client, "lee")
-    grant = client.create_project_token("kim", "student", expires_in=3600, token_id="ci-1",
-                                        description="kim CI")
+    grant = client.create_project_token(
+        "kim", "student", expires_in=3600, token_id="ci-1", description="kim CI"
+    )
     assert grant.token not in repr(grant)
     assert fake.projects["kim"]["status"]["jwtTokensByRole"]["student"]["items"][0]["id"] == "ci-1"
     student = make_client(token=grant.token)
@@ -182,16 +196,18 @@ def test_session_login_against_the_fake(make_client: MakeClient, fake: FakeArgoC
     assert len(logins) == 2
 
 
-def test_5xx_then_success_against_the_fake(client: ArgoCDClient, fake: FakeArgoCD,
-                                           clock: FakeClock) -> None:
+def test_5xx_then_success_against_the_fake(
+    client: ArgoCDClient, fake: FakeArgoCD, clock: FakeClock
+) -> None:
     register(client)
     fake.fail_next.extend([503, 502])
     assert client.get_application("kim-web")["metadata"]["name"] == "kim-web"
     assert clock.sleeps == [0.5, 1.0]
 
 
-def test_the_fake_rejects_what_argocd_would_not_accept(client: ArgoCDClient,
-                                                       fake: FakeArgoCD) -> None:
+def test_the_fake_rejects_what_argocd_would_not_accept(
+    client: ArgoCDClient, fake: FakeArgoCD
+) -> None:
     """The checker itself must be able to fail: an undeclared query parameter, a bad body."""
     fake.expected_violations = 3  # type: ignore[attr-defined]
     with pytest.raises(ArgoCDError) as info:
@@ -213,7 +229,11 @@ def test_application_bodies_are_checked_against_the_crd(fake: FakeArgoCD) -> Non
     """A body that passes swagger but not the CRD (spec.destination missing) is refused."""
     fake.expected_violations = 1  # type: ignore[attr-defined]
     body = json.dumps({"metadata": {"name": "x"}, "spec": {"project": "kim"}}).encode()
-    status, reply, _ = fake.handle("POST", "/api/v1/applications?upsert=true", {
-        "authorization": f"Bearer {ADMIN_TOKEN}", "content-type": "application/json"}, body)
+    status, reply, _ = fake.handle(
+        "POST",
+        "/api/v1/applications?upsert=true",
+        {"authorization": f"Bearer {ADMIN_TOKEN}", "content-type": "application/json"},
+        body,
+    )
     assert status == 400
     assert b"application-crd.yaml" in reply and b"destination" in reply

@@ -36,18 +36,27 @@ def rendered(repo: Path, rel: str) -> dict[str, object]:
 
 def test_server_resolution_order(demo_repo: Path) -> None:
     opts = argocd_ops.ConnectOptions
-    env = {"ARGOCD_SERVER": "env.test", "ARGOCD_OPTS": "--server opts.test --insecure "
-           "--grpc-web-root-path argocd"}
+    env = {
+        "ARGOCD_SERVER": "env.test",
+        "ARGOCD_OPTS": "--server opts.test --insecure --grpc-web-root-path argocd",
+    }
     assert argocd_ops.resolve_connection(demo_repo, opts(server="flag.test"), env).server == (
-        "flag.test")
+        "flag.test"
+    )
     conn = argocd_ops.resolve_connection(demo_repo, opts(), env)
     assert (conn.server, conn.insecure, conn.root_path) == ("env.test", True, "argocd")
-    assert argocd_ops.resolve_connection(
-        demo_repo, opts(), {"ARGOCD_OPTS": "--server opts.test"}).server == "opts.test"
+    assert (
+        argocd_ops.resolve_connection(
+            demo_repo, opts(), {"ARGOCD_OPTS": "--server opts.test"}
+        ).server
+        == "opts.test"
+    )
     assert argocd_ops.resolve_connection(demo_repo, opts(), {}).server == (
-        "https://argocd.apps.konkuk.example")
+        "https://argocd.apps.konkuk.example"
+    )
     plain = argocd_ops.resolve_connection(
-        demo_repo, opts(), {"ARGOCD_SERVER": "10.0.0.5:8080", "ARGOCD_OPTS": "--plaintext"})
+        demo_repo, opts(), {"ARGOCD_SERVER": "10.0.0.5:8080", "ARGOCD_OPTS": "--plaintext"}
+    )
     assert plain.base_url == "http://10.0.0.5:8080"
 
 
@@ -60,12 +69,14 @@ def test_conflicting_tls_flags(tmp_path: Path) -> None:
     pem = tmp_path / "ca.pem"
     with pytest.raises(InvalidInputError, match="--insecure and --ca-file"):
         argocd_ops.resolve_connection(
-            tmp_path, argocd_ops.ConnectOptions(server="a", insecure=True, ca_file=pem), {})
+            tmp_path, argocd_ops.ConnectOptions(server="a", insecure=True, ca_file=pem), {}
+        )
 
 
-@pytest.mark.parametrize(("text", "seconds"),
-                         [("30d", 2592000), ("12h", 43200), ("90m", 5400), ("2w", 1209600),
-                          ("3600s", 3600)])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30d", 2592000), ("12h", 43200), ("90m", 5400), ("2w", 1209600), ("3600s", 3600)],
+)
 def test_parse_duration(text: str, seconds: int) -> None:
     assert argocd_ops.parse_duration(text) == seconds
 
@@ -79,8 +90,9 @@ def test_parse_duration_refuses(text: str) -> None:
 # ------------------------------------------------------------------ register
 
 
-def test_register_upserts_exactly_the_rendered_objects(demo_repo: Path, client: ArgoCDClient,
-                                                       fake: FakeArgoCD) -> None:
+def test_register_upserts_exactly_the_rendered_objects(
+    demo_repo: Path, client: ArgoCDClient, fake: FakeArgoCD
+) -> None:
     results = argocd_ops.register(client, demo_repo, None)
     students = [r.student for r in results]
     assert students == sorted(students) and STUDENT in students
@@ -94,11 +106,19 @@ def test_register_upserts_exactly_the_rendered_objects(demo_repo: Path, client: 
     assert [a.app for r in results for a in r.apps] == [APP]
 
 
-def test_register_one_with_sync_and_wait(demo_repo: Path, client: ArgoCDClient,
-                                         fake: FakeArgoCD) -> None:
+def test_register_one_with_sync_and_wait(
+    demo_repo: Path, client: ArgoCDClient, fake: FakeArgoCD
+) -> None:
     seen: list[str] = []
-    (result,) = argocd_ops.register(client, demo_repo, [STUDENT], sync=True, wait=True,
-                                    timeout=60, progress=lambda s: seen.append(s.summary()))
+    (result,) = argocd_ops.register(
+        client,
+        demo_repo,
+        [STUDENT],
+        sync=True,
+        wait=True,
+        timeout=60,
+        progress=lambda s: seen.append(s.summary()),
+    )
     (app,) = result.apps
     assert app.outcome is not None and app.outcome.result == "healthy"
     assert app.to_data()["result"] == "healthy"
@@ -106,8 +126,9 @@ def test_register_one_with_sync_and_wait(demo_repo: Path, client: ArgoCDClient,
     argocd_ops.ensure_ready(result.apps)
 
 
-def test_register_refuses_before_any_call(demo_repo: Path, client: ArgoCDClient,
-                                          fake: FakeArgoCD) -> None:
+def test_register_refuses_before_any_call(
+    demo_repo: Path, client: ArgoCDClient, fake: FakeArgoCD
+) -> None:
     (demo_repo / layout.application_file(STUDENT, "web")).unlink()
     with pytest.raises(ConflictError, match="app-web.yaml is missing"):
         argocd_ops.register(client, demo_repo, None)
@@ -130,10 +151,19 @@ def test_register_refuses_a_tampered_file(demo_repo: Path, client: ArgoCDClient)
 
 def test_status_rows(demo_repo: Path, client: ArgoCDClient, fake: FakeArgoCD) -> None:
     rows = argocd_ops.status(client, demo_repo, STUDENT)
-    assert rows == [{
-        "student": STUDENT, "app": "web", "application": APP, "registered": False,
-        "sync": "-", "health": "-", "revision": "", "last_operation": "-",
-        "reason": f"not registered in Argo CD: run `kuploy-gitops register {STUDENT}`"}]
+    assert rows == [
+        {
+            "student": STUDENT,
+            "app": "web",
+            "application": APP,
+            "registered": False,
+            "sync": "-",
+            "health": "-",
+            "revision": "",
+            "last_operation": "-",
+            "reason": f"not registered in Argo CD: run `kuploy-gitops register {STUDENT}`",
+        }
+    ]
     argocd_ops.register(client, demo_repo, [STUDENT])
     (row,) = argocd_ops.status(client, demo_repo, STUDENT)
     assert (row["sync"], row["health"], row["registered"]) == ("OutOfSync", "Missing", True)
@@ -145,8 +175,7 @@ def test_status_rows(demo_repo: Path, client: ArgoCDClient, fake: FakeArgoCD) ->
     assert len(row["revision"]) == 40
 
 
-def test_status_names_the_reason(demo_repo: Path, client: ArgoCDClient,
-                                 fake: FakeArgoCD) -> None:
+def test_status_names_the_reason(demo_repo: Path, client: ArgoCDClient, fake: FakeArgoCD) -> None:
     fake.scenario_for[APP] = "imagepull"
     argocd_ops.register(client, demo_repo, [STUDENT])
     results = argocd_ops.sync(client, demo_repo, STUDENT, wait=True, timeout=60)
@@ -157,8 +186,7 @@ def test_status_names_the_reason(demo_repo: Path, client: ArgoCDClient,
     assert row["reason"].startswith("Pod/web-5d9c7b-x2x: ImagePullBackOff: Back-off pulling")
 
 
-def test_status_reports_leftovers(demo_repo: Path, client: ArgoCDClient,
-                                  fake: FakeArgoCD) -> None:
+def test_status_reports_leftovers(demo_repo: Path, client: ArgoCDClient, fake: FakeArgoCD) -> None:
     argocd_ops.register(client, demo_repo, [STUDENT])
     app = rendered(demo_repo, layout.application_file(STUDENT, "web"))
     app["metadata"]["name"] = f"{STUDENT}-old"  # type: ignore[index]
@@ -181,8 +209,9 @@ def test_sync_unknown_app(demo_repo: Path, client: ArgoCDClient, fake: FakeArgoC
 # ------------------------------------------------------------------ offboarding and tokens
 
 
-def test_verify_offboarded(demo_repo: Path, client: ArgoCDClient, fake: FakeArgoCD,
-                           clock: FakeClock) -> None:
+def test_verify_offboarded(
+    demo_repo: Path, client: ArgoCDClient, fake: FakeArgoCD, clock: FakeClock
+) -> None:
     argocd_ops.register(client, demo_repo, None)
     tenants_project = rendered(demo_repo, layout.platform_file("tenants-project"))
     client.upsert_project(tenants_project)
@@ -192,8 +221,9 @@ def test_verify_offboarded(demo_repo: Path, client: ArgoCDClient, fake: FakeArgo
     fake.remove_project_tree(STUDENT)  # the ApplicationSet deletes the tenant's Application
     fake.remove_project_tree(layout.TENANTS_PROJECT)
     left_seen: list[list[str]] = []
-    check = offboarding.verify_offboarded(client, STUDENT, timeout=60, interval=3,
-                                         progress=left_seen.append)
+    check = offboarding.verify_offboarded(
+        client, STUDENT, timeout=60, interval=3, progress=left_seen.append
+    )
     assert check.gone and check.left == ()
     assert left_seen[0] == [
         f"Application/{layout.tenant_application_name(STUDENT)} (deleting)",
@@ -205,8 +235,9 @@ def test_verify_offboarded(demo_repo: Path, client: ArgoCDClient, fake: FakeArgo
     assert STUDENT not in fake.projects and APP not in fake.apps
 
 
-def test_verify_offboarded_names_what_is_left(demo_repo: Path, client: ArgoCDClient,
-                                              fake: FakeArgoCD, clock: FakeClock) -> None:
+def test_verify_offboarded_names_what_is_left(
+    demo_repo: Path, client: ArgoCDClient, fake: FakeArgoCD, clock: FakeClock
+) -> None:
     argocd_ops.register(client, demo_repo, [STUDENT])
     fake.stuck.add(APP)
     fake.remove_project_tree(STUDENT)
@@ -225,26 +256,34 @@ def test_student_token(demo_repo: Path, client: ArgoCDClient, fake: FakeArgoCD) 
         argocd_ops.token(client, demo_repo, "nobody", "7d")
 
 
-def test_offboard_then_register_other_students_still_works(demo_repo: Path,
-                                                          client: ArgoCDClient,
-                                                          fake: FakeArgoCD) -> None:
+def test_offboard_then_register_other_students_still_works(
+    demo_repo: Path, client: ArgoCDClient, fake: FakeArgoCD
+) -> None:
     argocd_ops.register(client, demo_repo, None)
     api.offboard(demo_repo, STUDENT)
     results = argocd_ops.register(client, demo_repo, None)
     assert STUDENT not in [r.student for r in results]
 
 
-def test_sync_dry_run_of_selected_resources(demo_repo: Path, client: ArgoCDClient,
-                                            fake: FakeArgoCD) -> None:
+def test_sync_dry_run_of_selected_resources(
+    demo_repo: Path, client: ArgoCDClient, fake: FakeArgoCD
+) -> None:
     argocd_ops.register(client, demo_repo, [STUDENT])
-    (result,) = argocd_ops.sync(client, demo_repo, STUDENT, "web", dry_run=True,
-                                resources=["apps:Deployment:web", ":Service:web"])
+    (result,) = argocd_ops.sync(
+        client,
+        demo_repo,
+        STUDENT,
+        "web",
+        dry_run=True,
+        resources=["apps:Deployment:web", ":Service:web"],
+    )
     assert result.action == "dry-run sync requested"
     op = fake.apps[APP]["operation"]["sync"]
     assert op["dryRun"] is True
     assert op["resources"] == [
         {"group": "apps", "kind": "Deployment", "name": "web", "namespace": STUDENT},
-        {"group": "", "kind": "Service", "name": "web", "namespace": STUDENT}]
+        {"group": "", "kind": "Service", "name": "web", "namespace": STUDENT},
+    ]
     with pytest.raises(InvalidInputError, match="--dry-run and --wait"):
         argocd_ops.sync(client, demo_repo, STUDENT, dry_run=True, wait=True)
     with pytest.raises(InvalidInputError, match="'Deployment/web'"):

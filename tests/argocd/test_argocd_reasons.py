@@ -10,13 +10,20 @@ from kuploy_gitops.argocd.reasons import classify, first_reason, nodes_worth_eve
 
 
 def app(sync: str = "Synced", health: str = "Progressing", **status: Any) -> dict[str, Any]:
-    return {"metadata": {"name": "kim-web"},
-            "status": {"sync": {"status": sync}, "health": {"status": health}, **status}}
+    return {
+        "metadata": {"name": "kim-web"},
+        "status": {"sync": {"status": sync}, "health": {"status": health}, **status},
+    }
 
 
 def node(kind: str, name: str, health: str, message: str = "", **extra: Any) -> dict[str, Any]:
-    return {"kind": kind, "name": name, "uid": f"uid-{name}",
-            "health": {"status": health, "message": message}, **extra}
+    return {
+        "kind": kind,
+        "name": name,
+        "uid": f"uid-{name}",
+        "health": {"status": health, "message": message},
+        **extra,
+    }
 
 
 def warning(reason: str, message: str, when: str = "2026-11-27T00:00:00Z") -> dict[str, Any]:
@@ -26,19 +33,31 @@ def warning(reason: str, message: str, when: str = "2026-11-27T00:00:00Z") -> di
 @pytest.mark.parametrize(
     ("reason", "message", "category"),
     [
-        ("FailedCreate", 'pods "a" is forbidden: violates PodSecurity "restricted:latest": '
-         "runAsNonRoot != true", "refused by Pod Security"),
-        ("FailedCreate", 'pods "a" is forbidden: exceeded quota: q, requested: pods=1',
-         "quota exceeded"),
-        ("FailedCreate", 'pods "a" is forbidden: maximum cpu usage per Container is 1, but '
-         "limit is 2", "LimitRange exceeded"),
+        (
+            "FailedCreate",
+            'pods "a" is forbidden: violates PodSecurity "restricted:latest": runAsNonRoot != true',
+            "refused by Pod Security",
+        ),
+        (
+            "FailedCreate",
+            'pods "a" is forbidden: exceeded quota: q, requested: pods=1',
+            "quota exceeded",
+        ),
+        (
+            "FailedCreate",
+            'pods "a" is forbidden: maximum cpu usage per Container is 1, but limit is 2',
+            "LimitRange exceeded",
+        ),
         ("Unhealthy", "Readiness probe failed: connection refused", "readiness probe failing"),
         ("Unhealthy", "Liveness probe failed: HTTP 500", "liveness probe failing"),
         ("BackOff", 'Back-off pulling image "x:y"', "ImagePullBackOff"),
         ("Failed", 'Failed to pull image "x:y": not found', "ImagePullBackOff"),
         ("BackOff", "Back-off restarting failed container app", "CrashLoopBackOff"),
-        ("FailedScheduling", "0/3 nodes are available: 3 Insufficient memory",
-         "cannot be scheduled"),
+        (
+            "FailedScheduling",
+            "0/3 nodes are available: 3 Insufficient memory",
+            "cannot be scheduled",
+        ),
         ("FailedMount", "secret not found", "FailedMount"),
     ],
 )
@@ -51,11 +70,23 @@ def test_healthy_app_has_no_reason() -> None:
 
 
 def test_failed_operation_wins() -> None:
-    failed = app(operationState={"phase": "Failed", "message": "one or more objects failed",
-                                 "syncResult": {"resources": [
-                                     {"kind": "Service", "name": "web", "status": "Synced"},
-                                     {"kind": "Ingress", "name": "web", "status": "SyncFailed",
-                                      "message": 'admission webhook denied: host "x" taken'}]}})
+    failed = app(
+        operationState={
+            "phase": "Failed",
+            "message": "one or more objects failed",
+            "syncResult": {
+                "resources": [
+                    {"kind": "Service", "name": "web", "status": "Synced"},
+                    {
+                        "kind": "Ingress",
+                        "name": "web",
+                        "status": "SyncFailed",
+                        "message": 'admission webhook denied: host "x" taken',
+                    },
+                ]
+            },
+        }
+    )
     reason = first_reason(failed, {"nodes": [node("Pod", "p", "Degraded", "x")]}, {})
     assert str(reason) == 'Ingress/web: SyncFailed: admission webhook denied: host "x" taken'
 
@@ -68,26 +99,36 @@ def test_failed_operation_without_resource_detail() -> None:
 
 
 def test_error_condition() -> None:
-    broken = app(sync="Unknown", health="Healthy",
-                 conditions=[{"type": "OrphanedResourceWarning", "message": "1 orphan"},
-                             {"type": "ComparisonError", "message": "rpc error: path not found"}])
+    broken = app(
+        sync="Unknown",
+        health="Healthy",
+        conditions=[
+            {"type": "OrphanedResourceWarning", "message": "1 orphan"},
+            {"type": "ComparisonError", "message": "rpc error: path not found"},
+        ],
+    )
     reason = first_reason(broken, {}, {})
     assert str(reason) == "Application/kim-web: ComparisonError: rpc error: path not found"
 
 
 def test_controller_events_before_pods() -> None:
-    tree = {"nodes": [
-        node("Pod", "web-1", "Progressing"),
-        node("ReplicaSet", "web-rs", "Progressing"),
-        node("Service", "web", "Healthy"),
-    ]}
+    tree = {
+        "nodes": [
+            node("Pod", "web-1", "Progressing"),
+            node("ReplicaSet", "web-rs", "Progressing"),
+            node("Service", "web", "Healthy"),
+        ]
+    }
     assert [n["name"] for n in nodes_worth_events(tree)] == ["web-rs", "web-1"]
     events = {
         "uid-web-1": [warning("Unhealthy", "Readiness probe failed: 503")],
         "uid-web-rs": [
             warning("FailedCreate", 'Error creating: pods "x" is forbidden: old', "2026-01-01"),
-            warning("FailedCreate", 'Error creating: pods "x" is forbidden: exceeded quota: q',
-                    "2026-11-27"),
+            warning(
+                "FailedCreate",
+                'Error creating: pods "x" is forbidden: exceeded quota: q',
+                "2026-11-27",
+            ),
         ],
     }
     reason = first_reason(app(), tree, events)
@@ -95,14 +136,24 @@ def test_controller_events_before_pods() -> None:
 
 
 def test_pod_status_reason_then_probe_events() -> None:
-    pod = node("Pod", "web-1", "Degraded", 'Back-off pulling image "x"',
-               info=[{"name": "Status Reason", "value": "ImagePullBackOff"}])
+    pod = node(
+        "Pod",
+        "web-1",
+        "Degraded",
+        'Back-off pulling image "x"',
+        info=[{"name": "Status Reason", "value": "ImagePullBackOff"}],
+    )
     reason = first_reason(app(health="Degraded"), {"nodes": [pod]}, {})
     assert str(reason) == 'Pod/web-1: ImagePullBackOff: Back-off pulling image "x"'
-    ready = node("Pod", "web-1", "Progressing",
-                 info=[{"name": "Status Reason", "value": "Running"}])
-    events = {"uid-web-1": [{"type": "Normal", "reason": "Pulled", "message": "ok"},
-                            warning("Unhealthy", "Readiness probe failed: 503")]}
+    ready = node(
+        "Pod", "web-1", "Progressing", info=[{"name": "Status Reason", "value": "Running"}]
+    )
+    events = {
+        "uid-web-1": [
+            {"type": "Normal", "reason": "Pulled", "message": "ok"},
+            warning("Unhealthy", "Readiness probe failed: 503"),
+        ]
+    }
     reason = first_reason(app(), {"nodes": [ready]}, events)
     assert str(reason) == "Pod/web-1: readiness probe failing: Readiness probe failed: 503"
 
@@ -110,18 +161,30 @@ def test_pod_status_reason_then_probe_events() -> None:
 def test_fallbacks() -> None:
     tree = {"nodes": [node("Deployment", "web", "Degraded", "exceeded its progress deadline")]}
     assert str(first_reason(app(health="Degraded"), tree, {})) == (
-        "Deployment/web: Degraded: exceeded its progress deadline")
-    out_of_sync = app(sync="OutOfSync", health="Healthy",
-                      resources=[{"kind": "ConfigMap", "name": "a", "status": "OutOfSync"},
-                                 {"kind": "Service", "name": "b", "status": "OutOfSync"}])
+        "Deployment/web: Degraded: exceeded its progress deadline"
+    )
+    out_of_sync = app(
+        sync="OutOfSync",
+        health="Healthy",
+        resources=[
+            {"kind": "ConfigMap", "name": "a", "status": "OutOfSync"},
+            {"kind": "Service", "name": "b", "status": "OutOfSync"},
+        ],
+    )
     assert str(first_reason(out_of_sync, {}, {})) == (
-        "ConfigMap/a: OutOfSync: not yet applied from git (and 1 more)")
+        "ConfigMap/a: OutOfSync: not yet applied from git (and 1 more)"
+    )
     never = app(sync="OutOfSync", health="Missing")
     assert "nothing deployed yet" in str(first_reason(never, {}, {}))
 
 
 def test_long_messages_are_shortened() -> None:
-    pod = node("Pod", "web-1", "Degraded", "x" * 1000,
-               info=[{"name": "Status Reason", "value": "CrashLoopBackOff"}])
+    pod = node(
+        "Pod",
+        "web-1",
+        "Degraded",
+        "x" * 1000,
+        info=[{"name": "Status Reason", "value": "CrashLoopBackOff"}],
+    )
     reason = first_reason(app(health="Degraded"), {"nodes": [pod]}, {})
     assert reason is not None and len(reason.message) == 300 and reason.message.endswith("…")

@@ -22,8 +22,9 @@ from kuploy_gitops.errors import ArgoCDError, InvalidInputError
 MakeClient = Callable[..., ArgoCDClient]
 
 
-def test_register_sync_wait_over_http_under_a_sub_path(fake: FakeArgoCD,
-                                                       make_client: MakeClient) -> None:
+def test_register_sync_wait_over_http_under_a_sub_path(
+    fake: FakeArgoCD, make_client: MakeClient
+) -> None:
     fake.root_path = "/argocd"
     url = fake.start()
     client = make_client(url, transport=None, root_path="argocd")
@@ -62,8 +63,9 @@ def test_timeout(fake: FakeArgoCD, make_client: MakeClient) -> None:
     fake.hold.set()
 
 
-def test_tls_self_signed_refused_by_default(fake: FakeArgoCD, make_client: MakeClient,
-                                            server_tls: ssl.SSLContext) -> None:
+def test_tls_self_signed_refused_by_default(
+    fake: FakeArgoCD, make_client: MakeClient, server_tls: ssl.SSLContext
+) -> None:
     url = fake.start(server_tls)
     client = make_client(url, transport=None)
     with pytest.raises(ArgoCDError) as info:
@@ -73,9 +75,12 @@ def test_tls_self_signed_refused_by_default(fake: FakeArgoCD, make_client: MakeC
     assert fake.calls == []
 
 
-def test_tls_with_ca_file_or_insecure(fake: FakeArgoCD, make_client: MakeClient,
-                                      server_tls: ssl.SSLContext,
-                                      tls_files: tuple[Path, Path]) -> None:
+def test_tls_with_ca_file_or_insecure(
+    fake: FakeArgoCD,
+    make_client: MakeClient,
+    server_tls: ssl.SSLContext,
+    tls_files: tuple[Path, Path],
+) -> None:
     url = fake.start(server_tls)
     verified = make_client(url, transport=None, ca_file=tls_files[0])
     register(verified)

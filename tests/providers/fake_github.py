@@ -86,37 +86,79 @@ class FakeGitHub(Operations):
     def set_app(self, app_id: int, public_key_pem: bytes, installation_id: int) -> None:
         self.app = (app_id, public_key_pem, installation_id)
 
-    def add_repo(self, full_name: str, files: dict[str, str], *, private: bool = False,
-                 is_template: bool = False) -> Repo:
+    def add_repo(
+        self,
+        full_name: str,
+        files: dict[str, str],
+        *,
+        private: bool = False,
+        is_template: bool = False,
+    ) -> Repo:
         owner, name = full_name.split("/")
         repo = Repo(next(self._ids), owner, name, private, is_template=is_template)
         self.repos[full_name.lower()] = repo
         repo.refs["main"] = self._commit_files({}, files, [], "Initial commit")
         return repo
 
-    def fail(self, method: str, path_regex: str, status: int = 500, *, message: str = "boom",
-             headers: dict[str, str] | None = None, times: int = 1) -> None:
+    def fail(
+        self,
+        method: str,
+        path_regex: str,
+        status: int = 500,
+        *,
+        message: str = "boom",
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
         """Answer the next ``times`` matching requests with an error instead."""
-        self.faults.append(Fault(method, re.compile(path_regex), status,
-                                 {"message": message, "documentation_url": "https://docs"},
-                                 headers or {}, times))
+        self.faults.append(
+            Fault(
+                method,
+                re.compile(path_regex),
+                status,
+                {"message": message, "documentation_url": "https://docs"},
+                headers or {},
+                times,
+            )
+        )
 
-    def rate_limit(self, method: str, path_regex: str, *, kind: str = "primary",
-                   times: int = 1) -> None:
+    def rate_limit(
+        self, method: str, path_regex: str, *, kind: str = "primary", times: int = 1
+    ) -> None:
         """Inject GitHub's rate limit answers: primary (403 + reset), secondary, or 429."""
         now = int(self.now())
         if kind == "primary":
-            self.fail(method, path_regex, 403, times=times,
-                      message="API rate limit exceeded for installation ID 1.",
-                      headers={"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0",
-                               "x-ratelimit-reset": str(now + 42)})
+            self.fail(
+                method,
+                path_regex,
+                403,
+                times=times,
+                message="API rate limit exceeded for installation ID 1.",
+                headers={
+                    "x-ratelimit-limit": "5000",
+                    "x-ratelimit-remaining": "0",
+                    "x-ratelimit-reset": str(now + 42),
+                },
+            )
         elif kind == "secondary":
-            self.fail(method, path_regex, 403, times=times, headers={"retry-after": "30"},
-                      message="You have exceeded a secondary rate limit. Please wait a few "
-                      "minutes before you try again.")
+            self.fail(
+                method,
+                path_regex,
+                403,
+                times=times,
+                headers={"retry-after": "30"},
+                message="You have exceeded a secondary rate limit. Please wait a few "
+                "minutes before you try again.",
+            )
         else:
-            self.fail(method, path_regex, 429, times=times, headers={"retry-after": "7"},
-                      message="Too many requests")
+            self.fail(
+                method,
+                path_regex,
+                429,
+                times=times,
+                headers={"retry-after": "7"},
+                message="Too many requests",
+            )
 
     # -- inspection helpers ------------------------------------------------------------------
 
@@ -140,17 +182,24 @@ class FakeGitHub(Operations):
         return out
 
     def writes(self) -> list[tuple[str, str]]:
-        return [(m, p) for m, p, _q, _b, status in self.log if m in WRITE_METHODS and
-                status < 400]
+        return [(m, p) for m, p, _q, _b, status in self.log if m in WRITE_METHODS and status < 400]
 
     def snapshot(self) -> Any:
         """Everything a client could change (for "a re-run changes nothing")."""
         return copy.deepcopy(
             {
-                name: (r.private, r.archived, r.default_branch, dict(r.refs),
-                       dict(r.collaborators), dict(r.invitations),
-                       {i: {k: v for k, v in h.items() if k != "updated_at"}
-                        for i, h in r.hooks.items()})
+                name: (
+                    r.private,
+                    r.archived,
+                    r.default_branch,
+                    dict(r.refs),
+                    dict(r.collaborators),
+                    dict(r.invitations),
+                    {
+                        i: {k: v for k, v in h.items() if k != "updated_at"}
+                        for i, h in r.hooks.items()
+                    },
+                )
                 for name, r in self.repos.items()
             }
         ) | {"teams": copy.deepcopy(self.teams)}
@@ -170,8 +219,9 @@ class FakeGitHub(Operations):
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                status, headers, body = fake.handle(self.command, self.path,
-                                                    dict(self.headers.items()), raw)
+                status, headers, body = fake.handle(
+                    self.command, self.path, dict(self.headers.items()), raw
+                )
                 data = b"" if body is None else json.dumps(body).encode()
                 self.send_response(status)
                 for k, v in headers.items():
@@ -206,15 +256,16 @@ class FakeGitHub(Operations):
 
     # -- request handling ------------------------------------------------------------------------
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str],
-               raw: bytes) -> tuple[int, dict[str, str], Any]:
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, dict[str, str], Any]:
         with self._lock:
             parsed = urllib.parse.urlsplit(raw_path)
             path = urllib.parse.unquote(parsed.path)
             if self.prefix:
                 if not path.startswith(self.prefix + "/"):
                     return self._violation(method, path, {}, None, "outside the API prefix")
-                path = path[len(self.prefix):]
+                path = path[len(self.prefix) :]
             query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
             body: Any = None
             if raw:
@@ -226,14 +277,21 @@ class FakeGitHub(Operations):
             self.log.append((method, path, query, body, status))
             return status, out_headers, answer
 
-    def _violation(self, method: str, path: str, query: Any, body: Any,
-                   why: str) -> tuple[int, dict[str, str], Any]:
+    def _violation(
+        self, method: str, path: str, query: Any, body: Any, why: str
+    ) -> tuple[int, dict[str, str], Any]:
         self.violations.append(f"{method} {path}: {why}")
         self.log.append((method, path, query, body, 422))
         return 422, {}, {"message": f"Invalid request: {why}", "documentation_url": "x"}
 
-    def _dispatch(self, method: str, path: str, query: dict[str, list[str]],
-                  headers: dict[str, str], body: Any) -> tuple[int, dict[str, str], Any]:
+    def _dispatch(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        headers: dict[str, str],
+        body: Any,
+    ) -> tuple[int, dict[str, str], Any]:
         route, params = self._match(method, path)
         if route is None:
             self.violations.append(f"{method} {path}: not in GitHub's API description")
@@ -276,8 +334,9 @@ class FakeGitHub(Operations):
                 return route, dict(zip(route.names, m.groups(), strict=True))
         return None, {}
 
-    def _check_request(self, op: dict[str, Any], route: Route, query: dict[str, list[str]],
-                       body: Any) -> str | None:
+    def _check_request(
+        self, op: dict[str, Any], route: Route, query: dict[str, list[str]], body: Any
+    ) -> str | None:
         declared = {p["name"]: p for p in op.get("parameters", []) if p["in"] == "query"}
         for key, values in query.items():
             if key not in declared:

@@ -96,36 +96,74 @@ class Operations:
         return deep_merge(example(schema), over)
 
     def _user(self, login: str, kind: str = "User") -> dict[str, Any]:
-        base = example(spec()["paths"]["/users/{username}"]["get"]["responses"]["200"]["content"]
-                       ["application/json"]["schema"]["oneOf"][1])
-        return deep_merge(base, {"login": login, "id": abs(hash(login)) % 10**6, "type": kind,
-                                 "url": f"{self.base_url}/users/{login}"})
+        base = example(
+            spec()["paths"]["/users/{username}"]["get"]["responses"]["200"]["content"][
+                "application/json"
+            ]["schema"]["oneOf"][1]
+        )
+        return deep_merge(
+            base,
+            {
+                "login": login,
+                "id": abs(hash(login)) % 10**6,
+                "type": kind,
+                "url": f"{self.base_url}/users/{login}",
+            },
+        )
 
     def _simple_user(self, login: str, kind: str = "User") -> dict[str, Any]:
-        schema = (spec()["paths"]["/repos/{owner}/{repo}/collaborators/{username}/permission"]
-                  ["get"]["responses"]["200"]["content"]["application/json"]["schema"])
+        schema = spec()["paths"]["/repos/{owner}/{repo}/collaborators/{username}/permission"][
+            "get"
+        ]["responses"]["200"]["content"]["application/json"]["schema"]
         user = example({k: v for k, v in schema["properties"]["user"].items() if k != "nullable"})
-        return deep_merge(user, {"login": login, "id": abs(hash(login)) % 10**6, "type": kind,
-                                 "url": f"{self.base_url}/users/{login}"})
+        return deep_merge(
+            user,
+            {
+                "login": login,
+                "id": abs(hash(login)) % 10**6,
+                "type": kind,
+                "url": f"{self.base_url}/users/{login}",
+            },
+        )
 
-    def _repo_json(self, repo: Repo, template: str = "/repos/{owner}/{repo}",
-                   method: str = "get", status: str = "200") -> dict[str, Any]:
+    def _repo_json(
+        self,
+        repo: Repo,
+        template: str = "/repos/{owner}/{repo}",
+        method: str = "get",
+        status: str = "200",
+    ) -> dict[str, Any]:
         api = f"{self.base_url}/repos/{repo.full_name}"
         web = f"https://github.example/{repo.full_name}"
-        return self._shape(method, template, status, {
-            "id": repo.id, "node_id": f"R_{repo.id}", "name": repo.name,
-            "full_name": repo.full_name, "owner": self._simple_user(repo.owner, "Organization"),
-            "private": repo.private, "visibility": "private" if repo.private else "public",
-            "archived": repo.archived, "is_template": repo.is_template,
-            "default_branch": repo.default_branch, "url": api, "html_url": web,
-            "clone_url": f"{web}.git", "git_url": f"git://github.example/{repo.full_name}.git",
-            "ssh_url": f"git@github.example:{repo.full_name}.git", "hooks_url": f"{api}/hooks",
-        })
+        return self._shape(
+            method,
+            template,
+            status,
+            {
+                "id": repo.id,
+                "node_id": f"R_{repo.id}",
+                "name": repo.name,
+                "full_name": repo.full_name,
+                "owner": self._simple_user(repo.owner, "Organization"),
+                "private": repo.private,
+                "visibility": "private" if repo.private else "public",
+                "archived": repo.archived,
+                "is_template": repo.is_template,
+                "default_branch": repo.default_branch,
+                "url": api,
+                "html_url": web,
+                "clone_url": f"{web}.git",
+                "git_url": f"git://github.example/{repo.full_name}.git",
+                "ssh_url": f"git@github.example:{repo.full_name}.git",
+                "hooks_url": f"{api}/hooks",
+            },
+        )
 
     # -- git objects ---------------------------------------------------------------------------
 
-    def _commit_files(self, base: dict[str, str], files: dict[str, str], parents: list[str],
-                      message: str) -> str:
+    def _commit_files(
+        self, base: dict[str, str], files: dict[str, str], parents: list[str], message: str
+    ) -> str:
         tree = dict(base)
         for path, text in files.items():
             data = text.encode()
@@ -146,23 +184,46 @@ class Operations:
         c = self.commits[sha]
         api = f"{self.base_url}/repos/{repo.full_name}"
         person = {"name": "kuploy", "email": "k@example.invalid", "date": "2026-01-01T00:00:00Z"}
-        return self._shape("get", "/repos/{owner}/{repo}/git/commits/{commit_sha}", "200", {
-            "sha": sha, "node_id": f"C_{sha[:8]}", "url": f"{api}/git/commits/{sha}",
-            "html_url": f"https://github.example/{repo.full_name}/commit/{sha}",
-            "author": person, "committer": person, "message": c["message"],
-            "tree": {"sha": c["tree"], "url": f"{api}/git/trees/{c['tree']}"},
-            "parents": [{"sha": p, "url": f"{api}/git/commits/{p}",
-                         "html_url": f"https://github.example/c/{p}"} for p in c["parents"]],
-            "verification": {"verified": False, "reason": "unsigned", "signature": None,
-                             "payload": None, "verified_at": None},
-        })
+        return self._shape(
+            "get",
+            "/repos/{owner}/{repo}/git/commits/{commit_sha}",
+            "200",
+            {
+                "sha": sha,
+                "node_id": f"C_{sha[:8]}",
+                "url": f"{api}/git/commits/{sha}",
+                "html_url": f"https://github.example/{repo.full_name}/commit/{sha}",
+                "author": person,
+                "committer": person,
+                "message": c["message"],
+                "tree": {"sha": c["tree"], "url": f"{api}/git/trees/{c['tree']}"},
+                "parents": [
+                    {
+                        "sha": p,
+                        "url": f"{api}/git/commits/{p}",
+                        "html_url": f"https://github.example/c/{p}",
+                    }
+                    for p in c["parents"]
+                ],
+                "verification": {
+                    "verified": False,
+                    "reason": "unsigned",
+                    "signature": None,
+                    "payload": None,
+                    "verified_at": None,
+                },
+            },
+        )
 
     def _ref_json(self, repo: Repo, branch: str) -> dict[str, Any]:
         api = f"{self.base_url}/repos/{repo.full_name}"
         sha = repo.refs[branch]
-        return {"ref": f"refs/heads/{branch}", "node_id": f"REF_{repo.id}",
-                "url": f"{api}/git/refs/heads/{branch}",
-                "object": {"type": "commit", "sha": sha, "url": f"{api}/git/commits/{sha}"}}
+        return {
+            "ref": f"refs/heads/{branch}",
+            "node_id": f"REF_{repo.id}",
+            "url": f"{api}/git/refs/heads/{branch}",
+            "object": {"type": "commit", "sha": sha, "url": f"{api}/git/commits/{sha}"},
+        }
 
     def _hook_json(self, repo: Repo, hook_id: int) -> dict[str, Any]:
         h = self.repos[repo.full_name.lower()].hooks[hook_id]
@@ -170,13 +231,26 @@ class Operations:
         config = {k: v for k, v in h["config"].items() if k != "secret"}
         if "secret" in h["config"]:
             config["secret"] = "********"  # GitHub never returns a webhook secret
-        return self._shape("get", "/repos/{owner}/{repo}/hooks/{hook_id}", "200", {
-            "type": "Repository", "id": hook_id, "name": "web", "active": h["active"],
-            "events": h["events"], "config": config, "url": api, "test_url": f"{api}/tests",
-            "ping_url": f"{api}/pings", "deliveries_url": f"{api}/deliveries",
-            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
-            "last_response": {"code": None, "status": "unused", "message": None},
-        })
+        return self._shape(
+            "get",
+            "/repos/{owner}/{repo}/hooks/{hook_id}",
+            "200",
+            {
+                "type": "Repository",
+                "id": hook_id,
+                "name": "web",
+                "active": h["active"],
+                "events": h["events"],
+                "config": config,
+                "url": api,
+                "test_url": f"{api}/tests",
+                "ping_url": f"{api}/pings",
+                "deliveries_url": f"{api}/deliveries",
+                "created_at": "2026-01-01T00:00:00Z",
+                "updated_at": "2026-01-01T00:00:00Z",
+                "last_response": {"code": None, "status": "unused", "message": None},
+            },
+        )
 
     # -- helpers for operations ----------------------------------------------------------------
 
@@ -207,9 +281,18 @@ class Operations:
     def op_orgs_get(self, p: dict[str, str], q: Any, b: Any) -> tuple[int, Any]:
         if p["org"] not in self.org_members:
             raise ApiError(404, "Not Found")
-        return 200, self._shape("get", "/orgs/{org}", "200", {
-            "login": p["org"], "id": 77, "url": f"{self.base_url}/orgs/{p['org']}",
-            "repos_url": f"{self.base_url}/orgs/{p['org']}/repos", "type": "Organization"})
+        return 200, self._shape(
+            "get",
+            "/orgs/{org}",
+            "200",
+            {
+                "login": p["org"],
+                "id": 77,
+                "url": f"{self.base_url}/orgs/{p['org']}",
+                "repos_url": f"{self.base_url}/orgs/{p['org']}/repos",
+                "type": "Organization",
+            },
+        )
 
     def op_repos_create_in_org(self, p: dict[str, str], q: Any, b: Any) -> tuple[int, Any]:
         if p["org"] not in self.org_members:
@@ -217,22 +300,22 @@ class Operations:
         private = b.get("private", False) or b.get("visibility") == "private"
         repo = self._new_repo(p["org"], b["name"], private)
         if b.get("auto_init"):
-            repo.refs["main"] = self._commit_files({}, {"README.md": f"# {repo.name}\n"}, [],
-                                                   "Initial commit")
+            repo.refs["main"] = self._commit_files(
+                {}, {"README.md": f"# {repo.name}\n"}, [], "Initial commit"
+            )
         return 201, self._repo_json(repo, "/orgs/{org}/repos", "post", "201")
 
-    def op_repos_create_using_template(self, p: dict[str, str], q: Any,
-                                       b: Any) -> tuple[int, Any]:
+    def op_repos_create_using_template(self, p: dict[str, str], q: Any, b: Any) -> tuple[int, Any]:
         template = self.repos.get(f"{p['template_owner']}/{p['template_repo']}".lower())
         if template is None or not template.is_template:
             raise ApiError(404, "Not Found")
-        repo = self._new_repo(b.get("owner") or "kuploy-admin", b["name"],
-                              bool(b.get("private")))
+        repo = self._new_repo(b.get("owner") or "kuploy-admin", b["name"], bool(b.get("private")))
         tip = self.commits[template.refs[template.default_branch]]
         repo.refs["main"] = self._make_commit(tip["tree"], [], "Initial commit")
         repo.empty_reads = self.generate_delay
-        return 201, self._repo_json(repo, "/repos/{template_owner}/{template_repo}/generate",
-                                    "post", "201")
+        return 201, self._repo_json(
+            repo, "/repos/{template_owner}/{template_repo}/generate", "post", "201"
+        )
 
     def op_repos_get(self, p: dict[str, str], q: Any, b: Any) -> tuple[int, Any]:
         return 200, self._repo_json(self._get_repo(p))
@@ -290,8 +373,9 @@ class Operations:
             raise ApiError(404, "Not Found")
         return 200, self._commit_json(repo, p["commit_sha"])
 
-    def op_git_get_tree(self, p: dict[str, str], q: dict[str, list[str]],
-                        b: Any) -> tuple[int, Any]:
+    def op_git_get_tree(
+        self, p: dict[str, str], q: dict[str, list[str]], b: Any
+    ) -> tuple[int, Any]:
         repo = self._get_repo(p)
         files = self.trees.get(p["tree_sha"])
         if files is None:
@@ -300,17 +384,37 @@ class Operations:
             self.violations.append("the fake only serves recursive tree reads")
         api = f"{self.base_url}/repos/{repo.full_name}/git"
         entries: list[dict[str, Any]] = []
-        dirs = sorted({"/".join(path.split("/")[:i]) for path in files
-                       for i in range(1, path.count("/") + 1)})
+        dirs = sorted(
+            {"/".join(path.split("/")[:i]) for path in files for i in range(1, path.count("/") + 1)}
+        )
         for d in dirs:
-            sub = {k[len(d) + 1:]: v for k, v in files.items() if k.startswith(d + "/")}
-            entries.append({"path": d, "mode": "040000", "type": "tree", "sha": tree_sha(sub),
-                            "url": f"{api}/trees/{tree_sha(sub)}"})
+            sub = {k[len(d) + 1 :]: v for k, v in files.items() if k.startswith(d + "/")}
+            entries.append(
+                {
+                    "path": d,
+                    "mode": "040000",
+                    "type": "tree",
+                    "sha": tree_sha(sub),
+                    "url": f"{api}/trees/{tree_sha(sub)}",
+                }
+            )
         for path, sha in sorted(files.items()):
-            entries.append({"path": path, "mode": "100644", "type": "blob", "sha": sha,
-                            "size": len(self.blobs[sha]), "url": f"{api}/blobs/{sha}"})
-        return 200, {"sha": p["tree_sha"], "url": f"{api}/trees/{p['tree_sha']}",
-                     "truncated": False, "tree": entries}
+            entries.append(
+                {
+                    "path": path,
+                    "mode": "100644",
+                    "type": "blob",
+                    "sha": sha,
+                    "size": len(self.blobs[sha]),
+                    "url": f"{api}/blobs/{sha}",
+                }
+            )
+        return 200, {
+            "sha": p["tree_sha"],
+            "url": f"{api}/trees/{p['tree_sha']}",
+            "truncated": False,
+            "tree": entries,
+        }
 
     def op_git_create_tree(self, p: dict[str, str], q: Any, b: Any) -> tuple[int, Any]:
         repo = self._get_repo(p)
@@ -329,10 +433,22 @@ class Operations:
         tsha = tree_sha(base)
         self.trees[tsha] = base
         api = f"{self.base_url}/repos/{repo.full_name}/git"
-        return 201, {"sha": tsha, "url": f"{api}/trees/{tsha}", "truncated": False,
-                     "tree": [{"path": k, "mode": "100644", "type": "blob", "sha": v,
-                               "size": len(self.blobs[v]), "url": f"{api}/blobs/{v}"}
-                              for k, v in sorted(base.items())]}
+        return 201, {
+            "sha": tsha,
+            "url": f"{api}/trees/{tsha}",
+            "truncated": False,
+            "tree": [
+                {
+                    "path": k,
+                    "mode": "100644",
+                    "type": "blob",
+                    "sha": v,
+                    "size": len(self.blobs[v]),
+                    "url": f"{api}/blobs/{v}",
+                }
+                for k, v in sorted(base.items())
+            ],
+        }
 
     def op_git_create_commit(self, p: dict[str, str], q: Any, b: Any) -> tuple[int, Any]:
         repo = self._get_repo(p)
@@ -349,16 +465,28 @@ class Operations:
             raise ApiError(404, "Not Found")
         return 204, None
 
-    def op_repos_get_collaborator_permission_level(self, p: dict[str, str], q: Any,
-                                                   b: Any) -> tuple[int, Any]:
+    def op_repos_get_collaborator_permission_level(
+        self, p: dict[str, str], q: Any, b: Any
+    ) -> tuple[int, Any]:
         repo = self._get_repo(p)
         perm = repo.collaborators.get(p["username"])
         if perm is None:
             raise ApiError(404, "Not Found")  # GitHub: "is not a user" for strangers
-        return 200, {"permission": perm, "role_name": perm,
-                     "user": self._shape("get", "/repos/{owner}/{repo}/collaborators", "200",
-                                         {"login": p["username"], "id": 5, "type": "User",
-                                          "url": f"{self.base_url}/users/{p['username']}"})}
+        return 200, {
+            "permission": perm,
+            "role_name": perm,
+            "user": self._shape(
+                "get",
+                "/repos/{owner}/{repo}/collaborators",
+                "200",
+                {
+                    "login": p["username"],
+                    "id": 5,
+                    "type": "User",
+                    "url": f"{self.base_url}/users/{p['username']}",
+                },
+            ),
+        }
 
     def op_repos_add_collaborator(self, p: dict[str, str], q: Any, b: Any) -> tuple[int, Any]:
         repo = self._get_repo(p)
@@ -366,8 +494,13 @@ class Operations:
         login = p["username"]
         if login not in self.users:
             raise ApiError(404, "Not Found")
-        perm = {"pull": "read", "push": "write", "admin": "admin", "maintain": "maintain",
-                "triage": "triage"}.get(b.get("permission", "push"))
+        perm = {
+            "pull": "read",
+            "push": "write",
+            "admin": "admin",
+            "maintain": "maintain",
+            "triage": "triage",
+        }.get(b.get("permission", "push"))
         if perm is None:
             raise ApiError(422, "Validation Failed")
         if login in self.org_members.get(repo.owner, set()) or login in repo.collaborators:
@@ -378,26 +511,41 @@ class Operations:
                 del repo.invitations[inv_id]
         inv_id = next(self._ids)
         repo.invitations[inv_id] = (login, perm)
-        return 201, self._invitation_json(repo, inv_id, "/repos/{owner}/{repo}/collaborators/"
-                                          "{username}", "put", "201")
+        return 201, self._invitation_json(
+            repo, inv_id, "/repos/{owner}/{repo}/collaborators/{username}", "put", "201"
+        )
 
-    def _invitation_json(self, repo: Repo, inv_id: int, template: str, method: str,
-                         status: str) -> Any:
+    def _invitation_json(
+        self, repo: Repo, inv_id: int, template: str, method: str, status: str
+    ) -> Any:
         login, perm = repo.invitations[inv_id]
-        return self._shape(method, template, status, {
-            "id": inv_id, "permissions": perm, "invitee": self._simple_user(login),
-            "inviter": self._simple_user("kuploy-admin"),
-            "url": f"{self.base_url}/repos/{repo.full_name}/invitations/{inv_id}",
-            "repository": {"id": repo.id, "name": repo.name, "full_name": repo.full_name,
-                           "owner": self._simple_user(repo.owner, "Organization"),
-                           "private": repo.private,
-                           "url": f"{self.base_url}/repos/{repo.full_name}"},
-        })
+        return self._shape(
+            method,
+            template,
+            status,
+            {
+                "id": inv_id,
+                "permissions": perm,
+                "invitee": self._simple_user(login),
+                "inviter": self._simple_user("kuploy-admin"),
+                "url": f"{self.base_url}/repos/{repo.full_name}/invitations/{inv_id}",
+                "repository": {
+                    "id": repo.id,
+                    "name": repo.name,
+                    "full_name": repo.full_name,
+                    "owner": self._simple_user(repo.owner, "Organization"),
+                    "private": repo.private,
+                    "url": f"{self.base_url}/repos/{repo.full_name}",
+                },
+            },
+        )
 
     def op_repos_list_invitations(self, p: dict[str, str], q: Any, b: Any) -> tuple[int, Any]:
         repo = self._get_repo(p)
-        return 200, [self._invitation_json(repo, i, "/repos/{owner}/{repo}/invitations", "get",
-                                           "200") for i in sorted(repo.invitations)]
+        return 200, [
+            self._invitation_json(repo, i, "/repos/{owner}/{repo}/invitations", "get", "200")
+            for i in sorted(repo.invitations)
+        ]
 
     def op_repos_remove_collaborator(self, p: dict[str, str], q: Any, b: Any) -> tuple[int, Any]:
         repo = self._get_repo(p)
@@ -408,14 +556,26 @@ class Operations:
     def op_teams_get_by_name(self, p: dict[str, str], q: Any, b: Any) -> tuple[int, Any]:
         if (p["org"], p["team_slug"]) not in self.teams:
             raise ApiError(404, "Not Found")
-        return 200, self._shape("get", "/orgs/{org}/teams/{team_slug}", "200", {
-            "id": 99, "slug": p["team_slug"], "name": p["team_slug"],
-            "url": f"{self.base_url}/orgs/{p['org']}/teams/{p['team_slug']}",
-            "organization": {"login": p["org"], "id": 77,
-                             "url": f"{self.base_url}/orgs/{p['org']}"}})
+        return 200, self._shape(
+            "get",
+            "/orgs/{org}/teams/{team_slug}",
+            "200",
+            {
+                "id": 99,
+                "slug": p["team_slug"],
+                "name": p["team_slug"],
+                "url": f"{self.base_url}/orgs/{p['org']}/teams/{p['team_slug']}",
+                "organization": {
+                    "login": p["org"],
+                    "id": 77,
+                    "url": f"{self.base_url}/orgs/{p['org']}",
+                },
+            },
+        )
 
-    def op_teams_add_or_update_membership_for_user_in_org(self, p: dict[str, str], q: Any,
-                                                          b: Any) -> tuple[int, Any]:
+    def op_teams_add_or_update_membership_for_user_in_org(
+        self, p: dict[str, str], q: Any, b: Any
+    ) -> tuple[int, Any]:
         members = self.teams.get((p["org"], p["team_slug"]))
         if members is None or p["username"] not in self.users:
             raise ApiError(404, "Not Found")
@@ -433,8 +593,11 @@ class Operations:
         if not b.get("config", {}).get("url"):
             raise ApiError(422, "Validation Failed")
         hook_id = next(self._ids)
-        repo.hooks[hook_id] = {"config": dict(b["config"]), "events": b.get("events", ["push"]),
-                               "active": b.get("active", True)}
+        repo.hooks[hook_id] = {
+            "config": dict(b["config"]),
+            "events": b.get("events", ["push"]),
+            "active": b.get("active", True),
+        }
         return 201, self._hook_json(repo, hook_id)
 
     def op_repos_get_webhook(self, p: dict[str, str], q: Any, b: Any) -> tuple[int, Any]:
@@ -468,22 +631,35 @@ class Operations:
         assert self.app is not None
         if p["org"] not in self.org_members:
             raise ApiError(404, "Not Found")
-        return 200, self._shape("get", "/orgs/{org}/installation", "200", {
-            "id": self.app[2], "app_id": self.app[0],
-            "account": self._simple_user(p["org"], "Organization"),
-            "access_tokens_url":
-                f"{self.base_url}/app/installations/{self.app[2]}/access_tokens"})
+        return 200, self._shape(
+            "get",
+            "/orgs/{org}/installation",
+            "200",
+            {
+                "id": self.app[2],
+                "app_id": self.app[0],
+                "account": self._simple_user(p["org"], "Organization"),
+                "access_tokens_url": (
+                    f"{self.base_url}/app/installations/{self.app[2]}/access_tokens"
+                ),
+            },
+        )
 
-    def op_apps_create_installation_access_token(self, p: dict[str, str], q: Any,
-                                                 b: Any) -> tuple[int, Any]:
+    def op_apps_create_installation_access_token(
+        self, p: dict[str, str], q: Any, b: Any
+    ) -> tuple[int, Any]:
         assert self.app is not None
         if int(p["installation_id"]) != self.app[2]:
             raise ApiError(404, "Not Found")
         token = f"ghs_fake{next(self._ids)}"
         self.tokens[token] = "kuploy-app[bot]"
         expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
-        return 201, {"token": token, "expires_at": expires, "permissions": {},
-                     "repository_selection": "all"}
+        return 201, {
+            "token": token,
+            "expires_at": expires,
+            "permissions": {},
+            "repository_selection": "all",
+        }
 
 
 class ApiError(Exception):

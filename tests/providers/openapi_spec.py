@@ -138,6 +138,9 @@ def routes() -> tuple[Route, ...]:
         literal = len(re.sub(r"\{[^}]+\}", "", template))
         for method in item:
             if method in ("get", "post", "put", "patch", "delete"):
-                out.append(Route(method.upper(), template, re.compile(f"^{pattern}$"),
-                                 tuple(names), literal))
+                out.append(
+                    Route(
+                        method.upper(), template, re.compile(f"^{pattern}$"), tuple(names), literal
+                    )
+                )
     return tuple(sorted(out, key=lambda r: -r.literal))

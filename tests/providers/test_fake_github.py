@@ -26,12 +26,16 @@ def fake() -> Iterator[FakeGitHub]:
         yield server
 
 
-def call(fake: FakeGitHub, method: str, path: str, body: Any = None,
-         token: str = TOKEN) -> tuple[int, Any]:
+def call(
+    fake: FakeGitHub, method: str, path: str, body: Any = None, token: str = TOKEN
+) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(fake.base_url + path, data=data, method=method,
-                                 headers={"Authorization": f"token {token}",
-                                          "Content-Type": "application/json"})
+    req = urllib.request.Request(
+        fake.base_url + path,
+        data=data,
+        method=method,
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(req) as resp:
             raw = resp.read()
@@ -56,8 +60,12 @@ def test_body_that_breaks_the_schema_is_a_violation(fake: FakeGitHub) -> None:
 
 
 def test_unknown_property_where_the_schema_forbids_it(fake: FakeGitHub) -> None:
-    status, _ = call(fake, "POST", "/repos/org/x/hooks",
-                     {"config": {"url": "https://a.example"}, "secret": "top-level"})
+    status, _ = call(
+        fake,
+        "POST",
+        "/repos/org/x/hooks",
+        {"config": {"url": "https://a.example"}, "secret": "top-level"},
+    )
     assert status == 422 and "Additional properties" in fake.violations[0]
 
 
@@ -98,15 +106,18 @@ def test_git_object_ids_match_git(tmp_path: Path) -> None:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(data)
     subprocess.run(["git", "-C", str(tmp_path), "add", "-A"], check=True)
-    real = subprocess.run(["git", "-C", str(tmp_path), "write-tree"], check=True,
-                          capture_output=True, text=True).stdout.strip()
+    real = subprocess.run(
+        ["git", "-C", str(tmp_path), "write-tree"], check=True, capture_output=True, text=True
+    ).stdout.strip()
     assert tree_sha({name: blob_sha(data) for name, data in files.items()}) == real
 
 
 def test_nullable_schemas_and_examples() -> None:
-    schema = {"type": "object", "required": ["a", "b"],
-              "properties": {"a": {"type": "string", "nullable": True},
-                             "b": {"type": "integer"}}}
+    schema = {
+        "type": "object",
+        "required": ["a", "b"],
+        "properties": {"a": {"type": "string", "nullable": True}, "b": {"type": "integer"}},
+    }
     assert example(schema) == {"a": None, "b": 1}
     converted = to_json_schema(schema)
     assert converted["properties"]["a"]["type"] == ["string", "null"]

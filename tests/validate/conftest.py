@@ -26,8 +26,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The demo repo (init + sample roster + one platform-managed app), built once per module."""
     base = tmp_path_factory.mktemp("demo")
     gitconfig = base / "gitconfig"
-    gitconfig.write_text("[user]\n\tname = Test Admin\n\temail = admin@example.test\n"
-                         "[init]\n\tdefaultBranch = main\n")
+    gitconfig.write_text(
+        "[user]\n\tname = Test Admin\n\temail = admin@example.test\n"
+        "[init]\n\tdefaultBranch = main\n"
+    )
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
         mp.setenv("GIT_CONFIG_NOSYSTEM", "1")

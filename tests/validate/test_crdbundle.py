@@ -26,7 +26,9 @@ def test_bundled_crds_are_the_test_copies_without_descriptions(
 
 def test_stripping_keeps_a_property_called_description() -> None:
     schema = {"description": "text", "properties": {"description": {"type": "string"}}}
-    assert crdbundle.strip_descriptions(schema) == {"properties": {"description": {"type": "string"}}}
+    assert crdbundle.strip_descriptions(schema) == {
+        "properties": {"description": {"type": "string"}}
+    }
 
 
 def test_bundled_and_full_crds_judge_alike(data_dir: Path) -> None:

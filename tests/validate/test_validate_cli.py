@@ -19,8 +19,11 @@ BROKEN = Path(__file__).parent / "corpus" / "broken"
 def broken_repo(demo: Path, tmp_path: Path) -> Path:
     repo = tmp_path / "broken"
     shutil.copytree(demo, repo)
-    for case, name in (("05-replica-typo", "replica"), ("15-privileged", "privileged"),
-                       ("66-image-latest", "latest")):
+    for case, name in (
+        ("05-replica-typo", "replica"),
+        ("15-privileged", "privileged"),
+        ("66-image-latest", "latest"),
+    ):
         target = repo / "apps/workloads/kim-minji" / name
         target.mkdir(parents=True)
         shutil.copy(BROKEN / f"{case}.yaml", target / f"{name}.yaml")
@@ -33,8 +36,9 @@ def test_clean_repo_exits_0(demo: Path, crd_dir: Path, capsys: pytest.CaptureFix
     assert "0 error(s), 0 warning(s)" in out
 
 
-def test_findings_exit_8_grouped_by_tenant(broken_repo: Path, crd_dir: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_findings_exit_8_grouped_by_tenant(
+    broken_repo: Path, crd_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = cli.run(["-C", str(broken_repo), "validate", "--crd-dir", str(crd_dir), "--no-drift"])
     assert code == FindingsError.exit_code == 8
     captured = capsys.readouterr()
@@ -48,30 +52,54 @@ def test_findings_exit_8_grouped_by_tenant(broken_repo: Path, crd_dir: Path,
 
 
 def test_json_output(broken_repo: Path, crd_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = cli.run(["-C", str(broken_repo), "validate", "--crd-dir", str(crd_dir), "--no-drift",
-                    "-o", "json"])
+    code = cli.run(
+        ["-C", str(broken_repo), "validate", "--crd-dir", str(crd_dir), "--no-drift", "-o", "json"]
+    )
     assert code == 8
     data = json.loads(capsys.readouterr().out)
     assert data["ok"] is False and data["errors"] == 2 and data["warnings"] == 1
     typo = next(f for f in data["findings"] if f["rule"] == "schema.unknown-field")
     text = (broken_repo / typo["file"]).read_text().splitlines()
     assert text[typo["line"] - 1].strip().startswith("replica:")
-    assert set(typo) >= {"tenant", "file", "line", "rule", "message", "fix", "severity", "kind",
-                         "name"}
+    assert set(typo) >= {
+        "tenant",
+        "file",
+        "line",
+        "rule",
+        "message",
+        "fix",
+        "severity",
+        "kind",
+        "name",
+    }
 
 
-def test_github_annotations(broken_repo: Path, crd_dir: Path,
-                            capsys: pytest.CaptureFixture[str]) -> None:
-    code = cli.run(["-C", str(broken_repo), "validate", "--crd-dir", str(crd_dir), "--no-drift",
-                    "--format", "github"])
+def test_github_annotations(
+    broken_repo: Path, crd_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli.run(
+        [
+            "-C",
+            str(broken_repo),
+            "validate",
+            "--crd-dir",
+            str(crd_dir),
+            "--no-drift",
+            "--format",
+            "github",
+        ]
+    )
     assert code == 8
     lines = capsys.readouterr().out.splitlines()
     errors = [x for x in lines if x.startswith("::error ")]
     warnings = [x for x in lines if x.startswith("::warning ")]
     assert len(errors) == 2 and len(warnings) == 1
     for line in errors + warnings:
-        assert re.match(r"^::(error|warning) file=apps/workloads/kim-minji/\w+/\w+\.yaml,"
-                        r"line=\d+,title=[\w.-]+ \w+/[\w-]+::.+", line), line
+        assert re.match(
+            r"^::(error|warning) file=apps/workloads/kim-minji/\w+/\w+\.yaml,"
+            r"line=\d+,title=[\w.-]+ \w+/[\w-]+::.+",
+            line,
+        ), line
     assert lines[-1].startswith("::notice ")
 
 
@@ -85,8 +113,9 @@ def test_warnings_as_errors(demo: Path, tmp_path: Path, crd_dir: Path) -> None:
     assert cli.run([*args, "--warnings-as-errors"]) == 8
 
 
-def test_usage_and_config_errors(demo: Path, tmp_path: Path,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_usage_and_config_errors(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli.run(["-C", str(demo), "validate", str(tmp_path)]) == UsageError.exit_code
     assert "needs --student" in capsys.readouterr().err
     assert cli.run(["-C", str(demo), "validate", "--student", "kim-minji"]) == 2

@@ -46,18 +46,41 @@ def test_init_onboard_and_app_add_render_zero_findings(tmp_path: Path, crd_dir: 
     repo = tmp_path / "p"
     api.init(api.InitOptions(repo=repo))
     assert validate_repo(Options(repo=repo, crd_dir=crd_dir)).findings == []
-    api.onboard(repo, api.OnboardOptions(student="choi-ara", github="ara-c", tier="large",
-                                         course="cs101", term="2026-fall"))
+    api.onboard(
+        repo,
+        api.OnboardOptions(
+            student="choi-ara", github="ara-c", tier="large", course="cs101", term="2026-fall"
+        ),
+    )
     api.onboard(repo, api.OnboardOptions(student="han-bit"))
     assert validate_repo(Options(repo=repo, crd_dir=crd_dir)).findings == []
-    api.app_add(repo, api.AppOptions(student="choi-ara", app="web",
-                                     image="ghcr.io/konkuk-kuploy/web:2.1", port=8080,
-                                     replicas=3, size="medium", health_path="/healthz",
-                                     env=(("MODE", "prod"),)))
-    api.app_add(repo, api.AppOptions(student="choi-ara", app="api",
-                                     image="docker.io/library/nginx:1.27", port=80))
-    api.app_add(repo, api.AppOptions(student="han-bit", app="game",
-                                     repo_url="https://github.com/konkuk-kuploy/han-bit-game.git"))
+    api.app_add(
+        repo,
+        api.AppOptions(
+            student="choi-ara",
+            app="web",
+            image="ghcr.io/konkuk-kuploy/web:2.1",
+            port=8080,
+            replicas=3,
+            size="medium",
+            health_path="/healthz",
+            env=(("MODE", "prod"),),
+        ),
+    )
+    api.app_add(
+        repo,
+        api.AppOptions(
+            student="choi-ara", app="api", image="docker.io/library/nginx:1.27", port=80
+        ),
+    )
+    api.app_add(
+        repo,
+        api.AppOptions(
+            student="han-bit",
+            app="game",
+            repo_url="https://github.com/konkuk-kuploy/han-bit-game.git",
+        ),
+    )
     report = validate_repo(Options(repo=repo, crd_dir=crd_dir))
     assert report.findings == [], [str(f) for f in report.findings]
     assert report.builds == 2
@@ -77,7 +100,8 @@ def test_drift_is_reported_per_file(demo: Path, tmp_path: Path, crd_dir: Path) -
     quota = repo / "apps/cluster/tenants/kim-minji/resourcequota.yaml"
     quota.write_text(quota.read_text().replace("requests.cpu: '1'", "requests.cpu: '8'"))
     (repo / "apps/cluster/tenants/lee-jun/extra.yaml").write_text(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: lee-jun\n")
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: lee-jun\n"
+    )
     report = validate_repo(Options(repo=repo, crd_dir=crd_dir))
     assert rules(report.findings) == {"drift.out-of-date"}
     assert sorted(f.file for f in report.findings) == [
@@ -104,7 +128,8 @@ def test_changed_since_checks_touched_tenants_and_cross_tenant_hosts(
         "  rules:\n    - host: web.kim-minji.apps.konkuk.example\n      http:\n        paths:\n"
         "          - path: /\n            pathType: Prefix\n            backend:\n"
         "              service:\n                name: web\n                port:\n"
-        "                  number: 80\n")
+        "                  number: 80\n"
+    )
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "lee-jun steals a host")
 
@@ -124,8 +149,9 @@ def test_changed_since_checks_touched_tenants_and_cross_tenant_hosts(
     assert drift == {"apps/workloads/lee-jun/steal/ingress.yaml"}
 
 
-def test_changed_since_config_change_touches_every_tenant(demo: Path, tmp_path: Path,
-                                                          crd_dir: Path) -> None:
+def test_changed_since_config_change_touches_every_tenant(
+    demo: Path, tmp_path: Path, crd_dir: Path
+) -> None:
     repo = tmp_path / "copy"
     shutil.copytree(demo, repo)
     cfg = repo / "kuploy.yaml"
@@ -151,9 +177,11 @@ def test_bad_kubernetes_version_and_crd_dir_are_config_errors(demo: Path, tmp_pa
 
 
 def test_removed_api_depends_on_the_kubernetes_version(demo: Path, crd_dir: Path) -> None:
-    cronjob = ("apiVersion: batch/v1beta1\nkind: CronJob\nmetadata:\n  name: n\nspec:\n"
-               "  schedule: '@daily'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n"
-               "          restartPolicy: Never\n          containers: []\n")
+    cronjob = (
+        "apiVersion: batch/v1beta1\nkind: CronJob\nmetadata:\n  name: n\nspec:\n"
+        "  schedule: '@daily'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n"
+        "          restartPolicy: Never\n          containers: []\n"
+    )
     files = {"apps/workloads/kim-minji/cron/cron.yaml": cronjob}
     cfg = config.load_config(demo)
     found = validate_files(cfg, files, demo, crd_dir=crd_dir)
@@ -163,16 +191,20 @@ def test_removed_api_depends_on_the_kubernetes_version(demo: Path, crd_dir: Path
 
 def test_validate_files_checks_an_in_memory_onboarding(demo: Path, crd_dir: Path) -> None:
     cfg = config.load_config(demo)
-    spec = TenantSpec(student="new-kid", tier="small", apps=(
-        AppSpec(name="web", mode="managed", image="ghcr.io/konkuk-kuploy/w:1", port=8080),))
+    spec = TenantSpec(
+        student="new-kid",
+        tier="small",
+        apps=(AppSpec(name="web", mode="managed", image="ghcr.io/konkuk-kuploy/w:1", port=8080),),
+    )
     files = render.render_tenant(cfg, spec)
     files["tenants/new-kid.yaml"] = tenant_spec.dump_spec(spec)
     assert not (demo / "apps/workloads/new-kid").exists()
     assert validate_files(cfg, files, demo, crd_dir=crd_dir) == []
     # The same plan with a foreign host in the (in-memory, kustomize-built) ingress.
     key = "apps/workloads/new-kid/web/ingress.yaml"
-    files[key] = files[key].replace("web.new-kid.apps.konkuk.example",
-                                    "web.kim-minji.apps.konkuk.example")
+    files[key] = files[key].replace(
+        "web.new-kid.apps.konkuk.example", "web.kim-minji.apps.konkuk.example"
+    )
     found = validate_files(cfg, files, demo, crd_dir=crd_dir)
     assert rules(found) == {"ingress.host-pattern", "ingress.host-duplicate"}
     assert {f.file for f in found if f.tenant == "new-kid"} == {key}
@@ -182,27 +214,34 @@ def _scaffold(demo: Path, out: Path) -> None:
     assert cli.run(["-C", str(demo), "scaffold", "kim-minji", "api", "--out", str(out)]) == 0
 
 
-def test_student_folder_of_the_scaffold_is_clean(demo: Path, tmp_path: Path,
-                                                 crd_dir: Path, chdir_tmp: Path) -> None:
+def test_student_folder_of_the_scaffold_is_clean(
+    demo: Path, tmp_path: Path, crd_dir: Path, chdir_tmp: Path
+) -> None:
     _scaffold(demo, tmp_path / "student")
     rules_dir = tmp_path / "student" / ".kuploy"
-    report = validate_student(Options(repo=rules_dir, crd_dir=crd_dir), "kim-minji",
-                              tmp_path / "student" / "deploy")
+    report = validate_student(
+        Options(repo=rules_dir, crd_dir=crd_dir), "kim-minji", tmp_path / "student" / "deploy"
+    )
     assert report.findings == [] and report.builds == 1
     # Against the full platform repo too (the tenant's committed guards and AppProject).
-    report = validate_student(Options(repo=demo, crd_dir=crd_dir), "kim-minji",
-                              tmp_path / "student" / "deploy")
+    report = validate_student(
+        Options(repo=demo, crd_dir=crd_dir), "kim-minji", tmp_path / "student" / "deploy"
+    )
     assert report.findings == []
 
 
-def test_student_folder_findings_use_the_student_paths(demo: Path, tmp_path: Path,
-                                                       crd_dir: Path, chdir_tmp: Path) -> None:
+def test_student_folder_findings_use_the_student_paths(
+    demo: Path, tmp_path: Path, crd_dir: Path, chdir_tmp: Path
+) -> None:
     _scaffold(demo, tmp_path / "student")
     deploy = tmp_path / "student" / "deploy"
     dep = deploy / "deployment.yaml"
-    dep.write_text(dep.read_text().replace("allowPrivilegeEscalation: false",
-                                           "allowPrivilegeEscalation: false\n"
-                                           "            privileged: true"))
+    dep.write_text(
+        dep.read_text().replace(
+            "allowPrivilegeEscalation: false",
+            "allowPrivilegeEscalation: false\n            privileged: true",
+        )
+    )
     ingress = deploy / "ingress.yaml"
     ingress.write_text(ingress.read_text().replace("api.kim-minji", "web.kim-minji"))
     report = validate_student(Options(repo=demo, crd_dir=crd_dir), "kim-minji", deploy)
@@ -225,8 +264,11 @@ def test_validate_files_sees_changes_to_untouched_tenants_through_its_index(
     repo = tmp_path / "copy"
     shutil.copytree(demo, repo)
     cfg = config.load_config(repo)
-    spec = TenantSpec(student="new-kid", tier="small", apps=(
-        AppSpec(name="web", mode="managed", image="ghcr.io/konkuk-kuploy/w:1", port=8080),))
+    spec = TenantSpec(
+        student="new-kid",
+        tier="small",
+        apps=(AppSpec(name="web", mode="managed", image="ghcr.io/konkuk-kuploy/w:1", port=8080),),
+    )
     files = render.render_tenant(cfg, spec)
     assert validate_files(cfg, files, repo, crd_dir=crd_dir) == []
     assert validate_files(cfg, files, repo, crd_dir=crd_dir) == []  # from the index
@@ -238,7 +280,8 @@ def test_validate_files_sees_changes_to_untouched_tenants_through_its_index(
     # A duplicate AppProject name in another tenant's folder is seen as well.
     (repo / "apps/cluster/tenants/lee-jun/extra.yaml").write_text(
         "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata:\n  name: new-kid\n"
-        "  namespace: argocd\nspec: {}\n")
+        "  namespace: argocd\nspec: {}\n"
+    )
     found = validate_files(cfg, files, repo, crd_dir=crd_dir)
     assert "manifest.duplicate" in {f.rule for f in found}
 
@@ -251,9 +294,19 @@ def _big_repo(root: Path, tenants: int) -> Path:
     files = dict(render.render_platform(cfg))
     files[layout.CONFIG_FILE] = yamlio.dump(data)
     for i in range(tenants):
-        spec = TenantSpec(student=f"s-{i:03d}", tier="small", apps=(
-            AppSpec(name="web", mode="managed", image="ghcr.io/konkuk-kuploy/w:1", port=8080,
-                    size="tiny"),))
+        spec = TenantSpec(
+            student=f"s-{i:03d}",
+            tier="small",
+            apps=(
+                AppSpec(
+                    name="web",
+                    mode="managed",
+                    image="ghcr.io/konkuk-kuploy/w:1",
+                    port=8080,
+                    size="tiny",
+                ),
+            ),
+        )
         files[layout.tenant_spec(spec.student)] = tenant_spec.dump_spec(spec)
         files.update(render.render_tenant(cfg, spec))
     for path, text in files.items():
@@ -270,12 +323,20 @@ def test_parallel_shards_find_what_a_serial_run_finds(tmp_path: Path, crd_dir: P
     ingress.write_text(ingress.read_text().replace("web.s-040", "web.s-001"))
     (repo / "apps/cluster/tenants/s-020/extra.yaml").write_text(
         "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata:\n  name: s-021\n"
-        "  namespace: argocd\nspec: {}\n")
+        "  namespace: argocd\nspec: {}\n"
+    )
     serial = validate_repo(Options(repo=repo, crd_dir=crd_dir, jobs=1))
     parallel = validate_repo(Options(repo=repo, crd_dir=crd_dir, jobs=2))
     assert parallel.findings == serial.findings
     assert (parallel.files, parallel.objects, parallel.builds) == (
-        serial.files, serial.objects, serial.builds)
-    assert rules(serial.findings) >= {"pss.privileged", "ingress.host-pattern",
-                                      "ingress.host-duplicate", "manifest.duplicate",
-                                      "drift.out-of-date"}
+        serial.files,
+        serial.objects,
+        serial.builds,
+    )
+    assert rules(serial.findings) >= {
+        "pss.privileged",
+        "ingress.host-pattern",
+        "ingress.host-duplicate",
+        "manifest.duplicate",
+        "drift.out-of-date",
+    }

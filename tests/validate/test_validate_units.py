@@ -45,15 +45,20 @@ def test_removed_api_only_from_its_version() -> None:
 
 
 def test_crd_conversion() -> None:
-    schema = crd_to_jsonschema({
-        "type": "object",
-        "properties": {
-            "a": {"type": "string", "nullable": True},
-            "b": {"x-kubernetes-int-or-string": True},
-            "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": True,
-                     "properties": {"x": {"type": "string"}}},
-        },
-    })
+    schema = crd_to_jsonschema(
+        {
+            "type": "object",
+            "properties": {
+                "a": {"type": "string", "nullable": True},
+                "b": {"x-kubernetes-int-or-string": True},
+                "free": {
+                    "type": "object",
+                    "x-kubernetes-preserve-unknown-fields": True,
+                    "properties": {"x": {"type": "string"}},
+                },
+            },
+        }
+    )
     assert schema["additionalProperties"] is False
     assert schema["properties"]["a"]["type"] == ["string", "null"]
     assert schema["properties"]["b"]["anyOf"] == [{"type": "integer"}, {"type": "string"}]
@@ -62,20 +67,35 @@ def test_crd_conversion() -> None:
 
 def test_crd_application_schema(crd_dir: Path) -> None:
     s = SchemaSet("1.34.0", crd_dir)
-    app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-           "metadata": {"name": "a", "namespace": "argocd", "labelz": {}},
-           "spec": {"project": "p", "destination": {"namespace": "n"},
-                    "source": {"repoURL": "https://x", "path": "."}}}
+    app = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "a", "namespace": "argocd", "labelz": {}},
+        "spec": {
+            "project": "p",
+            "destination": {"namespace": "n"},
+            "source": {"repoURL": "https://x", "path": "."},
+        },
+    }
     assert [i.rule for i in s.check(app)] == [F.UNKNOWN_FIELD]
     assert s.has_crd_group("argoproj.io")
 
 
 def _pod(**container_sc: object) -> dict:  # type: ignore[type-arg]
-    return {"securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-            "containers": [{"name": "c", "image": "x",
-                            "securityContext": {"allowPrivilegeEscalation": False,
-                                                "capabilities": {"drop": ["ALL"]},
-                                                **container_sc}}]}
+    return {
+        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [
+            {
+                "name": "c",
+                "image": "x",
+                "securityContext": {
+                    "allowPrivilegeEscalation": False,
+                    "capabilities": {"drop": ["ALL"]},
+                    **container_sc,
+                },
+            }
+        ],
+    }
 
 
 def test_pss_restricted_pod_is_clean_and_windows_is_exempt() -> None:
@@ -84,13 +104,18 @@ def test_pss_restricted_pod_is_clean_and_windows_is_exempt() -> None:
     assert pss.check_pod({}, windows, ()) == []
     linux = {"containers": [{"name": "c", "image": "x"}]}
     got = {i.rule for i in pss.check_pod({}, linux, ())}
-    assert got == {F.PSS_PRIV_ESCALATION, F.PSS_CAPABILITIES_RESTRICTED, F.PSS_RUN_AS_NON_ROOT,
-                   F.PSS_SECCOMP_RESTRICTED}
+    assert got == {
+        F.PSS_PRIV_ESCALATION,
+        F.PSS_CAPABILITIES_RESTRICTED,
+        F.PSS_RUN_AS_NON_ROOT,
+        F.PSS_SECCOMP_RESTRICTED,
+    }
 
 
 def test_pss_container_level_settings_count() -> None:
-    spec = _pod(runAsNonRoot=True, seccompProfile={"type": "Localhost",
-                                                   "localhostProfile": "p.json"})
+    spec = _pod(
+        runAsNonRoot=True, seccompProfile={"type": "Localhost", "localhostProfile": "p.json"}
+    )
     del spec["securityContext"]
     assert pss.check_pod({}, spec, ()) == []
     spec = _pod(runAsNonRoot=False)
@@ -130,7 +155,9 @@ def test_image_and_remote_normalisation() -> None:
     assert normalise_image("ghcr.io/o/a:1") == "ghcr.io/o/a:1"
     assert normalise_image("localhost:5000/a") == "localhost:5000/a"
     assert remote_repo("github.com/org/repo//dir?ref=v1") == "https://github.com/org/repo"
-    assert remote_repo("https://github.com/org/repo.git/dir?ref=v1") == "https://github.com/org/repo"
+    assert (
+        remote_repo("https://github.com/org/repo.git/dir?ref=v1") == "https://github.com/org/repo"
+    )
     assert remote_repo("git@github.com:org/repo.git") == "https://github.com/org/repo"
 
 
@@ -144,7 +171,8 @@ def test_locate_finds_the_line_of_a_path() -> None:
 def _kustomization(folder: Path, resources: list[str]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "kustomization.yaml").write_text(
-        "resources:\n" + "".join(f"  - {r}\n" for r in resources))
+        "resources:\n" + "".join(f"  - {r}\n" for r in resources)
+    )
 
 
 def test_kustomize_cache_hits_and_invalidation(tmp_path: Path) -> None:
@@ -174,8 +202,17 @@ def test_kustomize_failure_is_reported_and_cached(tmp_path: Path) -> None:
 
 
 def test_github_annotation_escaping() -> None:
-    f = F.Finding(tenant="t", file="a,b:c.yaml", line=3, rule="x.y", message="50% bad\nnext",
-                  fix="do it", severity=F.WARNING, kind="Pod", name="p")
+    f = F.Finding(
+        tenant="t",
+        file="a,b:c.yaml",
+        line=3,
+        rule="x.y",
+        message="50% bad\nnext",
+        fix="do it",
+        severity=F.WARNING,
+        kind="Pod",
+        name="p",
+    )
     line = report.github_line(f)
     assert line.startswith("::warning file=a%2Cb%3Ac.yaml,line=3,title=x.y Pod/p::")
     assert "50%25 bad%0Anext" in line
@@ -188,8 +225,12 @@ def test_every_rule_is_documented() -> None:
 
 
 def test_summary_counts() -> None:
-    r = Report(findings=[F.make(F.IMAGE_LATEST, "m", file="f")], files=2, objects=3,
-               kubernetes_version="1.34.0")
+    r = Report(
+        findings=[F.make(F.IMAGE_LATEST, "m", file="f")],
+        files=2,
+        objects=3,
+        kubernetes_version="1.34.0",
+    )
     assert report.summary(r).startswith("0 error(s), 1 warning(s)")
     with pytest.raises(KeyError):
         F.make("no.such-rule", "m", file="f")
@@ -202,23 +243,26 @@ def test_batched_builds_equal_single_builds(tmp_path: Path) -> None:
         app.mkdir()
         (app / "kustomization.yaml").write_text(
             f"namespace: ns{i}\nresources:\n  - d.yaml\n  - c.yaml\n"
-            + ("commonAnnotations:\n  team: x\n" if i == 1 else ""))
+            + ("commonAnnotations:\n  team: x\n" if i == 1 else "")
+        )
         (app / "d.yaml").write_text(
             "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n"
             + ("  annotations:\n    keep: me\n" if i == 2 else "")
             + "spec:\n  selector:\n    matchLabels: {a: b}\n  template:\n    metadata:\n"
-            "      labels: {a: b}\n    spec:\n      containers: [{name: c, image: x:1}]\n")
+            "      labels: {a: b}\n    spec:\n      containers: [{name: c, image: x:1}]\n"
+        )
         (app / "c.yaml").write_text(
             "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: job\nspec:\n"
             "  schedule: '@daily'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n"
-            "          restartPolicy: Never\n          containers: [{name: c, image: x:1}]\n")
+            "          restartPolicy: Never\n          containers: [{name: c, image: x:1}]\n"
+        )
         folders.append(app)
     batched = Kustomizer(None, jobs=1, batch=25).build_all(folders)
     single = Kustomizer(None, jobs=1, batch=1).build_all(folders)
     for folder in folders:
         a, b = batched[folder].objects(), single[folder].objects()
         assert a and b
-        key = (lambda o: (o["kind"], o["metadata"]["name"]))  # noqa: E731
+        key = lambda o: (o["kind"], o["metadata"]["name"])  # noqa: E731
         assert sorted(a, key=key) == sorted(b, key=key)
     # Two folders defining the same object make the batch fail: each is then built alone.
     folders[1].joinpath("kustomization.yaml").write_text("namespace: ns0\nresources:\n- d.yaml\n")
@@ -231,8 +275,10 @@ def test_fast_yaml_reader_equals_the_reference_reader(demo: Path) -> None:
 
     texts = [p.read_text() for p in sorted(demo.rglob("*.yaml")) if ".git" not in p.parts]
     texts += [p.read_text() for p in sorted(Path(__file__).parent.rglob("*.yaml"))]
-    texts.append("a: 1_000\nb: 0o17\nc: 017\nd: 0x1F\ne: 1:30\nf: 1.5\ng: 2027-03-01\n"
-                 "h: on\ni: ~\nj: !!str 12\nk: &x {y: [1, 2]}\nl: *x\nm: {<<: *x, z: 1}\n")
+    texts.append(
+        "a: 1_000\nb: 0o17\nc: 017\nd: 0x1F\ne: 1:30\nf: 1.5\ng: 2027-03-01\n"
+        "h: on\ni: ~\nj: !!str 12\nk: &x {y: [1, 2]}\nl: *x\nm: {<<: *x, z: 1}\n"
+    )
     texts.append("? [1, 2]\n: composite key\n")
     checked = 0
     for text in texts:
@@ -250,16 +296,21 @@ def test_fast_yaml_reader_equals_the_reference_reader(demo: Path) -> None:
 def test_applicationset_schema_from_its_crd(crd_dir: Path) -> None:
     s = SchemaSet("1.34.0", crd_dir)
     appset = {
-        "apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "ApplicationSet",
         "metadata": {"name": "students", "namespace": "argocd"},
         "spec": {
             "generators": [{"list": {"elements": [{"student": "kim-minji"}]}}],
             "template": {
                 "metadata": {"name": "{{student}}-web"},
-                "spec": {"project": "{{student}}",
-                         "source": {"repoURL": "https://x", "path": "apps"},
-                         "destination": {"server": "https://kubernetes.default.svc",
-                                         "namespace": "{{student}}"}},
+                "spec": {
+                    "project": "{{student}}",
+                    "source": {"repoURL": "https://x", "path": "apps"},
+                    "destination": {
+                        "server": "https://kubernetes.default.svc",
+                        "namespace": "{{student}}",
+                    },
+                },
             },
         },
     }

@@ -32,8 +32,12 @@ def _tool(name: str) -> str:
 
 @pytest.mark.parametrize("workflow", FILES, ids=[f.name for f in FILES])
 def test_actionlint(workflow) -> None:  # type: ignore[no-untyped-def]
-    proc = subprocess.run([_tool("actionlint"), "-no-color", str(workflow)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [_tool("actionlint"), "-no-color", str(workflow)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -41,7 +45,9 @@ def test_actionlint(workflow) -> None:  # type: ignore[no-untyped-def]
 def test_github_workflow_schema(workflow) -> None:  # type: ignore[no-untyped-def]
     proc = subprocess.run(
         [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(workflow)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -49,16 +55,26 @@ def test_github_workflow_schema(workflow) -> None:  # type: ignore[no-untyped-de
 def test_linters_do_fail_on_a_broken_workflow(tmp_path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "bad.yml"
     bad.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    step:\n      - run: ls\n")
-    assert subprocess.run([_tool("actionlint"), str(bad)], capture_output=True,
-                          check=False).returncode != 0
-    assert subprocess.run([_tool("check-jsonschema"), "--builtin-schema",
-                           "vendor.github-workflows", str(bad)], capture_output=True,
-                          check=False).returncode != 0
+    assert (
+        subprocess.run([_tool("actionlint"), str(bad)], capture_output=True, check=False).returncode
+        != 0
+    )
+    assert (
+        subprocess.run(
+            [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(bad)],
+            capture_output=True,
+            check=False,
+        ).returncode
+        != 0
+    )
 
 
 def _runs(workflow: dict) -> list[str]:  # type: ignore[type-arg]
-    return [" ".join(str(s.get("run", "")).split()) for job in workflow["jobs"].values()
-            for s in job["steps"]]
+    return [
+        " ".join(str(s.get("run", "")).split())
+        for job in workflow["jobs"].values()
+        for s in job["steps"]
+    ]
 
 
 def test_ci_runs_lint_types_and_the_readme_test_command() -> None:
@@ -77,8 +93,11 @@ def test_validate_workflow_checks_pull_requests_on_the_gitops_tree() -> None:
     assert {"kuploy.yaml", "tenants/**", "apps/**"} <= set(paths)
     runs = " ".join(_runs(wf))
     assert "pip install ." in runs
-    assert re.search(r"kuploy-gitops validate --changed-since \"origin/\$\{BASE_REF\}\""
-                     r".* --format github", runs)
+    assert re.search(
+        r"kuploy-gitops validate --changed-since \"origin/\$\{BASE_REF\}\""
+        r".* --format github",
+        runs,
+    )
 
 
 def test_platform_workflow_checks_every_push_and_pull_request() -> None:
