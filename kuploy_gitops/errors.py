@@ -104,7 +104,7 @@ class DriftError(KuployError):
         super().__init__(
             f"{len(paths)} rendered file(s) differ from the specs: {', '.join(paths[:5])}"
             + (" ..." if len(paths) > 5 else ""),
-            hint="run `kuploy-gitops render` and commit the result",
+            hint="run `kuploy-gitops render` (it re-renders and commits them)",
         )
 
 

@@ -139,6 +139,8 @@ def render_app_manifests(
         "host": cfg.host(spec.student, app.name),
         "ingress_class": cfg.ingress_class,
         "tls_secret": cfg.tls_secret,
+        # Platform-managed apps are rendered from the spec; a student repo's deploy/ is theirs.
+        "spec_file": layout.tenant_spec(spec.student) if source is None else "",
     }
     return {name: render_template(f"app/{name}.j2", context) for name in APP_FILES}
 

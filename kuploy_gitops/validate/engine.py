@@ -239,18 +239,23 @@ class Run(WorkloadChecks):
     # -- drift ---------------------------------------------------------------------------------
 
     def drift_paths(self, students: list[str] | None) -> list[str]:
-        """Rendered paths that differ from what the specs render to (None: whole repo)."""
-        if students is None:
-            return drift.drift_paths(self.opts.repo, self.cfg)
+        """Rendered paths that differ from what the specs render to (None: whole repo).
+
+        A tenant whose spec is broken is left out (its spec is a finding of its own).
+        """
         expected: dict[str, str] = dict(render.render_platform(self.cfg))
         owned = list(expected)
+        if students is None:
+            students = all_students(self.tree)
+            owned = [p for root in render.rendered_roots() for p in self.tree.files(root)]
+        else:
+            for student in students:
+                owned += self.tree.files(layout.tenant_dir(student))
+                owned += self.tree.files(layout.workload_dir(student))
         for student in students:
             spec = self.spec_of(student)
-            if spec is None:
-                continue
-            expected.update(render.render_tenant(self.cfg, spec))
-            owned += self.tree.files(layout.tenant_dir(student))
-            owned += self.tree.files(layout.workload_dir(student))
+            if spec is not None:
+                expected.update(render.render_tenant(self.cfg, spec))
         return drift.compare(
             expected, owned, lambda p: self.tree.read(p) if self.tree.exists(p) else None
         )

@@ -86,12 +86,29 @@ def test_init_onboard_and_app_add_render_zero_findings(tmp_path: Path, crd_dir: 
     assert report.builds == 2
 
 
-def test_without_crd_dir_argo_kinds_are_one_warning_each(demo: Path) -> None:
-    report = validate_repo(Options(repo=demo, drift=False))
-    assert rules(report.findings) == {"schema.unknown-kind"}
-    assert not report.errors
-    kinds = sorted(f.kind for f in report.findings)
-    assert kinds == ["AppProject", "Application"]
+def test_without_crd_dir_the_bundled_crds_check_argo_kinds(demo: Path, tmp_path: Path) -> None:
+    assert validate_repo(Options(repo=demo, drift=False)).findings == []
+    repo = tmp_path / "copy"
+    shutil.copytree(demo, repo)
+    app = repo / "apps/cluster/tenants/kim-minji/app-web.yaml"
+    app.write_text(app.read_text().replace("  syncPolicy:", "  syncPolcy:"))
+    report = validate_repo(Options(repo=repo, drift=False))
+    assert rules(report.findings) == {"schema.unknown-field"}
+    (unknown,) = report.findings
+    assert unknown.kind == "Application" and "syncPolcy" in unknown.message
+
+
+def test_a_kind_without_any_schema_is_one_warning(demo: Path, tmp_path: Path) -> None:
+    repo = tmp_path / "copy"
+    shutil.copytree(demo, repo)
+    for name in ("a", "b"):
+        (repo / f"apps/workloads/kim-minji/web/{name}.yaml").write_text(
+            f"apiVersion: example.org/v1\nkind: Widget\nmetadata:\n  name: {name}\n"
+        )
+    report = validate_repo(Options(repo=repo, drift=False, kustomize=False))
+    unknown = [f for f in report.findings if f.rule == "schema.unknown-kind"]
+    assert len(unknown) == 1 and not [f for f in unknown if f.severity == "error"]
+    assert "nor in the CRDs bundled with kuploy-gitops" in unknown[0].message
 
 
 def test_drift_is_reported_per_file(demo: Path, tmp_path: Path, crd_dir: Path) -> None:
@@ -100,7 +117,7 @@ def test_drift_is_reported_per_file(demo: Path, tmp_path: Path, crd_dir: Path) -
     quota = repo / "apps/cluster/tenants/kim-minji/resourcequota.yaml"
     quota.write_text(quota.read_text().replace("requests.cpu: '1'", "requests.cpu: '8'"))
     (repo / "apps/cluster/tenants/lee-jun/extra.yaml").write_text(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: lee-jun\n"
+        "apiVersion: v1\nkind: LimitRange\nmetadata:\n  name: x\n  namespace: lee-jun\n"
     )
     report = validate_repo(Options(repo=repo, crd_dir=crd_dir))
     assert rules(report.findings) == {"drift.out-of-date"}
