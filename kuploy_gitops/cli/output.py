@@ -10,6 +10,7 @@ import contextlib
 import functools
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -137,9 +138,16 @@ def print_data(data: Any, fmt: str) -> None:
         click.echo(yamlio.dump(data), nl=False)
 
 
+def _no_progress(done: int, total: int) -> None:
+    del done, total
+
+
 @contextlib.contextmanager
 def progress(ctx: Ctx, label: str) -> Iterator[Callable[[int, int], None]]:
     """A progress bar on stderr (hidden when not a terminal); yields ``report(done, total)``."""
+    if not sys.stderr.isatty():  # CI logs and pipes: no bar, and no import of rich.progress
+        yield _no_progress
+        return
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,

@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from kuploy_gitops import config, drift, layout, render, tenant_spec
+from kuploy_gitops import config, layout, tenant_spec
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.errors import UsageError
 from kuploy_gitops.gitrepo import GitRepo
@@ -243,6 +243,9 @@ class Run(WorkloadChecks):
 
         A tenant whose spec is broken is left out (its spec is a finding of its own).
         """
+        # Rendering needs jinja2: imported only by runs that check drift.
+        from kuploy_gitops import drift, render
+
         expected: dict[str, str] = dict(render.render_platform(self.cfg))
         owned = list(expected)
         if students is None:

@@ -16,7 +16,6 @@ import subprocess
 import sysconfig
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -224,6 +223,8 @@ class Kustomizer:
         if todo:
             size = self.batch if len(todo) > 2 else 1
             batches = [todo[i : i + size] for i in range(0, len(todo), size)]
+            from concurrent.futures import ThreadPoolExecutor  # only when there is work
+
             with ThreadPoolExecutor(max_workers=self.jobs) as pool:
                 for builds in pool.map(self._run_batch, batches):
                     for build in builds:

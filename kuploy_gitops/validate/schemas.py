@@ -14,15 +14,18 @@ JSON schema and made strict the way the API server prunes: objects without
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import re
 from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema  # type: ignore[import-untyped]
-from referencing import Registry, Resource
+if TYPE_CHECKING:
+    import jsonschema  # type: ignore[import-untyped]
+    from referencing import Registry
 
 from kuploy_gitops import yamlio
 from kuploy_gitops.errors import ConfigError
@@ -112,10 +115,17 @@ def bundled_versions() -> list[str]:
     return sorted(found, key=lambda v: tuple(int(x) for x in v.split(".")))
 
 
+@functools.cache
 def _schema_root() -> Path:
-    import kubernetes_validate
-
-    return Path(kubernetes_validate.__file__).resolve().parent / "kubernetes-json-schema"
+    # Found, not imported: importing kubernetes_validate loads jsonschema, which only an
+    # object with findings needs.
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or spec.origin is None:
+        raise ConfigError(
+            "the kubernetes-validate package is not installed",
+            hint="reinstall kuploy-gitops (pip install kuploy-gitops) to get its dependencies",
+        )
+    return Path(spec.origin).resolve().parent / "kubernetes-json-schema"
 
 
 def _minor(version: str) -> tuple[int, int]:
@@ -161,8 +171,12 @@ class SchemaSet:
                 hint="pass --crd-dir with the folder holding the Argo CD CRD YAML files",
             )
         self.crd_dir = crd_dir
-        self._validators: dict[tuple[str, str], jsonschema.protocols.Validator | None] = {}
+        # (apiVersion, kind) -> the schema (None: no schema), its compiled yes/no check, and
+        # jsonschema's validator, built only for an object the check does not pass (jsonschema
+        # alone words the findings; importing it costs more than checking a small folder).
+        self._schemas: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._fast: dict[tuple[str, str], Check] = {}
+        self._validators: dict[tuple[str, str], jsonschema.protocols.Validator] = {}
         self._crd_files: dict[tuple[str, str], Path] | None = None
 
     @cached_property
@@ -174,6 +188,8 @@ class SchemaSet:
 
     @cached_property
     def _registry(self) -> Registry:
+        from referencing import Registry, Resource
+
         registry: Registry = Resource.from_contents(self._defs) @ Registry()
         return registry
 
@@ -207,17 +223,29 @@ class SchemaSet:
         """Whether a CRD (bundled or from the folder) defines any kind of ``group``."""
         return any(g == group for g, _ in self._crd_index())
 
-    def validator(self, api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
-        """The compiled validator of (apiVersion, kind), or None when there is no schema."""
+    def schema(self, api_version: str, kind: str) -> dict[str, Any] | None:
+        """The JSON schema of (apiVersion, kind) (compiled once), or None when there is none."""
         key = (api_version, kind)
+        if key not in self._schemas:
+            schema = self._build(api_version, kind)
+            self._schemas[key] = schema
+            if schema is not None:
+                self._fast[key] = self._compiler.compile(schema)
+        return self._schemas[key]
+
+    def validator(self, api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
+        """Jsonschema's validator of (apiVersion, kind), or None when there is no schema."""
+        key = (api_version, kind)
+        schema = self.schema(api_version, kind)
+        if schema is None:
+            return None
         if key not in self._validators:
-            validator = self._build(api_version, kind)
-            self._validators[key] = validator
-            if validator is not None:
-                self._fast[key] = self._compiler.compile(validator.schema)
+            import jsonschema
+
+            self._validators[key] = jsonschema.Draft202012Validator(schema, registry=self._registry)
         return self._validators[key]
 
-    def _build(self, api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
+    def _build(self, api_version: str, kind: str) -> dict[str, Any] | None:
         group = api_version.rpartition("/")[0]
         crd = self._crd_index().get((group, kind))
         if crd is not None:
@@ -225,12 +253,10 @@ class SchemaSet:
         path = self._dir / _schema_filename(api_version, kind)
         if not path.is_file():
             return None
-        schema = json.loads(path.read_text(encoding="utf-8"))
-        return jsonschema.Draft202012Validator(schema, registry=self._registry)
+        schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return schema
 
-    def _build_crd(
-        self, path: Path, api_version: str, kind: str
-    ) -> jsonschema.protocols.Validator | None:
+    def _build_crd(self, path: Path, api_version: str, kind: str) -> dict[str, Any] | None:
         text = path.read_text(encoding="utf-8")
         if path.parent == crdbundle.BUNDLED_DIR:
             docs = [json.loads(text)]
@@ -252,13 +278,14 @@ class SchemaSet:
                     props["kind"] = {"type": "string", "enum": [kind]}
                     props["metadata"] = {"$ref": _OBJECT_META}
                     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-                    return jsonschema.Draft202012Validator(schema, registry=self._registry)
+                    result: dict[str, Any] = schema
+                    return result
         return None
 
     def warm(self) -> None:
         """Compile the validators of the kinds kuploy renders (before forking workers)."""
         for api_version, kind in WARM_KINDS:
-            self.validator(api_version, kind)
+            self.schema(api_version, kind)
 
     # -- checking ------------------------------------------------------------------------------
 
@@ -269,8 +296,8 @@ class SchemaSet:
         removed = self.removed(api_version, kind)
         if removed is not None:
             return [Issue(API_REMOVED, removed, ("apiVersion",))]
-        validator = self.validator(api_version, kind)
-        if validator is None:
+        schema = self.schema(api_version, kind)
+        if schema is None:
             group = api_version.rpartition("/")[0]
             where = "the CRDs bundled with kuploy-gitops" + (
                 f" or the CRD folder {self.crd_dir}"
@@ -288,6 +315,8 @@ class SchemaSet:
             ]
         if self._fast[(api_version, kind)](obj):
             return []
+        validator = self.validator(api_version, kind)
+        assert validator is not None
         return list(_issues(validator, obj))
 
     def removed(self, api_version: str, kind: str) -> str | None:

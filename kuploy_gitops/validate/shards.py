@@ -8,9 +8,7 @@ run).
 
 from __future__ import annotations
 
-import multiprocessing
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -46,6 +44,9 @@ def check_parallel(
 ) -> list[str] | None:
     """Check ``students`` in shards on ``workers`` processes; the drift (when asked) beside."""
     global _FORKED  # noqa: PLW0603 - handed to forked children, never pickled
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     run.schemas.warm()
     _FORKED = run
     size = max(8, min(64, len(students) // (workers * 4) or 1))
