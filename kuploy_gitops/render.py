@@ -145,10 +145,20 @@ def render_app_manifests(
     return {name: render_template(f"app/{name}.j2", context) for name in APP_FILES}
 
 
+Rendered = tuple[str, list[Any] | None]
+"""A rendered file: its text, and the objects it holds when they were built as data (None for
+templated files). ``validate`` uses the objects instead of parsing a file that matches."""
+
+
 def render_tenant(cfg: PlatformConfig, spec: TenantSpec) -> dict[str, str]:
     """Every rendered file of one tenant (not the spec): guards, project, apps, workloads."""
+    return {path: text for path, (text, _) in render_tenant_objects(cfg, spec).items()}
+
+
+def render_tenant_objects(cfg: PlatformConfig, spec: TenantSpec) -> dict[str, Rendered]:
+    """:func:`render_tenant` with the objects of each file built as data (sorted by path)."""
     head = header(layout.tenant_spec(spec.student))
-    guards: list[tuple[str, Any]] = [
+    built: list[tuple[str, Any]] = [
         ("namespace.yaml", manifests.namespace(cfg, spec)),
         ("resourcequota.yaml", manifests.resource_quota(cfg, spec)),
         ("limitrange.yaml", manifests.limit_range(cfg, spec)),
@@ -156,22 +166,24 @@ def render_tenant(cfg: PlatformConfig, spec: TenantSpec) -> dict[str, str]:
         ("rbac.yaml", manifests.rbac(cfg, spec)),
         ("appproject.yaml", manifests.app_project(cfg, spec)),
     ]
-    files = {
-        layout.tenant_file(spec.student, name): (
-            yamlio.dump_all(obj, header=head)
-            if isinstance(obj, list)
-            else yamlio.dump(obj, header=head)
+    built += [
+        (
+            layout.application_file(spec.student, app.name).rsplit("/", 1)[1],
+            manifests.application(cfg, spec, app),
         )
-        for name, obj in guards
-    }
+        for app in spec.apps
+    ]
+    files: dict[str, Rendered] = {}
+    for name, obj in built:
+        if isinstance(obj, list):
+            files[layout.tenant_file(spec.student, name)] = (yamlio.dump_all(obj, header=head), obj)
+        else:
+            files[layout.tenant_file(spec.student, name)] = (yamlio.dump(obj, header=head), [obj])
     for app in spec.apps:
-        files[layout.application_file(spec.student, app.name)] = yamlio.dump(
-            manifests.application(cfg, spec, app), header=head
-        )
         if app.mode == "managed":
             folder = layout.workload_dir(spec.student, app.name)
             for name, text in render_app_manifests(cfg, spec, app).items():
-                files[f"{folder}/{name}"] = text
+                files[f"{folder}/{name}"] = (text, None)
     return dict(sorted(files.items()))
 
 

@@ -41,6 +41,8 @@ class CrossTenantChecks(RunBase):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.hosts: dict[tuple[str, str], list[Claim]] = {}
+        # Claims of the tenants checked in this run, in order (a tenant's result takes its own).
+        self.claims_log: list[tuple[str, str, Claim]] = []
         self.object_keys: list[ObjectKey] = []
 
     # -- ingress hosts -------------------------------------------------------------------------
@@ -83,16 +85,20 @@ class CrossTenantChecks(RunBase):
         meta = doc.obj.get("metadata") or {}
         for host, path, key in ingress_hosts(doc.obj):
             line = doc.line_of(key)
-            self.hosts.setdefault((host, path), []).append(
-                Claim(
-                    student,
-                    doc.file,
-                    line,
-                    str(doc.obj.get("kind")),
-                    str(meta.get("name") or ""),
-                    str(meta.get("namespace") or ""),
-                )
+            claim = Claim(
+                student,
+                doc.file,
+                line,
+                str(doc.obj.get("kind")),
+                str(meta.get("name") or ""),
+                str(meta.get("namespace") or ""),
             )
+            self.add_claim(host, path, claim)
+            self.claims_log.append((host, path, claim))
+
+    def add_claim(self, host: str, path: str, claim: Claim) -> None:
+        """Record that ``claim`` uses ``host`` and ``path``."""
+        self.hosts.setdefault((host, path), []).append(claim)
 
     def check_hosts(self) -> None:
         """A host and path claimed twice: a finding at each claim of a checked tenant."""

@@ -9,22 +9,31 @@ always see the whole repo.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from kuploy_gitops import config, layout, tenant_spec
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.errors import UsageError
 from kuploy_gitops.gitrepo import GitRepo
+from kuploy_gitops.tenant_spec import TenantSpec
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate import isolation
+from kuploy_gitops.validate.context import TenantContext
 from kuploy_gitops.validate.findings import PLATFORM, Finding, Issue
+from kuploy_gitops.validate.kustomize import KUSTOMIZATION_FILES
 from kuploy_gitops.validate.objects import meta
+from kuploy_gitops.validate.results import ResultCache, TenantResult, code_stamp, file_stamps
 from kuploy_gitops.validate.run import Options, Progress, Report, all_students, tenant_of
 from kuploy_gitops.validate.shards import PARALLEL_MIN_TENANTS, check_parallel
-from kuploy_gitops.validate.tree import Tree, is_manifest
+from kuploy_gitops.validate.tree import Doc, Tree, is_manifest
 from kuploy_gitops.validate.workloads import AppSource, WorkloadChecks, walk_files
+
+if TYPE_CHECKING:
+    from kuploy_gitops.render import Rendered
 
 __all__ = [
     "PLATFORM",
@@ -54,7 +63,7 @@ def validate_repo(opts: Options, progress: Progress | None = None) -> Report:
     only: set[str] | None = None
     if opts.changed_since:
         only = touched_tenants(opts.repo, opts.changed_since, students)
-    run.check_repo(students, only, opts.drift)
+    run.check_repo(students, only, opts.drift, cache=run.result_cache())
     return run.finish()
 
 
@@ -126,27 +135,70 @@ def touched_tenants(repo: Path, ref: str, students: Iterable[str]) -> set[str]:
 class Run(WorkloadChecks):
     """One validation: what to check for the repo, a tenant, or a student's folder."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tenant_drift: list[str] = []
+
+    def result_cache(self) -> ResultCache | None:
+        """The cache of tenant results for this run's options (None: caching is off)."""
+        if not self.opts.use_cache:
+            return None
+        from kuploy_gitops.validate.kustomize import default_cache_dir, kubectl_stamp
+
+        schemas = self.schemas
+        parts = [
+            code_stamp(),
+            self.tree.read(layout.CONFIG_FILE),
+            schemas.kubernetes_version,
+            schemas.crd_stamp(),
+            repr((self.opts.kustomize, self.opts.drift)),
+            kubectl_stamp() if self.opts.kustomize else "",
+        ]
+        shared = hashlib.sha256("\0".join(parts).encode()).hexdigest()
+        cache_dir = (self.opts.cache_dir or default_cache_dir()).parent
+        return ResultCache(cache_dir, self.tree.root, shared)
+
     def check_repo(
         self,
         students: list[str],
         only: set[str] | None,
         drift: bool = False,
         cross_tenant: bool = True,
+        cache: ResultCache | None = None,
     ) -> None:
         """Check the platform files and ``only`` (None: all) tenants, then cross-tenant rules.
 
         With ``drift``, also the rendered files of the same tenants (None: the whole repo).
-        Large repos are split into shards checked by worker processes (one per core).
+        Tenants whose result is in ``cache`` are not checked again; large repos are split into
+        shards checked by worker processes (one per core).
         """
-        drift_of = None if only is None else sorted(only)
         self.check_platform(changed_only=not cross_tenant)
         full = [s for s in students if only is None or s in only]
+        todo = full
+        stamps: dict[str, tuple[str, int]] = {}
+        if cache is not None:
+            todo = []
+            for student in full:
+                paths = self.tenant_paths(student)
+                if self.reads_outside(paths):
+                    todo.append(student)  # its builds read files the stamp does not cover
+                    continue
+                stamps[student] = file_stamps(self.tree.root, paths)
+                hit = cache.get(student, stamps[student])
+                if hit is None:
+                    todo.append(student)
+                else:
+                    self.merge(hit)
         workers = min(self.opts.jobs or os.cpu_count() or 1, 8)
-        drift_result: list[str] | None = None
-        if workers > 1 and len(full) >= PARALLEL_MIN_TENANTS:
-            drift_result = check_parallel(self, full, workers, drift, drift_of)
+        if workers > 1 and len(todo) >= PARALLEL_MIN_TENANTS:
+            results = check_parallel(self, todo, workers)
         else:
-            self.check_tenants(full)
+            results = self.check_tenants(todo)
+        if cache is not None:
+            for result in results:
+                if result.student in stamps:
+                    cache.put(result, stamps[result.student])
+            cache.save(students)
         for student in students:
             if student not in self.checked:
                 self.collect_hosts(student)
@@ -154,18 +206,44 @@ class Run(WorkloadChecks):
             self.check_object_duplicates()
         self.check_hosts()
         if drift:
-            if drift_result is None:
-                drift_result = self.drift_paths(drift_of)
-            self.report_drift(drift_result)
+            self.report_drift(self.platform_drift(whole_repo=only is None))
 
-    def check_tenants(self, students: list[str]) -> None:
+    def check_tenants(self, students: list[str]) -> list[TenantResult]:
         """Check each tenant in full (its kustomizations built in one batch first)."""
         self.prebuild(students)
+        results = []
         for i, student in enumerate(students, 1):
-            self.checked.add(student)
-            self.check_tenant(student)
+            results.append(self.check_tenant(student))
             if self.progress and len(students) > 1:
                 self.progress(i, len(students))
+        return results
+
+    def tenant_paths(self, student: str) -> list[str]:
+        """Every file a tenant's result depends on: its spec and its rendered folders."""
+        return [
+            layout.tenant_spec(student),
+            *self.tree.files(layout.tenant_dir(student)),
+            *self.tree.files(layout.workload_dir(student)),
+        ]
+
+    def reads_outside(self, paths: list[str]) -> bool:
+        """Whether a kustomization among ``paths`` may read files outside its folder."""
+        return any(
+            ".." in self.tree.read(p) for p in paths if p.rsplit("/", 1)[-1] in KUSTOMIZATION_FILES
+        )
+
+    def merge(self, result: TenantResult) -> None:
+        """Add a tenant's result (from a worker or the cache) to this run."""
+        self.checked.add(result.student)
+        self.report.findings.extend(result.findings)
+        self.report.files += result.files
+        self.report.objects += result.objects
+        self.report.builds += result.builds
+        self.report.cached_builds += result.cached_builds
+        for host, path, claim in result.claims:
+            self.add_claim(host, path, claim)
+        self.object_keys.extend(result.object_keys)
+        self.tenant_drift.extend(result.drift)
 
     def check_platform(self, changed_only: bool = False) -> None:
         """Every object of the platform's own files (with ``changed_only``: the changed ones)."""
@@ -183,10 +261,46 @@ class Run(WorkloadChecks):
             for doc in self.load(path, PLATFORM):
                 self.check_common(doc, PLATFORM)
 
-    def check_tenant(self, student: str) -> None:
-        """A tenant's folder (guards, project, Applications) and what its apps deploy."""
+    def check_tenant(self, student: str) -> TenantResult:
+        """A tenant's folder (guards, project, Applications), what its apps deploy, its drift."""
+        findings_before = len(self.report.findings)
+        counts_before = self._counts()
+        claims_before = len(self.claims_log)
+        self.checked.add(student)
         spec = self.spec_of(student)
-        ctx, tenant_docs = self.context(student, spec)
+        rendered: dict[str, Rendered] = {}
+        if self.opts.drift and spec is not None:
+            from kuploy_gitops import render  # jinja2: only for runs that check drift
+
+            rendered = render.render_tenant_objects(self.cfg, spec)
+        ctx, tenant_docs = self.context(student, spec, rendered)
+        self.check_tenant_objects(student, spec, ctx, tenant_docs)
+        self.check_workloads(ctx, self.app_scopes(ctx, self.app_sources(student)))
+        drifted: list[str] = []
+        if self.opts.drift:
+            drifted = self.drift_of(student, spec, rendered)
+            self.tenant_drift.extend(drifted)
+        counts = [now - before for now, before in zip(self._counts(), counts_before, strict=True)]
+        return TenantResult(
+            student=student,
+            findings=self.report.findings[findings_before:],
+            files=counts[0],
+            objects=counts[1],
+            builds=counts[2],
+            cached_builds=counts[3],
+            claims=self.claims_log[claims_before:],
+            object_keys=self.keys_of(self.tree.files(layout.tenant_dir(student))),
+            drift=drifted,
+        )
+
+    def _counts(self) -> list[int]:
+        r = self.report
+        return [r.files, r.objects, r.builds, r.cached_builds]
+
+    def check_tenant_objects(
+        self, student: str, spec: TenantSpec | None, ctx: TenantContext, tenant_docs: list[Doc]
+    ) -> None:
+        """The admin-owned objects of a tenant folder: guards, the AppProject, Applications."""
         apps = sorted({a.name for a in spec.apps} if spec else set())
         guard_kinds = {
             (str(d.obj.get("apiVersion", "")).rpartition("/")[0], str(d.obj["kind"]))
@@ -220,7 +334,6 @@ class Run(WorkloadChecks):
                     )
             for issue in issues:
                 self.add(doc, issue, student)
-        self.check_workloads(ctx, self.app_scopes(ctx, self.app_sources(student)))
 
     def check_student_folder(self, student: str, folder: Path) -> None:
         """A student's own deploy folder, as the student's app, against their platform rules."""
@@ -238,37 +351,59 @@ class Run(WorkloadChecks):
 
     # -- drift ---------------------------------------------------------------------------------
 
-    def drift_paths(self, students: list[str] | None) -> list[str]:
-        """Rendered paths that differ from what the specs render to (None: whole repo).
+    def drift_of(
+        self, student: str, spec: TenantSpec | None, rendered: Mapping[str, Rendered]
+    ) -> list[str]:
+        """A tenant's rendered paths that differ from what its spec renders to.
 
-        A tenant whose spec is broken is left out (its spec is a finding of its own).
+        A tenant whose spec is broken is left out (its spec is a finding of its own); a folder
+        without a spec is all drift.
         """
-        # Rendering needs jinja2: imported only by runs that check drift.
+        from kuploy_gitops import drift
+
+        owned = self.tree.files(layout.tenant_dir(student))
+        owned += self.tree.files(layout.workload_dir(student))
+        if spec is None and self.tree.exists(layout.tenant_spec(student)):
+            return []
+        expected = {path: text for path, (text, _) in rendered.items()}
+        return drift.compare(expected, owned, self.read_or_none)
+
+    def platform_drift(self, *, whole_repo: bool) -> list[str]:
+        """The drift of the platform's files and, for the whole repo, of files no one renders.
+
+        Adds the drift of the tenants checked in this run (:attr:`tenant_drift`).
+        """
         from kuploy_gitops import drift, render
 
-        expected: dict[str, str] = dict(render.render_platform(self.cfg))
+        expected = render.render_platform(self.cfg)
         owned = list(expected)
-        if students is None:
-            students = all_students(self.tree)
-            owned = [p for root in render.rendered_roots() for p in self.tree.files(root)]
-        else:
-            for student in students:
-                owned += self.tree.files(layout.tenant_dir(student))
-                owned += self.tree.files(layout.workload_dir(student))
+        if whole_repo:
+            owned += [
+                p
+                for root in render.rendered_roots()
+                for p in self.tree.files(root)
+                if tenant_of(p) == PLATFORM
+            ]
+        return sorted({*drift.compare(expected, owned, self.read_or_none), *self.tenant_drift})
+
+    def read_or_none(self, path: str) -> str | None:
+        """The text of ``path`` (None when it does not exist)."""
+        return self.tree.read(path) if self.tree.exists(path) else None
+
+    def drift_paths(self, students: list[str]) -> list[str]:
+        """Rendered paths of these tenants (and the platform) that differ from what renders."""
+        from kuploy_gitops import render
+
         for student in students:
             spec = self.spec_of(student)
-            if spec is not None:
-                expected.update(render.render_tenant(self.cfg, spec))
-        return drift.compare(
-            expected, owned, lambda p: self.tree.read(p) if self.tree.exists(p) else None
-        )
+            rendered = render.render_tenant_objects(self.cfg, spec) if spec else {}
+            self.tenant_drift.extend(self.drift_of(student, spec, rendered))
+        return self.platform_drift(whole_repo=False)
 
     def report_drift(self, paths: list[str]) -> None:
         """A finding per drifting path."""
         for path in paths:
             state = (
-                "missing"
-                if not self.tree.exists(path)
-                else ("differs from what the specs render to")
+                "missing" if not self.tree.exists(path) else "differs from what the specs render to"
             )
             self.add_file(F.DRIFT, f"{path} {state}", path, tenant_of(path))

@@ -84,6 +84,20 @@ def find_kubectl() -> str:
     return found
 
 
+def binary_stamp(path: str) -> str:
+    """The identity of a binary: its resolved path, size and mtime."""
+    st = Path(path).stat()
+    return f"{Path(path).resolve()}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def kubectl_stamp() -> str:
+    """The identity of the kubectl builds would use ("none" when there is none)."""
+    try:
+        return binary_stamp(find_kubectl())
+    except ConfigError:
+        return "none"
+
+
 def _pop_batch_key(doc: Any) -> int | None:
     """Remove the batch annotation everywhere kustomize put it; return the folder index."""
     if not isinstance(doc, dict):
@@ -190,9 +204,8 @@ class Kustomizer:
         self.batch = max(1, batch)
         self.cache_dir = cache_dir
         self.jobs = max(1, jobs or os.cpu_count() or 1)
-        st = Path(self.kubectl).stat()
         # The binary's identity is part of every key: another kustomize may render differently.
-        self._salt = f"{Path(self.kubectl).resolve()}:{st.st_size}:{st.st_mtime_ns}\n".encode()
+        self._salt = (binary_stamp(self.kubectl) + "\n").encode()
 
     def key(self, folder: Path) -> str:
         """The cache key of a build: SHA-256 over the binary and every input file."""

@@ -10,9 +10,10 @@ The checks themselves extend it: :mod:`.crosstenant` (hosts and objects across t
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kuploy_gitops import layout, tenant_spec, yamlio
 from kuploy_gitops.config import PlatformConfig
@@ -25,7 +26,15 @@ from kuploy_gitops.validate.findings import PLATFORM, Finding, Issue
 from kuploy_gitops.validate.index import FileIndex
 from kuploy_gitops.validate.kustomize import Kustomizer, default_cache_dir
 from kuploy_gitops.validate.schemas import SchemaSet
-from kuploy_gitops.validate.tree import Doc, Tree, error_line, is_manifest, iter_objects, parse
+from kuploy_gitops.validate.tree import (
+    Doc,
+    Tree,
+    error_line,
+    is_manifest,
+    iter_objects,
+    known_docs,
+    parse,
+)
 
 Progress = Callable[[int, int], None]
 
@@ -168,18 +177,27 @@ class RunBase:
     # -- loading -------------------------------------------------------------------------------
 
     def load(
-        self, path: str, tenant: str, shown: str | None = None, tree: Tree | None = None
+        self,
+        path: str,
+        tenant: str,
+        shown: str | None = None,
+        tree: Tree | None = None,
+        expected: tuple[str, list[Any] | None] | None = None,
     ) -> list[Doc]:
         """The objects of a file of ``tree`` (the run's by default), parsed once per run.
 
         ``shown`` is the name findings give the file (default: its path); a syntax error is
-        reported once.
+        reported once. ``expected`` is what kuploy renders there (text, objects): a file with
+        exactly that text is not parsed, its objects are the rendered ones.
         """
         tree = tree or self.tree
         key = (id(tree), path)
         if key not in self._parsed:
             self.report.files += 1
             text = tree.read(path)
+            if expected is not None and expected[1] is not None and text == expected[0]:
+                self._parsed[key] = known_docs(expected[1], text, shown or path, tenant)
+                return self._parsed[key]
             docs, error = parse(text, shown or path, tenant)
             if error is not None:
                 self.add_file(F.YAML_SYNTAX, error, shown or path, tenant, error_line(error))
@@ -247,12 +265,20 @@ class RunBase:
             return None
         return spec
 
-    def context(self, student: str, spec: TenantSpec | None) -> tuple[TenantContext, list[Doc]]:
-        """The tenant's rules (from its spec and guard objects) and its guard folder's objects."""
+    def context(
+        self,
+        student: str,
+        spec: TenantSpec | None,
+        rendered: Mapping[str, tuple[str, list[Any] | None]] | None = None,
+    ) -> tuple[TenantContext, list[Doc]]:
+        """The tenant's rules (from its spec and guard objects) and its guard folder's objects.
+
+        ``rendered`` (what the spec renders to) spares parsing the files that match it.
+        """
         docs: list[Doc] = []
         for path in self.tree.files(layout.tenant_dir(student)):
             if is_manifest(path):
-                docs.extend(self.load(path, student))
+                docs.extend(self.load(path, student, expected=(rendered or {}).get(path)))
         objs = [d.obj for d in docs if isinstance(d.obj, dict)]
         return build(self.cfg, student, spec, objs), docs
 

@@ -219,6 +219,16 @@ class SchemaSet:
                         self._crd_files[(groups[0], kinds[0])] = path
         return self._crd_files
 
+    def crd_stamp(self) -> str:
+        """The identity of the CRD folder's files (the bundled ones go with kuploy-gitops)."""
+        if self.crd_dir is None:
+            return ""
+        parts = []
+        for path in sorted(self.crd_dir.iterdir()):
+            st = path.stat()
+            parts.append(f"{path.name}:{st.st_size}:{st.st_mtime_ns}")
+        return f"{self.crd_dir.resolve()}|" + "|".join(parts)
+
     def has_crd_group(self, group: str) -> bool:
         """Whether a CRD (bundled or from the folder) defines any kind of ``group``."""
         return any(g == group for g, _ in self._crd_index())

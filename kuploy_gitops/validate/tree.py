@@ -192,6 +192,28 @@ def parse(text: str, file: str, tenant: str = "") -> tuple[list[Doc], str | None
     return docs, None
 
 
+def known_docs(objs: list[Any], text: str, file: str, tenant: str = "") -> list[Doc]:
+    """The documents of ``text`` whose objects are already known (built as data, then dumped).
+
+    What :func:`parse` would give for text that kuploy wrote from ``objs``, without parsing:
+    each document starts at its first line that is not blank, a comment or ``---``.
+    """
+    starts: list[int] = []
+    content = False  # whether the current document has a line of its own yet
+    for number, line in enumerate(text.splitlines(), 1):
+        if line == "---":
+            content = False
+        elif not content and line.strip() and not line.lstrip().startswith("#"):
+            starts.append(number)
+            content = True
+    if len(starts) != len(objs):  # not text kuploy wrote from these objects: parse it
+        return parse(text, file, tenant)[0]
+    return [
+        Doc(obj, file, start, i, text, tenant)
+        for i, (obj, start) in enumerate(zip(objs, starts, strict=True))
+    ]
+
+
 def error_line(message: str) -> int:
     """The line number in a PyYAML error message ("line 7, column 3"), or 1."""
     import re
