@@ -11,7 +11,6 @@ import functools
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from kuploy_gitops import __version__, layout, manifests, yamlio
 from kuploy_gitops.config import PlatformConfig
-from kuploy_gitops.sizes import SIZES
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 
 # YAML's printable set; anything else (and the Unicode line separators) is escaped by `yq`.
@@ -74,39 +72,13 @@ def header(source: str) -> str:
     return f"Rendered by kuploy-gitops from {source}. Do not edit: change the spec, then render."
 
 
-@dataclass(frozen=True)
-class ImageRef:
-    """An image reference split the way kustomize's ``images:`` wants it."""
-
-    ref: str
-    name: str
-    tag: str
-    digest: str
-
-
-def parse_image(ref: str) -> ImageRef:
-    """Split ``registry/repo:tag@digest``; a missing tag is ``latest`` as for the runtime."""
-    name, _, digest = ref.partition("@")
-    tag = ""
-    last = name.rsplit("/", 1)[-1]
-    if ":" in last:
-        name, tag = name.rsplit(":", 1)
-    if not tag and not digest:
-        tag = "latest"
-    return ImageRef(ref=ref, name=name, tag=tag, digest=digest)
-
-
-def app_labels(spec: TenantSpec, app: AppSpec) -> tuple[dict[str, str], dict[str, str]]:
-    """(all labels, selector labels) of a platform-managed app's objects."""
-    selector = {
-        layout.LABEL_NAME: app.name,
-        layout.LABEL_INSTANCE: layout.application_name(spec.student, app.name),
-    }
-    labels = {**selector, layout.LABEL_PART_OF: layout.PART_OF, layout.LABEL_OWNER: spec.student}
-    return dict(sorted(labels.items())), selector
-
-
-APP_FILES = ("kustomization.yaml", "deployment.yaml", "service.yaml", "ingress.yaml")
+# Notes on top of an app's files, after the line that says where the file comes from.
+_APP_NOTES = {
+    "deployment.yaml": (
+        'Pod Security "restricted": non-root, no privilege escalation, no capabilities, '
+        "seccomp RuntimeDefault."
+    ),
+}
 
 
 def render_app_manifests(
@@ -114,35 +86,31 @@ def render_app_manifests(
     spec: TenantSpec,
     app: AppSpec,
     *,
-    source: str | None = None,
+    scaffold_header: str = "",
     pull_secret: str = "",
-) -> dict[str, str]:
-    """The kustomization of one app: ``{file name: text}`` for the files in ``APP_FILES``.
+) -> dict[str, Rendered]:
+    """The kustomization of one app: ``{file name: (text, [object])}`` (see ``APP_FILES``).
 
-    Used for platform-managed apps (under ``apps/workloads``) and for the ``deploy/`` folder
-    scaffolded into a student's repo: both modes deploy the same manifests.
+    Used for platform-managed apps (under ``apps/workloads``, rendered from the spec) and, with
+    ``scaffold_header``, for the ``deploy/`` folder scaffolded into a student's repo (theirs to
+    edit): both modes deploy the same manifests.
     """
-    labels, selector = app_labels(spec, app)
-    context = {
-        "header": header(source or layout.tenant_spec(spec.student)),
-        "app": app.name,
-        "namespace": layout.namespace_name(spec.student),
-        "labels": labels,
-        "selector": selector,
-        "replicas": app.replicas,
-        "image": parse_image(app.image),
-        "port": app.port,
-        "env": list(app.env),
-        "health_path": app.health_path,
-        "size": SIZES[app.size],
-        "pull_secret": pull_secret,
-        "host": cfg.host(spec.student, app.name),
-        "ingress_class": cfg.ingress_class,
-        "tls_secret": cfg.tls_secret,
-        # Platform-managed apps are rendered from the spec; a student repo's deploy/ is theirs.
-        "spec_file": layout.tenant_spec(spec.student) if source is None else "",
-    }
-    return {name: render_template(f"app/{name}.j2", context) for name in APP_FILES}
+    spec_file = layout.tenant_spec(spec.student)
+    objects = manifests.app_objects(cfg, spec, app, pull_secret=pull_secret)
+    out: dict[str, Rendered] = {}
+    for name, obj in objects.items():
+        lines = [scaffold_header or header(spec_file)]
+        if name in _APP_NOTES:
+            lines.append(_APP_NOTES[name])
+        if name == "kustomization.yaml":
+            lines.append(
+                "The deploy workflow (or you) bumps the image tag here to deploy a new build."
+                if scaffold_header
+                else f"The image comes from {spec_file}: change it there and run "
+                "`kuploy-gitops render`\n(an edit here is drift, reverted by the next render)."
+            )
+        out[name] = (yamlio.dump(obj, header="\n".join(lines)), [obj])
+    return out
 
 
 Rendered = tuple[str, list[Any] | None]
@@ -182,8 +150,8 @@ def render_tenant_objects(cfg: PlatformConfig, spec: TenantSpec) -> dict[str, Re
     for app in spec.apps:
         if app.mode == "managed":
             folder = layout.workload_dir(spec.student, app.name)
-            for name, text in render_app_manifests(cfg, spec, app).items():
-                files[f"{folder}/{name}"] = (text, None)
+            for name, rendered in render_app_manifests(cfg, spec, app).items():
+                files[f"{folder}/{name}"] = rendered
     return dict(sorted(files.items()))
 
 

@@ -490,7 +490,7 @@ def test_other_app_name_gets_its_own_repo(
     run_setup(platform_repo, gh, clock, app="api", port=3000, health_path="/healthz")
     files = fake.files(f"{ORG}/kim-minji-api")
     assert "containerPort: 3000" in files["deploy/deployment.yaml"]
-    assert 'path: "/healthz"' in files["deploy/deployment.yaml"]
+    assert "path: /healthz" in files["deploy/deployment.yaml"]
 
 
 def test_bulk_roster(

@@ -72,7 +72,9 @@ def test_wheel_installs_and_runs_outside_checkout(tmp_path: Path) -> None:
     )
     (wheel,) = dist.glob("kuploy_gitops-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "kuploy_gitops/templates/app/deployment.yaml.j2" in names
+    assert "kuploy_gitops/templates/student-repo/KUPLOY.md.j2" in names
+    assert "kuploy_gitops/validate/crds/argoproj.io_Application.json" in names
+    assert "kuploy_gitops/data/versions.yml" in names
     assert "kuploy_gitops/templates/repo/README.md.j2" in names
     assert any(n.endswith("entry_points.txt") for n in names)
 

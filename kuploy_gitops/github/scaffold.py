@@ -2,7 +2,7 @@
 
 :func:`scaffold_files` is the one code path: ``scaffold --out DIR`` writes its result to a local
 folder and ``github setup`` commits it into the student's GitHub repo. ``deploy/`` comes from
-the same templates as platform-managed apps (:func:`kuploy_gitops.render.render_app_manifests`).
+the same builders as platform-managed apps (:func:`kuploy_gitops.render.render_app_manifests`).
 Nothing here is secret: a private repo's Deployment names a pull secret that the admin creates
 out of band (:func:`pull_secret_command`).
 """
@@ -122,16 +122,12 @@ def scaffold_files(
         cfg,
         spec,
         app,
-        source="kuploy-gitops scaffold",
+        scaffold_header=f"Scaffolded by kuploy-gitops for {student}/{name}. Yours to edit; "
+        f"{layout.STUDENT_GUIDE_FILE} says how.",
         pull_secret=cfg.github.pull_secret if private else "",
     )
-    head = (
-        f"# Scaffolded by kuploy-gitops for {student}/{name}. Yours to edit; "
-        f"{layout.STUDENT_GUIDE_FILE} says how."
-    )
-    for file_name, text in manifests.items():
-        first, _, rest = text.partition("\n")
-        files[f"{deploy}/{file_name}"] = (head + "\n" + rest) if first.startswith("#") else text
+    for file_name, (text, _) in manifests.items():
+        files[f"{deploy}/{file_name}"] = text
     context = {
         "student": student,
         "app": name,

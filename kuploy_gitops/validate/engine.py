@@ -240,6 +240,7 @@ class Run(WorkloadChecks):
         self.report.objects += result.objects
         self.report.builds += result.builds
         self.report.cached_builds += result.cached_builds
+        self.report.known_builds += result.known_builds
         for host, path, claim in result.claims:
             self.add_claim(host, path, claim)
         self.object_keys.extend(result.object_keys)
@@ -275,7 +276,7 @@ class Run(WorkloadChecks):
             rendered = render.render_tenant_objects(self.cfg, spec)
         ctx, tenant_docs = self.context(student, spec, rendered)
         self.check_tenant_objects(student, spec, ctx, tenant_docs)
-        self.check_workloads(ctx, self.app_scopes(ctx, self.app_sources(student)))
+        self.check_workloads(ctx, self.app_scopes(ctx, self.app_sources(student, rendered)))
         drifted: list[str] = []
         if self.opts.drift:
             drifted = self.drift_of(student, spec, rendered)
@@ -288,6 +289,7 @@ class Run(WorkloadChecks):
             objects=counts[1],
             builds=counts[2],
             cached_builds=counts[3],
+            known_builds=counts[4],
             claims=self.claims_log[claims_before:],
             object_keys=self.keys_of(self.tree.files(layout.tenant_dir(student))),
             drift=drifted,
@@ -295,7 +297,7 @@ class Run(WorkloadChecks):
 
     def _counts(self) -> list[int]:
         r = self.report
-        return [r.files, r.objects, r.builds, r.cached_builds]
+        return [r.files, r.objects, r.builds, r.cached_builds, r.known_builds]
 
     def check_tenant_objects(
         self, student: str, spec: TenantSpec | None, ctx: TenantContext, tenant_docs: list[Doc]
@@ -366,7 +368,11 @@ class Run(WorkloadChecks):
         if spec is None and self.tree.exists(layout.tenant_spec(student)):
             return []
         expected = {path: text for path, (text, _) in rendered.items()}
-        return drift.compare(expected, owned, self.read_or_none)
+
+        def read(path: str) -> str | None:  # files already found equal are not read again
+            return expected[path] if path in self.matched else self.read_or_none(path)
+
+        return drift.compare(expected, owned, read)
 
     def platform_drift(self, *, whole_repo: bool) -> list[str]:
         """The drift of the platform's files and, for the whole repo, of files no one renders.

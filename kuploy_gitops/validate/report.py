@@ -16,8 +16,9 @@ from kuploy_gitops.validate.run import Report
 
 def summary(report: Report) -> str:
     """One line: counts of errors, warnings, files, objects and builds."""
+    known = f", {report.known_builds} known from the render" if report.known_builds else ""
     builds = (
-        f", {report.builds} kustomize build(s) ({report.cached_builds} cached)"
+        f", {report.builds} kustomize build(s) ({report.cached_builds} cached{known})"
         if report.builds
         else ""
     )
@@ -40,6 +41,7 @@ def to_data(report: Report) -> dict[str, Any]:
         "objects": report.objects,
         "builds": report.builds,
         "cached_builds": report.cached_builds,
+        "known_builds": report.known_builds,
         "kubernetes_version": report.kubernetes_version,
         "findings": [f.to_data() for f in report.findings],
     }

@@ -24,7 +24,7 @@ from kuploy_gitops import __version__
 from kuploy_gitops.validate.crosstenant import Claim, ObjectKey
 from kuploy_gitops.validate.findings import Finding
 
-_VERSION = 1
+_VERSION = 2
 
 
 @dataclass
@@ -37,6 +37,7 @@ class TenantResult:
     objects: int = 0
     builds: int = 0
     cached_builds: int = 0
+    known_builds: int = 0
     claims: list[tuple[str, str, Claim]] = field(default_factory=list)
     object_keys: list[ObjectKey] = field(default_factory=list)
     drift: list[str] = field(default_factory=list)
@@ -46,7 +47,13 @@ class TenantResult:
         return {
             "student": self.student,
             "findings": [f.to_data() for f in self.findings],
-            "counts": [self.files, self.objects, self.builds, self.cached_builds],
+            "counts": [
+                self.files,
+                self.objects,
+                self.builds,
+                self.cached_builds,
+                self.known_builds,
+            ],
             "claims": [[host, path, asdict(c)] for host, path, c in self.claims],
             "object_keys": [list(k) for k in self.object_keys],
             "drift": self.drift,
@@ -55,7 +62,7 @@ class TenantResult:
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> TenantResult:
         """The result stored by :meth:`to_data`."""
-        files, objects, builds, cached = data["counts"]
+        files, objects, builds, cached, known = data["counts"]
         return cls(
             student=data["student"],
             findings=[Finding(**f) for f in data["findings"]],
@@ -63,6 +70,7 @@ class TenantResult:
             objects=objects,
             builds=builds,
             cached_builds=cached,
+            known_builds=known,
             claims=[(host, path, Claim(**c)) for host, path, c in data["claims"]],
             object_keys=[
                 (g, k, ns, n, f, int(line), t) for g, k, ns, n, f, line, t in data["object_keys"]

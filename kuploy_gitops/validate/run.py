@@ -64,6 +64,7 @@ class Report:
     objects: int = 0
     builds: int = 0
     cached_builds: int = 0
+    known_builds: int = 0
     kubernetes_version: str = ""
 
     @property
@@ -141,6 +142,8 @@ class RunBase:
         self._kustomizer: Kustomizer | None = None
         self.unknown_kinds: set[tuple[str, str]] = set()
         self._parsed: dict[tuple[int, str], list[Doc]] = {}
+        # Paths of the run's tree whose text was found equal to what kuploy renders there.
+        self.matched: set[str] = set()
         self._index: FileIndex | None = None
 
     # -- recording -----------------------------------------------------------------------------
@@ -195,9 +198,11 @@ class RunBase:
         if key not in self._parsed:
             self.report.files += 1
             text = tree.read(path)
-            if expected is not None and expected[1] is not None and text == expected[0]:
-                self._parsed[key] = known_docs(expected[1], text, shown or path, tenant)
-                return self._parsed[key]
+            if expected is not None and text == expected[0]:
+                self.matched.add(path)
+                if expected[1] is not None:
+                    self._parsed[key] = known_docs(expected[1], text, shown or path, tenant)
+                    return self._parsed[key]
             docs, error = parse(text, shown or path, tenant)
             if error is not None:
                 self.add_file(F.YAML_SYNTAX, error, shown or path, tenant, error_line(error))

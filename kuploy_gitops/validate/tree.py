@@ -98,33 +98,32 @@ class Tree:
     def files(self, prefix: str) -> list[str]:
         """Repo-relative paths of every file under ``prefix`` (sorted)."""
         prefix = prefix.rstrip("/")
-        found: set[str] = set()
-        if prefix in ("", ".") or (self.root / prefix).is_dir():
+        if prefix in ("", "."):
+            found: list[str] = []
+        else:
             top = prefix.split("/", 1)[0]
-            cached = self.__dict__.get("_listings", {})
-            if prefix in ("", "."):
-                listing: list[str] = []
-            elif top in cached or prefix == top:
+            if top in self.__dict__.get("_listings", {}) or prefix == top:
                 listing = self._listing(top)
             else:
                 # A narrow question (one tenant's folder) before any whole-tree walk: walk only
                 # that folder, so checking one tenant costs the same in a repo of thousands.
-                listing = self._walk(prefix)
-            start = bisect.bisect_left(listing, prefix + "/")
-            for path in listing[start:]:
-                if not path.startswith(prefix + "/"):
-                    break
-                found.add(path)
-        elif (self.root / prefix).is_file():
-            found.add(prefix)
+                listing = self._walk(prefix) if (self.root / prefix).is_dir() else []
+            # The paths under "prefix/" sit between "prefix/" and "prefix0" ("0" follows "/").
+            lo = bisect.bisect_left(listing, prefix + "/")
+            found = listing[lo : bisect.bisect_left(listing, prefix + "0", lo)]
+            if not found and (self.root / prefix).is_file():
+                found = [prefix]
+        if not self.overlay:
+            return found
+        merged = set(found)
         pre = prefix + "/"
         for p, text in self.overlay.items():
             if p.startswith(pre) or p == prefix:
                 if text is None:
-                    found.discard(p)
+                    merged.discard(p)
                 else:
-                    found.add(p)
-        return sorted(found)
+                    merged.add(p)
+        return sorted(merged)
 
     def read(self, path: str) -> str:
         """The text of a file (overlay first)."""
@@ -133,7 +132,8 @@ class Tree:
             if text is None:
                 raise FileNotFoundError(path)
             return text
-        return (self.root / path).read_text(encoding="utf-8")
+        with open(f"{self.root}/{path}", encoding="utf-8") as fh:  # noqa: PTH123 - hot path
+            return fh.read()
 
     def exists(self, path: str) -> bool:
         """Whether the file exists in the overlay or on disk."""
