@@ -277,8 +277,8 @@ def parse_config(data: Any, source: str = layout.CONFIG_FILE) -> PlatformConfig:
         sample = host_pattern.format(app="a", student="s", domain="d.example")
     except (KeyError, IndexError, ValueError) as exc:
         raise r.fail("ingress.host_pattern", "may only use {app}, {student} and {domain}") from exc
-    if "{app}" not in host_pattern or "{student}" not in host_pattern:
-        raise r.fail("ingress.host_pattern", "must contain both {app} and {student}")
+    if host_pattern.count("{app}") != 1 or "{student}" not in host_pattern:
+        raise r.fail("ingress.host_pattern", "must contain {app} once and {student}")
     if not all(DNS_LABEL.match(p) for p in sample.split(".")):
         raise r.fail("ingress.host_pattern", f"{host_pattern!r} does not make a DNS name")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$")
@@ -20,9 +21,13 @@ _SUFFIX = {
 }
 
 
+_PARTS = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([a-zA-Z]*)$")
+
+
+@functools.lru_cache(maxsize=4096)
 def parse_quantity(value: str) -> float:
     """Parse a Kubernetes quantity (``500m``, ``1Gi``, ``2``) into a float in base units."""
-    m = re.match(r"^([0-9]+(?:\.[0-9]+)?)([a-zA-Z]*)$", str(value).strip())
+    m = _PARTS.match(str(value).strip())
     if not m or (m.group(2) and m.group(2) not in _SUFFIX):
         raise ValueError(f"not a quantity: {value!r}")
     return float(m.group(1)) * _SUFFIX.get(m.group(2), 1.0)

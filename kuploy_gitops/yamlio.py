@@ -126,9 +126,19 @@ class _Unsupported(Exception):
 _MAX_LINE = 2048  # far below the emitter width (4096), so ruamel would never fold a line
 
 
+# A string of these characters that starts with a letter reads as a string under YAML 1.1 and
+# 1.2 (no number, date or null starts with a letter), unless it is one of the words below, and
+# needs no quotes: ruamel writes it as it is. Checking this first spares ruamel's resolvers and
+# scalar analysis for almost every name, label and path kuploy writes.
+_SIMPLE = re.compile(r"[A-Za-z][A-Za-z0-9_./-]*")
+_WORDS = frozenset({"y", "yes", "n", "no", "on", "off", "true", "false", "null"})
+
+
 @functools.lru_cache(maxsize=65536)
 def _fast_scalar(value: str) -> str:
     """The text ruamel writes for the string ``value`` (key or value in block context)."""
+    if _SIMPLE.fullmatch(value) and value.lower() not in _WORDS:
+        return value
     if "\n" in value or _NOT_PLAIN_SAFE.search(value):
         raise _Unsupported  # the representer asks for double quotes
     requested = "'" if value == "" or not _resolves_to_str(value) else None
@@ -161,43 +171,62 @@ def _fast_key(key: Any) -> str:
 
 def _fast_mapping(data: dict[Any, Any], indent: int, first: str, out: list[str]) -> None:
     """Emit a non-empty mapping; ``first`` prefixes its first key (a sequence dash)."""
+    # The hot loop of rendering (and of `validate`'s drift check): the value cases of
+    # _fast_value are inlined, and keys, which repeat, come from their own cache.
     pad = " " * indent
     prefix = first
+    append = out.append
     for key, value in data.items():
-        head = prefix + _fast_key(key) + ":"
+        head = _KEYS.get(key) if type(key) is str else None
+        if head is None:
+            head = _fast_key(key) + ":"
+            _KEYS[key] = head
+        head = prefix + head
         prefix = pad
-        if type(value) is dict:
+        kind = type(value)
+        if kind is str:
+            line = head + " " + _fast_scalar(value)
+        elif kind is dict:
             if value:
-                out.append(head)
+                append(head)
                 _fast_mapping(value, indent + 2, " " * (indent + 2), out)
             else:
-                out.append(head + " {}")
-        elif type(value) is list:
+                append(head + " {}")
+            continue
+        elif kind is list:
             if value:
-                out.append(head)
+                append(head)
                 _fast_sequence(value, indent + 2, out)
             else:
-                out.append(head + " []")
+                append(head + " []")
+            continue
         else:
             line = head + " " + _fast_value(value)
-            if len(line) > _MAX_LINE:
-                raise _Unsupported
-            out.append(line)
+        if len(line) > _MAX_LINE:
+            raise _Unsupported
+        append(line)
+
+
+_KEYS: dict[str, str] = {}  # key -> "key:" as written (a key is written the same way anywhere)
 
 
 def _fast_sequence(items: list[Any], indent: int, out: list[str]) -> None:
     """Emit a non-empty sequence whose dashes sit at ``indent``."""
     dash = " " * indent + "- "
     for item in items:
-        if type(item) is dict and item:
+        kind = type(item)
+        if kind is dict and item:
             _fast_mapping(item, indent + 2, dash, out)
-        elif type(item) in (dict, list):
+            continue
+        if kind is str:
+            line = dash + _fast_scalar(item)
+        elif kind is dict or kind is list:
             raise _Unsupported  # empty or nested collections in a sequence: rare, let ruamel
         else:
             line = dash + _fast_value(item)
-            if len(line) > _MAX_LINE:
-                raise _Unsupported
-            out.append(line)
+        if len(line) > _MAX_LINE:
+            raise _Unsupported
+        out.append(line)
 
 
 def _fast_dump(data: Any) -> str | None:

@@ -182,3 +182,19 @@ def test_fast_emitter_covers_rendered_manifests(demo_repo: Path) -> None:
                 covered += 1
                 assert fast == buf.getvalue(), path
     assert covered > 20
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    value=st.one_of(
+        st.from_regex(r"[A-Za-z][A-Za-z0-9_./-]{0,12}", fullmatch=True),
+        st.sampled_from(["yes", "No", "ON", "off", "y", "N", "true", "False", "null", "Null"]),
+    )
+)
+def test_the_plain_name_shortcut_writes_what_ruamel_writes(value: str) -> None:
+    import io
+
+    buf = io.StringIO()
+    yamlio._ruamel().yaml.dump({"k": value}, buf)
+    assert yamlio._fast_dump({"k": value}) == buf.getvalue()
+    assert yamlio.load(buf.getvalue()) == {"k": value}

@@ -8,13 +8,13 @@ the same rules the cluster enforces.
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from kuploy_gitops import layout, manifests
 from kuploy_gitops.config import PlatformConfig
+from kuploy_gitops.names import DNS_LABEL
 from kuploy_gitops.quantity import parse_quantity
 from kuploy_gitops.tenant_spec import TenantSpec
 
@@ -39,7 +39,7 @@ class TenantContext:
     destinations: list[tuple[str, str]] = field(default_factory=list)
     blacklist: list[tuple[str, str]] = field(default_factory=list)
     cluster_whitelist: list[tuple[str, str]] = field(default_factory=list)
-    host_re: re.Pattern[str] | None = None
+    host_re: HostPattern | None = None
     has_project: bool = False
 
     def repo_allowed(self, url: str) -> bool:
@@ -64,12 +64,30 @@ def normalise_repo(url: str) -> str:
     return u[:-4] if u.endswith(".git") else u
 
 
-def host_regex(cfg: PlatformConfig, student: str) -> re.Pattern[str]:
-    """Hosts a student may claim: the host pattern with any DNS label as ``{app}``."""
+@dataclass(frozen=True)
+class HostPattern:
+    """The hosts a student may claim: the host pattern with any DNS label as ``{app}``."""
+
+    prefix: str
+    suffix: str
+
+    def match(self, host: str) -> bool:
+        """Whether ``host`` (lowercase) is one of the student's hosts."""
+        app = host[len(self.prefix) : len(host) - len(self.suffix)]
+        return (
+            len(host) > len(self.prefix) + len(self.suffix)
+            and host.startswith(self.prefix)
+            and host.endswith(self.suffix)
+            and DNS_LABEL.fullmatch(app) is not None
+        )
+
+
+def host_pattern(cfg: PlatformConfig, student: str) -> HostPattern:
+    """The student's :class:`HostPattern` (kuploy.yaml's host pattern has ``{app}`` once)."""
     marker = "\x00"
     text = cfg.host_pattern.format(app=marker, student=student, domain=cfg.base_domain)
-    body = re.escape(text).replace(re.escape(marker), "[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-    return re.compile(f"^{body}$")
+    prefix, _, suffix = text.partition(marker)
+    return HostPattern(prefix.lower(), suffix.lower())
 
 
 def _q(values: Mapping[str, Any]) -> dict[str, float]:
@@ -95,7 +113,7 @@ def build(
         enforce=cfg.pss_enforce,
         warn=cfg.pss_warn,
         audit=cfg.pss_audit,
-        host_re=host_regex(cfg, student),
+        host_re=host_pattern(cfg, student),
     )
     quota_seen = limits_seen = False
     for obj in guard_objects:

@@ -7,7 +7,7 @@ change set): the facts of files the run does not check in full come from the ind
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kuploy_gitops import layout
@@ -16,12 +16,16 @@ from kuploy_gitops.validate.findings import PLATFORM
 from kuploy_gitops.validate.ingress import ingress_hosts
 from kuploy_gitops.validate.objects import CLUSTER_SCOPED, group_of
 from kuploy_gitops.validate.run import RunBase, tenant_of
-from kuploy_gitops.validate.tree import Doc, is_manifest, iter_objects, parse
+from kuploy_gitops.validate.tree import BuiltDoc, Doc, is_manifest, iter_objects, locate, parse
 
 
 @dataclass
 class Claim:
-    """One Ingress rule's claim on a host and path."""
+    """One Ingress rule's claim on a host and path.
+
+    ``line`` is the Ingress's line until a duplicate is reported: then the host's own line is
+    looked up (document ``index`` of ``file`` in the repo, at ``key``), which costs a parse.
+    """
 
     student: str
     file: str
@@ -29,6 +33,8 @@ class Claim:
     kind: str
     name: str
     namespace: str
+    index: int = -1
+    key: list[str | int] = field(default_factory=list)
 
 
 ObjectKey = tuple[str, str, str, str, str, int, str]
@@ -80,18 +86,24 @@ class CrossTenantChecks(RunBase):
                     Claim(student, file, line, "Ingress", name, namespace)
                 )
 
-    def claim_hosts(self, student: str, doc: Doc) -> None:
-        """Record the host claims of an Ingress of a tenant checked in this run."""
+    def claim_hosts(self, student: str, doc: Doc, *, in_repo: bool = True) -> None:
+        """Record the host claims of an Ingress of a tenant checked in this run.
+
+        For an Ingress of a repo file (``in_repo``), the host's own line is looked up only if
+        the claim turns out to be a duplicate.
+        """
         meta = doc.obj.get("metadata") or {}
+        lazy = in_repo and not isinstance(doc, BuiltDoc) and doc.text is not None
         for host, path, key in ingress_hosts(doc.obj):
-            line = doc.line_of(key)
             claim = Claim(
                 student,
                 doc.file,
-                line,
+                doc.line if lazy else doc.line_of(key),
                 str(doc.obj.get("kind")),
                 str(meta.get("name") or ""),
                 str(meta.get("namespace") or ""),
+                doc.index if lazy else -1,
+                list(key) if lazy else [],
             )
             self.add_claim(host, path, claim)
             self.claims_log.append((host, path, claim))
@@ -118,11 +130,17 @@ class CrossTenantChecks(RunBase):
                         F.INGRESS_DUPLICATE,
                         f"host {host} path {path} is also claimed by {', '.join(others)}",
                         file=claim.file,
-                        line=claim.line,
+                        line=self.exact_line(claim),
                         tenant=claim.student,
                         obj=obj,
                     )
                 )
+
+    def exact_line(self, claim: Claim) -> int:
+        """The line of the claimed host (see :class:`Claim`)."""
+        if claim.index < 0 or not self.tree.exists(claim.file):
+            return claim.line
+        return locate(self.tree.read(claim.file), claim.index, tuple(claim.key)) or claim.line
 
     # -- objects under apps/cluster ------------------------------------------------------------
 

@@ -172,18 +172,14 @@ class Run(WorkloadChecks):
         Tenants whose result is in ``cache`` are not checked again; large repos are split into
         shards checked by worker processes (one per core).
         """
-        self.check_platform(changed_only=not cross_tenant)
+        self.check_platform_cached(cache, changed_only=not cross_tenant)
         full = [s for s in students if only is None or s in only]
         todo = full
         stamps: dict[str, tuple[str, int]] = {}
         if cache is not None:
             todo = []
             for student in full:
-                paths = self.tenant_paths(student)
-                if self.reads_outside(paths):
-                    todo.append(student)  # its builds read files the stamp does not cover
-                    continue
-                stamps[student] = file_stamps(self.tree.root, paths)
+                stamps[student] = file_stamps(self.tree.root, self.tenant_paths(student))
                 hit = cache.get(student, stamps[student])
                 if hit is None:
                     todo.append(student)
@@ -196,9 +192,11 @@ class Run(WorkloadChecks):
             results = self.check_tenants(todo)
         if cache is not None:
             for result in results:
-                if result.student in stamps:
+                # A tenant whose builds read files outside its folders is never kept: the stamp
+                # does not cover those files (unchanged files keep this true for a kept one).
+                if not self.reads_outside(self.tenant_paths(result.student)):
                     cache.put(result, stamps[result.student])
-            cache.save(students)
+            cache.save([PLATFORM, *students])
         for student in students:
             if student not in self.checked:
                 self.collect_hosts(student)
@@ -234,7 +232,8 @@ class Run(WorkloadChecks):
 
     def merge(self, result: TenantResult) -> None:
         """Add a tenant's result (from a worker or the cache) to this run."""
-        self.checked.add(result.student)
+        if result.student != PLATFORM:
+            self.checked.add(result.student)
         self.report.findings.extend(result.findings)
         self.report.files += result.files
         self.report.objects += result.objects
@@ -245,6 +244,30 @@ class Run(WorkloadChecks):
             self.add_claim(host, path, claim)
         self.object_keys.extend(result.object_keys)
         self.tenant_drift.extend(result.drift)
+
+    def check_platform_cached(self, cache: ResultCache | None, *, changed_only: bool) -> None:
+        """:meth:`check_platform`, or its result from ``cache`` when its files are unchanged."""
+        if cache is None or changed_only:
+            self.check_platform(changed_only=changed_only)
+            return
+        paths = [p for p in self.tree.files(layout.APPS_DIR) if tenant_of(p) == PLATFORM]
+        stamp = file_stamps(self.tree.root, paths)
+        hit = cache.get(PLATFORM, stamp)
+        if hit is not None:
+            self.merge(hit)
+            return
+        findings_before, counts_before = len(self.report.findings), self._counts()
+        self.check_platform()
+        counts = [now - before for now, before in zip(self._counts(), counts_before, strict=True)]
+        cache.put(
+            TenantResult(
+                student=PLATFORM,
+                findings=self.report.findings[findings_before:],
+                files=counts[0],
+                objects=counts[1],
+            ),
+            stamp,
+        )
 
     def check_platform(self, changed_only: bool = False) -> None:
         """Every object of the platform's own files (with ``changed_only``: the changed ones)."""
@@ -345,7 +368,7 @@ class Run(WorkloadChecks):
         cwd = Path.cwd().resolve()
         shown = folder.relative_to(cwd) if folder.is_relative_to(cwd) else Path(folder.name)
         source = AppSource(Tree(folder), "", walk_files(folder), shown.as_posix())
-        self.check_workloads(ctx, self.app_scopes(ctx, [source]))
+        self.check_workloads(ctx, self.app_scopes(ctx, [source]), in_repo=False)
         # Every host already claimed in the platform repo, the student's own managed apps too.
         for other in all_students(self.tree):
             self.collect_hosts(other)

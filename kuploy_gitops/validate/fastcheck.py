@@ -66,6 +66,8 @@ def _always(_: Any) -> bool:
 
 
 def _type(fns: list[Check]) -> Check:
+    if len(fns) == 1:
+        return fns[0]
     return lambda v: any(f(v) for f in fns)
 
 
@@ -82,7 +84,14 @@ def _extra(known: frozenset[str], sub: Check) -> Check:
 
 
 def _items(sub: Check) -> Check:
-    return lambda v: not isinstance(v, list) or all(sub(x) for x in v)
+    def check(v: Any) -> bool:
+        if isinstance(v, list):
+            for x in v:
+                if not sub(x):
+                    return False
+        return True
+
+    return check
 
 
 def _required(req: list[str]) -> Check:
@@ -102,7 +111,19 @@ def _any_of(subs: list[Check]) -> Check:
 
 
 def _all_of(subs: list[Check]) -> Check:
-    return lambda v: all(s(v) for s in subs)
+    # Explicit loops, not all(<generator>): these closures run for every node of every object.
+    if len(subs) == 2:
+        first, second = subs
+        return lambda v: first(v) and second(v)
+    chain = tuple(subs)
+
+    def check(v: Any) -> bool:
+        for sub in chain:  # noqa: SIM110 - a loop, not all(<genexpr>): this is the hot path
+            if not sub(v):
+                return False
+        return True
+
+    return check
 
 
 def _pattern(rx: re.Pattern[str]) -> Check:
@@ -155,10 +176,10 @@ class Compiler:
         return self._general(schema)
 
     def _common(self, schema: Mapping[str, Any]) -> Check | None:
-        """One closure for the two shapes most Kubernetes schema nodes have (or None).
+        """One closure for the shapes most Kubernetes schema nodes have (or None).
 
-        A typed scalar (``type: [string, "null"]``), and an object with properties,
-        ``additionalProperties: false`` (or none) and ``required``.
+        A typed scalar (``type: [string, "null"]``), a typed array with ``items``, and an
+        object with properties, ``additionalProperties: false`` (or none) and ``required``.
         """
         keys = {k for k in schema if k not in _IGNORED and not k.startswith("x-")}
         names = schema.get("type")
@@ -168,6 +189,7 @@ class Compiler:
             "properties",
             "additionalProperties",
             "required",
+            "items",
         }:
             return None
         nullable = "null" in names
@@ -177,8 +199,22 @@ class Compiler:
             if nullable:
                 return lambda v: v is None or isinstance(v, types)
             return lambda v: isinstance(v, types)
+        if kinds == ["array"] and keys <= {"type", "items"}:
+            item = self.compile(schema["items"]) if "items" in schema else _always
+
+            def check_list(v: Any) -> bool:
+                if v is None:
+                    return nullable
+                if not isinstance(v, list):
+                    return False
+                for x in v:  # noqa: SIM110 - as above
+                    if not item(x):
+                        return False
+                return True
+
+            return check_list
         extra = schema.get("additionalProperties", True)
-        if kinds != ["object"] or extra not in (True, False):
+        if kinds != ["object"] or extra not in (True, False) or "items" in keys:
             return None
         props = {k: self.compile(s) for k, s in (schema.get("properties") or {}).items()}
         closed = extra is False

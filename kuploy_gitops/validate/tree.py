@@ -85,15 +85,25 @@ class Tree:
         return cache[top]
 
     def _walk(self, folder: str) -> list[str]:
-        """Every file under ``folder`` on disk (sorted)."""
+        """Every file under ``folder`` on disk (sorted; ``.git`` left out)."""
         found: list[str] = []
-        base = self.root / folder
-        if base.is_dir():
-            for dirpath, dirnames, filenames in os.walk(base):
-                dirnames[:] = [d for d in dirnames if d != ".git"]
-                rel = Path(dirpath).relative_to(self.root).as_posix()
-                found.extend(f"{rel}/{f}" for f in filenames)
-        return sorted(found)
+        # os.scandir and plain strings: a repo of 5,000 tenants has 30,000 folders to walk.
+        stack = [folder]
+        root = str(self.root)
+        while stack:
+            rel = stack.pop()
+            try:
+                entries = os.scandir(f"{root}/{rel}")
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            with entries:
+                for entry in entries:
+                    if not entry.is_dir():
+                        found.append(f"{rel}/{entry.name}")
+                    elif entry.name != ".git" and not entry.is_symlink():
+                        stack.append(f"{rel}/{entry.name}")  # (as os.walk: links not followed)
+        found.sort()
+        return found
 
     def files(self, prefix: str) -> list[str]:
         """Repo-relative paths of every file under ``prefix`` (sorted)."""

@@ -283,8 +283,13 @@ class WorkloadChecks(CrossTenantChecks):
             scopes.append(_map_sources(result.objects(), raw, shown, student))
         return scopes
 
-    def check_workloads(self, ctx: TenantContext, scopes: list[list[Doc]]) -> None:
-        """Admission, quota, selectors and host claims of everything the tenant's apps deploy."""
+    def check_workloads(
+        self, ctx: TenantContext, scopes: list[list[Doc]], *, in_repo: bool = True
+    ) -> None:
+        """Admission, quota, selectors and host claims of everything the tenant's apps deploy.
+
+        ``in_repo``: the files are the platform repo's (not a student's own folder).
+        """
         all_docs: list[Doc] = []
         for scope in scopes:
             valid = [d for d in scope if self.check_common(d, ctx.student)]
@@ -295,7 +300,7 @@ class WorkloadChecks(CrossTenantChecks):
             for issue in policies.check_workload(ctx, self.cfg, doc.obj):
                 self.add(doc, issue, ctx.student)
             if doc.obj.get("kind") == "Ingress":
-                self.claim_hosts(ctx.student, doc)
+                self.claim_hosts(ctx.student, doc, in_repo=in_repo)
             template = pss.pod_template(doc.obj)
             if template is not None:
                 labels = template[1].get("labels")
