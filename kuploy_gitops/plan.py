@@ -176,9 +176,13 @@ def _roll_forward(
         on_step(f"{'deleted' if tmp is None else 'moved'} {op['path']}")
     _prune_empty_dirs(git.path, touched_dirs)
     commit = ""
+    paths = [str(op["path"]) for op in ops]
     if git.head() == journal["head"]:
-        commit = git.commit_paths([str(op["path"]) for op in ops], str(journal["message"]))
+        commit = git.commit_paths(paths, str(journal["message"]))
         on_step("committed")
+    else:
+        # Committed already: a crash may have come before the index was brought up to date.
+        git.refresh_index(paths)
     shutil.rmtree(txn, ignore_errors=True)
     return commit or (git.head() or "")
 

@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from kuploy_gitops import __version__, layout, manifests, yamlio
+from kuploy_gitops import __version__, app_manifests, layout, manifests, yamlio
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 
@@ -96,7 +96,7 @@ def render_app_manifests(
     edit): both modes deploy the same manifests.
     """
     spec_file = layout.tenant_spec(spec.student)
-    objects = manifests.app_objects(cfg, spec, app, pull_secret=pull_secret)
+    objects = app_manifests.app_objects(cfg, spec, app, pull_secret=pull_secret)
     out: dict[str, Rendered] = {}
     for name, obj in objects.items():
         lines = [scaffold_header or header(spec_file)]

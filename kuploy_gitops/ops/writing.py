@@ -22,8 +22,8 @@ def writing(repo: Path, student: str | None = None) -> Iterator[tuple[GitRepo, P
     """Open the platform repo for a write: recover, lock, load config, refuse dirty files.
 
     With ``student``, only the files that write can touch are checked for uncommitted changes
-    (kuploy.yaml and that tenant's): a `git status` over every tenant would make onboarding
-    into a repo of thousands of tenants cost more than into an empty one.
+    (kuploy.yaml and that tenant's), against HEAD: a check over every tenant would make
+    onboarding into a repo of thousands of tenants cost more than into an empty one.
     """
     git = GitRepo(repo)
     cfg = load_config(repo)
@@ -34,9 +34,12 @@ def writing(repo: Path, student: str | None = None) -> Iterator[tuple[GitRepo, P
         )
     with git.lock():
         plan.recover(git)
-        dirty = git.dirty_paths(
-            layout.OWNED_PATHS if student is None else layout.tenant_owned_paths(student)
-        )
+        if student is None:
+            dirty = git.dirty_paths(layout.OWNED_PATHS)
+        else:
+            # Compared with HEAD directly: `git status` reads an index that grows with the
+            # number of tenants, and a one-tenant write must cost the same in any repo.
+            dirty = git.changed_since_head(layout.tenant_owned_paths(student))
         if dirty:
             shown = ", ".join(dirty[:3]) + (" ..." if len(dirty) > 3 else "")
             raise ConflictError(

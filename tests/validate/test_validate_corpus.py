@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from kuploy_gitops.config import PlatformConfig
-from kuploy_gitops.validate import RULES, validate_files
+from kuploy_gitops.validate.engine import validate_files
+from kuploy_gitops.validate.findings import RULES
 
 CORPUS = Path(__file__).parent / "corpus" / "broken"
 DEFAULT_PATH = "apps/workloads/kim-minji/corpus/manifest.yaml"

@@ -11,7 +11,7 @@ from helpers import REPO_ROOT, git
 from kuploy_gitops import api, cli, config, render, tenant_spec
 from kuploy_gitops.errors import ConfigError, ConflictError, UsageError
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
-from kuploy_gitops.validate import Options, validate_files, validate_repo, validate_student
+from kuploy_gitops.validate.engine import Options, validate_files, validate_repo, validate_student
 
 PRIVILEGED = """apiVersion: v1
 kind: Pod

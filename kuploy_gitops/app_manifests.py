@@ -1,0 +1,161 @@
+"""Builders for a platform-managed app's objects: its kustomization, Deployment, Service, Ingress.
+
+The same objects make the ``deploy/`` folder scaffolded into a student's repo (theirs to edit
+afterwards). Pure functions of the platform config, the tenant spec and the app, as in
+:mod:`kuploy_gitops.manifests`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kuploy_gitops import layout
+from kuploy_gitops.config import PlatformConfig
+from kuploy_gitops.sizes import SIZES
+from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image reference split the way kustomize's ``images:`` wants it."""
+
+    ref: str
+    name: str
+    tag: str
+    digest: str
+
+
+def parse_image(ref: str) -> ImageRef:
+    """Split ``registry/repo:tag@digest``; a missing tag is ``latest`` as for the runtime."""
+    name, _, digest = ref.partition("@")
+    tag = ""
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        name, tag = name.rsplit(":", 1)
+    if not tag and not digest:
+        tag = "latest"
+    return ImageRef(ref=ref, name=name, tag=tag, digest=digest)
+
+
+def app_labels(spec: TenantSpec, app: AppSpec) -> tuple[dict[str, str], dict[str, str]]:
+    """(all labels, selector labels) of a platform-managed app's objects."""
+    selector = {
+        layout.LABEL_NAME: app.name,
+        layout.LABEL_INSTANCE: layout.application_name(spec.student, app.name),
+    }
+    labels = {**selector, layout.LABEL_PART_OF: layout.PART_OF, layout.LABEL_OWNER: spec.student}
+    return dict(sorted(labels.items())), selector
+
+
+APP_FILES = ("kustomization.yaml", "deployment.yaml", "service.yaml", "ingress.yaml")
+
+
+def app_objects(
+    cfg: PlatformConfig, spec: TenantSpec, app: AppSpec, *, pull_secret: str = ""
+) -> dict[str, Obj]:
+    """The kustomization of one app: ``{file name: object}`` for the files in ``APP_FILES``.
+
+    The Deployment runs under Pod Security "restricted" (non-root, no privilege escalation, no
+    capabilities, RuntimeDefault seccomp) with the size's requests and limits.
+    """
+    ns = layout.namespace_name(spec.student)
+    labels, selector = app_labels(spec, app)
+    image = parse_image(app.image)
+    size = SIZES[app.size]
+
+    def meta() -> Obj:
+        return {"name": app.name, "namespace": ns, "labels": dict(labels)}
+
+    images: Obj = {"name": image.name}
+    if image.digest:
+        images["digest"] = image.digest
+    else:
+        images["newTag"] = image.tag
+    kustomization: Obj = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "namespace": ns,
+        "resources": ["deployment.yaml", "service.yaml", "ingress.yaml"],
+        "images": [images],
+    }
+    probe = {"httpGet": {"path": app.health_path, "port": "http"}}
+    container: Obj = {
+        "name": "app",
+        "image": image.ref,
+        "ports": [{"name": "http", "containerPort": app.port, "protocol": "TCP"}],
+    }
+    if app.env:
+        container["env"] = [{"name": k, "value": v} for k, v in app.env]
+    container["readinessProbe"] = {**probe, "periodSeconds": 10, "failureThreshold": 3}
+    container["livenessProbe"] = {
+        **probe,
+        "initialDelaySeconds": 10,
+        "periodSeconds": 20,
+        "failureThreshold": 3,
+    }
+    container["resources"] = {
+        "requests": {"cpu": size.requests_cpu, "memory": size.requests_memory},
+        "limits": {"cpu": size.limits_cpu, "memory": size.limits_memory},
+    }
+    container["securityContext"] = {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    pod: Obj = {
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+    }
+    if pull_secret:
+        pod["imagePullSecrets"] = [{"name": pull_secret}]
+    pod["containers"] = [container]
+    deployment: Obj = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": meta(),
+        "spec": {
+            "replicas": app.replicas,
+            "revisionHistoryLimit": 3,
+            "selector": {"matchLabels": dict(selector)},
+            "template": {"metadata": {"labels": dict(labels)}, "spec": pod},
+        },
+    }
+    service: Obj = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": meta(),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": dict(selector),
+            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+    host = cfg.host(spec.student, app.name)
+    tls: Obj = {"hosts": [host]}
+    if cfg.tls_secret:
+        tls["secretName"] = cfg.tls_secret
+    backend = {"service": {"name": app.name, "port": {"name": "http"}}}
+    ingress: Obj = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": meta(),
+        "spec": {
+            "ingressClassName": cfg.ingress_class,
+            "tls": [tls],
+            "rules": [
+                {
+                    "host": host,
+                    "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]},
+                }
+            ],
+        },
+    }
+    return {
+        "kustomization.yaml": kustomization,
+        "deployment.yaml": deployment,
+        "service.yaml": service,
+        "ingress.yaml": ingress,
+    }
