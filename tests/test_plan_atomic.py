@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from helpers import git, tree_snapshot
 
 from kuploy_gitops import api, plan
@@ -63,7 +64,13 @@ def test_plan_diff_and_effective(platform: Path) -> None:
     assert "+++ b/new.txt" in fp.diff() and "+hello" in fp.diff()
 
 
-def test_kill_at_every_step_leaves_before_or_after(platform: Path, tmp_path: Path) -> None:
+def kill_and_recover(platform: Path, tmp_path: Path, steps: list[int] | None) -> set[str]:
+    """Kill `onboard --roster` at each of ``steps`` (None: every step until one completes).
+
+    After each kill, recovery must leave the repo exactly as before or exactly as after the
+    command (checked against the same command run to completion in a copy), and clean.
+    Returns the outcomes seen ("before", "after").
+    """
     roster = tmp_path / "r.csv"
     roster.write_text(ROSTER)
     before = tree_snapshot(platform)
@@ -75,13 +82,14 @@ def test_kill_at_every_step_leaves_before_or_after(platform: Path, tmp_path: Pat
     after = tree_snapshot(ref)
 
     outcomes = set()
-    step = 1
-    while True:
+    for step in steps or range(1, 1000):
         work = tmp_path / f"w{step}"
         git(tmp_path, "clone", "-q", str(platform), str(work))
         proc = run_cli(work, "onboard", "--roster", str(roster), kill_at=step)
         if proc.returncode == 0:
-            break  # past the last step: the run completed
+            assert steps is None, f"step {step} is past the last step"
+            assert step > 10  # every file write, the journal and every rename were interrupted
+            break
         assert proc.returncode == -signal.SIGKILL, proc.stderr
         # The next kuploy command (here a read-only one, then a no-op write) finishes the job.
         plan.recover(GitRepo(work))
@@ -95,9 +103,22 @@ def test_kill_at_every_step_leaves_before_or_after(platform: Path, tmp_path: Pat
             assert git(work, "log", "-1", "--format=%s").startswith("kuploy: onboard 4")
             outcomes.add("after")
         assert git(work, "status", "--porcelain") == ""
-        step += 1
-    assert step > 10  # every file write, the journal and every rename were interrupted once
-    assert outcomes == {"before", "after"}
+    return outcomes
+
+
+def test_kill_before_and_after_the_commit_point(platform: Path, tmp_path: Path) -> None:
+    # 4 students x 7 files are staged (steps 1-28), the journal is the commit point (29), the
+    # files are moved into place (30-57), then the commit (58). The slow tier kills at every
+    # step; this one at the first and last of each phase.
+    assert kill_and_recover(platform, tmp_path, [1, 28, 29, 30, 56, 57, 58]) == {
+        "before",
+        "after",
+    }
+
+
+@pytest.mark.slow
+def test_kill_at_every_step_leaves_before_or_after(platform: Path, tmp_path: Path) -> None:
+    assert kill_and_recover(platform, tmp_path, None) == {"before", "after"}
 
 
 def test_recovery_runs_before_any_write(platform: Path, tmp_path: Path) -> None:

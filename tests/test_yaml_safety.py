@@ -156,9 +156,7 @@ DOCS = st.recursive(
 )
 
 
-@settings(max_examples=1500, deadline=None)
-@given(doc=DOCS)
-def test_fast_emitter_matches_ruamel_byte_for_byte(doc: dict[str, object]) -> None:
+def check_fast_emitter(doc: dict[str, object]) -> None:
     import io
 
     fast = yamlio._fast_dump(doc)
@@ -167,6 +165,19 @@ def test_fast_emitter_matches_ruamel_byte_for_byte(doc: dict[str, object]) -> No
     if fast is not None:
         assert fast == buf.getvalue()
     assert yamlio.load(yamlio.dump(doc)) == doc
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=DOCS)
+def test_fast_emitter_matches_ruamel_byte_for_byte(doc: dict[str, object]) -> None:
+    check_fast_emitter(doc)
+
+
+@pytest.mark.slow
+@settings(max_examples=5000, deadline=None)
+@given(doc=DOCS)
+def test_fast_emitter_matches_ruamel_on_many_more_documents(doc: dict[str, object]) -> None:
+    check_fast_emitter(doc)
 
 
 def test_fast_emitter_covers_rendered_manifests(demo_repo: Path) -> None:

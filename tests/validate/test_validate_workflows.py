@@ -83,7 +83,8 @@ def test_ci_runs_lint_types_and_the_readme_test_command() -> None:
     assert m, "README's test command not found"
     runs = _runs(yaml.safe_load((WORKFLOWS / "ci.yml").read_text()))
     assert m.group(1) in runs
-    assert "ruff check kuploy_gitops tests" in runs and "mypy" in runs
+    assert "ruff check ." in runs and "ruff format --check ." in runs and "mypy" in runs
+    assert any("-m pytest -m slow" in r for r in runs)
 
 
 def test_validate_workflow_checks_pull_requests_on_the_gitops_tree() -> None:
