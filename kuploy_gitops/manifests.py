@@ -328,9 +328,10 @@ def application(cfg: PlatformConfig, spec: TenantSpec, app: AppSpec) -> Obj:
 
 def _sync_policy(*, prune_last: bool = True) -> Obj:
     # Never allowEmpty: with prune on, an empty render would delete the student's whole app.
-    # The root Application must not prune everything last: that would put every pruned object
-    # of an offboarding in one final step and lose the order its sync waves and the per-object
-    # PruneLast annotations (Namespace, AppProject) give.
+    # Only a student's Application prunes last as a whole (its workloads go after the rest of
+    # a sync); the root and the tenants' Applications keep their sync waves' order, and the
+    # Namespace and AppProject of a tenant carry PruneLast themselves, so a sync that prunes
+    # them (a renamed tenant, say) does so after everything else.
     policy: Obj = {"automated": {"prune": True, "selfHeal": True, "allowEmpty": False}}
     if prune_last:
         policy["syncOptions"] = ["PruneLast=true"]

@@ -347,6 +347,17 @@ def check_spec_file(spec: TenantSpec, cfg: PlatformConfig, source: str) -> None:
         ) from exc
 
 
+def require_valid_spec(repo: Path, student: str, cfg: PlatformConfig) -> TenantSpec:
+    """:func:`require_spec`, checked: a spec file that breaks a rule is named (exit 3).
+
+    For changes to an existing tenant (its apps): a broken spec must be fixed first, not be
+    blamed on the change.
+    """
+    spec = require_spec(repo, student)
+    check_spec_file(spec, cfg, layout.tenant_spec(student))
+    return spec
+
+
 def require_spec(repo: Path, student: str) -> TenantSpec:
     """The spec of an onboarded student; the one check that a student is onboarded.
 

@@ -100,8 +100,9 @@ def onboard(
             ctx.console.print("dry run: github setup skipped.")
             return
         from kuploy_gitops.cli.github import run_bulk_setup
+        from kuploy_gitops.github.ops import SetupOptions
 
-        run_bulk_setup(ctx, outcome.students)
+        run_bulk_setup(ctx, outcome.students, SetupOptions(student="", push=push))
 
 
 @click.command(

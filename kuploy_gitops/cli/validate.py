@@ -56,9 +56,10 @@ FORMATS = ("text", "json", "github")
     "--cache-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Kustomize build cache (default: ~/.cache/kuploy-gitops/kustomize).",
+    help="Where validate keeps kustomize builds and tenant results between runs "
+    "(default: ~/.cache/kuploy-gitops).",
 )
-@click.option("--no-cache", is_flag=True, help="Build every kustomization afresh.")
+@click.option("--no-cache", is_flag=True, help="Keep no cache: build and check everything afresh.")
 @click.option(
     "-j",
     "--jobs",

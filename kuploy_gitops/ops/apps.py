@@ -85,7 +85,7 @@ def app_add(
     app = app_spec(opts)
     names.check_student_name(opts.student)
     with writing(repo, opts.student) as (git, cfg):
-        spec = tenant_spec.require_spec(repo, opts.student)
+        spec = tenant_spec.require_valid_spec(repo, opts.student, cfg)
         existing = spec.app(opts.app)
         if existing is not None and not replace_existing and existing != app:
             raise ConflictError(
@@ -114,7 +114,7 @@ def app_remove(
     """Remove an app: its Application (whose finalizer deletes its objects) and manifests."""
     names.check_student_name(student)
     with writing(repo, student) as (git, cfg):
-        spec = tenant_spec.require_spec(repo, student)
+        spec = tenant_spec.require_valid_spec(repo, student, cfg)
         if spec.app(app) is None:
             have = ", ".join(a.name for a in spec.apps) or "none"
             raise ConflictError(

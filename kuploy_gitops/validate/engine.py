@@ -155,8 +155,7 @@ class Run(WorkloadChecks):
             kubectl_stamp() if self.opts.kustomize else "",
         ]
         shared = hashlib.sha256("\0".join(parts).encode()).hexdigest()
-        cache_dir = (self.opts.cache_dir or default_cache_dir()).parent
-        return ResultCache(cache_dir, self.tree.root, shared)
+        return ResultCache(self.opts.cache_dir or default_cache_dir(), self.tree.root, shared)
 
     def check_repo(
         self,
@@ -293,8 +292,10 @@ class Run(WorkloadChecks):
         self.checked.add(student)
         spec = self.spec_of(student)
         rendered: dict[str, Rendered] = {}
-        if self.opts.drift and spec is not None:
-            from kuploy_gitops import render  # jinja2: only for runs that check drift
+        if spec is not None:
+            # What the spec renders: files that match it need no parsing and no kubectl build,
+            # and the drift check compares with it.
+            from kuploy_gitops import render
 
             rendered = render.render_tenant_objects(self.cfg, spec)
         ctx, tenant_docs = self.context(student, spec, rendered)

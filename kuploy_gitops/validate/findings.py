@@ -464,7 +464,8 @@ SPEC_INVALID = _rule(
     ERROR,
     "A tenant spec (tenants/<student>.yaml) does not validate.",
     "The tenant cannot be rendered.",
-    "Fix the spec with kuploy-gitops commands.",
+    "Correct the key or value the message names (by hand, or with kuploy-gitops onboard / app "
+    "add), commit, then run kuploy-gitops render.",
 )
 DRIFT = _rule(
     "drift.out-of-date",

@@ -61,9 +61,12 @@ def _as_json_lines(objs: list[Any]) -> str:
 
 
 def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/kuploy-gitops/kustomize`` (``~/.cache/...`` when unset)."""
+    """Where `validate` keeps its caches: ``$XDG_CACHE_HOME/kuploy-gitops`` (``~/.cache/...``).
+
+    Kustomize builds go in its ``kustomize`` folder; tenant results and the index beside it.
+    """
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "kuploy-gitops" / "kustomize"
+    return Path(base) / "kuploy-gitops"
 
 
 def find_kubectl() -> str:

@@ -10,6 +10,7 @@ The checks themselves extend it: :mod:`.crosstenant` (hosts and objects across t
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -266,7 +267,10 @@ class RunBase:
                 )
             tenant_spec.check_spec_file(spec, self.cfg, path)
         except KuployError as exc:
-            self.add_file(F.SPEC_INVALID, str(exc), path, student)
+            # The message names the line of a bad key ("tenants/kim.yaml:19: ..."): point there.
+            where = re.match(rf"{re.escape(path)}:(\d+):", str(exc))
+            line = int(where.group(1)) if where else 1
+            self.add_file(F.SPEC_INVALID, str(exc), path, student, line)
             return None
         return spec
 
@@ -294,7 +298,7 @@ class RunBase:
         if self._kustomizer is None:
             cache = None
             if self.opts.use_cache:
-                cache = self.opts.cache_dir or default_cache_dir()
+                cache = (self.opts.cache_dir or default_cache_dir()) / "kustomize"
             self._kustomizer = Kustomizer(cache, jobs=self.opts.jobs)
         return self._kustomizer
 
@@ -303,6 +307,6 @@ class RunBase:
         if self._index is None:
             cache = None
             if self.opts.use_cache:
-                cache = (self.opts.cache_dir or default_cache_dir()).parent
+                cache = self.opts.cache_dir or default_cache_dir()
             self._index = FileIndex(cache, self.tree.root)
         return self._index

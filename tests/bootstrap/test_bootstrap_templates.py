@@ -171,8 +171,7 @@ def test_argocd_values_and_root_application(rendered: Path) -> None:
     assert app["spec"]["source"] == {
         "repoURL": "https://git.example.test/konkuk/platform.git",
         "targetRevision": "main",
-        "path": "apps/cluster",
-        "directory": {"recurse": True},
+        "path": "apps/cluster/platform",
     }
     assert app["spec"]["destination"]["server"] == "https://kubernetes.default.svc"
     assert app["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
