@@ -29,11 +29,17 @@ if TYPE_CHECKING:
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # C loader when PyYAML has it
 
+
 # Characters YAML allows unescaped in a scalar (YAML 1.2 "c-printable"), minus the line and
 # paragraph separators and NEL, which a reader may treat as line breaks.
-_NOT_PLAIN_SAFE = re.compile(
-    "[^\x09\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-)
+@functools.cache
+def _not_plain_safe() -> re.Pattern[str]:
+    # Compiled on the first write (a large Unicode class: ~10 ms that reading never needs).
+    return re.compile(
+        "[^\x09\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+    )
+
+
 _STR_TAG = "tag:yaml.org,2002:str"
 _PYYAML_RESOLVER = yaml.resolver.Resolver()
 
@@ -61,7 +67,7 @@ def _ruamel() -> _Ruamel:
 
     def represent_str(representer: RoundTripRepresenter, data: str) -> Any:
         style: str | None = None
-        if "\n" in data or _NOT_PLAIN_SAFE.search(data):
+        if "\n" in data or _not_plain_safe().search(data):
             style = '"'
         elif data == "" or not _resolves_to_str(data):
             style = "'"
@@ -139,7 +145,7 @@ def _fast_scalar(value: str) -> str:
     """The text ruamel writes for the string ``value`` (key or value in block context)."""
     if _SIMPLE.fullmatch(value) and value.lower() not in _WORDS:
         return value
-    if "\n" in value or _NOT_PLAIN_SAFE.search(value):
+    if "\n" in value or _not_plain_safe().search(value):
         raise _Unsupported  # the representer asks for double quotes
     requested = "'" if value == "" or not _resolves_to_str(value) else None
     analysis = _ruamel().analyzer.analyze_scalar(value)

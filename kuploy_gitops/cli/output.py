@@ -50,6 +50,11 @@ class Ctx:
         return console(stderr=True)
 
 
+def use_colour() -> bool | None:
+    """Whether click should colour its output: never with ``NO_COLOR``, else when a terminal."""
+    return False if os.environ.get("NO_COLOR") else None
+
+
 def escape(text: str) -> str:
     """Escape rich markup in text that comes from the user or the repo."""
     return text.replace("[", "\\[")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from kuploy_gitops.cli.output import Ctx, examples, pass_ctx, progress
+from kuploy_gitops.cli.output import Ctx, examples, pass_ctx, progress, use_colour
 from kuploy_gitops.errors import UsageError
 
 FORMATS = ("text", "json", "github")
@@ -127,5 +127,5 @@ def validate_cmd(
     elif fmt == "github":
         click.echo(report.render_github(result), nl=False)
     else:
-        report.print_text(ctx.console, result)
+        click.echo(report.render_text(result), color=use_colour())
     report.ensure_passed(result, warnings_as_errors=warnings_as_errors)

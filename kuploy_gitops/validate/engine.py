@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from kuploy_gitops import config, layout, tenant_spec
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.errors import UsageError
-from kuploy_gitops.gitrepo import GitRepo
 from kuploy_gitops.tenant_spec import TenantSpec
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate import isolation
@@ -113,6 +112,8 @@ def touched_tenants(repo: Path, ref: str, students: Iterable[str]) -> set[str]:
 
     A change to kuploy.yaml touches every tenant: tiers, domain and registries apply to all.
     """
+    from kuploy_gitops.gitrepo import GitRepo  # only for --changed-since
+
     git = GitRepo(repo)
     check = git.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
     if check.returncode != 0:

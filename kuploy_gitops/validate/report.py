@@ -6,8 +6,7 @@ import json
 from itertools import groupby
 from typing import Any
 
-from rich.console import Console
-from rich.markup import escape
+import click
 
 from kuploy_gitops.errors import FindingsError
 from kuploy_gitops.validate.findings import ERROR, PLATFORM, Finding
@@ -78,26 +77,33 @@ def render_github(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
-def print_text(console: Console, report: Report) -> None:
-    """Findings grouped by tenant: file:line, Kind/name, rule id, message, fix."""
+def render_text(report: Report) -> str:
+    """Findings grouped by tenant (file:line, Kind/name, rule id, message, fix), then the summary.
+
+    Styled with ANSI codes (click.style); click.echo drops them where there is no colour.
+    """
+    lines: list[str] = []
     for tenant, group in groupby(report.findings, key=lambda f: f.tenant):
         items = list(group)
         errors = sum(1 for f in items if f.severity == ERROR)
         label = "platform" if tenant == PLATFORM else f"tenant {tenant}"
-        console.print(
-            f"[bold]{escape(label)}[/]: {errors} error(s), {len(items) - errors} warning(s)"
+        lines.append(
+            f"{click.style(label, bold=True)}: {errors} error(s), {len(items) - errors} warning(s)"
         )
         for f in items:
-            mark = "[red]error[/]" if f.severity == ERROR else "[yellow]warning[/]"
-            obj = f" {escape(f.obj)}" if f.obj else ""
-            console.print(
-                f"  {mark} {escape(f.file)}:{f.line}{obj} [cyan]\\[{escape(f.rule)}][/] "
-                f"{escape(f.message)}"
+            mark = (
+                click.style("error", fg="red")
+                if f.severity == ERROR
+                else click.style("warning", fg="yellow")
             )
+            obj = f" {f.obj}" if f.obj else ""
+            rule = click.style(f"[{f.rule}]", fg="cyan")
+            lines.append(f"  {mark} {f.file}:{f.line}{obj} {rule} {f.message}")
             if f.fix:
-                console.print(f"        [dim]fix:[/] {escape(f.fix)}")
-    style = "red" if report.errors else ("yellow" if report.warnings else "green")
-    console.print(f"[{style}]{escape(summary(report))}[/]")
+                lines.append(f"        {click.style('fix:', dim=True)} {f.fix}")
+    colour = "red" if report.errors else ("yellow" if report.warnings else "green")
+    lines.append(click.style(summary(report), fg=colour))
+    return "\n".join(lines)
 
 
 def ensure_passed(report: Report, *, warnings_as_errors: bool = False) -> None:
