@@ -1,10 +1,11 @@
-"""Benchmark of issue 2's performance goals for onboarding (a script, not a test).
+"""Benchmark of the performance goals for onboarding (a script, not a test).
 
 Goals checked:
 
-1. Onboarding one student into a repo that already holds N tenants (default 2,000) costs at
-   most 1.5x onboarding one student into an empty repo, and the commit touches only that
-   tenant's files.
+1. Onboarding one student into a repo that already holds N tenants (default 5,000) costs at
+   most 1.2x onboarding one student into an empty repo (issue 9; issue 2 asked for 1.5x at
+   2,000: ``--tenants 2000 --ratio-goal 1.5``), and the commit touches only that tenant's
+   files.
 2. A 500-student roster onboards in under 30 s, through the API and through the real CLI
    (``python -m kuploy_gitops -C REPO onboard --roster FILE``).
 
@@ -38,7 +39,7 @@ sys.path.insert(0, str(CHECKOUT))
 
 from kuploy_gitops import api, layout  # noqa: E402
 
-RATIO_GOAL = 1.5
+RATIO_GOAL = 1.2
 ROSTER_GOAL_S = 30.0
 
 
@@ -138,7 +139,10 @@ def _count_files(repo: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tenants", type=int, default=2000, help="tenants in the big repo")
+    parser.add_argument("--tenants", type=int, default=5000, help="tenants in the big repo")
+    parser.add_argument(
+        "--ratio-goal", type=float, default=RATIO_GOAL, help="goal for big/empty (default 1.2)"
+    )
     parser.add_argument("--roster", type=int, default=500, help="students in the roster run")
     parser.add_argument("--reps", type=int, default=7, help="single onboards timed per repo")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
@@ -209,10 +213,10 @@ def main(argv: list[str] | None = None) -> int:
             "runs: " + " ".join(f"{t * 1000:.0f}" for t in big_times),
         )
     )
-    verdict = "ok" if ratio <= RATIO_GOAL else "MISSED"
-    rows.append((f"ratio big/empty (goal <= {RATIO_GOAL})", f"{ratio:.2f}x", verdict))
-    if ratio > RATIO_GOAL:
-        failures.append(f"ratio {ratio:.2f} > {RATIO_GOAL}")
+    verdict = "ok" if ratio <= args.ratio_goal else "MISSED"
+    rows.append((f"ratio big/empty (goal <= {args.ratio_goal})", f"{ratio:.2f}x", verdict))
+    if ratio > args.ratio_goal:
+        failures.append(f"ratio {ratio:.2f} > {args.ratio_goal}")
     rows.append(
         (
             "single-onboard commits touch only that tenant's files",

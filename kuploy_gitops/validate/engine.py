@@ -176,12 +176,19 @@ class Run(WorkloadChecks):
         full = [s for s in students if only is None or s in only]
         todo = full
         stamps: dict[str, tuple[str, int]] = {}
+        # Tenants outside ``only`` are not checked, but the cross-tenant rules need their hosts
+        # and objects: a cached result of theirs gives them without reading their files.
+        facts_only: set[str] = set()
         if cache is not None:
             todo = []
-            for student in full:
+            for student in students if cross_tenant else full:
                 stamps[student] = file_stamps(self.tree.root, self.tenant_paths(student))
                 hit = cache.get(student, stamps[student])
-                if hit is None:
+                if student not in full:
+                    if hit is not None:
+                        self.merge_facts(hit)
+                        facts_only.add(student)
+                elif hit is None:
                     todo.append(student)
                 else:
                     self.merge(hit)
@@ -198,7 +205,7 @@ class Run(WorkloadChecks):
                     cache.put(result, stamps[result.student])
             cache.save([PLATFORM, *students])
         for student in students:
-            if student not in self.checked:
+            if student not in self.checked and student not in facts_only:
                 self.collect_hosts(student)
         if cross_tenant:
             self.check_object_duplicates()
@@ -244,6 +251,12 @@ class Run(WorkloadChecks):
             self.add_claim(host, path, claim)
         self.object_keys.extend(result.object_keys)
         self.tenant_drift.extend(result.drift)
+
+    def merge_facts(self, result: TenantResult) -> None:
+        """Add only what the cross-tenant rules need of a tenant this run does not check."""
+        for host, path, claim in result.claims:
+            self.add_claim(host, path, claim)
+        self.object_keys.extend(result.object_keys)
 
     def check_platform_cached(self, cache: ResultCache | None, *, changed_only: bool) -> None:
         """:meth:`check_platform`, or its result from ``cache`` when its files are unchanged."""

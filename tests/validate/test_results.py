@@ -6,11 +6,13 @@ import hashlib
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kuploy_gitops.validate import engine, results
 from kuploy_gitops.validate.engine import Options, Run, validate_repo
+from kuploy_gitops.validate.index import FileIndex
 
 
 @pytest.fixture
@@ -106,3 +108,34 @@ def test_a_broken_cache_file_is_rebuilt(repo: Path, checked: list[str]) -> None:
         assert validate_repo(Options(repo=repo)).findings == []
         assert len(checked) == 3
     assert engine.validate_repo(Options(repo=repo)).findings == []
+
+
+def test_changed_since_takes_untouched_tenants_facts_from_the_cache(
+    repo: Path, checked: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    validate_repo(Options(repo=repo))
+    read: list[str] = []
+    original = FileIndex.facts
+
+    def spy(self: FileIndex, rel: str, compute: Any) -> Any:
+        read.append(rel)
+        return original(self, rel, compute)
+
+    monkeypatch.setattr(FileIndex, "facts", spy)
+    # park-seoyeon (touched) claims the host of kim-minji's app (untouched, cached).
+    source = repo / "apps/workloads/kim-minji/web"
+    target = repo / "apps/workloads/park-seoyeon/web"
+    shutil.copytree(source, target)
+    for path in target.iterdir():
+        path.write_text(path.read_text().replace("namespace: kim-minji", "namespace: park-seoyeon"))
+    checked.clear()
+    report = validate_repo(Options(repo=repo, changed_since="HEAD"))
+    assert checked == ["park-seoyeon"]
+    assert not [p for p in read if "kim-minji" in p or "lee-jun" in p]
+    duplicates = [f for f in report.findings if f.rule == "ingress.host-duplicate"]
+    assert duplicates and {f.tenant for f in duplicates} == {"park-seoyeon"}
+    assert "kim-minji" in duplicates[0].message
+    # Without the cache the same facts come from the files themselves.
+    read.clear()
+    again = validate_repo(Options(repo=repo, changed_since="HEAD", use_cache=False))
+    assert [f for f in again.findings if f.rule == "ingress.host-duplicate"] == duplicates
