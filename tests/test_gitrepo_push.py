@@ -76,3 +76,70 @@ def test_lock_refuses_second_writer_and_takes_over_stale(platform: Path) -> None
     (repo.git_dir / "kuploy.lock").write_text("999999999")  # a dead process
     api.onboard(platform, api.OnboardOptions(student="kim"))
     assert not (repo.git_dir / "kuploy.lock").exists()
+
+
+def refuse_pushes(bare: Path, times: int) -> Path:
+    """A pre-receive hook on ``bare`` refusing the first ``times`` pushes; returns its counter."""
+    counter = bare / "push-attempts"
+    counter.write_text("0")
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text(
+        "#!/bin/sh\n"
+        f'n=$(cat "{counter}")\n'
+        "n=$((n + 1))\n"
+        f'echo "$n" > "{counter}"\n'
+        f'if [ "$n" -le {times} ]; then echo "busy, try again ($n)" >&2; exit 1; fi\n'
+    )
+    hook.chmod(0o755)
+    return counter
+
+
+def test_push_retries_up_to_three_attempts(platform: Path, remote: Path) -> None:
+    counter = refuse_pushes(remote, 2)  # refused twice, taken the third time
+    result = api.onboard(platform, api.OnboardOptions(student="kim"), push=True)
+    assert result.pushed == "origin/main"
+    assert counter.read_text().strip() == "3"
+    assert git(remote, "rev-parse", "main") == git(platform, "rev-parse", "HEAD")
+
+
+def test_push_gives_up_after_its_attempts_and_keeps_the_commit(
+    platform: Path, remote: Path
+) -> None:
+    counter = refuse_pushes(remote, 99)
+    before = git(remote, "rev-parse", "main")
+    with pytest.raises(GitError) as info:
+        api.onboard(platform, api.OnboardOptions(student="kim"), push=True)
+    assert info.value.message.startswith("push to origin/main failed after 3 attempts: ")
+    assert info.value.hint == (
+        "your commit is kept locally; check access and run `git push origin main`"
+    )
+    assert counter.read_text().strip() == "3"
+    assert git(remote, "rev-parse", "main") == before
+    assert git(platform, "log", "-1", "--format=%s").strip() == "kuploy: onboard student kim"
+    assert git(platform, "status", "--porcelain") == ""
+    counter.write_text("0")
+    with pytest.raises(GitError, match="after 1 attempts"):
+        GitRepo(platform).push(attempts=1)
+    assert counter.read_text().strip() == "1"
+
+
+def test_push_stops_when_the_fetch_fails(platform: Path, tmp_path: Path) -> None:
+    bare = tmp_path / "empty.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
+    git(platform, "remote", "add", "upstream", str(bare))
+    counter = refuse_pushes(bare, 99)
+    with pytest.raises(GitError) as info:
+        GitRepo(platform).push()
+    # the remote has no branch to fetch: no point in trying again
+    assert counter.read_text().strip() == "1"
+    assert info.value.message.startswith("push to upstream/main failed after 3 attempts: ")
+    assert "couldn't find remote ref main" in info.value.message
+
+
+def test_remote_prefers_origin(platform: Path, tmp_path: Path) -> None:
+    repo = GitRepo(platform)
+    assert repo.remote() is None
+    git(platform, "remote", "add", "backup", str(tmp_path / "b.git"))
+    assert repo.remote() == "backup"
+    git(platform, "remote", "add", "origin", str(tmp_path / "o.git"))
+    assert repo.remote() == "origin"
