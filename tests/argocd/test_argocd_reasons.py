@@ -45,6 +45,11 @@ def warning(reason: str, message: str, when: str = "2026-11-27T00:00:00Z") -> di
         ),
         (
             "FailedCreate",
+            'pods "a" is forbidden: failed quota: kuploy-quota: must specify limits.cpu for: app',
+            "quota exceeded",
+        ),
+        (
+            "FailedCreate",
             'pods "a" is forbidden: maximum cpu usage per Container is 1, but limit is 2',
             "LimitRange exceeded",
         ),
@@ -188,3 +193,32 @@ def test_long_messages_are_shortened() -> None:
     )
     reason = first_reason(app(health="Degraded"), {"nodes": [pod]}, {})
     assert reason is not None and len(reason.message) == 300 and reason.message.endswith("…")
+
+
+def test_a_pod_without_the_limits_a_quota_requires_is_a_quota_reason() -> None:
+    """A quota on limits.cpu refuses a pod with no cpu limit: Kubernetes says "failed quota"."""
+    message = (
+        'Error creating: pods "web-5d9c7b-x2x" is forbidden: failed quota: kuploy-quota: '
+        "must specify limits.cpu for: web; limits.memory for: web"
+    )
+    tree = {"nodes": [node("ReplicaSet", "web-5d9c7b", "Progressing")]}
+    events = {"uid-web-5d9c7b": [warning("FailedCreate", message)]}
+    reason = first_reason(app(), tree, events)
+    assert reason is not None and reason.category == "quota exceeded"
+    assert reason.resource == "ReplicaSet/web-5d9c7b"
+    assert reason.message == (
+        "failed quota: kuploy-quota: must specify limits.cpu for: web; limits.memory for: web"
+    )
+    # the same words in a failed sync step
+    failed = app(
+        operationState={
+            "phase": "Failed",
+            "syncResult": {
+                "resources": [
+                    {"kind": "Pod", "name": "job-x", "status": "SyncFailed", "message": message}
+                ]
+            },
+        }
+    )
+    reason = first_reason(failed, {}, {})
+    assert reason is not None and reason.category == "quota exceeded"
