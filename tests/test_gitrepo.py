@@ -197,3 +197,34 @@ def test_redact() -> None:
     assert redact("HTTPS://tok@h/x and ssh://u@h2/y") == "HTTPS://***@h/x and ssh://***@h2/y"
     assert redact("git@github.com:o/r.git") == "git@github.com:o/r.git"  # no scheme: no secret
     assert redact("https://github.com/o/r") == "https://github.com/o/r"
+
+
+def test_push_rebases_where_git_has_no_identity(
+    work: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rebase writes commits: without user.name/email it uses kuploy's fallback identity."""
+    other = other_clone(work)
+    commit(other, "theirs")
+    git(other, "push", "-q", "origin", "main")
+    commit(work, "ours")
+    anonymous = tmp_path / "anonymous-gitconfig"
+    anonymous.write_text("[user]\n\tuseConfigOnly = true\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(anonymous))
+    assert GitRepo(work).push() == "origin/main"
+    assert git(work, "log", "-1", "--format=%s|%cn|%ce").strip() == (
+        "add ours|kuploy-gitops|kuploy-gitops@localhost"
+    )
+
+
+def test_last_line_of_a_silent_failure() -> None:
+    from subprocess import CompletedProcess
+
+    from kuploy_gitops.gitrepo import _last_line
+
+    assert _last_line(CompletedProcess(["git"], 3, stdout="", stderr="")) == "exit 3"
+    assert _last_line(CompletedProcess(["git"], 1, stdout="out\nlast out\n", stderr="")) == (
+        "last out"
+    )
+    assert _last_line(CompletedProcess(["git"], 1, stdout="x", stderr="a\nb https://t@h/\n")) == (
+        "b https://***@h/"
+    )

@@ -111,3 +111,36 @@ def test_expiry_defaults_to_today() -> None:
     names.check_expiry(dt.date.today().isoformat())
     with pytest.raises(InvalidInputError, match="in the past"):
         names.check_expiry((dt.date.today() - dt.timedelta(days=1)).isoformat())
+
+
+def hint(call: object, *args: object) -> str | None:
+    with pytest.raises(InvalidInputError) as info:
+        call(*args)  # type: ignore[operator]
+    return info.value.hint
+
+
+def test_every_refusal_says_how_to_fix_it() -> None:
+    assert hint(names.check_student_name, "Kim") == (
+        "use lowercase letters, digits and '-', starting and ending with a letter or digit "
+        "(e.g. 'kim-minji' or '202112345')"
+    )
+    assert hint(names.check_student_name, "a" * 31) == (
+        "use at most 30, so that '<student>-<app>' Application names and host names stay within 63"
+    )
+    assert hint(names.check_student_name, "admin") == (
+        "pick another name, e.g. prefix it with the course ('cs101-admin')"
+    )
+    assert hint(names.check_app_name, "Web") == (
+        "use lowercase letters, digits and '-' (e.g. 'web' or 'api')"
+    )
+    assert hint(names.check_github_login, "-x") == (
+        "use the user's GitHub username: letters, digits and single hyphens, max 39"
+    )
+    assert hint(names.check_label_value, "term", "-x") == (
+        "use at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or "
+        "digit (e.g. 'cs101' or '2026-fall')"
+    )
+    assert hint(names.check_text, "name", "\udcff") == "retype it"
+    assert hint(names.check_expiry, "x") == "use YYYY-MM-DD, e.g. 2027-02-28"
+    assert hint(names.check_expiry, "20270301") == "e.g. 2027-02-28"
+    assert hint(names.check_expiry, "2001-01-01") == "give a date from today on"

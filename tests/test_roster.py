@@ -180,3 +180,40 @@ def test_empty_and_non_utf8_rosters(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError) as info:
         read_roster(path)
     assert info.value.message == f"roster {path} is not UTF-8 text"
+
+
+def test_roster_refusals_say_how_to_fix_them(tmp_path: Path) -> None:
+    def hint(path: Path) -> str | None:
+        with pytest.raises(InvalidInputError) as info:
+            read_roster(path)
+        return info.value.hint
+
+    assert hint(write(tmp_path, "")) == "export the roster again"
+    assert hint(write(tmp_path, "a,b\n")) == (
+        "use GitHub Classroom's 'identifier,github_username,github_id,name' or "
+        "'student_id,github_username,email,name[,tier]'"
+    )
+    latin1 = tmp_path / "l.csv"
+    latin1.write_bytes(b"identifier,github_username,github_id,name\na,,,J\xf6rg\n")
+    assert hint(latin1) == "export the CSV as UTF-8"
+
+
+def test_read_roster_skips_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + PLAIN.encode())
+    rows, problems = read_roster(path)
+    assert problems == [] and [r.student for r in rows] == ["202112345", "202154321"]
+    assert rows[0].tier == "large" and rows[0].email == "hong@konkuk.ac.kr"
+
+
+def test_quoted_line_breaks_stay_in_their_cell(tmp_path: Path) -> None:
+    path = tmp_path / "crlf.csv"
+    path.write_bytes(
+        b'identifier,github_username,github_id,name\r\nkim,,,"Kim\r\nMinji"\r\nlee,,,Lee\r\n'
+    )
+    rows, problems = read_roster(path)
+    assert problems == []
+    assert [(r.line, r.student, r.name) for r in rows] == [
+        (3, "kim", "Kim\nMinji"),
+        (4, "lee", "Lee"),
+    ]

@@ -374,3 +374,164 @@ def test_check_spec_file_names_the_file(monkeypatch: pytest.MonkeyPatch) -> None
     with pytest.raises(ConfigError) as info:
         tenant_spec.check_spec_file(KIM, CFG, "t")
     assert info.value is config_error
+
+
+def tier_cfg(
+    *, quota: dict[str, str] | None = None, max_: dict[str, str] | None = None
+) -> config.PlatformConfig:
+    """CFG with the small tier's quota or container max replaced."""
+    small = CFG.tiers["small"]
+    tier = replace(
+        small, quota=quota if quota is not None else {}, max=max_ if max_ is not None else {}
+    )
+    return replace(CFG, tiers={**CFG.tiers, "small": tier})
+
+
+@pytest.mark.parametrize(
+    ("res", "cap", "words"),
+    [
+        ("cpu", "500m", "size 'small' (cpu limit 500m) exceeds tier 'small' max 400m"),
+        ("memory", "512Mi", "size 'small' (memory limit 512Mi) exceeds tier 'small' max 500Mi"),
+    ],
+)
+def test_size_within_the_tier_max(res: str, cap: str, words: str) -> None:
+    small_cap = {"cpu": "400m", "memory": "500Mi"}[res]
+    cfg = tier_cfg(max_={res: cap})
+    tenant_spec.validate_spec(KIM, cfg)  # the small size's limit equals the cap
+    cfg = tier_cfg(max_={res: small_cap})
+    with pytest.raises(InvalidInputError) as info:
+        tenant_spec.validate_spec(KIM, cfg)
+    assert info.value.message == words
+    assert info.value.hint == "pick a smaller --size or a larger --tier"
+    tenant_spec.validate_spec(with_app(size="tiny"), cfg)
+    tenant_spec.validate_spec(KIM, tier_cfg(max_={}))  # no cap, no check
+
+
+@pytest.mark.parametrize(
+    ("key", "cap", "need"),
+    [
+        ("requests.cpu", "80m", "100m"),
+        ("requests.memory", "100Mi", "128Mi"),
+        ("limits.cpu", "400m", "500m"),
+        ("limits.memory", "500Mi", "512Mi"),
+    ],
+)
+def test_quota_counts_every_managed_app(key: str, cap: str, need: str) -> None:
+    """Two tiny apps: each fits the quota alone, together they do not."""
+    cfg = tier_cfg(quota={key: cap})
+    one = replace(KIM, apps=(API, replace(WEB, name="a", size="tiny")))
+    tenant_spec.validate_spec(one, cfg)
+    # a repo app first (apps are sorted by name) must not stop the count
+    two = replace(one, apps=(*one.apps, replace(WEB, name="b", size="tiny")))
+    with pytest.raises(InvalidInputError) as info:
+        tenant_spec.validate_spec(two, cfg)
+    assert (
+        info.value.message
+        == f"apps of 'kim' would need {key} {need}, over tier 'small' quota {cap}"
+    )
+
+
+def test_quota_fits_exactly() -> None:
+    eight = with_app(size="small", replicas=8)  # 8 x 128Mi = 1Gi
+    tenant_spec.validate_spec(eight, tier_cfg(quota={"requests.memory": "1Gi"}))
+
+
+def test_validate_checks_dates_unless_told_not_to() -> None:
+    with pytest.raises(InvalidInputError, match="in the past"):
+        tenant_spec.validate_spec(replace(KIM, expires="2001-01-01"), CFG)
+
+
+def test_the_configs_own_namespaces_are_reserved() -> None:
+    cfg = replace(CFG, ingress_namespace="ingress-nginx")
+    with pytest.raises(InvalidInputError, match="reserved for the platform"):
+        tenant_spec.validate_spec(replace(KIM, student="ingress-nginx"), cfg)
+
+
+def test_every_text_field_refuses_other_values_naming_its_key() -> None:
+    for key in ("student", "tier", "github", "name", "email", "course", "term", "expires"):
+        with pytest.raises(ConfigError) as info:
+            tenant_spec.parse_spec({"version": 1, key: [1]}, "x.yaml")
+        assert info.value.message == f"x.yaml: {key}: expected text, got [1]"
+    for key in ("image", "health_path", "size"):
+        with pytest.raises(ConfigError) as info:
+            tenant_spec.parse_spec({"version": 1, "apps": {"w": {key: [1]}}}, "x.yaml")
+        assert info.value.message == f"x.yaml: apps.w.{key}: expected text, got [1]"
+    for key in ("repo", "path", "revision"):
+        with pytest.raises(ConfigError) as info:
+            tenant_spec.parse_spec(
+                {"version": 1, "apps": {"w": {"mode": "repo", key: [1]}}}, "x.yaml"
+            )
+        assert info.value.message == f"x.yaml: apps.w.{key}: expected text, got [1]"
+
+
+def test_every_field_survives_a_round_trip() -> None:
+    spec = TenantSpec(
+        student="kim",
+        tier="large",
+        github="gh",
+        name="Kim Minji",
+        email="kim@x.kr",
+        course="cs101",
+        term="2026-fall",
+        expires="2027-02-28",
+        apps=(
+            replace(API, path="k8s/overlay", revision="v2"),
+            AppSpec(
+                name="web",
+                mode="managed",
+                image="i:1",
+                port=81,
+                env=(("A", "1"),),
+                health_path="/healthz",
+                replicas=3,
+                size="medium",
+            ),
+        ),
+    )
+    text = tenant_spec.dump_spec(spec)
+    assert tenant_spec.parse_spec(yamlio.load(text), "x.yaml", text) == spec
+
+
+def test_a_managed_app_without_port_parses_as_port_zero() -> None:
+    spec = tenant_spec.parse_spec({"version": 1, "apps": {"w": {"image": "i:1"}}}, "x.yaml")
+    assert spec.apps[0].port == 0 and spec.apps[0].replicas == 1
+
+
+def test_spec_file_errors_name_the_file_and_line() -> None:
+    text = "version: 1\nstudent: kim\ntier: small\ntiers: large\n"
+    with pytest.raises(ConfigError) as info:
+        tenant_spec.parse_spec(yamlio.load(text), "t/kim.yaml", text)
+    assert info.value.message == "t/kim.yaml:4: tiers: unknown key"
+    assert info.value.hint == "did you mean 'tier'?"
+    with pytest.raises(ConfigError) as info:
+        tenant_spec.parse_spec(yamlio.load(text), "t/kim.yaml")
+    assert info.value.message == "t/kim.yaml: tiers: unknown key"
+
+
+def test_read_spec_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "tenants" / "kim.yaml"
+    path.parent.mkdir()
+    path.write_text("version: 1\nstudent: kim\ntier: small\nname: [\n")
+    with pytest.raises(ConfigError) as info:
+        tenant_spec.read_spec(tmp_path, "kim")
+    assert info.value.message.startswith(f"{path}: not valid YAML: ")
+    path.write_text("version: 1\nstudent: kim\ntier: small\napps:\n  web:\n    replica: 1\n")
+    with pytest.raises(ConfigError) as info:
+        tenant_spec.read_spec(tmp_path, "kim")
+    assert info.value.message == f"{path}:6: apps.web.replica: unknown key"
+
+
+def test_load_spec_names_the_repo_relative_file(tmp_path: Path) -> None:
+    (tmp_path / "tenants").mkdir()
+    (tmp_path / "tenants" / "kim.yaml").write_text(tenant_spec.dump_spec(with_app(port=0)))
+    with pytest.raises(ConfigError) as info:
+        tenant_spec.load_spec(tmp_path, "kim", CFG)
+    assert info.value.message == "tenants/kim.yaml: student kim: port 0 is out of range"
+    assert info.value.exit_code == 3
+
+
+def test_more_hints() -> None:
+    assert refused(replace(KIM, apps=(replace(API, repo=""),))).hint == "e.g. https://…"
+    assert refused(replace(KIM, apps=(replace(API, path="/x"),))).hint == "e.g. deploy"
+    assert refused(with_app(image="")).hint == "e.g. ghcr.io/org/app:1.0"
+    assert refused(with_app(env=(("1", ""),))).hint == "use letters, digits, '_', '-', '.'"

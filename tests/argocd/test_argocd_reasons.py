@@ -306,6 +306,7 @@ def test_degraded_controller_without_events(message: str, category: str) -> None
     reason = first_reason(app(health="Degraded"), tree, {})
     assert reason is not None and reason.category == category
     assert reason.resource == "ReplicaSet/web-rs"
+    assert reason.message == message.split("is forbidden: ", 1)[-1]
 
 
 def test_controller_health_must_be_degraded_and_say_why() -> None:
@@ -348,6 +349,8 @@ def test_every_bad_pod_status_reason(status_reason: str) -> None:
     reason = first_reason(app(), {"nodes": [pod]}, {})
     assert reason is not None and reason.resource == "Pod/p"
     assert reason.message == status_reason  # no health message: the status reason itself
+    pulls = ("ImagePullBackOff", "ErrImagePull")
+    assert reason.category == ("ImagePullBackOff" if status_reason in pulls else status_reason)
 
 
 def test_pod_info_other_than_status_reason_is_ignored() -> None:
@@ -482,3 +485,32 @@ def test_reason_text_and_data() -> None:
 def test_nodes_without_kind_or_name() -> None:
     tree = {"nodes": [{"health": {"status": "Degraded", "message": "x"}}]}
     assert str(first_reason(app(), tree, {})) == "?/?: Degraded: x"
+
+
+def test_events_without_reason_or_message() -> None:
+    tree = {"nodes": [node("Service", "s", "Progressing")]}
+    events = {"uid-s": [{"type": "Warning", "lastTimestamp": "2026-01-01"}]}
+    reason = first_reason(app(), tree, events)
+    assert reason is not None and (reason.category, reason.message) == ("failed", "")
+
+
+def test_events_without_a_time_are_the_oldest() -> None:
+    tree = {"nodes": [node("Service", "s", "Progressing")]}
+    events = {
+        "uid-s": [
+            {"type": "Warning", "reason": "Undated", "message": "when?"},
+            warning("Dated", "recent", "2026-01-01T00:00:00Z"),
+        ]
+    }
+    assert str(first_reason(app(), tree, events)) == "Service/s: Dated: recent"
+
+
+def test_unhealthy_events_other_than_probes_keep_their_reason() -> None:
+    assert classify("Unhealthy", "Custom check failed") == "Unhealthy"
+
+
+def test_applications_without_a_name() -> None:
+    nameless: dict[str, Any] = {"status": {"conditions": [{"type": "SyncError", "message": "x"}]}}
+    assert str(first_reason(nameless, {}, {})) == "Application/: SyncError: x"
+    unhealthy = {"status": {"health": {"status": "Degraded", "message": "down"}}}
+    assert str(first_reason(unhealthy, {}, {})) == "Application/: Degraded: down"

@@ -46,9 +46,10 @@ def test_quota_exceeded_quotes_the_quota_that_binds() -> None:
 
 
 def test_a_committed_quota_replaces_the_tier_and_skips_bad_values() -> None:
-    ctx = context.build(CFG, "kim", SPEC, [quota_obj({"pods": "3", "requests.cpu": "lots"})])
-    assert ctx.quota == {"pods": 3.0}
-    assert ctx.quota_text == {"pods": "3"}
+    hard = {"requests.cpu": "lots", "pods": "3", "services": "2"}  # a bad value first
+    ctx = context.build(CFG, "kim", SPEC, [quota_obj(hard)])
+    assert ctx.quota == {"pods": 3.0, "services": 2.0}
+    assert ctx.quota_text == {"pods": "3", "services": "2"}
 
 
 def test_without_guards_the_tier_applies() -> None:
@@ -62,6 +63,8 @@ def test_without_guards_the_tier_applies() -> None:
     assert ctx.default_request["cpu"] == 0.05
     assert (ctx.enforce, ctx.warn, ctx.audit) == (CFG.pss_enforce, CFG.pss_warn, CFG.pss_audit)
     assert ctx.student == "kim" and ctx.namespace == "kim"
+    assert ctx.host_re is not None and ctx.host_re.pattern == context.host_regex(CFG, "kim").pattern
+    assert ctx.host_re.match(f"web.kim.{CFG.base_domain}")
     # no AppProject committed: the one kuploy would render
     assert not ctx.has_project
     assert ctx.source_repos == [CFG.repo_url]
@@ -169,14 +172,20 @@ def test_appproject_of_the_student_only() -> None:
                 {"server": "https://kubernetes.default.svc", "namespace": "kim"},
                 {"name": "in-cluster", "namespace": "kim"},
                 {"namespace": "x"},
+                {"server": "https://other"},
                 "junk",
             ],
             "namespaceResourceBlacklist": [
                 {"group": "", "kind": "ResourceQuota"},
                 {"kind": "X"},
+                {"group": "g"},
                 1,
             ],
-            "clusterResourceWhitelist": [{"group": "*", "kind": "*"}, "junk"],
+            "clusterResourceWhitelist": [
+                {"group": "*", "kind": "*"},
+                {"kind": "K"},
+                {"group": "g"},
+            ],
         },
     }
     ctx = context.build(CFG, "kim", SPEC, [project])
@@ -186,9 +195,10 @@ def test_appproject_of_the_student_only() -> None:
         ("https://kubernetes.default.svc", "kim"),
         ("in-cluster", "kim"),
         ("", "x"),
+        ("https://other", ""),
     ]
-    assert ctx.blacklist == [("", "ResourceQuota"), ("", "X")]
-    assert ctx.cluster_whitelist == [("*", "*")]
+    assert ctx.blacklist == [("", "ResourceQuota"), ("", "X"), ("g", "")]
+    assert ctx.cluster_whitelist == [("*", "*"), ("", "K"), ("g", "")]
     other = context.build(CFG, "kim", SPEC, [{**project, "metadata": {"name": "lee"}}])
     assert not other.has_project and other.source_repos == [CFG.repo_url]
 

@@ -142,7 +142,15 @@ def test_platform_repo_paths_inside_the_students_folder(path: str) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["apps/workloads/kim-lee/web", "apps/workloads", "apps/cluster/tenants/kim", "", "."],
+    [
+        "apps/workloads/kim-lee/web",
+        "apps/workloads",
+        "apps/cluster/tenants/kim",
+        "",
+        ".",
+        "apps/workloads/web",  # the folder of a student named like the app
+        "Xapps/workloads/kim",
+    ],
 )
 def test_platform_repo_paths_outside_are_refused(path: str) -> None:
     issues = app_issues(application(sources=[{"repoURL": PLATFORM.upper(), "path": path}]))
@@ -332,6 +340,10 @@ def test_remote_refs() -> None:
         ("github.com/o/r", "https://github.com/o/r"),
         ("http://example.com/a/b", "http://example.com/a/b"),
         ("https://github.com/o", "https://github.com/o"),
+        ("https://example.com/a/b?ref=v1", "https://example.com/a/b"),
+        ("https://example.com/a/b?ref=v1?x=y", "https://example.com/a/b"),
+        ("https://example.com/a/b//sub/dir?ref=v1", "https://example.com/a/b"),
+        ("https://example.com/group/sub/repo", "https://example.com/group/sub/repo"),
     ],
 )
 def test_remote_repo(ref: str, repo: str) -> None:

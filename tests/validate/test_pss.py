@@ -324,7 +324,13 @@ def test_run_as_non_root() -> None:
 def test_run_as_user_zero_at_pod_level() -> None:
     pod = good_pod()
     pod["securityContext"]["runAsUser"] = 0
-    assert rules(pod) == [F.PSS_RUN_AS_USER]
+    assert check(pod) == [
+        Issue(
+            F.PSS_RUN_AS_USER,
+            "pod sets runAsUser: 0",
+            (*BASE, "spec", "securityContext", "runAsUser"),
+        )
+    ]
     pod["securityContext"]["runAsUser"] = 1000
     assert rules(pod) == []
 
@@ -408,8 +414,9 @@ def test_pod_template_metadata_and_broken_objects() -> None:
     assert pss.pod_template({"kind": "Deployment", "spec": {"template": "x"}}) is None
     assert pss.pod_template({"kind": "Deployment", "spec": "x"}) is None
     assert pss.pod_template({"kind": "Deployment", "spec": {"template": {"spec": []}}}) is None
-    bad_meta = {"kind": "Deployment", "spec": {"template": {"metadata": [], "spec": {}}}}
-    assert pss.pod_template(bad_meta) == (("spec", "template"), {}, {})
+    for junk in ([], "junk"):
+        bad_meta = {"kind": "Deployment", "spec": {"template": {"metadata": junk, "spec": {}}}}
+        assert pss.pod_template(bad_meta) == (("spec", "template"), {}, {})
 
 
 @pytest.mark.parametrize(
@@ -434,3 +441,29 @@ def test_severity_at(rule: str, enforce: str, warn: str, audit: str, severity: s
 def test_restricted_only_rules() -> None:
     for rule in pss.RESTRICTED_ONLY:
         assert pss.severity_at(rule, "baseline", "privileged", "privileged") is None
+
+
+def test_unnamed_containers_are_named_by_index() -> None:
+    bare = {"image": "x:1", "securityContext": {"privileged": True}}
+    pod = {"containers": [bare, {"image": "y:1"}]}
+    messages = [i.message for i in check(pod)]
+    assert "container 0 is privileged" in messages
+    assert "runAsNonRoot is not true for container(s) 0, 1 (nor at pod level)" in messages
+    assert "no seccompProfile RuntimeDefault/Localhost for container(s) 0, 1" in messages
+
+
+def test_lists_of_names_are_comma_separated() -> None:
+    pod = {"containers": [good_container("a"), good_container("b")]}
+    pod["containers"][0]["securityContext"]["capabilities"]["add"] = ["SYS_ADMIN", "NET_RAW"]
+    messages = [i.message for i in check(pod)]
+    assert "container 'a' adds capabilities SYS_ADMIN, NET_RAW" in messages
+    assert "runAsNonRoot is not true for container(s) 'a', 'b' (nor at pod level)" in messages
+    assert "no seccompProfile RuntimeDefault/Localhost for container(s) 'a', 'b'" in messages
+
+
+def test_windows_pods_check_every_container_for_baseline() -> None:
+    pod = {
+        "os": {"name": "windows"},
+        "containers": [{"name": "a"}, {"name": "b", "securityContext": {"privileged": True}}],
+    }
+    assert [i.message for i in check(pod)] == ["container 'b' is privileged"]

@@ -270,7 +270,7 @@ def test_object_usage_storage() -> None:
         },
     }
     usage = quota.object_usage(tenant, sts)
-    assert usage["requests.storage"] == pytest.approx(3 * Gi)
+    assert usage["requests.storage"] == 3 * Gi  # the claim without a size adds nothing
     assert usage["persistentvolumeclaims"] == 6.0
     assert usage["pods"] == 3.0
     assert usage["requests.cpu"] == pytest.approx(0.3)
@@ -352,4 +352,43 @@ def test_storage_totals_show_in_mebibytes() -> None:
     assert issue.message == (
         "requests.storage: the tenant's objects need 2048Mi (counting up to "
         "PersistentVolumeClaim 'data'), over the ResourceQuota's 1024Mi"
+    )
+
+
+def test_init_containers_largest_whatever_their_order() -> None:
+    pod = {
+        "initContainers": [ctr("big", {"cpu": "300m"}), ctr("small", {"cpu": "150m"})],
+        "containers": [ctr("app", {"cpu": "100m"})],
+    }
+    assert quota.pod_usage(ctx(), pod)["requests.cpu"] == pytest.approx(0.3)
+
+
+def test_what_only_init_containers_request_counts_too() -> None:
+    pod = {
+        "initContainers": [ctr("i", {"cpu": "200m", "ephemeral-storage": "1Gi"})],
+        "containers": [ctr("app", {"memory": "64Mi"})],
+    }
+    usage = quota.pod_usage(ctx(), pod)
+    assert usage["requests.cpu"] == pytest.approx(0.2)
+    assert usage["requests.ephemeral-storage"] == Gi
+    assert usage["requests.memory"] == 64 * M
+
+
+def test_no_request_is_not_over_a_small_max() -> None:
+    tenant = ctx(max={"cpu": 0.5})
+    assert quota.check_resources(tenant, {"containers": [ctr("a", {"memory": "1Gi"})]}, ()) == []
+
+
+def test_services_of_other_groups_use_no_node_ports() -> None:
+    svc = {"apiVersion": "example.com/v1", "kind": "Service", "spec": {"type": "NodePort"}}
+    assert quota.object_usage(ctx(), svc) == {"count/services.example.com": 1.0}
+
+
+def test_memory_totals_show_in_mebibytes_and_the_quota_as_written() -> None:
+    tenant = ctx(quota={"requests.memory": Gi}, quota_text={"requests.memory": "1Gi"})
+    dep = deployment({"containers": [ctr("a", {"memory": "768Mi"})]}, replicas=2)
+    ((_, issue),) = quota.quota_overflows(tenant, [(1, dep)])
+    assert issue.message == (
+        "requests.memory: the tenant's objects need 1536Mi (counting up to Deployment 'web'), "
+        "over the ResourceQuota's 1Gi"
     )
