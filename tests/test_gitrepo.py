@@ -228,3 +228,24 @@ def test_last_line_of_a_silent_failure() -> None:
     assert _last_line(CompletedProcess(["git"], 1, stdout="x", stderr="a\nb https://t@h/\n")) == (
         "b https://***@h/"
     )
+
+
+def test_push_says_why_git_cannot_rebase(work: Path) -> None:
+    """Other uncommitted changes (kuploy only refuses its own files) stop the rebase: say so."""
+    other = other_clone(work)
+    commit(other, "theirs")
+    git(other, "push", "-q", "origin", "main")
+    ours = commit(work, "ours")
+    (work / "a").write_text("an unrelated local edit\n")
+    with pytest.raises(GitError) as info:
+        GitRepo(work).push()
+    assert info.value.message == (
+        "push to origin/main failed: git cannot rebase onto it: error: Please commit or stash them."
+    )
+    assert "conflicting" not in str(info.value)
+    assert info.value.hint == (
+        "your commit is kept locally; fix that, then run `git pull --rebase origin main` and "
+        "`git push`"
+    )
+    assert git(work, "rev-parse", "HEAD").strip() == ours
+    assert (work / "a").read_text() == "an unrelated local edit\n"
