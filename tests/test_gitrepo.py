@@ -127,7 +127,9 @@ def test_push_stops_when_the_fetch_fails(work: Path, tmp_path: Path) -> None:
     )
 
 
-def test_push_conflict_aborts_the_rebase_and_keeps_the_commit(work: Path) -> None:
+@pytest.mark.parametrize("backend", ["merge", "apply"])
+def test_push_conflict_aborts_the_rebase_and_keeps_the_commit(work: Path, backend: str) -> None:
+    git(work, "config", "rebase.backend", backend)  # the apply backend keeps .git/rebase-apply
     other = other_clone(work)
     commit(other, "same", "theirs\n")
     git(other, "push", "-q", "origin", "main")
