@@ -245,6 +245,14 @@ class GitRepo:
                 break
             rebase = self.run("rebase", "-q", "FETCH_HEAD", check=False, env=self.identity_env())
             if rebase.returncode != 0:
+                if not any((self.git_dir / d).exists() for d in ("rebase-merge", "rebase-apply")):
+                    # It never started (e.g. other uncommitted changes): not a conflict.
+                    raise GitError(
+                        f"push to {remote}/{branch} failed: git cannot rebase onto it: "
+                        f"{_last_line(rebase)}",
+                        hint=f"your commit is kept locally; fix that, then run "
+                        f"`git pull --rebase {remote} {branch}` and `git push`",
+                    )
                 self.run("rebase", "--abort", check=False)
                 raise GitError(
                     f"push to {remote}/{branch} failed: the remote has conflicting changes",

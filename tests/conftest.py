@@ -12,6 +12,13 @@ from helpers import DATA_DIR
 from kuploy_gitops import api
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that build a platform repo: the mutation run (docs/testing.md) skips them."""
+    for item in items:
+        if {"platform", "demo_repo"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.platform_repo)
+
+
 @pytest.fixture(autouse=True)
 def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test sees an empty global git config and a fixed identity (like copier's tests)."""

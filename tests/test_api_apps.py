@@ -131,11 +131,45 @@ def test_bad_app_input(tenant: Path, kw: dict[str, object], exc: type, match: st
     assert tree_snapshot(tenant) == before
 
 
-def test_medium_size_exceeds_small_tier_max(platform: Path) -> None:
+def test_medium_size_fits_the_default_small_tier_exactly(platform: Path) -> None:
     api.onboard(platform, api.OnboardOptions(student="kim"))
-    cfg = config.load_config(platform)
-    cfg.tiers["small"].max  # noqa: B018 - the default small tier caps containers at 1 cpu / 1Gi
-    add(platform, size="medium")  # 1 cpu / 1Gi fits exactly
+    assert config.load_config(platform).tiers["small"].max["cpu"] == "1"
+    add(platform, size="medium")  # 1 cpu / 1Gi: at the max, not above it
+
+
+@pytest.mark.parametrize(
+    ("line", "smaller", "words"),
+    [
+        ("cpu: '1'", "cpu: 500m", "size 'medium' (cpu limit 1) exceeds tier 'small' max 500m"),
+        (
+            "memory: 1Gi",
+            "memory: 512Mi",
+            "size 'medium' (memory limit 1Gi) exceeds tier 'small' max 512Mi",
+        ),
+    ],
+)
+def test_medium_size_exceeds_small_tier_max(
+    platform: Path, line: str, smaller: str, words: str
+) -> None:
+    # A small tier whose containers are capped below the medium size.
+    path = platform / layout.CONFIG_FILE
+    text = path.read_text()
+    small_max = text.index("max:", text.index("small:"))
+    at = text.index(line, small_max)
+    path.write_text(text[:at] + smaller + text[at + len(line) :])
+    git(platform, "commit", "-q", "-am", "smaller small tier")
+    assert (
+        config.load_config(platform).tiers["small"].max[smaller.split(":")[0]]
+        == (smaller.split(": ")[1])
+    )
+    api.onboard(platform, api.OnboardOptions(student="kim"))
+    before = tree_snapshot(platform)
+    with pytest.raises(InvalidInputError) as info:
+        add(platform, size="medium")
+    assert info.value.message == words
+    assert info.value.hint == "pick a smaller --size or a larger --tier"
+    assert tree_snapshot(platform) == before
+    add(platform, size="small")  # 500m / 512Mi fits
 
 
 def test_bad_app_name_and_unknown_student(tenant: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -167,8 +168,41 @@ def test_roster_errors_and_skip_invalid(platform: Path, tmp_path: Path) -> None:
     assert code == 0 and "skipped" in err and "r.csv:3" in err
 
 
-def test_no_color_is_respected(platform: Path) -> None:
-    env = {**os.environ, "NO_COLOR": "1", "TERM": "xterm-256color", "FORCE_COLOR": ""}
+_SGR = re.compile(r"\x1b\[([0-9;]*)m")
+
+
+def colour_codes(text: str) -> list[str]:
+    """The SGR escape sequences of ``text`` that set a colour (bold, reset etc. are not colour)."""
+    out = []
+    for match in _SGR.finditer(text):
+        params = [int(p) for p in match.group(1).split(";") if p]
+        i = 0
+        while i < len(params):
+            p = params[i]
+            if p in (38, 48):  # extended colour: 38;5;n or 38;2;r;g;b
+                out.append(match.group(0))
+                break
+            if 30 <= p <= 37 or 40 <= p <= 47 or 90 <= p <= 97 or 100 <= p <= 107:
+                out.append(match.group(0))
+                break
+            i += 1
+    return out
+
+
+def test_colour_codes() -> None:
+    assert colour_codes("\x1b[1;31mx\x1b[0m \x1b[38;5;197my \x1b[32mz") == [
+        "\x1b[1;31m",
+        "\x1b[38;5;197m",
+        "\x1b[32m",
+    ]
+    assert colour_codes("\x1b[1mbold\x1b[0m \x1b[2K\x1b[?25l plain") == []
+
+
+@pytest.mark.parametrize("no_color", ["", "1"])
+def test_no_color_is_respected(platform: Path, no_color: str) -> None:
+    """On a terminal (forced: FORCE_COLOR) errors are coloured, unless NO_COLOR is set."""
+    env = {**os.environ, "TERM": "xterm-256color", "FORCE_COLOR": "1", "NO_COLOR": no_color}
+    env.pop("TTY_COMPATIBLE", None)
     proc = subprocess.run(
         [sys.executable, "-m", "kuploy_gitops", "-C", str(platform), "onboard", "BAD"],
         capture_output=True,
@@ -176,7 +210,11 @@ def test_no_color_is_respected(platform: Path) -> None:
         env=env,
         check=False,
     )
-    assert proc.returncode == 4 and "\x1b[" not in proc.stderr
+    assert proc.returncode == 4 and "student name 'BAD' is not a DNS label" in proc.stderr
+    if no_color:
+        assert colour_codes(proc.stderr) == []
+    else:
+        assert colour_codes(proc.stderr) and "error:" in proc.stderr  # red, then the text
 
 
 def test_demo_command(tmp_path: Path) -> None:

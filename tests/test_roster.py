@@ -7,6 +7,7 @@ from helpers import commit_count, git, tree_snapshot
 
 from kuploy_gitops import api, config, layout, tenant_spec
 from kuploy_gitops.errors import InvalidInputError, RosterError
+from kuploy_gitops.roster import RosterRow, read_roster
 
 CLASSROOM = """identifier,github_username,github_id,name
 kim-minji,minji-k,101,Kim Minji
@@ -105,3 +106,114 @@ def test_unknown_header(platform: Path, tmp_path: Path, text: str) -> None:
     with pytest.raises(InvalidInputError, match="roster"):
         api.onboard_roster(platform, write(tmp_path, text), api.OnboardOptions(student=""))
     assert not (platform / layout.TENANT_MANIFESTS_DIR).exists()
+
+
+# -- read_roster: the file-level rules ------------------------------------------------------------
+
+
+def test_duplicate_github_logins_differ_only_in_case(tmp_path: Path) -> None:
+    """GitHub logins are case-insensitive: Kim-Dev and kim-dev are one account."""
+    text = (
+        "identifier,github_username,github_id,name\na,Kim-Dev,1,A\nb,kim-dev,2,B\nc,KIM-DEV,3,C\n"
+    )
+    rows, problems = read_roster(write(tmp_path, text))
+    assert [r.student for r in rows] == ["a"]
+    assert problems == [
+        (3, "GitHub login 'kim-dev' already on line 2"),
+        (4, "GitHub login 'KIM-DEV' already on line 2"),
+    ]
+
+
+def test_read_roster_rows_and_problems(tmp_path: Path) -> None:
+    text = (
+        " Student_ID , GitHub_Username ,Email,NAME,Tier\n"
+        "  s1 , gh1 , s1@x.kr , One , large \n"
+        "\n"
+        " , , \n"
+        ",gh2,e,Two,\n"
+        "s1,gh3,e,Again,\n"
+        "s4,,e,Four\n"
+        "s5,,,Five,\n"
+        "s6,,,Six,\n"
+    )
+    rows, problems = read_roster(write(tmp_path, text))
+    assert rows == [
+        RosterRow(line=2, student="s1", github="gh1", name="One", email="s1@x.kr", tier="large"),
+        RosterRow(line=8, student="s5", github="", name="Five", email="", tier=""),
+        RosterRow(line=9, student="s6", github="", name="Six", email="", tier=""),
+    ]
+    assert problems == [  # line 3 (empty) and line 4 (blank cells) are skipped
+        (5, "empty student id"),
+        (6, "student 's1' already on line 2"),
+        (7, "expected 5 columns, found 4"),
+    ]
+
+
+def test_students_without_login_are_not_duplicates(tmp_path: Path) -> None:
+    rows, problems = read_roster(write(tmp_path, CLASSROOM.replace("parks", "")))
+    assert problems == [] and [r.github for r in rows] == ["minji-k", "", ""]
+    assert [r.line for r in rows] == [2, 3, 4]
+    assert rows[0].email == "" and rows[0].tier == ""
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "identifier,github_username,github_id,name,tier",  # classroom takes no extra column
+        "student_id,github_username,email,name,team",
+        "student_id,github_username,email,name,tier,x",
+        "student_id,github_username,email",
+    ],
+)
+def test_headers_refused(tmp_path: Path, header: str) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        read_roster(write(tmp_path, header + "\n"))
+    assert info.value.message.endswith(f"unknown header {header!r}")
+
+
+def test_empty_and_non_utf8_rosters(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        read_roster(write(tmp_path, ""))
+    assert info.value.message == f"roster {tmp_path / 'roster.csv'} is empty"
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("identifier,github_username,github_id,name\na,,,J\xf6rg\n".encode("latin-1"))
+    with pytest.raises(InvalidInputError) as info:
+        read_roster(path)
+    assert info.value.message == f"roster {path} is not UTF-8 text"
+
+
+def test_roster_refusals_say_how_to_fix_them(tmp_path: Path) -> None:
+    def hint(path: Path) -> str | None:
+        with pytest.raises(InvalidInputError) as info:
+            read_roster(path)
+        return info.value.hint
+
+    assert hint(write(tmp_path, "")) == "export the roster again"
+    assert hint(write(tmp_path, "a,b\n")) == (
+        "use GitHub Classroom's 'identifier,github_username,github_id,name' or "
+        "'student_id,github_username,email,name[,tier]'"
+    )
+    latin1 = tmp_path / "l.csv"
+    latin1.write_bytes(b"identifier,github_username,github_id,name\na,,,J\xf6rg\n")
+    assert hint(latin1) == "export the CSV as UTF-8"
+
+
+def test_read_roster_skips_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + PLAIN.encode())
+    rows, problems = read_roster(path)
+    assert problems == [] and [r.student for r in rows] == ["202112345", "202154321"]
+    assert rows[0].tier == "large" and rows[0].email == "hong@konkuk.ac.kr"
+
+
+def test_quoted_line_breaks_stay_in_their_cell(tmp_path: Path) -> None:
+    path = tmp_path / "crlf.csv"
+    path.write_bytes(
+        b'identifier,github_username,github_id,name\r\nkim,,,"Kim\r\nMinji"\r\nlee,,,Lee\r\n'
+    )
+    rows, problems = read_roster(path)
+    assert problems == []
+    assert [(r.line, r.student, r.name) for r in rows] == [
+        (3, "kim", "Kim\nMinji"),
+        (4, "lee", "Lee"),
+    ]

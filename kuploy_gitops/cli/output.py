@@ -51,8 +51,14 @@ class Ctx:
 
 
 def use_colour() -> bool | None:
-    """Whether click should colour its output: never with ``NO_COLOR``, else when a terminal."""
-    return False if os.environ.get("NO_COLOR") else None
+    """Whether click should colour its output.
+
+    Never with ``NO_COLOR``; always with ``FORCE_COLOR`` (as rich does, so both outputs agree);
+    else when the stream is a terminal.
+    """
+    if os.environ.get("NO_COLOR"):
+        return False
+    return True if os.environ.get("FORCE_COLOR") else None
 
 
 def escape(text: str) -> str:

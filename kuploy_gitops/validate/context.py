@@ -132,9 +132,11 @@ def build(
             quota_seen = True
             hard = spec_.get("hard") or {}
             for key, value in _q(hard).items():
-                # Several quotas: every one must admit the pod, so the smallest wins.
-                ctx.quota[key] = min(value, ctx.quota.get(key, value))
-                ctx.quota_text[key] = str(hard[key])
+                # Several quotas: every one must admit the pod, so the smallest wins (and is the
+                # one a message quotes).
+                if key not in ctx.quota or value < ctx.quota[key]:
+                    ctx.quota[key] = value
+                    ctx.quota_text[key] = str(hard[key])
         elif kind == "LimitRange":
             limits_seen = True
             for item in spec_.get("limits") or []:

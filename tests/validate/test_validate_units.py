@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from kuploy_gitops.errors import ConfigError
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate import pss, report
 from kuploy_gitops.validate.engine import Report
@@ -280,17 +281,21 @@ def test_fast_yaml_reader_equals_the_reference_reader(demo: Path) -> None:
         "h: on\ni: ~\nj: !!str 12\nk: &x {y: [1, 2]}\nl: *x\nm: {<<: *x, z: 1}\n"
     )
     texts.append("? [1, 2]\n: composite key\n")
-    checked = 0
+    texts.append("a: [1\n")  # broken YAML: both readers must refuse it alike
+    checked = broken = 0
     for text in texts:
         try:
             ref = list(yamlio.iter_docs_with_lines(text))
-        except Exception:  # noqa: BLE001 - broken corpus files: both must fail alike
-            with pytest.raises(Exception):  # noqa: B017
+        except ConfigError as exc:  # broken corpus files: both must fail alike
+            with pytest.raises(ConfigError) as fast:
                 list(yamlio.iter_docs_fast(text))
+            assert fast.value.message == exc.message
+            assert "not valid YAML" in exc.message
+            broken += 1
             continue
         assert list(yamlio.iter_docs_fast(text)) == ref
         checked += 1
-    assert checked > 40
+    assert checked > 40 and broken >= 1
 
 
 def test_applicationset_schema_from_its_crd(crd_dir: Path) -> None:

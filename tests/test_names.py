@@ -1,0 +1,146 @@
+"""The name and value rules of names.py, at their boundaries (what is refused, and the words)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from kuploy_gitops import names
+from kuploy_gitops.errors import InvalidInputError
+
+
+def test_student_name_of_exactly_max_len_is_accepted_one_more_is_refused() -> None:
+    assert names.MAX_STUDENT_LEN == 30
+    names.check_student_name("a" * 30)
+    names.check_student_name("s" + "1" * 28 + "z")
+    with pytest.raises(InvalidInputError) as info:
+        names.check_student_name("a" * 31)
+    assert info.value.message == f"student name {'a' * 31!r} has 31 characters"
+    assert "at most 30" in (info.value.hint or "")
+
+
+@pytest.mark.parametrize("bad", ["Kim", "kim_lee", "-kim", "kim-", "", "k.im", "kim lee"])
+def test_student_name_must_be_a_dns_label(bad: str) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        names.check_student_name(bad)
+    assert info.value.message == f"student name {bad!r} is not a DNS label"
+
+
+@pytest.mark.parametrize("good", ["k", "kim", "kim-lee", "202112345", "a-b-c", "0a"])
+def test_student_name_accepts_dns_labels(good: str) -> None:
+    names.check_student_name(good)
+
+
+@pytest.mark.parametrize(
+    "reserved", ["default", "argocd", "kube-system", "kuploy", "admin", "root", "traefik"]
+)
+def test_reserved_student_names_are_refused(reserved: str) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        names.check_student_name(reserved)
+    assert info.value.message == f"student name {reserved!r} is reserved for the platform"
+    assert f"'cs101-{reserved}'" in (info.value.hint or "")
+
+
+@pytest.mark.parametrize("prefix", names.RESERVED_PREFIXES)
+def test_platform_prefixes_are_refused(prefix: str) -> None:
+    with pytest.raises(InvalidInputError, match="reserved"):
+        names.check_student_name(prefix + "x")
+    names.check_student_name(prefix.rstrip("-") + "x")  # the prefix needs its hyphen
+
+
+def test_reserved_set_is_the_callers() -> None:
+    names.check_student_name("default", reserved={"argocd"})
+    with pytest.raises(InvalidInputError, match="reserved"):
+        names.check_student_name("ingress", reserved={"ingress"})
+    with pytest.raises(InvalidInputError, match="reserved"):
+        names.check_student_name("kube-x", reserved=())  # prefixes always apply
+
+
+def test_app_name_boundaries() -> None:
+    names.check_app_name("w" * 30)
+    names.check_app_name("w")
+    for bad in ("w" * 31, "Web", "web_1", "-web", ""):
+        with pytest.raises(InvalidInputError) as info:
+            names.check_app_name(bad)
+        assert info.value.message == f"app name {bad!r} is not a DNS label of at most 30 characters"
+
+
+def test_github_login_rules() -> None:
+    for good in ("", "a", "Kim-Lee", "a" * 39, "a1-b2-c3"):
+        names.check_github_login(good)
+    for bad in ("a" * 40, "-kim", "kim-", "kim--lee", "kim_lee", "kim lee", "kim.lee"):
+        with pytest.raises(InvalidInputError) as info:
+            names.check_github_login(bad)
+        assert info.value.message == f"GitHub login {bad!r} is not valid"
+
+
+def test_label_value_rules() -> None:
+    for good in ("", "a", "cs101", "2026-fall", "A.b_c-d", "x" * 63):
+        names.check_label_value("course", good)
+    for bad in ("x" * 64, "-a", "a-", ".a", "a b", "a/b"):
+        with pytest.raises(InvalidInputError) as info:
+            names.check_label_value("term", bad)
+        assert info.value.message == f"term {bad!r} cannot be a Kubernetes label value"
+
+
+def test_text_must_encode_as_utf8() -> None:
+    names.check_text("name", "김민지")
+    with pytest.raises(InvalidInputError) as info:
+        names.check_text("name", "bad\udcff")
+    assert info.value.message == "name 'bad\\udcff' is not valid text"
+    assert isinstance(info.value.__cause__, UnicodeEncodeError)
+
+
+def test_expiry_rules() -> None:
+    today = dt.date(2027, 2, 28)
+    names.check_expiry("2027-02-28", today=today)  # today itself is fine
+    names.check_expiry("2027-03-01", today=today)
+    with pytest.raises(InvalidInputError) as info:
+        names.check_expiry("2027-02-27", today=today)
+    assert info.value.message == "expiry date 2027-02-27 is in the past"
+    with pytest.raises(InvalidInputError) as info:
+        names.check_expiry("tomorrow", today=today)
+    assert info.value.message == "expiry date 'tomorrow' is not a date"
+    with pytest.raises(InvalidInputError) as info:
+        names.check_expiry("20270301", today=today)  # ISO basic format: a date, but not ours
+    assert info.value.message == "expiry date '20270301' is not YYYY-MM-DD"
+
+
+def test_expiry_defaults_to_today() -> None:
+    names.check_expiry(dt.date.today().isoformat())
+    with pytest.raises(InvalidInputError, match="in the past"):
+        names.check_expiry((dt.date.today() - dt.timedelta(days=1)).isoformat())
+
+
+def hint(call: object, *args: object) -> str | None:
+    with pytest.raises(InvalidInputError) as info:
+        call(*args)  # type: ignore[operator]
+    return info.value.hint
+
+
+def test_every_refusal_says_how_to_fix_it() -> None:
+    assert hint(names.check_student_name, "Kim") == (
+        "use lowercase letters, digits and '-', starting and ending with a letter or digit "
+        "(e.g. 'kim-minji' or '202112345')"
+    )
+    assert hint(names.check_student_name, "a" * 31) == (
+        "use at most 30, so that '<student>-<app>' Application names and host names stay within 63"
+    )
+    assert hint(names.check_student_name, "admin") == (
+        "pick another name, e.g. prefix it with the course ('cs101-admin')"
+    )
+    assert hint(names.check_app_name, "Web") == (
+        "use lowercase letters, digits and '-' (e.g. 'web' or 'api')"
+    )
+    assert hint(names.check_github_login, "-x") == (
+        "use the user's GitHub username: letters, digits and single hyphens, max 39"
+    )
+    assert hint(names.check_label_value, "term", "-x") == (
+        "use at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or "
+        "digit (e.g. 'cs101' or '2026-fall')"
+    )
+    assert hint(names.check_text, "name", "\udcff") == "retype it"
+    assert hint(names.check_expiry, "x") == "use YYYY-MM-DD, e.g. 2027-02-28"
+    assert hint(names.check_expiry, "20270301") == "e.g. 2027-02-28"
+    assert hint(names.check_expiry, "2001-01-01") == "give a date from today on"
