@@ -36,7 +36,7 @@ from kuploy_gitops.argocd.model import (
     declared,
     opts_from_env,
 )
-from kuploy_gitops.argocd.reasons import Reason, first_reason, nodes_worth_events
+from kuploy_gitops.argocd.reasons import Reason, first_reason, node_uid, nodes_worth_events
 from kuploy_gitops.errors import ArgoCDError, InvalidInputError
 
 __all__ = [
@@ -427,11 +427,11 @@ class ArgoCDClient:
         tree = self.resource_tree(name)
         events: dict[str, list[Obj]] = {}
         for node in nodes_worth_events(tree)[:max_event_calls]:
-            events[str(node.get("uid", ""))] = self.events(
+            events[node_uid(node)] = self.events(
                 name,
                 namespace=str(node.get("namespace", "")),
                 resource=str(node.get("name", "")),
-                uid=str(node.get("uid", "")),
+                uid=node_uid(node),
             )
         return first_reason(app, tree, events)
 

@@ -103,6 +103,11 @@ def _short(message: str, limit: int = 300) -> str:
     return message if len(message) <= limit else message[: limit - 1] + "…"
 
 
+def node_uid(node: Mapping[str, Any]) -> str:
+    """The key of a node's events in ``first_reason``'s ``events_by_uid`` ("" without a uid)."""
+    return str(node.get("uid") or "")
+
+
 def nodes_worth_events(tree: Mapping[str, Any]) -> list[Obj]:
     """Unhealthy nodes whose events may explain them: controllers first, then pods."""
     picked: list[tuple[int, Obj]] = []
@@ -182,6 +187,8 @@ def first_reason(
 ) -> Reason | None:
     """The most concrete reason the app is not synced and healthy, or ``None`` if it is.
 
+    ``events_by_uid`` holds the events of some nodes of ``tree``, keyed by :func:`node_uid`.
+
     Order: a failed sync step; an error condition of the Application; a controller that cannot
     create pods (Pod Security, quota); a pod waiting on a bad image or crash-looping; a probe
     failing; any other warning event; a resource's own health message; what is out of sync.
@@ -199,9 +206,7 @@ def first_reason(
     controllers = [n for n in nodes if n.get("kind") in CONTROLLER_KINDS]
     pods = [n for n in nodes if n.get("kind") == "Pod"]
     for node in controllers:
-        found = _event_reason(
-            node, events_by_uid.get(str(node.get("uid", ""))) or [], ("FailedCreate",)
-        )
+        found = _event_reason(node, events_by_uid.get(node_uid(node)) or [], ("FailedCreate",))
         if found:
             return found
         h_status, h_message = _health(node)
@@ -217,13 +222,13 @@ def first_reason(
     for node in pods:
         found = _event_reason(
             node,
-            events_by_uid.get(str(node.get("uid", ""))) or [],
+            events_by_uid.get(node_uid(node)) or [],
             ("Unhealthy", "BackOff", "Failed", "FailedScheduling", "FailedMount"),
         )
         if found:
             return found
     for node in nodes:
-        found = _event_reason(node, events_by_uid.get(str(node.get("uid", ""))) or [], None)
+        found = _event_reason(node, events_by_uid.get(node_uid(node)) or [], None)
         if found:
             return found
     for node in nodes:

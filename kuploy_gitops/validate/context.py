@@ -17,6 +17,7 @@ from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.names import DNS_LABEL
 from kuploy_gitops.quantity import parse_quantity
 from kuploy_gitops.tenant_spec import TenantSpec
+from kuploy_gitops.validate.objects import as_map
 
 CONTAINER_RESOURCES = ("cpu", "memory", "ephemeral-storage")
 
@@ -118,9 +119,8 @@ def build(
     quota_seen = limits_seen = False
     for obj in guard_objects:
         kind = obj.get("kind")
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
-        spec_ = obj.get("spec") if isinstance(obj.get("spec"), Mapping) else {}
-        assert isinstance(meta, Mapping) and isinstance(spec_, Mapping)
+        meta = as_map(obj.get("metadata"))
+        spec_ = as_map(obj.get("spec"))
         if kind == "Namespace" and meta.get("name") == ctx.namespace:
             labels = meta.get("labels") or {}
             prefix = layout.PSA_PREFIX

@@ -341,7 +341,6 @@ class Run(WorkloadChecks):
         self, student: str, spec: TenantSpec | None, ctx: TenantContext, tenant_docs: list[Doc]
     ) -> None:
         """The admin-owned objects of a tenant folder: guards, the AppProject, Applications."""
-        apps = sorted({a.name for a in spec.apps} if spec else set())
         guard_kinds = {
             (str(d.obj.get("apiVersion", "")).rpartition("/")[0], str(d.obj["kind"]))
             for d in tenant_docs
@@ -355,7 +354,7 @@ class Run(WorkloadChecks):
             kind = obj.get("kind")
             issues: list[Issue] = []
             if kind == "Application":
-                issues += isolation.check_application(ctx, self.cfg, obj, apps)
+                issues += isolation.check_application(ctx, self.cfg, obj)
             elif kind == "AppProject":
                 if meta(obj).get("name") == layout.project_name(student):
                     issues += isolation.check_project(ctx, obj, guard_kinds)

@@ -8,7 +8,7 @@ student's AppProject must allow.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from kuploy_gitops import layout
@@ -23,7 +23,7 @@ _REMOTE = re.compile(r"^(https?://|ssh://|git@|git::|github\.com/|gitlab\.com/|b
 
 
 def check_application(
-    ctx: TenantContext, cfg: PlatformConfig, obj: Mapping[str, Any], apps: Iterable[str]
+    ctx: TenantContext, cfg: PlatformConfig, obj: Mapping[str, Any]
 ) -> list[Issue]:
     """A student's Application: own project, own namespace, allowed repo, own workload folder."""
     out: list[Issue] = []
@@ -59,7 +59,6 @@ def check_application(
         sources.append((("spec", "source"), as_map(spec.get("source"))))
     for i, s in enumerate(spec.get("sources") or []):
         sources.append((("spec", "sources", i), as_map(s)))
-    own = [layout.workload_dir(ctx.student, a) for a in apps]
     for path, src in sources:
         url = str(src.get("repoURL") or "")
         if not ctx.repo_allowed(url):
@@ -73,7 +72,7 @@ def check_application(
         if normalise_repo(url) == normalise_repo(cfg.repo_url):
             src_path = str(src.get("path") or "").strip("/")
             base = layout.workload_dir(ctx.student)
-            if not (src_path == base or src_path.startswith(base + "/")) and src_path not in own:
+            if not (src_path == base or src_path.startswith(base + "/")):
                 out.append(
                     Issue(
                         F.ISO_SOURCE_PATH,

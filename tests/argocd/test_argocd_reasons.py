@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kuploy_gitops.argocd.reasons import classify, first_reason, nodes_worth_events
+from kuploy_gitops.argocd.reasons import classify, first_reason, node_uid, nodes_worth_events
 
 
 def app(sync: str = "Synced", health: str = "Progressing", **status: Any) -> dict[str, Any]:
@@ -514,3 +514,25 @@ def test_applications_without_a_name() -> None:
     assert str(first_reason(nameless, {}, {})) == "Application/: SyncError: x"
     unhealthy = {"status": {"health": {"status": "Degraded", "message": "down"}}}
     assert str(first_reason(unhealthy, {}, {})) == "Application/: Degraded: down"
+
+
+def without_uid(n: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in n.items() if k != "uid"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "event", "expected"),
+    [
+        ("ReplicaSet", warning("FailedCreate", "exceeded quota: q"), "quota exceeded"),
+        ("Pod", warning("Unhealthy", "Liveness probe failed"), "liveness probe failing"),
+        ("Service", warning("SyncLoadBalancerFailed", "no IP"), "SyncLoadBalancerFailed"),
+    ],
+)
+def test_events_of_a_node_without_uid_are_found_under_its_key(
+    kind: str, event: dict[str, Any], expected: str
+) -> None:
+    """The client keys each node's events by node_uid; first_reason looks them up the same way."""
+    n = without_uid(node(kind, "x", "Progressing"))
+    assert node_uid(n) == "" and node_uid(node(kind, "x", "Progressing")) == "uid-x"
+    reason = first_reason(app(), {"nodes": [n]}, {node_uid(n): [event]})
+    assert reason is not None and reason.category == expected

@@ -161,7 +161,7 @@ def plant(name: str) -> bool:
         caught = True
         for test in tests:
             proc = subprocess.run(
-                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+                [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", test],
                 cwd=ROOT,
                 capture_output=True,
                 text=True,

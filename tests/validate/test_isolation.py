@@ -37,15 +37,15 @@ def application(**spec: Any) -> dict[str, Any]:
     return {"kind": "Application", "metadata": {"name": "kim-web"}, "spec": body}
 
 
-def app_issues(obj: dict[str, Any], apps: tuple[str, ...] = ("web",), **kw: Any) -> list[Issue]:
-    return isolation.check_application(ctx(**kw), CFG, obj, apps)
+def app_issues(obj: dict[str, Any], **kw: Any) -> list[Issue]:
+    return isolation.check_application(ctx(**kw), CFG, obj)
 
 
 def test_a_rendered_application_passes() -> None:
     spec = TenantSpec(student="kim", tier="small")
     app = AppSpec(name="web", mode="managed", image="x:1", port=80)
     obj = manifests.application(CFG, spec, app)
-    assert isolation.check_application(ctx(), CFG, obj, ["web"]) == []
+    assert isolation.check_application(ctx(), CFG, obj) == []
     assert app_issues(application()) == []
 
 
@@ -344,6 +344,11 @@ def test_remote_refs() -> None:
         ("https://example.com/a/b?ref=v1?x=y", "https://example.com/a/b"),
         ("https://example.com/a/b//sub/dir?ref=v1", "https://example.com/a/b"),
         ("https://example.com/group/sub/repo", "https://example.com/group/sub/repo"),
+        # the first separator decides, whatever comes after it
+        ("https://example.com/a/b//sub//dir", "https://example.com/a/b"),
+        ("https://example.com/a/b//x://y", "https://example.com/a/b"),
+        ("git@github.com:o/r:x", "https://github.com/o/r:x"),
+        ("https://example.com/a/b.git/c.git/d", "https://example.com/a/b"),
     ],
 )
 def test_remote_repo(ref: str, repo: str) -> None:
