@@ -530,6 +530,19 @@ def test_load_spec_names_the_repo_relative_file(tmp_path: Path) -> None:
     assert info.value.exit_code == 3
 
 
+def test_require_valid_spec(tmp_path: Path) -> None:
+    with pytest.raises(ConflictError):
+        tenant_spec.require_valid_spec(tmp_path, "kim", CFG)
+    (tmp_path / "tenants").mkdir()
+    (tmp_path / "tenants" / "kim.yaml").write_text(tenant_spec.dump_spec(KIM))
+    assert tenant_spec.require_valid_spec(tmp_path, "kim", CFG) == KIM
+    (tmp_path / "tenants" / "kim.yaml").write_text(tenant_spec.dump_spec(with_app(port=0)))
+    with pytest.raises(ConfigError) as info:
+        tenant_spec.require_valid_spec(tmp_path, "kim", CFG)
+    assert info.value.message == "tenants/kim.yaml: student kim: port 0 is out of range"
+    assert info.value.exit_code == 3
+
+
 def test_more_hints() -> None:
     assert refused(replace(KIM, apps=(replace(API, repo=""),))).hint == "e.g. https://…"
     assert refused(replace(KIM, apps=(replace(API, path="/x"),))).hint == "e.g. deploy"

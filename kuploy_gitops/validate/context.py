@@ -74,10 +74,10 @@ class HostPattern:
 
     def match(self, host: str) -> bool:
         """Whether ``host`` (lowercase) is one of the student's hosts."""
+        # Where prefix and suffix overlap the slice is empty, which is no DNS label.
         app = host[len(self.prefix) : len(host) - len(self.suffix)]
         return (
-            len(host) > len(self.prefix) + len(self.suffix)
-            and host.startswith(self.prefix)
+            host.startswith(self.prefix)
             and host.endswith(self.suffix)
             and DNS_LABEL.fullmatch(app) is not None
         )

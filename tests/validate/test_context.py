@@ -248,6 +248,17 @@ def test_normalise_repo(url: str, norm: str) -> None:
     assert context.normalise_repo(url) == norm
 
 
+def test_host_pattern_with_text_before_the_app() -> None:
+    data = config.default_config_data()
+    data["ingress"]["host_pattern"] = "lab-{student}-{app}.{domain}"
+    cfg = config.parse_config(data)
+    pattern = context.host_pattern(cfg, "kim")
+    assert pattern == context.HostPattern("lab-kim-", f".{cfg.base_domain}")
+    assert pattern.match(f"lab-kim-web.{cfg.base_domain}")
+    assert not pattern.match(f"lab-kim-.{cfg.base_domain}")
+    assert not pattern.match(f"lab-kim.{cfg.base_domain}")  # prefix and suffix overlap
+
+
 def test_host_pattern() -> None:
     rx = context.host_pattern(CFG, "kim")
     assert rx.match(f"web.kim.{CFG.base_domain}")
