@@ -10,10 +10,15 @@ Then the heaviest imports of ``--help`` and of ``validate --student`` (``python 
 cumulative microseconds). Python may write bytecode (as an installed wheel has it): the first
 round only warms that and the kustomize cache and is not counted.
 
+With ``--venv`` the commands run with a fresh venv's interpreter holding this checkout installed
+as a wheel (``pip install .``, dependencies from the configured index), as a student's CI would
+have it: no start-up hooks of the machine's own interpreter (``.pth`` files) in the figures.
+
 Usage::
 
     python benchmarks/startup_bench.py            # 15 rounds
     python benchmarks/startup_bench.py --reps 30
+    python benchmarks/startup_bench.py --venv     # in a fresh venv (needs the package index)
 """
 
 from __future__ import annotations
@@ -56,12 +61,22 @@ def importtime(cmd: list[str], cwd: Path, env: dict[str, str], top: int) -> list
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--reps", type=int, default=15)
+    parser.add_argument("--venv", action="store_true", help="run in a fresh venv with the wheel")
     args = parser.parse_args()
     env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(CHECKOUT)}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed wheel has its bytecode compiled
     work = Path(tempfile.mkdtemp(prefix="kuploy-startup-"))
     env["XDG_CACHE_HOME"] = str(work / "cache")
     py = sys.executable
+    if args.venv:
+        subprocess.run([py, "-m", "venv", str(work / "venv")], check=True)
+        py = str(work / "venv" / "bin" / "python")
+        print(f"installing {CHECKOUT} into {work / 'venv'} ...", flush=True)
+        subprocess.run(
+            [py, "-m", "pip", "install", "-q", "--disable-pip-version-check", str(CHECKOUT)],
+            check=True,
+        )
+        del env["PYTHONPATH"]  # the installed wheel, not the checkout
     kuploy = [py, "-m", "kuploy_gitops"]
     subprocess.run(
         [*kuploy, "demo", str(work / "platform")], env=env, capture_output=True, check=True
@@ -108,7 +123,8 @@ def main() -> int:
     print(
         f"kuploy-gitops start-up  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  "
         f"nproc={os.cpu_count()}  python={platform.python_version()}  "
-        f"load={os.getloadavg()[0]:.2f}  reps={args.reps}"
+        f"load={os.getloadavg()[0]:.2f}  reps={args.reps}  "
+        f"interpreter={'fresh venv' if args.venv else sys.executable}"
     )
     print()
     print("| command | median | min | over baseline | goal |")

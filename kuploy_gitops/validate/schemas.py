@@ -144,6 +144,63 @@ def _schema_filename(api_version: str, kind: str) -> str:
     return f"{kind.lower()}-{short}.json"
 
 
+class LazyDefs(Mapping[str, Any]):
+    """The ``$defs`` of a definitions document, each definition decoded when first asked for.
+
+    The Kubernetes definitions file is 1.6 MB of JSON; checking a few kinds needs a few hundred
+    of its definitions, and decoding the whole file cost more than compiling them (the
+    start-up of ``validate --student``). The files of kubernetes-validate are indented by two
+    spaces, so each definition starts on a line of its own with its name four spaces in; a
+    document laid out otherwise is decoded whole.
+    """
+
+    _OPEN = '{\n  "$defs": {\n'
+
+    def __init__(self, text: str) -> None:
+        """``text`` is the whole definitions document."""
+        self._text = text
+        self._decoded: dict[str, Any] = {}
+        self._all: dict[str, Any] | None = None
+        # name -> where its value starts (names of Kubernetes types need no JSON escapes).
+        self._offsets = {m[1]: m.end() for m in _DEF_KEY.finditer(text)}
+        if not text.startswith(self._OPEN) or not self._offsets:
+            self._all = dict(json.loads(text).get("$defs") or {})
+
+    def _offset(self, name: str) -> int:
+        """Where the value of definition ``name`` starts (-1: there is none)."""
+        return self._offsets.get(name, -1)
+
+    def __getitem__(self, name: str) -> Any:
+        if self._all is not None:
+            return self._all[name]
+        if name not in self._decoded:
+            i = self._offset(name)
+            if i < 0:
+                raise KeyError(name)
+            self._decoded[name] = _DECODER.raw_decode(self._text, i)[0]
+        return self._decoded[name]
+
+    def __contains__(self, name: object) -> bool:
+        if self._all is not None:
+            return name in self._all
+        return isinstance(name, str) and (name in self._decoded or self._offset(name) >= 0)
+
+    def _whole(self) -> dict[str, Any]:
+        if self._all is None:
+            self._all = dict(json.loads(self._text).get("$defs") or {})
+        return self._all
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._whole())
+
+    def __len__(self) -> int:
+        return len(self._whole())
+
+
+_DECODER = json.JSONDecoder()
+_DEF_KEY = re.compile(r'\n    "([A-Za-z0-9_.-]+)": (?=\{)')
+
+
 class SchemaSet:
     """Compiled strict validators for one Kubernetes version plus the CRDs of a folder."""
 
@@ -180,10 +237,12 @@ class SchemaSet:
         self._crd_files: dict[tuple[str, str], Path] | None = None
 
     @cached_property
+    def _definitions_text(self) -> str:
+        return (self._dir / "_definitions.json").read_text(encoding="utf-8")
+
+    @cached_property
     def _defs(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(
-            (self._dir / "_definitions.json").read_text(encoding="utf-8")
-        )
+        data: dict[str, Any] = json.loads(self._definitions_text)
         return data
 
     @cached_property
@@ -195,7 +254,7 @@ class SchemaSet:
 
     @cached_property
     def _compiler(self) -> Compiler:
-        return Compiler(self._defs.get("$defs", {}))
+        return Compiler(LazyDefs(self._definitions_text))
 
     # -- lookup --------------------------------------------------------------------------------
 

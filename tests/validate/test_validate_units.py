@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from kuploy_gitops.validate.engine import Report
 from kuploy_gitops.validate.isolation import remote_repo
 from kuploy_gitops.validate.kustomize import Kustomizer, input_files
 from kuploy_gitops.validate.policies import normalise_image
-from kuploy_gitops.validate.schemas import SchemaSet, bundled_versions, crd_to_jsonschema
+from kuploy_gitops.validate.schemas import LazyDefs, SchemaSet, bundled_versions, crd_to_jsonschema
 from kuploy_gitops.validate.tree import locate
 
 
@@ -322,3 +323,25 @@ def test_applicationset_schema_from_its_crd(crd_dir: Path) -> None:
     assert s.check(appset) == []
     appset["spec"]["generator"] = appset["spec"].pop("generators")
     assert {i.rule for i in s.check(appset)} == {F.UNKNOWN_FIELD, F.SCHEMA_INVALID}
+
+
+@pytest.mark.parametrize("version", ["1.25.0", "1.36.0", "1.37.0"])
+def test_lazy_definitions_are_the_decoded_ones(version: str) -> None:
+    text = SchemaSet(version)._definitions_text
+    lazy, whole = LazyDefs(text), json.loads(text)["$defs"]
+    assert lazy._all is None  # laid out as expected: decoded one by one
+    assert "io.k8s.api.apps.v1.Deployment" in lazy and "io.k8s.nope" not in lazy
+    assert all(lazy[name] == value for name, value in whole.items())
+    assert sorted(lazy) == sorted(whole) and len(lazy) == len(whole)
+    with pytest.raises(KeyError):
+        lazy["io.k8s.nope"]
+
+
+def test_lazy_definitions_of_another_layout_are_decoded_whole() -> None:
+    doc = {"$defs": {"a": {"type": "string"}, "b": {"$ref": "#/$defs/a"}}}
+    for text in (json.dumps(doc), json.dumps(doc, indent=4)):
+        lazy = LazyDefs(text)
+        assert lazy._all is not None
+        assert dict(lazy) == doc["$defs"] and "a" in lazy and "c" not in lazy
+    lazy = LazyDefs(json.dumps(doc, indent=2))
+    assert lazy._all is None and lazy["b"] == {"$ref": "#/$defs/a"} and "c" not in lazy
