@@ -147,16 +147,38 @@ def _fast_scalar(value: str) -> str:
         return value
     if "\n" in value or _not_plain_safe().search(value):
         raise _Unsupported  # the representer asks for double quotes
+    if value[:1].isalpha() and value.isascii() and value.lower() not in _WORDS:
+        # A string starting with a letter that is no YAML word reads as a string under both
+        # rule sets, and ruamel's scalar analysis looks at where indicators, quotes and spaces
+        # sit, not at which letters or digits are around them. Strings that differ only in
+        # those share one analysis: every tenant writes a few ("Tenant kim (cs101)", the
+        # AppProject's policy lines) that would otherwise each cost one.
+        style = _shape_style(_ALNUM.sub("a", value))
+    else:
+        style = _quote_style(value)
+    if style is None:
+        raise _Unsupported
+    return value if style == "" else "'" + value.replace("'", "''") + "'"
+
+
+_ALNUM = re.compile(r"[A-Za-z0-9]")
+
+
+def _quote_style(value: str) -> str | None:
+    """How ruamel writes ``value``: "" plain, "'" single-quoted, None in double quotes."""
     requested = "'" if value == "" or not _resolves_to_str(value) else None
     analysis = _ruamel().analyzer.analyze_scalar(value)
     if requested is None:
         if analysis.allow_block_plain:
-            return value
+            return ""
         if analysis.allow_double_quoted and "'" in value:
-            raise _Unsupported  # ruamel picks double quotes here
-    if not analysis.allow_single_quoted:
-        raise _Unsupported
-    return "'" + value.replace("'", "''") + "'"
+            return None
+    return "'" if analysis.allow_single_quoted else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _shape_style(shape: str) -> str | None:
+    return _quote_style(shape)
 
 
 def _fast_value(value: Any) -> str:

@@ -209,3 +209,22 @@ def test_the_plain_name_shortcut_writes_what_ruamel_writes(value: str) -> None:
     yamlio._ruamel().yaml.dump({"k": value}, buf)
     assert yamlio._fast_dump({"k": value}) == buf.getvalue()
     assert yamlio.load(buf.getvalue()) == {"k": value}
+
+
+# Strings starting with a letter share ruamel's analysis by shape (letters and digits aside):
+# the result must still be ruamel's, whatever punctuation, spaces and quotes sit where.
+@settings(max_examples=1500, deadline=None)
+@given(
+    value=st.from_regex(
+        r"[A-Za-z][A-Za-z0-9 ,:#'\"!@%&*|>?=\-\[\]{}()/.~`^$+;<\\]{0,16}", fullmatch=True
+    )
+)
+def test_the_shape_shortcut_writes_what_ruamel_writes(value: str) -> None:
+    import io
+
+    buf = io.StringIO()
+    yamlio._ruamel().yaml.dump({"k": value}, buf)
+    fast = yamlio._fast_dump({"k": value})
+    if fast is not None:
+        assert fast == buf.getvalue()
+    assert yamlio.load(buf.getvalue()) == {"k": value}
