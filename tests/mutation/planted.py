@@ -10,6 +10,7 @@ caught. (docs/testing.md lists the same table.)
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -177,7 +178,14 @@ def plant(name: str) -> bool:
 
 
 def main() -> None:
-    names = sys.argv[1:] or list(BUGS)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("bugs", nargs="*", help=f"bugs to plant (default all): {', '.join(BUGS)}")
+    names = parser.parse_args().bugs or list(BUGS)
+    for name in names:
+        if name not in BUGS:
+            parser.error(f"no bug named {name!r}; use one of: {', '.join(BUGS)}")
     missed = []
     for name in names:
         print(name)

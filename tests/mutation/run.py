@@ -120,7 +120,7 @@ def survivors(modules: list[str]) -> list[str]:
         name
         for codes in results(modules).values()
         for name, code in codes.items()
-        if STATUS.get(code) in ("survived", "no tests") or code is None
+        if STATUS.get(code) in ("survived", "no tests")
     )
 
 
@@ -157,6 +157,10 @@ def main() -> None:
         parser.error(f"no module matches {args.modules}")
     if not args.report:
         run(modules, args.max_children)
+    elif not args.modules:
+        # The last run's modules: those with results (mutmut lists every module's mutants).
+        found = results(modules)
+        modules = [m for m in modules if any(c is not None for c in found[m].values())]
     print(f"mutation testing, {dt.date.today().isoformat()}")
     print(table(modules))
     if args.survivors or not args.report:
