@@ -220,19 +220,24 @@ class Compiler:
         closed = extra is False
         required = tuple(schema.get("required") or ())
 
+        # The hottest closure of validation (every mapping of every object): plain loops,
+        # and `type(v) is dict` (a dict subclass only fails over to the full validator).
+        get = props.get
+
         def check(v: Any) -> bool:
-            if v is None:
-                return nullable
-            if not isinstance(v, dict):
-                return False
+            if type(v) is not dict:
+                return nullable if v is None else False
             for k, x in v.items():
-                f = props.get(k)
+                f = get(k)
                 if f is None:
                     if closed:
                         return False
                 elif not f(x):
                     return False
-            return all(r in v for r in required)
+            for r in required:  # noqa: SIM110 - as above
+                if r not in v:
+                    return False
+            return True
 
         return check
 
