@@ -36,6 +36,14 @@ class Claim:
     index: int = -1
     key: list[str | int] = field(default_factory=list)
 
+    def to_data(self) -> dict[str, Any]:
+        """The claim as JSON-ready data (``Claim(**data)`` gives it back).
+
+        Not ``dataclasses.asdict``: its deep copy was a tenth of a 5,000-tenant run's serial
+        time, for a flat record.
+        """
+        return {**vars(self), "key": list(self.key)}
+
 
 ObjectKey = tuple[str, str, str, str, str, int, str]
 """group, kind, namespace, name, file, line, tenant of one object under ``apps/cluster``."""

@@ -16,7 +16,7 @@ import json
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ class TenantResult:
                 self.cached_builds,
                 self.known_builds,
             ],
-            "claims": [[host, path, asdict(c)] for host, path, c in self.claims],
+            "claims": [[host, path, c.to_data()] for host, path, c in self.claims],
             "object_keys": [list(k) for k in self.object_keys],
             "drift": self.drift,
         }

@@ -139,3 +139,15 @@ def test_changed_since_takes_untouched_tenants_facts_from_the_cache(
     read.clear()
     again = validate_repo(Options(repo=repo, changed_since="HEAD", use_cache=False))
     assert [f for f in again.findings if f.rule == "ingress.host-duplicate"] == duplicates
+
+
+def test_a_claim_round_trips_through_its_data() -> None:
+    from dataclasses import asdict
+
+    from kuploy_gitops.validate.crosstenant import Claim
+
+    claim = Claim("kim", "apps/x.yaml", 3, "Ingress", "web", "kim", 2, ["spec", "rules", 0])
+    data = claim.to_data()
+    assert data == asdict(claim) and Claim(**data) == claim
+    data["key"].append("host")  # a copy: the claim keeps its own key
+    assert claim.key == ["spec", "rules", 0]
