@@ -50,13 +50,10 @@ def app_labels(spec: TenantSpec, app: AppSpec) -> tuple[dict[str, str], dict[str
     return dict(sorted(labels.items())), selector
 
 
-APP_FILES = ("kustomization.yaml", "deployment.yaml", "service.yaml", "ingress.yaml")
-
-
 def app_objects(
     cfg: PlatformConfig, spec: TenantSpec, app: AppSpec, *, pull_secret: str = ""
 ) -> dict[str, Obj]:
-    """The kustomization of one app: ``{file name: object}`` for the files in ``APP_FILES``.
+    """The kustomization of one app: ``{file name: object}``, the kustomization first.
 
     The Deployment runs under Pod Security "restricted" (non-root, no privilege escalation, no
     capabilities, RuntimeDefault seccomp) with the size's requests and limits.

@@ -35,6 +35,11 @@ class GitRepo:
 
     # -- plumbing ------------------------------------------------------------------------------
 
+    @property
+    def argv(self) -> list[str]:
+        """The command line that runs git on this repo (``git -C path``)."""
+        return ["git", "-C", str(self.path)]
+
     def run(
         self,
         *args: str,
@@ -48,7 +53,7 @@ class GitRepo:
             full_env.update(env)
         try:
             proc = subprocess.run(
-                ["git", "-C", str(self.path), *args],
+                [*self.argv, *args],
                 capture_output=True,
                 text=True,
                 input=input,
@@ -167,8 +172,7 @@ class GitRepo:
         """
         if self.object_format != "sha1" or os.environ.get("GIT_OBJECT_DIRECTORY"):
             raise gitobjects.Unsupported("object format or object directory")
-        git = ["git", "-C", str(self.path)]
-        tree = gitobjects.commit_tree(self.path, self.git_dir / "objects", git, parent, paths)
+        tree = gitobjects.commit_tree(self.path, self.git_dir / "objects", self.argv, parent, paths)
         text = _clean_message(message)
         commit = self.run("commit-tree", tree, "-p", parent, "-F", "-", input=text, env=env)
         sha = commit.stdout.strip()
@@ -199,19 +203,21 @@ class GitRepo:
         head = self.head()
         if head is None:
             return self.dirty_paths(paths)
-        changed = gitobjects.changed_files(["git", "-C", str(self.path)], self.path, head, paths)
+        changed = gitobjects.changed_files(self.argv, self.path, head, paths)
         if not changed:
             return []
-        ignored = self.run(
-            "check-ignore",
-            "--no-index",
-            "-z",
-            "--stdin",
-            input="\0".join(changed) + "\0",
-            check=False,
-        ).stdout.split("\0")
+        ignored = set(
+            self.run(
+                "check-ignore",
+                "--no-index",
+                "-z",
+                "--stdin",
+                input="\0".join(changed) + "\0",
+                check=False,
+            ).stdout.split("\0")
+        )
         tracked = set(self.run("ls-files", "-z", "--", *changed).stdout.split("\0"))
-        return [p for p in changed if p not in set(ignored) or p in tracked]
+        return [p for p in changed if p not in ignored or p in tracked]
 
     def remote(self) -> str | None:
         """The remote the current branch pushes to (``origin`` by default), if any."""

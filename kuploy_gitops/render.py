@@ -89,7 +89,7 @@ def render_app_manifests(
     scaffold_header: str = "",
     pull_secret: str = "",
 ) -> dict[str, Rendered]:
-    """The kustomization of one app: ``{file name: (text, [object])}`` (see ``APP_FILES``).
+    """The kustomization of one app: ``{file name: (text, [object])}`` (see ``app_objects``).
 
     Used for platform-managed apps (under ``apps/workloads``, rendered from the spec) and, with
     ``scaffold_header``, for the ``deploy/`` folder scaffolded into a student's repo (theirs to

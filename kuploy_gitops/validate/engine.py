@@ -176,13 +176,15 @@ class Run(WorkloadChecks):
         full = [s for s in students if only is None or s in only]
         todo = full
         stamps: dict[str, tuple[str, int]] = {}
+        paths: dict[str, list[str]] = {}  # each tenant's files, listed once for stamp and put
         # Tenants outside ``only`` are not checked, but the cross-tenant rules need their hosts
         # and objects: a cached result of theirs gives them without reading their files.
         facts_only: set[str] = set()
         if cache is not None:
             todo = []
             for student in students if cross_tenant else full:
-                stamps[student] = file_stamps(self.tree.root, self.tenant_paths(student))
+                paths[student] = self.tenant_paths(student)
+                stamps[student] = file_stamps(self.tree.root, paths[student])
                 hit = cache.get(student, stamps[student])
                 if student not in full:
                     if hit is not None:
@@ -201,7 +203,7 @@ class Run(WorkloadChecks):
             for result in results:
                 # A tenant whose builds read files outside its folders is never kept: the stamp
                 # does not cover those files (unchanged files keep this true for a kept one).
-                if not self.reads_outside(self.tenant_paths(result.student)):
+                if not self.reads_outside(paths[result.student]):
                     cache.put(result, stamps[result.student])
             cache.save([PLATFORM, *students])
         for student in students:

@@ -164,7 +164,7 @@ class LazyDefs(Mapping[str, Any]):
         # name -> where its value starts (names of Kubernetes types need no JSON escapes).
         self._offsets = {m[1]: m.end() for m in _DEF_KEY.finditer(text)}
         if not text.startswith(self._OPEN) or not self._offsets:
-            self._all = dict(json.loads(text).get("$defs") or {})
+            self._whole()
 
     def _offset(self, name: str) -> int:
         """Where the value of definition ``name`` starts (-1: there is none)."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kuploy_gitops import layout
+from kuploy_gitops.app_manifests import parse_image
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate import isolation, policies, pss, quota
 from kuploy_gitops.validate.context import TenantContext
@@ -444,10 +445,7 @@ def _set_images(obj: Any, images: list[Any]) -> None:
     spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
     for field_name in ("initContainers", "containers"):
         for container in spec.get(field_name) or []:
-            image = str(container.get("image", ""))
-            name = image.partition("@")[0]
-            if ":" in name.rsplit("/", 1)[-1]:
-                name = name.rsplit(":", 1)[0]
+            name = parse_image(str(container.get("image", ""))).name
             for override in images:
                 if override.get("name") != name:
                     continue
