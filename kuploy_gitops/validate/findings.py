@@ -180,6 +180,13 @@ PSS_PROC_MOUNT = _rule(
     "Pod Security baseline requires the default masked /proc.",
     "Remove procMount.",
 )
+PSS_PROBE_HOST = _rule(
+    "pss.probe-host",
+    ERROR,
+    "A probe or lifecycle handler (httpGet or tcpSocket) sets host.",
+    "Pod Security baseline (since 1.34) forbids it: the kubelet would connect to any address.",
+    "Remove host: the kubelet then checks the pod's own IP.",
+)
 PSS_SECCOMP_BASELINE = _rule(
     "pss.seccomp-baseline",
     ERROR,
@@ -202,6 +209,13 @@ PSS_VOLUME_TYPES = _rule(
     "persistentVolumeClaim, projected, secret.",
     "Pod Security restricted allows only these volume types.",
     "Use one of the allowed volume types (a PVC for storage).",
+)
+PSS_PROC_MOUNT_RESTRICTED = _rule(
+    "pss.proc-mount-restricted",
+    ERROR,
+    "procMount is not Default in a pod with hostUsers: false.",
+    "Pod Security baseline allows it in a user namespace (since 1.35); restricted does not.",
+    "Remove procMount.",
 )
 PSS_PRIV_ESCALATION = _rule(
     "pss.allow-privilege-escalation",

@@ -47,6 +47,8 @@ SAFE_SYSCTLS = frozenset(
         "net.ipv4.tcp_fin_timeout",
         "net.ipv4.tcp_keepalive_intvl",
         "net.ipv4.tcp_keepalive_probes",
+        "net.ipv4.tcp_rmem",  # 1.32
+        "net.ipv4.tcp_wmem",  # 1.32
     }
 )
 SELINUX_TYPES = frozenset(
@@ -75,6 +77,7 @@ RESTRICTED_ONLY = frozenset(
         F.PSS_RUN_AS_USER,
         F.PSS_SECCOMP_RESTRICTED,
         F.PSS_CAPABILITIES_RESTRICTED,
+        F.PSS_PROC_MOUNT_RESTRICTED,
     }
 )
 
@@ -206,10 +209,17 @@ def check_pod(meta: Mapping[str, Any], spec: Mapping[str, Any], base: Path_) -> 
                     (*cpath, "ports", j, "hostPort"),
                 )
         if csc.get("procMount") not in (None, "Default"):
+            # Since 1.35 baseline allows any procMount in a user namespace; restricted never.
             add(
-                F.PSS_PROC_MOUNT,
+                F.PSS_PROC_MOUNT_RESTRICTED if spec.get("hostUsers") is False else F.PSS_PROC_MOUNT,
                 f"container {cname!r} sets procMount {csc.get('procMount')}",
                 (*sc, "procMount"),
+            )
+        for hpath, host in _handler_hosts(c):
+            add(
+                F.PSS_PROBE_HOST,
+                f"container {cname!r} sets {'.'.join(hpath)}: {host!r}",
+                (*cpath, *hpath),
             )
         _check_profiles(csc, sc, f"container {cname!r}", add)
         if windows:
@@ -278,6 +288,23 @@ def check_pod(meta: Mapping[str, Any], spec: Mapping[str, Any], base: Path_) -> 
             ("securityContext",) if psc else (),
         )
     return out
+
+
+_PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
+_HOOKS = ("postStart", "preStop")
+
+
+def _handler_hosts(c: Mapping[str, Any]) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """(key path, value) of every non-empty host of a container's probes and lifecycle hooks."""
+    handlers: list[tuple[tuple[str, ...], Any]] = [((p,), c.get(p)) for p in _PROBES]
+    lifecycle = _m(c.get("lifecycle"))
+    handlers += [(("lifecycle", h), lifecycle.get(h)) for h in _HOOKS]
+    for path, handler in handlers:
+        h = _m(handler)
+        for action in ("httpGet", "tcpSocket"):
+            host = _m(h.get(action)).get("host")
+            if host not in (None, ""):
+                yield (*path, action, "host"), host
 
 
 def _check_profiles(sc: Mapping[str, Any], path: Path_, who: str, add: Any) -> None:

@@ -467,3 +467,64 @@ def test_windows_pods_check_every_container_for_baseline() -> None:
         "containers": [{"name": "a"}, {"name": "b", "securityContext": {"privileged": True}}],
     }
     assert [i.message for i in check(pod)] == ["container 'b' is privileged"]
+
+
+def test_tcp_buffer_sysctls_are_safe_since_1_32() -> None:
+    pod = good_pod()
+    pod["securityContext"]["sysctls"] = [
+        {"name": "net.ipv4.tcp_rmem", "value": "4096 87380 6291456"},
+        {"name": "net.ipv4.tcp_wmem", "value": "4096 16384 4194304"},
+    ]
+    assert check(pod) == []
+
+
+@pytest.mark.parametrize(
+    ("where", "handler"),
+    [
+        (("readinessProbe",), {"httpGet": {"port": 80, "host": "10.0.0.1"}}),
+        (("livenessProbe",), {"tcpSocket": {"port": 80, "host": "169.254.169.254"}}),
+        (("startupProbe",), {"httpGet": {"port": 80, "host": "127.0.0.1"}}),
+        (("lifecycle", "postStart"), {"httpGet": {"port": 80, "host": "db"}}),
+        (("lifecycle", "preStop"), {"tcpSocket": {"port": 80, "host": "db"}}),
+    ],
+)
+def test_probe_and_lifecycle_hosts_are_baseline(
+    where: tuple[str, ...], handler: dict[str, Any]
+) -> None:
+    pod = good_pod()
+    container: dict[str, Any] = pod["containers"][0]
+    if where[0] == "lifecycle":
+        container["lifecycle"] = {where[1]: handler}
+    else:
+        container[where[0]] = handler
+    action = next(iter(handler))
+    host = handler[action]["host"]
+    assert check(pod) == [
+        Issue(
+            F.PSS_PROBE_HOST,
+            f"container 'app' sets {'.'.join((*where, action, 'host'))}: {host!r}",
+            (*BASE, "spec", "containers", 0, *where, action, "host"),
+        )
+    ]
+    assert pss.severity_at(F.PSS_PROBE_HOST, "baseline", "restricted", "restricted") == F.ERROR
+    handler[action]["host"] = ""
+    assert check(pod) == []
+
+
+def test_probe_host_of_an_init_container() -> None:
+    pod = good_pod()
+    init = good_container("init")
+    init["startupProbe"] = {"tcpSocket": {"port": 5432, "host": "10.0.0.9"}}
+    pod["initContainers"] = [init]
+    assert rules(pod) == [F.PSS_PROBE_HOST]
+
+
+def test_proc_mount_in_a_user_namespace_is_restricted_only() -> None:
+    pod = good_pod()
+    pod["containers"][0]["securityContext"]["procMount"] = "Unmasked"
+    assert rules(pod) == [F.PSS_PROC_MOUNT]
+    pod["hostUsers"] = False
+    assert rules(pod) == [F.PSS_PROC_MOUNT_RESTRICTED]
+    assert pss.severity_at(F.PSS_PROC_MOUNT_RESTRICTED, "baseline", "restricted", "") == F.WARNING
+    pod["hostUsers"] = True
+    assert rules(pod) == [F.PSS_PROC_MOUNT]

@@ -1,0 +1,112 @@
+"""Platform repos and scaffolds as the API server tier applies them: objects in sync-wave order."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from apiserver_harness import REPO_ROOT, Cluster, kubectl_binary, load_all
+
+ARGOCD_CRDS = REPO_ROOT / "tests" / "data" / "argocd"
+
+
+def cli(*args: str) -> str:
+    """Run the real CLI as an admin would (a separate process); fail loudly on a non-zero exit."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "kuploy_gitops", *args], capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"kuploy-gitops {' '.join(args)} -> {proc.returncode}\n{proc.stderr}")
+    return proc.stdout
+
+
+def kustomize(folder: Path) -> list[dict[str, Any]]:
+    proc = subprocess.run(
+        [kubectl_binary(), "kustomize", str(folder)], capture_output=True, text=True, check=True
+    )
+    return load_all(proc.stdout)
+
+
+def folder_objects(folder: Path) -> list[dict[str, Any]]:
+    """What Argo CD would apply from a folder: its kustomize build, or its YAML files."""
+    if (folder / "kustomization.yaml").is_file():
+        return kustomize(folder)
+    out: list[dict[str, Any]] = []
+    for f in sorted(folder.glob("*.yaml")):
+        out += load_all(f.read_text())
+    return out
+
+
+def repo_objects(repo: Path) -> list[dict[str, Any]]:
+    """Every object of a platform repo's apps/ tree (the root, the platform, tenants, workloads)."""
+    apps = repo / "apps"
+    objects = load_all((apps / "root.yaml").read_text())
+    objects += folder_objects(apps / "cluster" / "platform")
+    for tenant in sorted(p for p in (apps / "cluster" / "tenants").iterdir() if p.is_dir()):
+        objects += folder_objects(tenant)
+    workloads = apps / "workloads"
+    if workloads.is_dir():
+        for student in sorted(p for p in workloads.iterdir() if p.is_dir()):
+            for app in sorted(p for p in student.iterdir() if p.is_dir()):
+                objects += folder_objects(app)
+    return objects
+
+
+def wave(obj: dict[str, Any]) -> int:
+    annotations = obj.get("metadata", {}).get("annotations") or {}
+    return int(annotations.get("argocd.argoproj.io/sync-wave", "0"))
+
+
+@dataclass
+class Applied:
+    """One kubectl answer for a batch of objects (dry run or real)."""
+
+    what: str
+    stderr: str
+    warnings: list[str]
+    ok: bool
+
+
+def apply_in_waves(cluster: Cluster, objects: list[dict[str, Any]]) -> list[Applied]:
+    """Apply as Argo CD syncs: Namespaces first, then wave by wave; each batch dry-run, then real.
+
+    Returns every answer (a failed batch stops the run: later waves depend on it).
+    """
+    answers: list[Applied] = []
+    namespaces = [o for o in objects if o["kind"] == "Namespace"]
+    rest = [o for o in objects if o["kind"] != "Namespace"]
+    batches = [("Namespaces", namespaces)]
+    for w in sorted({wave(o) for o in rest}):
+        batches.append((f"wave {w}", [o for o in rest if wave(o) == w]))
+    for name, batch in batches:
+        if not batch:
+            continue
+        for dry_run in (True, False):
+            r = cluster.apply(batch, dry_run=dry_run)
+            label = f"{name} ({'--dry-run=server' if dry_run else 'applied'})"
+            answers.append(Applied(label, r.stderr, r.warnings, r.ok))
+            if not r.ok:
+                return answers
+    return answers
+
+
+def _established(cluster: Cluster, name: str) -> bool:
+    conditions = cluster.get("crd", name).get("status", {}).get("conditions") or []
+    return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
+
+
+def install_argocd_crds(cluster: Cluster) -> None:
+    """Argo CD's CRDs (the upstream files in tests/data/argocd) and its namespace."""
+    crds = []
+    for name in ("application-crd.yaml", "applicationset-crd.yaml", "appproject-crd.yaml"):
+        crds += load_all((ARGOCD_CRDS / name).read_text())
+    r = cluster.apply(crds)
+    assert r.ok, r.stderr
+    for crd in crds:
+        name = crd["metadata"]["name"]
+        cluster.wait_for(f"CRD {name} to be established", lambda n=name: _established(cluster, n))
+    r = cluster.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}}])
+    assert r.ok, r.stderr
