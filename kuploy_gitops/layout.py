@@ -70,7 +70,10 @@ ANNOTATION_SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 ANNOTATION_SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 ANNOTATION_MANIFEST_PATHS = "argocd.argoproj.io/manifest-generate-paths"
 ANNOTATION_SPEC_VERSION = "kuploy.io/spec-version"
-RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+# Argo CD's foreground-deletion finalizer, spelled with its path: the API server warns about a
+# finalizer name without one ("prefer a domain-qualified finalizer name including a path"), and
+# Argo CD treats both spellings alike (deleting the Application deletes what it deployed first).
+RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io/foreground"
 NS_NAME_LABEL = "kubernetes.io/metadata.name"
 
 # Sync waves of a tenant's Application: namespace first, then guards, then the project, then

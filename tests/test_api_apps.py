@@ -40,7 +40,7 @@ def test_platform_managed_app(tenant: Path) -> None:
     assert spec["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True, "allowEmpty": False}
     assert spec["syncPolicy"]["retry"]["limit"] > 0
     meta = application["metadata"]
-    assert meta["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
+    assert meta["finalizers"] == ["resources-finalizer.argocd.argoproj.io/foreground"]
     assert meta["annotations"]["argocd.argoproj.io/manifest-generate-paths"] == "."
 
     folder = tenant / layout.workload_dir("kim", "web")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from apiserver_harness import REPO_ROOT, Cluster, kubectl_binary, load_all
+from apiserver_harness import REPO_ROOT, Cluster, dump_all, kubectl_binary, load_all
 
 ARGOCD_CRDS = REPO_ROOT / "tests" / "data" / "argocd"
 
@@ -110,3 +110,46 @@ def install_argocd_crds(cluster: Cluster) -> None:
         cluster.wait_for(f"CRD {name} to be established", lambda n=name: _established(cluster, n))
     r = cluster.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}}])
     assert r.ok, r.stderr
+
+
+def _deployment_state(cluster: Cluster, namespace: str, name: str) -> tuple[bool, str]:
+    """(settled, failure message): settled when every replica's pod exists or creation failed."""
+    d = cluster.get("deployment", name, "-n", namespace)
+    for c in d.get("status", {}).get("conditions") or []:
+        if c["type"] == "ReplicaFailure" and c["status"] == "True":
+            return True, c.get("message", c.get("reason", ""))
+    want = d["spec"].get("replicas", 1)
+    return d.get("status", {}).get("replicas", 0) == want, ""
+
+
+def wait_for_pods(cluster: Cluster, objects: list[dict[str, Any]], timeout: float = 90) -> None:
+    """Wait until the controllers made every Deployment's pods; fail on a refused pod.
+
+    The API server admits a Deployment without looking at quota or LimitRange: those judge the
+    pods its ReplicaSet creates (there is no scheduler or kubelet here, so they stay Pending).
+    """
+    failures = []
+    for o in objects:
+        if o["kind"] != "Deployment":
+            continue
+        ns, name = o["metadata"]["namespace"], o["metadata"]["name"]
+        state: dict[str, str] = {}
+
+        def settled(ns: str = ns, name: str = name, state: dict[str, str] = state) -> bool:
+            done, state["failure"] = _deployment_state(cluster, ns, name)
+            return done
+
+        cluster.wait_for(f"the pods of Deployment {ns}/{name}", settled, timeout=timeout)
+        if state["failure"]:
+            failures.append(f"{ns}/{name}: {state['failure']}")
+    assert not failures, "\n".join(failures)
+
+
+def delete_and_wait(cluster: Cluster, objects: list[dict[str, Any]]) -> None:
+    """Delete the objects, and wait until their namespaces hold no pod (quota usage back)."""
+    cluster.kubectl("delete", "--ignore-not-found", "--wait", "-f", "-", stdin=dump_all(objects))
+    for ns in {o["metadata"]["namespace"] for o in objects if o["metadata"].get("namespace")}:
+        cluster.wait_for(
+            f"the pods of {ns} to be gone",
+            lambda ns=ns: not cluster.get("pods", "-n", ns)["items"],
+        )
