@@ -181,6 +181,10 @@ class Cluster:
     start_seconds: float
     _proc: subprocess.Popen[str] = field(repr=False)
 
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
     def kubectl(
         self,
         *args: str,
@@ -313,3 +317,10 @@ def dump_all(objects: Iterable[Mapping[str, Any]]) -> str:
 
 def load_all(text: str) -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+
+
+if __name__ == "__main__":
+    # `.ci/run` builds the harness first, so that its build time stands apart in the log.
+    result = build()
+    how = "cached" if result.cached else f"built in {result.seconds:.0f} s"
+    print(f"API server harness for Kubernetes {kube_version()}: {result.binary} ({how})")
