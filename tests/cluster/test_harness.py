@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
-from apiserver_harness import Cluster, kube_version, pinned_module_version
+import pytest
+from apiserver_harness import REQUIRE_ENV, Cluster, kube_version, pinned_module_version
 
 
 def test_go_mod_pins_the_version_cluster_bootstrap_installs() -> None:
@@ -43,3 +49,35 @@ def test_unknown_user_is_forbidden(cluster: Cluster) -> None:
     result = cluster.kubectl("get", "namespaces", as_user="nobody")
     assert not result.ok
     assert "forbidden" in result.stderr.lower()
+
+
+def _pytest_without_go(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run one tier test in a child pytest whose PATH has no Go (python and kubectl kept)."""
+    go = shutil.which("go")
+    path = os.environ["PATH"].split(os.pathsep)
+    if go is not None:
+        path = [p for p in path if Path(p).resolve() != Path(go).resolve().parent]
+    test = f"{Path(__file__).resolve()}::test_unknown_user_is_forbidden"
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-n", "0", "-p", "no:cacheprovider", "-rs", test],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": os.pathsep.join(path), **env},
+        cwd=tmp_path,
+    )
+
+
+def test_without_go_the_tier_is_skipped_with_one_line(tmp_path: Path) -> None:
+    with pytest.MonkeyPatch.context() as mp:  # CI sets it; this child must not see it
+        mp.delenv(REQUIRE_ENV, raising=False)
+        proc = _pytest_without_go(tmp_path)
+    assert proc.returncode == 0, proc.stdout
+    assert "1 skipped" in proc.stdout
+    assert "Go is not on PATH" in proc.stdout
+
+
+def test_without_go_ci_fails_instead_of_skipping(tmp_path: Path) -> None:
+    proc = _pytest_without_go(tmp_path, **{REQUIRE_ENV: "1"})
+    assert proc.returncode != 0
+    assert "1 error" in proc.stdout
+    assert f"{REQUIRE_ENV}=1 requires the tier" in proc.stdout
