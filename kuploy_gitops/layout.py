@@ -88,6 +88,7 @@ WAVE_APPS = "0"
 
 # Sync waves of the root Application: the projects before anything that uses them.
 WAVE_PLATFORM_PROJECTS = "-100"
+WAVE_ADMISSION = "-90"
 WAVE_ADDONS = "-50"
 WAVE_TENANTS_APPSET = "-40"
 

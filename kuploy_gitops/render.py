@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from kuploy_gitops import __version__, app_manifests, layout, manifests, yamlio
+from kuploy_gitops import __version__, admission, app_manifests, layout, manifests, yamlio
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 
@@ -170,6 +170,9 @@ def render_platform(cfg: PlatformConfig) -> dict[str, str]:
         ),
         layout.platform_file("tenants"): yamlio.dump(
             manifests.tenants_application_set(cfg), header=head
+        ),
+        layout.platform_file("admission-policies"): yamlio.dump_all(
+            admission.admission_policies(cfg), header=head
         ),
     }
     for addon in cfg.addons:

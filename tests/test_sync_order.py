@@ -206,7 +206,13 @@ def test_every_rendered_file_has_exactly_one_owner(repo: Path) -> None:
 def test_no_application_holds_more_than_one_tenants_objects(repo: Path) -> None:
     apps = applications(repo)
     root = apps[0]
-    assert {o["kind"] for o in root.objects} == {"AppProject", "Application", "ApplicationSet"}
+    assert {o["kind"] for o in root.objects} == {
+        "AppProject",
+        "Application",
+        "ApplicationSet",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+    }
     assert all(
         o["metadata"].get("labels", {}).get(layout.LABEL_OWNER) is None for o in root.objects
     )

@@ -8,6 +8,7 @@ then for real. Any error, and any warning (Pod Security's ``would violate`` incl
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,13 @@ def _assert_admitted(cluster: Cluster, objects: list[dict[str, Any]]) -> None:
 
 
 @pytest.fixture(scope="module")
-def crds(cluster: Cluster) -> None:
+def crds(cluster: Cluster) -> Iterator[None]:
     install_argocd_crds(cluster)
+    yield
+    # The rendered admission policies stay in force until the module ends; later tests on this
+    # server (quota, schemas) judge objects without them.
+    for kind in ("validatingadmissionpolicybinding", "validatingadmissionpolicy"):
+        cluster.kubectl("delete", kind, "-l", "app.kubernetes.io/part-of=kuploy", check=True)
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +144,8 @@ def test_multi_tenant_repo_is_admitted(cluster: Cluster, crds: None, multi_repo:
         "Deployment",
         "Service",
         "Ingress",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
     }, kinds
     _assert_admitted(cluster, objects)
 

@@ -1,0 +1,238 @@
+"""The admission policies that keep students inside their tenants, enforced by the cluster.
+
+A student controls every file of their app (and the CI that runs ``validate``), so what keeps an
+app inside its tenant must be refused by the API server itself. These are
+``ValidatingAdmissionPolicy`` objects (built into Kubernetes since 1.30: no controller to run)
+and their bindings, rendered into ``apps/cluster/platform/admission-policies.yaml`` from
+kuploy.yaml. Each binding selects the namespaces that carry the tenant owner label, which only
+the platform repo sets (students cannot write Namespaces). ``validate`` checks the same rules, so a
+student learns early; docs/admin-guide.md lists them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kuploy_gitops import layout
+from kuploy_gitops.config import PlatformConfig
+
+Obj = dict[str, Any]
+
+API_VERSION = "admissionregistration.k8s.io/v1"
+# Added to every pod by the DefaultTolerationSeconds admission plugin before validation runs.
+DEFAULT_TOLERATION_KEYS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
+POOL_TOLERATION_KEY = "kuploy.io/pool"
+_DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+
+def cel_string(value: str) -> str:
+    """``value`` as a CEL string literal (any text: quotes and backslashes escaped)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def _concat(template: str, namespace_marker: str) -> str:
+    """A CEL expression for ``template`` with ``request.namespace`` at every marker."""
+    parts = template.split(namespace_marker)
+    pieces: list[str] = []
+    for i, part in enumerate(parts):
+        if part:
+            pieces.append(cel_string(part))
+        if i < len(parts) - 1:
+            pieces.append("request.namespace")
+    return " + ".join(pieces) if pieces else '""'
+
+
+def host_affixes(cfg: PlatformConfig) -> tuple[str, str]:
+    """CEL expressions of the prefix and suffix around ``{app}`` in a tenant's host names.
+
+    The same split as validate's host check (``validate.context.host_pattern``), with the
+    student's name taken from the request's namespace (a tenant's namespace is its name).
+    """
+    app, student = "\x00", "\x01"
+    text = cfg.host_pattern.format(app=app, student=student, domain=cfg.base_domain).lower()
+    prefix, _, suffix = text.partition(app)
+    return _concat(prefix, student), _concat(suffix, student)
+
+
+def _policy(name: str, resources: list[str], group: str, operations: list[str], spec: Obj) -> Obj:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": _meta(name),
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": [group],
+                        "apiVersions": ["*"],
+                        "operations": operations,
+                        "resources": resources,
+                    }
+                ]
+            },
+            **spec,
+        },
+    }
+
+
+def _binding(name: str) -> Obj:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": _meta(name),
+        "spec": {
+            "policyName": name,
+            "validationActions": ["Deny"],
+            "matchResources": {
+                "namespaceSelector": {
+                    "matchExpressions": [{"key": layout.LABEL_OWNER, "operator": "Exists"}]
+                }
+            },
+        },
+    }
+
+
+def _meta(name: str) -> Obj:
+    return {
+        "name": name,
+        "labels": {layout.LABEL_MANAGED_BY: layout.MANAGED_BY, layout.LABEL_PART_OF: "kuploy"},
+        # Before the tenants' ApplicationSet, so no tenant app syncs without them.
+        "annotations": {layout.ANNOTATION_SYNC_WAVE: layout.WAVE_ADMISSION},
+    }
+
+
+def _rule(expression: str, message: str, reason: str = "Forbidden") -> Obj:
+    return {"expression": expression, "message": message, "reason": reason}
+
+
+def services_policy() -> Obj:
+    """Services only of type ClusterIP, with a selector, without externalIPs."""
+    return _policy(
+        "kuploy-tenant-services",
+        ["services"],
+        "",
+        ["CREATE", "UPDATE"],
+        {
+            "validations": [
+                _rule(
+                    "!has(object.spec.type) || object.spec.type == 'ClusterIP'",
+                    "tenant Services must be of type ClusterIP: publish an app through its "
+                    "Ingress (NodePort, LoadBalancer and ExternalName are the platform's)",
+                ),
+                _rule(
+                    "!has(object.spec.externalIPs) || size(object.spec.externalIPs) == 0",
+                    "tenant Services may not set externalIPs (they would capture traffic "
+                    "to those addresses cluster-wide, CVE-2020-8554)",
+                ),
+                _rule(
+                    "has(object.spec.selector) && size(object.spec.selector) > 0",
+                    "tenant Services need a selector (a Service without one can be pointed at any "
+                    "address through hand-made Endpoints, CVE-2021-25740)",
+                ),
+            ]
+        },
+    )
+
+
+def ingresses_policy(cfg: PlatformConfig) -> Obj:
+    """Ingress hosts only the tenant's, the platform's class, no default backend."""
+    prefix, suffix = host_affixes(cfg)
+    klass = cel_string(cfg.ingress_class)
+
+    def own(h: str) -> str:
+        return (
+            f"{h}.startsWith(variables.prefix) && {h}.endsWith(variables.suffix) && "
+            f"size({h}) > size(variables.prefix) + size(variables.suffix) && "
+            f"{h}.substring(size(variables.prefix), size({h}) - size(variables.suffix))"
+            f".matches({cel_string(_DNS_LABEL)})"
+        )
+
+    example = cfg.host("<student>", "<app>")
+    return _policy(
+        "kuploy-tenant-ingresses",
+        ["ingresses"],
+        "networking.k8s.io",
+        ["CREATE", "UPDATE"],
+        {
+            "variables": [
+                {"name": "prefix", "expression": prefix},
+                {"name": "suffix", "expression": suffix},
+            ],
+            "validations": [
+                _rule(
+                    "!has(object.spec.defaultBackend)",
+                    "tenant Ingresses may not set a default backend (it catches every host)",
+                ),
+                _rule(
+                    "!has(object.spec.rules) || object.spec.rules.all(r, has(r.host) && "
+                    f"{own('r.host')})",
+                    f"every rule of a tenant Ingress needs one of the tenant's hosts ({example}); "
+                    "a rule without a host catches every host",
+                ),
+                _rule(
+                    "!has(object.spec.tls) || object.spec.tls.all(t, !has(t.hosts) || "
+                    f"t.hosts.all(h, {own('h')}))",
+                    f"every TLS host of a tenant Ingress must be one of the tenant's ({example})",
+                ),
+                _rule(
+                    "!has(object.spec.ingressClassName) || "
+                    f"object.spec.ingressClassName == {klass}",
+                    f"tenant Ingresses use the platform's ingress class {cfg.ingress_class!r}",
+                ),
+                _rule(
+                    "!has(object.metadata.annotations) || "
+                    "!('kubernetes.io/ingress.class' in object.metadata.annotations) || "
+                    f"object.metadata.annotations['kubernetes.io/ingress.class'] == {klass}",
+                    f"tenant Ingresses use the platform's ingress class {cfg.ingress_class!r}",
+                ),
+            ],
+        },
+    )
+
+
+def pods_policy() -> Obj:
+    """Pods placed by the scheduler: no nodeName, no priority class, no foreign tolerations."""
+    allowed = (
+        "["
+        + ", ".join(cel_string(k) for k in (*DEFAULT_TOLERATION_KEYS, POOL_TOLERATION_KEY))
+        + "]"
+    )
+    return _policy(
+        "kuploy-tenant-pods",
+        ["pods"],
+        "",
+        # CREATE only: the scheduler's binding later sets nodeName (through pods/binding), and
+        # updates of a bound pod would otherwise be refused.
+        ["CREATE"],
+        {
+            "validations": [
+                _rule(
+                    "!has(object.spec.nodeName) || object.spec.nodeName == ''",
+                    "tenant pods may not set nodeName (it bypasses the scheduler and the node "
+                    "pools); the scheduler places them",
+                ),
+                _rule(
+                    "!has(object.spec.priorityClassName) || object.spec.priorityClassName == ''",
+                    "tenant pods may not set priorityClassName (system classes would evict "
+                    "other students' pods)",
+                ),
+                _rule(
+                    "!has(object.spec.tolerations) || object.spec.tolerations.all(t, "
+                    f"has(t.key) && t.key in {allowed})",
+                    "tenant pods may only tolerate the lab pool taint "
+                    f"({POOL_TOLERATION_KEY}); other tolerations would put them on the "
+                    "control plane or reserved nodes",
+                ),
+            ]
+        },
+    )
+
+
+def admission_policies(cfg: PlatformConfig) -> list[Obj]:
+    """Every tenant admission policy, each followed by its binding."""
+    out: list[Obj] = []
+    for policy in (services_policy(), ingresses_policy(cfg), pods_policy()):
+        out += [policy, _binding(policy["metadata"]["name"])]
+    return out
