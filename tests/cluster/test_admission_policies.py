@@ -6,9 +6,9 @@ one object is refused with that validation's message and one compliant object is
 The objects live in ``tests/cluster/corpus/policies/<policy name>.yaml``; a rendered policy
 without such a file, or a file naming a policy nobody renders, fails the suite.
 
-kuploy-gitops renders no policy yet (the tenant-boundary work adds them); until then the
-machinery is proven on ``_selftest.yaml``, whose policy lives in the corpus file itself, and on
-broken variants of it that must be caught (a type error, a rule that does not bite).
+The checker itself is proven on ``_selftest.yaml``, whose policy lives in the corpus file, and on
+broken variants of it that must be caught (a type error, a syntax error, a rule that does not
+bite, a validation without a case).
 """
 
 from __future__ import annotations
