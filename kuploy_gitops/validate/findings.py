@@ -282,6 +282,14 @@ LIMITS_OVER_MAX = _rule(
     "The LimitRanger admission refuses the pod.",
     "Lower the value to the tier's maximum.",
 )
+LIMITS_REQUEST_OVER_LIMIT = _rule(
+    "limits.request-over-limit",
+    ERROR,
+    "A container's request is above its limit, the one it sets or the LimitRange default.",
+    "The API server refuses such a pod (a Deployment's own template too): a request must be "
+    "less than or equal to the limit.",
+    "Lower the request, or set a limit at least as large (within the LimitRange max).",
+)
 # -- tenant isolation ------------------------------------------------------------------------
 ISO_NAMESPACE = _rule(
     "isolation.namespace",
