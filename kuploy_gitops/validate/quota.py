@@ -14,6 +14,9 @@ from kuploy_gitops.validate.findings import Issue
 from kuploy_gitops.validate.objects import Path_, as_map, group_of, meta
 
 _QUOTA_RESOURCES = ("cpu", "memory", "ephemeral-storage")
+# The only resources a quota makes every container state (the quota admission's rule, kept for
+# compatibility); a container without an ephemeral-storage value simply uses none of it.
+_REQUIRED = frozenset({"cpu", "memory"})
 
 
 def _qty(value: Any) -> float | None:
@@ -59,7 +62,12 @@ def check_resources(ctx: TenantContext, spec: Mapping[str, Any], base: Path_) ->
         path = (*base, *cpath, "resources")
         requests, limits = effective_resources(ctx, c)
         for res in _QUOTA_RESOURCES:
-            if (f"requests.{res}" in ctx.quota or res in ctx.quota) and res not in requests:
+            required = res in _REQUIRED
+            if (
+                required
+                and (f"requests.{res}" in ctx.quota or res in ctx.quota)
+                and res not in requests
+            ):
                 out.append(
                     Issue(
                         F.QUOTA_REQUESTS,
@@ -68,7 +76,7 @@ def check_resources(ctx: TenantContext, spec: Mapping[str, Any], base: Path_) ->
                         path,
                     )
                 )
-            if f"limits.{res}" in ctx.quota and res not in limits:
+            if required and f"limits.{res}" in ctx.quota and res not in limits:
                 out.append(
                     Issue(
                         F.QUOTA_LIMITS,

@@ -529,3 +529,23 @@ def test_a_request_above_the_limit_is_refused() -> None:
             "container 'defaulted' cpu request 800m is above the LimitRange default limit 500m",
         ),
     ]
+
+
+def test_a_quota_on_ephemeral_storage_requires_no_value() -> None:
+    """Only cpu and memory must be stated; a container without ephemeral-storage uses none."""
+    tenant = ctx(
+        quota={
+            "requests.ephemeral-storage": 2 * Gi,
+            "limits.ephemeral-storage": 4 * Gi,
+            "requests.memory": Gi,
+        }
+    )
+    pod = {"containers": [ctr("app", {"cpu": "100m"}, {"cpu": "100m"})]}
+    assert [(i.rule, i.message) for i in quota.check_resources(tenant, pod, ())] == [
+        (
+            F.QUOTA_REQUESTS,
+            "container 'app' has no memory request, the quota requires one and no LimitRange "
+            "default supplies it",
+        )
+    ]
+    assert "requests.ephemeral-storage" not in quota.pod_usage(tenant, pod)
