@@ -101,6 +101,27 @@ def _q(values: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
+def _limit_item(
+    ctx: TenantContext,
+    default: dict[str, float],
+    default_request: dict[str, float],
+    max_: dict[str, float],
+) -> None:
+    """One Container item of a LimitRange, defaulted as the API server stores it.
+
+    A resource with a max but no default limit gets the max as its default limit, and a default
+    limit without a default request is the default request too: a container that sets nothing
+    is given the max.
+    """
+    for res, value in max_.items():
+        default.setdefault(res, value)
+    for res, value in default.items():
+        default_request.setdefault(res, value)
+    ctx.default.update(default)
+    ctx.default_request.update(default_request)
+    ctx.max.update(max_)
+
+
 def build(
     cfg: PlatformConfig,
     student: str,
@@ -141,9 +162,12 @@ def build(
             limits_seen = True
             for item in spec_.get("limits") or []:
                 if isinstance(item, Mapping) and item.get("type") == "Container":
-                    ctx.default.update(_q(item.get("default") or {}))
-                    ctx.default_request.update(_q(item.get("defaultRequest") or {}))
-                    ctx.max.update(_q(item.get("max") or {}))
+                    _limit_item(
+                        ctx,
+                        _q(item.get("default") or {}),
+                        _q(item.get("defaultRequest") or {}),
+                        _q(item.get("max") or {}),
+                    )
         elif kind == "AppProject" and meta.get("name") == layout.project_name(student):
             ctx.has_project = True
             ctx.source_repos = [str(x) for x in spec_.get("sourceRepos") or []]
@@ -167,12 +191,7 @@ def build(
         ctx.quota = _q(tier.quota)
         ctx.quota_text = dict(tier.quota)
     if not limits_seen and tier is not None:
-        ctx.default = _q(tier.default)
-        ctx.default_request = _q(tier.default_request)
-        ctx.max = _q(tier.max)
-    # LimitRange defaulting: a default limit without a default request also sets the request.
-    for res, value in ctx.default.items():
-        ctx.default_request.setdefault(res, value)
+        _limit_item(ctx, _q(tier.default), _q(tier.default_request), _q(tier.max))
     if not ctx.has_project:
         ctx.source_repos = [
             cfg.repo_url,

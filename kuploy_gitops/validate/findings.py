@@ -296,6 +296,13 @@ LIMITS_OVER_MAX = _rule(
     "The LimitRanger admission refuses the pod.",
     "Lower the value to the tier's maximum.",
 )
+LIMITS_REQUEST_OVER_LIMIT = _rule(
+    "limits.request-over-limit",
+    ERROR,
+    "A container's request is above its limit, the one it sets or the LimitRange default.",
+    "The API server refuses the pod (a request must be less than or equal to the limit).",
+    "Lower the request, or set a limit at least as large (within the LimitRange max).",
+)
 # -- tenant isolation ------------------------------------------------------------------------
 ISO_NAMESPACE = _rule(
     "isolation.namespace",
@@ -506,13 +513,8 @@ def make(
 ) -> Finding:
     """Build a finding; the fix and severity default to the rule's."""
     spec = RULES[rule]
-    kind = name = namespace = ""
-    if isinstance(obj, dict):
-        kind = str(obj.get("kind") or "")
-        meta = obj.get("metadata")
-        if isinstance(meta, dict):
-            name = str(meta.get("name") or "")
-            namespace = str(meta.get("namespace") or "")
+    o: dict[str, Any] = obj if isinstance(obj, dict) else {}
+    meta = o["metadata"] if isinstance(o.get("metadata"), dict) else {}
     return Finding(
         tenant=tenant,
         file=file,
@@ -521,9 +523,9 @@ def make(
         message=message,
         fix=fix or spec.fix,
         severity=severity or spec.severity,
-        kind=kind,
-        name=name,
-        namespace=namespace,
+        kind=str(o.get("kind") or ""),
+        name=str(meta.get("name") or ""),
+        namespace=str(meta.get("namespace") or ""),
     )
 
 

@@ -35,8 +35,8 @@ BUGS: dict[str, tuple[list[tuple[str, str, str]], list[str]]] = {
         [
             (
                 "kuploy_gitops/validate/quota.py",
-                "target[key] = max(target.get(key, 0.0), v)",
-                "target[key] = target.get(key, 0.0) + v",
+                "init[key] = max(init.get(key, 0.0), v)",
+                "init[key] = init.get(key, 0.0) + v",
             )
         ],
         [

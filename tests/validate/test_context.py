@@ -270,3 +270,25 @@ def test_host_pattern() -> None:
     assert not rx.match(f"web.kim.{CFG.base_domain}.evil")
     assert not rx.match(f".kim.{CFG.base_domain}")  # an empty app label
     assert not rx.match(f"kim.{CFG.base_domain}")
+
+
+def test_a_limitrange_max_without_a_default_is_the_default_limit_and_request() -> None:
+    """As the API server stores a LimitRange (found by the differential test, tests/cluster)."""
+    limits = {
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": {"name": "l"},
+        "spec": {
+            "limits": [
+                {
+                    "type": "Container",
+                    "default": {"memory": "256Mi"},
+                    "max": {"cpu": "1", "memory": "1Gi"},
+                }
+            ]
+        },
+    }
+    ctx = context.build(CFG, "kim", SPEC, [limits])
+    assert ctx.default == {"cpu": 1.0, "memory": 256 * 1024.0**2}
+    assert ctx.default_request == ctx.default
+    assert ctx.max == {"cpu": 1.0, "memory": Gi}

@@ -74,7 +74,7 @@ def test_init_containers_do_not_make_a_false_quota_exceeded() -> None:
         "containers": [ctr("app", {"cpu": "250m"})],
     }
     assert quota.quota_overflows(tenant, [("k", deployment(pod))]) == []
-    pod["containers"].append(ctr("sidecar", {"cpu": "100m"}))  # 350m > 300m: really over
+    pod["containers"].append(ctr("second", {"cpu": "100m"}))  # 350m > 300m: really over
     ((key, issue),) = quota.quota_overflows(tenant, [("k", deployment(pod))])
     assert key == "k" and issue.rule == F.QUOTA_EXCEEDED
     assert issue.message == (
@@ -171,10 +171,11 @@ def test_limitrange_max_one_issue_per_resource() -> None:
     issues = quota.check_resources(tenant, pod, ("spec",))
     assert [i.message for i in issues] == [
         "container 'a' cpu limit 3000m is above the LimitRange max 1000m",
+        "container 'b' memory request 2048Mi is above its limit 1024Mi",
         "container 'b' memory request 2048Mi is above the LimitRange max 1024Mi",
         "container 'c' ephemeral-storage limit 3072Mi is above the LimitRange max 2048Mi",
     ]
-    assert {i.rule for i in issues} == {F.LIMITS_OVER_MAX}
+    assert {i.rule for i in issues} == {F.LIMITS_OVER_MAX, F.LIMITS_REQUEST_OVER_LIMIT}
     assert issues[0].path == ("spec", "containers", 0, "resources")
 
 
@@ -302,20 +303,24 @@ def test_replicas_multiply_pod_usage() -> None:
 # -- the tenant's totals -----------------------------------------------------------------------
 
 
-def test_quota_overflows_reports_each_resource_once_where_it_first_passes() -> None:
+def test_quota_overflows_refuses_every_object_that_does_not_fit_what_is_left() -> None:
+    """As the API server: objects in order, a refused one uses nothing, every later one is
+    judged against what the admitted ones left (the differential test, docs/validation.md)."""
     tenant = ctx(quota={"pods": 2.0, "requests.cpu": 1.0}, quota_text={"pods": "2"})
     objs = [
         (1, deployment({"containers": [ctr("a", {"cpu": "500m"})]}, name="a")),
         (2, deployment({"containers": [ctr("b", {"cpu": "500m"})]}, name="b")),  # at the quota
         (3, deployment({"containers": [ctr("c", {"cpu": "1m"})]}, name="c")),  # over both
-        (4, deployment({"containers": [ctr("d", {"cpu": "1"})]}, name="d")),  # already reported
+        (4, deployment({"containers": [ctr("d", {"cpu": "1"})]}, name="d")),  # over both too
     ]
     found = quota.quota_overflows(tenant, objs)
-    assert [(k, i.rule, i.path) for k, i in found] == [
-        (3, F.QUOTA_EXCEEDED, ("spec",)),
-        (3, F.QUOTA_EXCEEDED, ("spec",)),
+    assert [(k, i.rule, i.path, i.message.split(":")[0]) for k, i in found] == [
+        (3, F.QUOTA_EXCEEDED, ("spec",), "pods"),
+        (3, F.QUOTA_EXCEEDED, ("spec",), "requests.cpu"),
+        (4, F.QUOTA_EXCEEDED, ("spec",), "pods"),
+        (4, F.QUOTA_EXCEEDED, ("spec",), "requests.cpu"),
     ]
-    by_res = {i.message.split(":")[0]: i.message for _, i in found}
+    by_res = {i.message.split(":")[0]: i.message for k, i in found if k == 3}
     assert by_res["pods"] == (
         "pods: the tenant's objects need 3 (counting up to Deployment 'c'), over the "
         "ResourceQuota's 2"
@@ -324,6 +329,67 @@ def test_quota_overflows_reports_each_resource_once_where_it_first_passes() -> N
         "requests.cpu: the tenant's objects need 1001m (counting up to Deployment 'c'), over "
         "the ResourceQuota's 1000m"
     )
+    # c was refused and uses nothing: d needs what a and b use plus its own.
+    assert found[3][1].message.startswith("requests.cpu: the tenant's objects need 2000m")
+
+
+def test_a_refused_object_uses_nothing_of_the_quota() -> None:
+    tenant = ctx(quota={"persistentvolumeclaims": 2.0, "requests.storage": 5 * Gi})
+
+    def pvc(name: str, size: str) -> dict[str, Any]:
+        return {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": name},
+            "spec": {"resources": {"requests": {"storage": size}}},
+        }
+
+    found = quota.quota_overflows(
+        tenant, [(1, pvc("data", "3Gi")), (2, pvc("logs", "3Gi")), (3, pvc("cache", "1Gi"))]
+    )
+    assert [(k, i.message.split(":")[0]) for k, i in found] == [(2, "requests.storage")]
+
+
+def test_pods_that_fit_stay_and_use_the_quota() -> None:
+    """Two of a's three replicas are made; b fits in what is left, c does not."""
+    tenant = ctx(quota={"requests.cpu": 1.0}, quota_text={"requests.cpu": "1"})
+    objs = [
+        (1, deployment({"containers": [ctr("a", {"cpu": "400m"})]}, replicas=3, name="a")),
+        (2, deployment({"containers": [ctr("b", {"cpu": "100m"})]}, name="b")),
+        (3, deployment({"containers": [ctr("c", {"cpu": "200m"})]}, name="c")),
+    ]
+    found = quota.quota_overflows(tenant, objs)
+    assert [(k, i.message) for k, i in found] == [
+        (
+            1,
+            "requests.cpu: the tenant's objects need 1200m (counting up to Deployment 'a'; "
+            "2 of its 3 pods fit), over the ResourceQuota's 1",
+        ),
+        (
+            3,
+            "requests.cpu: the tenant's objects need 1100m (counting up to Deployment 'c'), "
+            "over the ResourceQuota's 1",
+        ),
+    ]
+
+
+def test_pods_the_limitrange_refuses_use_no_quota() -> None:
+    tenant = ctx(quota={"requests.cpu": 1.0}, max={"cpu": 1.0})
+    big = ctr("big", {"cpu": "2"})
+    objs = [
+        (1, {"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [big]}}),
+        (2, deployment({"containers": [big]}, replicas=2, name="d")),
+        (3, deployment({"containers": [ctr("w", {"cpu": "1"})]}, name="w")),
+    ]
+    assert quota.quota_overflows(tenant, objs) == []
+
+
+def test_node_ports_refuse_a_service_without_a_quota_finding() -> None:
+    tenant = ctx(quota={"services": 1.0, "services.nodeports": 0.0})
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}, "spec": {}}
+    node = {**svc, "spec": {"type": "NodePort"}}
+    # the NodePort Service is refused (quota.nodeport says so) and takes no services count
+    assert quota.quota_overflows(tenant, [(1, node), (2, svc)]) == []
 
 
 def test_quota_overflows_counts_the_namespace_builtin_configmap() -> None:
@@ -389,6 +455,97 @@ def test_memory_totals_show_in_mebibytes_and_the_quota_as_written() -> None:
     dep = deployment({"containers": [ctr("a", {"memory": "768Mi"})]}, replicas=2)
     ((_, issue),) = quota.quota_overflows(tenant, [(1, dep)])
     assert issue.message == (
-        "requests.memory: the tenant's objects need 1536Mi (counting up to Deployment 'web'), "
-        "over the ResourceQuota's 1Gi"
+        "requests.memory: the tenant's objects need 1536Mi (counting up to Deployment 'web'; "
+        "1 of its 2 pods fit), over the ResourceQuota's 1Gi"
     )
+
+
+# -- found by the differential test against the API server (tests/cluster) --------------------
+
+
+def test_sidecars_run_next_to_the_app_containers_and_add_up() -> None:
+    """An init container with restartPolicy Always keeps running: the pod uses the sum."""
+    sidecar = {**ctr("proxy", {"cpu": "300m"}, {"cpu": "300m"}), "restartPolicy": "Always"}
+    pod = {"initContainers": [sidecar], "containers": [ctr("web", {"cpu": "300m"})]}
+    usage = quota.pod_usage(ctx(), pod)
+    assert usage["requests.cpu"] == pytest.approx(0.6)
+    assert usage["limits.cpu"] == pytest.approx(0.3)
+    tenant = ctx(quota={"requests.cpu": 1.0}, quota_text={"requests.cpu": "1"})
+    ((_, issue),) = quota.quota_overflows(tenant, [("k", deployment(pod, replicas=2))])
+    assert issue.message == (
+        "requests.cpu: the tenant's objects need 1200m (counting up to Deployment 'web'; "
+        "1 of its 2 pods fit), over the ResourceQuota's 1"
+    )
+
+
+def test_an_init_step_runs_next_to_the_sidecars_started_before_it() -> None:
+    sidecar = {**ctr("proxy", {"cpu": "200m"}), "restartPolicy": "Always"}
+    pod = {
+        "initContainers": [ctr("early", {"cpu": "500m"}), sidecar, ctr("late", {"cpu": "500m"})],
+        "containers": [ctr("web", {"cpu": "100m"})],
+    }
+    # app 100m + sidecar 200m = 300m; "late" runs with the sidecar: 700m; "early" alone: 500m
+    assert quota.pod_usage(ctx(), pod)["requests.cpu"] == pytest.approx(0.7)
+
+
+@pytest.mark.parametrize(
+    ("spec", "n"),
+    [
+        ({"parallelism": 5, "completions": 2}, 2),
+        ({"parallelism": 2, "completions": 4}, 2),
+        ({"parallelism": 3}, 3),
+        ({"completions": 0}, 0),
+        ({"parallelism": 4, "suspend": True}, 0),
+        ({"parallelism": 4, "completions": "2"}, 4),
+    ],
+)
+def test_a_job_runs_no_more_pods_than_completions_and_none_suspended(
+    spec: dict[str, Any], n: int
+) -> None:
+    assert quota.replicas({"kind": "Job", "spec": spec}) == n
+    cron = {"kind": "CronJob", "spec": {"jobTemplate": {"spec": spec}}}
+    assert quota.replicas(cron) == n
+
+
+def test_a_request_above_the_limit_is_refused() -> None:
+    tenant = ctx(default={"cpu": 0.5}, default_request={"cpu": 0.05})
+    pod = {
+        "containers": [
+            ctr("own", {"cpu": "800m"}, {"cpu": "400m"}),
+            ctr("defaulted", {"cpu": "800m"}),  # the LimitRange's default limit is 500m
+            ctr("equal", {"cpu": "500m"}),
+        ]
+    }
+    issues = quota.check_resources(tenant, pod, ("spec",))
+    assert [(i.rule, i.path, i.message) for i in issues] == [
+        (
+            F.LIMITS_REQUEST_OVER_LIMIT,
+            ("spec", "containers", 0, "resources"),
+            "container 'own' cpu request 800m is above its limit 400m",
+        ),
+        (
+            F.LIMITS_REQUEST_OVER_LIMIT,
+            ("spec", "containers", 1, "resources"),
+            "container 'defaulted' cpu request 800m is above the LimitRange default limit 500m",
+        ),
+    ]
+
+
+def test_a_quota_on_ephemeral_storage_requires_no_value() -> None:
+    """Only cpu and memory must be stated; a container without ephemeral-storage uses none."""
+    tenant = ctx(
+        quota={
+            "requests.ephemeral-storage": 2 * Gi,
+            "limits.ephemeral-storage": 4 * Gi,
+            "requests.memory": Gi,
+        }
+    )
+    pod = {"containers": [ctr("app", {"cpu": "100m"}, {"cpu": "100m"})]}
+    assert [(i.rule, i.message) for i in quota.check_resources(tenant, pod, ())] == [
+        (
+            F.QUOTA_REQUESTS,
+            "container 'app' has no memory request, the quota requires one and no LimitRange "
+            "default supplies it",
+        )
+    ]
+    assert "requests.ephemeral-storage" not in quota.pod_usage(tenant, pod)
