@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 from kuploy_gitops import yamlio
 from kuploy_gitops.errors import ConfigError
-from kuploy_gitops.validate import crdbundle
+from kuploy_gitops.quantity import KUBE_QUANTITY
+from kuploy_gitops.validate import apirules, crdbundle
 from kuploy_gitops.validate.fastcheck import Check, Compiler
 from kuploy_gitops.validate.findings import (
     API_REMOVED,
@@ -41,6 +42,17 @@ from kuploy_gitops.validate.findings import (
 
 _DEFS_ID = "https://kubernetes.io/api/_definitions.json"
 _OBJECT_META = f"{_DEFS_ID}#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+_QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
+# The bundled schemas let a Quantity be any string; the API server parses it (ParseQuantity).
+# The marker key words the finding (jsonschema and the compiled check ignore x- keys).
+QUANTITY_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "string", "pattern": KUBE_QUANTITY}, {"type": "number"}],
+    "x-kuploy-quantity": True,
+}
+# Kinds every group version lists in the definitions (not served objects).
+_GENERIC_KINDS = frozenset({"DeleteOptions", "WatchEvent"})
+# What the API server serves: the group/version/kind triples of the definitions document.
+_GVK = re.compile(r'"group": "([^"]*)",\s*"kind": "([^"]*)",\s*"version": "([^"]*)"')
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?$")
 # controller-gen writes a CRD's names block sorted: `kind:` is followed by `listKind:`.
 _CRD_KIND = re.compile(r"^\s+kind:\s*['\"]?(\w+)['\"]?\s*\n\s+listKind:", re.MULTILINE)
@@ -156,10 +168,10 @@ class LazyDefs(Mapping[str, Any]):
 
     _OPEN = '{\n  "$defs": {\n'
 
-    def __init__(self, text: str) -> None:
-        """``text`` is the whole definitions document."""
+    def __init__(self, text: str, overrides: Mapping[str, Any] | None = None) -> None:
+        """``text`` is the whole definitions document; ``overrides`` replace definitions."""
         self._text = text
-        self._decoded: dict[str, Any] = {}
+        self._decoded: dict[str, Any] = dict(overrides or {})
         self._all: dict[str, Any] | None = None
         # name -> where its value starts (names of Kubernetes types need no JSON escapes).
         self._offsets = {m[1]: m.end() for m in _DEF_KEY.finditer(text)}
@@ -187,7 +199,7 @@ class LazyDefs(Mapping[str, Any]):
 
     def _whole(self) -> dict[str, Any]:
         if self._all is None:
-            self._all = dict(json.loads(self._text).get("$defs") or {})
+            self._all = {**(json.loads(self._text).get("$defs") or {}), **self._decoded}
         return self._all
 
     def __iter__(self) -> Iterator[str]:
@@ -243,7 +255,13 @@ class SchemaSet:
     @cached_property
     def _defs(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(self._definitions_text)
+        data.setdefault("$defs", {})[_QUANTITY] = QUANTITY_SCHEMA
         return data
+
+    @cached_property
+    def _served(self) -> frozenset[tuple[str, str, str]]:
+        """(group, version, kind) of every kind of this Kubernetes version's definitions."""
+        return frozenset((g, v, k) for g, k, v in _GVK.findall(self._definitions_text))
 
     @cached_property
     def _registry(self) -> Registry:
@@ -254,7 +272,7 @@ class SchemaSet:
 
     @cached_property
     def _compiler(self) -> Compiler:
-        return Compiler(LazyDefs(self._definitions_text))
+        return Compiler(LazyDefs(self._definitions_text, {_QUANTITY: QUANTITY_SCHEMA}))
 
     # -- lookup --------------------------------------------------------------------------------
 
@@ -367,26 +385,81 @@ class SchemaSet:
             return [Issue(API_REMOVED, removed, ("apiVersion",))]
         schema = self.schema(api_version, kind)
         if schema is None:
-            group = api_version.rpartition("/")[0]
-            where = "the CRDs bundled with kuploy-gitops" + (
-                f" or the CRD folder {self.crd_dir}"
-                if self.crd_dir is not None
-                else " (pass --crd-dir with the CRD of this kind)"
-            )
-            extra = f" nor in {where}" if "." in group else ""
-            return [
-                Issue(
-                    UNKNOWN_KIND,
-                    f"no schema for {api_version} {kind} in Kubernetes "
-                    f"{self.kubernetes_version}{extra}",
-                    ("kind",),
-                )
-            ]
-        if self._fast[(api_version, kind)](obj):
-            return []
-        validator = self.validator(api_version, kind)
+            return [self.unserved(api_version, kind) or self._unknown_kind(api_version, kind)]
+        issues = [] if self._fast[(api_version, kind)](obj) else self._explained(obj)
+        # The API server's validation code: enums, values per kind, required after nulls.
+        seen = {issue.path for issue in issues}
+        issues += [i for i in apirules.check(api_version, kind, obj) if i.path not in seen]
+        return issues
+
+    def _explained(self, obj: Mapping[str, Any]) -> list[Issue]:
+        validator = self.validator(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
         assert validator is not None
         return list(_issues(validator, obj))
+
+    def _unknown_kind(self, api_version: str, kind: str) -> Issue:
+        group = api_version.rpartition("/")[0]
+        where = "the CRDs bundled with kuploy-gitops" + (
+            f" or the CRD folder {self.crd_dir}"
+            if self.crd_dir is not None
+            else " (pass --crd-dir with the CRD of this kind)"
+        )
+        extra = f" nor in {where}" if "." in group else ""
+        return Issue(
+            UNKNOWN_KIND,
+            f"no schema for {api_version} {kind} in Kubernetes {self.kubernetes_version}{extra}",
+            ("kind",),
+        )
+
+    def unserved(self, api_version: str, kind: str) -> Issue | None:
+        """An error when no Kubernetes API server can serve (apiVersion, kind), else None.
+
+        That is a kind or version missing from a group Kubernetes itself serves, a group
+        without a dot (the group of a custom resource always has one), or a group one or two
+        letters away from a Kubernetes group. Other unknown groups may be a cluster's CRDs.
+        """
+        import difflib
+
+        group, _, version = api_version.rpartition("/")
+        served = {(g, v, k) for g, v, k in self._served if k not in _GENERIC_KINDS}
+        groups = {g for g, _, _ in self._served}
+        kinds_at: dict[str, list[str]] = {}
+        for g, v, k in sorted(served):
+            kinds_at.setdefault(k, []).append(f"{g}/{v}" if g else v)
+        elsewhere = kinds_at.get(kind)
+        where = f" ({kind} is {' or '.join(elsewhere)})" if elsewhere else ""
+        if group in groups:
+            name = group or "the core group"
+            versions = sorted({v for g, v, _ in served if g == group})
+            if version not in versions:
+                return Issue(
+                    SCHEMA_INVALID,
+                    f"apiVersion: {api_version!r}: Kubernetes {self.kubernetes_version} serves "
+                    f"{name} in {', '.join(versions) or 'no version'}{where}",
+                    ("apiVersion",),
+                )
+            here = sorted({k for g, v, k in served if g == group and v == version})
+            close = difflib.get_close_matches(kind, here, n=1) or [
+                k for k in here if k.lower() == kind.lower()
+            ]
+            hint = f"; did you mean {close[0]!r}?" if close and not elsewhere else ""
+            return Issue(
+                SCHEMA_INVALID,
+                f"kind: {kind!r} is not a kind of {api_version} in Kubernetes "
+                f"{self.kubernetes_version}{where}{hint}",
+                ("kind",),
+            )
+        near = difflib.get_close_matches(group, [g for g in groups if g], n=1, cutoff=0.8)
+        if "." in group and not near:
+            return None
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        why = " (a custom resource's group has a dot)" if "." not in group else ""
+        return Issue(
+            SCHEMA_INVALID,
+            f"apiVersion: {api_version!r}: no API group {group!r} in Kubernetes "
+            f"{self.kubernetes_version}{why}{where}{hint}",
+            ("apiVersion",),
+        )
 
     def removed(self, api_version: str, kind: str) -> str | None:
         """The 'removed, use X' message when this apiVersion/kind is gone in this version."""
@@ -417,6 +490,18 @@ def _explain(err: jsonschema.ValidationError) -> Iterator[Issue]:
         for extra in sorted(k for k in err.instance if k not in known):
             full = _dotted((*path, extra))
             yield Issue(UNKNOWN_FIELD, f"unknown field {full!r}", (*path, extra))
+        return
+    if (
+        err.validator == "anyOf"
+        and isinstance(err.schema, dict)
+        and err.schema.get("x-kuploy-quantity")
+    ):
+        yield Issue(
+            SCHEMA_INVALID,
+            f"{_dotted(path)}: {_short(err.instance)} is not a quantity: use e.g. 512Mi, 1Gi, "
+            "500m or 0.5 (suffixes Ki Mi Gi Ti Pi Ei or m k M G T P E; case matters)",
+            path,
+        )
         return
     if err.validator in ("oneOf", "anyOf") and err.context:
         # Quantity / IntOrString: report the value, not every alternative.
