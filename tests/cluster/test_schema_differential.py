@@ -18,6 +18,7 @@ docs/validation.md); then the test checks that the difference is exactly the doc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +28,14 @@ import yaml
 from apiserver_harness import Cluster
 
 from kuploy_gitops import api, yamlio
+from kuploy_gitops.validate import crdbundle
 from kuploy_gitops.validate.engine import Options, validate_student
 from kuploy_gitops.validate.findings import ERROR, Finding
 
 CORPUS = Path(__file__).resolve().parent / "corpus" / "schema"
 STUDENT = "diff-student"
 NAMESPACE = "schema-diff"
+CRD_KINDS = ("Application", "AppProject")
 
 # The rules whose findings are the API server's business: decoding, schemas, names, removed
 # APIs, and the validation code's own checks. Everything else is admission policy or ours.
@@ -145,10 +148,26 @@ def validate_verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, lis
 
 @pytest.fixture(scope="module")
 def namespace(cluster: Cluster) -> Iterator[str]:
-    """A plain namespace: no Pod Security labels, no quota, no LimitRange."""
+    """A plain namespace (no Pod Security labels, quota or LimitRange), and the CRDs validate ships.
+
+    The CRDs are those of ``kuploy_gitops/validate/crds/`` (the kinds of :data:`CRD_KINDS`): the
+    server judges the custom resources of the corpus with exactly the schemas validate reads.
+    """
     result = cluster.kubectl("create", "namespace", NAMESPACE)
     assert result.ok or "AlreadyExists" in result.stderr, result.stderr
+    # Not ApplicationSet: no case needs it, and its 350 kB schema takes the server seconds.
+    crds = [json.loads(crdbundle.bundled_file("argoproj.io", k).read_text()) for k in CRD_KINDS]
+    applied = cluster.apply(crds)
+    assert applied.ok, applied.stderr
+    for crd in crds:
+        name = crd["metadata"]["name"]
+        cluster.wait_for(f"CRD {name} to be established", lambda n=name: _established(cluster, n))
     yield NAMESPACE
+
+
+def _established(cluster: Cluster, name: str) -> bool:
+    conditions = cluster.get("crd", name).get("status", {}).get("conditions") or []
+    return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
 
 def server_verdict(cluster: Cluster, namespace: str, case: Case) -> tuple[bool, str]:

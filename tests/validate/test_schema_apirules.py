@@ -294,3 +294,176 @@ def test_a_boolean_label_value_is_a_schema_error(schemas: SchemaSet) -> None:
     )
     issue = only(schemas.check(copy.deepcopy(obj)))
     assert issue.message == "metadata.labels.enabled: True is not of type ['string', 'null']"
+
+
+# -- values the validation code refuses --------------------------------------------------------
+
+
+def _with(obj: dict[str, Any], path: tuple[str | int, ...], value: Any) -> dict[str, Any]:
+    obj = copy.deepcopy(obj)
+    node: Any = obj
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return obj
+
+
+SERVICE: dict[str, Any] = {
+    "apiVersion": "v1",
+    "kind": "Service",
+    "metadata": {"name": "web"},
+    "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "name": "http"}]},
+}
+POD_SPEC = ("spec", "template", "spec")
+FIELD_REF = {"fieldRef": {"fieldPath": "metadata.name"}}
+C0_PATH = (*POD_SPEC, "containers", 0)
+
+
+@pytest.mark.parametrize(
+    ("obj", "message"),
+    [
+        (_with(deployment(), ("metadata", "labels"), {"app": "my app"}),
+         "metadata.labels.app: 'my app' is not valid: use at most 63 letters"),
+        (_with(deployment(), ("metadata", "labels"), {"a/b/c": "x"}),
+         "metadata.labels: key 'a/b/c' is not valid: use an optional DNS prefix and a name"),
+        (_with(deployment(), ("metadata", "annotations"), {"Example.com/x": "y"}),
+         "key 'Example.com/x' is not valid: use a lowercase DNS name before the '/'"),
+        (_with(deployment(), ("spec", "template", "metadata", "labels"), {"app": "web", "v": "-x"}),
+         "spec.template.metadata.labels.v: '-x' is not valid"),
+        (deployment(name="Web"),
+         f"{C0}.name: 'Web' is not valid: use a lowercase DNS label"),
+        (_with(deployment(), (*POD_SPEC, "initContainers"), [{"name": "web", "image": "b:1"}]),
+         f"{C0}.name: 'web' is not valid: use a name no other container of the pod has"),
+        (deployment(ports=[{"containerPort": 0}]),
+         f"{C0}.ports[0].containerPort: 0 is not a port: use 1 to 65535"),
+        (deployment(ports=[{"containerPort": 80, "name": "http-metrics-port"}]),
+         f"{C0}.ports[0].name: 'http-metrics-port' is not a port name: at most 15 lowercase"),
+        (deployment(ports=[{"containerPort": 80, "name": "http--x"}]),
+         "'http--x' is not a port name"),
+        (deployment(readinessProbe={"httpGet": {"port": 80}, "exec": {"command": ["true"]}}),
+         f"{C0}.readinessProbe: needs exactly one of exec, httpGet, tcpSocket, grpc "
+         "(got exec, httpGet)"),
+        (deployment(startupProbe={"periodSeconds": 5}), "(got none)"),
+        (deployment(volumeMounts=[{"name": "data", "mountPath": "/d"}]),
+         f"{C0}.volumeMounts[0].name: 'data' is not valid: use the name of a pod volume"),
+        (deployment(env=[{"name": "A", "value": "x", "valueFrom": FIELD_REF}]),
+         f"{C0}.env[0]: both value and valueFrom are set: give one"),
+        (_with(deployment(), ("spec", "replicas"), -1),
+         "spec.replicas: -1 is not valid: use 0 or more"),
+        (_with(SERVICE, ("spec", "ports", 0, "name"), "HTTP"),
+         "spec.ports[0].name: 'HTTP' is not valid: use a lowercase DNS label"),
+        (_with(SERVICE, ("spec", "ports", 0, "targetPort"), "8080"),
+         "spec.ports[0].targetPort: '8080' is not a port name"),
+        (_with(SERVICE, ("spec", "ports", 0, "targetPort"), 70000),
+         "spec.ports[0].targetPort: 70000 is not a port"),
+        (_with(SERVICE, ("spec", "ports"), [{"port": 80, "name": "a"}, {"port": 80, "name": "b"}]),
+         "spec.ports[1]: port 80/TCP is given twice"),
+    ],
+)  # fmt: skip
+def test_values_the_validation_code_refuses(
+    schemas: SchemaSet, obj: dict[str, Any], message: str
+) -> None:
+    assert message in only(schemas.check(obj)).message
+
+
+def test_values_at_their_limits_are_fine(schemas: SchemaSet) -> None:
+    dep = deployment(
+        name="web-2",
+        ports=[{"containerPort": 65535, "name": "http-metrics-01"}, {"containerPort": 1}],
+        env=[
+            {"name": "E", "value": ""},
+            {"name": "P", "valueFrom": {"fieldRef": {"fieldPath": "x"}}},
+        ],
+        livenessProbe={"tcpSocket": {"port": "http-metrics-01"}},
+        volumeMounts=[{"name": "data", "mountPath": "/data"}],
+    )
+    dep["metadata"]["labels"] = {"app.kubernetes.io/name": "web", "v": "v1.2_3-rc.1", "e": ""}
+    dep["metadata"]["annotations"] = {"traefik.ingress.kubernetes.io/router.tls": "any text: ok"}
+    dep["spec"]["replicas"] = 0
+    dep["spec"]["template"]["spec"]["volumes"] = [{"name": "data", "emptyDir": {}}]
+    assert schemas.check(dep) == []
+    svc = _with(
+        SERVICE,
+        ("spec", "ports", 0),
+        {"port": 80, "name": "a-port-name-over-15", "targetPort": "http"},
+    )
+    assert schemas.check(svc) == []
+
+
+def test_statefulset_mounts_its_claim_templates(schemas: SchemaSet) -> None:
+    sts = deployment(volumeMounts=[{"name": "data", "mountPath": "/d"}])
+    sts["kind"] = "StatefulSet"
+    sts["spec"]["volumeClaimTemplates"] = [
+        {"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"],
+         "resources": {"requests": {"storage": "1Gi"}}}}
+    ]  # fmt: skip
+    assert schemas.check(sts) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "ok"),
+    [({"config.yaml": "x", "_a-b.c": "y", ".hidden": "z"}, True), ({"my key": "x"}, False),
+     ({"..data": "x"}, False), ({".": "x"}, False), ({"a/b": "x"}, False)],
+)  # fmt: skip
+def test_configmap_keys(schemas: SchemaSet, data: dict[str, str], ok: bool) -> None:
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": data}
+    issues = schemas.check(cm)
+    assert (issues == []) == ok, issues
+    if not ok:
+        assert only(issues).message.startswith("data: key ")
+
+
+@pytest.mark.parametrize(
+    ("schedule", "problem"),
+    [("0 3 * * *", ""), ("*/5 * * * 1-5", ""), ("@daily", ""), ("@every 1h", ""),
+     ("every day", "five fields"), ("0 3 * *", "five fields"),
+     ("CRON_TZ=Asia/Seoul 0 3 * * *", "spec.timeZone"), ("TZ=UTC 0 3 * * *", "spec.timeZone")],
+)  # fmt: skip
+def test_cronjob_schedules(schemas: SchemaSet, schedule: str, problem: str) -> None:
+    job = {"spec": {"template": {"spec": {"restartPolicy": "Never",
+           "containers": [{"name": "c", "image": "b:1"}]}}}}  # fmt: skip
+    cron = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"},
+            "spec": {"schedule": schedule, "jobTemplate": job}}  # fmt: skip
+    issues = schemas.check(cron)
+    if not problem:
+        assert issues == []
+    else:
+        assert problem in only(issues).message
+        assert only(issues).message.startswith(f"spec.schedule: {schedule!r} is not a schedule: ")
+
+
+def test_ingress_hosts_and_paths(schemas: SchemaSet) -> None:
+    def ingress(host: str, path: str) -> dict[str, Any]:
+        backend = {"service": {"name": "w", "port": {"number": 80}}}
+        paths = [{"path": path, "pathType": "Prefix", "backend": backend}]
+        return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i"},
+                "spec": {"rules": [{"host": host, "http": {"paths": paths}}]}}  # fmt: skip
+
+    assert schemas.check(ingress("*.web.example.test", "/api")) == []
+    assert (
+        "host: 'Web.example.test' is not valid"
+        in only(schemas.check(ingress("Web.example.test", "/"))).message
+    )
+    assert (
+        "path: 'api' is not valid: use an absolute path"
+        in only(schemas.check(ingress("web.example.test", "api"))).message
+    )
+
+
+def test_hpa_bounds_and_pdb(schemas: SchemaSet) -> None:
+    ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "w"}
+    spec = {"scaleTargetRef": ref, "maxReplicas": 3}
+    hpa = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {}}
+    hpa["metadata"] = {"name": "h"}
+    hpa["spec"] = spec
+    assert schemas.check(hpa) == []
+    assert schemas.check(_with(hpa, ("spec", "minReplicas"), 3)) == []
+    high = only(schemas.check(_with(hpa, ("spec", "minReplicas"), 5)))
+    assert high.message == "spec.maxReplicas: 3 is less than minReplicas 5"
+    zero = only(schemas.check(_with(hpa, ("spec", "minReplicas"), 0)))
+    assert zero.message == "spec.minReplicas: 0 is not valid: use 1 or more"
+    pdb = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "p"},
+           "spec": {"minAvailable": 1, "maxUnavailable": "25%"}}  # fmt: skip
+    assert "both set" in only(schemas.check(pdb)).message
+    del pdb["spec"]["minAvailable"]
+    assert schemas.check(pdb) == []
