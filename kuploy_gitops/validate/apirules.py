@@ -268,7 +268,9 @@ def _pod_template(
             *(_get(c, ("metadata",)) for c in (claims if isinstance(claims, list) else [])),
         ]
     volume_names = {
-        v.get("name") for v in (volumes if isinstance(volumes, list) else []) if isinstance(v, dict)
+        str(v.get("name"))
+        for v in (volumes if isinstance(volumes, list) else [])
+        if isinstance(v, dict)
     }
     names: set[str] = set()
     for field in ("initContainers", "containers", "ephemeralContainers"):
@@ -290,35 +292,35 @@ def _resources(container: Mapping[str, Any], path: Path_, out: list[Issue]) -> N
     resources = container.get("resources")
     if not isinstance(resources, dict):
         return
-    values: dict[str, dict[str, float]] = {}
+    values: dict[str, dict[str, tuple[float, Any]]] = {}  # side -> name -> (value, as written)
     for side in ("requests", "limits"):
         entries = resources.get(side)
         if not isinstance(entries, dict):
             continue
         for name, raw in entries.items():
             value = kube_quantity(raw) if isinstance(raw, str | int | float) else None
-            if value is None or isinstance(raw, bool):
+            if value is None:
                 continue  # not a quantity: the schema's finding
+            where: Path_ = (*path, "resources", side, str(name))
             if value < 0:
                 out.append(
                     Issue(
                         SCHEMA_INVALID,
-                        f"{_dotted((*path, 'resources', side, str(name)))}: {raw!r} is negative: "
-                        "use a quantity of 0 or more",
-                        (*path, "resources", side, str(name)),
+                        f"{_dotted(where)}: {raw!r} is negative: use a quantity of 0 or more",
+                        where,
                     )
                 )
-            values.setdefault(side, {})[str(name)] = value
-    for name, request in values.get("requests", {}).items():
-        limit = values.get("limits", {}).get(name)
-        if limit is not None and request > limit:
+            values.setdefault(side, {})[str(name)] = (value, raw)
+    limits = values.get("limits", {})
+    for name, (request, raw) in values.get("requests", {}).items():
+        if name in limits and request > limits[name][0]:
+            where = (*path, "resources", "requests", name)
             out.append(
                 Issue(
                     SCHEMA_INVALID,
-                    f"{_dotted((*path, 'resources', 'requests', name))}: "
-                    f"{resources['requests'][name]!r} is more than the limit "
-                    f"{resources['limits'][name]!r}: a request must be at most its limit",
-                    (*path, "resources", "requests", name),
+                    f"{_dotted(where)}: {raw!r} is more than the limit {limits[name][1]!r}: "
+                    "a request must be at most its limit",
+                    where,
                 )
             )
 
@@ -336,7 +338,7 @@ def _service(obj: Mapping[str, Any], out: list[Issue]) -> None:
     if not isinstance(ports, list) or not ports:
         out.append(_required(("spec", "ports"), "at least one port (or clusterIP: None)"))
         return
-    seen: set[tuple[Any, Any]] = set()
+    seen: set[tuple[str, str]] = set()
     port_names: set[str] = set()
     for i, port in enumerate(ports):
         if not isinstance(port, dict):
@@ -355,12 +357,12 @@ def _service(obj: Mapping[str, Any], out: list[Issue]) -> None:
             if name in port_names:
                 out.append(_bad(path, "name", name, "a name no other port of the Service has"))
             port_names.add(name)
-        ident = (port.get("port"), port.get("protocol") or "TCP")
+        ident = (str(port.get("port")), str(port.get("protocol") or "TCP"))
         if ident in seen:
             out.append(
                 Issue(
                     SCHEMA_INVALID,
-                    f"{_dotted(path)}: port {ident[0]!r}/{ident[1]} is given twice",
+                    f"{_dotted(path)}: port {ident[0]}/{ident[1]} is given twice",
                     path,
                 )
             )
@@ -421,7 +423,7 @@ def _container(
     container: dict[str, Any],
     path: Path_,
     names: set[str],
-    volumes: set[Any],
+    volumes: set[str],
     out: list[Issue],
 ) -> None:
     """Name, ports, env, probes and volume mounts of one container."""

@@ -416,7 +416,8 @@ class SchemaSet:
 
         That is a kind or version missing from a group Kubernetes itself serves, a group
         without a dot (the group of a custom resource always has one), or a group one or two
-        letters away from a Kubernetes group. Other unknown groups may be a cluster's CRDs.
+        letters away from a Kubernetes group with as many dots. Other unknown groups may be a
+        cluster's CRDs.
         """
         import difflib
 
@@ -449,9 +450,18 @@ class SchemaSet:
                 f"{self.kubernetes_version}{where}{hint}",
                 ("kind",),
             )
-        near = difflib.get_close_matches(group, [g for g in groups if g], n=1, cutoff=0.8)
-        if "." in group and not near:
-            return None
+        if "." in group:
+            # A typo keeps the number of labels and is a letter or two away; a group that only
+            # shares a suffix (gateway.networking.k8s.io) is a CRD's, as is one a CRD names.
+            near = [
+                g
+                for g in sorted(groups)
+                if g.count(".") == group.count(".") and _distance(g, group, 2) <= 2
+            ]
+            if not near or self.has_crd_group(group):
+                return None
+        else:
+            near = difflib.get_close_matches(group, [g for g in groups if g], n=1)
         hint = f"; did you mean {near[0]!r}?" if near else ""
         why = " (a custom resource's group has a dot)" if "." not in group else ""
         return Issue(
@@ -470,6 +480,20 @@ class SchemaSet:
             f"{api_version} {kind} was removed in Kubernetes 1.{hit[0]} "
             f"(validating for 1.{self.minor}); use {hit[1]}"
         )
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance of ``a`` and ``b``, or ``limit + 1`` once it is over ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+        if min(row) > limit:
+            return limit + 1
+    return row[-1]
 
 
 def _issues(validator: jsonschema.protocols.Validator, obj: Mapping[str, Any]) -> Iterator[Issue]:

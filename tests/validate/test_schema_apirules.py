@@ -9,12 +9,14 @@ API server serves, and YAML 1.1 booleans as kubectl reads them.
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kuploy_gitops import yamlio
 from kuploy_gitops.quantity import kube_quantity
+from kuploy_gitops.validate import apirules
 from kuploy_gitops.validate.findings import Issue
 from kuploy_gitops.validate.schemas import SchemaSet
 
@@ -251,6 +253,9 @@ def test_a_schema_finding_and_a_rule_at_the_same_path_are_one_finding(schemas: S
         ("networkin.k8s.io/v1", "NetworkPolicy", "apiVersion: 'networkin.k8s.io/v1': no API "
          "group 'networkin.k8s.io' in Kubernetes 1.36.0 (NetworkPolicy is networking.k8s.io/v1)"
          "; did you mean 'networking.k8s.io'?"),
+        ("rabc.authorization.k8s.io/v1", "Role", "apiVersion: 'rabc.authorization.k8s.io/v1': "
+         "no API group 'rabc.authorization.k8s.io' in Kubernetes 1.36.0 (Role is "
+         "rbac.authorization.k8s.io/v1); did you mean 'rbac.authorization.k8s.io'?"),
         ("apps/v1beta", "Deployment", "apiVersion: 'apps/v1beta': Kubernetes 1.36.0 serves apps "
          "in v1 (Deployment is apps/v1)"),
         ("apps/v1", "Deploymnet", "kind: 'Deploymnet' is not a kind of apps/v1 in Kubernetes "
@@ -267,7 +272,14 @@ def test_an_api_version_no_api_server_serves_is_an_error(
 
 
 def test_a_group_that_may_be_a_crd_stays_a_warning(schemas: SchemaSet) -> None:
-    for api_version in ("cert-manager.io/v1", "widgets.example.org/v1"):
+    for api_version in (
+        "cert-manager.io/v1",
+        "widgets.example.org/v1",
+        "gateway.networking.k8s.io/v1",  # Gateway API: a suffix in common is no typo
+        "policy.networking.k8s.io/v1alpha1",
+        "snapshot.storage.k8s.io/v1",
+        "gateway.networking.x-k8s.io/v1alpha1",
+    ):
         obj = {"apiVersion": api_version, "kind": "Widget", "metadata": {"name": "x"}}
         (issue,) = schemas.check(obj)
         assert issue.rule == "schema.unknown-kind"
@@ -467,3 +479,39 @@ def test_hpa_bounds_and_pdb(schemas: SchemaSet) -> None:
     assert "both set" in only(schemas.check(pdb)).message
     del pdb["spec"]["minAvailable"]
     assert schemas.check(pdb) == []
+
+
+ODD_VALUES: list[Any] = [None, "", "x", 0, -1, 1.5, True, [], {}, [None], [{"a": [1]}], {"a": {}}]
+CORPUS = Path(__file__).resolve().parents[1] / "cluster" / "corpus" / "schema"
+
+
+def _paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [path] if path else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out += _paths(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            out += _paths(value, (*path, i))
+    return out
+
+
+def test_any_value_anywhere_gives_findings_not_exceptions() -> None:
+    """Manifests are untrusted: every node of the valid corpus objects replaced by odd values.
+
+    The API server rules run whatever the schema found (jsonschema itself takes any value).
+    """
+    objects = [
+        doc["object"]
+        for path in sorted(CORPUS.glob("*.yaml"))
+        for doc in yamlio.load_all(path.read_text(), source=str(path))
+        if doc["id"].startswith("valid-") and "object" in doc
+    ]
+    assert len(objects) >= 20
+    checked = 0
+    for obj in objects:
+        for path in _paths(obj):
+            for odd in ODD_VALUES:
+                apirules.check(obj["apiVersion"], obj["kind"], _with(obj, path, odd))
+                checked += 1
+    assert checked > 5000
