@@ -16,12 +16,29 @@ from an empty value). Every issue is ``schema.invalid``, worded
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Mapping
-from typing import Any, TypeGuard
+from typing import Any
 
 from kuploy_gitops.quantity import kube_quantity
+from kuploy_gitops.validate.apivalues import (
+    DATA_KINDS,
+    at_least,
+    bad,
+    check_container,
+    check_data_keys,
+    check_hpa,
+    check_metadata,
+    check_port,
+    check_port_name,
+    check_schedule,
+    dns_label,
+    dns_subdomain,
+    dotted,
+    get_path,
+    given,
+    required,
+    show,
+)
 from kuploy_gitops.validate.findings import SCHEMA_INVALID, Issue
 from kuploy_gitops.validate.objects import Path_
 
@@ -184,9 +201,9 @@ def check(api_version: str, kind: str, obj: Mapping[str, Any]) -> list[Issue]:
     group, _, version = api_version.rpartition("/")
     key = (group, kind)
     out: list[Issue] = []
-    _metadata(obj.get("metadata"), ("metadata",), out)
-    if key in _DATA_KINDS:
-        _data_keys(obj, out)
+    check_metadata(obj.get("metadata"), ("metadata",), out)
+    if key in DATA_KINDS:
+        check_data_keys(obj, out)
     tree = _TREES.get(key)
     if tree is None:
         return out
@@ -197,13 +214,13 @@ def check(api_version: str, kind: str, obj: Mapping[str, Any]) -> list[Issue]:
     spec = obj.get("spec")
     spec = spec if isinstance(spec, dict) else {}
     if kind in _WORKLOADS and group == "apps":
-        if not _given(spec.get("selector")):
-            out.append(_required(("spec", "selector"), "a label selector"))
-        _at_least(spec, ("spec",), "replicas", 0, out)
+        if not given(spec.get("selector")):
+            out.append(required(("spec", "selector"), "a label selector"))
+        at_least(spec, ("spec",), "replicas", 0, out)
     elif key == ("autoscaling", "HorizontalPodAutoscaler"):
-        _hpa(spec, out)
+        check_hpa(spec, out)
     elif key == ("policy", "PodDisruptionBudget"):
-        if _given(spec.get("minAvailable")) and _given(spec.get("maxUnavailable")):
+        if given(spec.get("minAvailable")) and given(spec.get("maxUnavailable")):
             out.append(
                 Issue(
                     SCHEMA_INVALID,
@@ -212,18 +229,18 @@ def check(api_version: str, kind: str, obj: Mapping[str, Any]) -> list[Issue]:
                 )
             )
     elif key == ("batch", "CronJob"):
-        _schedule(spec.get("schedule"), out)
+        check_schedule(spec.get("schedule"), out)
     elif key == ("", "Service"):
         _service(obj, out)
     elif key == ("", "PersistentVolumeClaim"):
-        _pvc_spec(_get(obj, ("spec",)), ("spec",), out)
+        _pvc_spec(get_path(obj, ("spec",)), ("spec",), out)
     elif key == ("networking.k8s.io", "Ingress") and version == "v1":
         _ingress(obj, out)
     if key == ("apps", "StatefulSet"):
-        claims = _get(obj, ("spec", "volumeClaimTemplates"))
+        claims = get_path(obj, ("spec", "volumeClaimTemplates"))
         for i, claim in enumerate(claims if isinstance(claims, list) else []):
             path: Path_ = ("spec", "volumeClaimTemplates", i, "spec")
-            _pvc_spec(_get(claim, ("spec",)), path, out)
+            _pvc_spec(get_path(claim, ("spec",)), path, out)
     return out
 
 
@@ -234,38 +251,38 @@ def _pod_template(
     obj: Mapping[str, Any], base: Path_, restart: tuple[str, ...], kind: str, out: list[Issue]
 ) -> None:
     spec_path: Path_ = (*base, "spec")
-    spec = _get(obj, spec_path)
+    spec = get_path(obj, spec_path)
     if not isinstance(spec, dict):
         spec = {}
     policy = spec.get("restartPolicy")
     if len(restart) < 3:
-        if not _given(policy) and "Always" not in restart:
+        if not given(policy) and "Always" not in restart:
             out.append(
-                _required(
+                required(
                     (*spec_path, "restartPolicy"),
-                    f"the pods of a {kind} need one of {_show(restart)}",
+                    f"the pods of a {kind} need one of {show(restart)}",
                 )
             )
         elif policy in _POD_ENUMS[("restartPolicy",)] and policy not in restart:
             out.append(
                 Issue(
                     SCHEMA_INVALID,
-                    f"{_dotted((*spec_path, 'restartPolicy'))}: {policy!r} is not allowed "
-                    f"for a {kind}'s pods: use {_show(restart)}",
+                    f"{dotted((*spec_path, 'restartPolicy'))}: {policy!r} is not allowed "
+                    f"for a {kind}'s pods: use {show(restart)}",
                     (*spec_path, "restartPolicy"),
                 )
             )
     containers = spec.get("containers")
     if not isinstance(containers, list) or not containers:
-        out.append(_required((*spec_path, "containers"), "at least one container"))
+        out.append(required((*spec_path, "containers"), "at least one container"))
     if base:  # a Pod's own metadata is the object's, checked already
-        _metadata(_get(obj, (*base, "metadata")), (*base, "metadata"), out)
+        check_metadata(get_path(obj, (*base, "metadata")), (*base, "metadata"), out)
     volumes = spec.get("volumes")
     if kind == "StatefulSet":  # its claim templates are volumes of its pods too
-        claims = _get(obj, ("spec", "volumeClaimTemplates"))
+        claims = get_path(obj, ("spec", "volumeClaimTemplates"))
         volumes = [
             *(volumes if isinstance(volumes, list) else []),
-            *(_get(c, ("metadata",)) for c in (claims if isinstance(claims, list) else [])),
+            *(get_path(c, ("metadata",)) for c in (claims if isinstance(claims, list) else [])),
         ]
     volume_names = {
         str(v.get("name"))
@@ -282,9 +299,9 @@ def _pod_template(
                 continue
             path: Path_ = (*spec_path, field, i)
             for name in ("name", "image"):
-                if not _given(container.get(name)):
-                    out.append(_required((*path, name), f"every container needs an {name}"))
-            _container(container, path, names, volume_names, out)
+                if not given(container.get(name)):
+                    out.append(required((*path, name), f"every container needs an {name}"))
+            check_container(container, path, names, volume_names, out)
             _resources(container, path, out)
 
 
@@ -306,7 +323,7 @@ def _resources(container: Mapping[str, Any], path: Path_, out: list[Issue]) -> N
                 out.append(
                     Issue(
                         SCHEMA_INVALID,
-                        f"{_dotted(where)}: {raw!r} is negative: use a quantity of 0 or more",
+                        f"{dotted(where)}: {raw!r} is negative: use a quantity of 0 or more",
                         where,
                     )
                 )
@@ -318,7 +335,7 @@ def _resources(container: Mapping[str, Any], path: Path_, out: list[Issue]) -> N
             out.append(
                 Issue(
                     SCHEMA_INVALID,
-                    f"{_dotted(where)}: {raw!r} is more than the limit {limits[name][1]!r}: "
+                    f"{dotted(where)}: {raw!r} is more than the limit {limits[name][1]!r}: "
                     "a request must be at most its limit",
                     where,
                 )
@@ -326,17 +343,17 @@ def _resources(container: Mapping[str, Any], path: Path_, out: list[Issue]) -> N
 
 
 def _service(obj: Mapping[str, Any], out: list[Issue]) -> None:
-    spec = _get(obj, ("spec",))
+    spec = get_path(obj, ("spec",))
     spec = spec if isinstance(spec, dict) else {}
     if spec.get("type") == "ExternalName":
-        if not _given(spec.get("externalName")):
-            out.append(_required(("spec", "externalName"), "a Service of type ExternalName"))
+        if not given(spec.get("externalName")):
+            out.append(required(("spec", "externalName"), "a Service of type ExternalName"))
         return
     if spec.get("clusterIP") == "None":
         return  # a headless Service may have no ports
     ports = spec.get("ports")
     if not isinstance(ports, list) or not ports:
-        out.append(_required(("spec", "ports"), "at least one port (or clusterIP: None)"))
+        out.append(required(("spec", "ports"), "at least one port (or clusterIP: None)"))
         return
     seen: set[tuple[str, str]] = set()
     port_names: set[str] = set()
@@ -344,25 +361,25 @@ def _service(obj: Mapping[str, Any], out: list[Issue]) -> None:
         if not isinstance(port, dict):
             continue
         path: Path_ = ("spec", "ports", i)
-        _port_number(port.get("port"), (*path, "port"), out)
+        check_port(port.get("port"), (*path, "port"), out)
         target = port.get("targetPort")
         if isinstance(target, str) and target:
-            _svc_name(target, (*path, "targetPort"), out)
+            check_port_name(target, (*path, "targetPort"), out)
         elif target is not None:
-            _port_number(target, (*path, "targetPort"), out)
+            check_port(target, (*path, "targetPort"), out)
         name = port.get("name")
         if isinstance(name, str) and name:
-            if not _dns_label(name):
-                out.append(_bad(path, "name", name, "a lowercase DNS label (a-z, 0-9, '-')"))
+            if not dns_label(name):
+                out.append(bad(path, "name", name, "a lowercase DNS label (a-z, 0-9, '-')"))
             if name in port_names:
-                out.append(_bad(path, "name", name, "a name no other port of the Service has"))
+                out.append(bad(path, "name", name, "a name no other port of the Service has"))
             port_names.add(name)
         ident = (str(port.get("port")), str(port.get("protocol") or "TCP"))
         if ident in seen:
             out.append(
                 Issue(
                     SCHEMA_INVALID,
-                    f"{_dotted(path)}: port {ident[0]}/{ident[1]} is given twice",
+                    f"{dotted(path)}: port {ident[0]}/{ident[1]} is given twice",
                     path,
                 )
             )
@@ -373,226 +390,53 @@ def _pvc_spec(spec: Any, path: Path_, out: list[Issue]) -> None:
     spec = spec if isinstance(spec, dict) else {}
     modes = spec.get("accessModes")
     if not isinstance(modes, list) or not modes:
-        out.append(_required((*path, "accessModes"), f"one or more of {_show(_ACCESS_MODES)}"))
+        out.append(required((*path, "accessModes"), f"one or more of {show(_ACCESS_MODES)}"))
     if spec.get("dataSource") is None and spec.get("dataSourceRef") is None:
-        storage = _get(spec, ("resources", "requests", "storage"))
-        if not _given(storage):
-            out.append(_required((*path, "resources", "requests", "storage"), "a size, e.g. 1Gi"))
+        storage = get_path(spec, ("resources", "requests", "storage"))
+        if not given(storage):
+            out.append(required((*path, "resources", "requests", "storage"), "a size, e.g. 1Gi"))
 
 
 def _ingress(obj: Mapping[str, Any], out: list[Issue]) -> None:
-    rules = _get(obj, ("spec", "rules"))
+    rules = get_path(obj, ("spec", "rules"))
     for i, rule in enumerate(rules if isinstance(rules, list) else []):
-        host = _get(rule, ("host",))
-        if isinstance(host, str) and host and not _dns_subdomain(host.removeprefix("*.")):
+        host = get_path(rule, ("host",))
+        if isinstance(host, str) and host and not dns_subdomain(host.removeprefix("*.")):
             out.append(
-                _bad(
+                bad(
                     ("spec", "rules", i),
                     "host",
                     host,
                     "a lowercase DNS name (e.g. web.example.com)",
                 )
             )
-        paths = _get(rule, ("http", "paths"))
+        paths = get_path(rule, ("http", "paths"))
         for j, item in enumerate(paths if isinstance(paths, list) else []):
             where: Path_ = ("spec", "rules", i, "http", "paths", j)
             if not isinstance(item, dict):
                 continue
             value = item.get("path")
             if isinstance(value, str) and value and not value.startswith("/"):
-                out.append(_bad(where, "path", value, "an absolute path (starting with '/')"))
+                out.append(bad(where, "path", value, "an absolute path (starting with '/')"))
             # Missing or null is the schema's finding; an empty value is not defaulted.
             if item.get("pathType") == "":
                 out.append(
-                    _required(
+                    required(
                         (*where, "pathType"),
                         "one of 'Exact', 'Prefix', 'ImplementationSpecific'",
                     )
                 )
-            service = _get(item, ("backend", "service"))
+            service = get_path(item, ("backend", "service"))
             if isinstance(service, dict):
                 port = service.get("port")
                 port = port if isinstance(port, dict) else {}
-                if not _given(port.get("name")) and not _given(port.get("number")):
+                if not given(port.get("name")) and not given(port.get("number")):
                     out.append(
-                        _required((*where, "backend", "service", "port"), "a port name or number")
+                        required((*where, "backend", "service", "port"), "a port name or number")
                     )
 
 
-def _container(
-    container: dict[str, Any],
-    path: Path_,
-    names: set[str],
-    volumes: set[str],
-    out: list[Issue],
-) -> None:
-    """Name, ports, env, probes and volume mounts of one container."""
-    name = container.get("name")
-    if isinstance(name, str) and name:
-        if not _dns_label(name):
-            out.append(_bad(path, "name", name, "a lowercase DNS label (a-z, 0-9, '-')"))
-        elif name in names:
-            out.append(_bad(path, "name", name, "a name no other container of the pod has"))
-        names.add(name)
-    ports = container.get("ports")
-    for i, port in enumerate(ports if isinstance(ports, list) else []):
-        if isinstance(port, dict):
-            _port_number(port.get("containerPort"), (*path, "ports", i, "containerPort"), out)
-            port_name = port.get("name")
-            if isinstance(port_name, str) and port_name:
-                _svc_name(port_name, (*path, "ports", i, "name"), out)
-    env = container.get("env")
-    for i, var in enumerate(env if isinstance(env, list) else []):
-        if isinstance(var, dict) and _given(var.get("value")) and _given(var.get("valueFrom")):
-            out.append(
-                Issue(
-                    SCHEMA_INVALID,
-                    f"{_dotted((*path, 'env', i))}: both value and valueFrom are set: give one",
-                    (*path, "env", i, "valueFrom"),
-                )
-            )
-    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
-        spec = container.get(probe)
-        if isinstance(spec, dict):
-            handlers = [h for h in _PROBE_HANDLERS if _given(spec.get(h))]
-            if len(handlers) != 1:
-                got = ", ".join(handlers) if handlers else "none"
-                out.append(
-                    Issue(
-                        SCHEMA_INVALID,
-                        f"{_dotted((*path, probe))}: needs exactly one of "
-                        f"{', '.join(_PROBE_HANDLERS)} (got {got})",
-                        (*path, probe),
-                    )
-                )
-    mounts = container.get("volumeMounts")
-    for i, mount in enumerate(mounts if isinstance(mounts, list) else []):
-        if isinstance(mount, dict):
-            volume = mount.get("name")
-            if isinstance(volume, str) and volume and volume not in volumes:
-                out.append(
-                    _bad((*path, "volumeMounts", i), "name", volume, "the name of a pod volume")
-                )
-
-
-def _metadata(meta: Any, path: Path_, out: list[Issue]) -> None:
-    """Label keys and values, annotation keys (the syntax ObjectMeta validation requires)."""
-    if not isinstance(meta, dict):
-        return
-    labels = meta.get("labels")
-    if isinstance(labels, dict):
-        for key, value in labels.items():
-            if isinstance(key, str) and _qualified_name_problem(key):
-                out.append(_bad_key((*path, "labels"), key, _qualified_name_problem(key)))
-            if isinstance(value, str) and not _label_value(value):
-                out.append(
-                    _bad(
-                        (*path, "labels"),
-                        str(key),
-                        value,
-                        "at most 63 letters, digits, '-', '_' or '.', starting and ending "
-                        "with a letter or digit",
-                    )
-                )
-    annotations = meta.get("annotations")
-    if isinstance(annotations, dict):
-        for key in annotations:
-            if isinstance(key, str) and _qualified_name_problem(key):
-                out.append(_bad_key((*path, "annotations"), key, _qualified_name_problem(key)))
-
-
-def _data_keys(obj: Mapping[str, Any], out: list[Issue]) -> None:
-    for field in ("data", "binaryData", "stringData"):
-        data = obj.get(field)
-        if isinstance(data, dict):
-            for key in data:
-                if isinstance(key, str) and not _config_key(key):
-                    out.append(
-                        _bad_key(
-                            (field,),
-                            key,
-                            "at most 253 letters, digits, '-', '_' or '.' (not '.', not "
-                            "starting with '..')",
-                        )
-                    )
-
-
-def _hpa(spec: dict[str, Any], out: list[Issue]) -> None:
-    low = spec.get("minReplicas")
-    _at_least(spec, ("spec",), "minReplicas", 1, out)
-    high = spec.get("maxReplicas")
-    if _is_int(high):
-        if high < 1:
-            _at_least(spec, ("spec",), "maxReplicas", 1, out)
-        elif _is_int(low) and high < low:
-            out.append(
-                Issue(
-                    SCHEMA_INVALID,
-                    f"spec.maxReplicas: {high} is less than minReplicas {low}",
-                    ("spec", "maxReplicas"),
-                )
-            )
-
-
-def _schedule(schedule: Any, out: list[Issue]) -> None:
-    """A cron schedule: five fields or a @macro; time zones go in spec.timeZone."""
-    if not isinstance(schedule, str) or not schedule:
-        return  # the schema's finding (it is required)
-    if schedule.startswith(("TZ=", "CRON_TZ=")):
-        problem = "a time zone goes in spec.timeZone, not in the schedule"
-    elif schedule.startswith("@") or len(schedule.split()) == 5:
-        return
-    else:
-        problem = "five fields (minute hour day-of-month month day-of-week) or a @macro like @daily"
-    out.append(
-        Issue(
-            SCHEMA_INVALID,
-            f"spec.schedule: {schedule!r} is not a schedule: {problem}",
-            ("spec", "schedule"),
-        )
-    )
-
-
-def _at_least(node: dict[str, Any], path: Path_, field: str, low: int, out: list[Issue]) -> None:
-    value = node.get(field)
-    if _is_int(value) and value < low:
-        out.append(_bad(path, field, value, f"{low} or more"))
-
-
-def _port_number(value: Any, path: Path_, out: list[Issue]) -> None:
-    if _is_int(value) and not 1 <= value <= 65535:
-        out.append(
-            Issue(SCHEMA_INVALID, f"{_dotted(path)}: {value!r} is not a port: use 1 to 65535", path)
-        )
-
-
-def _svc_name(value: str, path: Path_, out: list[Issue]) -> None:
-    """A named port (IANA service name): what container ports and target ports may be called."""
-    if not _iana_svc_name(value):
-        out.append(
-            Issue(
-                SCHEMA_INVALID,
-                f"{_dotted(path)}: {value!r} is not a port name: at most 15 lowercase letters, "
-                "digits and single '-', with at least one letter",
-                path,
-            )
-        )
-
-
-# -- helpers -----------------------------------------------------------------------------------
-
-
-def _given(value: Any) -> bool:
-    """Whether a field is set as the API server sees it (null and "" are not)."""
-    return value is not None and value != "" and value != {} and value != []
-
-
-def _get(node: Any, path: Path_) -> Any:
-    for key in path:
-        if not isinstance(node, dict):
-            return None
-        node = node.get(key)
-    return node
+# -- helpers --------------------------------------------------------------------------------------
 
 
 def _enums(node: Any, tree: _Tree, path: Path_, out: list[Issue]) -> None:
@@ -619,95 +463,5 @@ def _not_one_of(path: Path_, value: str, allowed: tuple[str, ...]) -> Issue:
     same = [a for a in allowed if a.lower() == value.lower()]
     hint = f" (case matters: {same[0]!r})" if same else ""
     return Issue(
-        SCHEMA_INVALID, f"{_dotted(path)}: {value!r} is not one of {_show(allowed)}{hint}", path
-    )
-
-
-def _required(path: Path_, what: str) -> Issue:
-    return Issue(SCHEMA_INVALID, f"{_dotted(path)}: required: {what}", path)
-
-
-def _show(allowed: tuple[str, ...]) -> str:
-    return ", ".join(repr(a) for a in allowed)
-
-
-def _dotted(path: Path_) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(object)"
-
-
-def _is_int(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _bad(path: Path_, field: str, value: Any, allowed: str) -> Issue:
-    where = (*path, field)
-    return Issue(SCHEMA_INVALID, f"{_dotted(where)}: {value!r} is not valid: use {allowed}", where)
-
-
-def _bad_key(path: Path_, key: str, allowed: str | None) -> Issue:
-    return Issue(
-        SCHEMA_INVALID, f"{_dotted(path)}: key {key!r} is not valid: use {allowed}", (*path, key)
-    )
-
-
-_LABEL_NAME = re.compile(r"^(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-_DNS_LABEL = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(
-    r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$"
-)
-_IANA_SVC_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
-_PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
-_DATA_KINDS = frozenset({("", "ConfigMap"), ("", "Secret")})
-
-
-@functools.lru_cache(maxsize=8192)
-def _qualified_name_problem(key: str) -> str | None:
-    """What is wrong with a label or annotation key (``prefix/name`` or ``name``), or None."""
-    parts = key.split("/")
-    if len(parts) > 2:
-        return "an optional DNS prefix and a name, with at most one '/'"
-    name = parts[-1]
-    if len(parts) == 2 and not (
-        parts[0] and len(parts[0]) <= 253 and _DNS_SUBDOMAIN.match(parts[0])
-    ):
-        return "a lowercase DNS name before the '/' (e.g. app.kubernetes.io/name)"
-    if len(name) > 63 or not _LABEL_NAME.match(name):
-        return (
-            "a name of at most 63 letters, digits, '-', '_' or '.', starting and ending with "
-            "a letter or digit"
-        )
-    return None
-
-
-@functools.lru_cache(maxsize=8192)
-def _label_value(value: str) -> bool:
-    return value == "" or (len(value) <= 63 and _LABEL_NAME.match(value) is not None)
-
-
-def _dns_label(value: str) -> bool:
-    return len(value) <= 63 and _DNS_LABEL.match(value) is not None
-
-
-def _dns_subdomain(value: str) -> bool:
-    return len(value) <= 253 and _DNS_SUBDOMAIN.match(value) is not None
-
-
-def _iana_svc_name(value: str) -> bool:
-    return (
-        len(value) <= 15
-        and _IANA_SVC_NAME.match(value) is not None
-        and any("a" <= ch <= "z" for ch in value)
-    )
-
-
-def _config_key(key: str) -> bool:
-    return (
-        len(key) <= 253
-        and key != "."
-        and not key.startswith("..")
-        and _CONFIG_KEY.match(key) is not None
+        SCHEMA_INVALID, f"{dotted(path)}: {value!r} is not one of {show(allowed)}{hint}", path
     )
