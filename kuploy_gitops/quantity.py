@@ -21,6 +21,42 @@ _SUFFIX = {
 }
 
 
+KUBE_QUANTITY = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[KMGTPE]i|[mkMGTPE]|[eE][+-]?[0-9]+)?$"
+"""Every quantity the API server parses (the grammar in the API reference's Quantity): a signed
+decimal number, then a binary suffix (Ki..Ei), a decimal one (m, k, M..E) or an exponent."""
+
+_KUBE_QUANTITY = re.compile(KUBE_QUANTITY)
+_KUBE_SUFFIX = {
+    **_SUFFIX,
+    "P": 1e15,
+    "E": 1e18,
+    "Pi": 1024.0**5,
+    "Ei": 1024.0**6,
+}
+
+
+def kube_quantity(value: str | int | float) -> float | None:
+    """The value of a quantity as the API server reads it, or None when it cannot parse it.
+
+    JSON numbers are quantities too (``memory: 128974848``, ``cpu: 0.5``).
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    return _kube_quantity_text(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _kube_quantity_text(value: str) -> float | None:
+    if not _KUBE_QUANTITY.match(value):
+        return None
+    number = value.rstrip("KMGTPEikm")
+    if number != value:
+        return float(number) * _KUBE_SUFFIX[value[len(number) :]]
+    return float(value)
+
+
 _PARTS = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([a-zA-Z]*)$")
 
 

@@ -296,8 +296,12 @@ def load_all(text: str, *, source: str = "<string>") -> list[Any]:
 
 
 def iter_docs_with_lines(text: str, *, source: str = "<string>") -> Iterator[tuple[int, Any]]:
-    """Yield (1-based start line, document) for each non-empty document of a stream."""
-    yield from _iter_docs(text, source, _Loader, fast=False)
+    """Yield (1-based start line, document) for each non-empty document of a manifest stream.
+
+    Read as kubectl and Argo CD read manifests (go-yaml v2's YAML 1.1): besides PyYAML's
+    booleans, a plain ``y``, ``Y``, ``n`` or ``N`` is a boolean too (:class:`_ManifestLoader`).
+    """
+    yield from _iter_docs(text, source, _ManifestLoader, fast=False)
 
 
 def key_line(text: str, path: Sequence[str]) -> int | None:
@@ -339,7 +343,10 @@ _STR, _INT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int"
 _BOOL, _NULL = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 _DECIMAL = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
-_TRUE = frozenset({"yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})
+_TRUE = frozenset({"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})
+# go-yaml v2 (sigs.k8s.io/yaml: kubectl, Argo CD) reads these plain scalars as booleans; PyYAML
+# reads them as strings. Unquoted, `app: y` is a bool to the API server, which refuses it.
+_GO_BOOLS = {"y": True, "Y": True, "n": False, "N": False}
 
 
 _UNSET = object()
@@ -357,7 +364,25 @@ class _Unusual(Exception):
     """A node the fast path leaves to PyYAML's constructor."""
 
 
-class _BulkLoader(_Loader):  # type: ignore[misc]
+class _ManifestLoader(_Loader):  # type: ignore[misc]
+    """The safe loader reading booleans as go-yaml v2 does (plain y/Y/n/N too): manifests."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode and implicit[0] and value in _GO_BOOLS:
+            return _BOOL
+        return super().resolve(kind, value, implicit)
+
+    def construct_yaml_bool(self, node: yaml.Node) -> Any:
+        value = self.construct_scalar(node)
+        if value in _GO_BOOLS:
+            return _GO_BOOLS[value]
+        return super().construct_yaml_bool(node)
+
+
+_ManifestLoader.add_constructor(_BOOL, _ManifestLoader.construct_yaml_bool)
+
+
+class _BulkLoader(_ManifestLoader):
     """The C loader with the implicit-tag resolver memoised (the same keys recur constantly).
 
     Only valid without path resolvers (none are registered): then a scalar's tag depends on

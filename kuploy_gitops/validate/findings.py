@@ -98,14 +98,16 @@ UNKNOWN_FIELD = _rule(
 SCHEMA_INVALID = _rule(
     "schema.invalid",
     ERROR,
-    "A value has the wrong type, is not one of the allowed values, or a required field is missing.",
+    "A value has the wrong type, is not one of the allowed values (case matters), is not a "
+    "quantity, or a required field is missing or null; or no Kubernetes serves the "
+    "apiVersion/kind.",
     "The API server refuses the object.",
-    "Fix the value at the reported path.",
+    "Fix the value at the reported path (the message names what is allowed).",
 )
 UNKNOWN_KIND = _rule(
     "schema.unknown-kind",
     WARNING,
-    "No schema for this apiVersion/kind in this Kubernetes version or the CRD folder.",
+    "No schema for this apiVersion/kind of a group that may be a CRD of the cluster.",
     "It cannot be checked here; the cluster refuses kinds it does not serve.",
     "Check the apiVersion and kind, or add the CRD to --crd-dir.",
 )

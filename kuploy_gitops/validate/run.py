@@ -229,7 +229,22 @@ class RunBase:
             self.add(doc, Issue(F.MALFORMED, "document has no apiVersion/kind"), tenant)
             return False
         meta = obj.get("metadata")
-        if not isinstance(meta, dict) or not (meta.get("name") or meta.get("generateName")):
+        name = meta.get("name") if isinstance(meta, dict) else None
+        if isinstance(meta, dict) and name is not None and not isinstance(name, str):
+            # e.g. `name: n`, a boolean to kubectl's YAML reader (a plain y/n/yes/no/on/off)
+            quote = " (an unquoted y/n/yes/no/on/off is a boolean: quote it)"
+            self.add(
+                doc,
+                Issue(
+                    F.MALFORMED,
+                    f"metadata.name: {name!r} is not a string"
+                    + (quote if isinstance(name, bool) else ""),
+                    ("metadata", "name"),
+                ),
+                tenant,
+            )
+            return False
+        if not isinstance(meta, dict) or not (name or meta.get("generateName")):
             self.add(
                 doc,
                 Issue(F.MALFORMED, f"{obj.get('kind')} has no metadata.name", ("metadata",)),

@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 
 from kuploy_gitops import yamlio
 from kuploy_gitops.errors import ConfigError
-from kuploy_gitops.validate import crdbundle
+from kuploy_gitops.quantity import KUBE_QUANTITY
+from kuploy_gitops.validate import apirules, apiversions, crdbundle
+from kuploy_gitops.validate.apiversions import REMOVED_APIS
 from kuploy_gitops.validate.fastcheck import Check, Compiler
 from kuploy_gitops.validate.findings import (
     API_REMOVED,
@@ -41,47 +43,17 @@ from kuploy_gitops.validate.findings import (
 
 _DEFS_ID = "https://kubernetes.io/api/_definitions.json"
 _OBJECT_META = f"{_DEFS_ID}#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+_QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
+# The bundled schemas let a Quantity be any string; the API server parses it (ParseQuantity).
+# The marker key words the finding (jsonschema and the compiled check ignore x- keys).
+QUANTITY_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "string", "pattern": KUBE_QUANTITY}, {"type": "number"}],
+    "x-kuploy-quantity": True,
+}
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?$")
 # controller-gen writes a CRD's names block sorted: `kind:` is followed by `listKind:`.
 _CRD_KIND = re.compile(r"^\s+kind:\s*['\"]?(\w+)['\"]?\s*\n\s+listKind:", re.MULTILINE)
 _CRD_GROUP = re.compile(r"^\s+group:\s*['\"]?([\w.-]+)['\"]?\s*$", re.MULTILINE)
-
-# (group/version or version, kind or "*") -> (removed in minor version, replacement)
-REMOVED_APIS: dict[tuple[str, str], tuple[int, str]] = {
-    ("extensions/v1beta1", "Ingress"): (22, "networking.k8s.io/v1 Ingress"),
-    ("networking.k8s.io/v1beta1", "Ingress"): (22, "networking.k8s.io/v1 Ingress"),
-    ("networking.k8s.io/v1beta1", "IngressClass"): (22, "networking.k8s.io/v1 IngressClass"),
-    ("extensions/v1beta1", "Deployment"): (16, "apps/v1 Deployment"),
-    ("extensions/v1beta1", "DaemonSet"): (16, "apps/v1 DaemonSet"),
-    ("extensions/v1beta1", "ReplicaSet"): (16, "apps/v1 ReplicaSet"),
-    ("extensions/v1beta1", "NetworkPolicy"): (16, "networking.k8s.io/v1 NetworkPolicy"),
-    ("extensions/v1beta1", "PodSecurityPolicy"): (16, "Pod Security Admission labels"),
-    ("apps/v1beta1", "*"): (16, "apps/v1"),
-    ("apps/v1beta2", "*"): (16, "apps/v1"),
-    ("batch/v1beta1", "CronJob"): (25, "batch/v1 CronJob"),
-    ("batch/v2alpha1", "CronJob"): (21, "batch/v1 CronJob"),
-    ("policy/v1beta1", "PodDisruptionBudget"): (25, "policy/v1 PodDisruptionBudget"),
-    ("policy/v1beta1", "PodSecurityPolicy"): (25, "Pod Security Admission namespace labels"),
-    ("autoscaling/v2beta1", "HorizontalPodAutoscaler"): (25, "autoscaling/v2"),
-    ("autoscaling/v2beta2", "HorizontalPodAutoscaler"): (26, "autoscaling/v2"),
-    ("rbac.authorization.k8s.io/v1beta1", "*"): (22, "rbac.authorization.k8s.io/v1"),
-    ("rbac.authorization.k8s.io/v1alpha1", "*"): (22, "rbac.authorization.k8s.io/v1"),
-    ("apiextensions.k8s.io/v1beta1", "*"): (22, "apiextensions.k8s.io/v1"),
-    ("admissionregistration.k8s.io/v1beta1", "*"): (22, "admissionregistration.k8s.io/v1"),
-    ("apiregistration.k8s.io/v1beta1", "*"): (22, "apiregistration.k8s.io/v1"),
-    ("scheduling.k8s.io/v1beta1", "*"): (22, "scheduling.k8s.io/v1"),
-    ("scheduling.k8s.io/v1alpha1", "*"): (22, "scheduling.k8s.io/v1"),
-    ("coordination.k8s.io/v1beta1", "*"): (22, "coordination.k8s.io/v1"),
-    ("certificates.k8s.io/v1beta1", "*"): (22, "certificates.k8s.io/v1"),
-    ("storage.k8s.io/v1beta1", "CSIStorageCapacity"): (27, "storage.k8s.io/v1"),
-    ("storage.k8s.io/v1beta1", "*"): (22, "storage.k8s.io/v1"),
-    ("discovery.k8s.io/v1beta1", "*"): (25, "discovery.k8s.io/v1"),
-    ("events.k8s.io/v1beta1", "*"): (25, "events.k8s.io/v1"),
-    ("node.k8s.io/v1beta1", "*"): (25, "node.k8s.io/v1"),
-    ("flowcontrol.apiserver.k8s.io/v1beta1", "*"): (26, "flowcontrol.apiserver.k8s.io/v1"),
-    ("flowcontrol.apiserver.k8s.io/v1beta2", "*"): (29, "flowcontrol.apiserver.k8s.io/v1"),
-    ("flowcontrol.apiserver.k8s.io/v1beta3", "*"): (32, "flowcontrol.apiserver.k8s.io/v1"),
-}
 
 
 WARM_KINDS = (
@@ -156,10 +128,10 @@ class LazyDefs(Mapping[str, Any]):
 
     _OPEN = '{\n  "$defs": {\n'
 
-    def __init__(self, text: str) -> None:
-        """``text`` is the whole definitions document."""
+    def __init__(self, text: str, overrides: Mapping[str, Any] | None = None) -> None:
+        """``text`` is the whole definitions document; ``overrides`` replace definitions."""
         self._text = text
-        self._decoded: dict[str, Any] = {}
+        self._decoded: dict[str, Any] = dict(overrides or {})
         self._all: dict[str, Any] | None = None
         # name -> where its value starts (names of Kubernetes types need no JSON escapes).
         self._offsets = {m[1]: m.end() for m in _DEF_KEY.finditer(text)}
@@ -187,7 +159,7 @@ class LazyDefs(Mapping[str, Any]):
 
     def _whole(self) -> dict[str, Any]:
         if self._all is None:
-            self._all = dict(json.loads(self._text).get("$defs") or {})
+            self._all = {**(json.loads(self._text).get("$defs") or {}), **self._decoded}
         return self._all
 
     def __iter__(self) -> Iterator[str]:
@@ -243,7 +215,13 @@ class SchemaSet:
     @cached_property
     def _defs(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(self._definitions_text)
+        data.setdefault("$defs", {})[_QUANTITY] = QUANTITY_SCHEMA
         return data
+
+    @cached_property
+    def _served(self) -> frozenset[tuple[str, str, str]]:
+        """(group, version, kind) of every kind of this Kubernetes version's definitions."""
+        return apiversions.served(self._definitions_text)
 
     @cached_property
     def _registry(self) -> Registry:
@@ -254,7 +232,7 @@ class SchemaSet:
 
     @cached_property
     def _compiler(self) -> Compiler:
-        return Compiler(LazyDefs(self._definitions_text))
+        return Compiler(LazyDefs(self._definitions_text, {_QUANTITY: QUANTITY_SCHEMA}))
 
     # -- lookup --------------------------------------------------------------------------------
 
@@ -367,26 +345,37 @@ class SchemaSet:
             return [Issue(API_REMOVED, removed, ("apiVersion",))]
         schema = self.schema(api_version, kind)
         if schema is None:
-            group = api_version.rpartition("/")[0]
-            where = "the CRDs bundled with kuploy-gitops" + (
-                f" or the CRD folder {self.crd_dir}"
-                if self.crd_dir is not None
-                else " (pass --crd-dir with the CRD of this kind)"
-            )
-            extra = f" nor in {where}" if "." in group else ""
-            return [
-                Issue(
-                    UNKNOWN_KIND,
-                    f"no schema for {api_version} {kind} in Kubernetes "
-                    f"{self.kubernetes_version}{extra}",
-                    ("kind",),
-                )
-            ]
-        if self._fast[(api_version, kind)](obj):
-            return []
-        validator = self.validator(api_version, kind)
+            return [self.unserved(api_version, kind) or self._unknown_kind(api_version, kind)]
+        issues = [] if self._fast[(api_version, kind)](obj) else self._explained(obj)
+        # The API server's validation code: enums, values per kind, required after nulls.
+        seen = {issue.path for issue in issues}
+        issues += [i for i in apirules.check(api_version, kind, obj) if i.path not in seen]
+        return issues
+
+    def _explained(self, obj: Mapping[str, Any]) -> list[Issue]:
+        validator = self.validator(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
         assert validator is not None
         return list(_issues(validator, obj))
+
+    def _unknown_kind(self, api_version: str, kind: str) -> Issue:
+        group = api_version.rpartition("/")[0]
+        where = "the CRDs bundled with kuploy-gitops" + (
+            f" or the CRD folder {self.crd_dir}"
+            if self.crd_dir is not None
+            else " (pass --crd-dir with the CRD of this kind)"
+        )
+        extra = f" nor in {where}" if "." in group else ""
+        return Issue(
+            UNKNOWN_KIND,
+            f"no schema for {api_version} {kind} in Kubernetes {self.kubernetes_version}{extra}",
+            ("kind",),
+        )
+
+    def unserved(self, api_version: str, kind: str) -> Issue | None:
+        """An error when no Kubernetes API server can serve (apiVersion, kind), else None."""
+        return apiversions.unserved(
+            api_version, kind, self._served, self.kubernetes_version, self.has_crd_group
+        )
 
     def removed(self, api_version: str, kind: str) -> str | None:
         """The 'removed, use X' message when this apiVersion/kind is gone in this version."""
@@ -417,6 +406,18 @@ def _explain(err: jsonschema.ValidationError) -> Iterator[Issue]:
         for extra in sorted(k for k in err.instance if k not in known):
             full = _dotted((*path, extra))
             yield Issue(UNKNOWN_FIELD, f"unknown field {full!r}", (*path, extra))
+        return
+    if (
+        err.validator == "anyOf"
+        and isinstance(err.schema, dict)
+        and err.schema.get("x-kuploy-quantity")
+    ):
+        yield Issue(
+            SCHEMA_INVALID,
+            f"{_dotted(path)}: {_short(err.instance)} is not a quantity: use e.g. 512Mi, 1Gi, "
+            "500m or 0.5 (suffixes Ki Mi Gi Ti Pi Ei or m k M G T P E; case matters)",
+            path,
+        )
         return
     if err.validator in ("oneOf", "anyOf") and err.context:
         # Quantity / IntOrString: report the value, not every alternative.

@@ -195,7 +195,7 @@ def test_bad_kubernetes_version_and_crd_dir_are_config_errors(demo: Path, tmp_pa
 
 def test_removed_api_depends_on_the_kubernetes_version(demo: Path, crd_dir: Path) -> None:
     cronjob = (
-        "apiVersion: batch/v1beta1\nkind: CronJob\nmetadata:\n  name: n\nspec:\n"
+        "apiVersion: batch/v1beta1\nkind: CronJob\nmetadata:\n  name: nightly\nspec:\n"
         "  schedule: '@daily'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n"
         "          restartPolicy: Never\n          containers: []\n"
     )
