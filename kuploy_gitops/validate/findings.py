@@ -1,54 +1,20 @@
-"""The finding type and the catalogue of every rule `validate` can report (id, why, fix).
+"""The catalogue of every rule `validate` can report (id, severity, what, why, fix).
 
 Rule ids are stable: CI configurations, docs/validation.md and the broken-manifest corpus
 name them. Add new ids; never rename one.
+The result types (Rule, Finding, Issue) live in ``finding_types.py`` and are re-exported here.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any
 
-ERROR = "error"
-PLATFORM = "(platform)"  # the tenant of findings in platform files
-WARNING = "warning"
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One rule: what it checks, why the cluster cares, and the usual fix."""
-
-    id: str
-    severity: str
-    what: str
-    why: str
-    fix: str
-
-
-@dataclass(frozen=True, order=True)
-class Finding:
-    """One problem at one place: file (repo-relative), line, object and rule."""
-
-    tenant: str
-    file: str
-    line: int
-    rule: str
-    message: str
-    fix: str = ""
-    severity: str = ERROR
-    kind: str = ""
-    name: str = ""
-    namespace: str = ""
-
-    def to_data(self) -> dict[str, Any]:
-        """The finding as JSON-ready data."""
-        return asdict(self)
-
-    @property
-    def obj(self) -> str:
-        """``Kind/name`` of the object, or an empty string for file-level findings."""
-        return f"{self.kind}/{self.name}" if self.kind else ""
-
+from kuploy_gitops.validate.finding_types import ERROR as ERROR
+from kuploy_gitops.validate.finding_types import PLATFORM as PLATFORM
+from kuploy_gitops.validate.finding_types import WARNING as WARNING
+from kuploy_gitops.validate.finding_types import Finding as Finding
+from kuploy_gitops.validate.finding_types import Issue as Issue
+from kuploy_gitops.validate.finding_types import Rule as Rule
 
 _RULES: list[Rule] = []
 
@@ -529,17 +495,3 @@ def make(
         name=str(meta.get("name") or ""),
         namespace=str(meta.get("namespace") or ""),
     )
-
-
-@dataclass(frozen=True)
-class Issue:
-    """A rule hit inside one object, before it is placed in a file and line.
-
-    ``path`` is the key path inside the object (for the line number); ``severity`` overrides
-    the rule's (Pod Security ``warn`` mode reports restricted violations as warnings).
-    """
-
-    rule: str
-    message: str
-    path: tuple[str | int, ...] = ()
-    severity: str = ""
