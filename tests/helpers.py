@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Third-party API descriptions and CRDs the tests check against (see data/*/SOURCE.md).
 DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+GITCONFIG = (
+    "[user]\n\tname = Test Admin\n\temail = admin@example.test\n[init]\n\tdefaultBranch = main\n"
+)
+
+
+@contextlib.contextmanager
+def isolated_env(base: Path, *, cache: bool = True) -> Iterator[None]:
+    """The isolated git config (and a temporary XDG cache) for module-scoped fixtures.
+
+    The function-scoped ``isolated_git`` of conftest.py is not active yet when a module's
+    fixtures run; child processes (the CLI, git) inherit this environment.
+    """
+    gitconfig = base / "gitconfig"
+    gitconfig.write_text(GITCONFIG)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        mp.setenv("NO_COLOR", "1")
+        mp.delenv("KUPLOY_REPO", raising=False)
+        if cache:
+            mp.setenv("XDG_CACHE_HOME", str(base / "xdg-cache"))
+        yield
 
 
 def git(repo: Path, *args: str) -> str:

@@ -267,7 +267,7 @@ LIMITS_OVER_MAX = _rule(
 LIMITS_REQUEST_OVER_LIMIT = _rule(
     "limits.request-over-limit",
     ERROR,
-    "A container's request is above its limit, the one it sets or the LimitRange default.",
+    "A container that sets no limit has a request above the LimitRange default limit it gets.",
     "The API server refuses the pod (a request must be less than or equal to the limit).",
     "Lower the request, or set a limit at least as large (within the LimitRange max).",
 )

@@ -85,13 +85,19 @@ def check_resources(ctx: TenantContext, spec: Mapping[str, Any], base: Path_) ->
                         path,
                     )
                 )
-            if res in requests and res in limits and requests[res] > limits[res] + 1e-9:
-                whose = "its" if res in _explicit(c, "limits") else "the LimitRange default"
+            # A request above the container's own limit is the schema check's (apirules); here
+            # only the limit the LimitRange gives a container that states none.
+            if (
+                res in requests
+                and res in limits
+                and requests[res] > limits[res] + 1e-9
+                and res not in _explicit(c, "limits")
+            ):
                 out.append(
                     Issue(
                         F.LIMITS_REQUEST_OVER_LIMIT,
                         f"container {cname!r} {res} request {_fmt(res, requests[res])} is above "
-                        f"{whose} limit {_fmt(res, limits[res])}",
+                        f"the LimitRange default limit {_fmt(res, limits[res])}",
                         path,
                     )
                 )

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from apiserver_harness import Cluster
+from helpers import isolated_env
 from rendered import (
     Applied,
     apply_in_waves,
@@ -51,75 +52,29 @@ def crds(cluster: Cluster) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def multi_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Several tenants (tiers, GitHub logins, expiry) with managed and student-repo apps."""
-    repo = tmp_path_factory.mktemp("multi") / "platform"
-    cli("init", str(repo), "--domain", "apps.lab.example.ac.kr")
-    C = ("-C", str(repo))
-    cli(*C, "onboard", "choi-yuna", "--github", "yuna-c", "--tier", "large", "--course", "cs201")
-    cli(*C, "onboard", "jung-hoon", "--tier", "small", "--expires", "2027-02-28")
-    cli(*C, "onboard", "han-sol", "--github", "hansol", "--name", "Han Sol")
-    cli(
-        *C,
-        "app",
-        "add",
-        "choi-yuna",
-        "web",
-        "--image",
-        "ghcr.io/konkuk-kuploy/web:1.2.3",
-        "--port",
-        "8080",
-    )
-    cli(
-        *C,
-        "app",
-        "add",
-        "choi-yuna",
-        "api",
-        "--image",
-        "ghcr.io/konkuk-kuploy/api:2.0",
-        "--port",
-        "3000",
-        "--env",
-        "MODE=prod",
-        "--env",
-        "GREETING=안녕: {x}",
-        "--health-path",
-        "/healthz",
-        "--replicas",
-        "2",
-        "--size",
-        "tiny",
-    )
-    cli(
-        *C,
-        "app",
-        "add",
-        "choi-yuna",
-        "worker",
-        "--image",
-        "docker.io/library/nginx:1.27",
-        "--port",
-        "80",
-    )
-    cli(
-        *C,
-        "app",
-        "add",
-        "jung-hoon",
-        "site",
-        "--image",
-        "ghcr.io/konkuk-kuploy/site:0.1",
-        "--port",
-        "5000",
-    )
-    cli(
-        *C,
-        "app",
-        "add",
-        "han-sol",
-        "shop",
-        "--repo",
-        "https://github.com/konkuk-kuploy/han-sol-shop.git",
-    )
+    base = tmp_path_factory.mktemp("multi")
+    repo = base / "platform"
+    ghcr = "ghcr.io/konkuk-kuploy"
+    commands = [
+        "onboard choi-yuna --github yuna-c --tier large --course cs201",
+        "onboard jung-hoon --tier small --expires 2027-02-28",
+        f"app add choi-yuna web --image {ghcr}/web:1.2.3 --port 8080",
+        f"app add choi-yuna api --image {ghcr}/api:2.0 --port 3000 --env MODE=prod "
+        "--health-path /healthz --replicas 2 --size tiny",
+        "app add choi-yuna worker --image docker.io/library/nginx:1.27 --port 80",
+        f"app add jung-hoon site --image {ghcr}/site:0.1 --port 5000",
+    ]
+    with isolated_env(base):
+        cli("init", str(repo), "--domain", "apps.lab.example.ac.kr")
+        for command in commands:
+            cli("-C", str(repo), *command.split())
+        # Values with YAML's special characters and Hangul must stay plain strings.
+        cli("-C", str(repo), "onboard", "han-sol", "--github", "hansol", "--name", "한솔 Han: #1")
+        greeting = "GREETING=안녕: {x} # y"
+        board = f"app add jung-hoon board --image {ghcr}/board:1 --port 8000 --env".split()
+        cli("-C", str(repo), *board, greeting)
+        shop = "https://github.com/konkuk-kuploy/han-sol-shop.git"
+        cli("-C", str(repo), "app", "add", "han-sol", "shop", "--repo", shop)
     return repo
 
 

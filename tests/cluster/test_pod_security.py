@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from apiserver_harness import Cluster, dump_all
+from helpers import isolated_env
 from rendered import cli, folder_objects, install_argocd_crds
 
 STUDENT = "pss-kim"
@@ -202,9 +203,11 @@ def _server_verdict(cluster: Cluster, pod: dict[str, Any]) -> tuple[set[str], se
 @pytest.fixture(scope="module")
 def tenant(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A platform repo with one student; the student's namespace and guards on the cluster."""
-    repo = tmp_path_factory.mktemp("pss") / "platform"
-    cli("init", str(repo))
-    cli("-C", str(repo), "onboard", STUDENT, "--github", "pss-kim-gh")
+    base = tmp_path_factory.mktemp("pss")
+    repo = base / "platform"
+    with isolated_env(base):
+        cli("init", str(repo))
+        cli("-C", str(repo), "onboard", STUDENT, "--github", "pss-kim-gh")
     install_argocd_crds(cluster)
     objects = folder_objects(repo / "apps" / "cluster" / "tenants" / STUDENT)
     ns = [o for o in objects if o["kind"] == "Namespace"]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from apiserver_harness import Cluster, dump_all
+from helpers import isolated_env
 from rendered import cli, folder_objects
 
 READ = frozenset({"get", "list", "watch"})
@@ -87,11 +88,14 @@ def _rules(cluster: Cluster, user: str, namespace: str) -> dict[tuple[str, str],
 @pytest.fixture(scope="module")
 def tenants(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Two tenants on the cluster; student -> the user their RoleBinding names."""
-    repo = tmp_path_factory.mktemp("rbac") / "platform"
-    cli("init", str(repo))
+    base = tmp_path_factory.mktemp("rbac")
+    repo = base / "platform"
     users = {}
+    with isolated_env(base):
+        cli("init", str(repo))
+        for student, login in TENANTS.items():
+            cli("-C", str(repo), "onboard", student, *(["--github", login] if login else []))
     for student, login in TENANTS.items():
-        cli("-C", str(repo), "onboard", student, *(["--github", login] if login else []))
         objects = folder_objects(repo / "apps" / "cluster" / "tenants" / student)
         ns = [o for o in objects if o["kind"] == "Namespace"]
         rbac = [o for o in objects if o["kind"] in {"Role", "RoleBinding"}]

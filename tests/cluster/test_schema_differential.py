@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 import yaml
 from apiserver_harness import Cluster
+from helpers import isolated_env
 
 from kuploy_gitops import api, yamlio
 from kuploy_gitops.validate import crdbundle
@@ -120,15 +121,7 @@ def test_corpus_ids_are_unique_and_name_files() -> None:
 def validate_verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Finding]]:
     """validate --student's error findings of the schema rules, per case (one run for all)."""
     base = tmp_path_factory.mktemp("schema-diff")
-    gitconfig = base / "gitconfig"
-    gitconfig.write_text(
-        "[user]\n\tname = Test Admin\n\temail = admin@example.test\n"
-        "[init]\n\tdefaultBranch = main\n"
-    )
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        mp.setenv("XDG_CACHE_HOME", str(base / "xdg-cache"))
+    with isolated_env(base):
         repo = base / "platform"
         api.init(api.InitOptions(repo=repo))
         api.onboard(repo, api.OnboardOptions(student=STUDENT))

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import DATA_DIR
+from helpers import DATA_DIR, isolated_env
 
 from kuploy_gitops import api, config
 
@@ -25,14 +25,7 @@ def isolated_cache(
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The demo repo (init + sample roster + one platform-managed app), built once per module."""
     base = tmp_path_factory.mktemp("demo")
-    gitconfig = base / "gitconfig"
-    gitconfig.write_text(
-        "[user]\n\tname = Test Admin\n\temail = admin@example.test\n"
-        "[init]\n\tdefaultBranch = main\n"
-    )
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    with isolated_env(base, cache=False):
         repo = base / "repo"
         api.demo(repo)
         yield repo
