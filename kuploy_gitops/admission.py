@@ -15,6 +15,7 @@ from typing import Any
 
 from kuploy_gitops import layout
 from kuploy_gitops.config import PlatformConfig
+from kuploy_gitops.names import DNS_LABEL
 
 Obj = dict[str, Any]
 
@@ -22,7 +23,6 @@ API_VERSION = "admissionregistration.k8s.io/v1"
 # Added to every pod by the DefaultTolerationSeconds admission plugin before validation runs.
 DEFAULT_TOLERATION_KEYS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
 POOL_TOLERATION_KEY = "kuploy.io/pool"
-_DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
 def cel_string(value: str) -> str:
@@ -46,12 +46,11 @@ def _concat(template: str, namespace_marker: str) -> str:
 def host_affixes(cfg: PlatformConfig) -> tuple[str, str]:
     """CEL expressions of the prefix and suffix around ``{app}`` in a tenant's host names.
 
-    The same split as validate's host check (``validate.context.host_pattern``), with the
+    The split validate's host check uses (:meth:`PlatformConfig.host_affixes`), with the
     student's name taken from the request's namespace (a tenant's namespace is its name).
     """
-    app, student = "\x00", "\x01"
-    text = cfg.host_pattern.format(app=app, student=student, domain=cfg.base_domain).lower()
-    prefix, _, suffix = text.partition(app)
+    student = "\x01"
+    prefix, suffix = cfg.host_affixes(student)
     return _concat(prefix, student), _concat(suffix, student)
 
 
@@ -146,7 +145,7 @@ def ingresses_policy(cfg: PlatformConfig) -> Obj:
             f"{h}.startsWith(variables.prefix) && {h}.endsWith(variables.suffix) && "
             f"size({h}) > size(variables.prefix) + size(variables.suffix) && "
             f"{h}.substring(size(variables.prefix), size({h}) - size(variables.suffix))"
-            f".matches({cel_string(_DNS_LABEL)})"
+            f".matches({cel_string(DNS_LABEL.pattern)})"
         )
 
     example = cfg.host("<student>", "<app>")

@@ -107,6 +107,17 @@ class PlatformConfig:
         """The public host name of a student's app."""
         return self.host_pattern.format(app=app, student=student, domain=self.base_domain)
 
+    def host_affixes(self, student: str) -> tuple[str, str]:
+        """The lowercase text before and after ``{app}`` in the student's host names.
+
+        The host pattern has ``{app}`` once (checked on load), so a student's hosts are exactly
+        ``prefix + <DNS label> + suffix``.
+        """
+        marker = "\x00"
+        text = self.host_pattern.format(app=marker, student=student, domain=self.base_domain)
+        prefix, _, suffix = text.lower().partition(marker)
+        return prefix, suffix
+
     def student_repo_url(self, student: str, app: str) -> str:
         """URL of the GitHub repo that `github setup` makes for a student's app.
 

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, TypeGuard
 
+from kuploy_gitops.names import DNS_LABEL, LABEL_VALUE
 from kuploy_gitops.validate.findings import SCHEMA_INVALID, Issue
 from kuploy_gitops.validate.objects import Path_
 
@@ -232,8 +233,7 @@ def bad_key(path: Path_, key: str, allowed: str | None) -> Issue:
 
 
 _LABEL_NAME = re.compile(r"^(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-_DNS_LABEL = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(
+DNS_SUBDOMAIN = re.compile(
     r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$"
 )
 _IANA_SVC_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -250,7 +250,7 @@ def _qualified_name_problem(key: str) -> str | None:
         return "an optional DNS prefix and a name, with at most one '/'"
     name = parts[-1]
     if len(parts) == 2 and not (
-        parts[0] and len(parts[0]) <= 253 and _DNS_SUBDOMAIN.match(parts[0])
+        parts[0] and len(parts[0]) <= 253 and DNS_SUBDOMAIN.match(parts[0])
     ):
         return "a lowercase DNS name before the '/' (e.g. app.kubernetes.io/name)"
     if len(name) > 63 or not _LABEL_NAME.match(name):
@@ -263,17 +263,17 @@ def _qualified_name_problem(key: str) -> str | None:
 
 @functools.lru_cache(maxsize=8192)
 def _label_value(value: str) -> bool:
-    return value == "" or (len(value) <= 63 and _LABEL_NAME.match(value) is not None)
+    return len(value) <= 63 and LABEL_VALUE.match(value) is not None
 
 
 def dns_label(value: str) -> bool:
     """A lowercase RFC 1123 label (container names, Service port names)."""
-    return len(value) <= 63 and _DNS_LABEL.match(value) is not None
+    return len(value) <= 63 and DNS_LABEL.match(value) is not None
 
 
 def dns_subdomain(value: str) -> bool:
     """A lowercase RFC 1123 subdomain (hosts, label key prefixes)."""
-    return len(value) <= 253 and _DNS_SUBDOMAIN.match(value) is not None
+    return len(value) <= 253 and DNS_SUBDOMAIN.match(value) is not None
 
 
 def _iana_svc_name(value: str) -> bool:

@@ -85,10 +85,7 @@ class HostPattern:
 
 def host_pattern(cfg: PlatformConfig, student: str) -> HostPattern:
     """The student's :class:`HostPattern` (kuploy.yaml's host pattern has ``{app}`` once)."""
-    marker = "\x00"
-    text = cfg.host_pattern.format(app=marker, student=student, domain=cfg.base_domain)
-    prefix, _, suffix = text.partition(marker)
-    return HostPattern(prefix.lower(), suffix.lower())
+    return HostPattern(*cfg.host_affixes(student))
 
 
 def _q(values: Mapping[str, Any]) -> dict[str, float]:

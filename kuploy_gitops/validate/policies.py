@@ -14,18 +14,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from kuploy_gitops.config import PlatformConfig
+from kuploy_gitops.names import DNS_LABEL
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate import pss
+from kuploy_gitops.validate.apivalues import DNS_SUBDOMAIN
 from kuploy_gitops.validate.context import TenantContext
 from kuploy_gitops.validate.findings import Issue
 from kuploy_gitops.validate.ingress import check_ingress
 from kuploy_gitops.validate.objects import CLUSTER_SCOPED, Path_, as_map, group_of, meta
 from kuploy_gitops.validate.quota import check_resources
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_LABEL_KINDS = {"Namespace": _DNS_LABEL, "Service": _DNS_1035}
+_LABEL_KINDS = {"Namespace": DNS_LABEL, "Service": _DNS_1035}
 
 
 def check_name(obj: Mapping[str, Any]) -> list[Issue]:
@@ -33,8 +33,8 @@ def check_name(obj: Mapping[str, Any]) -> list[Issue]:
     name = meta(obj).get("name")
     if not isinstance(name, str) or not name:
         return []
-    pattern = _LABEL_KINDS.get(str(obj.get("kind")), _DNS_SUBDOMAIN)
-    limit = 63 if pattern is not _DNS_SUBDOMAIN else 253
+    pattern = _LABEL_KINDS.get(str(obj.get("kind")), DNS_SUBDOMAIN)
+    limit = 63 if pattern is not DNS_SUBDOMAIN else 253
     if len(name) > limit or not pattern.match(name):
         return [
             Issue(
