@@ -229,6 +229,18 @@ class Cluster:
             args.append("--dry-run=server")
         return self.kubectl(*args, stdin=dump_all([obj]))
 
+    def install_crds(self, crds: Sequence[Mapping[str, Any]]) -> None:
+        """Apply CRDs and wait until each is established (its kind can be created)."""
+        r = self.apply(crds)
+        assert r.ok, r.stderr
+        for crd in crds:
+            name = crd["metadata"]["name"]
+            self.wait_for(f"CRD {name} to be established", lambda n=name: self._established(n))
+
+    def _established(self, name: str) -> bool:
+        conditions = self.get("crd", name).get("status", {}).get("conditions") or []
+        return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
+
     def get(self, *args: str) -> Any:
         return json.loads(self.kubectl("get", *args, "-o", "json", check=True).stdout)
 

@@ -10,15 +10,17 @@ from typing import Any
 
 from apiserver_harness import REPO_ROOT, Cluster, dump_all, kubectl_binary, load_all
 
+from kuploy_gitops import layout
+
 ARGOCD_CRDS = REPO_ROOT / "tests" / "data" / "argocd"
 
 
-def cli(*args: str) -> str:
-    """Run the real CLI as an admin would (a separate process); fail loudly on a non-zero exit."""
+def cli(*args: str, ok: tuple[int, ...] = (0,)) -> str:
+    """Run the real CLI as an admin would (a separate process); fail loudly on another exit."""
     proc = subprocess.run(
         [sys.executable, "-m", "kuploy_gitops", *args], capture_output=True, text=True
     )
-    if proc.returncode != 0:
+    if proc.returncode not in ok:
         raise AssertionError(f"kuploy-gitops {' '.join(args)} -> {proc.returncode}\n{proc.stderr}")
     return proc.stdout
 
@@ -93,23 +95,77 @@ def apply_in_waves(cluster: Cluster, objects: list[dict[str, Any]]) -> list[Appl
     return answers
 
 
-def _established(cluster: Cluster, name: str) -> bool:
-    conditions = cluster.get("crd", name).get("status", {}).get("conditions") or []
-    return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
-
-
 def install_argocd_crds(cluster: Cluster) -> None:
     """Argo CD's CRDs (the upstream files in tests/data/argocd) and its namespace."""
     crds = []
     for name in ("application-crd.yaml", "applicationset-crd.yaml", "appproject-crd.yaml"):
         crds += load_all((ARGOCD_CRDS / name).read_text())
-    r = cluster.apply(crds)
-    assert r.ok, r.stderr
-    for crd in crds:
-        name = crd["metadata"]["name"]
-        cluster.wait_for(f"CRD {name} to be established", lambda n=name: _established(cluster, n))
+    cluster.install_crds(crds)
     r = cluster.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}}])
     assert r.ok, r.stderr
+
+
+def guards(repo: Path, student: str) -> list[dict[str, Any]]:
+    """The tenant's Namespace, ResourceQuota and LimitRange exactly as rendered."""
+    folder = repo / layout.tenant_dir(student)
+    return [
+        obj
+        for name in ("namespace.yaml", "resourcequota.yaml", "limitrange.yaml")
+        for obj in load_all((folder / name).read_text())
+    ]
+
+
+def apply_guards(cluster: Cluster, repo: Path, student: str) -> None:
+    """The Namespace, then its quota and LimitRange (Argo CD's sync waves -30, then -20).
+
+    Returns once the quota controller has filled in the quota's status: until then admission
+    refuses every pod of the namespace.
+    """
+    ns = layout.namespace_name(student)
+    namespace, *rest = guards(repo, student)
+    result = cluster.apply([namespace])
+    assert result.ok, result.stderr
+    # The namespace's kube-root-ca.crt counts against the configmaps quota. Made before the
+    # quota, it is counted by the quota controller's first sync; made while the controller's
+    # first sync runs, it could be missed until the next full resync (minutes).
+    cluster.wait_for(
+        f"kube-root-ca.crt in {ns}",
+        lambda: cluster.kubectl("get", "configmap", "kube-root-ca.crt", "-n", ns).ok,
+    )
+    result = cluster.apply(rest)
+    assert result.ok, result.stderr
+
+    def ready() -> bool:
+        status = cluster.get("resourcequota", "-n", ns).get("items", [{}])[0].get("status", {})
+        hard, used = status.get("hard", {}), status.get("used", {})
+        return bool(hard) and ("configmaps" not in hard or used.get("configmaps") == "1")
+
+    cluster.wait_for(f"the quota status of {ns}", ready, timeout=60)
+
+
+def restricted_pod(name: str, namespace: str) -> dict[str, Any]:
+    """A pod that passes Pod Security restricted and states the limits a quota requires."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [
+                {
+                    "name": "app",
+                    "image": "ghcr.io/konkuk-kuploy/app:1.0",
+                    "resources": {"limits": {"cpu": "100m", "memory": "64Mi"}},
+                    "securityContext": {
+                        "allowPrivilegeEscalation": False,
+                        "capabilities": {"drop": ["ALL"]},
+                        "runAsNonRoot": True,
+                        "runAsUser": 1000,
+                    },
+                }
+            ],
+        },
+    }
 
 
 def _deployment_state(cluster: Cluster, namespace: str, name: str) -> tuple[bool, str]:

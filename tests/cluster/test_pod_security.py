@@ -12,15 +12,13 @@ from __future__ import annotations
 import copy
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from apiserver_harness import Cluster, dump_all
 from helpers import isolated_env
-from rendered import cli, folder_objects, install_argocd_crds
+from rendered import apply_guards, cli, restricted_pod
 
 STUDENT = "pss-kim"
 
@@ -47,26 +45,7 @@ CONTROL = {
     "pss.capabilities-restricted": "unrestricted capabilities",
 }
 
-RESTRICTED_CONTAINER = {
-    "name": "app",
-    "image": "ghcr.io/konkuk-kuploy/pss:1.0",
-    "resources": {"limits": {"cpu": "100m", "memory": "64Mi"}},
-    "securityContext": {
-        "allowPrivilegeEscalation": False,
-        "capabilities": {"drop": ["ALL"]},
-        "runAsNonRoot": True,
-        "runAsUser": 1000,
-    },
-}
-RESTRICTED_POD: dict[str, Any] = {
-    "apiVersion": "v1",
-    "kind": "Pod",
-    "metadata": {"name": "p", "namespace": STUDENT},
-    "spec": {
-        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
-        "containers": [RESTRICTED_CONTAINER],
-    },
-}
+RESTRICTED_POD = restricted_pod("p", STUDENT)
 
 
 def _pod(name: str, spec: dict[str, Any] | None = None, **ctr: Any) -> dict[str, Any]:
@@ -208,19 +187,7 @@ def tenant(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Path:
     with isolated_env(base):
         cli("init", str(repo))
         cli("-C", str(repo), "onboard", STUDENT, "--github", "pss-kim-gh")
-    install_argocd_crds(cluster)
-    objects = folder_objects(repo / "apps" / "cluster" / "tenants" / STUDENT)
-    ns = [o for o in objects if o["kind"] == "Namespace"]
-    guards = [o for o in objects if o["kind"] in {"ResourceQuota", "LimitRange"}]
-    assert cluster.apply(ns).ok
-    r = cluster.apply(guards)
-    assert r.ok, r.stderr
-    cluster.wait_for(
-        "quota status",
-        lambda: (
-            cluster.get("resourcequota", "-n", STUDENT)["items"][0].get("status", {}).get("hard")
-        ),
-    )
+    apply_guards(cluster, repo, STUDENT)
     return repo
 
 
@@ -228,7 +195,8 @@ def _validate_verdicts(repo: Path, folder: Path) -> dict[str, tuple[set[str], se
     """name -> (controls validate reports as errors, as warnings): one ``validate --student``."""
     for pod in CASES:
         (folder / f"{pod['metadata']['name']}.yaml").write_text(dump_all([pod]))
-    out = cli_json(repo, folder)
+    validate = ["-C", str(repo), "validate", "--student", STUDENT, str(folder), "-o", "json"]
+    out = json.loads(cli(*validate, ok=(0, 8)))  # 8: findings
     verdicts: dict[str, tuple[set[str], set[str]]] = {
         p["metadata"]["name"]: (set(), set()) for p in CASES
     }
@@ -238,17 +206,6 @@ def _validate_verdicts(repo: Path, folder: Path) -> dict[str, tuple[set[str], se
         errors, warnings = verdicts[f["name"]]
         (errors if f["severity"] == "error" else warnings).add(CONTROL[f["rule"]])
     return verdicts
-
-
-def cli_json(repo: Path, folder: Path) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "kuploy_gitops", "-C", str(repo), "validate", "--student", STUDENT]
-        + [str(folder), "-o", "json"],
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode in (0, 8), proc.stderr
-    return json.loads(proc.stdout)
 
 
 def test_rendered_namespace_levels(cluster: Cluster, tenant: Path) -> None:

@@ -31,6 +31,7 @@ import pytest
 import yaml
 from apiserver_harness import Cluster, load_all
 from helpers import isolated_env
+from rendered import apply_guards
 
 from kuploy_gitops import api, layout
 from kuploy_gitops.validate import findings as F
@@ -234,41 +235,6 @@ def validate_verdicts(repo: Path, case: Case) -> tuple[dict[str, set[str]], list
 
 # ---------------------------------------------------------------------------------------------
 # the API server's verdict
-
-
-def guards(repo: Path, student: str) -> list[dict[str, Any]]:
-    """The tenant's Namespace, ResourceQuota and LimitRange exactly as rendered."""
-    folder = repo / layout.tenant_dir(student)
-    return [
-        obj
-        for name in ("namespace.yaml", "resourcequota.yaml", "limitrange.yaml")
-        for obj in load_all((folder / name).read_text())
-    ]
-
-
-def apply_guards(cluster: Cluster, repo: Path, student: str) -> None:
-    """The Namespace, then its quota and LimitRange (Argo CD's sync waves -30, then -20)."""
-    ns = layout.namespace_name(student)
-    namespace, *rest = guards(repo, student)
-    result = cluster.apply([namespace])
-    assert result.ok, result.stderr
-    # The namespace's kube-root-ca.crt counts against the configmaps quota. Made before the
-    # quota, it is counted by the quota controller's first sync; made while the controller's
-    # first sync runs, it could be missed until the next full resync (minutes).
-    cluster.wait_for(
-        f"kube-root-ca.crt in {ns}",
-        lambda: cluster.kubectl("get", "configmap", "kube-root-ca.crt", "-n", ns).ok,
-    )
-    result = cluster.apply(rest)
-    assert result.ok, result.stderr
-
-    def ready() -> bool:
-        # Admission refuses every pod until the quota controller has filled in status.hard.
-        status = cluster.get("resourcequota", "-n", ns).get("items", [{}])[0].get("status", {})
-        hard, used = status.get("hard", {}), status.get("used", {})
-        return bool(hard) and ("configmaps" not in hard or used.get("configmaps") == "1")
-
-    cluster.wait_for(f"the quota status of {ns}", ready, timeout=60)
 
 
 def expected_pods(obj: Mapping[str, Any]) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from apiserver_harness import Cluster, dump_all
 from helpers import isolated_env
-from rendered import cli, folder_objects
+from rendered import cli, folder_objects, restricted_pod
 
 READ = frozenset({"get", "list", "watch"})
 # docs/admin-guide.md, "Role and RoleBinding kuploy-student": (API group, resource) -> verbs.
@@ -192,25 +192,7 @@ def test_real_requests_as_the_student(
         "stringData": {"password": "not-for-students"},
     }
     assert cluster.apply([secret]).ok
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "restart-me", "namespace": ns},
-        "spec": {
-            "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-            "containers": [
-                {
-                    "name": "app",
-                    "image": "ghcr.io/konkuk-kuploy/app:1",
-                    "resources": {"limits": {"cpu": "100m", "memory": "64Mi"}},
-                    "securityContext": {
-                        "allowPrivilegeEscalation": False,
-                        "capabilities": {"drop": ["ALL"]},
-                    },
-                }
-            ],
-        },
-    }
+    pod = restricted_pod("restart-me", ns)
     assert cluster.apply([pod]).ok
 
     listed = cluster.kubectl("get", "pods", "-n", ns, "-o", "name", as_user=user)

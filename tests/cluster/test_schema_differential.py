@@ -150,17 +150,8 @@ def namespace(cluster: Cluster) -> Iterator[str]:
     assert result.ok or "AlreadyExists" in result.stderr, result.stderr
     # Not ApplicationSet: no case needs it, and its 350 kB schema takes the server seconds.
     crds = [json.loads(crdbundle.bundled_file("argoproj.io", k).read_text()) for k in CRD_KINDS]
-    applied = cluster.apply(crds)
-    assert applied.ok, applied.stderr
-    for crd in crds:
-        name = crd["metadata"]["name"]
-        cluster.wait_for(f"CRD {name} to be established", lambda n=name: _established(cluster, n))
+    cluster.install_crds(crds)
     yield NAMESPACE
-
-
-def _established(cluster: Cluster, name: str) -> bool:
-    conditions = cluster.get("crd", name).get("status", {}).get("conditions") or []
-    return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
 
 def server_verdict(cluster: Cluster, namespace: str, case: Case) -> tuple[bool, str]:
