@@ -192,7 +192,7 @@ def ingresses_policy(cfg: PlatformConfig) -> Obj:
 
 
 def pods_policy() -> Obj:
-    """Pods placed by the scheduler: no nodeName, no priority class, no foreign tolerations."""
+    """Pods placed by the scheduler: no nodeName, only the tenant priority class and tolerations."""
     allowed = (
         "["
         + ", ".join(cel_string(k) for k in (*DEFAULT_TOLERATION_KEYS, POOL_TOLERATION_KEY))
@@ -213,9 +213,11 @@ def pods_policy() -> Obj:
                     "pools); the scheduler places them",
                 ),
                 _rule(
-                    "!has(object.spec.priorityClassName) || object.spec.priorityClassName == ''",
-                    "tenant pods may not set priorityClassName (system classes would evict "
-                    "other students' pods)",
+                    "!has(object.spec.priorityClassName) || object.spec.priorityClassName in "
+                    f"['', {cel_string(layout.TENANT_PRIORITY_CLASS)}]",
+                    "tenant pods may only use the priority class "
+                    f"{layout.TENANT_PRIORITY_CLASS!r} (system classes would evict other "
+                    "students' pods)",
                 ),
                 _rule(
                     "!has(object.spec.tolerations) || object.spec.tolerations.all(t, "

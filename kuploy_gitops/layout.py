@@ -75,6 +75,8 @@ ANNOTATION_SPEC_VERSION = "kuploy.io/spec-version"
 # Argo CD treats both spellings alike (deleting the Application deletes what it deployed first).
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io/foreground"
 NS_NAME_LABEL = "kubernetes.io/metadata.name"
+# The only PriorityClass a tenant pod may name (low: platform pods win when nodes are full).
+TENANT_PRIORITY_CLASS = "kuploy-tenant"
 
 # Sync waves of a tenant's Application: namespace first, then guards, then the project, then
 # the student's Applications. Offboarding deletes the tenant's folder; the ApplicationSet then
