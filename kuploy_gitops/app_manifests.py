@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kuploy_gitops import layout
+from kuploy_gitops import layout, podsecurity
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.sizes import SIZES
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
@@ -55,8 +55,10 @@ def app_objects(
 ) -> dict[str, Obj]:
     """The kustomization of one app: ``{file name: object}``, the kustomization first.
 
-    The Deployment runs under Pod Security "restricted" (non-root, no privilege escalation, no
-    capabilities, RuntimeDefault seccomp) with the size's requests and limits.
+    The Deployment runs under Pod Security "restricted" as the platform's non-root id (no
+    privilege escalation, no capabilities, RuntimeDefault seccomp, read-only root file system
+    with a writable ``/tmp``: :mod:`kuploy_gitops.podsecurity`), in the tenant priority class,
+    with the size's requests and limits.
     """
     ns = layout.namespace_name(spec.student)
     labels, selector = app_labels(spec, app)
@@ -97,18 +99,19 @@ def app_objects(
         "requests": {"cpu": size.requests_cpu, "memory": size.requests_memory},
         "limits": {"cpu": size.limits_cpu, "memory": size.limits_memory},
     }
-    container["securityContext"] = {
-        "allowPrivilegeEscalation": False,
-        "capabilities": {"drop": ["ALL"]},
-    }
+    container["securityContext"] = podsecurity.container_security_context()
+    tmp_volume, tmp_mount = podsecurity.tmp_volume()
+    container["volumeMounts"] = [tmp_mount]
     pod: Obj = {
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
-        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "priorityClassName": layout.TENANT_PRIORITY_CLASS,
+        "securityContext": podsecurity.pod_security_context(cfg),
     }
     if pull_secret:
         pod["imagePullSecrets"] = [{"name": pull_secret}]
     pod["containers"] = [container]
+    pod["volumes"] = [tmp_volume]
     deployment: Obj = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",

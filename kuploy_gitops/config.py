@@ -22,6 +22,10 @@ from kuploy_gitops.quantity import QUANTITY
 
 CONFIG_VERSION = 1
 PSS_LEVELS = ("privileged", "baseline", "restricted")
+# The user and group rendered workloads run as when kuploy.yaml sets none: not root, and above
+# the ids distributions give system users (so it owns nothing on the node's file systems).
+DEFAULT_RUN_AS_USER = 10001
+MAX_ID = 2**31 - 1  # the largest runAsUser the API server accepts
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,7 @@ class PlatformConfig:
     default_tier: str
     addons: tuple[Addon, ...]
     github: GitHubSettings = field(default_factory=GitHubSettings)
+    pss_run_as_user: int = DEFAULT_RUN_AS_USER  # runAsUser/runAsGroup/fsGroup of our workloads
 
     @property
     def target_revision(self) -> str:
@@ -283,6 +288,13 @@ def parse_config(data: Any, source: str = layout.CONFIG_FILE) -> PlatformConfig:
                 f"pod_security.{level_key}",
                 f"{pss.get(level_key)!r} is not one of {', '.join(PSS_LEVELS)}",
             )
+    run_as_user = pss.get("run_as_user", DEFAULT_RUN_AS_USER)
+    if type(run_as_user) is not int or not 1 <= run_as_user <= MAX_ID:
+        raise r.fail(
+            "pod_security.run_as_user",
+            f"{run_as_user!r} is not a non-root user id (an integer from 1 to {MAX_ID})",
+            hint=f"set it to the numeric USER of your images, e.g. {DEFAULT_RUN_AS_USER}",
+        )
     host_pattern = r.string(ingress, "host_pattern", "ingress")
     try:
         sample = host_pattern.format(app="a", student="s", domain="d.example")
@@ -360,6 +372,7 @@ def parse_config(data: Any, source: str = layout.CONFIG_FILE) -> PlatformConfig:
         default_tier=default_tier,
         addons=tuple(addons),
         github=_github_settings(r, github),
+        pss_run_as_user=run_as_user,
     )
 
 

@@ -17,7 +17,15 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from kuploy_gitops import __version__, admission, app_manifests, layout, manifests, yamlio
+from kuploy_gitops import (
+    __version__,
+    admission,
+    app_manifests,
+    layout,
+    manifests,
+    podsecurity,
+    yamlio,
+)
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 
@@ -75,8 +83,9 @@ def header(source: str) -> str:
 # Notes on top of an app's files, after the line that says where the file comes from.
 _APP_NOTES = {
     "deployment.yaml": (
-        'Pod Security "restricted": non-root, no privilege escalation, no capabilities, '
-        "seccomp RuntimeDefault."
+        'Pod Security "restricted": runs as the platform\'s non-root id (whatever USER the image '
+        "sets),\nno privilege escalation, no capabilities, seccomp RuntimeDefault, a read-only "
+        "root file system\nwith a writable /tmp (an emptyDir)."
     ),
 }
 
@@ -129,6 +138,7 @@ def render_tenant_objects(cfg: PlatformConfig, spec: TenantSpec) -> dict[str, Re
     built: list[tuple[str, Any]] = [
         ("namespace.yaml", manifests.namespace(cfg, spec)),
         ("resourcequota.yaml", manifests.resource_quota(cfg, spec)),
+        ("priorityquota.yaml", podsecurity.system_priority_quota(cfg, spec)),
         ("limitrange.yaml", manifests.limit_range(cfg, spec)),
         ("networkpolicies.yaml", manifests.network_policies(cfg, spec)),
         ("rbac.yaml", manifests.rbac(cfg, spec)),
@@ -173,6 +183,9 @@ def render_platform(cfg: PlatformConfig) -> dict[str, str]:
         ),
         layout.platform_file("admission-policies"): yamlio.dump_all(
             admission.admission_policies(cfg), header=head
+        ),
+        layout.platform_file("priority-class"): yamlio.dump(
+            podsecurity.tenant_priority_class(), header=head
         ),
     }
     for addon in cfg.addons:

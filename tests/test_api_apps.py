@@ -54,12 +54,23 @@ def test_platform_managed_app(tenant: Path) -> None:
     pod = dep["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert dep["spec"]["replicas"] == 2
-    assert pod["securityContext"]["runAsNonRoot"] is True
-    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    uid = cfg.pss_run_as_user
+    assert pod["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": uid,
+        "runAsGroup": uid,
+        "fsGroup": uid,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert pod["priorityClassName"] == layout.TENANT_PRIORITY_CLASS
     assert container["securityContext"] == {
         "allowPrivilegeEscalation": False,
         "capabilities": {"drop": ["ALL"]},
+        "readOnlyRootFilesystem": True,
     }
+    # The one writable path: an emptyDir at /tmp.
+    assert container["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+    assert pod["volumes"] == [{"name": "tmp", "emptyDir": {}}]
     assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["env"] == [{"name": "MODE", "value": "prod"}, {"name": "URL", "value": "a=b"}]

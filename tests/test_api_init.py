@@ -18,7 +18,9 @@ def test_init_creates_platform_repo_with_first_commit(tmp_path: Path) -> None:
     cfg = config.load_config(repo)
     assert cfg.base_domain == "apps.lab.example.ac.kr"
     assert cfg.default_tier in cfg.tiers
-    assert cfg.pss_enforce == "baseline"
+    # New platforms enforce restricted, and rendered workloads run as this non-root id.
+    assert (cfg.pss_enforce, cfg.pss_warn, cfg.pss_audit) == ("restricted",) * 3
+    assert cfg.pss_run_as_user == config.DEFAULT_RUN_AS_USER
     assert {a.name for a in cfg.addons} == {"traefik", "metrics-server", "cloudnative-pg"}
     assert all(a.version for a in cfg.addons)
     data = yamlio.load((repo / "kuploy.yaml").read_text())

@@ -49,7 +49,7 @@ def test_onboard_renders_locked_down_tenant(platform: Path) -> None:
     assert labels["kuploy.io/term"] == "2026-fall"
     assert labels["kuploy.io/expires"] == FUTURE
     assert labels["app.kubernetes.io/managed-by"] == "kuploy-gitops"
-    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
     assert labels["pod-security.kubernetes.io/warn"] == "restricted"
     assert labels["pod-security.kubernetes.io/audit"] == "restricted"
     assert labels["pod-security.kubernetes.io/enforce-version"] == cfg.pss_version

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from helpers import commit_count, git, tree_snapshot
 
-from kuploy_gitops import api, layout, tenant_spec
+from kuploy_gitops import api, layout, tenant_spec, yamlio
 from kuploy_gitops.errors import ConflictError, DriftError
 
 
@@ -94,13 +94,29 @@ def test_render_is_deterministic_and_check_finds_drift(two: Path, tmp_path: Path
 
 def test_render_rolls_out_a_config_change(two: Path) -> None:
     cfg_path = two / "kuploy.yaml"
-    cfg_path.write_text(cfg_path.read_text().replace("enforce: baseline", "enforce: restricted"))
-    git(two, "commit", "-qam", "stricter pod security")
+    # An admin may relax enforcement to baseline (warn and audit stay restricted).
+    cfg_path.write_text(cfg_path.read_text().replace("enforce: restricted", "enforce: baseline"))
+    git(two, "commit", "-qam", "baseline pod security")
     result = api.render_all(two)
     assert sorted(result.changed) == [
         layout.tenant_file("kim", "namespace.yaml"),
         layout.tenant_file("lee", "namespace.yaml"),
     ]
+
+
+def test_render_rolls_out_a_new_run_as_user(two: Path) -> None:
+    cfg_path = two / "kuploy.yaml"
+    text = cfg_path.read_text()
+    assert "run_as_user: 10001" in text
+    cfg_path.write_text(text.replace("run_as_user: 10001", "run_as_user: 2000"))
+    git(two, "commit", "-qam", "images run as 2000")
+    result = api.render_all(two)
+    # Only the managed app's Deployment uses the id (the student-repo app's are the student's).
+    deployment = f"{layout.workload_dir('kim', 'web')}/deployment.yaml"
+    assert result.changed == [deployment]
+    (dep,) = yamlio.load_all((two / deployment).read_text())
+    context = dep["spec"]["template"]["spec"]["securityContext"]
+    assert (context["runAsUser"], context["runAsGroup"], context["fsGroup"]) == (2000,) * 3
 
 
 def test_render_is_byte_identical_in_a_fresh_clone(two: Path, tmp_path: Path) -> None:

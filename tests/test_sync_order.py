@@ -210,6 +210,7 @@ def test_no_application_holds_more_than_one_tenants_objects(repo: Path) -> None:
         "AppProject",
         "Application",
         "ApplicationSet",
+        "PriorityClass",
         "ValidatingAdmissionPolicy",
         "ValidatingAdmissionPolicyBinding",
     }
@@ -259,6 +260,10 @@ def test_root_syncs_projects_before_what_uses_them(repo: Path) -> None:
     for entry in order:
         if entry.startswith("Application/"):
             assert order.index(f"AppProject/{layout.ADMIN_PROJECT}") < order.index(entry)
+    # Tenant pods name the tenant PriorityClass: it exists before any tenant is synced.
+    assert order.index(f"PriorityClass/{layout.TENANT_PRIORITY_CLASS}") < order.index(
+        f"ApplicationSet/{layout.TENANTS_APPSET}"
+    )
 
 
 def test_offboarding_deletes_apps_then_project_then_guards_then_namespace(repo: Path) -> None:

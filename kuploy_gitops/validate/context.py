@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kuploy_gitops import layout, manifests
+from kuploy_gitops import layout, manifests, podsecurity
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.names import DNS_LABEL
 from kuploy_gitops.quantity import parse_quantity
@@ -20,6 +20,20 @@ from kuploy_gitops.tenant_spec import TenantSpec
 from kuploy_gitops.validate.objects import as_map
 
 CONTAINER_RESOURCES = ("cpu", "memory", "ephemeral-storage")
+
+
+@dataclass(frozen=True)
+class ScopedQuota:
+    """A ResourceQuota with scopes: it counts only the pods its scopes match, against ``hard``.
+
+    ``requirements`` are the quota's scopes as (scope name, operator, values): ``spec.scopes``
+    as ``Exists`` (what the API server makes of them), then ``spec.scopeSelector``'s.
+    """
+
+    name: str
+    hard: dict[str, float]
+    hard_text: dict[str, str]
+    requirements: tuple[tuple[str, str, tuple[str, ...]], ...]
 
 
 @dataclass
@@ -33,6 +47,8 @@ class TenantContext:
     audit: str
     quota: dict[str, float] = field(default_factory=dict)
     quota_text: dict[str, str] = field(default_factory=dict)
+    # Quotas with scopes: never merged into ``quota`` (they do not cap every pod).
+    scoped_quotas: list[ScopedQuota] = field(default_factory=list)
     default: dict[str, float] = field(default_factory=dict)
     default_request: dict[str, float] = field(default_factory=dict)
     max: dict[str, float] = field(default_factory=dict)
@@ -98,6 +114,22 @@ def _q(values: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
+def scoped_quota(name: str, spec: Mapping[str, Any]) -> ScopedQuota | None:
+    """The quota of ``spec`` as a :class:`ScopedQuota`, or None when it has no scope."""
+    requirements: list[tuple[str, str, tuple[str, ...]]] = [
+        (str(x), "Exists", ()) for x in spec.get("scopes") or []
+    ]
+    for expr in as_map(spec.get("scopeSelector")).get("matchExpressions") or []:
+        e = as_map(expr)
+        values = tuple(str(v) for v in e.get("values") or [])
+        requirements.append((str(e.get("scopeName", "")), str(e.get("operator", "")), values))
+    if not requirements:
+        return None
+    hard = as_map(spec.get("hard"))
+    text = {str(k): str(v) for k, v in hard.items()}
+    return ScopedQuota(name, _q(hard), text, tuple(requirements))
+
+
 def _limit_item(
     ctx: TenantContext,
     default: dict[str, float],
@@ -149,6 +181,10 @@ def build(
         elif kind == "ResourceQuota":
             quota_seen = True
             hard = spec_.get("hard") or {}
+            scoped = scoped_quota(str(meta.get("name", "")), spec_)
+            if scoped is not None:
+                ctx.scoped_quotas.append(scoped)
+                continue
             for key, value in _q(hard).items():
                 # Several quotas: every one must admit the pod, so the smallest wins (and is the
                 # one a message quotes).
@@ -187,6 +223,13 @@ def build(
     if not quota_seen and tier is not None:
         ctx.quota = _q(tier.quota)
         ctx.quota_text = dict(tier.quota)
+    if not quota_seen:
+        # No committed guards (a student's CI): the quotas every tenant gets.
+        fallback = scoped_quota(
+            podsecurity.SYSTEM_PRIORITY_QUOTA, podsecurity.system_priority_quota_spec()
+        )
+        assert fallback is not None  # it has a scope selector
+        ctx.scoped_quotas.append(fallback)
     if not limits_seen and tier is not None:
         _limit_item(ctx, _q(tier.default), _q(tier.default_request), _q(tier.max))
     if not ctx.has_project:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from kuploy_gitops.quantity import format_quantity, parse_quantity
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate import pss
-from kuploy_gitops.validate.context import TenantContext
+from kuploy_gitops.validate.context import ScopedQuota, TenantContext
 from kuploy_gitops.validate.findings import Issue
 from kuploy_gitops.validate.objects import Path_, as_map, group_of, meta
 
@@ -55,6 +56,12 @@ def effective_resources(
 def check_resources(ctx: TenantContext, spec: Mapping[str, Any], base: Path_) -> list[Issue]:
     """Requests and limits the quota requires (after LimitRange defaults), and the max."""
     out: list[Issue] = []
+    # Every quota that counts the pod requires the values it caps (a scoped one only if its
+    # scopes match the pod).
+    capped = set(ctx.quota)
+    for scoped in ctx.scoped_quotas:
+        if scope_matches(ctx, scoped, spec):
+            capped.update(scoped.hard)
     for cpath, c in pss.containers(spec):
         if cpath[0] == "ephemeralContainers":
             continue
@@ -63,11 +70,7 @@ def check_resources(ctx: TenantContext, spec: Mapping[str, Any], base: Path_) ->
         requests, limits = effective_resources(ctx, c)
         for res in _QUOTA_RESOURCES:
             required = res in _REQUIRED
-            if (
-                required
-                and (f"requests.{res}" in ctx.quota or res in ctx.quota)
-                and res not in requests
-            ):
+            if required and (f"requests.{res}" in capped or res in capped) and res not in requests:
                 out.append(
                     Issue(
                         F.QUOTA_REQUESTS,
@@ -76,7 +79,7 @@ def check_resources(ctx: TenantContext, spec: Mapping[str, Any], base: Path_) ->
                         path,
                     )
                 )
-            if required and f"limits.{res}" in ctx.quota and res not in limits:
+            if required and f"limits.{res}" in capped and res not in limits:
                 out.append(
                     Issue(
                         F.QUOTA_LIMITS,
@@ -281,6 +284,16 @@ _OWN_RULE = frozenset({"services.nodeports", "services.loadbalancers"})
 BUILTIN_USAGE = {"configmaps": 1.0, "count/configmaps": 1.0}
 
 
+@dataclass
+class _Ledger:
+    """One quota's caps and what the objects admitted so far use of them."""
+
+    hard: Mapping[str, float]
+    text: Mapping[str, str]
+    used: dict[str, float]
+    scoped: ScopedQuota | None = None
+
+
 def quota_overflows(
     ctx: TenantContext, objs: Iterable[tuple[Any, Mapping[str, Any]]]
 ) -> list[tuple[Any, Issue]]:
@@ -290,38 +303,116 @@ def quota_overflows(
     and uses nothing; a controller's pods are made one at a time until one does not fit (those
     that fit stay and use the quota, the controller is reported); pods the LimitRange or the
     quota's required values refuse (:func:`check_resources`, reported there) are never made.
-    Returns (object key, issue) for each resource over the quota, per refused object.
+    Every quota must admit: the tenant's unscoped caps (:attr:`TenantContext.quota`) count
+    everything, a scoped quota only the pods its scopes match.
+    Returns (object key, issue) for each resource over a quota, per refused object.
     """
-    used: dict[str, float] = dict(BUILTIN_USAGE)
+    main = _Ledger(ctx.quota, ctx.quota_text, dict(BUILTIN_USAGE))
+    scoped = [_Ledger(q.hard, q.hard_text, {}, q) for q in ctx.scoped_quotas]
     out: list[tuple[Any, Issue]] = []
     for key, obj in objs:
         own, per_pod, n = usage_parts(ctx, obj)
         template = pss.pod_template(obj)
-        if template is not None and check_resources(ctx, template[2], ()):
+        pod_spec: Mapping[str, Any] = template[2] if template is not None else {}
+        if template is not None and check_resources(ctx, pod_spec, ()):
             if obj.get("kind") == "Pod":
                 continue  # refused by the LimitRange, or for a value the quota requires
             n = 0
-        over = _over(ctx, used, own)
+        counting = [main]
+        if template is not None:
+            counting += [q for q in scoped if q.scoped and scope_matches(ctx, q.scoped, pod_spec)]
+        # A Pod's own usage is a pod's: every quota that matches it counts it.
+        own_ledgers = counting if obj.get("kind") == "Pod" else [main]
+        over = [(q, res) for q in own_ledgers for res in _over(q, q.used, own)]
         if over:
             # Node ports and load balancers refuse too; their own rules report them.
             out += [
-                (key, _exceeded(ctx, obj, res, used.get(res, 0.0) + own[res]))
-                for res in over
+                (key, _exceeded(q, obj, res, q.used.get(res, 0.0) + own[res]))
+                for q, res in over
                 if res not in _OWN_RULE
             ]
             continue
-        _add(used, own)
-        fit = _fitting(ctx, used, per_pod, n)
+        for q in own_ledgers:
+            _add(q.used, own)
+        fit = min(_fitting(q, per_pod, n) for q in counting)
         pods = {k: fit * v for k, v in per_pod.items()}
-        if fit < n:
-            after = dict(used)
-            _add(after, pods)
-            out += [
-                (key, _exceeded(ctx, obj, res, used.get(res, 0.0) + n * per_pod[res], n, fit))
-                for res in _over(ctx, after, per_pod)
-            ]
-        _add(used, pods)
+        for q in counting:
+            if fit < n:
+                after = dict(q.used)
+                _add(after, pods)
+                out += [
+                    (key, _exceeded(q, obj, res, q.used.get(res, 0.0) + n * per_pod[res], n, fit))
+                    for res in _over(q, after, per_pod)
+                ]
+            _add(q.used, pods)
     return out
+
+
+def scope_matches(ctx: TenantContext, quota: ScopedQuota, pod_spec: Mapping[str, Any]) -> bool:
+    """Whether a pod is counted by a scoped quota: every one of its scopes matches the pod.
+
+    The scopes of the quota admission (``PriorityClass`` with label-selector semantics on the
+    pod's ``priorityClassName``); a scope this emulation does not know matches nothing.
+    """
+    return all(
+        _scope_matches(ctx, name, op, values, pod_spec) for name, op, values in quota.requirements
+    )
+
+
+def _scope_matches(
+    ctx: TenantContext, name: str, op: str, values: tuple[str, ...], pod: Mapping[str, Any]
+) -> bool:
+    if name == "PriorityClass":
+        klass = pod.get("priorityClassName") or ""
+        if op == "In":
+            return bool(klass) and klass in values
+        if op == "NotIn":
+            return not klass or klass not in values
+        if op == "Exists":
+            return bool(klass)
+        return op == "DoesNotExist" and not klass
+    matched: bool
+    if name in ("Terminating", "NotTerminating"):
+        deadline = pod.get("activeDeadlineSeconds")
+        matched = isinstance(deadline, int) and deadline >= 0
+        matched = matched if name == "Terminating" else not matched
+    elif name in ("BestEffort", "NotBestEffort"):
+        matched = _best_effort(ctx, pod)
+        matched = matched if name == "BestEffort" else not matched
+    elif name == "CrossNamespacePodAffinity":
+        matched = _cross_namespace_affinity(pod)
+    else:
+        return False
+    # These scopes are plain names (``spec.scopes``) or ``Exists``/``DoesNotExist``.
+    return matched if op == "Exists" else (op == "DoesNotExist" and not matched)
+
+
+def _best_effort(ctx: TenantContext, pod: Mapping[str, Any]) -> bool:
+    """QoS class BestEffort: no container states (or is defaulted) a cpu or memory value."""
+    for cpath, c in pss.containers(pod):
+        if cpath[0] == "ephemeralContainers":
+            continue
+        for values in effective_resources(ctx, c):
+            if "cpu" in values or "memory" in values:
+                return False
+    return True
+
+
+def _cross_namespace_affinity(pod: Mapping[str, Any]) -> bool:
+    """A pod (anti-)affinity term that names namespaces or selects them."""
+    affinity = as_map(pod.get("affinity"))
+    for kind in ("podAffinity", "podAntiAffinity"):
+        a = as_map(affinity.get(kind))
+        terms = list(a.get("requiredDuringSchedulingIgnoredDuringExecution") or [])
+        terms += [
+            as_map(t).get("podAffinityTerm")
+            for t in a.get("preferredDuringSchedulingIgnoredDuringExecution") or []
+        ]
+        for term in terms:
+            t = as_map(term)
+            if t.get("namespaces") or "namespaceSelector" in t:
+                return True
+    return False
 
 
 def _add(used: dict[str, float], usage: Mapping[str, float]) -> None:
@@ -329,40 +420,55 @@ def _add(used: dict[str, float], usage: Mapping[str, float]) -> None:
         used[res] = used.get(res, 0.0) + v
 
 
-def _over(ctx: TenantContext, used: Mapping[str, float], usage: Mapping[str, float]) -> list[str]:
+def _over(q: _Ledger, used: Mapping[str, float], usage: Mapping[str, float]) -> list[str]:
     """The quota's resources that ``usage`` on top of ``used`` would pass."""
     return sorted(
         res
         for res, v in usage.items()
-        if res in ctx.quota and v > 0 and used.get(res, 0.0) + v > ctx.quota[res] + 1e-9
+        if res in q.hard and v > 0 and used.get(res, 0.0) + v > q.hard[res] + 1e-9
     )
 
 
-def _fitting(
-    ctx: TenantContext, used: Mapping[str, float], per_pod: Mapping[str, float], n: int
-) -> int:
-    """How many of ``n`` pods of ``per_pod`` fit in what ``used`` leaves of the quota."""
+def _fitting(q: _Ledger, per_pod: Mapping[str, float], n: int) -> int:
+    """How many of ``n`` pods of ``per_pod`` fit in what the quota's usage leaves."""
     fit = n
     for res, v in per_pod.items():
-        hard = ctx.quota.get(res)
+        hard = q.hard.get(res)
         if hard is not None and v > 0:
-            fit = min(fit, max(0, math.floor((hard - used.get(res, 0.0)) / v + 1e-9)))
+            fit = min(fit, max(0, math.floor((hard - q.used.get(res, 0.0)) / v + 1e-9)))
     return fit
 
 
 def _exceeded(
-    ctx: TenantContext, obj: Mapping[str, Any], res: str, need: float, n: int = 0, fit: int = 0
+    q: _Ledger, obj: Mapping[str, Any], res: str, need: float, n: int = 0, fit: int = 0
 ) -> Issue:
     """``res`` over the quota: what the objects up to ``obj`` need, how many of its pods fit."""
     what = f"{obj.get('kind')} {meta(obj).get('name')!r}"
     if n > 1:
         what += f"; {fit} of its {n} pods fit"
+    cap = q.text.get(res, _show(res, q.hard[res]))
+    if q.scoped is None:
+        quota = f"the ResourceQuota's {cap}"
+    else:
+        quota = f"{cap} of ResourceQuota {q.scoped.name!r} ({_scope_text(q.scoped)})"
     return Issue(
         F.QUOTA_EXCEEDED,
-        f"{res}: the tenant's objects need {_show(res, need)} (counting up to {what}), over the "
-        f"ResourceQuota's {ctx.quota_text.get(res, _show(res, ctx.quota[res]))}",
+        f"{res}: the tenant's objects need {_show(res, need)} (counting up to {what}), over "
+        f"{quota}",
         ("spec",),
     )
+
+
+def _scope_text(quota: ScopedQuota) -> str:
+    """The pods a scoped quota counts, in words."""
+    parts = []
+    for name, op, values in quota.requirements:
+        if name == "PriorityClass" and op in ("In", "NotIn"):
+            verb = "is one of" if op == "In" else "is none of"
+            parts.append(f"priorityClassName {verb} {', '.join(values)}")
+        else:
+            parts.append(f"{name} {op} {', '.join(values)}".strip())
+    return "pods whose " + " and ".join(parts) if parts else "pods"
 
 
 def _show(res: str, value: float) -> str:

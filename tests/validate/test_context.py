@@ -292,3 +292,46 @@ def test_a_limitrange_max_without_a_default_is_the_default_limit_and_request() -
     assert ctx.default == {"cpu": 1.0, "memory": 256 * 1024.0**2}
     assert ctx.default_request == ctx.default
     assert ctx.max == {"cpu": 1.0, "memory": Gi}
+
+
+# -- scoped quotas -------------------------------------------------------------------------------
+
+
+def test_a_scoped_quota_is_kept_apart_from_the_tenants_caps() -> None:
+    scoped = quota_obj({"pods": "0", "requests.cpu": "100m"}, "no-system")
+    scoped["spec"]["scopeSelector"] = {
+        "matchExpressions": [
+            {"scopeName": "PriorityClass", "operator": "In", "values": ["system-node-critical"]}
+        ]
+    }
+    terminating = quota_obj({"pods": "1"}, "short-lived")
+    terminating["spec"]["scopes"] = ["Terminating"]
+    main = quota_obj({"pods": "10", "requests.cpu": "1"}, "kuploy-quota")
+    ctx = context.build(CFG, "kim", SPEC, [scoped, terminating, main])
+    # Only the unscoped quota caps every pod.
+    assert ctx.quota == {"pods": 10.0, "requests.cpu": 1.0}
+    assert ctx.scoped_quotas == [
+        context.ScopedQuota(
+            "no-system",
+            {"pods": 0.0, "requests.cpu": 0.1},
+            {"pods": "0", "requests.cpu": "100m"},
+            (("PriorityClass", "In", ("system-node-critical",)),),
+        ),
+        context.ScopedQuota(
+            "short-lived", {"pods": 1.0}, {"pods": "1"}, (("Terminating", "Exists", ()),)
+        ),
+    ]
+
+
+def test_committed_guards_give_the_system_priority_quota_that_the_fallback_assumes() -> None:
+    from kuploy_gitops import podsecurity
+
+    guards = [manifests.resource_quota(CFG, SPEC), podsecurity.system_priority_quota(CFG, SPEC)]
+    from_guards = context.build(CFG, "kim", SPEC, guards)
+    # No guards (a student's CI reads only the public rules): the same quotas.
+    from_rules = context.build(CFG, "kim", SPEC, [])
+    assert from_guards.scoped_quotas == from_rules.scoped_quotas
+    (system,) = from_rules.scoped_quotas
+    assert system.name == "kuploy-no-system-priority" and system.hard == {"pods": 0.0}
+    # Committed guards without it: the cluster has none, so neither has validate.
+    assert context.build(CFG, "kim", SPEC, guards[:1]).scoped_quotas == []

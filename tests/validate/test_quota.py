@@ -8,7 +8,7 @@ import pytest
 
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate import quota
-from kuploy_gitops.validate.context import TenantContext
+from kuploy_gitops.validate.context import ScopedQuota, TenantContext
 
 M = 1024.0**2
 Gi = 1024.0**3
@@ -544,3 +544,136 @@ def test_a_quota_on_ephemeral_storage_requires_no_value() -> None:
         )
     ]
     assert "requests.ephemeral-storage" not in quota.pod_usage(tenant, pod)
+
+
+# -- scoped quotas ---------------------------------------------------------------------------------
+
+
+def system_quota(**hard: float) -> ScopedQuota:
+    values = ("system-cluster-critical", "system-node-critical")
+    return ScopedQuota(
+        "kuploy-no-system-priority",
+        hard or {"pods": 0.0},
+        {k: f"{v:g}" for k, v in (hard or {"pods": 0.0}).items()},
+        (("PriorityClass", "In", values),),
+    )
+
+
+def with_class(klass: str | None, **pod: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {"containers": [ctr("app", {"cpu": "10m", "memory": "16Mi"})], **pod}
+    if klass is not None:
+        spec["priorityClassName"] = klass
+    return spec
+
+
+def test_a_system_priority_pod_is_over_the_scoped_quota() -> None:
+    tenant = ctx(quota={"pods": 10.0}, quota_text={"pods": "10"}, scoped_quotas=[system_quota()])
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "sys"}}
+    objs = [
+        (1, {**pod, "spec": with_class("system-node-critical")}),
+        (2, {**pod, "metadata": {"name": "plain"}, "spec": with_class(None)}),
+        (3, deployment(with_class("system-cluster-critical"), replicas=2, name="crit")),
+        (4, deployment(with_class("kuploy-tenant"), replicas=3, name="tenant")),
+    ]
+    found = quota.quota_overflows(tenant, objs)
+    assert [(k, i.rule, i.message.split(":")[0]) for k, i in found] == [
+        (1, F.QUOTA_EXCEEDED, "pods"),
+        (3, F.QUOTA_EXCEEDED, "pods"),
+    ]
+    assert found[0][1].message == (
+        "pods: the tenant's objects need 1 (counting up to Pod 'sys'), over 0 of ResourceQuota "
+        "'kuploy-no-system-priority' (pods whose priorityClassName is one of "
+        "system-cluster-critical, system-node-critical)"
+    )
+    assert "0 of its 2 pods fit" in found[1][1].message
+
+
+def test_pods_a_scoped_quota_refuses_use_none_of_the_tenants_quota() -> None:
+    tenant = ctx(quota={"pods": 2.0}, quota_text={"pods": "2"}, scoped_quotas=[system_quota()])
+    objs = [
+        (1, deployment(with_class("system-node-critical"), replicas=2, name="crit")),
+        (2, deployment(with_class(None), replicas=2, name="plain")),
+    ]
+    assert [k for k, _ in quota.quota_overflows(tenant, objs)] == [1]
+
+
+def test_a_scoped_quota_counts_only_matching_pods_against_its_own_caps() -> None:
+    tenant = ctx(scoped_quotas=[system_quota(pods=1.0)])
+    crit = with_class("system-node-critical")
+    objs = [(i, deployment(crit, name=f"c{i}")) for i in (1, 2)]
+    objs.insert(1, (9, deployment(with_class(None), replicas=5, name="plain")))
+    assert [k for k, _ in quota.quota_overflows(tenant, objs)] == [2]
+
+
+@pytest.mark.parametrize(
+    ("requirement", "klass", "matches"),
+    [
+        (("PriorityClass", "In", ("a", "b")), "b", True),
+        (("PriorityClass", "In", ("a", "b")), None, False),
+        (("PriorityClass", "NotIn", ("a",)), "b", True),
+        (("PriorityClass", "NotIn", ("a",)), None, True),
+        (("PriorityClass", "NotIn", ("a",)), "a", False),
+        (("PriorityClass", "Exists", ()), "a", True),
+        (("PriorityClass", "Exists", ()), None, False),
+        (("PriorityClass", "DoesNotExist", ()), None, True),
+        (("PriorityClass", "DoesNotExist", ()), "a", False),
+        (("PriorityClass", "Bogus", ()), "a", False),
+        (("VolumeAttributesClass", "Exists", ()), "a", False),  # not a pod scope
+    ],
+)
+def test_priority_class_scope_has_label_selector_semantics(
+    requirement: tuple[str, str, tuple[str, ...]], klass: str | None, matches: bool
+) -> None:
+    scoped = ScopedQuota("q", {"pods": 0.0}, {"pods": "0"}, (requirement,))
+    assert quota.scope_matches(ctx(), scoped, with_class(klass)) is matches
+
+
+def test_other_pod_scopes() -> None:
+    def scoped(name: str, op: str = "Exists") -> ScopedQuota:
+        return ScopedQuota("q", {"pods": 0.0}, {"pods": "0"}, ((name, op, ()),))
+
+    bare = {"containers": [ctr("app")]}
+    sized = with_class(None)
+    deadline = {**sized, "activeDeadlineSeconds": 60}
+    affinity = {
+        **sized,
+        "affinity": {
+            "podAntiAffinity": {
+                "preferredDuringSchedulingIgnoredDuringExecution": [
+                    {"weight": 1, "podAffinityTerm": {"namespaceSelector": {}, "topologyKey": "x"}}
+                ]
+            }
+        },
+    }
+    tenant = ctx()
+    assert quota.scope_matches(tenant, scoped("BestEffort"), bare)
+    assert not quota.scope_matches(tenant, scoped("BestEffort"), sized)
+    assert quota.scope_matches(tenant, scoped("NotBestEffort"), sized)
+    # The LimitRange's defaults make a bare pod Burstable before the quota sees it.
+    defaulted = ctx(default_request={"cpu": 0.05})
+    assert not quota.scope_matches(defaulted, scoped("BestEffort"), bare)
+    assert quota.scope_matches(tenant, scoped("Terminating"), deadline)
+    assert not quota.scope_matches(tenant, scoped("Terminating"), sized)
+    assert quota.scope_matches(tenant, scoped("NotTerminating"), sized)
+    assert quota.scope_matches(tenant, scoped("Terminating", "DoesNotExist"), sized)
+    assert quota.scope_matches(tenant, scoped("CrossNamespacePodAffinity"), affinity)
+    assert not quota.scope_matches(tenant, scoped("CrossNamespacePodAffinity"), sized)
+    both = ScopedQuota(
+        "q",
+        {"pods": 0.0},
+        {"pods": "0"},
+        (("NotBestEffort", "Exists", ()), ("Terminating", "Exists", ())),
+    )
+    assert quota.scope_matches(tenant, both, deadline)
+    assert not quota.scope_matches(tenant, both, sized)
+
+
+def test_a_matching_scoped_quota_requires_the_values_it_caps() -> None:
+    capped = ScopedQuota(
+        "q", {"requests.cpu": 1.0}, {"requests.cpu": "1"}, (("PriorityClass", "Exists", ()),)
+    )
+    tenant = ctx(scoped_quotas=[capped])
+    bare = {"containers": [ctr("app")]}
+    assert quota.check_resources(tenant, bare, ()) == []  # not counted by the quota
+    (issue,) = quota.check_resources(tenant, {**bare, "priorityClassName": "x"}, ())
+    assert issue.rule == F.QUOTA_REQUESTS and "no cpu request" in issue.message
