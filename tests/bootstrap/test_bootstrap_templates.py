@@ -102,6 +102,7 @@ def test_kubeadm_config_has_init_cluster_and_kubelet_configuration(rendered: Pat
     assert "10.20.0.10" in cluster["apiServer"]["certSANs"]
     assert kubelet["cgroupDriver"] == "systemd"
     assert kubelet["failSwapOn"] is True
+    assert kubelet["seccompDefault"] is True  # RuntimeDefault for every container
     assert kubelet["shutdownGracePeriod"] == "60s"
     assert kubelet["shutdownGracePeriodCriticalPods"] == "20s"
 
