@@ -205,6 +205,25 @@ def test_guide_in_english_and_korean(platform_repo: Path) -> None:
     assert "Private images" not in public and "비공개 이미지" not in public
 
 
+def test_deploy_and_guide_follow_the_platforms_non_root_id(platform_repo: Path) -> None:
+    path = platform_repo / layout.CONFIG_FILE
+    path.write_text(path.read_text().replace("run_as_user: 10001", "run_as_user: 4321"))
+    git(platform_repo, "commit", "-qam", "images run as 4321")
+    files = files_for(platform_repo)
+    (dep,) = yamlio.load_all(files["deploy/deployment.yaml"])
+    pod = dep["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsUser"] == 4321
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["priorityClassName"] == layout.TENANT_PRIORITY_CLASS
+    (container,) = pod["containers"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+    guide = files["KUPLOY.md"]
+    # Both languages tell the student the id to use and that only /tmp is writable.
+    assert guide.count("`USER 4321`") == 2 and "10001" not in guide
+    assert "read-only except `/tmp`" in guide and "`/tmp` 를 제외하고 읽기 전용" in guide
+
+
 def test_rules_copy_is_public_and_parses(platform_repo: Path) -> None:
     path = platform_repo / layout.CONFIG_FILE
     data = yamlio.load(path.read_text())

@@ -149,6 +149,7 @@ def scaffold_files(
         "argocd_server": cfg.argocd_server or "Argo CD",
         "private": private,
         "pull_secret": cfg.github.pull_secret,
+        "run_as_user": cfg.pss_run_as_user,
     }
     files[layout.STUDENT_WORKFLOW_FILE] = render.render_template(
         "student-repo/kuploy-deploy.yml.j2", context

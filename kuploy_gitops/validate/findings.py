@@ -239,9 +239,10 @@ QUOTA_EXCEEDED = _rule(
     "quota.exceeded",
     ERROR,
     "The tenant's workloads together (replicas x requests/limits, object counts) exceed its "
-    "ResourceQuota.",
+    "ResourceQuota, or a pod is counted by a quota that allows none (a system priority class).",
     "Pods beyond the quota are refused; the ReplicaSet logs FailedCreate.",
-    "Lower replicas or resources, or ask the admin for a larger tier.",
+    "Lower replicas or resources, or ask the admin for a larger tier; name no system "
+    "priorityClassName.",
 )
 QUOTA_NODEPORT = _rule(
     "quota.nodeport",

@@ -81,6 +81,13 @@ RESTRICTED_ONLY = frozenset(
     }
 )
 
+# Baseline checks a restricted level replaces with its own stricter one (Pod Security
+# admission's check overrides): where restricted is the level, only the restricted check speaks,
+# so a hostPath volume is "restricted volume types" there, not "hostPath volumes" as well.
+OVERRIDDEN_BY_RESTRICTED = frozenset(
+    {F.PSS_CAPABILITIES_BASELINE, F.PSS_HOST_PATH, F.PSS_SECCOMP_BASELINE}
+)
+
 # kind -> key path of the pod template (metadata + spec) inside the object.
 POD_TEMPLATE_PATHS: dict[str, Path_] = {
     "Pod": tuple(),
@@ -154,11 +161,12 @@ def check_pod(meta: Mapping[str, Any], spec: Mapping[str, Any], base: Path_) -> 
         name = vol.get("name", i)
         if vol.get("hostPath") is not None:
             add(F.PSS_HOST_PATH, f"volume {name!r} is a hostPath", ("volumes", i, "hostPath"))
-        else:
-            kinds = [k for k, v in vol.items() if k != "name" and v is not None]
-            bad = [k for k in kinds if k not in RESTRICTED_VOLUMES]
-            if bad:
-                add(F.PSS_VOLUME_TYPES, f"volume {name!r} has type {bad[0]}", ("volumes", i))
+        # A hostPath is no restricted volume type either: where restricted is enforced that is
+        # the control the API server names (it replaces the baseline one there).
+        kinds = [k for k, v in vol.items() if k != "name" and v is not None]
+        bad = [k for k in kinds if k not in RESTRICTED_VOLUMES]
+        if bad:
+            add(F.PSS_VOLUME_TYPES, f"volume {name!r} has type {bad[0]}", ("volumes", i))
     _check_profiles(psc, (), "pod", add)
     for i, sysctl in enumerate(psc.get("sysctls") or []):
         name = _m(sysctl).get("name")
@@ -330,6 +338,8 @@ def severity_at(rule: str, enforce: str, warn: str, audit: str) -> str | None:
     rank = LEVELS.index
 
     def covers(level: str) -> bool:
+        if level == "restricted" and rule in OVERRIDDEN_BY_RESTRICTED:
+            return False
         return level in LEVELS and rank(level) >= rank(need)
 
     if covers(enforce):

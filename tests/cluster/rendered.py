@@ -106,19 +106,24 @@ def install_argocd_crds(cluster: Cluster) -> None:
 
 
 def guards(repo: Path, student: str) -> list[dict[str, Any]]:
-    """The tenant's Namespace, ResourceQuota and LimitRange exactly as rendered."""
+    """The tenant's Namespace, ResourceQuotas and LimitRange exactly as rendered."""
     folder = repo / layout.tenant_dir(student)
     return [
         obj
-        for name in ("namespace.yaml", "resourcequota.yaml", "limitrange.yaml")
+        for name in (
+            "namespace.yaml",
+            "resourcequota.yaml",
+            "priorityquota.yaml",
+            "limitrange.yaml",
+        )
         for obj in load_all((folder / name).read_text())
     ]
 
 
 def apply_guards(cluster: Cluster, repo: Path, student: str) -> None:
-    """The Namespace, then its quota and LimitRange (Argo CD's sync waves -30, then -20).
+    """The Namespace, then its quotas and LimitRange (Argo CD's sync waves -30, then -20).
 
-    Returns once the quota controller has filled in the quota's status: until then admission
+    Returns once the quota controller has filled in every quota's status: until then admission
     refuses every pod of the namespace.
     """
     ns = layout.namespace_name(student)
@@ -135,12 +140,18 @@ def apply_guards(cluster: Cluster, repo: Path, student: str) -> None:
     result = cluster.apply(rest)
     assert result.ok, result.stderr
 
+    want = sum(1 for o in rest if o["kind"] == "ResourceQuota")
+
     def ready() -> bool:
-        status = cluster.get("resourcequota", "-n", ns).get("items", [{}])[0].get("status", {})
-        hard, used = status.get("hard", {}), status.get("used", {})
-        return bool(hard) and ("configmaps" not in hard or used.get("configmaps") == "1")
+        quotas = cluster.get("resourcequota", "-n", ns).get("items", [])
+        return len(quotas) == want and all(_quota_ready(q.get("status", {})) for q in quotas)
 
     cluster.wait_for(f"the quota status of {ns}", ready, timeout=60)
+
+
+def _quota_ready(status: dict[str, Any]) -> bool:
+    hard, used = status.get("hard", {}), status.get("used", {})
+    return bool(hard) and ("configmaps" not in hard or used.get("configmaps") == "1")
 
 
 def restricted_pod(name: str, namespace: str) -> dict[str, Any]:

@@ -26,6 +26,8 @@ from rendered import (
     wait_for_pods,
 )
 
+from kuploy_gitops import config, layout
+
 
 def _assert_clean(answers: list[Applied]) -> None:
     problems = [f"{a.what}:\n{a.stderr}" for a in answers if not a.ok or a.warnings]
@@ -79,7 +81,21 @@ def multi_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_demo_repo_is_admitted(cluster: Cluster, crds: None, demo_repo: Path) -> None:
-    _assert_admitted(cluster, repo_objects(demo_repo))
+    objects = repo_objects(demo_repo)
+    # The demo's tenants enforce Pod Security restricted (a new platform's default), and its
+    # pods are made there (wait_for_pods): they pass restricted, as the platform's non-root id,
+    # in the tenant priority class.
+    namespaces = [o for o in objects if o["kind"] == "Namespace"]
+    assert namespaces
+    for ns in namespaces:
+        assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    deployments = [o for o in objects if o["kind"] == "Deployment"]
+    assert deployments
+    for d in deployments:
+        pod = d["spec"]["template"]["spec"]
+        assert pod["priorityClassName"] == layout.TENANT_PRIORITY_CLASS
+        assert pod["securityContext"]["runAsUser"] == config.DEFAULT_RUN_AS_USER
+    _assert_admitted(cluster, objects)
 
 
 def test_multi_tenant_repo_is_admitted(cluster: Cluster, crds: None, multi_repo: Path) -> None:
@@ -99,6 +115,7 @@ def test_multi_tenant_repo_is_admitted(cluster: Cluster, crds: None, multi_repo:
         "Deployment",
         "Service",
         "Ingress",
+        "PriorityClass",
         "ValidatingAdmissionPolicy",
         "ValidatingAdmissionPolicyBinding",
     }, kinds
@@ -120,7 +137,10 @@ def test_scaffolded_deploy_folder_is_admitted(
 ) -> None:
     # The tenant must exist (its namespace, quota and limits decide admission of its pods).
     tenant = folder_objects(multi_repo / "apps" / "cluster" / "tenants" / "han-sol")
-    _assert_clean(apply_in_waves(cluster, tenant))
+    # And the PriorityClass its pods name (the Priority admission refuses a missing one).
+    platform = folder_objects(multi_repo / "apps" / "cluster" / "platform")
+    priority = [o for o in platform if o["kind"] == "PriorityClass"]
+    _assert_clean(apply_in_waves(cluster, priority + tenant))
     app = "shop" if not options else f"app-{len(options)}"
     out = tmp_path / "student-repo"
     cli("-C", str(multi_repo), "scaffold", "han-sol", app, "--out", str(out), *options)

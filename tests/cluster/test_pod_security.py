@@ -1,10 +1,12 @@
 """Proof 2: Pod Security is what we say.
 
-In a tenant namespace exactly as rendered (enforce baseline, warn and audit restricted, pinned to
-the platform's minor), each pod below goes to the real API server and to ``validate --student``.
-The server refuses a pod that breaks the enforced level and names the controls; it admits one
-that breaks only the warned level, with a warning naming the controls. ``validate`` must say the
-same: an error for each refused control, a warning for each warned one, nothing else.
+In tenant namespaces exactly as rendered, pinned to the platform's minor, each pod below goes to
+the real API server and to ``validate --student``: once in a new platform's tenant (``init``'s
+default: enforce, warn and audit restricted), once in a tenant of a platform configured to
+enforce only baseline (warn and audit restricted). The server refuses a pod that breaks the
+enforced level and names the controls; it admits one that breaks only the warned level, with a
+warning naming the controls. ``validate`` must say the same: an error for each refused control,
+a warning for each warned one, nothing else.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import copy
 import json
 import re
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +24,9 @@ from apiserver_harness import Cluster, dump_all
 from helpers import isolated_env
 from rendered import apply_guards, cli, restricted_pod
 
-STUDENT = "pss-kim"
+# The tenant of each Pod Security setup: the default, and enforce lowered to baseline.
+STUDENTS = {"restricted": "pss-kim", "baseline": "pss-lee"}
+STUDENT = STUDENTS["restricted"]
 
 # Our rule -> the name the API server gives the control in its messages.
 CONTROL = {
@@ -179,24 +185,46 @@ def _server_verdict(cluster: Cluster, pod: dict[str, Any]) -> tuple[set[str], se
     return refused, warned
 
 
-@pytest.fixture(scope="module")
-def tenant(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Path:
+@dataclass(frozen=True)
+class Tenant:
+    repo: Path
+    student: str
+    enforce: str
+
+
+@pytest.fixture(scope="module", params=sorted(STUDENTS))
+def tenant(
+    request: pytest.FixtureRequest, cluster: Cluster, tmp_path_factory: pytest.TempPathFactory
+) -> Tenant:
     """A platform repo with one student; the student's namespace and guards on the cluster."""
-    base = tmp_path_factory.mktemp("pss")
+    enforce: str = request.param
+    student = STUDENTS[enforce]
+    base = tmp_path_factory.mktemp(f"pss-{enforce}")
     repo = base / "platform"
     with isolated_env(base):
         cli("init", str(repo))
-        cli("-C", str(repo), "onboard", STUDENT, "--github", "pss-kim-gh")
-    apply_guards(cluster, repo, STUDENT)
-    return repo
+        if enforce != "restricted":
+            config = repo / "kuploy.yaml"
+            text = config.read_text()
+            assert "enforce: restricted" in text  # what init writes
+            config.write_text(text.replace("enforce: restricted", f"enforce: {enforce}"))
+            subprocess.run(["git", "-C", str(repo), "commit", "-qam", enforce], check=True)
+        cli("-C", str(repo), "onboard", student, "--github", f"{student}-gh")
+    apply_guards(cluster, repo, student)
+    return Tenant(repo, student, enforce)
 
 
-def _validate_verdicts(repo: Path, folder: Path) -> dict[str, tuple[set[str], set[str]]]:
+def _in(tenant: Tenant, pod: dict[str, Any]) -> dict[str, Any]:
+    """``pod`` in the tenant's namespace."""
+    return {**pod, "metadata": {**pod["metadata"], "namespace": tenant.student}}
+
+
+def _validate_verdicts(tenant: Tenant, folder: Path) -> dict[str, tuple[set[str], set[str]]]:
     """name -> (controls validate reports as errors, as warnings): one ``validate --student``."""
     for pod in CASES:
-        (folder / f"{pod['metadata']['name']}.yaml").write_text(dump_all([pod]))
-    validate = ["-C", str(repo), "validate", "--student", STUDENT, str(folder), "-o", "json"]
-    out = json.loads(cli(*validate, ok=(0, 8)))  # 8: findings
+        (folder / f"{pod['metadata']['name']}.yaml").write_text(dump_all([_in(tenant, pod)]))
+    validate = ["-C", str(tenant.repo), "validate", "--student", tenant.student, str(folder)]
+    out = json.loads(cli(*validate, "-o", "json", ok=(0, 8)))  # 8: findings
     verdicts: dict[str, tuple[set[str], set[str]]] = {
         p["metadata"]["name"]: (set(), set()) for p in CASES
     }
@@ -208,19 +236,21 @@ def _validate_verdicts(repo: Path, folder: Path) -> dict[str, tuple[set[str], se
     return verdicts
 
 
-def test_rendered_namespace_levels(cluster: Cluster, tenant: Path) -> None:
-    labels = cluster.get("namespace", STUDENT)["metadata"]["labels"]
-    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+def test_rendered_namespace_levels(cluster: Cluster, tenant: Tenant) -> None:
+    labels = cluster.get("namespace", tenant.student)["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == tenant.enforce
     assert labels["pod-security.kubernetes.io/warn"] == "restricted"
+    assert labels["pod-security.kubernetes.io/audit"] == "restricted"
 
 
-def test_pod_security_verdicts_agree(cluster: Cluster, tenant: Path, tmp_path: Path) -> None:
+def test_pod_security_verdicts_agree(cluster: Cluster, tenant: Tenant, tmp_path: Path) -> None:
     ours = _validate_verdicts(tenant, tmp_path)
     disagreements = []
+    refusals: set[str] = set()
     for pod in CASES:
         name = pod["metadata"]["name"]
         try:
-            refused, warned = _server_verdict(cluster, pod)
+            refused, warned = _server_verdict(cluster, _in(tenant, pod))
         except AssertionError as e:
             disagreements.append(str(e))
             continue
@@ -235,16 +265,34 @@ def test_pod_security_verdicts_agree(cluster: Cluster, tenant: Path, tmp_path: P
                 disagreements.append(f"{name}: server admits, validate errors {errors}")
             if warned != warnings:
                 disagreements.append(f"{name}: server warns {warned}, validate warns {warnings}")
+        if refused:
+            refusals.add(name)
     assert not disagreements, "\n".join(disagreements)
+    # Pods that break only restricted controls: refused where restricted is enforced, admitted
+    # (with a warning) where baseline is.
+    restricted_only = {"no-seccomp", "escalation", "root-allowed", "run-as-root", "caps-kept"}
+    assert "restricted" not in refusals and "host-network" in refusals
+    if tenant.enforce == "restricted":
+        assert restricted_only <= refusals
+    else:
+        assert not restricted_only & refusals
 
 
-def test_refused_and_warned_messages_name_the_control(cluster: Cluster, tenant: Path) -> None:
-    refused = cluster.create(_pod("msg-host-network", {"hostNetwork": True}), dry_run=True)
+def test_refused_and_warned_messages_name_the_control(cluster: Cluster, tenant: Tenant) -> None:
+    refused = cluster.create(
+        _in(tenant, _pod("msg-host-network", {"hostNetwork": True})), dry_run=True
+    )
     assert not refused.ok
-    assert 'violates PodSecurity "baseline:v' in refused.stderr
+    assert f'violates PodSecurity "{tenant.enforce}:v' in refused.stderr
     assert "host namespaces" in refused.stderr
-    warned = cluster.create(_pod("msg-root", securityContext={"runAsNonRoot": None}), dry_run=True)
-    assert warned.ok
-    assert any("runAsNonRoot != true" in w for w in warned.warnings)
-    clean = cluster.create(_pod("msg-clean"), dry_run=True)
+    root = cluster.create(
+        _in(tenant, _pod("msg-root", securityContext={"runAsNonRoot": None})), dry_run=True
+    )
+    if tenant.enforce == "restricted":
+        assert not root.ok and 'violates PodSecurity "restricted:v' in root.stderr
+        assert "runAsNonRoot != true" in root.stderr
+    else:
+        assert root.ok
+        assert any("runAsNonRoot != true" in w for w in root.warnings)
+    clean = cluster.create(_in(tenant, _pod("msg-clean")), dry_run=True)
     assert clean.ok and not clean.warnings

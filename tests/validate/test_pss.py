@@ -97,6 +97,8 @@ def test_volumes() -> None:
         Issue(
             F.PSS_HOST_PATH, "volume 'h' is a hostPath", (*BASE, "spec", "volumes", 0, "hostPath")
         ),
+        # Restricted's own control too (it replaces the baseline one where restricted rules).
+        Issue(F.PSS_VOLUME_TYPES, "volume 'h' has type hostPath", (*BASE, "spec", "volumes", 0)),
         Issue(F.PSS_VOLUME_TYPES, "volume 'n' has type nfs", (*BASE, "spec", "volumes", 1)),
         Issue(F.PSS_VOLUME_TYPES, "volume 5 has type gitRepo", (*BASE, "spec", "volumes", 5)),
     ]

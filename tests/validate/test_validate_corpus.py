@@ -3,15 +3,25 @@
 A corpus file holds a header (``# expect: rule.id[, rule.id]``, optional ``# severity:``), a body
 placed as a new plain-YAML app of the demo student, and optional ``# file: PATH`` sections that
 add or replace files of the demo repo. Each is validated in memory with ``validate_files``.
+
+The demo repo here enforces Pod Security baseline (warn and audit restricted), not a new
+platform's restricted: so a baseline control is an error and a restricted-only one a warning,
+and each case can show either. Under restricted enforcement every control is an error, and
+restricted's checks replace the baseline ones they overlap (tests/cluster/test_pod_security.py
+proves both setups against the real API server).
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import isolated_env
 
+from kuploy_gitops import api
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.validate.engine import validate_files
 from kuploy_gitops.validate.findings import RULES
@@ -19,6 +29,22 @@ from kuploy_gitops.validate.findings import RULES
 CORPUS = Path(__file__).parent / "corpus" / "broken"
 DEFAULT_PATH = "apps/workloads/kim-minji/corpus/manifest.yaml"
 CASES = sorted(CORPUS.glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The demo repo with ``pod_security.enforce: baseline``, rendered."""
+    base = tmp_path_factory.mktemp("demo-baseline")
+    with isolated_env(base, cache=False):
+        repo = base / "repo"
+        api.demo(repo)
+        config = repo / "kuploy.yaml"
+        text = config.read_text()
+        assert "enforce: restricted" in text
+        config.write_text(text.replace("enforce: restricted", "enforce: baseline"))
+        subprocess.run(["git", "-C", str(repo), "commit", "-qam", "baseline"], check=True)
+        api.render_all(repo)
+        yield repo
 
 
 def parse_case(path: Path) -> tuple[set[str], str | None, dict[str, str]]:

@@ -131,6 +131,27 @@ def test_pss_severity_by_namespace_levels() -> None:
     assert pss.severity_at(F.PSS_PRIVILEGED, "privileged", "privileged", "privileged") is None
 
 
+@pytest.mark.parametrize(
+    ("baseline_rule", "restricted_rule"),
+    [
+        (F.PSS_HOST_PATH, F.PSS_VOLUME_TYPES),
+        (F.PSS_CAPABILITIES_BASELINE, F.PSS_CAPABILITIES_RESTRICTED),
+        (F.PSS_SECCOMP_BASELINE, F.PSS_SECCOMP_RESTRICTED),
+    ],
+)
+def test_restricted_replaces_its_overlapping_baseline_checks(
+    baseline_rule: str, restricted_rule: str
+) -> None:
+    """As the API server: enforcing restricted names the restricted control only (the API server
+    tier's test_pod_security shows it), enforcing baseline the baseline one."""
+    assert pss.severity_at(baseline_rule, "restricted", "restricted", "restricted") is None
+    assert pss.severity_at(restricted_rule, "restricted", "restricted", "restricted") == F.ERROR
+    assert pss.severity_at(baseline_rule, "baseline", "restricted", "restricted") == F.ERROR
+    assert pss.severity_at(restricted_rule, "baseline", "restricted", "restricted") == F.WARNING
+    # Only warned at baseline: the baseline check warns.
+    assert pss.severity_at(baseline_rule, "privileged", "baseline", "privileged") == F.WARNING
+
+
 def test_pss_covers_every_pod_template_kind() -> None:
     container = {"name": "c", "image": "x", "securityContext": {"privileged": True}}
     template = {"metadata": {}, "spec": {"containers": [container]}}
