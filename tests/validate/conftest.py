@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from helpers import DATA_DIR, isolated_env
 
-from kuploy_gitops import api, config
+from kuploy_gitops import api, config, layout
 
 CRD_DIR = DATA_DIR / "argocd"
 
@@ -22,12 +23,26 @@ def isolated_cache(
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The demo repo (init + sample roster + one platform-managed app), built once per module."""
+def demo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
+    """The demo repo (init + sample roster + one platform-managed app), built once per module.
+
+    A module that sets ``DEMO_ENFORCE`` (e.g. ``"baseline"``) gets the demo with that Pod
+    Security enforce level instead of a new platform's ``restricted``, rendered.
+    """
+    enforce = getattr(request.module, "DEMO_ENFORCE", None)
     base = tmp_path_factory.mktemp("demo")
     with isolated_env(base, cache=False):
         repo = base / "repo"
         api.demo(repo)
+        if enforce is not None:
+            path = repo / layout.CONFIG_FILE
+            text = path.read_text()
+            assert "enforce: restricted" in text
+            path.write_text(text.replace("enforce: restricted", f"enforce: {enforce}"))
+            subprocess.run(["git", "-C", str(repo), "commit", "-qam", enforce], check=True)
+            api.render_all(repo)
         yield repo
 
 

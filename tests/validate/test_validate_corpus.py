@@ -14,14 +14,10 @@ proves both setups against the real API server).
 from __future__ import annotations
 
 import re
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import isolated_env
 
-from kuploy_gitops import api
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.validate.engine import validate_files
 from kuploy_gitops.validate.findings import RULES
@@ -31,20 +27,8 @@ DEFAULT_PATH = "apps/workloads/kim-minji/corpus/manifest.yaml"
 CASES = sorted(CORPUS.glob("*.yaml"))
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The demo repo with ``pod_security.enforce: baseline``, rendered."""
-    base = tmp_path_factory.mktemp("demo-baseline")
-    with isolated_env(base, cache=False):
-        repo = base / "repo"
-        api.demo(repo)
-        config = repo / "kuploy.yaml"
-        text = config.read_text()
-        assert "enforce: restricted" in text
-        config.write_text(text.replace("enforce: restricted", "enforce: baseline"))
-        subprocess.run(["git", "-C", str(repo), "commit", "-qam", "baseline"], check=True)
-        api.render_all(repo)
-        yield repo
+# The demo's tenants enforce baseline here (see the module's docstring).
+DEMO_ENFORCE = "baseline"
 
 
 def parse_case(path: Path) -> tuple[set[str], str | None, dict[str, str]]:
