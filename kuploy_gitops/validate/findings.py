@@ -2,26 +2,33 @@
 
 Rule ids are stable: CI configurations, docs/validation.md and the broken-manifest corpus
 name them. Add new ids; never rename one.
-The result types (Rule, Finding, Issue) live in ``finding_types.py`` and are re-exported here.
+The result types (Rule, Finding, Issue) live in ``finding_types.py`` and are re-exported here, as
+are the rules of the tenant boundary's admission policies (``findings_boundary.py``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kuploy_gitops.validate.finding_types import CATALOGUE, rule
 from kuploy_gitops.validate.finding_types import ERROR as ERROR
 from kuploy_gitops.validate.finding_types import PLATFORM as PLATFORM
 from kuploy_gitops.validate.finding_types import WARNING as WARNING
 from kuploy_gitops.validate.finding_types import Finding as Finding
 from kuploy_gitops.validate.finding_types import Issue as Issue
 from kuploy_gitops.validate.finding_types import Rule as Rule
+from kuploy_gitops.validate.findings_boundary import ISO_KIND as ISO_KIND
+from kuploy_gitops.validate.findings_boundary import POD_DEPLOYER_ACCOUNT as POD_DEPLOYER_ACCOUNT
+from kuploy_gitops.validate.findings_boundary import POD_NODE_NAME as POD_NODE_NAME
+from kuploy_gitops.validate.findings_boundary import POD_NODE_SELECTOR as POD_NODE_SELECTOR
+from kuploy_gitops.validate.findings_boundary import POD_PRIORITY_CLASS as POD_PRIORITY_CLASS
+from kuploy_gitops.validate.findings_boundary import POD_TOLERATION as POD_TOLERATION
+from kuploy_gitops.validate.findings_boundary import SERVICE_EXTERNAL_IPS as SERVICE_EXTERNAL_IPS
+from kuploy_gitops.validate.findings_boundary import SERVICE_NO_SELECTOR as SERVICE_NO_SELECTOR
+from kuploy_gitops.validate.findings_boundary import SERVICE_TYPE as SERVICE_TYPE
 
-_RULES: list[Rule] = []
-
-
-def _rule(id_: str, severity: str, what: str, why: str, fix: str) -> str:
-    _RULES.append(Rule(id_, severity, what, why, fix))
-    return id_
+_RULES = CATALOGUE
+_rule = rule
 
 
 # -- files and objects ----------------------------------------------------------------------
