@@ -296,8 +296,8 @@ ISO_CLUSTER_SCOPED = _rule(
 ISO_GUARD_KIND = _rule(
     "isolation.guard-kind",
     ERROR,
-    "A kind the AppProject blacklists (ResourceQuota, LimitRange, NetworkPolicy, Role, "
-    "RoleBinding).",
+    "A guard kind (ResourceQuota, LimitRange, NetworkPolicy, Role, RoleBinding): not in the "
+    "AppProject's whitelist.",
     "These are the admin's guards of the tenant; Argo CD refuses to sync them.",
     "Remove the object; the platform already provides the tenant's guards.",
 )
@@ -353,8 +353,8 @@ ISO_HELM_DEPENDENCY = _rule(
 ISO_PROJECT_OPEN = _rule(
     "isolation.project-open",
     ERROR,
-    "A student's AppProject allows any repo/namespace or cluster-scoped kinds, or lacks the "
-    "guard blacklist.",
+    "A student's AppProject allows any repo/namespace, cluster-scoped kinds or kinds outside "
+    "the tenant table, or does not sync as the tenant's deployer.",
     "Then nothing stops the student from reaching other tenants or the cluster.",
     "Re-render the tenant (`kuploy-gitops render`) instead of editing the AppProject.",
 )
