@@ -263,8 +263,7 @@ class RunBase:
             refused = boundary.check_kind(ctx, group_of(obj), str(obj.get("kind")))
             # A typo of a known group's kind, or a removed API: the schema finding says more.
             typo = any(
-                (i.rule == F.SCHEMA_INVALID and i.path[:1] == ("kind",))
-                or i.rule == F.API_REMOVED
+                (i.rule == F.SCHEMA_INVALID and i.path[:1] == ("kind",)) or i.rule == F.API_REMOVED
                 for i in schema_issues
             )
             if refused and not typo:
