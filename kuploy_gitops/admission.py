@@ -20,8 +20,14 @@ from kuploy_gitops.names import DNS_LABEL
 Obj = dict[str, Any]
 
 API_VERSION = "admissionregistration.k8s.io/v1"
-# Added to every pod by the DefaultTolerationSeconds admission plugin before validation runs.
-DEFAULT_TOLERATION_KEYS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
+# Added by admission plugins before validation runs: DefaultTolerationSeconds (not-ready,
+# unreachable, to every pod) and PodTolerationRestriction (memory-pressure, to every pod that
+# is not BestEffort).
+DEFAULT_TOLERATION_KEYS = (
+    "node.kubernetes.io/memory-pressure",
+    "node.kubernetes.io/not-ready",
+    "node.kubernetes.io/unreachable",
+)
 
 
 def cel_string(value: str) -> str:
