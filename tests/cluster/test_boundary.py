@@ -23,6 +23,7 @@ from rendered import apply_guards, cli, folder_objects
 
 from kuploy_gitops import config, layout
 from kuploy_gitops.validate.engine import validate_files
+from kuploy_gitops.validate.policies import check_images
 
 CORPUS = Path(__file__).parent / "corpus" / "boundary"
 CRD_DIR = Path(__file__).parents[1] / "data" / "argocd"
@@ -380,3 +381,31 @@ def test_attack_refused_on_the_cluster_and_by_validate(tenant: Tenant, name: str
     findings = validate_files(tenant.cfg, files, tenant.repo, crd_dir=CRD_DIR)
     errors = {f.rule for f in findings if f.severity == "error" and f.file == path}
     assert attack.rule in errors, (attack.name, [(f.rule, f.message) for f in findings])
+
+
+IMAGES = [
+    "nginx:1.27",
+    "library/nginx:1.27",
+    "docker.io/nginx:1.27",
+    "docker.io/library/nginx:1.27",
+    "index.docker.io/nginx:1.27",
+    "index.docker.io/evil/miner:1",
+    "evil/miner:1",
+    "docker.io/evil/miner:1",
+    "docker.io/libraryevil/miner:1",
+    "ghcr.io/konkuk-kuploy/web:1.0",
+    "ghcr.io/someone/else:1",
+    "quay.io/evil/miner:1",
+    "localhost:5000/app:1",
+    "registry.example.org/library/nginx:1",
+    "ghcr.io/konkuk-kuploy/web@sha256:" + "a" * 64,
+]
+
+
+@pytest.mark.parametrize("image", IMAGES)
+def test_image_verdicts_of_the_server_and_validate_agree(tenant: Tenant, image: str) -> None:
+    """The images policy's CEL normaliser and validate's normalise_image say the same."""
+    pod = _pod("img", containers=[{**_pod("x")["spec"]["containers"][0], "image": image}])
+    server_refuses = "tenant images must come from" in tenant.as_deployer([pod]).stderr
+    issues = check_images(tenant.cfg, pod["spec"], ("spec",))
+    assert server_refuses == any(i.rule == "image.registry" for i in issues), image
