@@ -125,6 +125,35 @@ def test_deploy_passes_validate_student(
     assert kinds["Ingress"]["spec"]["rules"][0]["host"] == "api.kim-minji.apps.konkuk.example"
 
 
+@pytest.mark.parametrize(
+    "remote",
+    [
+        # another student's repo, through the org-wide reach Argo CD would have
+        "https://github.com/konkuk-kuploy/lee-jisoo-web//deploy?ref=main",
+        # even the student's own repo (the AppProject allows it) and the other URL forms
+        "git@github.com:konkuk-kuploy/kim-minji-web.git//deploy",
+        "github.com/konkuk-kuploy/kim-minji-web/deploy?ref=main",
+        "ssh://git@github.com/konkuk-kuploy/kim-minji-web.git",
+    ],
+)
+def test_validate_student_refuses_a_remote_base(
+    platform_repo: Path, tmp_path: Path, remote: str
+) -> None:
+    root = write(files_for(platform_repo), tmp_path / "student")
+    kfile = root / "deploy" / "kustomization.yaml"
+    data = yamlio.load(kfile.read_text())
+    data["resources"].append(remote)
+    kfile.write_text(yamlio.dump(data))
+    report = engine.validate_student(
+        engine.Options(repo=root / layout.STUDENT_RULES_DIR, cache_dir=tmp_path / "c"),
+        STUDENT,
+        root / "deploy",
+    )
+    found = [f.to_data() for f in report.findings]
+    assert [(f["rule"], f["severity"]) for f in found] == [("isolation.remote-base", "error")]
+    assert remote in found[0]["message"] and "refused" in found[0]["message"]
+
+
 def test_the_workflow_bump_reaches_the_deployment(platform_repo: Path, tmp_path: Path) -> None:
     """What the workflow's yq line does (set newTag of the image entry) deploys the new tag."""
     files = files_for(platform_repo)
