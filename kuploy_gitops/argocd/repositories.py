@@ -8,7 +8,7 @@ returns the key: replies are redacted, and every error leaving here has the key 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -47,17 +47,8 @@ class RepositoryCalls:
     """The ``/api/v1/repositories`` calls of the Argo CD client."""
 
     if TYPE_CHECKING:
-
-        def _call(
-            self,
-            method: str,
-            path: str,
-            *,
-            params: Mapping[str, str | Sequence[str]] | None = None,
-            body: Any = None,
-            idempotent: bool,
-            auth: bool = True,
-        ) -> Any: ...
+        # The client's request seam (ArgoCDClient._call): retries, errors, secrets scrubbed.
+        _call: Callable[..., Any]
 
     def list_repositories(self) -> list[RepoEntry]:
         """Every repository the caller may see, with its project (credentials redacted)."""
