@@ -63,7 +63,10 @@ class GitHubSettings:
     app_private_key_file: str = ""
     app_installation_id: int = 0  # 0: looked up from the org
     course_team: str = ""  # team slug the students are invited to (grants nothing on repos)
-    pull_secret: str = "ghcr-pull"  # imagePullSecret of private repos' Deployments
+    # Empty (the default): images are public packages, pulled without credentials. A name: the
+    # per-tenant docker-registry Secret of that name that private repos' Deployments pull with;
+    # each tenant's holds only that student's own credential (never an org-wide one).
+    pull_secret: str = ""
     workflow_pip: str = ""  # what the student workflow pip-installs; empty: this kuploy version
 
 

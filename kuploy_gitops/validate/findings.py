@@ -339,9 +339,10 @@ ISO_SOURCE_PATH = _rule(
 ISO_REMOTE_BASE = _rule(
     "isolation.remote-base",
     ERROR,
-    "A kustomization pulls a remote base/resource from a repo the AppProject does not allow.",
-    "kustomize fetches remote bases itself, bypassing the project's sourceRepos.",
-    "Vendor the files into the folder, or use an allowed repo.",
+    "A kustomization lists a remote base, resource or component (a URL or git reference).",
+    "Argo CD fetches it with whatever credential matches its URL, bypassing the project's "
+    "sourceRepos: it could read another student's repo.",
+    "Copy the files into this repo (vendor them) and list them by relative path.",
 )
 ISO_HELM_DEPENDENCY = _rule(
     "isolation.helm-dependency",

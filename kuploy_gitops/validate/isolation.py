@@ -16,10 +16,9 @@ from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate.context import TenantContext, group_kinds, normalise_repo
 from kuploy_gitops.validate.findings import Issue
+from kuploy_gitops.validate.kustomize import is_remote
 from kuploy_gitops.validate.objects import CLUSTER_SCOPED, Path_, as_map, meta
 from kuploy_gitops.validate.policies import check_rbac
-
-_REMOTE = re.compile(r"^(https?://|ssh://|git@|git::|github\.com/|gitlab\.com/|bitbucket\.org/)")
 
 
 def check_application(
@@ -183,7 +182,7 @@ def remote_refs(kustomization: Mapping[str, Any]) -> list[tuple[str, Path_]]:
     out: list[tuple[str, Path_]] = []
     for key in ("resources", "bases", "components"):
         for i, item in enumerate(kustomization.get(key) or []):
-            if isinstance(item, str) and _REMOTE.match(item.strip()):
+            if isinstance(item, str) and is_remote(item):
                 out.append((item.strip(), (key, i)))
     return out
 
@@ -210,19 +209,22 @@ def remote_repo(ref: str) -> str:
 
 
 def check_kustomization(ctx: TenantContext, data: Mapping[str, Any]) -> list[Issue]:
-    """Remote bases and helmCharts repositories the AppProject does not allow."""
+    """Every remote base, and helmCharts repositories the AppProject does not allow.
+
+    A remote base is refused whatever its repo: Argo CD's repo-server fetches it itself, with
+    whatever credential matches its URL and outside the AppProject's sourceRepos, so one
+    kustomization could read another student's repo. A student lists only their own files.
+    """
     out: list[Issue] = []
     for ref, path in remote_refs(data):
-        repo = remote_repo(ref)
-        if not ctx.repo_allowed(repo):
-            out.append(
-                Issue(
-                    F.ISO_REMOTE_BASE,
-                    f"remote {path[0]} {ref!r} (repo {repo}) is not allowed by the "
-                    f"AppProject of {ctx.student!r}",
-                    path,
-                )
+        out.append(
+            Issue(
+                F.ISO_REMOTE_BASE,
+                f"remote {path[0]} {ref!r} (repo {remote_repo(ref)}) is refused: list only "
+                "files and folders of this repo",
+                path,
             )
+        )
     for i, chart in enumerate(data.get("helmCharts") or []):
         repo = str(as_map(chart).get("repo") or "")
         if repo and not ctx.repo_allowed(repo):

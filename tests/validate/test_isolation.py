@@ -370,6 +370,36 @@ def test_remote_refs() -> None:
 
 
 @pytest.mark.parametrize(
+    "ref",
+    [
+        "https://github.com/org/other-student-web//deploy",
+        "http://example.com/x",
+        "ssh://git@github.com/org/repo.git",
+        "git@github.com:org/repo.git//deploy",
+        "git::https://example.com/a/b.git",
+        "gh:org/repo//deploy",
+        "file:///tmp/elsewhere",
+        "GitHub.com/org/repo",
+        "example.com/org/repo//deploy",
+        "example.com/org/repo.git",
+        "git.example.ac.kr/org/repo.git/deploy",
+        "../base?ref=v1",
+        "deploy?version=2",
+    ],
+)
+def test_remote_forms(ref: str) -> None:
+    assert isolation.remote_refs({"bases": [ref]}) == [(ref, ("bases", 0))]
+
+
+@pytest.mark.parametrize(
+    "ref",
+    ["deployment.yaml", "../base", "./overlays/prod", "overlays.d/prod", "v1.2/base", "a//b"],
+)
+def test_local_forms(ref: str) -> None:
+    assert isolation.remote_refs({"resources": [ref], "components": [ref]}) == []
+
+
+@pytest.mark.parametrize(
     ("ref", "repo"),
     [
         ("https://github.com/o/r//deploy?ref=v1", "https://github.com/o/r"),
@@ -409,11 +439,19 @@ def test_check_kustomization() -> None:
             "junk",
         ],
     }
+    # Every remote base is refused, even from a repo the AppProject allows: Argo CD would fetch
+    # it with whatever credential matches its URL.
     assert isolation.check_kustomization(c, data) == [
         Issue(
             F.ISO_REMOTE_BASE,
+            "remote resources 'https://github.com/o/base//x' (repo https://github.com/o/base) "
+            "is refused: list only files and folders of this repo",
+            ("resources", 0),
+        ),
+        Issue(
+            F.ISO_REMOTE_BASE,
             "remote resources 'https://github.com/evil/base//x' (repo "
-            "https://github.com/evil/base) is not allowed by the AppProject of 'kim'",
+            "https://github.com/evil/base) is refused: list only files and folders of this repo",
             ("resources", 1),
         ),
         Issue(
