@@ -20,9 +20,14 @@ from kuploy_gitops.names import DNS_LABEL
 Obj = dict[str, Any]
 
 API_VERSION = "admissionregistration.k8s.io/v1"
-# Added to every pod by the DefaultTolerationSeconds admission plugin before validation runs.
-DEFAULT_TOLERATION_KEYS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
-POOL_TOLERATION_KEY = "kuploy.io/pool"
+# Added by admission plugins before validation runs: DefaultTolerationSeconds (not-ready,
+# unreachable, to every pod) and PodTolerationRestriction (memory-pressure, to every pod that
+# is not BestEffort).
+DEFAULT_TOLERATION_KEYS = (
+    "node.kubernetes.io/memory-pressure",
+    "node.kubernetes.io/not-ready",
+    "node.kubernetes.io/unreachable",
+)
 
 
 def cel_string(value: str) -> str:
@@ -76,20 +81,19 @@ def _policy(name: str, resources: list[str], group: str, operations: list[str], 
     }
 
 
-def _binding(name: str) -> Obj:
+def _binding(name: str, *, tenants_only: bool = True) -> Obj:
+    spec: Obj = {"policyName": name, "validationActions": ["Deny"]}
+    if tenants_only:
+        spec["matchResources"] = {
+            "namespaceSelector": {
+                "matchExpressions": [{"key": layout.LABEL_OWNER, "operator": "Exists"}]
+            }
+        }
     return {
         "apiVersion": API_VERSION,
         "kind": "ValidatingAdmissionPolicyBinding",
         "metadata": _meta(name),
-        "spec": {
-            "policyName": name,
-            "validationActions": ["Deny"],
-            "matchResources": {
-                "namespaceSelector": {
-                    "matchExpressions": [{"key": layout.LABEL_OWNER, "operator": "Exists"}]
-                }
-            },
-        },
+        "spec": spec,
     }
 
 
@@ -194,9 +198,7 @@ def ingresses_policy(cfg: PlatformConfig) -> Obj:
 def pods_policy() -> Obj:
     """Pods placed by the scheduler: no nodeName, only the tenant priority class and tolerations."""
     allowed = (
-        "["
-        + ", ".join(cel_string(k) for k in (*DEFAULT_TOLERATION_KEYS, POOL_TOLERATION_KEY))
-        + "]"
+        "[" + ", ".join(cel_string(k) for k in (*DEFAULT_TOLERATION_KEYS, layout.POOL_LABEL)) + "]"
     )
     return _policy(
         "kuploy-tenant-pods",
@@ -220,10 +222,16 @@ def pods_policy() -> Obj:
                     "students' pods)",
                 ),
                 _rule(
+                    "!has(object.spec.serviceAccountName) || "
+                    f"object.spec.serviceAccountName != {cel_string(layout.DEPLOYER_SA)}",
+                    f"tenant pods may not run as {layout.DEPLOYER_SA!r} (the ServiceAccount "
+                    "Argo CD syncs the tenant's apps as)",
+                ),
+                _rule(
                     "!has(object.spec.tolerations) || object.spec.tolerations.all(t, "
                     f"has(t.key) && t.key in {allowed})",
                     "tenant pods may only tolerate the lab pool taint "
-                    f"({POOL_TOLERATION_KEY}); other tolerations would put them on the "
+                    f"({layout.POOL_LABEL}); other tolerations would put them on the "
                     "control plane or reserved nodes",
                 ),
             ]
@@ -231,9 +239,98 @@ def pods_policy() -> Obj:
     )
 
 
+def normalised_image(ref: str) -> str:
+    """A CEL expression: image reference ``ref`` (a CEL string) with its registry spelled out.
+
+    The rule of ``validate``'s ``normalise_image``: ``nginx`` is ``docker.io/library/nginx``,
+    ``me/app`` and ``docker.io/me/app`` are ``docker.io/me/app``; a first part with a dot, a
+    colon or ``localhost`` is a registry host.
+    """
+    first = f"{ref}.substring(0, {ref}.indexOf('/'))"
+    rest = f"{ref}.substring({ref}.indexOf('/') + 1)"
+    return (
+        f"!{ref}.contains('/') ? 'docker.io/library/' + {ref} : "
+        f"({first} == 'docker.io' || {first} == 'index.docker.io') ? "
+        f"({rest}.contains('/') ? 'docker.io/' + {rest} : 'docker.io/library/' + {rest}) : "
+        f"({first}.contains('.') || {first}.contains(':') || {first} == 'localhost') ? {ref} : "
+        f"'docker.io/' + {ref}"
+    )
+
+
+def images_policy(cfg: PlatformConfig) -> Obj:
+    """Every container image of a tenant pod from one of the platform's registries."""
+    prefixes = "[" + ", ".join(cel_string(r) for r in cfg.registries) + "]"
+    containers = (
+        "object.spec.containers.map(c, c.image)"
+        " + (has(object.spec.initContainers) ? object.spec.initContainers.map(c, c.image) : [])"
+        " + (has(object.spec.ephemeralContainers) ? "
+        "object.spec.ephemeralContainers.map(c, c.image) : [])"
+    )
+    return _policy(
+        "kuploy-tenant-images",
+        ["pods", "pods/ephemeralcontainers"],
+        "",
+        # Images of a running pod can be changed by an update.
+        ["CREATE", "UPDATE"],
+        {
+            "variables": [
+                {"name": "images", "expression": containers},
+                {"name": "full", "expression": f"variables.images.map(i, {normalised_image('i')})"},
+            ],
+            "validations": [
+                _rule(
+                    f"variables.full.all(i, {prefixes}.exists(p, i.startsWith(p)))",
+                    "tenant images must come from the platform's registries: "
+                    + ", ".join(cfg.registries),
+                )
+            ],
+        },
+    )
+
+
+def namespaces_policy() -> Obj:
+    """A namespace kuploy did not create is never adopted, nor a tenant's owner changed.
+
+    A tenant named after an existing namespace (``metallb-system``, ``monitoring``) would
+    otherwise be relabelled by its Application: Pod Security changed, default-deny applied, and
+    the namespace deleted at offboarding.
+    """
+    owner = cel_string(layout.LABEL_OWNER)
+
+    def has_owner(o: str) -> str:
+        return f"(has({o}.metadata.labels) && {owner} in {o}.metadata.labels)"
+
+    return _policy(
+        "kuploy-namespace-adoption",
+        ["namespaces"],
+        "",
+        ["UPDATE"],
+        {
+            "validations": [
+                _rule(
+                    f"{has_owner('oldObject')} || !{has_owner('object')}",
+                    f"namespace exists without the {layout.LABEL_OWNER} label: kuploy never adopts "
+                    "a namespace it did not create (choose another tenant name)",
+                ),
+                _rule(
+                    f"!{has_owner('oldObject')} || ({has_owner('object')} && "
+                    f"object.metadata.labels[{owner}] == oldObject.metadata.labels[{owner}])",
+                    f"the {layout.LABEL_OWNER} label of a tenant namespace never changes",
+                ),
+            ]
+        },
+    )
+
+
 def admission_policies(cfg: PlatformConfig) -> list[Obj]:
-    """Every tenant admission policy, each followed by its binding."""
+    """Every admission policy, each followed by its binding.
+
+    The tenant policies bind to namespaces with the owner label; the namespace policy to every
+    namespace (the object it guards is the one that may lack the label).
+    """
     out: list[Obj] = []
-    for policy in (services_policy(), ingresses_policy(cfg), pods_policy()):
+    for policy in (services_policy(), ingresses_policy(cfg), pods_policy(), images_policy(cfg)):
         out += [policy, _binding(policy["metadata"]["name"])]
+    policy = namespaces_policy()
+    out += [policy, _binding(policy["metadata"]["name"], tenants_only=False)]
     return out

@@ -58,7 +58,9 @@ def app_objects(
     The Deployment runs under Pod Security "restricted" as the platform's non-root id (no
     privilege escalation, no capabilities, RuntimeDefault seccomp, read-only root file system
     with a writable ``/tmp``: :mod:`kuploy_gitops.podsecurity`), in the tenant priority class,
-    with the size's requests and limits.
+    with the size's requests and limits; it names ``pull_secret`` as its imagePullSecret only
+    when one is given. The Ingress's TLS section lists the host without a ``secretName`` (the
+    controller's default certificate serves it).
     """
     ns = layout.namespace_name(spec.student)
     labels, selector = app_labels(spec, app)
@@ -134,9 +136,10 @@ def app_objects(
         },
     }
     host = cfg.host(spec.student, app.name)
+    # No secretName: the certificate stays with the ingress controller (its default TLS store,
+    # ingress.tls_secret in its own namespace); a key copied into every tenant namespace would
+    # be readable by every pod there.
     tls: Obj = {"hosts": [host]}
-    if cfg.tls_secret:
-        tls["secretName"] = cfg.tls_secret
     backend = {"service": {"name": app.name, "port": {"name": "http"}}}
     ingress: Obj = {
         "apiVersion": "networking.k8s.io/v1",

@@ -17,7 +17,7 @@ from typing import Any
 
 from kuploy_gitops import layout, yamlio
 from kuploy_gitops.errors import ConfigError, NotInitialisedError
-from kuploy_gitops.names import DNS_LABEL, RESERVED_NAMES
+from kuploy_gitops.names import DNS_LABEL, LABEL_VALUE, RESERVED_NAMES
 from kuploy_gitops.quantity import QUANTITY
 
 CONFIG_VERSION = 1
@@ -67,7 +67,10 @@ class GitHubSettings:
     app_private_key_file: str = ""
     app_installation_id: int = 0  # 0: looked up from the org
     course_team: str = ""  # team slug the students are invited to (grants nothing on repos)
-    pull_secret: str = "ghcr-pull"  # imagePullSecret of private repos' Deployments
+    # Empty (the default): images are public packages, pulled without credentials. A name: the
+    # per-tenant docker-registry Secret of that name that private repos' Deployments pull with;
+    # each tenant's holds only that student's own credential (never an org-wide one).
+    pull_secret: str = ""
     workflow_pip: str = ""  # what the student workflow pip-installs; empty: this kuploy version
 
 
@@ -101,6 +104,9 @@ class PlatformConfig:
     default_tier: str
     addons: tuple[Addon, ...]
     github: GitHubSettings = field(default_factory=GitHubSettings)
+    # The node pool (value of the kuploy.io/pool label) tenant pods are placed on through their
+    # namespace's annotations; empty: any node without a taint.
+    tenant_pool: str = "lab"
     pss_run_as_user: int = DEFAULT_RUN_AS_USER  # runAsUser/runAsGroup/fsGroup of our workloads
 
     @property
@@ -306,8 +312,19 @@ def parse_config(data: Any, source: str = layout.CONFIG_FILE) -> PlatformConfig:
         raise r.fail("ingress.host_pattern", f"{host_pattern!r} does not make a DNS name")
 
     registries = root.get("registries", [])
-    if not isinstance(registries, list) or not all(isinstance(x, str) for x in registries):
+    if not isinstance(registries, list) or not all(
+        isinstance(x, str) and x.strip("/") for x in registries
+    ):
         raise r.fail("registries", "expected a list of registry prefixes like ghcr.io/my-org/")
+    # A prefix ends at a path separator: 'ghcr.io/org' must not admit 'ghcr.io/org-evil/x'.
+    registries = [x if x.endswith("/") else f"{x}/" for x in registries]
+    tenant_pool = cluster.get("tenant_pool", "lab")
+    if not isinstance(tenant_pool, str) or (tenant_pool and not LABEL_VALUE.match(tenant_pool)):
+        raise r.fail(
+            "cluster.tenant_pool",
+            f"{tenant_pool!r} is not a label value (the kuploy.io/pool value of the nodes tenant "
+            "pods run on, e.g. lab; '' for any node)",
+        )
 
     tiers_data = r.mapping(r.get(root, "tiers", ""), "tiers")
     tiers: dict[str, Tier] = {}
@@ -372,6 +389,7 @@ def parse_config(data: Any, source: str = layout.CONFIG_FILE) -> PlatformConfig:
         default_tier=default_tier,
         addons=tuple(addons),
         github=_github_settings(r, github),
+        tenant_pool=tenant_pool,
         pss_run_as_user=run_as_user,
     )
 

@@ -77,6 +77,16 @@ RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io/foreground"
 NS_NAME_LABEL = "kubernetes.io/metadata.name"
 # The only PriorityClass a tenant pod may name (low: platform pods win when nodes are full).
 TENANT_PRIORITY_CLASS = "kuploy-tenant"
+# The node pool label (cluster-bootstrap's node_pool_label): lab PCs carry kuploy.io/pool=lab
+# and a NoSchedule taint of the same key; tenant namespaces place their pods there through the
+# PodNodeSelector and PodTolerationRestriction admission plugins' annotations.
+POOL_LABEL = "kuploy.io/pool"
+ANNOTATION_NODE_SELECTOR = "scheduler.alpha.kubernetes.io/node-selector"
+ANNOTATION_DEFAULT_TOLERATIONS = "scheduler.alpha.kubernetes.io/defaultTolerations"
+# Sync impersonation: Argo CD applies a student's apps as this ServiceAccount of the tenant,
+# and the platform's own Applications as its application controller (cluster-wide rights).
+DEPLOYER_SA = "kuploy-deployer"
+CONTROLLER_SA = "argocd-application-controller"
 
 # Sync waves of a tenant's Application: namespace first, then guards, then the project, then
 # the student's Applications. Offboarding deletes the tenant's folder; the ApplicationSet then

@@ -7,15 +7,16 @@ the tenant spec, so output is deterministic.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from kuploy_gitops import layout
-from kuploy_gitops.config import Addon, PlatformConfig
+from kuploy_gitops import layout, tenant_kinds
+from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 
 Obj = dict[str, Any]
 
-# Kinds a student's Application may never manage: the admin-owned guards of the tenant.
+# The admin-owned guards of a tenant (a student's AppProject whitelists none of them).
 GUARD_KINDS: tuple[tuple[str, str], ...] = (
     ("", "ResourceQuota"),
     ("", "LimitRange"),
@@ -79,6 +80,13 @@ def namespace(cfg: PlatformConfig, spec: TenantSpec) -> Obj:
         labels[f"{layout.PSA_PREFIX}/{mode}"] = level
         labels[f"{layout.PSA_PREFIX}/{mode}-version"] = cfg.pss_version
     annotations = meta["annotations"]
+    if cfg.tenant_pool:
+        # Applied by the API server to every pod of the namespace, so students need not (and
+        # cannot) choose nodes: the lab pool's selector, and the toleration of its taint.
+        annotations[layout.ANNOTATION_NODE_SELECTOR] = f"{layout.POOL_LABEL}={cfg.tenant_pool}"
+        annotations[layout.ANNOTATION_DEFAULT_TOLERATIONS] = json.dumps(
+            [pool_toleration(cfg.tenant_pool)], separators=(",", ":")
+        )
     if spec.name:
         annotations["kuploy.io/owner-name"] = spec.name
     if spec.email:
@@ -86,6 +94,11 @@ def namespace(cfg: PlatformConfig, spec: TenantSpec) -> Obj:
     if spec.github:
         annotations["kuploy.io/owner-github"] = spec.github
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
+
+
+def pool_toleration(pool: str) -> Obj:
+    """The toleration of the lab pool's taint (``kuploy.io/pool=<pool>:NoSchedule``)."""
+    return {"key": layout.POOL_LABEL, "operator": "Equal", "value": pool, "effect": "NoSchedule"}
 
 
 def resource_quota(cfg: PlatformConfig, spec: TenantSpec) -> Obj:
@@ -225,7 +238,34 @@ def rbac(cfg: PlatformConfig, spec: TenantSpec) -> list[Obj]:
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["delete"]},
         {"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["get", "create"]},
     ]
-    subject = spec.github or spec.student
+    subject: Obj = {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "User",
+        "name": spec.github or spec.student,
+    }
+    return _role_and_binding(spec, name, rules, subject)
+
+
+def deployer(cfg: PlatformConfig, spec: TenantSpec) -> list[Obj]:
+    """The ServiceAccount Argo CD impersonates to sync the student's apps, and its Role.
+
+    The Role allows exactly the kinds of :mod:`kuploy_gitops.tenant_kinds`, in the tenant's
+    namespace only: a kind the AppProject's whitelist missed is still refused by RBAC.
+    """
+    name = layout.DEPLOYER_SA
+    account: Obj = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": _meta(name, spec, namespace=spec.student, wave=layout.WAVE_GUARDS),
+        # Nothing in the namespace needs its token: Argo CD impersonates it by name.
+        "automountServiceAccountToken": False,
+    }
+    rules = tenant_kinds.deployer_rules(tenant_kinds.tenant_kinds(cfg))
+    subject: Obj = {"kind": "ServiceAccount", "name": name, "namespace": spec.student}
+    return [account, *_role_and_binding(spec, name, rules, subject)]
+
+
+def _role_and_binding(spec: TenantSpec, name: str, rules: list[Obj], subject: Obj) -> list[Obj]:
     return [
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -238,9 +278,7 @@ def rbac(cfg: PlatformConfig, spec: TenantSpec) -> list[Obj]:
             "kind": "RoleBinding",
             "metadata": _meta(name, spec, namespace=spec.student, wave=layout.WAVE_GUARDS),
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-            "subjects": [
-                {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": subject}
-            ],
+            "subjects": [subject],
         },
     ]
 
@@ -287,8 +325,18 @@ def app_project(cfg: PlatformConfig, spec: TenantSpec) -> Obj:
                     "namespace": layout.namespace_name(spec.student),
                 }
             ],
+            # Allow, don't deny: any kind not in the table (guards, CNI and ingress CRDs,
+            # Endpoints, CRDs installed later) is refused by Argo CD, and again by the RBAC
+            # of the deployer it syncs as.
             "clusterResourceWhitelist": [],
-            "namespaceResourceBlacklist": [{"group": g, "kind": k} for g, k in GUARD_KINDS],
+            "namespaceResourceWhitelist": tenant_kinds.whitelist(tenant_kinds.tenant_kinds(cfg)),
+            "destinationServiceAccounts": [
+                {
+                    "server": layout.IN_CLUSTER_SERVER,
+                    "namespace": layout.namespace_name(spec.student),
+                    "defaultServiceAccount": layout.DEPLOYER_SA,
+                }
+            ],
             "orphanedResources": {"warn": True},
             "roles": [role_obj],
         },
@@ -321,12 +369,13 @@ def application(cfg: PlatformConfig, spec: TenantSpec, app: AppSpec) -> Obj:
                 "server": layout.IN_CLUSTER_SERVER,
                 "namespace": layout.namespace_name(spec.student),
             },
-            "syncPolicy": _sync_policy(),
+            "syncPolicy": sync_policy(),
         },
     }
 
 
-def _sync_policy(*, prune_last: bool = True) -> Obj:
+def sync_policy(*, prune_last: bool = True) -> Obj:
+    """An Application's automated sync policy (prune, self-heal, retry)."""
     # Never allowEmpty: with prune on, an empty render would delete the student's whole app.
     # Only a student's Application prunes last as a whole (its workloads go after the rest of
     # a sync); the root and the tenants' Applications keep their sync waves' order, and the
@@ -340,183 +389,3 @@ def _sync_policy(*, prune_last: bool = True) -> Obj:
         "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"},
     }
     return policy
-
-
-# ---------------------------------------------------------------------------------------------
-# Platform level
-
-
-def _platform_meta(name: str, namespace: str | None) -> Obj:
-    meta: Obj = {"name": name}
-    if namespace is not None:
-        meta["namespace"] = namespace
-    meta["labels"] = {layout.LABEL_MANAGED_BY: layout.MANAGED_BY, layout.LABEL_PART_OF: "kuploy"}
-    return meta
-
-
-def root_application(cfg: PlatformConfig) -> Obj:
-    """The root: syncs ``apps/cluster/platform`` (projects, add-ons, the tenants' ApplicationSet).
-
-    It owns a handful of objects whatever the number of tenants: each tenant's objects belong
-    to that tenant's own Application (see :func:`tenants_application_set`).
-    """
-    meta = _platform_meta(layout.ROOT_APP_NAME, cfg.argocd_namespace)
-    meta["annotations"] = {layout.ANNOTATION_MANIFEST_PATHS: "."}
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Application",
-        "metadata": meta,
-        "spec": {
-            "project": layout.ADMIN_PROJECT,
-            "source": {
-                "repoURL": cfg.repo_url,
-                "path": layout.PLATFORM_DIR,
-                "targetRevision": cfg.target_revision,
-            },
-            "destination": {"server": layout.IN_CLUSTER_SERVER, "namespace": cfg.argocd_namespace},
-            "syncPolicy": _sync_policy(prune_last=False),
-        },
-    }
-
-
-# What a tenant's Application may sync (its AppProject's whitelists): the student's Namespace,
-# the guards in it, and the student's AppProject and Applications in Argo CD's namespace.
-TENANT_CLUSTER_KINDS: tuple[tuple[str, str], ...] = (("", "Namespace"),)
-TENANT_NAMESPACED_KINDS: tuple[tuple[str, str], ...] = (
-    *GUARD_KINDS,
-    ("argoproj.io", "AppProject"),
-    ("argoproj.io", "Application"),
-)
-
-
-def tenants_project(cfg: PlatformConfig) -> Obj:
-    """The AppProject of the tenant Applications: only the kinds a tenant folder renders."""
-    meta = _platform_meta(layout.TENANTS_PROJECT, cfg.argocd_namespace)
-    meta["annotations"] = {layout.ANNOTATION_SYNC_WAVE: layout.WAVE_PLATFORM_PROJECTS}
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "AppProject",
-        "metadata": meta,
-        "spec": {
-            "description": "kuploy tenants: each student's namespace, guards, project and apps",
-            "sourceRepos": [cfg.repo_url],
-            "destinations": [{"server": layout.IN_CLUSTER_SERVER, "namespace": "*"}],
-            "clusterResourceWhitelist": [{"group": g, "kind": k} for g, k in TENANT_CLUSTER_KINDS],
-            "namespaceResourceWhitelist": [
-                {"group": g, "kind": k} for g, k in TENANT_NAMESPACED_KINDS
-            ],
-            "orphanedResources": {"warn": False},
-        },
-    }
-
-
-def tenant_application_template(cfg: PlatformConfig, student: str) -> Obj:
-    """The Application that owns one tenant's folder (``student`` may be a template string)."""
-    meta: Obj = {
-        "name": f"{layout.TENANT_APP_PREFIX}{student}",
-        "labels": {
-            layout.LABEL_MANAGED_BY: layout.MANAGED_BY,
-            layout.LABEL_PART_OF: layout.PART_OF,
-            layout.LABEL_OWNER: student,
-        },
-        # Only a commit touching this tenant's folder refreshes its Application.
-        "annotations": {layout.ANNOTATION_MANIFEST_PATHS: "."},
-        # Deleting it (offboarding: the folder is gone) deletes the tenant in reverse waves.
-        "finalizers": [layout.RESOURCES_FINALIZER],
-    }
-    return {
-        "metadata": meta,
-        "spec": {
-            "project": layout.TENANTS_PROJECT,
-            "source": {
-                "repoURL": cfg.repo_url,
-                "path": f"{layout.TENANT_MANIFESTS_DIR}/{student}",
-                "targetRevision": cfg.target_revision,
-            },
-            "destination": {"server": layout.IN_CLUSTER_SERVER, "namespace": cfg.argocd_namespace},
-            "syncPolicy": _sync_policy(prune_last=False),
-        },
-    }
-
-
-def tenant_application(cfg: PlatformConfig, student: str) -> Obj:
-    """The Application the ApplicationSet makes for ``student`` (for the API and tests)."""
-    app = tenant_application_template(cfg, student)
-    app["metadata"]["namespace"] = cfg.argocd_namespace
-    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", **app}
-
-
-def tenants_application_set(cfg: PlatformConfig) -> Obj:
-    """One Application per folder under ``apps/cluster/tenants``, named after the student.
-
-    The student's name comes from the folder name only (never from a file's contents), and the
-    project is fixed: a tenant folder cannot choose where its Application syncs or under which
-    rules. Removing a folder deletes that tenant's Application and, through its finalizer,
-    everything it owns.
-    """
-    meta = _platform_meta(layout.TENANTS_APPSET, cfg.argocd_namespace)
-    meta["annotations"] = {layout.ANNOTATION_SYNC_WAVE: layout.WAVE_TENANTS_APPSET}
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "ApplicationSet",
-        "metadata": meta,
-        "spec": {
-            "goTemplate": True,
-            "goTemplateOptions": ["missingkey=error"],
-            "generators": [
-                {
-                    "git": {
-                        "repoURL": cfg.repo_url,
-                        "revision": cfg.target_revision,
-                        "directories": [{"path": f"{layout.TENANT_MANIFESTS_DIR}/*"}],
-                    }
-                }
-            ],
-            "syncPolicy": {"preserveResourcesOnDeletion": False},
-            "template": tenant_application_template(cfg, "{{.path.basename}}"),
-        },
-    }
-
-
-def admin_project(cfg: PlatformConfig) -> Obj:
-    """The admin AppProject: the platform repo and the add-on charts, anywhere in-cluster."""
-    meta = _platform_meta(layout.ADMIN_PROJECT, cfg.argocd_namespace)
-    meta["annotations"] = {layout.ANNOTATION_SYNC_WAVE: layout.WAVE_PLATFORM_PROJECTS}
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "AppProject",
-        "metadata": meta,
-        "spec": {
-            "description": "kuploy platform: the add-ons and the tenants' ApplicationSet",
-            "sourceRepos": sorted({cfg.repo_url, *(a.repo_url for a in cfg.addons)}),
-            "destinations": [{"server": layout.IN_CLUSTER_SERVER, "namespace": "*"}],
-            "clusterResourceWhitelist": [{"group": "*", "kind": "*"}],
-            "orphanedResources": {"warn": False},
-        },
-    }
-
-
-def addon_application(cfg: PlatformConfig, addon: Addon) -> Obj:
-    """An add-on installed from its Helm chart, pinned by version."""
-    meta = _platform_meta(f"platform-{addon.name}", cfg.argocd_namespace)
-    meta["annotations"] = {layout.ANNOTATION_SYNC_WAVE: layout.WAVE_ADDONS}
-    meta["finalizers"] = [layout.RESOURCES_FINALIZER]
-    source: Obj = {"repoURL": addon.repo_url, "chart": addon.chart, "targetRevision": addon.version}
-    if addon.values:
-        source["helm"] = {"releaseName": addon.name, "valuesObject": dict(addon.values)}
-    else:
-        source["helm"] = {"releaseName": addon.name}
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Application",
-        "metadata": meta,
-        "spec": {
-            "project": layout.ADMIN_PROJECT,
-            "source": source,
-            "destination": {"server": layout.IN_CLUSTER_SERVER, "namespace": addon.namespace},
-            "syncPolicy": {
-                "automated": {"prune": True, "selfHeal": True, "allowEmpty": False},
-                "syncOptions": ["CreateNamespace=true", "ServerSideApply=true"],
-            },
-        },
-    }

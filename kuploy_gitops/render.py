@@ -23,6 +23,7 @@ from kuploy_gitops import (
     app_manifests,
     layout,
     manifests,
+    platform_manifests,
     podsecurity,
     yamlio,
 )
@@ -142,6 +143,7 @@ def render_tenant_objects(cfg: PlatformConfig, spec: TenantSpec) -> dict[str, Re
         ("limitrange.yaml", manifests.limit_range(cfg, spec)),
         ("networkpolicies.yaml", manifests.network_policies(cfg, spec)),
         ("rbac.yaml", manifests.rbac(cfg, spec)),
+        ("deployer.yaml", manifests.deployer(cfg, spec)),
         ("appproject.yaml", manifests.app_project(cfg, spec)),
     ]
     built += [
@@ -172,14 +174,17 @@ def render_platform(cfg: PlatformConfig) -> dict[str, str]:
         # The admin project goes with the root Application so that one `kubectl apply` of
         # this file works on a fresh Argo CD (an Application needs its project to exist).
         layout.ROOT_APP_FILE: yamlio.dump_all(
-            [manifests.admin_project(cfg), manifests.root_application(cfg)], header=head
+            [platform_manifests.admin_project(cfg), platform_manifests.root_application(cfg)],
+            header=head,
         ),
-        layout.platform_file("project"): yamlio.dump(manifests.admin_project(cfg), header=head),
+        layout.platform_file("project"): yamlio.dump(
+            platform_manifests.admin_project(cfg), header=head
+        ),
         layout.platform_file("tenants-project"): yamlio.dump(
-            manifests.tenants_project(cfg), header=head
+            platform_manifests.tenants_project(cfg), header=head
         ),
         layout.platform_file("tenants"): yamlio.dump(
-            manifests.tenants_application_set(cfg), header=head
+            platform_manifests.tenants_application_set(cfg), header=head
         ),
         layout.platform_file("admission-policies"): yamlio.dump_all(
             admission.admission_policies(cfg), header=head
@@ -190,7 +195,7 @@ def render_platform(cfg: PlatformConfig) -> dict[str, str]:
     }
     for addon in cfg.addons:
         files[layout.platform_file(f"addon-{addon.name}")] = yamlio.dump(
-            manifests.addon_application(cfg, addon), header=head
+            platform_manifests.addon_application(cfg, addon), header=head
         )
     return dict(sorted(files.items()))
 

@@ -6,7 +6,9 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import argocd_double
 import pytest
+from argocd_double import FakeArgoCD
 from click.testing import CliRunner
 from helpers import git
 from providers.fake_github import FakeGitHub
@@ -25,6 +27,18 @@ def fake() -> Iterator[FakeGitHub]:
         server.add_user("minji-k")
         server.add_user("jisoo-p")
         yield server
+    assert server.violations == []
+
+
+@pytest.fixture(autouse=True)
+def argocd(fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeArgoCD]:
+    """The Argo CD double as a local HTTP server, named by the environment as an admin would."""
+    server = argocd_double.start(fake)
+    monkeypatch.setenv("ARGOCD_SERVER", server.start())
+    monkeypatch.setenv("ARGOCD_AUTH_TOKEN", argocd_double.ADMIN_TOKEN)
+    monkeypatch.delenv("ARGOCD_OPTS", raising=False)
+    yield server
+    server.stop()
     assert server.violations == []
 
 
@@ -50,19 +64,21 @@ def invoke(repo: Path, *args: str, token: str | None = TOKEN) -> tuple[int, str]
     return result.exit_code, result.output
 
 
-def test_github_setup_and_rerun(platform_repo: Path, fake: FakeGitHub) -> None:
+def test_github_setup_and_rerun(platform_repo: Path, fake: FakeGitHub, argocd: FakeArgoCD) -> None:
     code, out = invoke(platform_repo, "github", "setup", "kim-minji")
     assert code == 0, out
     assert "ready: https://github.example/konkuk-kuploy/kim-minji-web" in out
-    assert "created" in out and "collaborator" in out
-    assert "kubectl -n kim-minji create secret docker-registry ghcr-pull" in out
-    assert TOKEN not in out
+    assert "created" in out and "collaborator" in out and "deploy key" in out
+    assert "docker-registry" not in out  # public packages: no pull secret to create
+    assert TOKEN not in out and argocd_double.ADMIN_TOKEN not in out
+    assert "PRIVATE KEY" not in out and len(argocd.repositories) == 1
     code, out = invoke(platform_repo, "github", "setup", "kim-minji")
     assert code == 0 and "nothing to do: konkuk-kuploy/kim-minji-web is already set up." in out
     code, out = invoke(platform_repo, "github", "setup", "kim-minji", "-o", "json")
     data = json.loads(out)
     assert data["repo"] == f"{ORG}/kim-minji-web" and data["changed"] is False
-    assert [s["status"] for s in data["steps"]] == ["ok", "ok", "ok", "skipped", "ok"]
+    assert [s["status"] for s in data["steps"]] == ["ok", "ok", "ok", "skipped", "ok", "ok"]
+    assert "PRIVATE KEY" not in out
 
 
 def test_errors_are_one_line_with_exit_codes(platform_repo: Path, fake: FakeGitHub) -> None:
@@ -84,7 +100,7 @@ def test_scaffold_matches_what_setup_commits(
     invoke(platform_repo, "github", "setup", "kim-minji")
     out_dir = tmp_path / "scaffold"
     code, out = invoke(platform_repo, "scaffold", "kim-minji", "web", "--out", str(out_dir))
-    assert code == 0 and "wrote" in out and "docker-registry ghcr-pull" in out
+    assert code == 0 and "wrote" in out and "docker-registry" not in out
     committed = fake.files(f"{ORG}/kim-minji-web")
     local = {
         p.relative_to(out_dir).as_posix(): p.read_text() for p in out_dir.rglob("*") if p.is_file()
@@ -135,11 +151,30 @@ def test_github_setup_all(platform_repo: Path, fake: FakeGitHub) -> None:
     assert data["failures"] == []
 
 
-def test_github_teardown(platform_repo: Path, fake: FakeGitHub) -> None:
+def test_github_teardown(platform_repo: Path, fake: FakeGitHub, argocd: FakeArgoCD) -> None:
     invoke(platform_repo, "github", "setup", "kim-minji")
     code, out = invoke(platform_repo, "github", "teardown", "kim-minji")
     assert code == 0 and "archived (not deleted)" in out
     assert fake.repo(f"{ORG}/kim-minji-web").archived
+    assert fake.repo(f"{ORG}/kim-minji-web").keys == {} and argocd.repositories == {}
+
+
+def test_github_setup_needs_argocd_credentials_first(
+    platform_repo: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ARGOCD_AUTH_TOKEN")
+    code, out = invoke(platform_repo, "github", "setup", "kim-minji")
+    assert code == 3 and "deploy key is registered in Argo CD: no Argo CD credentials" in out
+    assert len(out.strip().splitlines()) == 1 and fake.writes() == []
+
+
+def test_github_setup_rotate_key(platform_repo: Path, argocd: FakeArgoCD) -> None:
+    invoke(platform_repo, "github", "setup", "kim-minji")
+    (first,) = [r["sshPrivateKey"] for r in argocd.repositories.values()]
+    code, out = invoke(platform_repo, "github", "setup", "kim-minji", "--rotate-key")
+    assert code == 0 and "rotated" in out
+    (second,) = [r["sshPrivateKey"] for r in argocd.repositories.values()]
+    assert second != first
 
 
 @pytest.mark.parametrize(

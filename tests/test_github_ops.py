@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import argocd_double
 import pytest
+from argocd_double import FakeArgoCD
 from github import Auth
 from helpers import FakeClock, commit_count, git
 from providers.fake_github import FakeGitHub
 
 from kuploy_gitops import api, config, layout, tenant_spec, yamlio
-from kuploy_gitops.errors import ConfigError, ConflictError, InvalidInputError, ProviderError
+from kuploy_gitops.errors import (
+    ArgoCDError,
+    ConfigError,
+    ConflictError,
+    InvalidInputError,
+    ProviderError,
+)
 from kuploy_gitops.github import ops as github_ops
 from kuploy_gitops.github import teardown
 from kuploy_gitops.github.ops import SetupOptions
@@ -58,6 +67,20 @@ def fake(clock: FakeClock, tmp_path: Path) -> Iterator[FakeGitHub]:
         if "deploy/kustomization.yaml" in files and specs:
             student = Path(specs[0]).stem
             assert_deploy_valid(files, tmp_path / "final", student=student)
+
+
+@pytest.fixture(autouse=True)
+def argocd(fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeArgoCD]:
+    """Argo CD (the swagger-checking double) for every setup and teardown here.
+
+    Its repo-server connects only with a key the fake GitHub holds as a read-only deploy key.
+    """
+    server = argocd_double.start(fake)
+    monkeypatch.setattr(
+        "kuploy_gitops.github.deploykey.connect", lambda repo, env: argocd_double.client(server)
+    )
+    yield server
+    assert server.violations == []
 
 
 @pytest.fixture
@@ -125,8 +148,29 @@ def assert_deploy_valid(
         assert report.objects == 3
 
 
+SSH_URL = f"git@github.example:{REPO}.git"
+KEY_TITLE = "kuploy Argo CD read-only (konkuk-lab)"
+
+
+def assert_key_registered(fake: FakeGitHub, argocd: FakeArgoCD, project: str = "kim-minji") -> str:
+    """One read-only deploy key of ours, whose private half only Argo CD holds for the SSH URL,
+    scoped to the student's AppProject; returns the private key."""
+    keys = [k for k in fake.repo(REPO).keys.values() if k["title"] == KEY_TITLE]
+    assert len(keys) == 1 and keys[0]["read_only"] is True
+    (stored,) = argocd.repositories.values()
+    assert (stored["repo"], stored["project"], stored["type"]) == (SSH_URL, project, "git")
+    assert argocd_double.public_of(stored["sshPrivateKey"]) == keys[0]["key"]
+    assert stored["sshPrivateKey"].startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
+    return str(stored["sshPrivateKey"])
+
+
 def test_fresh_setup(
-    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock, tmp_path: Path
+    platform_repo: Path,
+    gh: GitHubProvider,
+    fake: FakeGitHub,
+    clock: FakeClock,
+    tmp_path: Path,
+    argocd: FakeArgoCD,
 ) -> None:
     before = commit_count(platform_repo)
     result = run_setup(platform_repo, gh, clock)
@@ -135,8 +179,12 @@ def test_fresh_setup(
         ("scaffold", "created"),
         ("collaborator", "created"),
         ("webhook", "skipped"),
+        ("deploy key", "created"),
         ("application", "created"),
     ]
+    # Argo CD reads the repo with its own read-only key, usable by this tenant's project only.
+    private_key = assert_key_registered(fake, argocd)
+    assert private_key not in str(result.to_data())
     repo = fake.repo(REPO)
     assert repo.private and not repo.archived
     # The scaffold is ONE commit on top of GitHub's initial commit.
@@ -151,33 +199,34 @@ def test_fresh_setup(
     # Write access to this repo only: an invitation with write, no team grants.
     assert repo.invitations and list(repo.invitations.values()) == [("minji-k", "write")]
     assert fake.teams == {}
-    # Private repo: the Deployment pulls with the pull secret, whose command has no token.
-    assert "imagePullSecrets" in files["deploy/deployment.yaml"]
-    assert "ghcr-pull" in files["deploy/deployment.yaml"]
-    assert result.pull_secret_command.startswith(
-        "kubectl -n kim-minji create secret docker-registry ghcr-pull --docker-server=ghcr.io"
-    )
-    assert "<TOKEN_WITH_read:packages>" in result.pull_secret_command
+    # Private repo, default config: the image is a public package, pulled without a secret.
+    assert "imagePullSecrets" not in files["deploy/deployment.yaml"]
+    assert result.pull_secret_command == ""
     # The Application in the platform repo points at the student's deploy/.
     assert commit_count(platform_repo) == before + 1
     spec = tenant_spec.read_spec(platform_repo, "kim-minji")
     assert spec is not None
     app = spec.app("web")
     assert app is not None
-    assert (app.mode, app.repo, app.path, app.revision) == (
-        "repo",
-        f"https://github.example/{REPO}.git",
-        "deploy",
-        "main",
-    )
+    # The SSH URL: the form the deploy key opens (an https URL would need another credential).
+    assert (app.mode, app.repo, app.path, app.revision) == ("repo", SSH_URL, "deploy", "main")
     application = yamlio.load(
         (platform_repo / layout.application_file("kim-minji", "web")).read_text()
     )
     assert application["spec"]["source"]["repoURL"] == app.repo
+    project = yamlio.load(
+        (platform_repo / layout.tenant_file("kim-minji", "appproject.yaml")).read_text()
+    )
+    assert SSH_URL in project["spec"]["sourceRepos"]
+    assert "kim-minji-web.git" in files[".kuploy/tenants/kim-minji.yaml"]
+    assert SSH_URL in files[".kuploy/tenants/kim-minji.yaml"]
     assert not git(platform_repo, "status", "--porcelain")
     assert_deploy_valid(files, tmp_path, rules_from=platform_repo)
-    # No secret anywhere in what was committed.
-    assert all(TOKEN not in text for text in files.values())
+    # No secret anywhere in what was committed, here or in the platform repo.
+    assert all(TOKEN not in text and private_key not in text for text in files.values())
+    secret_line = private_key.splitlines()[3]  # key material, not the common header
+    found = subprocess.run(["git", "-C", str(platform_repo), "grep", "-q", secret_line, "HEAD"])
+    assert found.returncode == 1  # 1: no match
 
 
 def test_rerun_changes_nothing(
@@ -203,6 +252,7 @@ FAILURE_POINTS = [
     ("GET", r"/invitations$"),
     ("PUT", r"/collaborators/minji-k$"),
     ("POST", r"/hooks$"),
+    ("POST", r"/keys$"),
 ]
 
 
@@ -219,6 +269,7 @@ def test_resume_after_a_failure_at_each_step(
     method: str,
     pattern: str,
     status: int,
+    argocd: FakeArgoCD,
 ) -> None:
     set_github(platform_repo, webhook=True)
     env = {github_ops.WEBHOOK_SECRET_ENV: "whsecret"}
@@ -242,6 +293,7 @@ def test_resume_after_a_failure_at_each_step(
     )
     assert result.changed
     _assert_complete(fake, platform_repo, tmp_path, webhook=True)
+    assert_key_registered(fake, argocd)
     # And a third run is a no-op.
     state = fake.snapshot()
     third = github_ops.setup(
@@ -357,10 +409,26 @@ def test_template_that_never_fills_is_reported(
     assert run_setup(platform_repo, gh, clock).changed  # the re-run finishes
 
 
+def test_private_repo_with_a_per_tenant_pull_secret(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+) -> None:
+    set_github(platform_repo, pull_secret="my-pull")
+    result = run_setup(platform_repo, gh, clock)
+    files = fake.files(REPO)
+    assert "- name: my-pull" in files["deploy/deployment.yaml"]
+    assert "the secret `my-pull`" in files["KUPLOY.md"]
+    # The command creates it in this tenant's namespace only, from the student's own token.
+    assert result.pull_secret_command.startswith(
+        "kubectl -n kim-minji create secret docker-registry my-pull --docker-server=ghcr.io "
+        "--docker-username=<STUDENT_GITHUB_LOGIN> "
+    )
+    assert TOKEN not in result.pull_secret_command
+
+
 def test_public_repo_has_no_pull_secret(
     platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock, tmp_path: Path
 ) -> None:
-    set_github(platform_repo, private=False)
+    set_github(platform_repo, private=False, pull_secret="my-pull")
     result = run_setup(platform_repo, gh, clock)
     assert not fake.repo(REPO).private
     assert result.pull_secret_command == ""
@@ -406,6 +474,7 @@ def test_rerun_repairs_drift(
         "scaffold": "repaired",
         "collaborator": "repaired",
         "webhook": "repaired",
+        "deploy key": "ok",
         "application": "ok",
     }
     assert repo.private and not repo.archived
@@ -551,7 +620,7 @@ def test_bulk_stops_when_the_rate_limit_outlasts_the_bounds(
 
 
 def test_teardown_archives_and_removes_access(
-    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock, argocd: FakeArgoCD
 ) -> None:
     fake.add_user("minji-k", member_of=ORG)
     set_github(platform_repo, webhook=True)
@@ -575,8 +644,11 @@ def test_teardown_archives_and_removes_access(
     assert {s.name: s.status for s in result.steps} == {
         "webhook": "removed",
         "collaborator": "removed",
+        "deploy key": "removed",
         "repo": "removed",
     }
+    # Argo CD's key is gone from the repo and from Argo CD (the Secret that held it).
+    assert repo.keys == {} and argocd.repositories == {}
     assert repo.archived and REPO.lower() in fake.repos  # archived, never deleted
     assert list(repo.hooks) == [9999]
     assert repo.collaborators == {}
@@ -651,3 +723,111 @@ def test_an_app_from_another_repo_is_refused_before_github(
     with pytest.raises(ConflictError, match="already deploys from https://git.example/kim"):
         run_setup(platform_repo, gh, clock)
     assert fake.log == []
+
+
+# -- per-repository credentials ------------------------------------------------------------------
+
+
+def argocd_creates(argocd: FakeArgoCD) -> int:
+    return sum(1 for _, op, _ in argocd.calls if op == "RepositoryService_CreateRepository")
+
+
+def test_rerun_keeps_a_working_key_and_rotate_replaces_it(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock, argocd: FakeArgoCD
+) -> None:
+    run_setup(platform_repo, gh, clock)
+    first = assert_key_registered(fake, argocd)
+    again = run_setup(platform_repo, gh, clock)
+    assert {s.name: s.status for s in again.steps}["deploy key"] == "ok"
+    assert argocd_creates(argocd) == 1 and assert_key_registered(fake, argocd) == first
+    rotated = run_setup(platform_repo, gh, clock, rotate_key=True)
+    step = {s.name: s for s in rotated.steps}["deploy key"]
+    assert step.status == "repaired" and "rotated" in step.detail
+    second = assert_key_registered(fake, argocd)  # exactly one key: the old one was deleted
+    assert second != first and argocd_creates(argocd) == 2
+
+
+@pytest.mark.parametrize("drift", ["argocd-lost-it", "key-deleted-on-github", "key-made-writable"])
+def test_a_broken_credential_is_replaced(
+    platform_repo: Path,
+    gh: GitHubProvider,
+    fake: FakeGitHub,
+    clock: FakeClock,
+    argocd: FakeArgoCD,
+    drift: str,
+) -> None:
+    run_setup(platform_repo, gh, clock)
+    first = assert_key_registered(fake, argocd)
+    keys = fake.repo(REPO).keys
+    if drift == "argocd-lost-it":
+        argocd.repositories.clear()
+    elif drift == "key-deleted-on-github":
+        keys.clear()  # Argo CD now fails to connect
+    else:
+        next(iter(keys.values()))["read_only"] = False
+    result = run_setup(platform_repo, gh, clock)
+    assert {s.name: s.status for s in result.steps}["deploy key"] == "repaired"
+    assert assert_key_registered(fake, argocd) != first
+
+
+def test_argocd_refusing_the_key_leaves_no_secret_in_the_error_and_a_rerun_repairs(
+    platform_repo: Path,
+    gh: GitHubProvider,
+    fake: FakeGitHub,
+    clock: FakeClock,
+    argocd: FakeArgoCD,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[str] = []
+
+    def refuse(who: Any, params: Any, query: Any, body: dict[str, Any]) -> Any:
+        sent.append(body["sshPrivateKey"])
+        # A server that echoes what it was sent: the client must scrub it.
+        raise argocd_double.Reply(400, 3, f"bad key {body['sshPrivateKey']}")
+
+    monkeypatch.setattr(argocd, "op_RepositoryService_CreateRepository", refuse)
+    with pytest.raises(ArgoCDError) as info:
+        run_setup(platform_repo, gh, clock)
+    assert sent and info.value.status == 400
+    for line in sent[0].splitlines()[1:-1]:
+        assert line not in str(info.value) and line not in info.value.server_message
+    assert len(fake.repo(REPO).keys) == 1  # on GitHub, useless without its private half
+    assert tenant_spec.read_spec(platform_repo, "kim-minji").app("web") is None  # type: ignore[union-attr]
+    monkeypatch.undo()
+    monkeypatch.setattr(
+        "kuploy_gitops.github.deploykey.connect", lambda repo, env: argocd_double.client(argocd)
+    )
+    result = run_setup(platform_repo, gh, clock)
+    assert {s.name: s.status for s in result.steps}["deploy key"] == "repaired"
+    assert_key_registered(fake, argocd)
+
+
+def test_an_https_source_of_the_same_repo_moves_to_the_ssh_url(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+) -> None:
+    run_setup(platform_repo, gh, clock)
+    # What an older kuploy recorded: the https clone URL of the same repo.
+    api.app_add(
+        platform_repo,
+        api.AppOptions(
+            student="kim-minji",
+            app="web",
+            repo_url=f"https://github.example/{REPO}.git",
+            path="deploy",
+            revision="main",
+        ),
+        replace_existing=True,
+    )
+    result = run_setup(platform_repo, gh, clock)
+    assert {s.name: s.status for s in result.steps}["application"] == "repaired"
+    app = tenant_spec.read_spec(platform_repo, "kim-minji").app("web")  # type: ignore[union-attr]
+    assert app is not None and app.repo == SSH_URL
+
+
+def test_no_argocd_credentials_fail_before_github(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.undo()  # the real connection, from an environment without Argo CD credentials
+    with pytest.raises(ConfigError, match="deploy key is registered in Argo CD: no Argo CD"):
+        github_ops.setup(platform_repo, SetupOptions(student="kim-minji"), provider=gh, environ={})
+    assert fake.writes() == []

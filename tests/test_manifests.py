@@ -63,9 +63,19 @@ def test_namespace_bare() -> None:
             "annotations": {
                 "argocd.argoproj.io/sync-wave": "-30",
                 "argocd.argoproj.io/sync-options": "PruneLast=true",
+                # PodNodeSelector and PodTolerationRestriction put every pod on the lab pool.
+                "scheduler.alpha.kubernetes.io/node-selector": "kuploy.io/pool=lab",
+                "scheduler.alpha.kubernetes.io/defaultTolerations": (
+                    '[{"key":"kuploy.io/pool","operator":"Equal","value":"lab","effect":"NoSchedule"}]'
+                ),
             },
         },
     }
+
+
+def test_namespace_without_a_tenant_pool_leaves_placement_alone() -> None:
+    annotations = manifests.namespace(replace(CFG, tenant_pool=""), BARE)["metadata"]["annotations"]
+    assert not any(k.startswith("scheduler.alpha.kubernetes.io/") for k in annotations)
 
 
 def test_namespace_full() -> None:
@@ -81,6 +91,10 @@ def test_namespace_full() -> None:
     assert ns["metadata"]["annotations"] == {
         "argocd.argoproj.io/sync-wave": "-30",
         "argocd.argoproj.io/sync-options": "PruneLast=true",
+        "scheduler.alpha.kubernetes.io/node-selector": "kuploy.io/pool=lab",
+        "scheduler.alpha.kubernetes.io/defaultTolerations": (
+            '[{"key":"kuploy.io/pool","operator":"Equal","value":"lab","effect":"NoSchedule"}]'
+        ),
         "kuploy.io/owner-name": "Kim Minji",
         "kuploy.io/owner-email": "kim@konkuk.ac.kr",
         "kuploy.io/owner-github": "Kim-GH",
@@ -348,12 +362,29 @@ def test_app_project_bare() -> None:
             "sourceRepos": [CFG.repo_url],
             "destinations": [{"server": "https://kubernetes.default.svc", "namespace": "kim"}],
             "clusterResourceWhitelist": [],
-            "namespaceResourceBlacklist": [
-                {"group": "", "kind": "ResourceQuota"},
-                {"group": "", "kind": "LimitRange"},
-                {"group": "networking.k8s.io", "kind": "NetworkPolicy"},
-                {"group": "rbac.authorization.k8s.io", "kind": "Role"},
-                {"group": "rbac.authorization.k8s.io", "kind": "RoleBinding"},
+            "namespaceResourceWhitelist": [
+                {"group": "", "kind": "ConfigMap"},
+                {"group": "", "kind": "PersistentVolumeClaim"},
+                {"group": "", "kind": "Pod"},
+                {"group": "", "kind": "Secret"},
+                {"group": "", "kind": "Service"},
+                {"group": "", "kind": "ServiceAccount"},
+                {"group": "apps", "kind": "Deployment"},
+                {"group": "apps", "kind": "StatefulSet"},
+                {"group": "autoscaling", "kind": "HorizontalPodAutoscaler"},
+                {"group": "batch", "kind": "CronJob"},
+                {"group": "batch", "kind": "Job"},
+                {"group": "networking.k8s.io", "kind": "Ingress"},
+                {"group": "policy", "kind": "PodDisruptionBudget"},
+                # The default platform installs CloudNativePG: students may run a Cluster.
+                {"group": "postgresql.cnpg.io", "kind": "Cluster"},
+            ],
+            "destinationServiceAccounts": [
+                {
+                    "server": "https://kubernetes.default.svc",
+                    "namespace": "kim",
+                    "defaultServiceAccount": "kuploy-deployer",
+                }
             ],
             "orphanedResources": {"warn": True},
             "roles": [
@@ -369,6 +400,41 @@ def test_app_project_bare() -> None:
             ],
         },
     }
+
+
+def test_app_project_whitelist_follows_the_addons() -> None:
+    no_cnpg = replace(CFG, addons=tuple(a for a in CFG.addons if a.chart != "cloudnative-pg"))
+    kinds = {
+        x["kind"]
+        for x in manifests.app_project(no_cnpg, BARE)["spec"]["namespaceResourceWhitelist"]
+    }
+    assert "Cluster" not in kinds and "Deployment" in kinds
+    assert not kinds & {"ResourceQuota", "LimitRange", "NetworkPolicy", "Role", "RoleBinding"}
+
+
+def test_deployer_may_apply_exactly_the_whitelisted_kinds() -> None:
+    account, role, binding = manifests.deployer(CFG, BARE)
+    assert account["kind"] == "ServiceAccount"
+    assert account["metadata"]["name"] == "kuploy-deployer"
+    assert account["metadata"]["namespace"] == "kim"
+    assert account["automountServiceAccountToken"] is False
+    granted = {
+        (g, r) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]
+    }
+    assert ("apps", "deployments") in granted and ("postgresql.cnpg.io", "clusters") in granted
+    assert len(granted) == len(
+        manifests.app_project(CFG, BARE)["spec"]["namespaceResourceWhitelist"]
+    )
+    assert not {r for _, r in granted} & {"roles", "rolebindings", "resourcequotas", "endpoints"}
+    assert all("*" not in rule["verbs"] + rule["resources"] for rule in role["rules"])
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": "kuploy-deployer",
+    }
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "kuploy-deployer", "namespace": "kim"}
+    ]
 
 
 def test_app_project_full() -> None:

@@ -34,6 +34,15 @@ def platform_repo(tmp_path: Path) -> Path:
     return repo
 
 
+def set_pull_secret(repo: Path, name: str) -> None:
+    """Name a per-tenant pull secret in kuploy.yaml (the non-default choice) and commit."""
+    path = repo / layout.CONFIG_FILE
+    data = yamlio.load(path.read_text())
+    data["github"]["pull_secret"] = name
+    path.write_text(yamlio.dump(data))
+    git(repo, "commit", "-qam", "per-tenant pull secret")
+
+
 def files_for(repo: Path, **kw: Any) -> dict[str, str]:
     opts = ScaffoldOptions(student=STUDENT, app=kw.pop("app", "web"), **kw)
     cfg, spec, data = scaffold.load_inputs(repo, opts)
@@ -72,8 +81,12 @@ def test_the_scaffold_files(platform_repo: Path) -> None:
     assert files_for(platform_repo) == files  # deterministic
 
 
-@pytest.mark.parametrize("private", [True, False])
-def test_deploy_passes_validate_student(platform_repo: Path, tmp_path: Path, private: bool) -> None:
+@pytest.mark.parametrize(("private", "pull_secret"), [(True, ""), (True, "my-pull"), (False, "")])
+def test_deploy_passes_validate_student(
+    platform_repo: Path, tmp_path: Path, private: bool, pull_secret: str
+) -> None:
+    if pull_secret:
+        set_pull_secret(platform_repo, pull_secret)
     files = files_for(
         platform_repo,
         private=private,
@@ -103,10 +116,42 @@ def test_deploy_passes_validate_student(platform_repo: Path, tmp_path: Path, pri
     assert pod["containers"][0]["image"] == "ghcr.io/konkuk-kuploy/kim-minji-api:sha-0000000"
     assert pod["containers"][0]["ports"][0]["containerPort"] == 3000
     assert kinds["Deployment"]["spec"]["replicas"] == 2
-    assert ("imagePullSecrets" in pod) is private
-    if private:
-        assert pod["imagePullSecrets"] == [{"name": "ghcr-pull"}]
+    # Public packages by default: a pull secret only when kuploy.yaml names a per-tenant one.
+    assert ("imagePullSecrets" in pod) is bool(private and pull_secret)
+    if private and pull_secret:
+        assert pod["imagePullSecrets"] == [{"name": pull_secret}]
+    # The certificate stays with the ingress controller: no secretName in the tenant namespace.
+    assert kinds["Ingress"]["spec"]["tls"] == [{"hosts": ["api.kim-minji.apps.konkuk.example"]}]
     assert kinds["Ingress"]["spec"]["rules"][0]["host"] == "api.kim-minji.apps.konkuk.example"
+
+
+@pytest.mark.parametrize(
+    "remote",
+    [
+        # another student's repo, through the org-wide reach Argo CD would have
+        "https://github.com/konkuk-kuploy/lee-jisoo-web//deploy?ref=main",
+        # even the student's own repo (the AppProject allows it) and the other URL forms
+        "git@github.com:konkuk-kuploy/kim-minji-web.git//deploy",
+        "github.com/konkuk-kuploy/kim-minji-web/deploy?ref=main",
+        "ssh://git@github.com/konkuk-kuploy/kim-minji-web.git",
+    ],
+)
+def test_validate_student_refuses_a_remote_base(
+    platform_repo: Path, tmp_path: Path, remote: str
+) -> None:
+    root = write(files_for(platform_repo), tmp_path / "student")
+    kfile = root / "deploy" / "kustomization.yaml"
+    data = yamlio.load(kfile.read_text())
+    data["resources"].append(remote)
+    kfile.write_text(yamlio.dump(data))
+    report = engine.validate_student(
+        engine.Options(repo=root / layout.STUDENT_RULES_DIR, cache_dir=tmp_path / "c"),
+        STUDENT,
+        root / "deploy",
+    )
+    found = [f.to_data() for f in report.findings]
+    assert [(f["rule"], f["severity"]) for f in found] == [("isolation.remote-base", "error")]
+    assert remote in found[0]["message"] and "refused" in found[0]["message"]
 
 
 def test_the_workflow_bump_reaches_the_deployment(platform_repo: Path, tmp_path: Path) -> None:
@@ -196,11 +241,15 @@ def test_guide_in_english_and_korean(platform_repo: Path) -> None:
         "### Status and logs",
         "### 상태와 로그",
         "**8080**",
-        "ghcr-pull",
         "### Private images",
         "### 비공개 이미지",
+        "make the package **public** once",
     ):
         assert needle in guide, needle
+    set_pull_secret(platform_repo, "my-pull")
+    guide = files_for(platform_repo)["KUPLOY.md"]
+    assert "the secret `my-pull`" in guide and "from your\nown GitHub token" in guide
+    assert "**public**" not in guide
     public = files_for(platform_repo, private=False)["KUPLOY.md"]
     assert "Private images" not in public and "비공개 이미지" not in public
 
@@ -269,7 +318,7 @@ def test_write_scaffold(platform_repo: Path, tmp_path: Path) -> None:
     opts = ScaffoldOptions(student=STUDENT, app="web")
     result = scaffold.write_scaffold(platform_repo, opts, out)
     assert sorted(result.written) == sorted(files_for(platform_repo))
-    assert result.pull_secret_command.endswith("--docker-password=<TOKEN_WITH_read:packages>")
+    assert result.pull_secret_command == ""  # public packages: no pull secret by default
     for path in result.written:
         assert stat.S_IMODE((out / path).stat().st_mode) == 0o644
     assert not list(out.rglob(".kuploy-*"))
@@ -289,6 +338,14 @@ def test_write_scaffold(platform_repo: Path, tmp_path: Path) -> None:
         tmp_path / "public",
     )
     assert public.pull_secret_command == ""
+    set_pull_secret(platform_repo, "my-pull")
+    command = scaffold.write_scaffold(platform_repo, opts, tmp_path / "named").pull_secret_command
+    # Only this tenant's namespace, from the student's own credential; no token in the text.
+    assert command == (
+        "kubectl -n kim-minji create secret docker-registry my-pull --docker-server=ghcr.io "
+        "--docker-username=<STUDENT_GITHUB_LOGIN> "
+        "--docker-password=<THE_STUDENT'S_OWN_TOKEN_WITH_read:packages>"
+    )
     (tmp_path / "afile").write_text("x")
     with pytest.raises(InvalidInputError, match="is a file"):
         scaffold.write_scaffold(platform_repo, opts, tmp_path / "afile")

@@ -37,6 +37,7 @@ from kuploy_gitops.argocd.model import (
     opts_from_env,
 )
 from kuploy_gitops.argocd.reasons import Reason, first_reason, node_uid, nodes_worth_events
+from kuploy_gitops.argocd.repositories import RepositoryCalls
 from kuploy_gitops.errors import ArgoCDError, InvalidInputError
 
 __all__ = [
@@ -72,8 +73,8 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-class ArgoCDClient:
-    """A small client for the Argo CD API server's REST gateway.
+class ArgoCDClient(RepositoryCalls):
+    """A small client for the Argo CD API server's REST gateway (repositories: the mixin).
 
     Args:
         conn: where the server is, TLS choices, timeout and retry policy.

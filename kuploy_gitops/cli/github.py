@@ -79,8 +79,9 @@ def _print_pull_secrets(ctx: Ctx, results: Sequence[SetupResult]) -> None:
     if not commands:
         return
     ctx.console.print(
-        "[bold]private images:[/] create the GHCR pull secret once per namespace (a token with "
-        "read:packages; never commit it):"
+        "[bold]private images:[/] create each tenant's own pull secret once, in its namespace "
+        "only, from that student's own token with read:packages (never an org-wide token; "
+        "never commit it):"
     )
     for command in commands:
         ctx.console.print(f"  {escape(command)}", soft_wrap=True)
@@ -141,6 +142,7 @@ def _setup_one(ctx: Ctx, result: SetupResult, output: str) -> None:
     help="Prepare students' GitHub repos (student-repo mode) or tear them down."
     + examples(
         "export GITHUB_TOKEN=...   # or github.app_id + app_private_key_file in kuploy.yaml",
+        "export ARGOCD_AUTH_TOKEN=...   # registers each repo's read-only deploy key",
         "kuploy-gitops github setup kim-minji web",
         "kuploy-gitops github setup --all --push",
         "kuploy-gitops github teardown kim-minji",
@@ -154,11 +156,14 @@ def github_group() -> None:
     "setup",
     help="Create or repair a student's repo: created from the template (or empty), the student "
     "as collaborator with write, the scaffold in one commit, the Argo CD webhook when enabled, "
-    "and the Application in the platform repo. Re-running changes only what is missing."
+    "a read-only deploy key that only Argo CD holds (registered as a repository of the "
+    "student's AppProject), and the Application in the platform repo. Re-running changes only "
+    "what is missing."
     + examples(
         "kuploy-gitops github setup kim-minji",
         "kuploy-gitops github setup kim-minji api --port 3000 --health-path /healthz",
         "kuploy-gitops github setup --all -o json",
+        "kuploy-gitops github setup kim-minji --rotate-key",
     ),
 )
 @click.argument("student", required=False)
@@ -171,6 +176,9 @@ def github_group() -> None:
 )
 @app_options
 @click.option("--push", is_flag=True, help="Push the platform repo commit(s).")
+@click.option(
+    "--rotate-key", is_flag=True, help="Replace each repo's deploy key even when it works."
+)
 @output_option("table", "json")
 @pass_ctx
 def setup_cmd(
@@ -183,6 +191,7 @@ def setup_cmd(
     size: str,
     replicas: int,
     push: bool,
+    rotate_key: bool,
     output: str,
 ) -> None:
     """Set up one student's repo (or all)."""
@@ -196,6 +205,7 @@ def setup_cmd(
         size=size,
         replicas=replicas,
         push=push,
+        rotate_key=rotate_key,
     )
     if all_students:
         if student:
@@ -211,8 +221,8 @@ def setup_cmd(
 
 @github_group.command(
     "teardown",
-    help="Archive a student's repo(s) after removing the Argo CD webhook and the collaborator. "
-    "Never deletes a repo."
+    help="Archive a student's repo(s) after removing the Argo CD webhook, the collaborator, "
+    "and the deploy key with its Argo CD repository. Never deletes a repo."
     + examples(
         "kuploy-gitops github teardown kim-minji",
         "kuploy-gitops github teardown kim-minji --app web --github minji-k   # after offboard",
@@ -266,7 +276,7 @@ def teardown_cmd(ctx: Ctx, student: str, apps: tuple[str, ...], login: str, outp
     "private",
     default=None,
     help="Visibility of the repo (default: github.private of kuploy.yaml); private "
-    "adds an imagePullSecret.",
+    "adds github.pull_secret as imagePullSecret when one is set.",
 )
 @click.option("--branch", default="main", show_default=True, help="Branch the workflow runs on.")
 @click.option("--force", is_flag=True, help="Overwrite files that differ.")
@@ -308,6 +318,7 @@ def scaffold_cmd(
         ctx.console.print(f"nothing to do: the scaffold in {escape(str(out))} is up to date.")
     if result.pull_secret_command:
         ctx.console.print(
-            "[bold]private image:[/] the admin creates the pull secret once (never commit it):\n"
+            "[bold]private image:[/] the admin creates this tenant's own pull secret once, from "
+            "the student's own token (never an org-wide one; never commit it):\n"
             f"  {escape(result.pull_secret_command)}"
         )

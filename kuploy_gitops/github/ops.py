@@ -12,7 +12,10 @@ re-run repairs what a failed run left undone and changes nothing that is already
 4. the student is a collaborator with write access (or has a pending invitation for it), and a
    member of the course team when one is configured (a team that grants nothing on repos);
 5. the Argo CD webhook exists (only when ``github.webhook`` says Argo CD is reachable);
-6. the platform repo has the student-repo Application (``ops.apps.app_add``), committed.
+6. Argo CD fetches the repo with its own read-only deploy key, scoped to the student's
+   AppProject (:mod:`kuploy_gitops.github.deploykey`; no org-wide credential);
+7. the platform repo has the student-repo Application (``ops.apps.app_add``) for the repo's SSH
+   URL (the one the deploy key opens), committed.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from kuploy_gitops.errors import (
     KuployError,
     ProviderError,
 )
-from kuploy_gitops.github import scaffold
+from kuploy_gitops.github import deploykey, scaffold
+from kuploy_gitops.github.deploykey import RepoRegistry
 from kuploy_gitops.github.provider import GitProvider, RepoInfo
 from kuploy_gitops.ops import apps
 from kuploy_gitops.tenant_spec import TenantSpec
@@ -62,6 +66,7 @@ class SetupOptions:
     size: str = sizes.DEFAULT_SIZE
     replicas: int = 1
     push: bool = False  # push the platform repo commit
+    rotate_key: bool = False  # replace the repo's deploy key even when it works
 
     def scaffold_options(self, *, private: bool, branch: str) -> scaffold.ScaffoldOptions:
         """The scaffold options for this student and app."""
@@ -175,16 +180,21 @@ def setup(
     opts: SetupOptions,
     *,
     provider: GitProvider | None = None,
+    argocd: RepoRegistry | None = None,
     environ: Mapping[str, str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> SetupResult:
     """Create or repair one student's repo for ``opts.app`` (see the module docstring).
 
+    ``provider`` and ``argocd`` default to connections from kuploy.yaml and the environment
+    (``GITHUB_TOKEN``; ``ARGOCD_SERVER`` and ``ARGOCD_AUTH_TOKEN``).
+
     Raises:
         ConflictError: the student is not onboarded, or has an app of that name that is not
             this repo.
         InvalidInputError: no GitHub login, the login does not exist, bad app options.
-        ConfigError: no GitHub credentials, or the webhook secret is not set.
+        ConfigError: no GitHub or Argo CD credentials, or the webhook secret is not set.
+        ArgoCDError: Argo CD refused the repository (a re-run replaces the key).
         ProviderError: GitHub failed (a re-run resumes).
     """
     base = scaffold.ScaffoldOptions(student=opts.student, app=opts.app)
@@ -200,10 +210,9 @@ def setup(
             hint=f"pick another app name, or remove it first (`kuploy-gitops app remove "
             f"{opts.student} {opts.app}`)",
         )
-    full_name = f"{cfg.github_org}/{scaffold.repo_name(cfg, opts.student, opts.app)}"
-    if existing is not None and not existing.repo.removesuffix(".git").lower().endswith(
-        "/" + full_name.lower()
-    ):
+    name = scaffold.repo_name(cfg, opts.student, opts.app)
+    full_name = f"{cfg.github_org}/{name}"
+    if existing is not None and not deploykey.same_repo(existing.repo, cfg.github_org, name):
         raise ConflictError(
             f"app {opts.app!r} of {opts.student!r} already deploys from {existing.repo}, "
             f"not from {full_name}",
@@ -224,8 +233,11 @@ def setup(
                 hint="export the secret configured as webhook.github.secret in Argo CD's "
                 "argocd-secret",
             )
-    with provider_for(cfg, provider, environ) as gh:
-        return _setup(repo, cfg, spec, config_data, opts, login, secret, gh, sleep)
+    with (
+        deploykey.registry_for(repo, argocd, environ) as registry,
+        provider_for(cfg, provider, environ) as gh,
+    ):
+        return _setup(repo, cfg, spec, config_data, opts, login, secret, gh, registry, sleep)
 
 
 def _setup(
@@ -237,6 +249,7 @@ def _setup(
     login: str,
     secret: str,
     gh: GitProvider,
+    registry: RepoRegistry,
     sleep: Callable[[float], None],
 ) -> SetupResult:
     org = cfg.github_org
@@ -252,7 +265,8 @@ def _setup(
     result.url = info.html_url
     head = _wait_for_branch(gh, info, sleep)
     sopts = opts.scaffold_options(private=info.private, branch=info.default_branch)
-    files = scaffold.scaffold_files(cfg, spec, sopts, config_data, repo_url=info.clone_url)
+    url = deploykey.source_url(info)
+    files = scaffold.scaffold_files(cfg, spec, sopts, config_data, repo_url=url)
     result.steps.append(_ensure_scaffold(gh, info, head, files, opts))
     result.steps.append(_ensure_collaborator(gh, info, login))
     if cfg.github.course_team:
@@ -262,7 +276,16 @@ def _setup(
         result.steps.append(_ensure_webhook(gh, info, webhook_url(cfg), secret))
     else:
         result.steps.append(Step("webhook", "skipped", "github.webhook is off (Argo CD polls)"))
-    result.steps.append(_ensure_application(repo, spec, opts, info))
+    status, detail = deploykey.ensure(
+        gh,
+        registry,
+        info,
+        title=deploykey.key_title(cfg),
+        project=layout.project_name(opts.student),
+        rotate=opts.rotate_key,
+    )
+    result.steps.append(Step(deploykey.STEP, status, detail))
+    result.steps.append(_ensure_application(repo, spec, opts, info, url))
     if info.private:
         result.pull_secret_command = scaffold.pull_secret_command(cfg, opts.student)
     return result
@@ -367,16 +390,21 @@ def _ensure_webhook(gh: GitProvider, info: RepoInfo, url: str, secret: str) -> S
     return Step("webhook", "repaired", f"{url} (id {hook.id}) reset to active push/json")
 
 
-def _ensure_application(repo: Path, spec: TenantSpec, opts: SetupOptions, info: RepoInfo) -> Step:
+def _ensure_application(
+    repo: Path, spec: TenantSpec, opts: SetupOptions, info: RepoInfo, url: str
+) -> Step:
+    # The same repo (checked by setup) under another URL form, e.g. the https URL of an older
+    # kuploy, moves to the SSH URL the deploy key opens.
     result = apps.app_add(
         repo,
         apps.AppOptions(
             student=opts.student,
             app=opts.app,
-            repo_url=info.clone_url,
+            repo_url=url,
             path=layout.STUDENT_DEPLOY_DIR,
             revision=info.default_branch,
         ),
+        replace_existing=True,
         push=opts.push,
     )
     if not result.changed:
@@ -408,6 +436,7 @@ def setup_many(
     opts: SetupOptions,
     *,
     provider: GitProvider | None = None,
+    argocd: RepoRegistry | None = None,
     environ: Mapping[str, str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     progress: Progress_ | None = None,
@@ -425,7 +454,10 @@ def setup_many(
             if (spec := tenant_spec.read_spec(repo, s)) is not None and spec.github
         ]
     out = BulkResult()
-    with provider_for(cfg, provider, environ) as gh:
+    with (
+        deploykey.registry_for(repo, argocd, environ) as registry,
+        provider_for(cfg, provider, environ) as gh,
+    ):
         for i, student in enumerate(students, 1):
             try:
                 out.results.append(
@@ -433,6 +465,7 @@ def setup_many(
                         repo,
                         replace(opts, student=student),
                         provider=gh,
+                        argocd=registry,
                         environ=environ,
                         sleep=sleep,
                     )

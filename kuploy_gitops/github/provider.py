@@ -22,6 +22,7 @@ class RepoInfo:
     default_branch: str
     clone_url: str
     html_url: str
+    ssh_url: str = ""  # git@HOST:owner/name.git: what a deploy key authenticates
 
     @property
     def full_name(self) -> str:
@@ -38,6 +39,16 @@ class HookInfo:
     events: tuple[str, ...]
     active: bool
     content_type: str
+
+
+@dataclass(frozen=True)
+class DeployKeyInfo:
+    """A repository deploy key as the host reports it (only the public half exists there)."""
+
+    id: int
+    title: str
+    key: str  # "ssh-ed25519 AAAA..."
+    read_only: bool
 
 
 class GitProvider(Protocol):
@@ -142,6 +153,20 @@ class GitProvider(Protocol):
 
     def delete_hook(self, owner: str, name: str, hook_id: int) -> None:
         """Delete a webhook."""
+        ...
+
+    def list_deploy_keys(self, owner: str, name: str) -> list[DeployKeyInfo]:
+        """The repository's deploy keys."""
+        ...
+
+    def add_deploy_key(
+        self, owner: str, name: str, *, title: str, key: str, read_only: bool
+    ) -> DeployKeyInfo:
+        """Add a deploy key (an OpenSSH public key line) to the repository."""
+        ...
+
+    def delete_deploy_key(self, owner: str, name: str, key_id: int) -> None:
+        """Delete a deploy key."""
         ...
 
     def close(self) -> None:

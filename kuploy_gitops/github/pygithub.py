@@ -22,7 +22,7 @@ from github.GithubException import UnknownObjectException
 from kuploy_gitops import __version__
 from kuploy_gitops.config import GitHubSettings
 from kuploy_gitops.errors import ConfigError, ProviderError
-from kuploy_gitops.github.provider import HookInfo, RepoInfo
+from kuploy_gitops.github.provider import DeployKeyInfo, HookInfo, RepoInfo
 from kuploy_gitops.github.ratelimit import RetryPolicy, rate_limit_wait
 
 __all__ = ["GitHubProvider", "RetryPolicy", "connect", "rate_limit_wait"]
@@ -392,6 +392,37 @@ class GitHubProvider:
 
         self._seam.call(f"delete webhook {hook_id} on {owner}/{name}", run)
 
+    def list_deploy_keys(self, owner: str, name: str) -> list[DeployKeyInfo]:
+        """The repository's deploy keys."""
+
+        def run() -> list[DeployKeyInfo]:
+            return [_key_info(k) for k in self._lazy.get_repo(f"{owner}/{name}").get_keys()]
+
+        return self._seam.call(f"list deploy keys of {owner}/{name}", run)
+
+    def add_deploy_key(
+        self, owner: str, name: str, *, title: str, key: str, read_only: bool
+    ) -> DeployKeyInfo:
+        """Add a deploy key."""
+
+        def run() -> DeployKeyInfo:
+            repo = self._lazy.get_repo(f"{owner}/{name}")
+            return _key_info(repo.create_key(title, key, read_only))
+
+        return self._seam.call(f"add deploy key {title!r} to {owner}/{name}", run)
+
+    def delete_deploy_key(self, owner: str, name: str, key_id: int) -> None:
+        """Delete a deploy key."""
+
+        def run() -> None:
+            self._lazy.get_repo(f"{owner}/{name}").get_key(key_id).delete()
+
+        self._seam.call(f"delete deploy key {key_id} of {owner}/{name}", run)
+
+
+def _key_info(key: Any) -> DeployKeyInfo:
+    return DeployKeyInfo(int(key.id), str(key.title), str(key.key), bool(key.read_only))
+
 
 def _hook_config(url: str, secret: str) -> dict[str, str]:
     return {"url": url, "content_type": "json", "secret": secret, "insecure_ssl": "0"}
@@ -406,6 +437,7 @@ def _repo_info(repo: Any) -> RepoInfo:
         default_branch=str(repo.default_branch or "main"),
         clone_url=str(repo.clone_url),
         html_url=str(repo.html_url),
+        ssh_url=str(repo.ssh_url or ""),
     )
 
 

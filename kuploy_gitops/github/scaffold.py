@@ -3,8 +3,9 @@
 :func:`scaffold_files` is the one code path: ``scaffold --out DIR`` writes its result to a local
 folder and ``github setup`` commits it into the student's GitHub repo. ``deploy/`` comes from
 the same builders as platform-managed apps (:func:`kuploy_gitops.render.render_app_manifests`).
-Nothing here is secret: a private repo's Deployment names a pull secret that the admin creates
-out of band (:func:`pull_secret_command`).
+Nothing here is secret: images are public packages by default; when ``github.pull_secret`` is
+set, a private repo's Deployment names that per-tenant pull secret, which the admin creates out
+of band from the student's own credential (:func:`pull_secret_command`).
 """
 
 from __future__ import annotations
@@ -58,11 +59,21 @@ def is_private(cfg: PlatformConfig, opts: ScaffoldOptions) -> bool:
 
 
 def pull_secret_command(cfg: PlatformConfig, student: str) -> str:
-    """The command an admin runs once per private student namespace (placeholders, no token)."""
+    """The command creating one tenant's own pull secret; empty without ``github.pull_secret``.
+
+    The default is no pull secret: the student's image is a public package. With
+    ``github.pull_secret`` set, the admin creates that Secret in ONLY this student's namespace
+    from a credential that reads only this student's packages: the student's own GitHub login
+    and a token of theirs with ``read:packages`` (placeholders here; never an org-wide token,
+    which every pod of the namespace could read and use to pull every other student's image).
+    """
+    if not cfg.github.pull_secret:
+        return ""
     return (
         f"kubectl -n {layout.namespace_name(student)} create secret docker-registry "
         f"{cfg.github.pull_secret} --docker-server={REGISTRY} "
-        "--docker-username=<GITHUB_USER> --docker-password=<TOKEN_WITH_read:packages>"
+        "--docker-username=<STUDENT_GITHUB_LOGIN> "
+        "--docker-password=<THE_STUDENT'S_OWN_TOKEN_WITH_read:packages>"
     )
 
 

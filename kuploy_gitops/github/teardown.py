@@ -1,4 +1,9 @@
-"""``github teardown``: a student's repos archived, never deleted, after offboarding."""
+"""``github teardown``: a student's repos archived, never deleted, after offboarding.
+
+Before archiving, the repo loses what gave others access: the Argo CD webhook, the student as
+collaborator, and Argo CD's read-only deploy key with the project-scoped Argo CD repository that
+held its private half.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from kuploy_gitops import config, names, tenant_spec
+from kuploy_gitops import config, layout, names, tenant_spec
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.errors import InvalidInputError
-from kuploy_gitops.github import scaffold
+from kuploy_gitops.github import deploykey, scaffold
+from kuploy_gitops.github.deploykey import RepoRegistry
 from kuploy_gitops.github.ops import SetupResult, Step, provider_for, webhook_url
 from kuploy_gitops.github.provider import GitProvider
 
@@ -28,9 +34,10 @@ def teardown(
     opts: TeardownOptions,
     *,
     provider: GitProvider | None = None,
+    argocd: RepoRegistry | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> list[SetupResult]:
-    """Archive each of the student's repos after removing the webhook and the collaborator.
+    """Archive each of the student's repos after removing webhook, collaborator and deploy key.
 
     Never deletes a repo. Works from the tenant spec (repo-mode apps and GitHub login) or,
     after offboarding, from ``opts.apps`` and ``opts.github``.
@@ -48,14 +55,22 @@ def teardown(
             hint="name the app(s) with --app (the spec has none, or the student is offboarded)",
         )
     results: list[SetupResult] = []
-    with provider_for(cfg, provider, environ) as gh:
+    with (
+        deploykey.registry_for(repo, argocd, environ) as registry,
+        provider_for(cfg, provider, environ) as gh,
+    ):
         for app in apps:
-            results.append(_teardown_one(cfg, gh, opts.student, app, login))
+            results.append(_teardown_one(cfg, gh, registry, opts.student, app, login))
     return results
 
 
 def _teardown_one(
-    cfg: PlatformConfig, gh: GitProvider, student: str, app: str, login: str
+    cfg: PlatformConfig,
+    gh: GitProvider,
+    registry: RepoRegistry,
+    student: str,
+    app: str,
+    login: str,
 ) -> SetupResult:
     org = cfg.github_org
     name = scaffold.repo_name(cfg, student, app)
@@ -68,7 +83,9 @@ def _teardown_one(
     url = webhook_url(cfg)
     hooks = [h for h in gh.list_hooks(org, name) if h.url == url]
     permission = gh.collaborator_permission(org, name, login) if login else None
-    if info.archived and (hooks or permission is not None):
+    title = deploykey.key_title(cfg)
+    keys = [k for k in gh.list_deploy_keys(org, name) if k.title == title]
+    if info.archived and (hooks or permission is not None or keys):
         info = gh.update_repo(org, name, archived=False)  # archived repos are read-only
     for hook in hooks:
         gh.delete_hook(org, name, hook.id)
@@ -83,6 +100,10 @@ def _teardown_one(
     else:
         who = f"{login} is not a collaborator" if login else "no GitHub login known"
         result.steps.append(Step("collaborator", "ok", who))
+    status, detail = deploykey.remove(
+        gh, registry, info, title=title, project=layout.project_name(student)
+    )
+    result.steps.append(Step(deploykey.STEP, status, detail))
     if info.archived:
         result.steps.append(Step("repo", "ok", f"{org}/{name} is archived"))
     else:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kuploy_gitops import layout, manifests, podsecurity
+from kuploy_gitops import layout, podsecurity, tenant_kinds
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.names import DNS_LABEL
 from kuploy_gitops.quantity import parse_quantity
@@ -54,6 +54,8 @@ class TenantContext:
     max: dict[str, float] = field(default_factory=dict)
     source_repos: list[str] = field(default_factory=list)
     destinations: list[tuple[str, str]] = field(default_factory=list)
+    # None: no whitelist at all (Argo CD then allows every kind); []: an empty one (none).
+    whitelist: list[tuple[str, str]] | None = None
     blacklist: list[tuple[str, str]] = field(default_factory=list)
     cluster_whitelist: list[tuple[str, str]] = field(default_factory=list)
     host_re: HostPattern | None = None
@@ -67,12 +69,18 @@ class TenantContext:
                 return True
         return False
 
-    def blacklisted(self, group: str, kind: str) -> bool:
-        """Whether the AppProject's namespaceResourceBlacklist refuses (group, kind)."""
-        return any(
-            fnmatch.fnmatchcase(group, g) and fnmatch.fnmatchcase(kind, k)
-            for g, k in self.blacklist
-        )
+    def permitted(self, group: str, kind: str) -> bool:
+        """Whether the AppProject lets a namespaced (group, kind) sync.
+
+        Argo CD's rule (``AppProject.IsGroupKindPermitted``): whitelisted (no whitelist at all
+        allows everything, an empty one nothing) and not blacklisted, entries being globs.
+        """
+        white = self.whitelist is None or _listed(self.whitelist, group, kind)
+        return white and not _listed(self.blacklist, group, kind)
+
+
+def _listed(entries: Iterable[tuple[str, str]], group: str, kind: str) -> bool:
+    return any(fnmatch.fnmatchcase(kind, k) and fnmatch.fnmatchcase(group, g) for g, k in entries)
 
 
 def normalise_repo(url: str) -> str:
@@ -209,16 +217,13 @@ def build(
                 for d in spec_.get("destinations") or []
                 if isinstance(d, Mapping)
             ]
-            ctx.blacklist = [
-                (str(x.get("group", "")), str(x.get("kind", "")))
-                for x in spec_.get("namespaceResourceBlacklist") or []
-                if isinstance(x, Mapping)
-            ]
-            ctx.cluster_whitelist = [
-                (str(x.get("group", "")), str(x.get("kind", "")))
-                for x in spec_.get("clusterResourceWhitelist") or []
-                if isinstance(x, Mapping)
-            ]
+            ctx.whitelist = (
+                None
+                if spec_.get("namespaceResourceWhitelist") is None
+                else group_kinds(spec_.get("namespaceResourceWhitelist"))
+            )
+            ctx.blacklist = group_kinds(spec_.get("namespaceResourceBlacklist"))
+            ctx.cluster_whitelist = group_kinds(spec_.get("clusterResourceWhitelist"))
     tier = cfg.tiers.get(spec.tier) if spec is not None else None
     if not quota_seen and tier is not None:
         ctx.quota = _q(tier.quota)
@@ -238,5 +243,14 @@ def build(
             *(a.repo for a in (spec.apps if spec else ()) if a.mode == "repo"),
         ]
         ctx.destinations = [(layout.IN_CLUSTER_SERVER, ctx.namespace)]
-        ctx.blacklist = list(manifests.GUARD_KINDS)
+        ctx.whitelist = [(k.group, k.kind) for k in tenant_kinds.tenant_kinds(cfg)]
     return ctx
+
+
+def group_kinds(entries: Any) -> list[tuple[str, str]]:
+    """The (group, kind) pairs of an AppProject resource list (malformed entries skipped)."""
+    return [
+        (str(x.get("group", "")), str(x.get("kind", "")))
+        for x in entries or []
+        if isinstance(x, Mapping)
+    ]

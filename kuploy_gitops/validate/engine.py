@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from kuploy_gitops import config, layout, tenant_spec
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.errors import UsageError
+from kuploy_gitops.tenant_kinds import tenant_kinds
 from kuploy_gitops.tenant_spec import TenantSpec
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate import isolation
@@ -343,12 +344,15 @@ class Run(WorkloadChecks):
         self, student: str, spec: TenantSpec | None, ctx: TenantContext, tenant_docs: list[Doc]
     ) -> None:
         """The admin-owned objects of a tenant folder: guards, the AppProject, Applications."""
+        allowed = [(k.group, k.kind) for k in tenant_kinds(self.cfg)]
+        # The deployer's ServiceAccount is of a kind students may write too: a student app
+        # that claims it changes nothing the account can do (its Role is a guard).
         guard_kinds = {
             (str(d.obj.get("apiVersion", "")).rpartition("/")[0], str(d.obj["kind"]))
             for d in tenant_docs
             if isinstance(d.obj, dict)
             and d.obj.get("kind") not in (*_ARGO_KINDS, "Namespace", None)
-        }
+        } - set(allowed)
         for doc in tenant_docs:
             if not self.check_common(doc, student):
                 continue
@@ -359,7 +363,7 @@ class Run(WorkloadChecks):
                 issues += isolation.check_application(ctx, self.cfg, obj)
             elif kind == "AppProject":
                 if meta(obj).get("name") == layout.project_name(student):
-                    issues += isolation.check_project(ctx, obj, guard_kinds)
+                    issues += isolation.check_project(ctx, obj, guard_kinds, allowed)
             else:
                 issues += isolation.check_guard_object(ctx, obj)
             if kind in _ARGO_KINDS:

@@ -61,3 +61,13 @@ class Issue:
     message: str
     path: tuple[str | int, ...] = ()
     severity: str = ""
+
+
+CATALOGUE: list[Rule] = []
+"""Every rule, registered by :func:`rule` as the catalogue modules are imported."""
+
+
+def rule(id_: str, severity: str, what: str, why: str, fix: str) -> str:
+    """Register a rule in :data:`CATALOGUE` and return its id."""
+    CATALOGUE.append(Rule(id_, severity, what, why, fix))
+    return id_

@@ -2,26 +2,33 @@
 
 Rule ids are stable: CI configurations, docs/validation.md and the broken-manifest corpus
 name them. Add new ids; never rename one.
-The result types (Rule, Finding, Issue) live in ``finding_types.py`` and are re-exported here.
+The result types (Rule, Finding, Issue) live in ``finding_types.py`` and are re-exported here, as
+are the rules of the tenant boundary's admission policies (``findings_boundary.py``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kuploy_gitops.validate.finding_types import CATALOGUE, rule
 from kuploy_gitops.validate.finding_types import ERROR as ERROR
 from kuploy_gitops.validate.finding_types import PLATFORM as PLATFORM
 from kuploy_gitops.validate.finding_types import WARNING as WARNING
 from kuploy_gitops.validate.finding_types import Finding as Finding
 from kuploy_gitops.validate.finding_types import Issue as Issue
 from kuploy_gitops.validate.finding_types import Rule as Rule
+from kuploy_gitops.validate.findings_boundary import ISO_KIND as ISO_KIND
+from kuploy_gitops.validate.findings_boundary import POD_DEPLOYER_ACCOUNT as POD_DEPLOYER_ACCOUNT
+from kuploy_gitops.validate.findings_boundary import POD_NODE_NAME as POD_NODE_NAME
+from kuploy_gitops.validate.findings_boundary import POD_NODE_SELECTOR as POD_NODE_SELECTOR
+from kuploy_gitops.validate.findings_boundary import POD_PRIORITY_CLASS as POD_PRIORITY_CLASS
+from kuploy_gitops.validate.findings_boundary import POD_TOLERATION as POD_TOLERATION
+from kuploy_gitops.validate.findings_boundary import SERVICE_EXTERNAL_IPS as SERVICE_EXTERNAL_IPS
+from kuploy_gitops.validate.findings_boundary import SERVICE_NO_SELECTOR as SERVICE_NO_SELECTOR
+from kuploy_gitops.validate.findings_boundary import SERVICE_TYPE as SERVICE_TYPE
 
-_RULES: list[Rule] = []
-
-
-def _rule(id_: str, severity: str, what: str, why: str, fix: str) -> str:
-    _RULES.append(Rule(id_, severity, what, why, fix))
-    return id_
+_RULES = CATALOGUE
+_rule = rule
 
 
 # -- files and objects ----------------------------------------------------------------------
@@ -290,8 +297,8 @@ ISO_CLUSTER_SCOPED = _rule(
 ISO_GUARD_KIND = _rule(
     "isolation.guard-kind",
     ERROR,
-    "A kind the AppProject blacklists (ResourceQuota, LimitRange, NetworkPolicy, Role, "
-    "RoleBinding).",
+    "A guard kind (ResourceQuota, LimitRange, NetworkPolicy, Role, RoleBinding): not in the "
+    "AppProject's whitelist.",
     "These are the admin's guards of the tenant; Argo CD refuses to sync them.",
     "Remove the object; the platform already provides the tenant's guards.",
 )
@@ -333,9 +340,10 @@ ISO_SOURCE_PATH = _rule(
 ISO_REMOTE_BASE = _rule(
     "isolation.remote-base",
     ERROR,
-    "A kustomization pulls a remote base/resource from a repo the AppProject does not allow.",
-    "kustomize fetches remote bases itself, bypassing the project's sourceRepos.",
-    "Vendor the files into the folder, or use an allowed repo.",
+    "A kustomization lists a remote base, resource or component (a URL or git reference).",
+    "Argo CD fetches it with whatever credential matches its URL, bypassing the project's "
+    "sourceRepos: it could read another student's repo.",
+    "Copy the files into this repo (vendor them) and list them by relative path.",
 )
 ISO_HELM_DEPENDENCY = _rule(
     "isolation.helm-dependency",
@@ -347,8 +355,8 @@ ISO_HELM_DEPENDENCY = _rule(
 ISO_PROJECT_OPEN = _rule(
     "isolation.project-open",
     ERROR,
-    "A student's AppProject allows any repo/namespace or cluster-scoped kinds, or lacks the "
-    "guard blacklist.",
+    "A student's AppProject allows any repo/namespace, cluster-scoped kinds or kinds outside "
+    "the tenant table, or does not sync as the tenant's deployer.",
     "Then nothing stops the student from reaching other tenants or the cluster.",
     "Re-render the tenant (`kuploy-gitops render`) instead of editing the AppProject.",
 )

@@ -14,12 +14,11 @@ from typing import Any
 from kuploy_gitops import layout
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.validate import findings as F
-from kuploy_gitops.validate.context import TenantContext, normalise_repo
+from kuploy_gitops.validate.context import TenantContext, group_kinds, normalise_repo
 from kuploy_gitops.validate.findings import Issue
+from kuploy_gitops.validate.kustomize import is_remote
 from kuploy_gitops.validate.objects import CLUSTER_SCOPED, Path_, as_map, meta
 from kuploy_gitops.validate.policies import check_rbac
-
-_REMOTE = re.compile(r"^(https?://|ssh://|git@|git::|github\.com/|gitlab\.com/|bitbucket\.org/)")
 
 
 def check_application(
@@ -84,52 +83,75 @@ def check_application(
 
 
 def check_project(
-    ctx: TenantContext, obj: Mapping[str, Any], guard_kinds: Collection[tuple[str, str]]
+    ctx: TenantContext,
+    obj: Mapping[str, Any],
+    guard_kinds: Collection[tuple[str, str]],
+    allowed: Collection[tuple[str, str]],
 ) -> list[Issue]:
     """A student's AppProject must stay locked down.
 
     ``guard_kinds`` are the (group, kind) of the guard objects the tenant folder really holds:
-    each must be blacklisted, so a student's app can never replace one.
+    the project must not let any of them sync. ``allowed`` is the platform's table of tenant
+    kinds (:mod:`kuploy_gitops.tenant_kinds`): the whitelist may name only those, exactly. Syncs
+    must impersonate the tenant's deployer ServiceAccount.
     """
     out: list[Issue] = []
     spec = as_map(obj.get("spec"))
+
+    def open_(message: str, *path: str | int) -> None:
+        out.append(Issue(F.ISO_PROJECT_OPEN, message, ("spec", *path)))
+
     if any(str(r).strip() == "*" for r in spec.get("sourceRepos") or []):
-        out.append(
-            Issue(
-                F.ISO_PROJECT_OPEN, "sourceRepos allows every repo ('*')", ("spec", "sourceRepos")
-            )
-        )
+        open_("sourceRepos allows every repo ('*')", "sourceRepos")
     for i, d in enumerate(spec.get("destinations") or []):
         if as_map(d).get("namespace") != ctx.namespace:
-            out.append(
-                Issue(
-                    F.ISO_PROJECT_OPEN,
-                    f"destination namespace {as_map(d).get('namespace')!r} is not "
-                    f"{ctx.namespace!r}",
-                    ("spec", "destinations", i),
-                )
+            open_(
+                f"destination namespace {as_map(d).get('namespace')!r} is not {ctx.namespace!r}",
+                "destinations",
+                i,
             )
     if spec.get("clusterResourceWhitelist"):
-        out.append(
-            Issue(
-                F.ISO_PROJECT_OPEN,
-                "clusterResourceWhitelist is not empty",
-                ("spec", "clusterResourceWhitelist"),
-            )
+        open_("clusterResourceWhitelist is not empty", "clusterResourceWhitelist")
+    white = spec.get("namespaceResourceWhitelist")
+    if white is None:
+        open_("no namespaceResourceWhitelist (every kind would sync)", "namespaceResourceWhitelist")
+    else:
+        extra = sorted(
+            f"{k}.{g}" if g else k for g, k in group_kinds(white) if (g, k) not in allowed
         )
-    listed = {
-        (str(as_map(x).get("group", "")), str(as_map(x).get("kind", "")))
-        for x in spec.get("namespaceResourceBlacklist") or []
-    }
-    missing = sorted(k for g, k in guard_kinds if (g, k) not in listed and ("*", "*") not in listed)
-    if missing:
-        out.append(
-            Issue(
-                F.ISO_PROJECT_OPEN,
-                f"namespaceResourceBlacklist lacks {', '.join(missing)}",
-                ("spec", "namespaceResourceBlacklist"),
+        if extra:
+            open_(
+                f"namespaceResourceWhitelist allows {', '.join(extra)} (not a tenant kind)",
+                "namespaceResourceWhitelist",
             )
+    project = TenantContext(
+        ctx.student,
+        ctx.namespace,
+        ctx.enforce,
+        ctx.warn,
+        ctx.audit,
+        whitelist=None if white is None else group_kinds(white),
+        blacklist=group_kinds(spec.get("namespaceResourceBlacklist")),
+    )
+    guards = sorted(k for g, k in guard_kinds if project.permitted(g, k))
+    if guards:
+        open_(f"the project lets {', '.join(guards)} sync", "namespaceResourceWhitelist")
+    accounts = spec.get("destinationServiceAccounts") or []
+    deployer = {layout.DEPLOYER_SA, f"{ctx.namespace}:{layout.DEPLOYER_SA}"}
+    if not accounts:
+        open_(
+            f"no destinationServiceAccounts: syncs would not run as {layout.DEPLOYER_SA!r}",
+            "destinationServiceAccounts",
         )
+    for i, a in enumerate(accounts):
+        sa = as_map(a).get("defaultServiceAccount")
+        if as_map(a).get("namespace") != ctx.namespace or sa not in deployer:
+            open_(
+                f"destinationServiceAccounts[{i}] syncs as {sa!r}, not the tenant's "
+                f"{layout.DEPLOYER_SA!r}",
+                "destinationServiceAccounts",
+                i,
+            )
     return out
 
 
@@ -160,7 +182,7 @@ def remote_refs(kustomization: Mapping[str, Any]) -> list[tuple[str, Path_]]:
     out: list[tuple[str, Path_]] = []
     for key in ("resources", "bases", "components"):
         for i, item in enumerate(kustomization.get(key) or []):
-            if isinstance(item, str) and _REMOTE.match(item.strip()):
+            if isinstance(item, str) and is_remote(item):
                 out.append((item.strip(), (key, i)))
     return out
 
@@ -187,19 +209,22 @@ def remote_repo(ref: str) -> str:
 
 
 def check_kustomization(ctx: TenantContext, data: Mapping[str, Any]) -> list[Issue]:
-    """Remote bases and helmCharts repositories the AppProject does not allow."""
+    """Every remote base, and helmCharts repositories the AppProject does not allow.
+
+    A remote base is refused whatever its repo: Argo CD's repo-server fetches it itself, with
+    whatever credential matches its URL and outside the AppProject's sourceRepos, so one
+    kustomization could read another student's repo. A student lists only their own files.
+    """
     out: list[Issue] = []
     for ref, path in remote_refs(data):
-        repo = remote_repo(ref)
-        if not ctx.repo_allowed(repo):
-            out.append(
-                Issue(
-                    F.ISO_REMOTE_BASE,
-                    f"remote {path[0]} {ref!r} (repo {repo}) is not allowed by the "
-                    f"AppProject of {ctx.student!r}",
-                    path,
-                )
+        out.append(
+            Issue(
+                F.ISO_REMOTE_BASE,
+                f"remote {path[0]} {ref!r} (repo {remote_repo(ref)}) is refused: list only "
+                "files and folders of this repo",
+                path,
             )
+        )
     for i, chart in enumerate(data.get("helmCharts") or []):
         repo = str(as_map(chart).get("repo") or "")
         if repo and not ctx.repo_allowed(repo):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sysconfig
@@ -133,8 +134,25 @@ def kustomization_file(folder: Path) -> Path | None:
     return None
 
 
+# A reference kustomize fetches from elsewhere instead of reading from the folder's own repo: a
+# URL scheme (https://, ssh://, file://...), scp-like git@host:, go-getter's git::, the gh:
+# shorthand, a known git host, a ?ref=/?version= query, or host.tld/... with a // subfolder
+# or a .git repo. Anything else is a local path.
+_REMOTE = re.compile(
+    r"^(?:[a-z][a-z0-9+.-]*://|git@|git::|gh:|(?:github\.com|gitlab\.com|bitbucket\.org)/)"
+    r"|[?&](?:ref|version|submodules|timeout)="
+    r"|^[^./][^/]*\.[^/]*/.*(?://|\.git(?:/|$))",
+    re.IGNORECASE,
+)
+
+
+def is_remote(ref: str) -> bool:
+    """Whether a resources/bases/components entry is a remote (git or URL) reference."""
+    return bool(_REMOTE.search(ref.strip()))
+
+
 def _is_local(ref: str) -> bool:
-    return "://" not in ref and not ref.startswith(("git@", "github.com/", "gitlab.com/"))
+    return not is_remote(ref)
 
 
 def _local_refs(folder: Path, data: Mapping[str, Any]) -> list[Path]:

@@ -15,8 +15,8 @@ from typing import Any
 
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.names import DNS_LABEL
+from kuploy_gitops.validate import boundary, pss
 from kuploy_gitops.validate import findings as F
-from kuploy_gitops.validate import pss
 from kuploy_gitops.validate.apivalues import DNS_SUBDOMAIN
 from kuploy_gitops.validate.context import TenantContext
 from kuploy_gitops.validate.findings import Issue
@@ -103,20 +103,13 @@ def check_workload(ctx: TenantContext, cfg: PlatformConfig, obj: Mapping[str, An
                 ("metadata", "namespace"),
             )
         )
-    if ctx.blacklisted(group, kind):
-        out.append(
-            Issue(
-                F.ISO_GUARD_KIND,
-                f"{kind} is blacklisted by the AppProject of {ctx.student!r} "
-                "(the platform owns the tenant's guards)",
-                ("kind",),
-            )
-        )
+    out.extend(boundary.check_kind(ctx, group, kind))
     if kind == "RoleBinding" or kind == "Role":
         out.extend(check_rbac(obj))
     out.extend(check_secret(obj))
     if kind == "Service" and not group:
         out.extend(_check_service(ctx, obj))
+        out.extend(boundary.check_service(obj))
     if kind == "Ingress" and group in ("networking.k8s.io", "extensions"):
         out.extend(check_ingress(ctx, cfg, obj))
     template = pss.pod_template(obj)
@@ -127,6 +120,7 @@ def check_workload(ctx: TenantContext, cfg: PlatformConfig, obj: Mapping[str, An
             if sev is not None:
                 out.append(Issue(issue.rule, issue.message, issue.path, sev))
         out.extend(check_images(cfg, pod_spec, (*base, "spec")))
+        out.extend(boundary.check_pod(cfg, pod_spec, (*base, "spec")))
         out.extend(check_resources(ctx, pod_spec, (*base, "spec")))
         out.extend(check_selector(obj, pod_meta))
     return out
@@ -229,8 +223,8 @@ def normalise_image(image: str) -> str:
     first, sep, rest = image.partition("/")
     if not sep:
         return f"docker.io/library/{image}"
-    if first == "index.docker.io":
-        return normalise_image(rest if "/" in rest else rest)
+    if first in ("docker.io", "index.docker.io"):
+        return f"docker.io/{rest}" if "/" in rest else f"docker.io/library/{rest}"
     if "." in first or ":" in first or first == "localhost":
         return image
     return f"docker.io/{image}"

@@ -20,12 +20,13 @@ from kuploy_gitops import layout, tenant_spec, yamlio
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.errors import ConfigError, KuployError
 from kuploy_gitops.tenant_spec import TenantSpec
+from kuploy_gitops.validate import boundary, policies
 from kuploy_gitops.validate import findings as F
-from kuploy_gitops.validate import policies
 from kuploy_gitops.validate.context import TenantContext, build
 from kuploy_gitops.validate.findings import PLATFORM, Finding, Issue
 from kuploy_gitops.validate.index import FileIndex
 from kuploy_gitops.validate.kustomize import Kustomizer, default_cache_dir
+from kuploy_gitops.validate.objects import CLUSTER_SCOPED, group_of
 from kuploy_gitops.validate.schemas import SchemaSet
 from kuploy_gitops.validate.tree import (
     Doc,
@@ -221,8 +222,13 @@ class RunBase:
 
     # -- per object ----------------------------------------------------------------------------
 
-    def check_common(self, doc: Doc, tenant: str) -> bool:
-        """Shape, name, schema, `project: default`; False when no later check applies."""
+    def check_common(self, doc: Doc, tenant: str, ctx: TenantContext | None = None) -> bool:
+        """Shape, name, schema, `project: default`; False when no later check applies.
+
+        With ``ctx`` (an object a student's app deploys), a kind the tenant's AppProject does
+        not allow is reported as such instead of as a kind unknown to the schemas; a typo in a
+        known group's kind stays a schema finding (it names the kind meant).
+        """
         obj = doc.obj
         self.report.objects += 1
         if not isinstance(obj, dict) or not obj.get("apiVersion") or not obj.get("kind"):
@@ -252,7 +258,19 @@ class RunBase:
             )
             return False
         usable = True
-        for issue in self.schemas.check(obj):
+        schema_issues = self.schemas.check(obj)
+        if ctx is not None and str(obj.get("kind")) not in CLUSTER_SCOPED:
+            refused = boundary.check_kind(ctx, group_of(obj), str(obj.get("kind")))
+            # A typo of a known group's kind, or a removed API: the schema finding says more.
+            typo = any(
+                (i.rule == F.SCHEMA_INVALID and i.path[:1] == ("kind",)) or i.rule == F.API_REMOVED
+                for i in schema_issues
+            )
+            if refused and not typo:
+                schema_issues = [i for i in schema_issues if i.rule != F.UNKNOWN_KIND] + refused
+            # Argo CD refuses the object: no admission check ever sees it.
+            usable = not refused
+        for issue in schema_issues:
             # A removed API is refused outright: no admission check ever sees the object.
             usable = usable and issue.rule != F.API_REMOVED
             if issue.rule == F.UNKNOWN_KIND:

@@ -293,7 +293,7 @@ class WorkloadChecks(CrossTenantChecks):
         """
         all_docs: list[Doc] = []
         for scope in scopes:
-            valid = [d for d in scope if self.check_common(d, ctx.student)]
+            valid = [d for d in scope if self.check_common(d, ctx.student, ctx)]
             self.check_duplicates(valid, ctx.namespace, ctx.student)
             all_docs.extend(valid)
         pod_labels: list[dict[str, str]] = []

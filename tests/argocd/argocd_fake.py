@@ -21,6 +21,7 @@ import itertools
 import json
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -28,6 +29,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import httpx
 from argocd_swagger import Violation, check_request, validate_crd
+
+# Argo CD's git.SameURL (pinned by tests/argocd/test_argocd_repositories.py).
+from kuploy_gitops.argocd.repositories import normalise_git_url as same_url_key
 
 Obj = dict[str, Any]
 
@@ -71,6 +75,11 @@ class FakeArgoCD:
     scenario_for: dict[str, str] = field(default_factory=dict)
     deleting: dict[str, int] = field(default_factory=dict)  # app -> reads left
     pending_project_removals: set[str] = field(default_factory=set)
+    # Repositories as Argo CD keeps them (with their secrets), by (normalised URL, project).
+    repositories: dict[tuple[str, str], Obj] = field(default_factory=dict)
+    # Whether the repo-server could fetch with a stored repository (tests wire it to the fake
+    # GitHub's deploy keys); None: every connection succeeds.
+    can_connect: Callable[[Obj], bool] | None = None
     _serial: itertools.count = field(default_factory=lambda: itertools.count(1))
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _server: ThreadingHTTPServer | None = None
@@ -90,7 +99,9 @@ class FakeArgoCD:
     ) -> tuple[int, bytes, str]:
         """Answer one request: (status, body, content type)."""
         split = urlsplit(raw_path)
-        path = unquote(split.path)
+        # Matched still encoded, as the gateway does: a repository URL is one path segment
+        # (its slashes sent as %2F); check_request decodes each path parameter.
+        path = split.path
         prefix = "/" + self.root_path.strip("/") if self.root_path.strip("/") else ""
         if prefix:
             if not path.startswith(prefix + "/"):
@@ -107,7 +118,7 @@ class FakeArgoCD:
             except Violation as exc:
                 self.violations.append(f"{method} {raw_path}: {exc}")
                 return self._json(400, {"error": str(exc), "code": 3, "message": str(exc)})
-            self.calls.append((method, op.operation_id, path))
+            self.calls.append((method, op.operation_id, unquote(path)))
             if self.fail_next:
                 status = self.fail_next.pop(0)
                 return self._json(
@@ -438,6 +449,59 @@ class FakeArgoCD:
         self._allow(who, "get", app["spec"]["project"], name)
         uid = (query.get("resourceUID") or [""])[0]
         return {"items": self._events(name, uid), "metadata": {}}
+
+    # ----------------------------------------------------------------- repositories
+
+    def op_RepositoryService_ListRepositories(
+        self, who: TokenInfo, params: Obj, query: Obj, body: Any
+    ) -> Obj:
+        items = []
+        for repo in self.repositories.values():
+            if who.project is not None and repo.get("project") != who.project:
+                continue
+            ok = self.can_connect is None or self.can_connect(repo)
+            items.append(
+                {  # Argo CD never lists secrets
+                    "repo": repo["repo"],
+                    "type": repo.get("type") or "git",
+                    "project": repo.get("project", ""),
+                    "connectionState": {
+                        "status": "Successful" if ok else "Failed",
+                        "message": "" if ok else "Unable to connect to repository: auth failed",
+                    },
+                }
+            )
+        return {"items": items, "metadata": {}}
+
+    def op_RepositoryService_CreateRepository(
+        self, who: TokenInfo, params: Obj, query: Obj, body: Obj
+    ) -> Obj:
+        if who.project is not None:
+            raise Reply(403, 7, "permission denied: repositories, create")
+        key = (same_url_key(body.get("repo", "")), body.get("project", ""))
+        current = self.repositories.get(key)
+        if current is not None and current != body and query.get("upsert") != ["true"]:
+            raise Reply(
+                400, 3, "existing repository spec is different; use upsert flag to force update"
+            )
+        self.repositories[key] = copy.deepcopy(body)
+        return {"repo": body["repo"], "type": body.get("type", "git")}
+
+    def op_RepositoryService_DeleteRepository(
+        self, who: TokenInfo, params: Obj, query: Obj, body: Any
+    ) -> Obj:
+        if who.project is not None:
+            raise Reply(403, 7, "permission denied: repositories, delete")
+        url = same_url_key(params["repo"])
+        found = [k for k in self.repositories if k[0] == url]
+        if not found:
+            raise Reply(403, 7, "permission denied")  # what Argo CD answers for an unknown URL
+        project = (query.get("appProject") or [""])[0]
+        match = [k for k in found if k[1] == project] if project or len(found) > 1 else found
+        if not match:
+            raise Reply(500, 2, f'repository not found for url "{params["repo"]}"')
+        del self.repositories[match[0]]
+        return {}
 
     # ----------------------------------------------------------------- the "controller"
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import jsonschema
 import yaml
@@ -153,7 +154,9 @@ def check_request(
         raise Violation(f"{method} is not declared for {path} (declared: {allowed})")
     match = op.regex.match(path)
     assert match is not None
-    path_params = dict(zip(op.path_names, match.groups(), strict=True))
+    path_params = {
+        name: unquote(value) for name, value in zip(op.path_names, match.groups(), strict=True)
+    }
     grouped: dict[str, list[str]] = {}
     for key, value in query:
         grouped.setdefault(key, []).append(value)

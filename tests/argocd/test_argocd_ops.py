@@ -9,7 +9,7 @@ import pytest
 from argocd_fake import FakeArgoCD
 from argocd_support import FakeClock
 
-from kuploy_gitops import api, config, layout, manifests, yamlio
+from kuploy_gitops import api, config, layout, platform_manifests, yamlio
 from kuploy_gitops.argocd import offboarding
 from kuploy_gitops.argocd import ops as argocd_ops
 from kuploy_gitops.argocd.client import ArgoCDClient, declared
@@ -216,7 +216,7 @@ def test_verify_offboarded(
     tenants_project = rendered(demo_repo, layout.platform_file("tenants-project"))
     client.upsert_project(tenants_project)
     cfg = config.load_config(demo_repo)
-    client.upsert_application(manifests.tenant_application(cfg, STUDENT))
+    client.upsert_application(platform_manifests.tenant_application(cfg, STUDENT))
     fake.deletion_reads = 3  # reads (of any kind) until the finalizer is done
     fake.remove_project_tree(STUDENT)  # the ApplicationSet deletes the tenant's Application
     fake.remove_project_tree(layout.TENANTS_PROJECT)

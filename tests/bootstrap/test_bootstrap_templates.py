@@ -98,6 +98,10 @@ def test_kubeadm_config_has_init_cluster_and_kubelet_configuration(rendered: Pat
     assert args == {
         "default-not-ready-toleration-seconds": "60",
         "default-unreachable-toleration-seconds": "60",
+        # kubeadm's default (NodeRestriction) kept, with the tenant boundary's plugins.
+        "enable-admission-plugins": (
+            "NodeRestriction,DenyServiceExternalIPs,PodNodeSelector,PodTolerationRestriction"
+        ),
     }
     assert "10.20.0.10" in cluster["apiServer"]["certSANs"]
     assert kubelet["cgroupDriver"] == "systemd"

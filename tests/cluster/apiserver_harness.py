@@ -281,6 +281,8 @@ def start(binary: Path, *, timeout: float = 120) -> Cluster:
             str(bootstrap_var("service_cidr")),
             "-toleration-seconds",
             str(bootstrap_var("pod_not_ready_toleration_seconds")),
+            "-admission-plugins",
+            ",".join(bootstrap_var("api_server_admission_plugins")),
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

@@ -105,6 +105,13 @@ def install_argocd_crds(cluster: Cluster) -> None:
     assert r.ok, r.stderr
 
 
+def remove_policies(cluster: Cluster) -> None:
+    """Delete the rendered admission policies and bindings: later tests on this server (quota,
+    schemas) judge objects without them."""
+    for kind in ("validatingadmissionpolicybinding", "validatingadmissionpolicy"):
+        cluster.kubectl("delete", kind, "-l", "app.kubernetes.io/part-of=kuploy", check=True)
+
+
 def guards(repo: Path, student: str) -> list[dict[str, Any]]:
     """The tenant's Namespace, ResourceQuotas and LimitRange exactly as rendered."""
     folder = repo / layout.tenant_dir(student)

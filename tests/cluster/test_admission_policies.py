@@ -3,7 +3,8 @@
 For each policy in the rendered repos: the API server accepts it and its binding, its CEL
 type-checks (no ``status.typeChecking.expressionWarnings``), and for each of its validations
 one object is refused with that validation's message and one compliant object is admitted.
-The objects live in ``tests/cluster/corpus/policies/<policy name>.yaml``; a rendered policy
+The objects live in ``tests/cluster/corpus/policies/<policy name>.yaml`` (created, or with
+``operation: update`` applied over what the file's ``setup`` made); a rendered policy
 without such a file, or a file naming a policy nobody renders, fails the suite.
 
 The checker itself is proven on ``_selftest.yaml``, whose policy lives in the corpus file, and on
@@ -98,21 +99,34 @@ def check_policy(
         with contextlib.suppress(AssertionError):
             cluster.wait_for(
                 f"policy {name} to take effect",
-                lambda: not cluster.create(first["refused"], dry_run=True).ok,
+                lambda: not _submit(cluster, first, first["refused"]).ok,
                 timeout=10,
             )
     for case in cases:
         i, label = case["validation"], case.get("name", case["validation"])
-        refused = cluster.create(case["refused"], dry_run=True)
+        refused = _submit(cluster, case, case["refused"])
         expected = validations[i].get("message", "") if i < len(validations) else ""
+        # An admission plugin that runs before the policies may refuse it first (the
+        # DenyServiceExternalIPs plugin of cluster-bootstrap): the policy stays for clusters
+        # without that plugin.
+        first_by = case.get("refused_first_by")
         if refused.ok:
             problems.append(f"{name}[{label}]: the violating object was admitted")
+        elif first_by and first_by in refused.stderr:
+            pass
         elif expected and expected not in refused.stderr:
             problems.append(f"{name}[{label}]: refused, but not by it: {refused.stderr.strip()}")
-        admitted = cluster.create(case["admitted"], dry_run=True)
+        admitted = _submit(cluster, case, case["admitted"])
         if not admitted.ok:
             problems.append(f"{name}[{label}]: the compliant object was refused: {admitted.stderr}")
     return problems
+
+
+def _submit(cluster: Cluster, case: dict[str, Any], obj: dict[str, Any]) -> Any:
+    """Dry-run ``obj`` as the case says: a create (default), or an update of what setup made."""
+    if case.get("operation") == "update":
+        return cluster.apply([obj], dry_run=True)
+    return cluster.create(obj, dry_run=True)
 
 
 def _remove(cluster: Cluster, policy: dict[str, Any], bindings: list[dict[str, Any]]) -> None:
@@ -162,7 +176,7 @@ def test_the_checker_passes_a_sound_policy(cluster: Cluster, selftest: dict[str,
 def test_the_checker_catches_a_type_error(cluster: Cluster, selftest: dict[str, Any]) -> None:
     broken = copy.deepcopy(selftest)
     v = broken["policy"]["spec"]["validations"][0]
-    v["expression"] = v["expression"].replace("externalIPs", "externalIPz")
+    v["expression"] = v["expression"].replace("sessionAffinity", "sessionAffinitz")
     problems = _selftest_check(cluster, broken)
     assert any("CEL type check" in p for p in problems), problems
 

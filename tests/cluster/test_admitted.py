@@ -22,6 +22,7 @@ from rendered import (
     delete_and_wait,
     folder_objects,
     install_argocd_crds,
+    remove_policies,
     repo_objects,
     wait_for_pods,
 )
@@ -45,10 +46,8 @@ def _assert_admitted(cluster: Cluster, objects: list[dict[str, Any]]) -> None:
 def crds(cluster: Cluster) -> Iterator[None]:
     install_argocd_crds(cluster)
     yield
-    # The rendered admission policies stay in force until the module ends; later tests on this
-    # server (quota, schemas) judge objects without them.
-    for kind in ("validatingadmissionpolicybinding", "validatingadmissionpolicy"):
-        cluster.kubectl("delete", kind, "-l", "app.kubernetes.io/part-of=kuploy", check=True)
+    # The rendered admission policies stay in force until the module ends.
+    remove_policies(cluster)
 
 
 @pytest.fixture(scope="module")

@@ -61,6 +61,7 @@ class Repo:
     collaborators: dict[str, str] = field(default_factory=dict)  # login -> admin/write/read
     invitations: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (login, perm)
     hooks: dict[int, dict[str, Any]] = field(default_factory=dict)
+    keys: dict[int, dict[str, Any]] = field(default_factory=dict)  # deploy keys by id
     empty_reads: int = 0  # answer "Git Repository is empty." this many times (async generate)
 
     @property
@@ -625,6 +626,55 @@ class Operations:
         self._writable(repo)
         if repo.hooks.pop(int(p["hook_id"]), None) is None:
             raise ApiError(404, "Not Found")
+        return 204, None
+
+    def _key_json(self, repo: Repo, key_id: int, template: str, method: str, status: str) -> Any:
+        key = repo.keys[key_id]
+        return self._shape(
+            method,
+            template,
+            status,
+            {
+                "id": key_id,
+                "key": key["key"],
+                "title": key["title"],
+                "read_only": key["read_only"],
+                "url": f"{self.base_url}/repos/{repo.full_name}/keys/{key_id}",
+                "verified": True,
+                "created_at": "2026-11-29T00:00:00Z",
+                "added_by": "kuploy",
+                "last_used": None,
+                "enabled": True,
+            },
+        )
+
+    def op_repos_list_deploy_keys(self, p: dict[str, str], q: Any, b: Any) -> tuple[int, Any]:
+        repo = self._get_repo(p)
+        template = "/repos/{owner}/{repo}/keys"
+        return 200, [self._key_json(repo, i, template, "get", "200") for i in sorted(repo.keys)]
+
+    def op_repos_create_deploy_key(self, p: dict[str, str], q: Any, b: Any) -> tuple[int, Any]:
+        repo = self._get_repo(p)
+        self._writable(repo)
+        # GitHub refuses a malformed key and a key already in use (anywhere on GitHub).
+        parts = str(b.get("key", "")).split()
+        if len(parts) < 2 or parts[0] not in ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256"):
+            raise ApiError(422, "Validation Failed")
+        in_use = [k["key"].split()[:2] for r in self.repos.values() for k in r.keys.values()]
+        if parts[:2] in in_use:
+            raise ApiError(422, "Validation Failed")
+        key_id = next(self._ids)
+        repo.keys[key_id] = {
+            "key": " ".join(parts[:2]),  # GitHub stores the key without its comment
+            "title": b.get("title", ""),
+            "read_only": bool(b.get("read_only", False)),
+        }
+        return 201, self._key_json(repo, key_id, "/repos/{owner}/{repo}/keys", "post", "201")
+
+    def op_repos_delete_deploy_key(self, p: dict[str, str], q: Any, b: Any) -> tuple[int, Any]:
+        repo = self._get_repo(p)
+        self._writable(repo)
+        repo.keys.pop(int(p["key_id"]), None)  # GitHub answers 204 for a missing key too
         return 204, None
 
     def op_apps_get_org_installation(self, p: dict[str, str], q: Any, b: Any) -> tuple[int, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from kuploy_gitops import config, layout, manifests
+from kuploy_gitops import tenant_kinds as kinds
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 from kuploy_gitops.validate import context
 from kuploy_gitops.validate.context import TenantContext
@@ -69,7 +70,8 @@ def test_without_guards_the_tier_applies() -> None:
     assert not ctx.has_project
     assert ctx.source_repos == [CFG.repo_url]
     assert ctx.destinations == [(layout.IN_CLUSTER_SERVER, "kim")]
-    assert ctx.blacklist == list(manifests.GUARD_KINDS)
+    tenant_kinds = [(k.group, k.kind) for k in kinds.tenant_kinds(CFG)]
+    assert ctx.whitelist == tenant_kinds and ctx.blacklist == []
 
 
 def test_without_spec_nothing_falls_back_to_a_tier() -> None:
@@ -110,7 +112,8 @@ def test_the_rendered_guards_give_the_tier_values() -> None:
         CFG.pss_audit,
     )
     assert from_guards.has_project
-    assert from_guards.blacklist == list(manifests.GUARD_KINDS)
+    assert from_guards.whitelist == from_tier.whitelist
+    assert from_guards.blacklist == []
     assert from_guards.destinations == [(layout.IN_CLUSTER_SERVER, "kim")]
     assert from_guards.source_repos == [CFG.repo_url]
     assert from_guards.cluster_whitelist == []
@@ -198,6 +201,7 @@ def test_appproject_of_the_student_only() -> None:
         ("https://other", ""),
     ]
     assert ctx.blacklist == [("", "ResourceQuota"), ("", "X"), ("g", "")]
+    assert ctx.whitelist is None  # none at all: Argo CD then allows every kind
     assert ctx.cluster_whitelist == [("*", "*"), ("", "K"), ("g", "")]
     other = context.build(CFG, "kim", SPEC, [{**project, "metadata": {"name": "lee"}}])
     assert not other.has_project and other.source_repos == [CFG.repo_url]
@@ -225,14 +229,21 @@ def test_repo_allowed() -> None:
     assert not tc().repo_allowed("https://github.com/o/kim-web")
 
 
-def test_blacklisted() -> None:
-    ctx = tc(blacklist=[("", "ResourceQuota"), ("rbac.authorization.k8s.io", "*")])
-    assert ctx.blacklisted("", "ResourceQuota")
-    assert ctx.blacklisted("rbac.authorization.k8s.io", "RoleBinding")
-    assert not ctx.blacklisted("", "Role")
-    assert not ctx.blacklisted("apps", "ResourceQuota")
-    assert tc(blacklist=[("*", "*")]).blacklisted("x", "Y")
-    assert not tc().blacklisted("", "ResourceQuota")
+def test_permitted_follows_argo_cds_rule() -> None:
+    """AppProject.IsGroupKindPermitted: whitelisted (absent: all, empty: none), not blacklisted."""
+    ctx = tc(whitelist=[("", "Service"), ("apps", "*")], blacklist=[("apps", "DaemonSet")])
+    assert ctx.permitted("", "Service")
+    assert ctx.permitted("apps", "Deployment")
+    assert not ctx.permitted("apps", "DaemonSet")
+    assert not ctx.permitted("", "Endpoints")
+    assert not ctx.permitted("discovery.k8s.io", "EndpointSlice")
+    assert not tc(whitelist=[]).permitted("", "Service")
+    assert tc().permitted("traefik.io", "IngressRoute")
+    bl = tc(blacklist=[("", "ResourceQuota"), ("rbac.authorization.k8s.io", "*")])
+    assert not bl.permitted("", "ResourceQuota")
+    assert not bl.permitted("rbac.authorization.k8s.io", "RoleBinding")
+    assert bl.permitted("", "Role") and bl.permitted("apps", "ResourceQuota")
+    assert not tc(blacklist=[("*", "*")]).permitted("x", "Y")
 
 
 @pytest.mark.parametrize(

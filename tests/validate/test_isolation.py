@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from kuploy_gitops import config, layout, manifests
+from kuploy_gitops.tenant_kinds import tenant_kinds
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate import isolation
@@ -177,8 +178,11 @@ def project(**spec: Any) -> dict[str, Any]:
     return obj
 
 
+ALLOWED = [(k.group, k.kind) for k in tenant_kinds(CFG)]
+
+
 def project_issues(obj: dict[str, Any], guards: Any = manifests.GUARD_KINDS) -> list[Issue]:
-    return isolation.check_project(ctx(), obj, guards)
+    return isolation.check_project(ctx(), obj, guards, ALLOWED)
 
 
 def test_the_rendered_project_is_locked_down() -> None:
@@ -222,37 +226,76 @@ def test_project_cluster_whitelist() -> None:
     ]
 
 
-def test_project_blacklist_must_hold_every_guard_kind() -> None:
-    partial = [{"group": "", "kind": "ResourceQuota"}, {"kind": "LimitRange"}]
-    assert project_issues(project(namespaceResourceBlacklist=partial)) == [
+def test_project_whitelist_only_the_tenant_kinds() -> None:
+    wl = "namespaceResourceWhitelist"
+    path = ("spec", wl)
+    assert project_issues(project(namespaceResourceWhitelist=None)) == [
+        Issue(F.ISO_PROJECT_OPEN, "no namespaceResourceWhitelist (every kind would sync)", path),
         Issue(
             F.ISO_PROJECT_OPEN,
-            "namespaceResourceBlacklist lacks NetworkPolicy, Role, RoleBinding",
-            ("spec", "namespaceResourceBlacklist"),
+            "the project lets LimitRange, NetworkPolicy, ResourceQuota, Role, RoleBinding sync",
+            path,
+        ),
+    ]
+    # A blacklist of the guards is not enough: everything else would still sync.
+    guards = [{"group": g, "kind": k} for g, k in manifests.GUARD_KINDS]
+    assert (
+        len(
+            project_issues(
+                project(namespaceResourceWhitelist=None, namespaceResourceBlacklist=guards)
+            )
+        )
+        == 1
+    )
+    extra = [{"group": "", "kind": "Service"}, {"group": "traefik.io", "kind": "IngressRoute"}]
+    assert project_issues(project(namespaceResourceWhitelist=extra)) == [
+        Issue(F.ISO_PROJECT_OPEN, f"{wl} allows IngressRoute.traefik.io (not a tenant kind)", path)
+    ]
+    star = [{"group": "*", "kind": "*"}]
+    assert [i.message for i in project_issues(project(namespaceResourceWhitelist=star))] == [
+        f"{wl} allows *.* (not a tenant kind)",
+        "the project lets LimitRange, NetworkPolicy, ResourceQuota, Role, RoleBinding sync",
+    ]
+    # only the guards the folder really holds count
+    assert len(project_issues(project(namespaceResourceWhitelist=None), guards=[])) == 1
+    # an empty whitelist allows nothing (Argo CD's rule): locked, if useless
+    assert project_issues(project(namespaceResourceWhitelist=[])) == []
+
+
+def test_project_syncs_as_the_tenants_deployer() -> None:
+    path = ("spec", "destinationServiceAccounts")
+    assert project_issues(project(destinationServiceAccounts=None)) == [
+        Issue(
+            F.ISO_PROJECT_OPEN,
+            "no destinationServiceAccounts: syncs would not run as 'kuploy-deployer'",
+            path,
         )
     ]
-    # only the guards the folder really holds are required
-    assert (
-        project_issues(project(namespaceResourceBlacklist=partial), guards=[("", "LimitRange")])
-        == []
-    )
-    everything = [{"group": "*", "kind": "*"}]
-    assert project_issues(project(namespaceResourceBlacklist=everything)) == []
-    wrong_group = [{"group": "apps", "kind": k} for _, k in manifests.GUARD_KINDS]
-    assert len(project_issues(project(namespaceResourceBlacklist=wrong_group))) == 1
-    assert project_issues(project(namespaceResourceBlacklist=None)) == [
+    admin = {"server": IN, "namespace": "kim", "defaultServiceAccount": "argocd:argocd-server"}
+    other_ns = {"server": IN, "namespace": "*", "defaultServiceAccount": "kuploy-deployer"}
+    ok = {"server": IN, "namespace": "kim", "defaultServiceAccount": "kim:kuploy-deployer"}
+    assert project_issues(project(destinationServiceAccounts=[ok, admin, other_ns])) == [
         Issue(
             F.ISO_PROJECT_OPEN,
-            "namespaceResourceBlacklist lacks LimitRange, NetworkPolicy, ResourceQuota, Role, "
-            "RoleBinding",
-            ("spec", "namespaceResourceBlacklist"),
-        )
+            "destinationServiceAccounts[1] syncs as 'argocd:argocd-server', not the tenant's "
+            "'kuploy-deployer'",
+            (*path, 1),
+        ),
+        Issue(
+            F.ISO_PROJECT_OPEN,
+            "destinationServiceAccounts[2] syncs as 'kuploy-deployer', not the tenant's "
+            "'kuploy-deployer'",
+            (*path, 2),
+        ),
     ]
 
 
 def test_broken_project_spec() -> None:
     broken = {"kind": "AppProject", "spec": "junk"}
-    assert [i.message for i in isolation.check_project(ctx(), broken, [])] == []
+    assert [i.message for i in isolation.check_project(ctx(), broken, [], ALLOWED)] == [
+        "no namespaceResourceWhitelist (every kind would sync)",
+        "no destinationServiceAccounts: syncs would not run as 'kuploy-deployer'",
+    ]
 
 
 # -- guard objects -----------------------------------------------------------------------------
@@ -327,6 +370,36 @@ def test_remote_refs() -> None:
 
 
 @pytest.mark.parametrize(
+    "ref",
+    [
+        "https://github.com/org/other-student-web//deploy",
+        "http://example.com/x",
+        "ssh://git@github.com/org/repo.git",
+        "git@github.com:org/repo.git//deploy",
+        "git::https://example.com/a/b.git",
+        "gh:org/repo//deploy",
+        "file:///tmp/elsewhere",
+        "GitHub.com/org/repo",
+        "example.com/org/repo//deploy",
+        "example.com/org/repo.git",
+        "git.example.ac.kr/org/repo.git/deploy",
+        "../base?ref=v1",
+        "deploy?version=2",
+    ],
+)
+def test_remote_forms(ref: str) -> None:
+    assert isolation.remote_refs({"bases": [ref]}) == [(ref, ("bases", 0))]
+
+
+@pytest.mark.parametrize(
+    "ref",
+    ["deployment.yaml", "../base", "./overlays/prod", "overlays.d/prod", "v1.2/base", "a//b"],
+)
+def test_local_forms(ref: str) -> None:
+    assert isolation.remote_refs({"resources": [ref], "components": [ref]}) == []
+
+
+@pytest.mark.parametrize(
     ("ref", "repo"),
     [
         ("https://github.com/o/r//deploy?ref=v1", "https://github.com/o/r"),
@@ -366,11 +439,19 @@ def test_check_kustomization() -> None:
             "junk",
         ],
     }
+    # Every remote base is refused, even from a repo the AppProject allows: Argo CD would fetch
+    # it with whatever credential matches its URL.
     assert isolation.check_kustomization(c, data) == [
         Issue(
             F.ISO_REMOTE_BASE,
+            "remote resources 'https://github.com/o/base//x' (repo https://github.com/o/base) "
+            "is refused: list only files and folders of this repo",
+            ("resources", 0),
+        ),
+        Issue(
+            F.ISO_REMOTE_BASE,
             "remote resources 'https://github.com/evil/base//x' (repo "
-            "https://github.com/evil/base) is not allowed by the AppProject of 'kim'",
+            "https://github.com/evil/base) is refused: list only files and folders of this repo",
             ("resources", 1),
         ),
         Issue(

@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	apiserver -state DIR [-service-cidr CIDR] [-controllers=false]
+//	apiserver -state DIR [-service-cidr CIDR] [-toleration-seconds N] [-admission-plugins A,B] [-controllers=false]
 //
 // It writes DIR/kubeconfig (a CA it generated, and a static token in system:masters), prints one
 // line `READY <server URL>` on stdout once /readyz answers 200 and the controller manager is
@@ -13,8 +13,9 @@
 // the control plane never outlives the test run, even when pytest is killed.
 //
 // The flags mirror what cluster-bootstrap's kubeadm config gives the API server (kubeadm's own
-// defaults plus our extraArgs): NodeRestriction on top of the default admission plugins (which
-// include PodSecurity, LimitRanger, ResourceQuota, DefaultTolerationSeconds and
+// defaults plus our extraArgs): the bootstrap's admission plugins (-admission-plugins: NodeRestriction,
+// DenyServiceExternalIPs, PodNodeSelector, PodTolerationRestriction) on top of the default ones
+// (which include PodSecurity, LimitRanger, ResourceQuota, DefaultTolerationSeconds and
 // ValidatingAdmissionPolicy), Node,RBAC authorisation, privileged containers allowed.
 package main
 
@@ -67,12 +68,13 @@ func main() {
 	state := flag.String("state", "", "folder for etcd data, certificates and the kubeconfig (required)")
 	serviceCIDR := flag.String("service-cidr", "10.96.0.0/12", "service IP range (cluster-bootstrap's service_cidr)")
 	tolerationSeconds := flag.Int("toleration-seconds", 300, "default not-ready/unreachable toleration seconds")
+	admissionPlugins := flag.String("admission-plugins", "NodeRestriction", "--enable-admission-plugins (cluster-bootstrap's api_server_admission_plugins)")
 	controllers := flag.Bool("controllers", true, "also run kube-controller-manager (quota status, namespace deletion)")
 	flag.Parse()
 	if *state == "" {
 		fatal("-state DIR is required")
 	}
-	if err := run(*state, *serviceCIDR, *tolerationSeconds, *controllers); err != nil {
+	if err := run(*state, *serviceCIDR, *tolerationSeconds, *admissionPlugins, *controllers); err != nil {
 		fatal("%v", err)
 	}
 }
@@ -82,7 +84,7 @@ func fatal(format string, args ...any) {
 	os.Exit(1)
 }
 
-func run(state, serviceCIDR string, tolerationSeconds int, controllers bool) error {
+func run(state, serviceCIDR string, tolerationSeconds int, admissionPlugins string, controllers bool) error {
 	if err := os.MkdirAll(state, 0o700); err != nil {
 		return err
 	}
@@ -116,7 +118,7 @@ func run(state, serviceCIDR string, tolerationSeconds int, controllers bool) err
 		"--service-account-signing-key-file=" + pki.saKey,
 		"--service-cluster-ip-range=" + serviceCIDR,
 		"--authorization-mode=Node,RBAC",
-		"--enable-admission-plugins=NodeRestriction",
+		"--enable-admission-plugins=" + admissionPlugins,
 		"--allow-privileged=true",
 		"--default-not-ready-toleration-seconds=" + strconv.Itoa(tolerationSeconds),
 		"--default-unreachable-toleration-seconds=" + strconv.Itoa(tolerationSeconds),
