@@ -159,6 +159,9 @@ def test_argocd_values_and_root_application(rendered: Path) -> None:
     assert values["global"]["nodeSelector"] == {"kuploy.io/pool": "core"}
     assert values["configs"]["params"]["server.insecure"] is True
     assert values["configs"]["cm"]["exec.enabled"] is False
+    # Sync impersonation: tenant apps are applied as their tenant's kuploy-deployer. A string,
+    # as argocd-cm holds strings only.
+    assert values["configs"]["cm"]["application.sync.impersonation.enabled"] == "true"
     assert values["dex"]["enabled"] is False
     assert values["redis-ha"]["enabled"] is False
     assert values["crds"] == {"install": True, "keep": True}
