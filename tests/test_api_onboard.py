@@ -126,13 +126,24 @@ def test_onboard_renders_locked_down_tenant(platform: Path) -> None:
         {"server": "https://kubernetes.default.svc", "namespace": "kim-minji"}
     ]
     assert spec["clusterResourceWhitelist"] == []
-    assert {b["kind"] for b in spec["namespaceResourceBlacklist"]} == {
-        "ResourceQuota",
-        "LimitRange",
-        "NetworkPolicy",
-        "Role",
-        "RoleBinding",
-    }
+    allowed = {b["kind"] for b in spec["namespaceResourceWhitelist"]}
+    assert {"Deployment", "Service", "Ingress", "Secret", "ConfigMap"} <= allowed
+    assert not allowed & {"ResourceQuota", "LimitRange", "NetworkPolicy", "Role", "RoleBinding"}
+    assert not allowed & {"Endpoints", "EndpointSlice", "IngressRoute", "Middleware"}
+    assert spec["destinationServiceAccounts"] == [
+        {
+            "server": "https://kubernetes.default.svc",
+            "namespace": "kim-minji",
+            "defaultServiceAccount": "kuploy-deployer",
+        }
+    ]
+    account, deployer_role, deployer_binding = load(
+        platform, layout.tenant_file("kim-minji", "deployer.yaml")
+    )
+    assert account["kind"] == "ServiceAccount" and deployer_role["kind"] == "Role"
+    assert deployer_binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "kuploy-deployer", "namespace": "kim-minji"}
+    ]
     assert spec["orphanedResources"] == {"warn": True}
     (role_p,) = spec["roles"]
     assert role_p["groups"] == ["minji-k"]

@@ -8,6 +8,7 @@ the same rules the cluster enforces.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,9 +68,19 @@ def _listed(entries: Iterable[tuple[str, str]], group: str, kind: str) -> bool:
     return any(fnmatch.fnmatchcase(kind, k) and fnmatch.fnmatchcase(group, g) for g, k in entries)
 
 
+_SCP_LIKE = re.compile(r"^([\w.-]+@)?([\w.-]+):(?!//)(.+)$")
+
+
 def normalise_repo(url: str) -> str:
-    """Lowercase, no trailing ``/`` or ``.git``: how Argo CD compares repository URLs."""
+    """Lowercase, no trailing ``/`` or ``.git``, SSH in URL form: how Argo CD compares repos.
+
+    ``git@github.com:o/r.git`` and ``ssh://git@github.com/o/r`` are the same repository (the
+    deploy-key URLs of student repos are of the first form).
+    """
     u = url.strip().lower().rstrip("/")
+    scp = _SCP_LIKE.match(u)
+    if scp and "/" not in scp.group(2):
+        u = f"ssh://{scp.group(1) or ''}{scp.group(2)}/{scp.group(3).lstrip('/')}"
     return u[:-4] if u.endswith(".git") else u
 
 
