@@ -256,3 +256,15 @@ def test_every_error_is_a_kuploy_error_with_exit_code(platform: Path) -> None:
     with pytest.raises(KuployError) as info:
         onboard(platform, "kim", tier="nope")
     assert info.value.exit_code == 4
+
+
+def test_onboard_commits_from_a_linked_worktree(tmp_path: Path) -> None:
+    """A worktree's git dir holds no objects: they go to the common dir, as git's own do."""
+    main = tmp_path / "platform"
+    api.init(api.InitOptions(repo=main))
+    worktree = tmp_path / "wt"
+    git(main, "worktree", "add", "-q", "-b", "side", str(worktree))
+    api.onboard(worktree, api.OnboardOptions(student="kim-minji"))
+    assert git(worktree, "log", "-1", "--format=%s").strip().startswith("kuploy: onboard")
+    assert git(main, "fsck", "--no-progress").strip() == ""
+    assert git(worktree, "status", "--porcelain").strip() == ""
