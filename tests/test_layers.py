@@ -14,7 +14,7 @@ LAYERS: list[set[str]] = [
     {"errors", "layout", "names", "quantity", "sizes", "__init__"},
     {"yamlio", "gitobjects", "gitrepo", "plan"},
     {"config", "tenant_spec", "roster"},
-    {"manifests", "admission", "app_manifests", "render", "drift"},
+    {"manifests", "netpol", "admission", "app_manifests", "render", "drift"},
     {"validate"},
     {"ops", "api"},
     {"argocd", "github"},

@@ -351,6 +351,14 @@ ISO_PROJECT_OPEN = _rule(
     "Then nothing stops the student from reaching other tenants or the cluster.",
     "Re-render the tenant (`kuploy-gitops render`) instead of editing the AppProject.",
 )
+ISO_TENANT_NAME = _rule(
+    "isolation.tenant-name",
+    ERROR,
+    "A tenant (spec or folder) named like a system or add-on namespace (reserved, kuploy.yaml "
+    "reserved_namespaces) or not a namespace name.",
+    "Its Application would adopt that namespace: relabel it, deny its traffic, delete it later.",
+    "Remove the tenant's folders and spec; onboard the student under another name.",
+)
 RBAC_BROAD = _rule(
     "rbac.broad-role",
     ERROR,

@@ -11,8 +11,9 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from kuploy_gitops import layout
+from kuploy_gitops import layout, names
 from kuploy_gitops.config import PlatformConfig
+from kuploy_gitops.errors import InvalidInputError
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate.context import TenantContext, normalise_repo
 from kuploy_gitops.validate.findings import Issue
@@ -20,6 +21,20 @@ from kuploy_gitops.validate.objects import CLUSTER_SCOPED, Path_, as_map, meta
 from kuploy_gitops.validate.policies import check_rbac
 
 _REMOTE = re.compile(r"^(https?://|ssh://|git@|git::|github\.com/|gitlab\.com/|bitbucket\.org/)")
+
+
+def tenant_name_problem(cfg: PlatformConfig, student: str) -> str:
+    """Why ``student`` can never be a tenant (a reserved or invalid namespace name), or ''.
+
+    The tenants' ApplicationSet makes an Application of every folder under
+    ``apps/cluster/tenants`` whatever its spec says, so the name is checked on its own: a folder
+    named like a system or add-on namespace would adopt that namespace.
+    """
+    try:
+        names.check_student_name(student, cfg.reserved_namespaces())
+    except InvalidInputError as exc:
+        return str(exc)
+    return ""
 
 
 def check_application(
