@@ -288,6 +288,11 @@ def _cidr_list(reader: Reader, data: Mapping[str, Any], key: str, path: str) -> 
             raise reader.fail(
                 full, f"{item!r} is not a CIDR ({exc})", hint="write it like 192.0.2.0/24"
             ) from exc
+        if isinstance(net, ipaddress.IPv6Network) and net.network_address.ipv4_mapped:
+            # The API server refuses IPv4-mapped addresses in a NetworkPolicy.
+            raise reader.fail(
+                full, f"{item!r} is an IPv4-mapped range", hint="write the IPv4 range instead"
+            )
         if net.prefixlen == 0:
             raise reader.fail(
                 full, f"{item!r} is every address", hint="list the ranges to deny, not all"

@@ -30,9 +30,10 @@ BLOCKED_EGRESS = (
     "169.254.0.0/16",
     "100.64.0.0/10",
 )
-# The IPv6 counterparts, used once the platform names an IPv6 range: unique local, link-local,
-# IPv4-mapped and NAT64 (both reach IPv4 addresses, the private ones included).
-BLOCKED_EGRESS_V6 = ("fc00::/7", "fe80::/10", "::ffff:0:0/96", "64:ff9b::/96")
+# The IPv6 counterparts, used once the platform names an IPv6 range: unique local, link-local
+# and NAT64 (which reaches IPv4 addresses, the private ones included). The API server refuses
+# IPv4-mapped ranges (::ffff:0:0/96) in a NetworkPolicy; they never appear on the wire anyway.
+BLOCKED_EGRESS_V6 = ("fc00::/7", "fe80::/10", "64:ff9b::/96")
 
 # The container port name an app of a student repo serves on (the scaffold names it so, and
 # the managed apps' Deployments too): the ingress controller may reach that port, no other.
