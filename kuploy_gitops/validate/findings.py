@@ -366,6 +366,14 @@ RBAC_BROAD = _rule(
     "admin/edit let the student change the tenant's own guards or read every Secret.",
     "Bind the tenant's kuploy-student Role only.",
 )
+NETWORK_INGRESS_PORT = _rule(
+    "network.ingress-port",
+    WARNING,
+    "An Ingress backend's Service targets a pod port the tenant's allow-from-ingress-controller "
+    "NetworkPolicy does not admit (it admits the apps' ports: the spec's, and the name http).",
+    "The API server accepts it, but the ingress controller cannot connect: the host times out.",
+    "Name the container port `http` and set the Service's targetPort to http.",
+)
 # -- ingress ---------------------------------------------------------------------------------
 INGRESS_DOMAIN = _rule(
     "ingress.host-domain",

@@ -19,7 +19,7 @@ from typing import Any
 from kuploy_gitops import layout
 from kuploy_gitops.app_manifests import parse_image
 from kuploy_gitops.validate import findings as F
-from kuploy_gitops.validate import isolation, policies, pss, quota
+from kuploy_gitops.validate import isolation, policies, pss, quota, reach
 from kuploy_gitops.validate.context import TenantContext
 from kuploy_gitops.validate.crosstenant import CrossTenantChecks
 from kuploy_gitops.validate.findings import Issue
@@ -307,6 +307,8 @@ class WorkloadChecks(CrossTenantChecks):
                 labels = template[1].get("labels")
                 pod_labels.append({str(k): str(v) for k, v in (labels or {}).items()})
         by_id = {id(d): d for d in all_docs}
+        for doc, issue in reach.unreachable_backends(ctx.ingress_ports, all_docs):
+            self.add(doc, issue, ctx.student)
         for key, issue in quota.quota_overflows(ctx, ((id(d), d.obj) for d in all_docs)):
             self.add(by_id[key], issue, ctx.student)
         for doc in all_docs:
