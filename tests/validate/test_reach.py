@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import copy
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
-from kuploy_gitops import app_manifests, config, manifests
+from kuploy_gitops import api, app_manifests, config, manifests, yamlio
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate.context import build
+from kuploy_gitops.validate.engine import Options, validate_student
 from kuploy_gitops.validate.reach import admitted_ports, unreachable_backends
 from kuploy_gitops.validate.tree import Doc
 
@@ -91,3 +93,26 @@ def test_the_context_takes_the_ports_from_the_guards_else_from_the_spec() -> Non
     assert build(CFG, "kim", None, guards).ingress_ports == (8080,)
     assert build(CFG, "kim", replace(KIM, apps=(REPO,)), []).ingress_ports == ("http",)
     assert build(CFG, "kim", None, []).ingress_ports is None
+
+
+def test_a_students_own_folder_is_judged_as_a_student_repo_app(
+    tmp_path: Path, crd_dir: Path
+) -> None:
+    """validate --student: the folder is synced by a student-repo app, admitted on port http."""
+    repo = tmp_path / "p"
+    api.init(api.InitOptions(repo=repo, domain="apps.konkuk.example"))
+    api.onboard(repo, api.OnboardOptions(student="kim"))  # no app yet: nothing admitted
+    folder = tmp_path / "deploy"
+    folder.mkdir()
+    docs = app_docs()
+    for d in docs:
+        (folder / f"{d.obj['kind'].lower()}.yaml").write_text(yamlio.dump(d.obj))
+    options = Options(repo=repo, crd_dir=crd_dir, cache_dir=tmp_path / "c")
+    assert validate_student(options, "kim", folder).findings == []
+    service = kind(docs, "Service")
+    service["spec"]["ports"][0]["targetPort"] = 9090
+    (folder / "service.yaml").write_text(yamlio.dump(service))
+    findings = validate_student(options, "kim", folder).findings
+    assert [(f.rule, f.severity, f.file) for f in findings] == [
+        (F.NETWORK_INGRESS_PORT, F.WARNING, "deploy/ingress.yaml")
+    ]
