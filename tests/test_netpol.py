@@ -83,19 +83,20 @@ def test_bad_ranges_are_refused_naming_key_and_value(key: str, value: Any, words
 
 def test_egress_excepts_private_cluster_node_and_denied_ranges() -> None:
     cfg = parse_cluster(
-        pod_cidr="10.244.0.0/16",
+        pod_cidr="10.32.0.0/12",
+        service_cidr="172.20.0.0/16",
         node_cidrs=["203.0.113.0/24", "192.168.1.0/24"],
         denied_egress=["198.51.100.0/22"],
     )
     (block,) = egress_blocks(cfg)
     assert block["cidr"] == "0.0.0.0/0"
-    assert block["except"] == [
+    assert block["except"] == [  # in address order
         "10.0.0.0/8",
-        "10.96.0.0/12",
-        "10.244.0.0/16",
+        "10.32.0.0/12",
         "100.64.0.0/10",
         "169.254.0.0/16",
         "172.16.0.0/12",
+        "172.20.0.0/16",
         "192.168.0.0/16",
         "192.168.1.0/24",
         "198.51.100.0/22",
