@@ -81,10 +81,8 @@ def test_onboard_renders_locked_down_tenant(platform: Path) -> None:
         for p in load(platform, layout.tenant_file("kim-minji", "networkpolicies.yaml"))
     }
     assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
-    ingress_from = policies["allow-from-ingress-controller"]["ingress"][0]["from"][0]
-    assert ingress_from["namespaceSelector"]["matchLabels"] == {
-        "kubernetes.io/metadata.name": cfg.ingress_namespace
-    }
+    # No app yet: nothing is admitted from the ingress controller (netpol.app_ports).
+    assert "allow-from-ingress-controller" not in policies
     dns = policies["allow-dns"]["egress"][0]
     assert {p["port"] for p in dns["ports"]} == {53}
     blocked = policies["allow-internet-egress"]["egress"][0]["to"][0]["ipBlock"]["except"]

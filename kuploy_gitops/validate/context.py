@@ -13,12 +13,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kuploy_gitops import layout, tenant_kinds
+from kuploy_gitops import layout, netpol, tenant_kinds
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.names import DNS_LABEL
 from kuploy_gitops.quantity import parse_quantity
 from kuploy_gitops.tenant_spec import TenantSpec
 from kuploy_gitops.validate.objects import as_map
+from kuploy_gitops.validate.reach import Port, admitted_ports
 
 CONTAINER_RESOURCES = ("cpu", "memory", "ephemeral-storage")
 
@@ -45,6 +46,8 @@ class TenantContext:
     cluster_whitelist: list[tuple[str, str]] = field(default_factory=list)
     host_re: HostPattern | None = None
     has_project: bool = False
+    # The pod ports the ingress controller may reach (None: every port, or not known).
+    ingress_ports: tuple[Port, ...] | None = None
 
     def repo_allowed(self, url: str) -> bool:
         """Whether an AppProject sourceRepos glob admits ``url`` (Argo CD normalises URLs)."""
@@ -154,6 +157,7 @@ def build(
         host_re=host_pattern(cfg, student),
     )
     quota_seen = limits_seen = False
+    network_policies: list[Mapping[str, Any]] = []
     for obj in guard_objects:
         kind = obj.get("kind")
         meta = as_map(obj.get("metadata"))
@@ -184,6 +188,8 @@ def build(
                         _q(item.get("defaultRequest") or {}),
                         _q(item.get("max") or {}),
                     )
+        elif kind == "NetworkPolicy":
+            network_policies.append(obj)
         elif kind == "AppProject" and meta.get("name") == layout.project_name(student):
             ctx.has_project = True
             ctx.source_repos = [str(x) for x in spec_.get("sourceRepos") or []]
@@ -205,6 +211,10 @@ def build(
         ctx.quota_text = dict(tier.quota)
     if not limits_seen and tier is not None:
         _limit_item(ctx, _q(tier.default), _q(tier.default_request), _q(tier.max))
+    if network_policies:
+        ctx.ingress_ports = admitted_ports(network_policies)
+    elif spec is not None:
+        ctx.ingress_ports = tuple(p["port"] for p in netpol.app_ports(spec))
     if not ctx.has_project:
         ctx.source_repos = [
             cfg.repo_url,

@@ -204,6 +204,18 @@ def test_kubernetes_apt_repository_is_per_minor_and_pinned(rendered: Path) -> No
     assert "apt.kubernetes.io" not in pref + str(fields)
 
 
+def test_argocd_network_policies_are_on(rendered: Path) -> None:
+    """The argo-cd chart renders its per-component policies and a default deny of ingress.
+
+    (The chart's templates admit everything to argocd-server, only the Argo CD components to
+    the repo-server and Redis: see docs/admin-guide.md, "Network".)
+    """
+    values = yaml.safe_load((rendered / "cp1/argocd-values.yaml").read_text())
+    assert values["global"]["networkPolicy"] == {"create": True, "defaultDenyIngress": True}
+    # The server must stay reachable from the ingress controller: no values narrow it.
+    assert "networkPolicy" not in values.get("server", {})
+
+
 @pytest.mark.parametrize("major", ["1", "2"])
 def test_containerd_templates_match_their_layout(rendered: Path, major: str) -> None:
     text = (rendered / f"cp1/containerd-v{major}.toml").read_text()
