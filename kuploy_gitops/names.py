@@ -102,11 +102,14 @@ def check_namespace_pattern(entry: str) -> str:
     return ""
 
 
-def check_student_name(student: str, reserved: Collection[str] = RESERVED_NAMES) -> None:
+def check_student_name(
+    student: str, reserved: Collection[str] = RESERVED_NAMES, *, allow_reserved: bool = False
+) -> None:
     """Refuse a student name that cannot be a namespace or is reserved.
 
     ``reserved`` is every namespace the platform uses (``PlatformConfig.reserved_namespaces``),
-    names or ``*`` patterns; :data:`RESERVED_PATTERNS` are refused too.
+    names or ``*`` patterns; :data:`RESERVED_PATTERNS` are refused too. ``allow_reserved``
+    checks the syntax only: removing a tenant whose name has since become reserved.
     """
     if not DNS_LABEL.match(student):
         raise InvalidInputError(
@@ -120,7 +123,7 @@ def check_student_name(student: str, reserved: Collection[str] = RESERVED_NAMES)
             hint=f"use at most {MAX_STUDENT_LEN}, so that '<student>-<app>' Application names "
             "and host names stay within 63",
         )
-    entry = reserved_by(student, reserved)
+    entry = "" if allow_reserved else reserved_by(student, reserved)
     if entry:
         why = "" if entry == student else f" (it matches {entry!r})"
         raise InvalidInputError(
