@@ -17,7 +17,7 @@ from typing import Any
 
 from kuploy_gitops import layout, yamlio
 from kuploy_gitops.errors import ConfigError, NotInitialisedError
-from kuploy_gitops.names import DNS_LABEL, LABEL_VALUE, RESERVED_NAMES
+from kuploy_gitops.names import DNS_LABEL, LABEL_VALUE, RESERVED_NAMES, check_namespace_pattern
 from kuploy_gitops.quantity import QUANTITY
 
 CONFIG_VERSION = 1
@@ -107,6 +107,13 @@ class PlatformConfig:
     # The node pool (value of the kuploy.io/pool label) tenant pods are placed on through their
     # namespace's annotations; empty: any node without a taint.
     tenant_pool: str = "lab"
+    # The lab PCs' and control plane's addresses, and other ranges tenant pods must not reach
+    # (campus network): excepted from the tenants' internet egress (cluster.node_cidrs,
+    # cluster.denied_egress; normalised CIDRs).
+    node_cidrs: tuple[str, ...] = ()
+    denied_egress: tuple[str, ...] = ()
+    # kuploy.yaml's reserved_namespaces: names or '*' patterns no student may take.
+    extra_reserved: tuple[str, ...] = ()
     pss_run_as_user: int = DEFAULT_RUN_AS_USER  # runAsUser/runAsGroup/fsGroup of our workloads
 
     @property
@@ -139,9 +146,14 @@ class PlatformConfig:
         return f"https://github.com/{self.github_org}/{name}.git"
 
     def reserved_namespaces(self) -> frozenset[str]:
-        """Namespaces no student may be named after."""
+        """Namespaces no student may be named after (names and ``*`` patterns).
+
+        The built-in list, the platform's own namespaces (Argo CD, ingress, DNS, add-ons) and
+        kuploy.yaml's ``reserved_namespaces``; :func:`names.check_student_name` matches them.
+        """
         extra = {self.argocd_namespace, self.ingress_namespace, self.dns_namespace}
         extra.update(a.namespace for a in self.addons)
+        extra.update(self.extra_reserved)
         return RESERVED_NAMES | extra
 
 
@@ -269,6 +281,56 @@ def _quantity_map(reader: Reader, data: Any, path: str) -> dict[str, str]:
     return out
 
 
+def _cidr_list(reader: Reader, data: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
+    """An optional list of CIDRs (IPv4 or IPv6, host bits zero), normalised and deduplicated.
+
+    A ``/0`` is refused: an egress ``except`` must be a strict subset of its ``cidr``
+    (the API server refuses the NetworkPolicy otherwise), and it would deny all egress.
+    """
+    full = f"{path}.{key}"
+    value = data.get(key) or []
+    if not isinstance(value, list):
+        raise reader.fail(full, f"expected a list of CIDRs like 192.0.2.0/24, got {value!r}")
+    out: list[str] = []
+    for item in value:
+        try:
+            net = ipaddress.ip_network(str(item))
+        except ValueError as exc:
+            raise reader.fail(
+                full, f"{item!r} is not a CIDR ({exc})", hint="write it like 192.0.2.0/24"
+            ) from exc
+        if isinstance(net, ipaddress.IPv6Network) and net.network_address.ipv4_mapped:
+            # The API server refuses IPv4-mapped addresses in a NetworkPolicy.
+            raise reader.fail(
+                full, f"{item!r} is an IPv4-mapped range", hint="write the IPv4 range instead"
+            )
+        if net.prefixlen == 0:
+            raise reader.fail(
+                full, f"{item!r} is every address", hint="list the ranges to deny, not all"
+            )
+        if str(net) not in out:
+            out.append(str(net))
+    return tuple(out)
+
+
+def _reserved_list(reader: Reader, data: Mapping[str, Any]) -> tuple[str, ...]:
+    """kuploy.yaml's optional ``reserved_namespaces``: namespace names or ``*`` patterns."""
+    value = data.get("reserved_namespaces") or []
+    if not isinstance(value, list):
+        raise reader.fail(
+            "reserved_namespaces", f"expected a list of namespaces like [monitoring], got {value!r}"
+        )
+    for item in value:
+        problem = check_namespace_pattern(item) if isinstance(item, str) else f"{item!r} is no name"
+        if problem:
+            raise reader.fail(
+                "reserved_namespaces",
+                f"{problem} (expected a namespace name or pattern)",
+                hint="use lowercase letters, digits, '-' and '*', e.g. monitoring or team-*",
+            )
+    return tuple(dict.fromkeys(value))
+
+
 def parse_config(data: Any, source: str = layout.CONFIG_FILE) -> PlatformConfig:
     """Validate ``kuploy.yaml`` data and build a :class:`PlatformConfig`."""
     r = Reader(source)
@@ -390,6 +452,9 @@ def parse_config(data: Any, source: str = layout.CONFIG_FILE) -> PlatformConfig:
         addons=tuple(addons),
         github=_github_settings(r, github),
         tenant_pool=tenant_pool,
+        node_cidrs=_cidr_list(r, cluster, "node_cidrs", "cluster"),
+        denied_egress=_cidr_list(r, cluster, "denied_egress", "cluster"),
+        extra_reserved=_reserved_list(r, root),
         pss_run_as_user=run_as_user,
     )
 

@@ -81,6 +81,13 @@ class GitRepo:
         out = self.run("rev-parse", "--absolute-git-dir").stdout.strip()
         return Path(out)
 
+    @functools.cached_property
+    def objects_dir(self) -> Path:
+        """Where the object database lives: the common dir's, also from a linked worktree."""
+        out = self.run("rev-parse", "--git-common-dir").stdout.strip()
+        common = Path(out) if Path(out).is_absolute() else self.path / out
+        return common.resolve() / "objects"
+
     def tune_for_many_files(self) -> None:
         """Set git's own settings for repos with many files (index v4, no index checksum).
 
@@ -172,7 +179,7 @@ class GitRepo:
         """
         if self.object_format != "sha1" or os.environ.get("GIT_OBJECT_DIRECTORY"):
             raise gitobjects.Unsupported("object format or object directory")
-        tree = gitobjects.commit_tree(self.path, self.git_dir / "objects", self.argv, parent, paths)
+        tree = gitobjects.commit_tree(self.path, self.objects_dir, self.argv, parent, paths)
         text = _clean_message(message)
         commit = self.run("commit-tree", tree, "-p", parent, "-F", "-", input=text, env=env)
         sha = commit.stdout.strip()

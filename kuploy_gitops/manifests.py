@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kuploy_gitops import layout, tenant_kinds
+from kuploy_gitops import layout, netpol, tenant_kinds
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 
@@ -23,16 +23,6 @@ GUARD_KINDS: tuple[tuple[str, str], ...] = (
     ("networking.k8s.io", "NetworkPolicy"),
     ("rbac.authorization.k8s.io", "Role"),
     ("rbac.authorization.k8s.io", "RoleBinding"),
-)
-
-# Private and special ranges a student pod may not reach on the internet egress rule:
-# RFC 1918, link-local (cloud metadata 169.254.169.254), CGNAT and loopback.
-BLOCKED_EGRESS = (
-    "10.0.0.0/8",
-    "172.16.0.0/12",
-    "192.168.0.0/16",
-    "169.254.0.0/16",
-    "100.64.0.0/10",
 )
 
 
@@ -133,67 +123,12 @@ def limit_range(cfg: PlatformConfig, spec: TenantSpec) -> Obj:
 
 
 def network_policies(cfg: PlatformConfig, spec: TenantSpec) -> list[Obj]:
-    """Default deny both ways, then the few flows a student app needs."""
-    ns = spec.student
+    """Default deny both ways, then the few flows a student app needs (see :mod:`.netpol`)."""
 
-    def policy(name: str, body: Obj) -> Obj:
-        return {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": _meta(name, spec, namespace=ns, wave=layout.WAVE_GUARDS),
-            "spec": body,
-        }
+    def meta(name: str) -> Obj:
+        return _meta(name, spec, namespace=spec.student, wave=layout.WAVE_GUARDS)
 
-    def ns_selector(name: str) -> Obj:
-        return {"namespaceSelector": {"matchLabels": {layout.NS_NAME_LABEL: name}}}
-
-    blocked = sorted({*BLOCKED_EGRESS, cfg.pod_cidr, cfg.service_cidr})
-    return [
-        policy("default-deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
-        policy(
-            "allow-same-namespace",
-            {
-                "podSelector": {},
-                "policyTypes": ["Ingress", "Egress"],
-                "ingress": [{"from": [{"podSelector": {}}]}],
-                "egress": [{"to": [{"podSelector": {}}]}],
-            },
-        ),
-        policy(
-            "allow-from-ingress-controller",
-            {
-                "podSelector": {},
-                "policyTypes": ["Ingress"],
-                "ingress": [{"from": [ns_selector(cfg.ingress_namespace)]}],
-            },
-        ),
-        policy(
-            "allow-dns",
-            {
-                "podSelector": {},
-                "policyTypes": ["Egress"],
-                "egress": [
-                    {
-                        "to": [
-                            {
-                                **ns_selector(cfg.dns_namespace),
-                                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-                            }
-                        ],
-                        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-                    }
-                ],
-            },
-        ),
-        policy(
-            "allow-internet-egress",
-            {
-                "podSelector": {},
-                "policyTypes": ["Egress"],
-                "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": blocked}}]}],
-            },
-        ),
-    ]
+    return netpol.tenant_policies(cfg, spec, meta)
 
 
 # What the student may do in their namespace: the built-in `view` role's read access (which

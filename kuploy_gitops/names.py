@@ -8,6 +8,7 @@ module sits below both :mod:`kuploy_gitops.config` and :mod:`kuploy_gitops.tenan
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import re
 from collections.abc import Collection
 
@@ -21,35 +22,94 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 MAX_STUDENT_LEN = 30
 MAX_APP_LEN = 30
+# Namespaces a student may never be named after: a tenant's namespace is the student's name, so
+# a reserved name would make the tenants' ApplicationSet adopt (relabel, default-deny and, at
+# offboarding, delete) a namespace of the cluster itself or of an add-on. The names are those
+# lab clusters commonly carry; entries with ``*`` are glob patterns (``*`` matches any text).
+# PlatformConfig.reserved_namespaces adds the platform's own namespaces and kuploy.yaml's list.
 RESERVED_NAMES = frozenset(
     {
         "default",
         "argocd",
+        "argo",
         "archive",
-        "kube-system",
-        "kube-public",
-        "kube-node-lease",
-        "calico-system",
-        "calico-apiserver",
-        "tigera-operator",
-        "cnpg-system",
         "traefik",
+        "ingress-nginx",
         "metrics-server",
         "cert-manager",
+        "monitoring",
+        "logging",
+        "observability",
+        "prometheus",
+        "grafana",
+        "loki",
+        "kyverno",
+        "local-path-storage",
+        "velero",
+        "vault",
+        "external-dns",
+        "external-secrets",
+        "sealed-secrets",
+        "metallb",
+        "longhorn",
+        "rook-ceph",
+        "istio-ingress",
+        "linkerd",
+        "cilium",
+        "calico",
+        "flannel",
         "platform",
         "kuploy",
         "admin",
         "root",
+        "system",
     }
 )
-RESERVED_PREFIXES = ("kube-", "kuploy-", "argocd-", "calico-", "tigera-", "openshift-")
+# Patterns that always apply, whatever the caller's set: Kubernetes' own and the add-ons'
+# naming conventions (kube-system, calico-system, metallb-system, cnpg-system, flux-system...).
+RESERVED_PATTERNS = (
+    "kube-*",
+    "kuploy-*",
+    "argo-*",
+    "argocd-*",
+    "calico-*",
+    "tigera-*",
+    "openshift-*",
+    "cattle-*",
+    "istio-*",
+    "linkerd-*",
+    "*-system",
+)
 
 
-def check_student_name(student: str, reserved: Collection[str] = RESERVED_NAMES) -> None:
+def reserved_by(student: str, reserved: Collection[str] = RESERVED_NAMES) -> str:
+    """The entry of ``reserved`` or of :data:`RESERVED_PATTERNS` that ``student`` matches, or ''.
+
+    An entry with ``*`` is a glob pattern; any other entry is a whole name.
+    """
+    for entry in (*sorted(reserved), *RESERVED_PATTERNS):
+        if entry == student or ("*" in entry and fnmatch.fnmatchcase(student, entry)):
+            return entry
+    return ""
+
+
+def check_namespace_pattern(entry: str) -> str:
+    """Return the problem with a reserved-namespace entry (a DNS label, ``*`` allowed), or ''."""
+    if any(c in entry for c in "?[]"):
+        return f"{entry!r} may use only '*' as a wildcard"
+    if not DNS_LABEL.match(entry.replace("*", "x")) or len(entry) > 63:
+        return f"{entry!r} is not a namespace name or pattern like 'monitoring' or 'kube-*'"
+    return ""
+
+
+def check_student_name(
+    student: str, reserved: Collection[str] = RESERVED_NAMES, *, allow_reserved: bool = False
+) -> None:
     """Refuse a student name that cannot be a namespace or is reserved.
 
-    ``reserved`` is every namespace the platform uses (``PlatformConfig.reserved_namespaces``);
-    names with a platform prefix are refused too.
+    ``reserved`` is every namespace the platform uses (``PlatformConfig.reserved_namespaces``),
+    names or ``*`` patterns; :data:`RESERVED_PATTERNS` are refused too. ``allow_reserved``
+    checks the syntax only: removing a tenant whose name has since become reserved.
     """
     if not DNS_LABEL.match(student):
         raise InvalidInputError(
@@ -63,9 +123,11 @@ def check_student_name(student: str, reserved: Collection[str] = RESERVED_NAMES)
             hint=f"use at most {MAX_STUDENT_LEN}, so that '<student>-<app>' Application names "
             "and host names stay within 63",
         )
-    if student in reserved or student.startswith(RESERVED_PREFIXES):
+    entry = "" if allow_reserved else reserved_by(student, reserved)
+    if entry:
+        why = "" if entry == student else f" (it matches {entry!r})"
         raise InvalidInputError(
-            f"student name {student!r} is reserved for the platform",
+            f"student name {student!r} is reserved for the platform{why}",
             hint="pick another name, e.g. prefix it with the course ('cs101-" + student + "')",
         )
 

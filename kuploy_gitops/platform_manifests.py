@@ -57,21 +57,36 @@ TENANT_NAMESPACED_KINDS: tuple[tuple[str, str], ...] = (
 
 def tenants_project(cfg: PlatformConfig) -> Obj:
     """The AppProject of the tenant Applications: only the kinds a tenant folder renders."""
-    meta = _platform_meta(layout.TENANTS_PROJECT, cfg.argocd_namespace)
+    return _platform_project(
+        cfg,
+        layout.TENANTS_PROJECT,
+        "kuploy tenants: each student's namespace, guards, project and apps",
+        [cfg.repo_url],
+        {
+            "clusterResourceWhitelist": [{"group": g, "kind": k} for g, k in TENANT_CLUSTER_KINDS],
+            "namespaceResourceWhitelist": [
+                {"group": g, "kind": k} for g, k in TENANT_NAMESPACED_KINDS
+            ],
+        },
+    )
+
+
+def _platform_project(
+    cfg: PlatformConfig, name: str, description: str, repos: list[str], kinds: Obj
+) -> Obj:
+    """A platform AppProject: any namespace of this cluster, synced as the controller."""
+    meta = _platform_meta(name, cfg.argocd_namespace)
     meta["annotations"] = {layout.ANNOTATION_SYNC_WAVE: layout.WAVE_PLATFORM_PROJECTS}
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AppProject",
         "metadata": meta,
         "spec": {
-            "description": "kuploy tenants: each student's namespace, guards, project and apps",
-            "sourceRepos": [cfg.repo_url],
+            "description": description,
+            "sourceRepos": repos,
             "destinations": [{"server": layout.IN_CLUSTER_SERVER, "namespace": "*"}],
             "destinationServiceAccounts": _controller_account(cfg),
-            "clusterResourceWhitelist": [{"group": g, "kind": k} for g, k in TENANT_CLUSTER_KINDS],
-            "namespaceResourceWhitelist": [
-                {"group": g, "kind": k} for g, k in TENANT_NAMESPACED_KINDS
-            ],
+            **kinds,
             "orphanedResources": {"warn": False},
         },
     }
@@ -147,21 +162,13 @@ def tenants_application_set(cfg: PlatformConfig) -> Obj:
 
 def admin_project(cfg: PlatformConfig) -> Obj:
     """The admin AppProject: the platform repo and the add-on charts, anywhere in-cluster."""
-    meta = _platform_meta(layout.ADMIN_PROJECT, cfg.argocd_namespace)
-    meta["annotations"] = {layout.ANNOTATION_SYNC_WAVE: layout.WAVE_PLATFORM_PROJECTS}
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "AppProject",
-        "metadata": meta,
-        "spec": {
-            "description": "kuploy platform: the add-ons and the tenants' ApplicationSet",
-            "sourceRepos": sorted({cfg.repo_url, *(a.repo_url for a in cfg.addons)}),
-            "destinations": [{"server": layout.IN_CLUSTER_SERVER, "namespace": "*"}],
-            "destinationServiceAccounts": _controller_account(cfg),
-            "clusterResourceWhitelist": [{"group": "*", "kind": "*"}],
-            "orphanedResources": {"warn": False},
-        },
-    }
+    return _platform_project(
+        cfg,
+        layout.ADMIN_PROJECT,
+        "kuploy platform: the add-ons and the tenants' ApplicationSet",
+        sorted({cfg.repo_url, *(a.repo_url for a in cfg.addons)}),
+        {"clusterResourceWhitelist": [{"group": "*", "kind": "*"}]},
+    )
 
 
 def addon_application(cfg: PlatformConfig, addon: Addon) -> Obj:

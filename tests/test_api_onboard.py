@@ -81,10 +81,8 @@ def test_onboard_renders_locked_down_tenant(platform: Path) -> None:
         for p in load(platform, layout.tenant_file("kim-minji", "networkpolicies.yaml"))
     }
     assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
-    ingress_from = policies["allow-from-ingress-controller"]["ingress"][0]["from"][0]
-    assert ingress_from["namespaceSelector"]["matchLabels"] == {
-        "kubernetes.io/metadata.name": cfg.ingress_namespace
-    }
+    # No app yet: nothing is admitted from the ingress controller (netpol.app_ports).
+    assert "allow-from-ingress-controller" not in policies
     dns = policies["allow-dns"]["egress"][0]
     assert {p["port"] for p in dns["ports"]} == {53}
     blocked = policies["allow-internet-egress"]["egress"][0]["to"][0]["ipBlock"]["except"]
@@ -126,13 +124,24 @@ def test_onboard_renders_locked_down_tenant(platform: Path) -> None:
         {"server": "https://kubernetes.default.svc", "namespace": "kim-minji"}
     ]
     assert spec["clusterResourceWhitelist"] == []
-    assert {b["kind"] for b in spec["namespaceResourceBlacklist"]} == {
-        "ResourceQuota",
-        "LimitRange",
-        "NetworkPolicy",
-        "Role",
-        "RoleBinding",
-    }
+    allowed = {b["kind"] for b in spec["namespaceResourceWhitelist"]}
+    assert {"Deployment", "Service", "Ingress", "Secret", "ConfigMap"} <= allowed
+    assert not allowed & {"ResourceQuota", "LimitRange", "NetworkPolicy", "Role", "RoleBinding"}
+    assert not allowed & {"Endpoints", "EndpointSlice", "IngressRoute", "Middleware"}
+    assert spec["destinationServiceAccounts"] == [
+        {
+            "server": "https://kubernetes.default.svc",
+            "namespace": "kim-minji",
+            "defaultServiceAccount": "kuploy-deployer",
+        }
+    ]
+    account, deployer_role, deployer_binding = load(
+        platform, layout.tenant_file("kim-minji", "deployer.yaml")
+    )
+    assert account["kind"] == "ServiceAccount" and deployer_role["kind"] == "Role"
+    assert deployer_binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "kuploy-deployer", "namespace": "kim-minji"}
+    ]
     assert spec["orphanedResources"] == {"warn": True}
     (role_p,) = spec["roles"]
     assert role_p["groups"] == ["minji-k"]
@@ -245,3 +254,15 @@ def test_every_error_is_a_kuploy_error_with_exit_code(platform: Path) -> None:
     with pytest.raises(KuployError) as info:
         onboard(platform, "kim", tier="nope")
     assert info.value.exit_code == 4
+
+
+def test_onboard_commits_from_a_linked_worktree(tmp_path: Path) -> None:
+    """A worktree's git dir holds no objects: they go to the common dir, as git's own do."""
+    main = tmp_path / "platform"
+    api.init(api.InitOptions(repo=main))
+    worktree = tmp_path / "wt"
+    git(main, "worktree", "add", "-q", "-b", "side", str(worktree))
+    api.onboard(worktree, api.OnboardOptions(student="kim-minji"))
+    assert git(worktree, "log", "-1", "--format=%s").strip().startswith("kuploy: onboard")
+    assert git(main, "fsck", "--no-progress").strip() == ""
+    assert git(worktree, "status", "--porcelain").strip() == ""

@@ -18,6 +18,7 @@ LAYERS: list[set[str]] = [
         "manifests",
         "platform_manifests",
         "tenant_kinds",
+        "netpol",
         "admission",
         "app_manifests",
         "podsecurity",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from kuploy_gitops import config, manifests
+from kuploy_gitops import config, manifests, netpol
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 
 CFG = config.parse_config(config.default_config_data())
@@ -151,7 +151,7 @@ def test_limit_range_is_the_tiers() -> None:
 
 
 def test_network_policies() -> None:
-    policies = manifests.network_policies(CFG, BARE)
+    policies = manifests.network_policies(CFG, FULL)
 
     def np(name: str, spec: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -180,7 +180,16 @@ def test_network_policies() -> None:
             {
                 "podSelector": {},
                 "policyTypes": ["Ingress"],
-                "ingress": [{"from": [ns_selector("traefik")]}],
+                # the managed app's port, and the named port of the student-repo apps
+                "ingress": [
+                    {
+                        "from": [ns_selector("traefik")],
+                        "ports": [
+                            {"protocol": "TCP", "port": 80},
+                            {"protocol": "TCP", "port": "http"},
+                        ],
+                    }
+                ],
             },
         ),
         np(
@@ -214,8 +223,8 @@ def test_network_policies() -> None:
                                     "cidr": "0.0.0.0/0",
                                     "except": [
                                         "10.0.0.0/8",
-                                        "10.244.0.0/16",
                                         "10.96.0.0/12",
+                                        "10.244.0.0/16",
                                         "100.64.0.0/10",
                                         "169.254.0.0/16",
                                         "172.16.0.0/12",
@@ -232,6 +241,11 @@ def test_network_policies() -> None:
     assert (CFG.pod_cidr, CFG.service_cidr) == ("10.244.0.0/16", "10.96.0.0/12")
 
 
+def test_a_tenant_without_apps_admits_nothing_from_the_ingress_controller() -> None:
+    names = [p["metadata"]["name"] for p in manifests.network_policies(CFG, BARE)]
+    assert names == ["default-deny", "allow-same-namespace", "allow-dns", "allow-internet-egress"]
+
+
 def test_network_policies_follow_the_config() -> None:
     cfg = replace(
         CFG,
@@ -239,10 +253,15 @@ def test_network_policies_follow_the_config() -> None:
         service_cidr="10.0.0.0/8",
         ingress_namespace="ing",
         dns_namespace="dns",
+        node_cidrs=("192.0.2.0/24",),
+        denied_egress=("198.51.100.0/24",),
     )
-    policies = {p["metadata"]["name"]: p["spec"] for p in manifests.network_policies(cfg, BARE)}
+    policies = {p["metadata"]["name"]: p["spec"] for p in manifests.network_policies(cfg, FULL)}
     blocked = policies["allow-internet-egress"]["egress"][0]["to"][0]["ipBlock"]["except"]
-    assert blocked == sorted({*manifests.BLOCKED_EGRESS, "172.30.0.0/16"})  # no duplicates
+    assert sorted(blocked) == sorted(
+        {*netpol.BLOCKED_EGRESS, "172.30.0.0/16", "192.0.2.0/24", "198.51.100.0/24"}
+    )
+    assert len(blocked) == len(set(blocked))  # 10.0.0.0/8 once
     ingress_from = policies["allow-from-ingress-controller"]["ingress"][0]["from"][0]
     assert ingress_from["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] == "ing"
     dns_to = policies["allow-dns"]["egress"][0]["to"][0]

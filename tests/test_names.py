@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from kuploy_gitops import names
-from kuploy_gitops.errors import InvalidInputError
+from kuploy_gitops import config, names
+from kuploy_gitops.errors import ConfigError, InvalidInputError
 
 
 def test_student_name_of_exactly_max_len_is_accepted_one_more_is_refused() -> None:
@@ -33,28 +33,79 @@ def test_student_name_accepts_dns_labels(good: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "reserved", ["default", "argocd", "kube-system", "kuploy", "admin", "root", "traefik"]
+    "reserved",
+    ["default", "argocd", "kuploy", "admin", "root", "traefik", "monitoring", "kyverno"]
+    + ["local-path-storage", "cert-manager", "ingress-nginx", "velero", "argo"],
 )
 def test_reserved_student_names_are_refused(reserved: str) -> None:
+    assert reserved in names.RESERVED_NAMES
     with pytest.raises(InvalidInputError) as info:
         names.check_student_name(reserved)
     assert info.value.message == f"student name {reserved!r} is reserved for the platform"
     assert f"'cs101-{reserved}'" in (info.value.hint or "")
 
 
-@pytest.mark.parametrize("prefix", names.RESERVED_PREFIXES)
-def test_platform_prefixes_are_refused(prefix: str) -> None:
-    with pytest.raises(InvalidInputError, match="reserved"):
-        names.check_student_name(prefix + "x")
-    names.check_student_name(prefix.rstrip("-") + "x")  # the prefix needs its hyphen
+@pytest.mark.parametrize(
+    ("student", "pattern"),
+    [
+        ("kube-system", "kube-*"),
+        ("kube-node-lease", "kube-*"),
+        ("calico-apiserver", "calico-*"),
+        ("tigera-operator", "tigera-*"),
+        ("metallb-system", "*-system"),
+        ("longhorn-system", "*-system"),
+        ("cnpg-system", "*-system"),
+        ("gatekeeper-system", "*-system"),
+        ("flux-system", "*-system"),
+        ("argo-rollouts", "argo-*"),
+        ("argocd-x", "argocd-*"),
+        ("kuploy-x", "kuploy-*"),
+        ("cattle-system", "cattle-*"),
+    ],
+)
+def test_namespaces_of_lab_clusters_are_refused_by_pattern(student: str, pattern: str) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        names.check_student_name(student, reserved=())  # the patterns always apply
+    assert info.value.message == (
+        f"student name {student!r} is reserved for the platform (it matches {pattern!r})"
+    )
+
+
+@pytest.mark.parametrize("pattern", names.RESERVED_PATTERNS)
+def test_a_pattern_needs_its_hyphen(pattern: str) -> None:
+    near = pattern.replace("-*", "x").replace("*-", "x")  # 'kubex', 'xsystem'
+    names.check_student_name(near, reserved=())
 
 
 def test_reserved_set_is_the_callers() -> None:
     names.check_student_name("default", reserved={"argocd"})
     with pytest.raises(InvalidInputError, match="reserved"):
         names.check_student_name("ingress", reserved={"ingress"})
-    with pytest.raises(InvalidInputError, match="reserved"):
-        names.check_student_name("kube-x", reserved=())  # prefixes always apply
+    with pytest.raises(
+        InvalidInputError, match=r"reserved for the platform \(it matches 'lab-\*'\)"
+    ):
+        names.check_student_name("lab-x", reserved={"lab-*"})
+    names.check_student_name("labx", reserved={"lab-*"})
+    names.check_student_name("lab-x", reserved={"lab-?"})  # only '*' is a wildcard
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ("monitoring", ""),
+        ("team-*", ""),
+        ("*-ops", ""),
+        ("Monitoring", "'Monitoring' is not a namespace name or pattern"),
+        ("a_b", "'a_b' is not a namespace name or pattern"),
+        ("-x*", "'-x*' is not a namespace name or pattern"),
+        ("lab-?", "'lab-?' may use only '*' as a wildcard"),
+        ("lab-[ab]", "'lab-[ab]' may use only '*' as a wildcard"),
+        ("x" * 64, f"{'x' * 64!r} is not a namespace name or pattern"),
+    ],
+)
+def test_namespace_patterns(entry: str, problem: str) -> None:
+    assert names.check_namespace_pattern(entry).startswith(problem)
+    assert bool(names.check_namespace_pattern(entry)) == bool(problem)
 
 
 def test_app_name_boundaries() -> None:
@@ -144,3 +195,40 @@ def test_every_refusal_says_how_to_fix_it() -> None:
     assert hint(names.check_expiry, "x") == "use YYYY-MM-DD, e.g. 2027-02-28"
     assert hint(names.check_expiry, "20270301") == "e.g. 2027-02-28"
     assert hint(names.check_expiry, "2001-01-01") == "give a date from today on"
+
+
+# -- kuploy.yaml's reserved_namespaces ----------------------------------------------------------
+
+
+def parse_reserved(value: object) -> config.PlatformConfig:
+    return config.parse_config({**config.default_config_data(), "reserved_namespaces": value})
+
+
+def test_kuploy_yaml_extends_the_reserved_names() -> None:
+    cfg = parse_reserved(["gitlab", "lab-*", "gitlab"])
+    assert cfg.extra_reserved == ("gitlab", "lab-*")
+    reserved = cfg.reserved_namespaces()
+    assert reserved >= names.RESERVED_NAMES
+    assert {cfg.argocd_namespace, cfg.ingress_namespace, cfg.dns_namespace} <= reserved
+    assert {a.namespace for a in cfg.addons} <= reserved
+    for student, words in (("gitlab", "reserved for the platform"), ("lab-3", r"matches 'lab-\*'")):
+        with pytest.raises(InvalidInputError, match=words):
+            names.check_student_name(student, reserved)
+    names.check_student_name("lab3", reserved)
+    assert config.parse_config(config.default_config_data()).extra_reserved == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        (["Lab"], "'Lab' is not a namespace name or pattern"),
+        (["lab-?"], "'lab-?' may use only '*' as a wildcard"),
+        ([7], "7 is no name"),
+        ("gitlab", "expected a list of namespaces like [monitoring], got 'gitlab'"),
+    ],
+)
+def test_bad_reserved_namespaces_are_refused(value: object, words: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_reserved(value)
+    assert info.value.message.startswith(f"kuploy.yaml: reserved_namespaces: {words}")
+    assert "\n" not in info.value.message

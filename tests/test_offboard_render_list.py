@@ -9,7 +9,7 @@ import pytest
 from helpers import commit_count, git, tree_snapshot
 
 from kuploy_gitops import api, layout, tenant_spec, yamlio
-from kuploy_gitops.errors import ConflictError, DriftError
+from kuploy_gitops.errors import ConflictError, DriftError, InvalidInputError
 
 
 @pytest.fixture
@@ -150,3 +150,15 @@ def test_list_tenants(two: Path) -> None:
     assert [r["student"] for r in rows] == ["kim", "lee"]
     assert rows[0]["apps"] == ["api", "web"]
     assert rows[0]["course"] == "cs101"
+
+
+def test_offboard_a_tenant_whose_name_became_reserved(two: Path) -> None:
+    """kuploy.yaml's reserved_namespaces grew to cover an existing tenant: it can still go."""
+    cfg_file = two / layout.CONFIG_FILE
+    cfg_file.write_text(cfg_file.read_text() + "reserved_namespaces: [lee]\n")
+    git(two, "commit", "-qam", "reserve lee")
+    with pytest.raises(InvalidInputError, match="'lee' is reserved"):
+        api.onboard(two, api.OnboardOptions(student="lee"))
+    api.offboard(two, "lee")
+    assert not (two / layout.tenant_dir("lee")).exists()
+    assert git(two, "status", "--porcelain") == ""

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from boundary_attacks import attacks
 from helpers import git
 
 from kuploy_gitops import api, config, layout, tenant_spec, yamlio
@@ -152,6 +153,31 @@ def test_validate_student_refuses_a_remote_base(
     found = [f.to_data() for f in report.findings]
     assert [(f["rule"], f["severity"]) for f in found] == [("isolation.remote-base", "error")]
     assert remote in found[0]["message"] and "refused" in found[0]["message"]
+
+
+ATTACKS = [a.name for a in attacks(config.parse_config(config.default_config_data()))]
+
+
+@pytest.mark.parametrize("name", ATTACKS)
+def test_validate_student_reports_every_attack_on_the_boundary(
+    platform_repo: Path, tmp_path: Path, name: str
+) -> None:
+    """A student's CI predicts each refusal the cluster makes (tests/cluster/test_boundary.py)."""
+    cfg = config.load_config(platform_repo)
+    (attack,) = (a for a in attacks(cfg) if a.name == name)
+    root = write(files_for(platform_repo), tmp_path / "student")
+    (root / "deploy" / "attack.yaml").write_text(yamlio.dump(attack.obj))
+    kfile = root / "deploy" / "kustomization.yaml"
+    data = yamlio.load(kfile.read_text())
+    data["resources"].append("attack.yaml")
+    kfile.write_text(yamlio.dump(data))
+    report = engine.validate_student(
+        engine.Options(repo=root / layout.STUDENT_RULES_DIR, cache_dir=tmp_path / "c"),
+        STUDENT,
+        root / "deploy",
+    )
+    errors = {f.rule for f in report.findings if f.severity == "error"}
+    assert attack.rule in errors, [(f.rule, f.message) for f in report.findings]
 
 
 def test_the_workflow_bump_reaches_the_deployment(platform_repo: Path, tmp_path: Path) -> None:

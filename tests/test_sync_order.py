@@ -58,7 +58,9 @@ KIND_ORDER = [
     "Ingress",
     "APIService",
 ]
-GUARDS = {"ResourceQuota", "LimitRange", "NetworkPolicy", "Role", "RoleBinding"}
+# The guards wave: quota, limits, network policies, the student's RBAC, and the deployer's
+# ServiceAccount and RBAC (what Argo CD syncs the student's apps as).
+GUARDS = {"ResourceQuota", "LimitRange", "NetworkPolicy", "Role", "RoleBinding", "ServiceAccount"}
 
 
 @dataclass

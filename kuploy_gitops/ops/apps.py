@@ -85,6 +85,7 @@ def app_add(
     app = app_spec(opts)
     names.check_student_name(opts.student)
     with writing(repo, opts.student) as (git, cfg):
+        names.check_student_name(opts.student, cfg.reserved_namespaces())
         spec = tenant_spec.require_valid_spec(repo, opts.student, cfg)
         existing = spec.app(opts.app)
         if existing is not None and not replace_existing and existing != app:

@@ -178,7 +178,9 @@ def offboard(
     Argo CD carries the removal out in a safe order: see ``layout`` (sync waves) and the
     tenant Application's deletion in reverse wave order.
     """
-    names.check_student_name(student)
+    # A tenant whose name became reserved later (a longer list, kuploy.yaml's
+    # reserved_namespaces) must still be removable.
+    names.check_student_name(student, allow_reserved=True)
     with writing(repo, student) as (git, cfg):
         spec = tenant_spec.require_spec(repo, student)
         fplan = FilePlan(repo)

@@ -8,16 +8,18 @@ the same rules the cluster enforces.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kuploy_gitops import layout, podsecurity, tenant_kinds
+from kuploy_gitops import layout, netpol, podsecurity, tenant_kinds
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.names import DNS_LABEL
 from kuploy_gitops.quantity import parse_quantity
 from kuploy_gitops.tenant_spec import TenantSpec
 from kuploy_gitops.validate.objects import as_map
+from kuploy_gitops.validate.reach import Port, admitted_ports
 
 CONTAINER_RESOURCES = ("cpu", "memory", "ephemeral-storage")
 
@@ -60,6 +62,8 @@ class TenantContext:
     cluster_whitelist: list[tuple[str, str]] = field(default_factory=list)
     host_re: HostPattern | None = None
     has_project: bool = False
+    # The pod ports the ingress controller may reach (None: every port, or not known).
+    ingress_ports: tuple[Port, ...] | None = None
 
     def repo_allowed(self, url: str) -> bool:
         """Whether an AppProject sourceRepos glob admits ``url`` (Argo CD normalises URLs)."""
@@ -83,9 +87,19 @@ def _listed(entries: Iterable[tuple[str, str]], group: str, kind: str) -> bool:
     return any(fnmatch.fnmatchcase(kind, k) and fnmatch.fnmatchcase(group, g) for g, k in entries)
 
 
+_SCP_LIKE = re.compile(r"^([\w.-]+@)?([\w.-]+):(?!//)(.+)$")
+
+
 def normalise_repo(url: str) -> str:
-    """Lowercase, no trailing ``/`` or ``.git``: how Argo CD compares repository URLs."""
+    """Lowercase, no trailing ``/`` or ``.git``, SSH in URL form: how Argo CD compares repos.
+
+    ``git@github.com:o/r.git`` and ``ssh://git@github.com/o/r`` are the same repository (the
+    deploy-key URLs of student repos are of the first form).
+    """
     u = url.strip().lower().rstrip("/")
+    scp = _SCP_LIKE.match(u)
+    if scp and "/" not in scp.group(2):
+        u = f"ssh://{scp.group(1) or ''}{scp.group(2)}/{scp.group(3).lstrip('/')}"
     return u[:-4] if u.endswith(".git") else u
 
 
@@ -175,6 +189,7 @@ def build(
         host_re=host_pattern(cfg, student),
     )
     quota_seen = limits_seen = False
+    network_policies: list[Mapping[str, Any]] = []
     for obj in guard_objects:
         kind = obj.get("kind")
         meta = as_map(obj.get("metadata"))
@@ -209,6 +224,8 @@ def build(
                         _q(item.get("defaultRequest") or {}),
                         _q(item.get("max") or {}),
                     )
+        elif kind == "NetworkPolicy":
+            network_policies.append(obj)
         elif kind == "AppProject" and meta.get("name") == layout.project_name(student):
             ctx.has_project = True
             ctx.source_repos = [str(x) for x in spec_.get("sourceRepos") or []]
@@ -237,6 +254,10 @@ def build(
         ctx.scoped_quotas.append(fallback)
     if not limits_seen and tier is not None:
         _limit_item(ctx, _q(tier.default), _q(tier.default_request), _q(tier.max))
+    if network_policies:
+        ctx.ingress_ports = admitted_ports(network_policies)
+    elif spec is not None:
+        ctx.ingress_ports = tuple(p["port"] for p in netpol.app_ports(spec))
     if not ctx.has_project:
         ctx.source_repos = [
             cfg.repo_url,

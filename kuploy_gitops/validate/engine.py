@@ -308,6 +308,10 @@ class Run(WorkloadChecks):
         claims_before = len(self.claims_log)
         self.checked.add(student)
         spec = self.spec_of(student)
+        problem = isolation.tenant_name_problem(self.cfg, student)
+        if problem:
+            where = self.tree.files(layout.tenant_dir(student)) or [layout.tenant_spec(student)]
+            self.add_file(F.ISO_TENANT_NAME, problem, where[0], student)
         rendered: dict[str, Rendered] = {}
         if spec is not None:
             # What the spec renders: files that match it need no parsing and no kubectl build,

@@ -360,12 +360,28 @@ ISO_PROJECT_OPEN = _rule(
     "Then nothing stops the student from reaching other tenants or the cluster.",
     "Re-render the tenant (`kuploy-gitops render`) instead of editing the AppProject.",
 )
+ISO_TENANT_NAME = _rule(
+    "isolation.tenant-name",
+    ERROR,
+    "A tenant (spec or folder) named like a system or add-on namespace (reserved, kuploy.yaml "
+    "reserved_namespaces) or not a namespace name.",
+    "Its Application would adopt that namespace: relabel it, deny its traffic, delete it later.",
+    "Remove the tenant's folders and spec; onboard the student under another name.",
+)
 RBAC_BROAD = _rule(
     "rbac.broad-role",
     ERROR,
     "A RoleBinding grants cluster-admin/admin/edit or any ClusterRole to a student.",
     "admin/edit let the student change the tenant's own guards or read every Secret.",
     "Bind the tenant's kuploy-student Role only.",
+)
+NETWORK_INGRESS_PORT = _rule(
+    "network.ingress-port",
+    WARNING,
+    "An Ingress backend's Service targets a pod port the tenant's allow-from-ingress-controller "
+    "NetworkPolicy does not admit (it admits the apps' ports: the spec's, and the name http).",
+    "The API server accepts it, but the ingress controller cannot connect: the host times out.",
+    "Name the container port `http` and set the Service's targetPort to http.",
 )
 # -- ingress ---------------------------------------------------------------------------------
 INGRESS_DOMAIN = _rule(

@@ -11,14 +11,29 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from kuploy_gitops import layout
+from kuploy_gitops import layout, names
 from kuploy_gitops.config import PlatformConfig
+from kuploy_gitops.errors import InvalidInputError
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate.context import TenantContext, group_kinds, normalise_repo
 from kuploy_gitops.validate.findings import Issue
 from kuploy_gitops.validate.kustomize import is_remote
 from kuploy_gitops.validate.objects import CLUSTER_SCOPED, Path_, as_map, meta
 from kuploy_gitops.validate.policies import check_rbac
+
+
+def tenant_name_problem(cfg: PlatformConfig, student: str) -> str:
+    """Why ``student`` can never be a tenant (a reserved or invalid namespace name), or ''.
+
+    The tenants' ApplicationSet makes an Application of every folder under
+    ``apps/cluster/tenants`` whatever its spec says, so the name is checked on its own: a folder
+    named like a system or add-on namespace would adopt that namespace.
+    """
+    try:
+        names.check_student_name(student, cfg.reserved_namespaces())
+    except InvalidInputError as exc:
+        return str(exc)
+    return ""
 
 
 def check_application(

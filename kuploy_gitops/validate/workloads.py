@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kuploy_gitops import layout
+from kuploy_gitops import layout, netpol
 from kuploy_gitops.app_manifests import parse_image
 from kuploy_gitops.validate import findings as F
-from kuploy_gitops.validate import isolation, policies, pss, quota
+from kuploy_gitops.validate import isolation, policies, pss, quota, reach
 from kuploy_gitops.validate.context import TenantContext
 from kuploy_gitops.validate.crosstenant import CrossTenantChecks
 from kuploy_gitops.validate.findings import Issue
@@ -307,6 +307,12 @@ class WorkloadChecks(CrossTenantChecks):
                 labels = template[1].get("labels")
                 pod_labels.append({str(k): str(v) for k, v in (labels or {}).items()})
         by_id = {id(d): d for d in all_docs}
+        admitted = ctx.ingress_ports
+        if admitted is not None and not in_repo:
+            # A student's own folder is deployed by a student-repo app: the port named http.
+            admitted = (*admitted, netpol.APP_PORT_NAME)
+        for doc, issue in reach.unreachable_backends(admitted, all_docs):
+            self.add(doc, issue, ctx.student)
         for key, issue in quota.quota_overflows(ctx, ((id(d), d.obj) for d in all_docs)):
             self.add(by_id[key], issue, ctx.student)
         for doc in all_docs:

@@ -160,6 +160,9 @@ def test_argocd_values_and_root_application(rendered: Path) -> None:
     assert values["global"]["nodeSelector"] == {"kuploy.io/pool": "core"}
     assert values["configs"]["params"]["server.insecure"] is True
     assert values["configs"]["cm"]["exec.enabled"] is False
+    # Sync impersonation: tenant apps are applied as their tenant's kuploy-deployer. A string,
+    # as argocd-cm holds strings only.
+    assert values["configs"]["cm"]["application.sync.impersonation.enabled"] == "true"
     assert values["dex"]["enabled"] is False
     assert values["redis-ha"]["enabled"] is False
     assert values["crds"] == {"install": True, "keep": True}
@@ -200,6 +203,18 @@ def test_kubernetes_apt_repository_is_per_minor_and_pinned(rendered: Path) -> No
     assert f"Pin: version {GROUP_VARS['kube_version']}-*" in pref
     assert "Pin-Priority: 1000" in pref
     assert "apt.kubernetes.io" not in pref + str(fields)
+
+
+def test_argocd_network_policies_are_on(rendered: Path) -> None:
+    """The argo-cd chart renders its per-component policies and a default deny of ingress.
+
+    (The chart's templates admit everything to argocd-server, only the Argo CD components to
+    the repo-server and Redis: see docs/admin-guide.md, "Network".)
+    """
+    values = yaml.safe_load((rendered / "cp1/argocd-values.yaml").read_text())
+    assert values["global"]["networkPolicy"] == {"create": True, "defaultDenyIngress": True}
+    # The server must stay reachable from the ingress controller: no values narrow it.
+    assert "networkPolicy" not in values.get("server", {})
 
 
 @pytest.mark.parametrize("major", ["1", "2"])

@@ -253,6 +253,9 @@ def test_permitted_follows_argo_cds_rule() -> None:
         ("https://github.com/o/r/", "https://github.com/o/r"),
         (" https://github.com/o/r.git/ ", "https://github.com/o/r"),
         ("https://github.com/o/r.gitx", "https://github.com/o/r.gitx"),
+        ("git@github.com:O/R.git", "ssh://git@github.com/o/r"),
+        ("ssh://git@github.com/o/r.git", "ssh://git@github.com/o/r"),
+        ("github.com:o/r", "ssh://github.com/o/r"),
     ],
 )
 def test_normalise_repo(url: str, norm: str) -> None:

@@ -99,10 +99,12 @@ def test_without_crd_dir_the_bundled_crds_check_argo_kinds(demo: Path, tmp_path:
 
 
 def test_a_kind_without_any_schema_is_one_warning(demo: Path, tmp_path: Path) -> None:
+    # In the admin's platform folder: in a student's app the kind is refused outright
+    # (isolation.kind-not-allowed, tests/validate/test_boundary.py).
     repo = tmp_path / "copy"
     shutil.copytree(demo, repo)
     for name in ("a", "b"):
-        (repo / f"apps/workloads/kim-minji/web/{name}.yaml").write_text(
+        (repo / f"apps/cluster/platform/{name}.yaml").write_text(
             f"apiVersion: example.org/v1\nkind: Widget\nmetadata:\n  name: {name}\n"
         )
     report = validate_repo(Options(repo=repo, drift=False, kustomize=False))
