@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import functools
 import ipaddress
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -306,7 +307,9 @@ def _cidr_list(reader: Reader, data: Mapping[str, Any], key: str, path: str) -> 
             )
         if net.prefixlen == 0:
             raise reader.fail(
-                full, f"{item!r} is every address", hint="list the ranges to deny, not all"
+                full,
+                f"{item!r} is every address",
+                hint="list the node or campus ranges themselves, not every address",
             )
         if str(net) not in out:
             out.append(str(net))
@@ -373,13 +376,11 @@ def parse_config(data: Any, source: str = layout.CONFIG_FILE) -> PlatformConfig:
     if not all(DNS_LABEL.match(p) for p in sample.split(".")):
         raise r.fail("ingress.host_pattern", f"{host_pattern!r} does not make a DNS name")
 
-    registries = root.get("registries", [])
-    if not isinstance(registries, list) or not all(
-        isinstance(x, str) and x.strip("/") for x in registries
-    ):
-        raise r.fail("registries", "expected a list of registry prefixes like ghcr.io/my-org/")
-    # A prefix ends at a path separator: 'ghcr.io/org' must not admit 'ghcr.io/org-evil/x'.
-    registries = [x if x.endswith("/") else f"{x}/" for x in registries]
+    if "registries" not in root:
+        raise r.fail(
+            "registries", "missing: list the prefixes images may come from, e.g. ghcr.io/my-org/"
+        )
+    registries = _registries(r, root["registries"])
     tenant_pool = cluster.get("tenant_pool", "lab")
     if not isinstance(tenant_pool, str) or (tenant_pool and not LABEL_VALUE.match(tenant_pool)):
         raise r.fail(
@@ -457,6 +458,33 @@ def parse_config(data: Any, source: str = layout.CONFIG_FILE) -> PlatformConfig:
         extra_reserved=_reserved_list(r, root),
         pss_run_as_user=run_as_user,
     )
+
+
+# A registry host (lowercase, optional port) and optional repository path components, as image
+# references spell them (the distribution spec's name grammar): no scheme, tag, digest or glob.
+_REGISTRY_PREFIX = re.compile(
+    r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*/?$"
+)
+
+
+def _registries(r: Reader, value: Any) -> list[str]:
+    """``registries``: image reference prefixes, each ending at a path separator."""
+    if not isinstance(value, list) or not value:
+        raise r.fail(
+            "registries",
+            f"{value!r} is not a non-empty list of registry prefixes like ghcr.io/my-org/",
+        )
+    out: list[str] = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not _REGISTRY_PREFIX.match(item):
+            raise r.fail(
+                f"registries[{i}]",
+                f"{item!r} is not a registry prefix: write it as images name it, lowercase, "
+                "without scheme, tag or wildcard (e.g. ghcr.io/my-org/ or docker.io/library/)",
+            )
+        # A prefix ends at a path separator: 'ghcr.io/org' must not admit 'ghcr.io/org-evil/x'.
+        out.append(item if item.endswith("/") else f"{item}/")
+    return out
 
 
 def _github_settings(r: Reader, data: Mapping[str, Any]) -> GitHubSettings:

@@ -128,8 +128,19 @@ def check_student_name(
         why = "" if entry == student else f" (it matches {entry!r})"
         raise InvalidInputError(
             f"student name {student!r} is reserved for the platform{why}",
-            hint="pick another name, e.g. prefix it with the course ('cs101-" + student + "')",
+            hint=_other_name_hint(student, reserved),
         )
+
+
+def _other_name_hint(student: str, reserved: Collection[str]) -> str:
+    suggestion = f"cs101-{student}"
+    if (
+        len(suggestion) <= MAX_STUDENT_LEN
+        and DNS_LABEL.match(suggestion)
+        and not reserved_by(suggestion, reserved)
+    ):
+        return f"pick another name, e.g. prefix it with the course ('{suggestion}')"
+    return "pick another name, e.g. the student's ID number ('202112345')"
 
 
 def check_app_name(app: str) -> None:

@@ -78,7 +78,7 @@ def render_template(name: str, context: Mapping[str, Any]) -> str:
 
 def header(source: str) -> str:
     """The first-line comment of every rendered file."""
-    return f"Rendered by kuploy-gitops from {source}. Do not edit: change the spec, then render."
+    return f"Rendered by kuploy-gitops from {source}. Do not edit: change {source}, then render."
 
 
 # Notes on top of an app's files, after the line that says where the file comes from.

@@ -337,13 +337,22 @@ def load_spec(repo: Path, student: str, cfg: PlatformConfig) -> TenantSpec | Non
 def check_spec_file(spec: TenantSpec, cfg: PlatformConfig, source: str) -> None:
     """:func:`validate_spec` for a spec read from ``source``: a broken rule names the file."""
     try:
+        check_student_name(spec.student, cfg.reserved_namespaces())
+    except KuployError as exc:
+        # The tenant exists: its name became reserved (or was hand-written) after the fact.
+        raise ConfigError(
+            f"{source}: {exc.message}",
+            hint=f"offboard the tenant (kuploy-gitops offboard {spec.student}) and onboard the "
+            "student under another name",
+        ) from exc
+    try:
         validate_spec(spec, cfg, check_dates=False)
     except ConfigError:
         raise
     except KuployError as exc:
         raise ConfigError(
             f"{source}: student {spec.student}: {exc.message}",
-            hint=f"{exc.hint}, in the file" if exc.hint else "edit the file",
+            hint=f"{exc.hint} (in {source})" if exc.hint else "edit the file",
         ) from exc
 
 

@@ -53,3 +53,44 @@ def test_a_bad_level_is_refused() -> None:
     assert info.value.message == (
         "kuploy.yaml: pod_security.enforce: 'strict' is not one of privileged, baseline, restricted"
     )
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "HTTPS://ghcr.io/",
+        "*",
+        "ghcr.io/*",
+        "ghcr.io/org/app:1.0",
+        "ghcr.io/org@sha256:abc",
+        "ghcr.io/org/ ",
+        "ghcr.io/Org/",
+        "",
+        "/",
+        5,
+    ],
+)
+def test_registries_must_be_image_reference_prefixes(bad: object) -> None:
+    data = config.default_config_data()
+    data["registries"] = ["docker.io/library/", bad]
+    with pytest.raises(ConfigError) as info:
+        config.parse_config(data)
+    assert f"registries[1]: {bad!r} is not a registry prefix" in info.value.message
+
+
+@pytest.mark.parametrize("bad", [[], "ghcr.io/", None])
+def test_registries_must_be_a_non_empty_list(bad: object) -> None:
+    data = config.default_config_data()
+    data["registries"] = bad
+    with pytest.raises(ConfigError, match="not a non-empty list of registry prefixes"):
+        config.parse_config(data)
+
+
+def test_registry_prefixes_end_with_a_slash() -> None:
+    data = config.default_config_data()
+    data["registries"] = ["ghcr.io/konkuk-kuploy", "localhost:5000/", "docker.io/library/"]
+    assert config.parse_config(data).registries == (
+        "ghcr.io/konkuk-kuploy/",
+        "localhost:5000/",
+        "docker.io/library/",
+    )

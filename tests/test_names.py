@@ -232,3 +232,14 @@ def test_bad_reserved_namespaces_are_refused(value: object, words: str) -> None:
         parse_reserved(value)
     assert info.value.message.startswith(f"kuploy.yaml: reserved_namespaces: {words}")
     assert "\n" not in info.value.message
+
+
+def test_the_other_name_suggested_is_never_reserved_itself() -> None:
+    with pytest.raises(InvalidInputError) as info:
+        names.check_student_name("metallb-system")
+    assert "cs101-" not in (info.value.hint or "")
+    with pytest.raises(InvalidInputError) as info:
+        names.check_student_name("monitoring")
+    assert (
+        info.value.hint == "pick another name, e.g. prefix it with the course ('cs101-monitoring')"
+    )

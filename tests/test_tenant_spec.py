@@ -354,7 +354,7 @@ def test_check_spec_file_names_the_file(monkeypatch: pytest.MonkeyPatch) -> None
     with pytest.raises(ConfigError) as info:
         tenant_spec.check_spec_file(with_app(port=0), CFG, "tenants/kim.yaml")
     assert info.value.message == "tenants/kim.yaml: student kim: port 0 is out of range"
-    assert info.value.hint == "use 1-65535, in the file"
+    assert info.value.hint == "use 1-65535 (in tenants/kim.yaml)"
     assert isinstance(info.value.__cause__, InvalidInputError)
     tenant_spec.check_spec_file(replace(KIM, expires="2001-01-01"), CFG, "t")  # no date check
 
@@ -548,3 +548,16 @@ def test_more_hints() -> None:
     assert refused(replace(KIM, apps=(replace(API, path="/x"),))).hint == "e.g. deploy"
     assert refused(with_app(image="")).hint == "e.g. ghcr.io/org/app:1.0"
     assert refused(with_app(env=(("1", ""),))).hint == "use letters, digits, '_', '-', '.'"
+
+
+def test_check_spec_file_of_a_tenant_whose_name_became_reserved() -> None:
+    cfg = replace(CFG, extra_reserved=("kim",))
+    with pytest.raises(ConfigError) as info:
+        tenant_spec.check_spec_file(KIM, cfg, "tenants/kim.yaml")
+    assert info.value.message == (
+        "tenants/kim.yaml: student name 'kim' is reserved for the platform"
+    )
+    assert info.value.hint == (
+        "offboard the tenant (kuploy-gitops offboard kim) and onboard the student under "
+        "another name"
+    )

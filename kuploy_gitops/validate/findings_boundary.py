@@ -17,7 +17,8 @@ ISO_KIND = _rule(
     "controller or CNI CRDs such as IngressRoute or a Calico NetworkPolicy, ...).",
     "Argo CD refuses kinds outside the whitelist, and the ServiceAccount it syncs as may not "
     "create them either: they act beyond the tenant (routing, network policy, endpoints).",
-    "Use the kinds a student app may hold (docs/security.md); ask the admin for anything else.",
+    "Use the kinds a student app may hold (docs/admin-guide.md, AppProject: Deployment, "
+    "Service, Ingress, ConfigMap, Secret, ...); ask the admin for anything else.",
 )
 SERVICE_TYPE = _rule(
     "service.type",
