@@ -103,10 +103,12 @@ class CrossTenantChecks(RunBase):
         meta = doc.obj.get("metadata") or {}
         lazy = in_repo and not isinstance(doc, BuiltDoc) and doc.text is not None
         for host, path, key in ingress_hosts(doc.obj):
+            # The line first: it places a built object at its source file (see BuiltDoc).
+            line = doc.line if lazy else doc.line_of(key)
             claim = Claim(
                 student,
                 doc.file,
-                doc.line if lazy else doc.line_of(key),
+                line,
                 str(doc.obj.get("kind")),
                 str(meta.get("name") or ""),
                 str(meta.get("namespace") or ""),

@@ -269,6 +269,12 @@ def test_student_folder_findings_use_the_student_paths(
     assert by_rule["pss.privileged"].file == "student/deploy/deployment.yaml"
     line = dep.read_text().splitlines()[by_rule["pss.privileged"].line - 1]
     assert "privileged: true" in line
+    # A duplicate host is placed at the Ingress's own file and line, not at the kustomization.
+    (dup,) = [
+        f for f in report.findings if f.rule == "ingress.host-duplicate" and "student" in f.file
+    ]
+    assert dup.file == "student/deploy/ingress.yaml"
+    assert "web.kim-minji" in ingress.read_text().splitlines()[dup.line - 1]
 
 
 def test_student_mode_refuses_unknown_students(demo: Path, tmp_path: Path) -> None:
