@@ -1,6 +1,6 @@
 """The attack classes of issue 11 on the tenant boundary, one object each.
 
-Shared by the API server tier (tests/cluster/test_boundary.py: each refused on the cluster as
+Shared by the API server tier (tests/cluster/test_tenant_boundary.py: each refused on the cluster as
 the tenant's deployer) and the student's CI (tests/test_scaffold.py: each an error of
 ``validate --student``). Objects carry no namespace: the caller places them.
 """

@@ -1,7 +1,7 @@
 """The rendered admission policies: which exist, what they bind to, what they are built from.
 
 Whether each policy compiles and refuses what it should is proven on the real API server
-(tests/cluster/test_admission_policies.py and test_boundary.py); these tests pin the shape.
+(tests/cluster/test_admission_policies.py and test_tenant_boundary.py); these tests pin the shape.
 """
 
 from __future__ import annotations

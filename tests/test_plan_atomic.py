@@ -18,8 +18,9 @@ ROSTER = "identifier,github_username,github_id,name\n" + "".join(
 )
 
 
-# The CLI in a child process whose every apply SIGKILLs it after step N (N > 0): the kill is
-# injected from here through plan.apply's step callback, never by the product itself.
+# The CLI in a child process whose every apply SIGKILLs it after step N (N > 0), or after the
+# first file moved into place past the commit point (N = -1): the kill is injected from here
+# through plan.apply's step callback, never by the product itself.
 CHILD = """
 import os, signal, sys
 from kuploy_gitops import plan
@@ -33,7 +34,7 @@ original = plan.apply
 def kill_at_step(done):
     global steps
     steps += 1
-    if steps == kill_at:
+    if steps == kill_at or (kill_at == -1 and done.startswith("moved ")):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -122,7 +123,7 @@ def test_kill_at_every_step_leaves_before_or_after(platform: Path, tmp_path: Pat
 
 
 def test_recovery_runs_before_any_write(platform: Path, tmp_path: Path) -> None:
-    proc = run_cli(platform, "onboard", "kim", kill_at=9)
+    proc = run_cli(platform, "onboard", "kim", kill_at=-1)  # past the journal: rolls forward
     assert proc.returncode == -signal.SIGKILL
     # A later, different command completes the interrupted one first, then does its own.
     api.onboard(platform, api.OnboardOptions(student="lee"))

@@ -162,7 +162,7 @@ ATTACKS = [a.name for a in attacks(config.parse_config(config.default_config_dat
 def test_validate_student_reports_every_attack_on_the_boundary(
     platform_repo: Path, tmp_path: Path, name: str
 ) -> None:
-    """A student's CI predicts each refusal the cluster makes (tests/cluster/test_boundary.py)."""
+    """A student's CI predicts each refusal of the cluster (cluster/test_tenant_boundary.py)."""
     cfg = config.load_config(platform_repo)
     (attack,) = (a for a in attacks(cfg) if a.name == name)
     root = write(files_for(platform_repo), tmp_path / "student")
