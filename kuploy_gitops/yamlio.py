@@ -401,20 +401,76 @@ class _BulkLoader(_ManifestLoader):
         return tag
 
 
-def _fast(node: yaml.Node) -> Any:
+# Bounds on a manifest document, so that hostile input (a student controls the files `validate`
+# reads in CI) cannot hang or crash it: Kubernetes objects nest a few dozen levels at most, and
+# a document whose aliases expand past this many nodes is a "billion laughs", not a manifest.
+MAX_DEPTH = 100
+MAX_EXPANDED_NODES = 200_000
+
+
+class HostileYAML(yaml.YAMLError):
+    """A document past the bounds above, or whose aliases refer to themselves."""
+
+
+def check_shape(root: yaml.Node) -> None:
+    """Refuse a node graph that nests too deep, loops, or expands past the bounds.
+
+    Iterative (no recursion limit to hit) and linear in the number of distinct nodes: the
+    expanded size of a node reached through several aliases is computed once.
+    """
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            total = 1 + sum(size[id(c)] for c in _children(node))
+            if total > MAX_EXPANDED_NODES:
+                raise HostileYAML(
+                    f"aliases expand to more than {MAX_EXPANDED_NODES} values (line "
+                    f"{node.start_mark.line + 1}); write the values out"
+                )
+            size[key] = total
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise HostileYAML(f"an alias refers to itself (line {node.start_mark.line + 1})")
+        if depth > MAX_DEPTH:
+            raise HostileYAML(
+                f"nested deeper than {MAX_DEPTH} levels (line {node.start_mark.line + 1})"
+            )
+        on_path.add(key)
+        stack.append((node, depth, True))
+        stack.extend((c, depth + 1, False) for c in _children(node) if id(c) not in size)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [x for pair in node.value for x in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _fast(node: yaml.Node, depth: int = 0) -> Any:
     tag = node.tag
     if tag == _STR:
         return node.value
+    if depth > MAX_DEPTH:
+        raise _Unusual  # the caller's shape check names it
     if tag == _MAP:
         out = {}
         for key, value in node.value:
-            k = _fast(key)
+            k = _fast(key, depth + 1)
             if isinstance(k, dict | list):
                 raise _Unusual
-            out[k] = _fast(value)
+            out[k] = _fast(value, depth + 1)
         return out
     if tag == _SEQ:
-        return [_fast(x) for x in node.value]
+        return [_fast(x, depth + 1) for x in node.value]
     if tag == _INT and _DECIMAL.match(node.value):
         return int(node.value.replace("_", ""))
     if tag == _BOOL:
@@ -430,6 +486,9 @@ def iter_docs_fast(text: str, *, source: str = "<string>") -> Iterator[tuple[int
 
 
 def _iter_docs(text: str, source: str, loader_cls: Any, *, fast: bool) -> Iterator[tuple[int, Any]]:
+    # Aliases need anchors: without an '&' the document is a tree, and the fast reader bounds
+    # its depth itself; otherwise (and before PyYAML's constructor) the shape is checked first.
+    anchors = "&" in text
     try:
         loader = loader_cls(text)
         try:
@@ -438,8 +497,12 @@ def _iter_docs(text: str, source: str, loader_cls: Any, *, fast: bool) -> Iterat
                 if node is None:
                     continue
                 line = node.start_mark.line + 1
+                if anchors:
+                    check_shape(node)
                 doc = _fast_or_unset(node) if fast else _UNSET
                 if doc is _UNSET:
+                    if not anchors:
+                        check_shape(node)
                     doc = loader.construct_document(node)
                 if doc is not None:
                     yield line, doc

@@ -391,7 +391,10 @@ class Run(WorkloadChecks):
         folder = folder.resolve()
         cwd = Path.cwd().resolve()
         shown = folder.relative_to(cwd) if folder.is_relative_to(cwd) else Path(folder.name)
-        source = AppSource(Tree(folder), "", walk_files(folder), shown.as_posix())
+        # Symlinks and kustomize bases may reach anywhere in the student's repository.
+        top = next((d for d in (folder, *folder.parents) if (d / ".git").exists()), folder)
+        self.kustomizer().boundaries.append(top)
+        source = AppSource(Tree(folder, boundary=top), "", walk_files(folder), shown.as_posix())
         self.check_workloads(ctx, self.app_scopes(ctx, [source]), in_repo=False)
         # Every host already claimed in the platform repo, the student's own managed apps too.
         for other in all_students(self.tree):

@@ -39,6 +39,14 @@ YAML_SYNTAX = _rule(
     "Argo CD cannot parse the directory and the whole Application fails to sync.",
     "Fix the indentation or quoting at the reported line.",
 )
+FILE_UNREADABLE = _rule(
+    "file.unreadable",
+    ERROR,
+    "A symlink out of the folder or to nothing, a FIFO or device, over 4 MiB, or not UTF-8.",
+    "Argo CD refuses out-of-bounds symlinks and reads only UTF-8; the rest would hang or "
+    "exhaust the CI run.",
+    "Replace it with a plain UTF-8 YAML file inside the folder.",
+)
 MALFORMED = _rule(
     "manifest.malformed",
     ERROR,

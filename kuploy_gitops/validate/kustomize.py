@@ -23,6 +23,7 @@ from typing import Any
 
 from kuploy_gitops import yamlio
 from kuploy_gitops.errors import ConfigError
+from kuploy_gitops.validate.tree import UnreadableFile
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _BATCH_KEY = "kuploy.io/validate-batch"
@@ -171,19 +172,37 @@ def _local_refs(folder: Path, data: Mapping[str, Any]) -> list[Path]:
     return [folder / r for r in refs if _is_local(r)]
 
 
-def input_files(folder: Path) -> list[Path]:
-    """Every file a build of ``folder`` can read: its tree plus local bases outside it."""
+def input_files(folder: Path, boundaries: Iterable[Path] = ()) -> list[Path]:
+    """Every file a build of ``folder`` can read: its tree plus local bases outside it.
+
+    Every input must be a regular file inside one of ``boundaries`` (the repository; default:
+    the folder itself): a base or symlink reaching out (``/usr/share``, ``/proc/self``), a FIFO
+    or a device is :class:`UnreadableFile` before anything is hashed or built.
+    """
+    tops = [b.resolve() for b in boundaries] or [folder.resolve()]
     seen_dirs: set[Path] = set()
     files: set[Path] = set()
 
+    def inside(target: Path, shown: Path) -> Path:
+        if not any(target.is_relative_to(top) for top in tops):
+            raise UnreadableFile(
+                f"{shown}: kustomize input {target} is outside the repository",
+                hint="keep bases and files inside the repository (Argo CD refuses others)",
+            )
+        return target
+
     def visit_dir(d: Path) -> None:
-        d = d.resolve()
+        d = inside(d.resolve(), d)
         if d in seen_dirs or not d.is_dir():
             return
         seen_dirs.add(d)
         for p in d.rglob("*"):
-            if p.is_file() and ".git" not in p.parts:
-                files.add(p)
+            if ".git" in p.parts or p.is_dir():
+                continue
+            real = inside(p.resolve(), p)
+            if not real.is_file():
+                raise UnreadableFile(f"{p}: not a regular file (kustomize input)")
+            files.add(p)
         kfile = kustomization_file(d)
         if kfile is None:
             return
@@ -194,7 +213,7 @@ def input_files(folder: Path) -> list[Path]:
         if not isinstance(data, Mapping):
             return
         for ref in _local_refs(d, data):
-            target = ref.resolve()
+            target = inside(ref.resolve(), ref)
             if target.is_dir():
                 visit_dir(target)
             elif target.is_file():
@@ -214,6 +233,7 @@ class Kustomizer:
         jobs: int | None = None,
         kubectl: str | None = None,
         batch: int = 25,
+        boundaries: Iterable[Path] = (),
     ) -> None:
         """Use ``cache_dir`` (None: no cache), ``jobs`` processes (default: every core).
 
@@ -221,6 +241,8 @@ class Kustomizer:
         process costs 55-200 ms, mostly start-up; a root over every folder grows
         quadratically, so batches stay small.
         """
+        # Inputs outside these are refused (none: each folder's own tree only).
+        self.boundaries: list[Path] = list(boundaries)
         self.kubectl = kubectl or find_kubectl()
         self.batch = max(1, batch)
         self.cache_dir = cache_dir
@@ -232,7 +254,7 @@ class Kustomizer:
         """The cache key of a build: SHA-256 over the binary and every input file."""
         h = hashlib.sha256(self._salt)
         root = folder.resolve()
-        for path in input_files(folder):
+        for path in input_files(folder, self.boundaries):
             rel = os.path.relpath(path, root)
             h.update(rel.encode() + b"\0")
             h.update(hashlib.sha256(path.read_bytes()).digest())
@@ -246,7 +268,13 @@ class Kustomizer:
         results: dict[Path, Build] = {}
         todo: list[tuple[Path, str]] = []
         for folder in folders:
-            key = self.key(folder)
+            try:
+                key = self.key(folder)
+            except UnreadableFile as exc:
+                results[folder] = Build(folder, None, exc.message, cached=False)
+                if progress:
+                    progress(1)
+                continue
             hit = self._cached(folder, key)
             if hit is not None:
                 results[folder] = hit

@@ -31,6 +31,7 @@ from kuploy_gitops.validate.schemas import SchemaSet
 from kuploy_gitops.validate.tree import (
     Doc,
     Tree,
+    UnreadableFile,
     error_line,
     is_manifest,
     iter_objects,
@@ -199,7 +200,12 @@ class RunBase:
         key = (id(tree), path)
         if key not in self._parsed:
             self.report.files += 1
-            text = tree.read(path)
+            try:
+                text = tree.read(path)
+            except UnreadableFile as exc:
+                self.add_file(F.FILE_UNREADABLE, exc.message, shown or path, tenant)
+                self._parsed[key] = []
+                return []
             if expected is not None and text == expected[0]:
                 self.matched.add(path)
                 if expected[1] is not None:
@@ -332,7 +338,7 @@ class RunBase:
             cache = None
             if self.opts.use_cache:
                 cache = (self.opts.cache_dir or default_cache_dir()) / "kustomize"
-            self._kustomizer = Kustomizer(cache, jobs=self.opts.jobs)
+            self._kustomizer = Kustomizer(cache, jobs=self.opts.jobs, boundaries=[self.tree.root])
         return self._kustomizer
 
     def index(self) -> FileIndex:

@@ -7,8 +7,10 @@ field only runs for documents that have findings.
 from __future__ import annotations
 
 import bisect
+import errno
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from typing import Any
 import yaml
 
 from kuploy_gitops import yamlio
-from kuploy_gitops.errors import ConfigError
+from kuploy_gitops.errors import ConfigError, InvalidInputError
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -76,6 +78,8 @@ class Tree:
 
     root: Path
     overlay: Mapping[str, str | None] = field(default_factory=dict)
+    # Where symlinks may point (the repository holding ``root``); None: ``root`` itself.
+    boundary: Path | None = None
 
     def _listing(self, top: str) -> list[str]:
         """Every file under the top-level folder ``top``, walked once per tree (sorted)."""
@@ -136,14 +140,18 @@ class Tree:
         return sorted(merged)
 
     def read(self, path: str) -> str:
-        """The text of a file (overlay first)."""
+        """The text of a file (overlay first).
+
+        Only a regular UTF-8 file inside the tree of at most :data:`MAX_FILE_BYTES` is read (a
+        student controls these files): anything else is :class:`UnreadableFile`, never a hang
+        on a FIFO, an endless device, or a read outside through a symlink.
+        """
         if path in self.overlay:
             text = self.overlay[path]
             if text is None:
                 raise FileNotFoundError(path)
             return text
-        with open(f"{self.root}/{path}", encoding="utf-8") as fh:  # noqa: PTH123 - hot path
-            return fh.read()
+        return read_regular(str(self.root), path, self.boundary)
 
     def exists(self, path: str) -> bool:
         """Whether the file exists in the overlay or on disk."""
@@ -160,7 +168,15 @@ class Tree:
         """Copy the folder ``prefix`` with the overlay applied under ``into``; return the copy."""
         target = into / prefix
         if (self.root / prefix).is_dir():
-            shutil.copytree(self.root / prefix, target, dirs_exist_ok=True)
+            # Links stay links (checked where they are read), special files are refused: a
+            # copy never reads a FIFO or a device.
+            shutil.copytree(
+                self.root / prefix,
+                target,
+                symlinks=True,
+                dirs_exist_ok=True,
+                copy_function=_copy_regular,
+            )
         pre = prefix.rstrip("/") + "/"
         for path, text in self.overlay.items():
             if not (path.startswith(pre) or path == prefix):
@@ -174,9 +190,87 @@ class Tree:
         return target
 
 
+def _copy_regular(src: str, dst: str) -> str:
+    if not stat.S_ISREG(os.lstat(src).st_mode):
+        raise UnreadableFile(f"{src}: not a regular file")
+    return str(shutil.copy2(src, dst))
+
+
 def temp_dir() -> tempfile.TemporaryDirectory[str]:
     """A temporary folder for materialised overlays."""
     return tempfile.TemporaryDirectory(prefix="kuploy-validate-")
+
+
+MAX_FILE_BYTES = 4 * 1024 * 1024  # a manifest file; Argo CD's repo-server also caps its input
+
+
+class UnreadableFile(InvalidInputError):
+    """A file `validate` will not read: outside the tree, not regular, too big, or not UTF-8.
+
+    Its message names the file; the engine reports it as the finding ``file.unreadable``.
+    """
+
+
+def read_regular(root: str, path: str, boundary: Path | None = None) -> str:
+    """The UTF-8 text of the regular file ``root/path``, or :class:`UnreadableFile`.
+
+    A symlink may point anywhere inside ``boundary`` (default: ``root``), as Argo CD lets a
+    symlink point anywhere inside the repository.
+    """
+    full = f"{root}/{path}"
+    try:
+        # O_NOFOLLOW: a symlink is looked at before it is followed; O_NONBLOCK: a FIFO does
+        # not block the open (it is then refused as not a regular file).
+        fd = os.open(full, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            if isinstance(exc, FileNotFoundError) and Path(full).is_symlink():
+                raise UnreadableFile(f"{path}: a symlink to nothing") from exc
+            raise
+        real = os.path.realpath(full)
+        top = os.path.realpath(boundary or root)
+        if os.path.commonpath([top, real]) != top:
+            raise UnreadableFile(
+                f"{path}: a symlink to {real}, outside the repository",
+                hint="copy the file into the folder (Argo CD refuses such links too)",
+            ) from exc
+        try:
+            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK)
+        except FileNotFoundError:
+            raise UnreadableFile(f"{path}: a symlink to nothing") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableFile(
+                f"{path}: not a regular file", hint="replace it with a plain YAML file"
+            )
+        if info.st_size > MAX_FILE_BYTES:
+            raise UnreadableFile(
+                f"{path}: {info.st_size} bytes, over the {MAX_FILE_BYTES} bytes a manifest "
+                "file may have",
+                hint="split it, or keep data out of manifests",
+            )
+        chunks = []
+        left = MAX_FILE_BYTES + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE_BYTES:  # grew while read
+        raise UnreadableFile(f"{path}: over the {MAX_FILE_BYTES} bytes a manifest file may have")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise UnreadableFile(
+            f"{path}: not UTF-8 (line {line})",
+            hint="save the file as UTF-8 (Kubernetes and Argo CD read only UTF-8)",
+        ) from exc
 
 
 def is_manifest(path: str) -> bool:

@@ -265,7 +265,9 @@ class WorkloadChecks(CrossTenantChecks):
             else:
                 fresh.append(i)
         if fresh:
-            with _Materialised(self.tree, [todo[i][0] for i in fresh]) as real:
+            sources = [todo[i][0] for i in fresh]
+            boundaries = self.kustomizer().boundaries
+            with _Materialised(self.tree, sources, boundaries) as real:
                 built = self.kustomizer().build_all(real)
             results.update({i: built[path] for i, path in zip(fresh, real, strict=True)})
         scopes: list[list[Doc]] = []
@@ -366,9 +368,11 @@ class WorkloadChecks(CrossTenantChecks):
 class _Materialised:
     """Real folders for kustomize: the sources' own, or temporary copies of overlaid ones."""
 
-    def __init__(self, tree: Tree, sources: list[AppSource]) -> None:
+    def __init__(self, tree: Tree, sources: list[AppSource], boundaries: list[Path]) -> None:
+        """``boundaries``: the builder's, to which the temporary folder is added."""
         self.tree = tree
         self.sources = sources
+        self.boundaries = boundaries
         self.tmp: Any = None
 
     def __enter__(self) -> list[Path]:
@@ -377,6 +381,7 @@ class _Materialised:
             if src.tree is self.tree and self.tree.overlaid(src.folder):
                 if self.tmp is None:
                     self.tmp = temp_dir()
+                    self.boundaries.append(Path(self.tmp.name))
                 out.append(self.tree.materialise(src.folder, Path(self.tmp.name)))
             else:
                 out.append(src.real)

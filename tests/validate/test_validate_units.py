@@ -15,7 +15,7 @@ from kuploy_gitops.validate.isolation import remote_repo
 from kuploy_gitops.validate.kustomize import Kustomizer, input_files
 from kuploy_gitops.validate.policies import normalise_image
 from kuploy_gitops.validate.schemas import LazyDefs, SchemaSet, bundled_versions, crd_to_jsonschema
-from kuploy_gitops.validate.tree import locate
+from kuploy_gitops.validate.tree import UnreadableFile, locate
 
 
 def test_schema_version_picks_newest_bundled_not_newer() -> None:
@@ -204,8 +204,11 @@ def test_kustomize_cache_hits_and_invalidation(tmp_path: Path) -> None:
     (base / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n")
     app = tmp_path / "app"
     _kustomization(app, ["../base"])
-    assert (base / "cm.yaml").resolve() in input_files(app)
-    k = Kustomizer(tmp_path / "cache", jobs=2)
+    assert (base / "cm.yaml").resolve() in input_files(app, [tmp_path])
+    # Without the repository as a boundary, only the folder's own tree is allowed.
+    with pytest.raises(UnreadableFile, match="outside the repository"):
+        input_files(app)
+    k = Kustomizer(tmp_path / "cache", jobs=2, boundaries=[tmp_path])
     first = k.build_all([app])[app]
     assert [o["metadata"]["name"] for o in first.objects()] == ["a"] and not first.cached
     assert k.build_all([app])[app].cached
