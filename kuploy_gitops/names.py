@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import re
+import unicodedata
 from collections.abc import Collection
 
 from kuploy_gitops.errors import InvalidInputError
@@ -172,11 +173,21 @@ def check_label_value(what: str, value: str) -> None:
 
 
 def check_text(what: str, value: str) -> None:
-    """Refuse text that is not valid UTF-8 (e.g. lone surrogates from a broken terminal)."""
+    """Refuse text that is not valid UTF-8 or holds control or bidirectional-override characters.
+
+    Names and e-mails are shown in tables and logs: an ANSI escape, a newline or a right-to-left
+    override there would repaint a terminal or disguise what a row says.
+    """
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise InvalidInputError(f"{what} {value!r} is not valid text", hint="retype it") from exc
+    bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cf")), None)
+    if bad is not None:
+        raise InvalidInputError(
+            f"{what} {value!r} holds the control character U+{ord(bad):04X}",
+            hint="retype it without control or direction characters",
+        )
 
 
 def check_expiry(value: str, today: dt.date | None = None) -> None:

@@ -12,6 +12,8 @@ from kuploy_gitops.errors import (
     InvalidInputError,
     KuployError,
     NotInitialisedError,
+    RosterError,
+    UsageError,
 )
 from kuploy_gitops.plan import ApplyResult
 
@@ -266,3 +268,33 @@ def test_onboard_commits_from_a_linked_worktree(tmp_path: Path) -> None:
     assert git(worktree, "log", "-1", "--format=%s").strip().startswith("kuploy: onboard")
     assert git(main, "fsck", "--no-progress").strip() == ""
     assert git(worktree, "status", "--porcelain").strip() == ""
+
+
+def test_a_github_login_belongs_to_one_tenant(platform: Path) -> None:
+    onboard(platform, "kim", github="Kim-GH")
+    before = commit_count(platform)
+    # GitHub logins are case-insensitive: kim-gh is the same account.
+    with pytest.raises(InvalidInputError, match="'kim-gh' already belongs to tenant 'kim'"):
+        onboard(platform, "attacker", github="kim-gh")
+    assert commit_count(platform) == before
+    onboard(platform, "kim", github="Kim-GH", course="cs101")  # the owner itself: fine
+
+
+def test_a_roster_row_may_not_take_another_tenants_login(platform: Path, tmp_path: Path) -> None:
+    onboard(platform, "kim", github="kim-gh")
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "identifier,github_username,github_id,name\nlee,kim-gh,1,Lee\npark,park-gh,2,Park\n"
+    )
+    before = commit_count(platform)
+    with pytest.raises(RosterError) as info:
+        api.onboard_roster(platform, roster, api.OnboardOptions(student=""))
+    assert "already belongs to tenant 'kim'" in str(info.value)
+    assert commit_count(platform) == before
+
+
+def test_github_with_a_roster_is_refused(platform: Path, tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text("identifier,github_username,github_id,name\nlee,,,Lee\npark,,,Park\n")
+    with pytest.raises(UsageError, match="--github 'x' names one student's login"):
+        api.onboard_command(platform, api.OnboardOptions(student="", github="x"), roster)

@@ -243,3 +243,14 @@ def test_the_other_name_suggested_is_never_reserved_itself() -> None:
     assert (
         info.value.hint == "pick another name, e.g. prefix it with the course ('cs101-monitoring')"
     )
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["Kim\x1b[31m Minji", "Kim\nMinji", "Kim\u202eijniM", "kim@x.kr\u200b", "Kim\x00"],
+    ids=["ansi", "newline", "bidi-override", "zero-width", "nul"],
+)
+def test_names_and_emails_without_control_characters(value: str) -> None:
+    with pytest.raises(InvalidInputError, match="holds the control character U\\+"):
+        names.check_text("name", value)
+    names.check_text("name", "김민지 Kim-Minji O'Neil")

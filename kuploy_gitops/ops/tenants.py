@@ -8,7 +8,7 @@ from typing import Any
 
 from kuploy_gitops import layout, names, roster, tenant_spec
 from kuploy_gitops.config import PlatformConfig, load_config
-from kuploy_gitops.errors import KuployError, RosterError, UsageError
+from kuploy_gitops.errors import InvalidInputError, KuployError, RosterError, UsageError
 from kuploy_gitops.ops.writing import (
     Progress,
     existing_tenant_files,
@@ -63,6 +63,13 @@ def onboard_command(
                 f"give either a student ({opts.student!r}) or --roster, not both",
                 hint="drop one of them",
             )
+        if opts.github:
+            # One login for every row would bind one account to every student.
+            raise UsageError(
+                f"--github {opts.github!r} names one student's login; a roster gives each row "
+                "its own",
+                hint="drop --github and fill the roster's github_username column",
+            )
         return onboard_roster(
             repo,
             roster_path,
@@ -99,6 +106,26 @@ def merged_spec(
     return spec
 
 
+def check_login_free(repo: Path, spec: TenantSpec) -> None:
+    """A GitHub login belongs to one tenant: refuse it when another tenant has it already.
+
+    GitHub logins are case-insensitive, so ``Kim-GH`` and ``kim-gh`` are the same account.
+    """
+    if not spec.github:
+        return
+    login = spec.github.lower()
+    for other in tenant_spec.list_students(repo):
+        if other == spec.student:
+            continue
+        theirs = tenant_spec.read_spec(repo, other)
+        if theirs is not None and theirs.github.lower() == login:
+            raise InvalidInputError(
+                f"GitHub login {spec.github!r} already belongs to tenant {other!r}",
+                hint="each login belongs to one tenant: check the login, or offboard "
+                f"{other!r} first",
+            )
+
+
 def onboard(
     repo: Path, opts: OnboardOptions, *, dry_run: bool = False, push: bool = False
 ) -> ApplyResult:
@@ -107,6 +134,7 @@ def onboard(
     with writing(repo, opts.student) as (git, cfg):
         current = tenant_spec.read_spec(repo, opts.student)
         spec = merged_spec(cfg, current, opts)
+        check_login_free(repo, spec)
         fplan = FilePlan(repo)
         tenant_plan(fplan, cfg, spec)
         verb = "update" if current else "onboard"
@@ -143,14 +171,16 @@ def onboard_roster(
             opts = replace(
                 defaults,
                 student=row.student,
-                github=row.github or defaults.github,
+                github=row.github,
                 name=row.name or defaults.name,
                 email=row.email or defaults.email,
                 tier=row.tier or defaults.tier,
             )
             try:
                 names.check_student_name(row.student, cfg.reserved_namespaces())
-                specs.append(merged_spec(cfg, tenant_spec.read_spec(repo, row.student), opts))
+                spec = merged_spec(cfg, tenant_spec.read_spec(repo, row.student), opts)
+                check_login_free(repo, spec)
+                specs.append(spec)
             except KuployError as exc:
                 problems.append((row.line, str(exc)))
         problems.sort()
