@@ -298,3 +298,38 @@ def test_github_with_a_roster_is_refused(platform: Path, tmp_path: Path) -> None
     roster.write_text("identifier,github_username,github_id,name\nlee,,,Lee\npark,,,Park\n")
     with pytest.raises(UsageError, match="--github 'x' names one student's login"):
         api.onboard_command(platform, api.OnboardOptions(student="", github="x"), roster)
+
+
+def test_changing_a_tenants_login_needs_the_flag_and_is_named(platform: Path) -> None:
+    onboard(platform, "kim", github="kim-gh")
+    before = commit_count(platform)
+    with pytest.raises(InvalidInputError, match="'kim' is bound to GitHub login 'kim-gh'"):
+        onboard(platform, "kim", github="other-gh")
+    assert commit_count(platform) == before
+    onboard(platform, "kim", github="KIM-GH")  # the same account, spelt otherwise: no change
+    api.onboard(platform, api.OnboardOptions(student="kim", github="new-gh", change_github=True))
+    subject = git(platform, "log", "-1", "--format=%s").strip()
+    assert subject == "kuploy: update student kim (GitHub login KIM-GH -> new-gh)"
+
+
+def test_a_roster_rebind_is_refused_unless_asked(platform: Path, tmp_path: Path) -> None:
+    onboard(platform, "kim", github="kim-gh")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("identifier,github_username,github_id,name\nkim,new-gh,1,Kim\n")
+    with pytest.raises(RosterError, match="would rebind it"):
+        api.onboard_roster(platform, roster, api.OnboardOptions(student=""))
+    api.onboard_roster(platform, roster, api.OnboardOptions(student="", change_github=True))
+    body = git(platform, "log", "-1", "--format=%b")
+    assert "- kim (GitHub login kim-gh -> new-gh)" in body
+
+
+def test_a_roster_never_brings_back_an_offboarded_student(platform: Path, tmp_path: Path) -> None:
+    onboard(platform, "kim", github="kim-gh")
+    api.offboard(platform, "kim", archive=True)
+    roster = tmp_path / "roster.csv"
+    roster.write_text("identifier,github_username,github_id,name\nkim,kim-gh,1,Kim\n")
+    with pytest.raises(RosterError, match="'kim' was offboarded"):
+        api.onboard_roster(platform, roster, api.OnboardOptions(student=""))
+    assert not (platform / layout.tenant_spec("kim")).exists()
+    onboard(platform, "kim", github="kim-gh")  # by name: back
+    assert (platform / layout.tenant_spec("kim")).exists()

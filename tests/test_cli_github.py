@@ -137,7 +137,7 @@ def test_onboard_with_github_setup(platform_repo: Path, fake: FakeGitHub, tmp_pa
     assert "failed choi-ghost" in out and "github setup failed for 1 of 2 student(s)" in out
     assert fake.repo(f"{ORG}/kim-minji-web").refs
     code, out = invoke(
-        platform_repo, "onboard", "park", "--github", "minji-k", "--github-setup", "--dry-run"
+        platform_repo, "onboard", "park", "--github", "park-gh", "--github-setup", "--dry-run"
     )
     assert code == 0 and "dry run: github setup skipped." in out
 

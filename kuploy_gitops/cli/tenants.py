@@ -33,6 +33,11 @@ from kuploy_gitops.cli.output import (
 )
 @click.argument("student", required=False)
 @click.option("--github", "github", default="", help="The student's GitHub login.")
+@click.option(
+    "--change-github",
+    is_flag=True,
+    help="Allow a new --github login (or roster login) for an existing tenant.",
+)
 @click.option("--name", default="", help="Full name (kept in the spec, not in labels).")
 @click.option("--email", default="")
 @click.option("--tier", default="", help="Quota tier (default: kuploy.yaml's default_tier).")
@@ -57,6 +62,7 @@ def onboard(
     ctx: Ctx,
     student: str | None,
     github: str,
+    change_github: bool,
     name: str,
     email: str,
     tier: str,
@@ -75,6 +81,7 @@ def onboard(
     opts = tenants.OnboardOptions(
         student=student or "",
         github=github,
+        change_github=change_github,
         name=name,
         email=email,
         tier=tier,

@@ -32,6 +32,8 @@ class OnboardOptions:
     course: str = ""
     term: str = ""
     expires: str = ""
+    # An existing tenant's GitHub login changes only when asked (the commit names the change).
+    change_github: bool = False
 
 
 @dataclass
@@ -90,6 +92,12 @@ def merged_spec(
 ) -> TenantSpec:
     """The spec after onboarding: given values replace current ones, others are kept."""
     base = current or TenantSpec(student=opts.student, tier=cfg.default_tier)
+    if relogin(current, opts.github) and not opts.change_github:
+        raise InvalidInputError(
+            f"{opts.student!r} is bound to GitHub login {base.github!r}; {opts.github!r} "
+            "would rebind it",
+            hint="pass --change-github to rebind the login (the commit names the change)",
+        )
     spec = replace(
         base,
         github=opts.github or base.github,
@@ -104,6 +112,15 @@ def merged_spec(
     check_dates = bool(opts.expires) and opts.expires != (current.expires if current else "")
     tenant_spec.validate_spec(spec, cfg, check_dates=check_dates)
     return spec
+
+
+def relogin(current: TenantSpec | None, github: str) -> str:
+    """``"old -> new"`` when ``github`` would change the tenant's bound login, else ``""``."""
+    if current is None or not current.github or not github:
+        return ""
+    if current.github.lower() == github.lower():
+        return ""
+    return f"GitHub login {current.github} -> {github}"
 
 
 def check_login_free(repo: Path, spec: TenantSpec) -> None:
@@ -138,11 +155,12 @@ def onboard(
         fplan = FilePlan(repo)
         tenant_plan(fplan, cfg, spec)
         verb = "update" if current else "onboard"
+        change = relogin(current, opts.github)
         return finish(
             git,
             cfg,
             fplan,
-            f"kuploy: {verb} student {spec.student}",
+            f"kuploy: {verb} student {spec.student}" + (f" ({change})" if change else ""),
             summary=f"student {spec.student}",
             dry_run=dry_run,
             push=push,
@@ -167,6 +185,7 @@ def onboard_roster(
     rows, problems = roster.read_roster(path)
     with writing(repo) as (git, cfg):
         specs: list[TenantSpec] = []
+        changes: dict[str, str] = {}
         for row in rows:
             opts = replace(
                 defaults,
@@ -178,9 +197,18 @@ def onboard_roster(
             )
             try:
                 names.check_student_name(row.student, cfg.reserved_namespaces())
-                spec = merged_spec(cfg, tenant_spec.read_spec(repo, row.student), opts)
+                current = tenant_spec.read_spec(repo, row.student)
+                if current is None and (repo / layout.archived_spec(row.student)).exists():
+                    raise InvalidInputError(
+                        f"{row.student!r} was offboarded ({layout.archived_spec(row.student)})",
+                        hint="onboard them by name to bring them back, or drop the row",
+                    )
+                spec = merged_spec(cfg, current, opts)
                 check_login_free(repo, spec)
                 specs.append(spec)
+                change = relogin(current, opts.github)
+                if change:
+                    changes[spec.student] = change
             except KuployError as exc:
                 problems.append((row.line, str(exc)))
         problems.sort()
@@ -192,7 +220,8 @@ def onboard_roster(
             if progress:
                 progress(i, len(specs))
         message = f"kuploy: onboard {len(specs)} student(s) from {path.name}\n\n" + "\n".join(
-            f"- {s.student}" for s in specs
+            f"- {s.student}" + (f" ({changes[s.student]})" if s.student in changes else "")
+            for s in specs
         )
         result = finish(
             git, cfg, fplan, message, summary=f"roster {path.name}", dry_run=dry_run, push=push
