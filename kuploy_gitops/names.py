@@ -103,6 +103,20 @@ def check_namespace_pattern(entry: str) -> str:
     return ""
 
 
+# An image reference as the container runtimes parse it (the distribution project's reference
+# grammar): [registry[:port]/]path-component(/path-component)*[:tag][@algorithm:hex]. A path
+# component is lowercase alphanumerics joined by '.', '_', '__' or runs of '-'; no empty or '..'
+# component can pass.
+_DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*(?::[0-9]+)?)"
+_COMPONENT = r"(?:[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)"
+_TAG = r"[\w][\w.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+IMAGE_REFERENCE = re.compile(
+    rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?$"
+)
+
+
 def check_student_name(
     student: str, reserved: Collection[str] = RESERVED_NAMES, *, allow_reserved: bool = False
 ) -> None:

@@ -24,6 +24,7 @@ from kuploy_gitops.errors import ConfigError, ConflictError, InvalidInputError, 
 from kuploy_gitops.names import (
     EMAIL,
     ENV_NAME,
+    IMAGE_REFERENCE,
     check_app_name,
     check_expiry,
     check_github_login,
@@ -163,9 +164,10 @@ def check_app(spec: TenantSpec, app: AppSpec, cfg: PlatformConfig) -> None:
         return
     if app.mode != "managed":
         raise InvalidInputError(f"app mode {app.mode!r} is unknown", hint="use managed or repo")
-    if not app.image or any(c.isspace() for c in app.image) or app.image != app.image.strip():
+    if len(app.image) > 255 or not IMAGE_REFERENCE.match(app.image):
         raise InvalidInputError(
-            f"image {app.image!r} is not an image reference", hint="e.g. ghcr.io/org/app:1.0"
+            f"image {app.image!r} is not an image reference",
+            hint="registry/path:tag or @sha256:<digest>, lowercase path, e.g. ghcr.io/org/app:1.0",
         )
     if not 1 <= app.port <= 65535:
         raise InvalidInputError(f"port {app.port} is out of range", hint="use 1-65535")

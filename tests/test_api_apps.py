@@ -222,3 +222,12 @@ def test_other_tenants_dirty_files_do_not_block_a_single_tenant_write(tenant: Pa
     )
     with pytest.raises(ConflictError, match="uncommitted"):
         api.render_all(tenant)  # a whole-repo write still refuses
+
+
+@pytest.mark.parametrize("image", ["ghcr.io/../x:1", "ghcr.io//x:1", "ghcr.io/o/w@sha256:xyz"])
+def test_app_add_refuses_a_malformed_image(platform: Path, image: str) -> None:
+    api.onboard(platform, api.OnboardOptions(student="kim"))
+    before = git(platform, "rev-parse", "HEAD")
+    with pytest.raises(InvalidInputError, match="is not an image reference"):
+        api.app_add(platform, api.AppOptions(student="kim", app="web", image=image, port=80))
+    assert git(platform, "rev-parse", "HEAD") == before

@@ -254,3 +254,39 @@ def test_names_and_emails_without_control_characters(value: str) -> None:
     with pytest.raises(InvalidInputError, match="holds the control character U\\+"):
         names.check_text("name", value)
     names.check_text("name", "김민지 Kim-Minji O'Neil")
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "nginx",
+        "nginx:1.27",
+        "ghcr.io/org/app:1.0",
+        "localhost:5000/a/b",
+        "ghcr.io/nginxinc/nginx-unprivileged:1.27-alpine",
+        "registry.example.org/a__b/c.d-e:v1",
+        "ghcr.io/o/w@sha256:" + "a" * 64,
+        "ghcr.io/o/w:1@sha256:" + "b" * 64,
+    ],
+)
+def test_image_references_of_the_runtime_grammar(image: str) -> None:
+    assert names.IMAGE_REFERENCE.match(image)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "ghcr.io/../x",
+        "ghcr.io//x",
+        "ghcr.io/o/w@sha256:xyz",
+        "ghcr.io/org/App:1",
+        ":1",
+        "ghcr.io/o/w:",
+        "a b",
+        "x/",
+        "ghcr.io/o/.hidden",
+        "ghcr.io/o/w@sha256",
+    ],
+)
+def test_malformed_image_references(image: str) -> None:
+    assert not names.IMAGE_REFERENCE.match(image)

@@ -546,7 +546,9 @@ def test_require_valid_spec(tmp_path: Path) -> None:
 def test_more_hints() -> None:
     assert refused(replace(KIM, apps=(replace(API, repo=""),))).hint == "e.g. https://…"
     assert refused(replace(KIM, apps=(replace(API, path="/x"),))).hint == "e.g. deploy"
-    assert refused(with_app(image="")).hint == "e.g. ghcr.io/org/app:1.0"
+    assert refused(with_app(image="")).hint == (
+        "registry/path:tag or @sha256:<digest>, lowercase path, e.g. ghcr.io/org/app:1.0"
+    )
     assert refused(with_app(env=(("1", ""),))).hint == "use letters, digits, '_', '-', '.'"
 
 
