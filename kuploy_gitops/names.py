@@ -186,16 +186,19 @@ def check_label_value(what: str, value: str) -> None:
         )
 
 
-def check_text(what: str, value: str) -> None:
-    """Refuse text that is not valid UTF-8 or holds control or bidirectional-override characters.
+def check_text(what: str, value: str, *, shown: bool = False) -> None:
+    """Refuse text that is not valid UTF-8; ``shown`` text also without control characters.
 
-    Names and e-mails are shown in tables and logs: an ANSI escape, a newline or a right-to-left
-    override there would repaint a terminal or disguise what a row says.
+    Names and e-mails are shown in tables and logs (``shown``): an ANSI escape, a newline or a
+    right-to-left override there would repaint a terminal or disguise what a row says. An env
+    value may hold line breaks (a PEM block), so it is only checked to be text.
     """
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise InvalidInputError(f"{what} {value!r} is not valid text", hint="retype it") from exc
+    if not shown:
+        return
     bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cf")), None)
     if bad is not None:
         raise InvalidInputError(

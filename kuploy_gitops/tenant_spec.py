@@ -135,7 +135,7 @@ def validate_spec(spec: TenantSpec, cfg: PlatformConfig, *, check_dates: bool = 
         )
     check_github_login(spec.github)
     for what, value in (("name", spec.name), ("email", spec.email)):
-        check_text(what, value)
+        check_text(what, value, shown=True)
     if spec.email and not EMAIL.match(spec.email):
         raise InvalidInputError(f"email {spec.email!r} is not an address", hint="e.g. a@b.ac.kr")
     if spec.course:

@@ -102,7 +102,7 @@ def test_every_option_renders_schema_valid(platform: Path, data_dir: Path) -> No
         api.OnboardOptions(
             student="kim",
             github="kim-gh",
-            name='Kim "K" 김민지\n#: x',
+            name='Kim "K" 김민지 #: x --- {{ y }}',
             email="k@x.ac.kr",
             tier="large",
             course="cs101",

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kuploy_gitops import api, config, layout, render, tenant_spec, yamlio
+from kuploy_gitops.errors import InvalidInputError
 
 # Any unicode text that can be encoded (no lone surrogates, which no file can hold).
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
@@ -132,7 +133,11 @@ def test_arbitrary_inputs_stay_strings_in_rendered_files(
 
 
 def test_hostile_name_through_the_whole_flow(platform: Path) -> None:
-    hostile = 'x"\n---\nkind: Secret\n#: {{ evil }}'
+    # Line breaks are refused at the door (names are shown in tables); everything else that
+    # could bend YAML goes through, quoted.
+    with pytest.raises(InvalidInputError, match="control character U\\+000A"):
+        api.onboard(platform, api.OnboardOptions(student="kim", name='x"\n---\nkind: Secret'))
+    hostile = 'x" --- kind: Secret #: {{ evil }} &a *a !!binary | > '
     api.onboard(platform, api.OnboardOptions(student="kim", name=hostile))
     docs = yamlio.load_all((platform / layout.tenant_file("kim", "namespace.yaml")).read_text())
     assert len(docs) == 1 and docs[0]["kind"] == "Namespace"
