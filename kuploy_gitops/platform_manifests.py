@@ -27,19 +27,25 @@ def root_application(cfg: PlatformConfig) -> Obj:
     """
     meta = _platform_meta(layout.ROOT_APP_NAME, cfg.argocd_namespace)
     meta["annotations"] = {layout.ANNOTATION_MANIFEST_PATHS: "."}
+    source = {
+        "repoURL": cfg.repo_url,
+        "path": layout.PLATFORM_DIR,
+        "targetRevision": cfg.target_revision,
+    }
+    return _admin_application(meta, source, cfg.argocd_namespace, sync_policy(prune_last=False))
+
+
+def _admin_application(meta: Obj, source: Obj, namespace: str, policy: Obj) -> Obj:
+    """An Application of the admin project, syncing ``source`` into ``namespace``."""
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
         "metadata": meta,
         "spec": {
             "project": layout.ADMIN_PROJECT,
-            "source": {
-                "repoURL": cfg.repo_url,
-                "path": layout.PLATFORM_DIR,
-                "targetRevision": cfg.target_revision,
-            },
-            "destination": {"server": layout.IN_CLUSTER_SERVER, "namespace": cfg.argocd_namespace},
-            "syncPolicy": sync_policy(prune_last=False),
+            "source": source,
+            "destination": {"server": layout.IN_CLUSTER_SERVER, "namespace": namespace},
+            "syncPolicy": policy,
         },
     }
 
@@ -181,20 +187,11 @@ def addon_application(cfg: PlatformConfig, addon: Addon) -> Obj:
         source["helm"] = {"releaseName": addon.name, "valuesObject": dict(addon.values)}
     else:
         source["helm"] = {"releaseName": addon.name}
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Application",
-        "metadata": meta,
-        "spec": {
-            "project": layout.ADMIN_PROJECT,
-            "source": source,
-            "destination": {"server": layout.IN_CLUSTER_SERVER, "namespace": addon.namespace},
-            "syncPolicy": {
-                "automated": {"prune": True, "selfHeal": True, "allowEmpty": False},
-                "syncOptions": ["CreateNamespace=true", "ServerSideApply=true"],
-            },
-        },
+    policy: Obj = {
+        "automated": {"prune": True, "selfHeal": True, "allowEmpty": False},
+        "syncOptions": ["CreateNamespace=true", "ServerSideApply=true"],
     }
+    return _admin_application(meta, source, addon.namespace, policy)
 
 
 def _controller_account(cfg: PlatformConfig) -> list[Obj]:

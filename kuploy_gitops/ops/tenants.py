@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from kuploy_gitops import layout, names, roster, tenant_spec
 from kuploy_gitops.config import PlatformConfig, load_config
-from kuploy_gitops.errors import InvalidInputError, KuployError, RosterError, UsageError
+from kuploy_gitops.errors import (
+    GitError,
+    InvalidInputError,
+    KuployError,
+    RosterError,
+    UsageError,
+)
+from kuploy_gitops.gitrepo import GitRepo
 from kuploy_gitops.ops.writing import (
     Progress,
     existing_tenant_files,
@@ -123,24 +131,50 @@ def relogin(current: TenantSpec | None, github: str) -> str:
     return f"GitHub login {current.github} -> {github}"
 
 
-def check_login_free(repo: Path, spec: TenantSpec) -> None:
-    """A GitHub login belongs to one tenant: refuse it when another tenant has it already.
+def login_owners(git: GitRepo, logins: Iterable[str]) -> dict[str, str]:
+    """The tenant bound to each of ``logins`` (lowercase login -> student), where one is.
 
-    GitHub logins are case-insensitive, so ``Kim-GH`` and ``kim-gh`` are the same account.
+    GitHub logins are case-insensitive, so ``Kim-GH`` and ``kim-gh`` are the same account. One
+    ``git grep`` finds the specs whose text holds a login, and only those are parsed:
+    onboarding one student into a repo of thousands stays a matter of that student's files.
     """
-    if not spec.github:
-        return
-    login = spec.github.lower()
-    for other in tenant_spec.list_students(repo):
-        if other == spec.student:
-            continue
-        theirs = tenant_spec.read_spec(repo, other)
-        if theirs is not None and theirs.github.lower() == login:
-            raise InvalidInputError(
-                f"GitHub login {spec.github!r} already belongs to tenant {other!r}",
-                hint="each login belongs to one tenant: check the login, or offboard "
-                f"{other!r} first",
-            )
+    wanted = {x.lower() for x in logins if x}
+    owners: dict[str, str] = {}
+    if not wanted:
+        return owners
+    patterns = [arg for login in sorted(wanted) for arg in ("-e", login)]
+    found = git.run(
+        "grep",
+        "-l",
+        "-z",
+        "-i",
+        "-F",
+        "--untracked",
+        *patterns,
+        "--",
+        layout.TENANTS_DIR,
+        check=False,
+    )
+    if found.returncode not in (0, 1):  # 1: no match
+        raise GitError(f"git grep failed in {git.path}: {found.stderr.strip()}")
+    for path in found.stdout.split("\0"):
+        folder, _, name = path.rpartition("/")
+        if folder != layout.TENANTS_DIR or not name.endswith(".yaml"):
+            continue  # archived specs, other files
+        spec = tenant_spec.read_spec(git.path, name.removesuffix(".yaml"))
+        if spec is not None and spec.github.lower() in wanted:
+            owners[spec.github.lower()] = spec.student
+    return owners
+
+
+def check_login_free(spec: TenantSpec, owners: Mapping[str, str]) -> None:
+    """A GitHub login belongs to one tenant: refuse it when another tenant has it already."""
+    other = owners.get(spec.github.lower()) if spec.github else None
+    if other is not None and other != spec.student:
+        raise InvalidInputError(
+            f"GitHub login {spec.github!r} already belongs to tenant {other!r}",
+            hint=f"each login belongs to one tenant: check the login, or offboard {other!r} first",
+        )
 
 
 def onboard(
@@ -151,7 +185,7 @@ def onboard(
     with writing(repo, opts.student) as (git, cfg):
         current = tenant_spec.read_spec(repo, opts.student)
         spec = merged_spec(cfg, current, opts)
-        check_login_free(repo, spec)
+        check_login_free(spec, login_owners(git, [spec.github]))
         fplan = FilePlan(repo)
         tenant_plan(fplan, cfg, spec)
         verb = "update" if current else "onboard"
@@ -186,6 +220,7 @@ def onboard_roster(
     with writing(repo) as (git, cfg):
         specs: list[TenantSpec] = []
         changes: dict[str, str] = {}
+        owners = login_owners(git, [row.github for row in rows])
         for row in rows:
             opts = replace(
                 defaults,
@@ -204,7 +239,7 @@ def onboard_roster(
                         hint="onboard them by name to bring them back, or drop the row",
                     )
                 spec = merged_spec(cfg, current, opts)
-                check_login_free(repo, spec)
+                check_login_free(spec, owners)
                 specs.append(spec)
                 change = relogin(current, opts.github)
                 if change:

@@ -8,6 +8,7 @@ the same rules the cluster enforces.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -74,17 +75,43 @@ class TenantContext:
         return False
 
     def permitted(self, group: str, kind: str) -> bool:
-        """Whether the AppProject lets a namespaced (group, kind) sync.
+        """Whether the tenant's AppProject lets a namespaced (group, kind) sync."""
+        return permitted(self.whitelist, self.blacklist, group, kind)
 
-        Argo CD's rule (``AppProject.IsGroupKindPermitted``): whitelisted (no whitelist at all
-        allows everything, an empty one nothing) and not blacklisted, entries being globs.
-        """
-        white = self.whitelist is None or _listed(self.whitelist, group, kind)
-        return white and not _listed(self.blacklist, group, kind)
+
+def permitted(
+    whitelist: Iterable[tuple[str, str]] | None,
+    blacklist: Iterable[tuple[str, str]],
+    group: str,
+    kind: str,
+) -> bool:
+    """Argo CD's rule (``AppProject.IsGroupKindPermitted``) for a namespaced (group, kind).
+
+    Whitelisted (no whitelist at all allows everything, an empty one nothing) and not
+    blacklisted, entries being globs.
+    """
+    white = whitelist is None or _listed(whitelist, group, kind)
+    return white and not _listed(blacklist, group, kind)
 
 
 def _listed(entries: Iterable[tuple[str, str]], group: str, kind: str) -> bool:
-    return any(fnmatch.fnmatchcase(kind, k) and fnmatch.fnmatchcase(group, g) for g, k in entries)
+    exact, globs = _split_entries(tuple(entries))
+    return (group, kind) in exact or any(
+        fnmatch.fnmatchcase(kind, k) and fnmatch.fnmatchcase(group, g) for g, k in globs
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _split_entries(
+    entries: tuple[tuple[str, str], ...],
+) -> tuple[frozenset[tuple[str, str]], tuple[tuple[str, str], ...]]:
+    """(Entries without glob characters, the rest).
+
+    Every object of every app is checked against the same few projects, and a set lookup is
+    what most of them need.
+    """
+    exact = frozenset(e for e in entries if not any(c in "*?[" for c in e[0] + e[1]))
+    return exact, tuple(e for e in entries if e not in exact)
 
 
 _SCP_LIKE = re.compile(r"^([\w.-]+@)?([\w.-]+):(?!//)(.+)$")

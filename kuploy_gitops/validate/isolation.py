@@ -15,7 +15,7 @@ from kuploy_gitops import layout, names
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.errors import InvalidInputError
 from kuploy_gitops.validate import findings as F
-from kuploy_gitops.validate.context import TenantContext, group_kinds, normalise_repo
+from kuploy_gitops.validate.context import TenantContext, group_kinds, normalise_repo, permitted
 from kuploy_gitops.validate.findings import Issue
 from kuploy_gitops.validate.kustomize import is_remote
 from kuploy_gitops.validate.objects import CLUSTER_SCOPED, Path_, as_map, meta
@@ -139,16 +139,9 @@ def check_project(
                 f"namespaceResourceWhitelist allows {', '.join(extra)} (not a tenant kind)",
                 "namespaceResourceWhitelist",
             )
-    project = TenantContext(
-        ctx.student,
-        ctx.namespace,
-        ctx.enforce,
-        ctx.warn,
-        ctx.audit,
-        whitelist=None if white is None else group_kinds(white),
-        blacklist=group_kinds(spec.get("namespaceResourceBlacklist")),
-    )
-    guards = sorted(k for g, k in guard_kinds if project.permitted(g, k))
+    listed = None if white is None else group_kinds(white)
+    black = group_kinds(spec.get("namespaceResourceBlacklist"))
+    guards = sorted(k for g, k in guard_kinds if permitted(listed, black, g, k))
     if guards:
         open_(f"the project lets {', '.join(guards)} sync", "namespaceResourceWhitelist")
     accounts = spec.get("destinationServiceAccounts") or []

@@ -199,7 +199,8 @@ def input_files(folder: Path, boundaries: Iterable[Path] = ()) -> list[Path]:
         for p in d.rglob("*"):
             if ".git" in p.parts or p.is_dir():
                 continue
-            real = inside(p.resolve(), p)
+            # Under a resolved folder only a symlink itself can lead out of it.
+            real = inside(p.resolve(), p) if p.is_symlink() else p
             if not real.is_file():
                 raise UnreadableFile(f"{p}: not a regular file (kustomize input)")
             files.add(p)

@@ -223,9 +223,7 @@ def read_regular(root: str, path: str, boundary: Path | None = None) -> str:
         # not block the open (it is then refused as not a regular file).
         fd = os.open(full, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
     except OSError as exc:
-        if exc.errno != errno.ELOOP:
-            if isinstance(exc, FileNotFoundError) and Path(full).is_symlink():
-                raise UnreadableFile(f"{path}: a symlink to nothing") from exc
+        if exc.errno != errno.ELOOP:  # ELOOP: a symlink (O_NOFOLLOW), dangling or not
             raise
         real = os.path.realpath(full)
         top = os.path.realpath(boundary or root)
