@@ -3,7 +3,8 @@
 Rule ids are stable: CI configurations, docs/validation.md and the broken-manifest corpus
 name them. Add new ids; never rename one.
 The result types (Rule, Finding, Issue) live in ``finding_types.py`` and are re-exported here, as
-are the rules of the tenant boundary's admission policies (``findings_boundary.py``).
+are the rules of the tenant boundary's admission policies (``findings_boundary.py``) and of Pod
+Security (``findings_pss.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,31 @@ from kuploy_gitops.validate.findings_boundary import POD_TOLERATION as POD_TOLER
 from kuploy_gitops.validate.findings_boundary import SERVICE_EXTERNAL_IPS as SERVICE_EXTERNAL_IPS
 from kuploy_gitops.validate.findings_boundary import SERVICE_NO_SELECTOR as SERVICE_NO_SELECTOR
 from kuploy_gitops.validate.findings_boundary import SERVICE_TYPE as SERVICE_TYPE
+from kuploy_gitops.validate.findings_pss import PSS_APPARMOR as PSS_APPARMOR
+from kuploy_gitops.validate.findings_pss import (
+    PSS_CAPABILITIES_BASELINE as PSS_CAPABILITIES_BASELINE,
+)
+from kuploy_gitops.validate.findings_pss import (
+    PSS_CAPABILITIES_RESTRICTED as PSS_CAPABILITIES_RESTRICTED,
+)
+from kuploy_gitops.validate.findings_pss import PSS_HOST_NAMESPACES as PSS_HOST_NAMESPACES
+from kuploy_gitops.validate.findings_pss import PSS_HOST_PATH as PSS_HOST_PATH
+from kuploy_gitops.validate.findings_pss import PSS_HOST_PORTS as PSS_HOST_PORTS
+from kuploy_gitops.validate.findings_pss import PSS_HOST_PROCESS as PSS_HOST_PROCESS
+from kuploy_gitops.validate.findings_pss import PSS_PRIV_ESCALATION as PSS_PRIV_ESCALATION
+from kuploy_gitops.validate.findings_pss import PSS_PRIVILEGED as PSS_PRIVILEGED
+from kuploy_gitops.validate.findings_pss import PSS_PROBE_HOST as PSS_PROBE_HOST
+from kuploy_gitops.validate.findings_pss import PSS_PROC_MOUNT as PSS_PROC_MOUNT
+from kuploy_gitops.validate.findings_pss import (
+    PSS_PROC_MOUNT_RESTRICTED as PSS_PROC_MOUNT_RESTRICTED,
+)
+from kuploy_gitops.validate.findings_pss import PSS_RUN_AS_NON_ROOT as PSS_RUN_AS_NON_ROOT
+from kuploy_gitops.validate.findings_pss import PSS_RUN_AS_USER as PSS_RUN_AS_USER
+from kuploy_gitops.validate.findings_pss import PSS_SECCOMP_BASELINE as PSS_SECCOMP_BASELINE
+from kuploy_gitops.validate.findings_pss import PSS_SECCOMP_RESTRICTED as PSS_SECCOMP_RESTRICTED
+from kuploy_gitops.validate.findings_pss import PSS_SELINUX as PSS_SELINUX
+from kuploy_gitops.validate.findings_pss import PSS_SYSCTLS as PSS_SYSCTLS
+from kuploy_gitops.validate.findings_pss import PSS_VOLUME_TYPES as PSS_VOLUME_TYPES
 
 _RULES = CATALOGUE
 _rule = rule
@@ -98,142 +124,6 @@ API_REMOVED = _rule(
     "The apiVersion was removed from Kubernetes (e.g. extensions/v1beta1).",
     "The API server no longer serves it; the object cannot be created.",
     "Use the replacement apiVersion named in the message and adapt the fields.",
-)
-# -- Pod Security Standards: baseline ----------------------------------------------------------
-PSS_HOST_PROCESS = _rule(
-    "pss.host-process",
-    ERROR,
-    "windowsOptions.hostProcess is true.",
-    "Pod Security baseline forbids Windows host processes.",
-    "Remove hostProcess.",
-)
-PSS_HOST_NAMESPACES = _rule(
-    "pss.host-namespaces",
-    ERROR,
-    "hostNetwork, hostPID or hostIPC is true.",
-    "Pod Security baseline: sharing the node's namespaces breaks tenant isolation.",
-    "Remove hostNetwork/hostPID/hostIPC; expose ports through a Service instead.",
-)
-PSS_PRIVILEGED = _rule(
-    "pss.privileged",
-    ERROR,
-    "A container sets securityContext.privileged: true.",
-    "Pod Security baseline: a privileged container is root on the node.",
-    "Remove privileged: true.",
-)
-PSS_CAPABILITIES_BASELINE = _rule(
-    "pss.capabilities-baseline",
-    ERROR,
-    "capabilities.add names a capability outside the default set (e.g. NET_ADMIN, SYS_ADMIN).",
-    "Pod Security baseline allows only the container runtime's default capabilities.",
-    "Drop the capability from capabilities.add.",
-)
-PSS_HOST_PATH = _rule(
-    "pss.host-path",
-    ERROR,
-    "A hostPath volume.",
-    "Pod Security baseline: hostPath gives access to the node's file system.",
-    "Use an emptyDir, a ConfigMap/Secret volume or a PersistentVolumeClaim.",
-)
-PSS_HOST_PORTS = _rule(
-    "pss.host-ports",
-    ERROR,
-    "A container port sets hostPort.",
-    "Pod Security baseline forbids binding ports on the node.",
-    "Remove hostPort; publish the port with a Service and an Ingress.",
-)
-PSS_APPARMOR = _rule(
-    "pss.apparmor",
-    ERROR,
-    "An AppArmor profile other than RuntimeDefault/Localhost.",
-    "Pod Security baseline forbids disabling AppArmor (Unconfined).",
-    "Remove the AppArmor setting or use RuntimeDefault.",
-)
-PSS_SELINUX = _rule(
-    "pss.selinux",
-    ERROR,
-    "Custom SELinux user/role or a type outside the container types.",
-    "Pod Security baseline forbids custom SELinux options.",
-    "Remove seLinuxOptions.",
-)
-PSS_PROC_MOUNT = _rule(
-    "pss.proc-mount",
-    ERROR,
-    "procMount is not Default.",
-    "Pod Security baseline requires the default masked /proc.",
-    "Remove procMount.",
-)
-PSS_PROBE_HOST = _rule(
-    "pss.probe-host",
-    ERROR,
-    "A probe or lifecycle handler (httpGet or tcpSocket) sets host.",
-    "Pod Security baseline (since 1.34) forbids it: the kubelet would connect to any address.",
-    "Remove host: the kubelet then checks the pod's own IP.",
-)
-PSS_SECCOMP_BASELINE = _rule(
-    "pss.seccomp-baseline",
-    ERROR,
-    "seccompProfile.type is Unconfined.",
-    "Pod Security baseline forbids turning seccomp off.",
-    "Use seccompProfile: {type: RuntimeDefault}.",
-)
-PSS_SYSCTLS = _rule(
-    "pss.sysctls",
-    ERROR,
-    "A sysctl outside the safe set.",
-    "Pod Security baseline allows only namespaced, safe sysctls.",
-    "Remove the sysctl.",
-)
-# -- Pod Security Standards: restricted --------------------------------------------------------
-PSS_VOLUME_TYPES = _rule(
-    "pss.volume-types",
-    ERROR,
-    "A volume type outside configMap, csi, downwardAPI, emptyDir, ephemeral, image, "
-    "persistentVolumeClaim, projected, secret.",
-    "Pod Security restricted allows only these volume types.",
-    "Use one of the allowed volume types (a PVC for storage).",
-)
-PSS_PROC_MOUNT_RESTRICTED = _rule(
-    "pss.proc-mount-restricted",
-    ERROR,
-    "procMount is not Default in a pod with hostUsers: false.",
-    "Pod Security baseline allows it in a user namespace (since 1.35); restricted does not.",
-    "Remove procMount.",
-)
-PSS_PRIV_ESCALATION = _rule(
-    "pss.allow-privilege-escalation",
-    ERROR,
-    "A container does not set securityContext.allowPrivilegeEscalation: false.",
-    "Pod Security restricted requires it on every container.",
-    "Set securityContext.allowPrivilegeEscalation: false on every container.",
-)
-PSS_RUN_AS_NON_ROOT = _rule(
-    "pss.run-as-non-root",
-    ERROR,
-    "runAsNonRoot is not true (at pod level or on every container).",
-    "Pod Security restricted requires containers to run as non-root.",
-    "Set spec.securityContext.runAsNonRoot: true and use an image with a non-root USER.",
-)
-PSS_RUN_AS_USER = _rule(
-    "pss.run-as-user",
-    ERROR,
-    "runAsUser is 0 (root).",
-    "Pod Security restricted forbids running as UID 0.",
-    "Use a non-zero runAsUser.",
-)
-PSS_SECCOMP_RESTRICTED = _rule(
-    "pss.seccomp-restricted",
-    ERROR,
-    "No seccompProfile RuntimeDefault/Localhost (at pod level or on every container).",
-    "Pod Security restricted requires a seccomp profile.",
-    "Set spec.securityContext.seccompProfile: {type: RuntimeDefault}.",
-)
-PSS_CAPABILITIES_RESTRICTED = _rule(
-    "pss.capabilities-restricted",
-    ERROR,
-    "capabilities.drop lacks ALL, or add has anything but NET_BIND_SERVICE.",
-    "Pod Security restricted requires dropping all capabilities.",
-    "Set securityContext.capabilities: {drop: [ALL]} on every container.",
 )
 # -- quota and limits ------------------------------------------------------------------------
 QUOTA_REQUESTS = _rule(
