@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from kuploy_gitops import layout, yamlio
+from kuploy_gitops import layout, repourl, yamlio
 from kuploy_gitops.config import PlatformConfig, Reader
 from kuploy_gitops.errors import ConfigError, ConflictError, InvalidInputError, KuployError
 from kuploy_gitops.names import (
@@ -155,12 +155,9 @@ def check_app(spec: TenantSpec, app: AppSpec, cfg: PlatformConfig) -> None:
     """Check one app of a tenant (names, port, env, size within the tier)."""
     check_app_name(app.name)
     if app.mode == "repo":
-        if not app.repo or any(c.isspace() for c in app.repo):
-            raise InvalidInputError(f"repo URL {app.repo!r} is not a URL", hint="e.g. https://…")
-        if app.path.startswith("/") or ".." in app.path.split("/"):
-            raise InvalidInputError(
-                f"path {app.path!r} must be relative inside the repo", hint="e.g. deploy"
-            )
+        repourl.parse(app.repo, repourl.git_host(cfg.github.api_url), cfg.github_org)
+        repourl.check_path(app.path)
+        repourl.check_revision(app.revision)
         return
     if app.mode != "managed":
         raise InvalidInputError(f"app mode {app.mode!r} is unknown", hint="use managed or repo")

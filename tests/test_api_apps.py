@@ -231,3 +231,102 @@ def test_app_add_refuses_a_malformed_image(platform: Path, image: str) -> None:
     with pytest.raises(InvalidInputError, match="is not an image reference"):
         api.app_add(platform, api.AppOptions(student="kim", app="web", image=image, port=80))
     assert git(platform, "rev-parse", "HEAD") == before
+
+
+def add_repo(repo: Path, url: str, student: str = "kim", app: str = "api", **kw: object) -> None:
+    opts = api.AppOptions(student=student, app=app, repo_url=url, **kw)  # type: ignore[arg-type]
+    api.app_add(repo, opts)
+
+
+@pytest.mark.parametrize(
+    ("url", "match"),
+    [
+        ("https://github.com/konkuk-kuploy/*", "does not name one repository"),
+        ("!https://github.com/konkuk-kuploy/kim-api", "must be a plain https://"),
+        ("file:///etc", "must be a plain https://"),
+        ("http://github.com/konkuk-kuploy/kim-api", "must be a plain https://"),
+        ("https://github.com:8443/konkuk-kuploy/kim-api", "must be a plain https://"),
+        ("https://github.com/konkuk-kuploy/kim-api?ref=x", "must be a plain https://"),
+        ("https://gitlab.com/konkuk-kuploy/kim-api", "not on the platform's git host github.com"),
+        ("https://github.com/someone-else/kim-api", "outside the platform's organisation"),
+        ("git@github.com:someone-else/kim-api.git", "outside the platform's organisation"),
+        ("https://github.com/konkuk-kuploy/kim-api/tree/main", "does not name one repository"),
+        ("https://github.com/konkuk-kuploy/..", "does not name one repository"),
+        ("https://github.com/konkuk-kuploy", "does not name one repository"),
+        ("kim-api", "must be a plain https://"),
+    ],
+)
+def test_repo_urls_outside_the_grammar_are_refused(tenant: Path, url: str, match: str) -> None:
+    before = tree_snapshot(tenant)
+    with pytest.raises(InvalidInputError, match=match):
+        add_repo(tenant, url)
+    assert tree_snapshot(tenant) == before
+
+
+def test_a_token_in_a_repo_url_is_refused_and_never_shown(tenant: Path) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        add_repo(tenant, "https://ghp_secret123@github.com/konkuk-kuploy/kim-api.git")
+    assert "ghp_secret123" not in str(info.value) and "***@github.com" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://github.com/konkuk-kuploy/kim-api",
+        "https://github.com/Konkuk-Kuploy/kim-api.git",
+        "git@github.com:konkuk-kuploy/kim-api.git",
+        "ssh://git@github.com/konkuk-kuploy/kim-api.git",
+    ],
+)
+def test_repo_urls_of_the_grammar_are_taken(tenant: Path, url: str) -> None:
+    add_repo(tenant, url)
+    assert "add app api for kim (repo)" in git(tenant, "log", "-1", "--format=%s")
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"path": "/etc"}, "path '/etc' must be a relative folder"),
+        ({"path": "deploy/../../x"}, "must be a relative folder"),
+        ({"revision": "--upload-pack=x"}, "is not a branch, tag or commit"),
+        ({"revision": "main..dev"}, "is not a branch, tag or commit"),
+        ({"revision": ""}, "is not a branch, tag or commit"),
+    ],
+)
+def test_repo_path_and_revision_grammar(tenant: Path, kw: dict[str, str], match: str) -> None:
+    with pytest.raises(InvalidInputError, match=match):
+        add_repo(tenant, "https://github.com/konkuk-kuploy/kim-api.git", **kw)
+
+
+def test_the_git_host_of_an_enterprise_server_is_its_api_host(platform: Path) -> None:
+    path = platform / layout.CONFIG_FILE
+    data = yamlio.load(path.read_text())
+    data["github"]["api_url"] = "https://git.konkuk.ac.kr/api/v3"
+    path.write_text(yamlio.dump(data))
+    git(platform, "commit", "-qam", "GitHub Enterprise Server")
+    api.onboard(platform, api.OnboardOptions(student="kim"))
+    add_repo(platform, "https://git.konkuk.ac.kr/konkuk-kuploy/kim-api.git")
+    with pytest.raises(InvalidInputError, match="not on the platform's git host git.konkuk.ac.kr"):
+        add_repo(platform, "https://github.com/konkuk-kuploy/kim-web.git", app="web")
+
+
+def test_another_students_repo_needs_the_admin_to_say_so(tenant: Path) -> None:
+    api.onboard(tenant, api.OnboardOptions(student="lee"))
+    api.onboard(tenant, api.OnboardOptions(student="kim-lee"))
+    before = tree_snapshot(tenant)
+    # Named for another student by `github setup`'s pattern ({student}-{app}).
+    with pytest.raises(InvalidInputError, match="named for student 'lee', not 'kim'") as info:
+        add_repo(tenant, "https://github.com/konkuk-kuploy/lee-web.git")
+    assert "--other-students-repo" in info.value.hint
+    # The longest student name wins: kim-lee-web is kim-lee's, not kim's app "lee-web".
+    with pytest.raises(InvalidInputError, match="named for student 'kim-lee'"):
+        add_repo(tenant, "https://github.com/konkuk-kuploy/kim-lee-web.git")
+    assert tree_snapshot(tenant) == before
+    # Already an app of another tenant, whatever its name.
+    add_repo(tenant, "https://github.com/konkuk-kuploy/team-7.git", student="lee", app="team")
+    with pytest.raises(InvalidInputError, match="is an app of student 'lee', not 'kim'"):
+        add_repo(tenant, "git@github.com:Konkuk-Kuploy/team-7.git")
+    # Said on purpose: shared.
+    add_repo(tenant, "https://github.com/konkuk-kuploy/team-7.git", other_students_repo=True)
+    add_repo(tenant, "https://github.com/konkuk-kuploy/kim-site.git", app="site")
+    assert "add app site for kim" in git(tenant, "log", "-1", "--format=%s")

@@ -119,6 +119,12 @@ def test_dry_run_prints_diff_and_writes_nothing(platform: Path) -> None:
         ),
         (["offboard", "nobody"], 5, "'nobody'"),
         (["onboard"], 2, "missing STUDENT"),
+        (["app", "add", "kim", "api", "--repo", "file:///etc"], 4, "'file:///etc'"),
+        (
+            ["app", "add", "kim", "api", "--repo", "https://github.com/konkuk-kuploy/lee-api"],
+            4,
+            "named for student 'lee'",
+        ),
     ],
 )
 def test_user_errors_are_one_red_line(
@@ -127,6 +133,7 @@ def test_user_errors_are_one_red_line(
     from kuploy_gitops import api
 
     api.onboard(platform, api.OnboardOptions(student="kim"))
+    api.onboard(platform, api.OnboardOptions(student="lee"))
     before = tree_snapshot(platform)
     got, out, err = invoke("-C", str(platform), *args)
     assert got == code
@@ -223,3 +230,16 @@ def test_demo_command(tmp_path: Path) -> None:
     assert len(tenant_spec.list_students(tmp_path / "d")) == 3
     code, out, _ = invoke("demo", str(tmp_path / "d"))  # re-running is harmless
     assert code == 0
+
+
+def test_app_add_shares_another_students_repo_only_when_told(platform: Path) -> None:
+    from kuploy_gitops import api
+
+    for student in ("kim", "lee"):
+        api.onboard(platform, api.OnboardOptions(student=student))
+    url = "https://github.com/konkuk-kuploy/lee-api.git"
+    args = ["-C", str(platform), "app", "add", "kim", "api", "--repo", url]
+    assert invoke(*args)[0] == 4
+    code, out, err = invoke(*args, "--other-students-repo")
+    assert code == 0, err
+    assert url in (platform / layout.application_file("kim", "api")).read_text()

@@ -22,7 +22,8 @@ TOKEN = "ghp_cliTestToken0123456789abcdef"
 
 @pytest.fixture
 def fake() -> Iterator[FakeGitHub]:
-    with FakeGitHub(ORG) as server:
+    # The CLI finds the fake through kuploy.yaml's api_url, as an Enterprise Server on 127.0.0.1.
+    with FakeGitHub(ORG, web_host="127.0.0.1") as server:
         server.add_token(TOKEN)
         server.add_user("minji-k")
         server.add_user("jisoo-p")
@@ -67,7 +68,7 @@ def invoke(repo: Path, *args: str, token: str | None = TOKEN) -> tuple[int, str]
 def test_github_setup_and_rerun(platform_repo: Path, fake: FakeGitHub, argocd: FakeArgoCD) -> None:
     code, out = invoke(platform_repo, "github", "setup", "kim-minji")
     assert code == 0, out
-    assert "ready: https://github.example/konkuk-kuploy/kim-minji-web" in out
+    assert "ready: https://127.0.0.1/konkuk-kuploy/kim-minji-web" in out
     assert "created" in out and "collaborator" in out and "deploy key" in out
     assert "docker-registry" not in out  # public packages: no pull secret to create
     assert TOKEN not in out and argocd_double.ADMIN_TOKEN not in out

@@ -148,7 +148,7 @@ def assert_deploy_valid(
         assert report.objects == 3
 
 
-SSH_URL = f"git@github.example:{REPO}.git"
+SSH_URL = f"git@github.com:{REPO}.git"
 KEY_TITLE = "kuploy Argo CD read-only (konkuk-lab)"
 
 
@@ -718,9 +718,9 @@ def test_an_app_from_another_repo_is_refused_before_github(
 ) -> None:
     api.app_add(
         platform_repo,
-        api.AppOptions(student="kim-minji", app="web", repo_url="https://git.example/kim/web.git"),
+        api.AppOptions(student="kim-minji", app="web", repo_url="https://github.com/konkuk-kuploy/kim-minji-site.git"),
     )
-    with pytest.raises(ConflictError, match="already deploys from https://git.example/kim"):
+    with pytest.raises(ConflictError, match="already deploys from https://github.com/konkuk-kuploy/kim-minji-site"):
         run_setup(platform_repo, gh, clock)
     assert fake.log == []
 
@@ -812,7 +812,7 @@ def test_an_https_source_of_the_same_repo_moves_to_the_ssh_url(
         api.AppOptions(
             student="kim-minji",
             app="web",
-            repo_url=f"https://github.example/{REPO}.git",
+            repo_url=f"https://github.com/{REPO}.git",
             path="deploy",
             revision="main",
         ),

@@ -25,8 +25,8 @@ FULL = TenantSpec(
     expires="2027-02-28",
     apps=(
         AppSpec(name="web", mode="managed", image="x:1", port=80),
-        AppSpec(name="api", mode="repo", repo="https://github.com/o/kim-api.git"),
-        AppSpec(name="api2", mode="repo", repo="https://github.com/o/kim-api.git"),
+        AppSpec(name="api", mode="repo", repo="https://github.com/konkuk-kuploy/kim-api.git"),
+        AppSpec(name="api2", mode="repo", repo="https://github.com/konkuk-kuploy/kim-api.git"),
     ),
 )
 OWNED = {
@@ -358,8 +358,8 @@ def test_rbac_subject_is_the_github_login_when_known() -> None:
 def test_source_repos() -> None:
     assert manifests.source_repos(CFG, BARE) == [CFG.repo_url]
     assert manifests.source_repos(CFG, FULL) == [
+        "https://github.com/konkuk-kuploy/kim-api.git",
         "https://github.com/konkuk-kuploy/platform-gitops.git",
-        "https://github.com/o/kim-api.git",
     ]
 
 

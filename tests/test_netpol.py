@@ -22,7 +22,7 @@ CFG = config.parse_config(DATA)
 KIM = TenantSpec(student="kim", tier="small")
 WEB = AppSpec(name="web", mode="managed", image="x:1", port=8080)
 API = AppSpec(name="api", mode="managed", image="x:1", port=3000)
-REPO = AppSpec(name="blog", mode="repo", repo="https://github.com/o/kim-blog.git")
+REPO = AppSpec(name="blog", mode="repo", repo="https://github.com/konkuk-kuploy/kim-blog.git")
 
 
 def parse_cluster(**cluster: Any) -> config.PlatformConfig:

@@ -74,7 +74,7 @@ def test_validate_reports_the_broken_spec_as_a_finding(platform: Path, kim: Path
 
 CFG = config.parse_config(config.default_config_data())
 WEB = AppSpec(name="web", mode="managed", image="ghcr.io/o/web:1", port=8080)
-API = AppSpec(name="api", mode="repo", repo="https://github.com/o/kim-api.git")
+API = AppSpec(name="api", mode="repo", repo="https://github.com/konkuk-kuploy/kim-api.git")
 KIM = TenantSpec(student="kim", tier="small", apps=(API, WEB))
 
 
@@ -136,8 +136,8 @@ def test_expiry_checked_as_a_date_only_when_asked() -> None:
     [
         (replace(API, repo=""), "repo URL '' is not a URL"),
         (replace(API, repo="https://x/a b"), "repo URL 'https://x/a b' is not a URL"),
-        (replace(API, path="/deploy"), "path '/deploy' must be relative inside the repo"),
-        (replace(API, path="deploy/../.."), "path 'deploy/../..' must be relative inside the repo"),
+        (replace(API, path="/deploy"), "path '/deploy' must be a relative folder inside the repo"),
+        (replace(API, path="deploy/../.."), "path 'deploy/../..' must be a relative folder inside the repo"),
         (replace(WEB, mode="helm"), "app mode 'helm' is unknown"),
         (replace(WEB, image=""), "image '' is not an image reference"),
         (replace(WEB, image="a b:1"), "image 'a b:1' is not an image reference"),
@@ -226,7 +226,7 @@ def test_spec_data_round_trip() -> None:
         "apps": {
             "api": {
                 "mode": "repo",
-                "repo": "https://github.com/o/kim-api.git",
+                "repo": "https://github.com/konkuk-kuploy/kim-api.git",
                 "path": "deploy",
                 "revision": "main",
             },
@@ -544,8 +544,9 @@ def test_require_valid_spec(tmp_path: Path) -> None:
 
 
 def test_more_hints() -> None:
-    assert refused(replace(KIM, apps=(replace(API, repo=""),))).hint == "e.g. https://…"
-    assert refused(replace(KIM, apps=(replace(API, path="/x"),))).hint == "e.g. deploy"
+    no_repo = refused(replace(KIM, apps=(replace(API, repo=""),)))
+    assert no_repo.hint.startswith("use https://github.com/konkuk-kuploy/")
+    assert refused(replace(KIM, apps=(replace(API, path="/x"),))).hint.endswith("e.g. deploy")
     assert refused(with_app(image="")).hint == (
         "registry/path:tag or @sha256:<digest>, lowercase path, e.g. ghcr.io/org/app:1.0"
     )

@@ -48,6 +48,11 @@ def app() -> None:
 @click.option("--repo", "repo_url", default="", help="Student-repo mode: the repo URL.")
 @click.option("--path", "repo_path", default="deploy", show_default=True)
 @click.option("--revision", default="main", show_default=True)
+@click.option(
+    "--other-students-repo",
+    is_flag=True,
+    help="Student-repo mode: allow a repo that belongs to another student (shared on purpose).",
+)
 @dry_run_option
 @push_option
 @pass_ctx
@@ -64,6 +69,7 @@ def app_add(
     repo_url: str,
     repo_path: str,
     revision: str,
+    other_students_repo: bool,
     dry_run: bool,
     push: bool,
 ) -> None:
@@ -84,6 +90,7 @@ def app_add(
             repo_url=repo_url,
             path=repo_path,
             revision=revision,
+            other_students_repo=other_students_repo,
         ),
         dry_run=dry_run,
         push=push,

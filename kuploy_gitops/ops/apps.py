@@ -6,8 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kuploy_gitops import names, sizes, tenant_spec
+from kuploy_gitops import names, repourl, sizes, tenant_spec
+from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.errors import ConflictError, InvalidInputError, UsageError
+from kuploy_gitops.gitrepo import GitRepo
+from kuploy_gitops.ops.tenants import specs_mentioning
 from kuploy_gitops.ops.writing import finish, tenant_plan, writing
 from kuploy_gitops.plan import ApplyResult, FilePlan
 from kuploy_gitops.tenant_spec import AppSpec
@@ -28,6 +31,7 @@ class AppOptions:
     repo_url: str = ""
     path: str = "deploy"
     revision: str = "main"
+    other_students_repo: bool = False  # the admin shares another student's repo on purpose
 
 
 def parse_env_pair(text: str) -> tuple[str, str]:
@@ -72,6 +76,35 @@ def app_spec(opts: AppOptions) -> AppSpec:
     )
 
 
+def check_repo_owner(git: GitRepo, cfg: PlatformConfig, student: str, url: str) -> None:
+    """Refuse another student's repo: one another tenant's app uses, or one named for them.
+
+    A repo is another student's when another tenant's spec already has an app from it, or when
+    its name is what `github setup` would call a repo of another student (``github.
+    student_repo_name``; the longest matching student name wins, so ``kim-lee-web`` is
+    ``kim-lee``'s, not ``kim``'s app ``lee-web``). Sharing one on purpose takes
+    ``--other-students-repo``.
+    """
+    ref = repourl.parse(url, repourl.git_host(cfg.github.api_url), cfg.github_org)
+    host, org = ref.host, cfg.github_org
+    users = sorted(
+        other.student
+        for other in specs_mentioning(git, [ref.name])
+        if other.student != student
+        and any(
+            a.mode == "repo" and repourl.key_of(a.repo, host, org) == ref.key for a in other.apps
+        )
+    )
+    named = repourl.named_for(ref.name, cfg.student_repo_name, tenant_spec.list_students(git.path))
+    owner = users[0] if users else (named[0] if named and named[0] != student else "")
+    if owner:
+        why = "an app of" if users else "named for"
+        raise InvalidInputError(
+            f"repo {ref.org}/{ref.name} is {why} student {owner!r}, not {student!r}",
+            hint=f"give {student}'s own repo, or pass --other-students-repo to share it on purpose",
+        )
+
+
 def app_add(
     repo: Path,
     opts: AppOptions,
@@ -96,6 +129,8 @@ def app_add(
             )
         new = spec.with_app(app)
         tenant_spec.check_app(new, app, cfg)
+        if app.mode == "repo" and not opts.other_students_repo:
+            check_repo_owner(git, cfg, opts.student, app.repo)
         fplan = FilePlan(repo)
         tenant_plan(fplan, cfg, new)
         return finish(

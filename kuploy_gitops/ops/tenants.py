@@ -131,18 +131,17 @@ def relogin(current: TenantSpec | None, github: str) -> str:
     return f"GitHub login {current.github} -> {github}"
 
 
-def login_owners(git: GitRepo, logins: Iterable[str]) -> dict[str, str]:
-    """The tenant bound to each of ``logins`` (lowercase login -> student), where one is.
+def specs_mentioning(git: GitRepo, needles: Iterable[str]) -> list[TenantSpec]:
+    """The active tenants' specs whose text holds one of ``needles`` (case-insensitive).
 
-    GitHub logins are case-insensitive, so ``Kim-GH`` and ``kim-gh`` are the same account. One
-    ``git grep`` finds the specs whose text holds a login, and only those are parsed:
-    onboarding one student into a repo of thousands stays a matter of that student's files.
+    One ``git grep`` finds the candidate spec files and only those are parsed: a check against
+    every other tenant stays a matter of a few files in a repo of thousands. Callers confirm
+    the match on the parsed spec (the text may hold the needle elsewhere).
     """
-    wanted = {x.lower() for x in logins if x}
-    owners: dict[str, str] = {}
+    wanted = sorted({x.lower() for x in needles if x})
     if not wanted:
-        return owners
-    patterns = [arg for login in sorted(wanted) for arg in ("-e", login)]
+        return []
+    patterns = [arg for needle in wanted for arg in ("-e", needle)]
     found = git.run(
         "grep",
         "-l",
@@ -157,14 +156,28 @@ def login_owners(git: GitRepo, logins: Iterable[str]) -> dict[str, str]:
     )
     if found.returncode not in (0, 1):  # 1: no match
         raise GitError(f"git grep failed in {git.path}: {found.stderr.strip()}")
+    specs: list[TenantSpec] = []
     for path in found.stdout.split("\0"):
         folder, _, name = path.rpartition("/")
         if folder != layout.TENANTS_DIR or not name.endswith(".yaml"):
             continue  # archived specs, other files
         spec = tenant_spec.read_spec(git.path, name.removesuffix(".yaml"))
-        if spec is not None and spec.github.lower() in wanted:
-            owners[spec.github.lower()] = spec.student
-    return owners
+        if spec is not None:
+            specs.append(spec)
+    return specs
+
+
+def login_owners(git: GitRepo, logins: Iterable[str]) -> dict[str, str]:
+    """The tenant bound to each of ``logins`` (lowercase login -> student), where one is.
+
+    GitHub logins are case-insensitive, so ``Kim-GH`` and ``kim-gh`` are the same account.
+    """
+    wanted = {x.lower() for x in logins if x}
+    return {
+        spec.github.lower(): spec.student
+        for spec in specs_mentioning(git, wanted)
+        if spec.github.lower() in wanted
+    }
 
 
 def check_login_free(spec: TenantSpec, owners: Mapping[str, str]) -> None:

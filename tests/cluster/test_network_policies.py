@@ -26,7 +26,7 @@ SPEC = TenantSpec(
     tier="small",
     apps=(
         AppSpec(name="web", mode="managed", image="ghcr.io/o/web:1", port=8080),
-        AppSpec(name="blog", mode="repo", repo="https://github.com/o/net-kim-blog.git"),
+        AppSpec(name="blog", mode="repo", repo="https://github.com/konkuk-kuploy/net-kim-blog.git"),
     ),
 )
 

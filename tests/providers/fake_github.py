@@ -47,9 +47,14 @@ class Fault:
 class FakeGitHub(Operations):
     """The fake server's state and behaviour; start with :meth:`start` (or use as a context)."""
 
-    def __init__(self, org: str = "konkuk-kuploy", *, prefix: str = "") -> None:
+    def __init__(
+        self, org: str = "konkuk-kuploy", *, prefix: str = "", web_host: str = "github.com"
+    ) -> None:
         self.org = org
         self.prefix = prefix  # "/api/v3" serves like GitHub Enterprise Server
+        # The host of repos' web and SSH URLs: github.com for api.github.com; an Enterprise
+        # Server's own host (the API's) when tests configure the fake as one.
+        self.web_host = web_host
         self.users: set[str] = {"kuploy-admin"}
         self.org_members: dict[str, set[str]] = {org: {"kuploy-admin"}}
         self.teams: dict[tuple[str, str], dict[str, str]] = {}  # (org, slug) -> login -> state

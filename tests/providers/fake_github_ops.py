@@ -74,6 +74,7 @@ class Operations:
 
     # Set by FakeGitHub.__init__.
     base_url: str
+    web_host: str
     repos: dict[str, Repo]
     blobs: dict[str, bytes]
     trees: dict[str, dict[str, str]]
@@ -135,7 +136,7 @@ class Operations:
         status: str = "200",
     ) -> dict[str, Any]:
         api = f"{self.base_url}/repos/{repo.full_name}"
-        web = f"https://github.example/{repo.full_name}"
+        web = f"https://{self.web_host}/{repo.full_name}"
         return self._shape(
             method,
             template,
@@ -154,8 +155,8 @@ class Operations:
                 "url": api,
                 "html_url": web,
                 "clone_url": f"{web}.git",
-                "git_url": f"git://github.example/{repo.full_name}.git",
-                "ssh_url": f"git@github.example:{repo.full_name}.git",
+                "git_url": f"git://{self.web_host}/{repo.full_name}.git",
+                "ssh_url": f"git@{self.web_host}:{repo.full_name}.git",
                 "hooks_url": f"{api}/hooks",
             },
         )
@@ -193,7 +194,7 @@ class Operations:
                 "sha": sha,
                 "node_id": f"C_{sha[:8]}",
                 "url": f"{api}/git/commits/{sha}",
-                "html_url": f"https://github.example/{repo.full_name}/commit/{sha}",
+                "html_url": f"https://{self.web_host}/{repo.full_name}/commit/{sha}",
                 "author": person,
                 "committer": person,
                 "message": c["message"],
@@ -202,7 +203,7 @@ class Operations:
                     {
                         "sha": p,
                         "url": f"{api}/git/commits/{p}",
-                        "html_url": f"https://github.example/c/{p}",
+                        "html_url": f"https://github.com/c/{p}",
                     }
                     for p in c["parents"]
                 ],

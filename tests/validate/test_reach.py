@@ -22,7 +22,7 @@ from kuploy_gitops.validate.tree import Doc
 
 CFG = config.parse_config(config.default_config_data())
 WEB = AppSpec(name="web", mode="managed", image="ghcr.io/konkuk-kuploy/web:1", port=8080)
-REPO = AppSpec(name="blog", mode="repo", repo="https://github.com/o/kim-blog.git")
+REPO = AppSpec(name="blog", mode="repo", repo="https://github.com/konkuk-kuploy/kim-blog.git")
 KIM = TenantSpec(student="kim", tier="small", apps=(WEB,))
 
 
