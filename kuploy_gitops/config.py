@@ -460,10 +460,11 @@ def parse_config(data: Any, source: str = layout.CONFIG_FILE) -> PlatformConfig:
     )
 
 
-# A registry host (lowercase, optional port) and optional repository path components, as image
-# references spell them (the distribution spec's name grammar): no scheme, tag, digest or glob.
+# A registry host (lowercase, optional port) and at least one repository path component (the
+# namespace: a bare registry would admit every user's images), as image references spell them
+# (the distribution spec's name grammar): no scheme, tag, digest or glob.
 _REGISTRY_PREFIX = re.compile(
-    r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*/?$"
+    r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)+/?$"
 )
 
 
@@ -479,8 +480,9 @@ def _registries(r: Reader, value: Any) -> list[str]:
         if not isinstance(item, str) or not _REGISTRY_PREFIX.match(item):
             raise r.fail(
                 f"registries[{i}]",
-                f"{item!r} is not a registry prefix: write it as images name it, lowercase, "
-                "without scheme, tag or wildcard (e.g. ghcr.io/my-org/ or docker.io/library/)",
+                f"{item!r} is not a registry prefix with a namespace: write it as images name "
+                "it, lowercase, without scheme, tag or wildcard, with the namespace (e.g. "
+                "ghcr.io/my-org/ or docker.io/library/; a bare registry admits anyone's images)",
             )
         # A prefix ends at a path separator: 'ghcr.io/org' must not admit 'ghcr.io/org-evil/x'.
         out.append(item if item.endswith("/") else f"{item}/")

@@ -68,6 +68,9 @@ def test_a_bad_level_is_refused() -> None:
         "",
         "/",
         5,
+        "ghcr.io/",
+        "ghcr.io",
+        "localhost:5000/",
     ],
 )
 def test_registries_must_be_image_reference_prefixes(bad: object) -> None:
@@ -88,9 +91,9 @@ def test_registries_must_be_a_non_empty_list(bad: object) -> None:
 
 def test_registry_prefixes_end_with_a_slash() -> None:
     data = config.default_config_data()
-    data["registries"] = ["ghcr.io/konkuk-kuploy", "localhost:5000/", "docker.io/library/"]
+    data["registries"] = ["ghcr.io/konkuk-kuploy", "localhost:5000/lab", "docker.io/library/"]
     assert config.parse_config(data).registries == (
         "ghcr.io/konkuk-kuploy/",
-        "localhost:5000/",
+        "localhost:5000/lab/",
         "docker.io/library/",
     )
