@@ -11,7 +11,7 @@ import argocd_double
 import pytest
 from argocd_double import FakeArgoCD
 from github import Auth
-from helpers import FakeClock, commit_count, git
+from helpers import FakeClock, commit_count, git, tree_snapshot
 from providers.fake_github import FakeGitHub
 
 from kuploy_gitops import api, config, layout, tenant_spec, yamlio
@@ -22,6 +22,7 @@ from kuploy_gitops.errors import (
     InvalidInputError,
     ProviderError,
 )
+from kuploy_gitops.github import bulk as github_bulk
 from kuploy_gitops.github import ops as github_ops
 from kuploy_gitops.github import teardown
 from kuploy_gitops.github.ops import SetupOptions
@@ -576,7 +577,7 @@ def test_bulk_roster(
     fake.rate_limit("POST", r"/orgs/[^/]+/repos$", kind="secondary")
     seen: list[tuple[int, int]] = []
     students = outcome.students
-    bulk = github_ops.setup_many(
+    bulk = github_bulk.setup_many(
         platform_repo,
         students,
         SetupOptions(student=""),
@@ -593,7 +594,7 @@ def test_bulk_roster(
     assert clock.sleeps == [30.0]
     # Every onboarded student with a login, by default (kim-minji included); re-run: no-op
     # for the two done, and the failure repeats.
-    bulk = github_ops.setup_many(
+    bulk = github_bulk.setup_many(
         platform_repo, [], SetupOptions(student=""), provider=gh, environ={}, sleep=clock.sleep
     )
     changed = {r.student: r.changed for r in bulk.results}
@@ -612,7 +613,7 @@ def test_bulk_stops_when_the_rate_limit_outlasts_the_bounds(
         headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(clock.now) + 3600)},
         times=5,
     )
-    bulk = github_ops.setup_many(
+    bulk = github_bulk.setup_many(
         platform_repo, [], SetupOptions(student=""), provider=gh, environ={}, sleep=clock.sleep
     )
     assert len(bulk.failures) == 1 and bulk.stopped
@@ -718,9 +719,15 @@ def test_an_app_from_another_repo_is_refused_before_github(
 ) -> None:
     api.app_add(
         platform_repo,
-        api.AppOptions(student="kim-minji", app="web", repo_url="https://github.com/konkuk-kuploy/kim-minji-site.git"),
+        api.AppOptions(
+            student="kim-minji",
+            app="web",
+            repo_url="https://github.com/konkuk-kuploy/kim-minji-site.git",
+        ),
     )
-    with pytest.raises(ConflictError, match="already deploys from https://github.com/konkuk-kuploy/kim-minji-site"):
+    with pytest.raises(
+        ConflictError, match="already deploys from https://github.com/konkuk-kuploy/kim-minji-site"
+    ):
         run_setup(platform_repo, gh, clock)
     assert fake.log == []
 
@@ -831,3 +838,64 @@ def test_no_argocd_credentials_fail_before_github(
     with pytest.raises(ConfigError, match="deploy key is registered in Argo CD: no Argo CD"):
         github_ops.setup(platform_repo, SetupOptions(student="kim-minji"), provider=gh, environ={})
     assert fake.writes() == []
+
+
+# -- adopting an existing repo ------------------------------------------------------------------
+
+
+MARKER = "kim-minji-web: deployed by kuploy to konkuk-lab for kim-minji (GitHub minji-k)"
+
+
+def test_last_terms_archived_repo_is_never_handed_over(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+) -> None:
+    old = fake.add_repo(REPO, {"README.md": "last term's project\n", "secret-notes.txt": "x\n"})
+    old.archived = True
+    old.description = "kim-minji-web: deployed by kuploy to konkuk-lab"  # before markers
+    platform_before = tree_snapshot(platform_repo)
+    with pytest.raises(
+        ProviderError, match="already exists and is not marked as kim-minji's"
+    ) as info:
+        run_setup(platform_repo, gh, clock)
+    assert info.value.exit_code == 10 and "and is archived" in info.value.message
+    assert MARKER in (info.value.hint or "")
+    assert old.archived and old.collaborators == {} and old.keys == {}
+    assert fake.writes() == [] and tree_snapshot(platform_repo) == platform_before
+
+
+def test_a_repo_marked_for_another_login_is_refused(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+) -> None:
+    other = fake.add_repo(REPO, {"README.md": "hi\n"})
+    other.description = MARKER.replace("minji-k", "someone-else")
+    with pytest.raises(ProviderError, match="not marked as kim-minji's"):
+        run_setup(platform_repo, gh, clock)
+    assert fake.writes() == []
+
+
+def test_a_repo_marked_for_the_student_is_adopted(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+) -> None:
+    # What a run interrupted right after creating the repo leaves: the marker is set at creation.
+    mine = fake.add_repo(REPO, {"README.md": "# kim-minji-web\n"})
+    mine.description = MARKER.replace("minji-k", "Minji-K")  # logins are case-insensitive
+    result = run_setup(platform_repo, gh, clock)
+    steps = {s.name: s.status for s in result.steps}
+    assert steps["repo"] == "repaired" and steps["collaborator"] == "created"
+    assert [login for login, _ in mine.invitations.values()] == ["minji-k"]
+    assert fake.repo(REPO).description == MARKER
+
+
+def test_created_repos_carry_the_marker_and_recorded_ones_get_it(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+) -> None:
+    run_setup(platform_repo, gh, clock)
+    assert fake.repo(REPO).description == MARKER
+    # A repo set up before markers existed: the platform repo records it as this app's source.
+    fake.repo(REPO).description = "kim-minji-web: deployed by kuploy to konkuk-lab"
+    result = run_setup(platform_repo, gh, clock)
+    assert (result.steps[0].status, result.steps[0].detail) == (
+        "repaired",
+        f"{REPO}: marked as kim-minji's",
+    )
+    assert fake.repo(REPO).description == MARKER

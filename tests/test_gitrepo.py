@@ -195,7 +195,10 @@ def test_remote_prefers_origin(work: Path, tmp_path: Path) -> None:
 
 
 def test_redact() -> None:
-    assert redact("fatal: https://x:ghp_abc@github.com/konkuk-kuploy/r") == "fatal: https://***@github.com/konkuk-kuploy/r"
+    assert (
+        redact("fatal: https://x:ghp_abc@github.com/konkuk-kuploy/r")
+        == "fatal: https://***@github.com/konkuk-kuploy/r"
+    )
     assert redact("HTTPS://tok@h/x and ssh://u@h2/y") == "HTTPS://***@h/x and ssh://***@h2/y"
     assert redact("git@github.com:o/r.git") == "git@github.com:o/r.git"  # no scheme: no secret
     assert redact("https://github.com/konkuk-kuploy/r") == "https://github.com/konkuk-kuploy/r"

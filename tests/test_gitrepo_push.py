@@ -66,7 +66,10 @@ def test_push_failure_redacts_credentials(platform: Path) -> None:
 
 
 def test_redact() -> None:
-    assert redact("fatal: https://x:ghp_abc@github.com/konkuk-kuploy/r") == "fatal: https://***@github.com/konkuk-kuploy/r"
+    assert (
+        redact("fatal: https://x:ghp_abc@github.com/konkuk-kuploy/r")
+        == "fatal: https://***@github.com/konkuk-kuploy/r"
+    )
 
 
 def test_lock_refuses_second_writer_and_takes_over_stale(platform: Path) -> None:

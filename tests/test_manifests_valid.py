@@ -125,7 +125,9 @@ def test_every_option_renders_schema_valid(platform: Path, data_dir: Path) -> No
     )
     api.app_add(
         platform,
-        api.AppOptions(student="kim", app="api", repo_url="https://github.com/konkuk-kuploy/kim-api.git"),
+        api.AppOptions(
+            student="kim", app="api", repo_url="https://github.com/konkuk-kuploy/kim-api.git"
+        ),
     )
     assert check_repo(platform, data_dir) > 15
 

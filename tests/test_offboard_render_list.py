@@ -19,7 +19,9 @@ def two(platform: Path) -> Path:
     api.app_add(platform, api.AppOptions(student="kim", app="web", image="ghcr.io/o/w:1", port=80))
     api.app_add(
         platform,
-        api.AppOptions(student="kim", app="api", repo_url="https://github.com/konkuk-kuploy/kim-api.git"),
+        api.AppOptions(
+            student="kim", app="api", repo_url="https://github.com/konkuk-kuploy/kim-api.git"
+        ),
     )
     return platform
 

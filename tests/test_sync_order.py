@@ -187,7 +187,9 @@ def repo(demo_repo: Path) -> Path:
     api.app_add(
         demo_repo,
         api.AppOptions(
-            student="lee-jun", app="api", repo_url="https://github.com/konkuk-kuploy/lee-jun-api.git"
+            student="lee-jun",
+            app="api",
+            repo_url="https://github.com/konkuk-kuploy/lee-jun-api.git",
         ),
     )
     return demo_repo

@@ -137,7 +137,10 @@ def test_expiry_checked_as_a_date_only_when_asked() -> None:
         (replace(API, repo=""), "repo URL '' is not a URL"),
         (replace(API, repo="https://x/a b"), "repo URL 'https://x/a b' is not a URL"),
         (replace(API, path="/deploy"), "path '/deploy' must be a relative folder inside the repo"),
-        (replace(API, path="deploy/../.."), "path 'deploy/../..' must be a relative folder inside the repo"),
+        (
+            replace(API, path="deploy/../.."),
+            "path 'deploy/../..' must be a relative folder inside the repo",
+        ),
         (replace(WEB, mode="helm"), "app mode 'helm' is unknown"),
         (replace(WEB, image=""), "image '' is not an image reference"),
         (replace(WEB, image="a b:1"), "image 'a b:1' is not an image reference"),

@@ -22,7 +22,8 @@ from kuploy_gitops.errors import UsageError
 from kuploy_gitops.sizes import DEFAULT_SIZE, SIZES
 
 if TYPE_CHECKING:
-    from kuploy_gitops.github.ops import BulkResult, SetupOptions, SetupResult
+    from kuploy_gitops.github.bulk import BulkResult
+    from kuploy_gitops.github.ops import SetupOptions, SetupResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -112,6 +113,7 @@ def run_bulk_setup(
     An empty ``students`` means every onboarded student with a GitHub login; one student is
     set up directly (its own error, not a bulk summary). Also used by `onboard --github-setup`.
     """
+    from kuploy_gitops.github import bulk as batch
     from kuploy_gitops.github import ops
 
     opts = opts or ops.SetupOptions(student="")
@@ -119,9 +121,9 @@ def run_bulk_setup(
         _setup_one(ctx, ops.setup(ctx.repo, replace(opts, student=students[0])), output)
         return
     with progress(ctx, "github setup") as report:
-        bulk = ops.setup_many(ctx.repo, students, opts, progress=report)
+        bulk = batch.setup_many(ctx.repo, students, opts, progress=report)
     _print_bulk(ctx, bulk, output)
-    ops.ensure_all_set_up(bulk)
+    batch.ensure_all_set_up(bulk)
 
 
 def _setup_one(ctx: Ctx, result: SetupResult, output: str) -> None:

@@ -23,19 +23,18 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kuploy_gitops import config, layout, sizes, tenant_spec
+from kuploy_gitops import layout, sizes
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.errors import (
     ConfigError,
     ConflictError,
     InvalidInputError,
-    KuployError,
     ProviderError,
 )
 from kuploy_gitops.github import deploykey, scaffold
@@ -260,7 +259,7 @@ def _setup(
             f"GitHub user {login!r} (student {opts.student!r}) does not exist",
             hint=f"fix the login with `kuploy-gitops onboard {opts.student} --github LOGIN`",
         )
-    info, step = _ensure_repo(cfg, gh, org, name)
+    info, step = _ensure_repo(cfg, gh, org, name, spec, opts.app, login)
     result.steps.append(step)
     result.url = info.html_url
     head = _wait_for_branch(gh, info, sleep)
@@ -291,25 +290,60 @@ def _setup(
     return result
 
 
+def owner_marker(cfg: PlatformConfig, name: str, student: str, login: str) -> str:
+    """The description `github setup` gives a repo it makes: the mark of whose repo it is.
+
+    Set in the same call that creates the repo (so a run interrupted right after still finds
+    its repo marked) and changeable only by org admins, not by the student (write access).
+    """
+    return (
+        f"{name}: deployed by kuploy to {cfg.cluster_name} for {student} (GitHub {login.lower()})"
+    )
+
+
 def _ensure_repo(
-    cfg: PlatformConfig, gh: GitProvider, org: str, name: str
+    cfg: PlatformConfig,
+    gh: GitProvider,
+    org: str,
+    name: str,
+    spec: TenantSpec,
+    app: str,
+    login: str,
 ) -> tuple[RepoInfo, Step]:
     want_private = cfg.github.private
+    marker = owner_marker(cfg, name, spec.student, login)
     info = gh.get_repo(org, name)
     if info is None:
-        description = f"{name}: deployed by kuploy to {cfg.cluster_name}"
         if cfg.github.template_repo:
             info = gh.create_repo_from_template(
-                cfg.github.template_repo, org, name, private=want_private, description=description
+                cfg.github.template_repo, org, name, private=want_private, description=marker
             )
             how = f"from template {cfg.github.template_repo}"
         else:
-            info = gh.create_repo(org, name, private=want_private, description=description)
+            info = gh.create_repo(org, name, private=want_private, description=marker)
             how = "empty"
         return info, Step(
             "repo",
             "created",
             f"{info.full_name} ({how}, {'private' if info.private else 'public'})",
+        )
+    # An existing repo is adopted only when it is this student's: marked so by an earlier run,
+    # or already deployed from by this app (the platform repo says so: an admin's `app add` or
+    # a setup from before the marker). Last term's archived repo of another student with the
+    # same name is neither, and is never unarchived and handed over with its history.
+    current = spec.app(app)
+    recorded = (
+        current is not None
+        and current.mode == "repo"
+        and deploykey.same_repo(current.repo, info.owner, info.name)
+    )
+    if info.description.strip().lower() != marker.lower() and not recorded:
+        raise ProviderError(
+            f"{info.full_name} already exists and is not marked as {spec.student}'s "
+            f"(GitHub {login}){' and is archived' if info.archived else ''}",
+            hint="rename or delete that repo on GitHub (e.g. last term's), or set up this "
+            f"student's app under another name; to hand it over on purpose, set its "
+            f"description to {marker!r} and re-run",
         )
     fixes: list[str] = []
     if info.archived:
@@ -318,6 +352,9 @@ def _ensure_repo(
     if info.private != want_private:
         info = gh.update_repo(org, name, private=want_private)
         fixes.append("made " + ("private" if want_private else "public"))
+    if info.description != marker:
+        info = gh.update_repo(org, name, description=marker)
+        fixes.append("marked as " + spec.student + "'s")
     if fixes:
         return info, Step("repo", "repaired", f"{info.full_name}: {', '.join(fixes)}")
     return info, Step("repo", "ok", info.full_name)
@@ -414,81 +451,4 @@ def _ensure_application(
         "application",
         status,
         f"committed {result.commit[:12]} {layout.application_file(opts.student, opts.app)}",
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# bulk
-
-
-@dataclass
-class BulkResult:
-    """What a bulk setup did: one result per student that finished, one error per failure."""
-
-    results: list[SetupResult] = field(default_factory=list)
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (student, error)
-    stopped: str = ""  # why the batch stopped early (a rate limit that outlasts the bounds)
-
-
-def setup_many(
-    repo: Path,
-    students: Sequence[str],
-    opts: SetupOptions,
-    *,
-    provider: GitProvider | None = None,
-    argocd: RepoRegistry | None = None,
-    environ: Mapping[str, str] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    progress: Progress_ | None = None,
-) -> BulkResult:
-    """Run :func:`setup` for each student (all onboarded ones with a GitHub login when empty).
-
-    A failing student is recorded and the batch goes on; a rate limit that outlasts the
-    provider's bounded waits stops the batch (a re-run resumes where it stopped).
-    """
-    cfg = config.load_config(repo)
-    if not students:
-        students = [
-            s
-            for s in tenant_spec.list_students(repo)
-            if (spec := tenant_spec.read_spec(repo, s)) is not None and spec.github
-        ]
-    out = BulkResult()
-    with (
-        deploykey.registry_for(repo, argocd, environ) as registry,
-        provider_for(cfg, provider, environ) as gh,
-    ):
-        for i, student in enumerate(students, 1):
-            try:
-                out.results.append(
-                    setup(
-                        repo,
-                        replace(opts, student=student),
-                        provider=gh,
-                        argocd=registry,
-                        environ=environ,
-                        sleep=sleep,
-                    )
-                )
-            except ProviderError as exc:
-                out.failures.append((student, str(exc)))
-                if exc.status in (403, 429) and "rate limited" in exc.message:
-                    out.stopped = str(exc)
-                    break
-            except KuployError as exc:
-                out.failures.append((student, str(exc)))
-            if progress:
-                progress(i, len(students))
-    return out
-
-
-def ensure_all_set_up(bulk: BulkResult) -> None:
-    """Raise ProviderError when any student of a bulk setup failed (after the report is shown)."""
-    if not bulk.failures:
-        return
-    raise ProviderError(
-        f"github setup failed for {len(bulk.failures)} of "
-        f"{len(bulk.failures) + len(bulk.results)} student(s)"
-        + (" (stopped early: rate limited)" if bulk.stopped else ""),
-        hint="fix what the lines above say and re-run: finished steps are skipped",
     )

@@ -23,6 +23,7 @@ class RepoInfo:
     clone_url: str
     html_url: str
     ssh_url: str = ""  # git@HOST:owner/name.git: what a deploy key authenticates
+    description: str = ""  # github setup's ownership marker (only admins can change it)
 
     @property
     def full_name(self) -> str:
@@ -77,9 +78,15 @@ class GitProvider(Protocol):
         ...
 
     def update_repo(
-        self, owner: str, name: str, *, private: bool | None = None, archived: bool | None = None
+        self,
+        owner: str,
+        name: str,
+        *,
+        private: bool | None = None,
+        archived: bool | None = None,
+        description: str | None = None,
     ) -> RepoInfo:
-        """Change visibility and/or archive state; ``None`` leaves a setting as it is."""
+        """Change visibility, archive state or description; ``None`` leaves a setting as is."""
         ...
 
     def branch_head(self, owner: str, name: str, branch: str) -> str | None:

@@ -9,13 +9,11 @@ secret this module knows scrubbed out. Rate limits (primary: ``x-ratelimit-reset
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-import requests
 from github import Auth, Github, GithubException, GithubIntegration, InputGitTreeElement
 from github.GithubException import UnknownObjectException
 
@@ -24,6 +22,7 @@ from kuploy_gitops.config import GitHubSettings
 from kuploy_gitops.errors import ConfigError, ProviderError
 from kuploy_gitops.github.provider import DeployKeyInfo, HookInfo, RepoInfo
 from kuploy_gitops.github.ratelimit import RetryPolicy, rate_limit_wait
+from kuploy_gitops.github.seam import Seam
 
 __all__ = ["GitHubProvider", "RetryPolicy", "connect", "rate_limit_wait"]
 
@@ -32,72 +31,6 @@ T = TypeVar("T")
 DEFAULT_API_URL = "https://api.github.com"
 TOKEN_ENV = "GITHUB_TOKEN"
 USER_AGENT = f"kuploy-gitops/{__version__}"
-
-_HINTS = {
-    401: "check GITHUB_TOKEN (or the GitHub App id and private key in kuploy.yaml)",
-    403: "the token or GitHub App lacks a permission (administration, contents, workflows, "
-    "webhooks, members)",
-    404: "check the org and repo names, and that the token or GitHub App can see them",
-    409: "the repository is empty or changed meanwhile; re-run to finish",
-    422: "GitHub refused the request's data",
-}
-
-
-class _Seam:
-    """Runs PyGithub calls: waits out rate limits within bounds, translates every failure."""
-
-    def __init__(self, base_url: str, retry: RetryPolicy, secrets: tuple[str, ...]) -> None:
-        self.base_url = base_url
-        self._retry = retry
-        self._secrets = tuple(s for s in secrets if s)
-
-    def call(self, what: str, fn: Callable[[], T]) -> T:
-        """Run ``fn``; wait out rate limits within bounds; translate every failure."""
-        attempt = 0
-        while True:
-            try:
-                return fn()
-            except GithubException as exc:
-                headers = dict(exc.headers or {})
-                message = _server_message(exc)
-                wait = rate_limit_wait(
-                    exc.status, headers, message, now=self._retry.clock(), attempt=attempt
-                )
-                if wait is None:
-                    raise self._error(what, exc.status, message) from exc
-                if attempt >= self._retry.max_retries or wait > self._retry.max_wait:
-                    raise self._rate_limited(what, exc.status, message, wait) from exc
-                attempt += 1
-                self._retry.sleep(wait)
-            except requests.RequestException as exc:
-                raise ProviderError(
-                    f"GitHub {what}: cannot reach {self.base_url} ({type(exc).__name__})",
-                    hint="check the network and github.api_url in kuploy.yaml",
-                ) from exc
-
-    def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    def _error(self, what: str, status: int, message: str) -> ProviderError:
-        message = self._scrub(message)
-        return ProviderError(
-            f"GitHub {what}: {status} {message}".rstrip(),
-            status=status,
-            server_message=message,
-            hint=_HINTS.get(status),
-        )
-
-    def _rate_limited(self, what: str, status: int, message: str, wait: float) -> ProviderError:
-        message = self._scrub(message)
-        until = dt.datetime.fromtimestamp(self._retry.clock() + wait, dt.UTC)
-        return ProviderError(
-            f"GitHub {what}: rate limited ({status} {message}); it lifts at {until:%H:%M:%S} UTC",
-            status=status,
-            server_message=message,
-            hint="re-run the same command then: it resumes where it stopped",
-        )
 
 
 class GitHubProvider:
@@ -123,7 +56,7 @@ class GitHubProvider:
             secrets: strings to scrub from every error message (tokens, webhook secrets).
         """
         self.base_url = base_url.rstrip("/")
-        self._seam = _Seam(self.base_url, retry or RetryPolicy(), secrets)
+        self._seam = Seam(self.base_url, retry or RetryPolicy(), secrets)
         self._gh = Github(
             auth=auth,
             base_url=self.base_url,
@@ -201,17 +134,20 @@ class GitHubProvider:
         return self._seam.call(f"create repo {owner}/{name} from template {template}", run)
 
     def update_repo(
-        self, owner: str, name: str, *, private: bool | None = None, archived: bool | None = None
+        self,
+        owner: str,
+        name: str,
+        *,
+        private: bool | None = None,
+        archived: bool | None = None,
+        description: str | None = None,
     ) -> RepoInfo:
-        """Change visibility and/or archive state."""
+        """Change visibility, archive state or description."""
 
         def run() -> RepoInfo:
             repo = self._gh.get_repo(f"{owner}/{name}")
-            changes: dict[str, Any] = {}
-            if private is not None:
-                changes["private"] = private
-            if archived is not None:
-                changes["archived"] = archived
+            asked = {"private": private, "archived": archived, "description": description}
+            changes: dict[str, Any] = {k: v for k, v in asked.items() if v is not None}
             if changes:
                 repo.edit(**changes)
             return _repo_info(repo)
@@ -438,20 +374,8 @@ def _repo_info(repo: Any) -> RepoInfo:
         clone_url=str(repo.clone_url),
         html_url=str(repo.html_url),
         ssh_url=str(repo.ssh_url or ""),
+        description=str(repo.description or ""),
     )
-
-
-def _server_message(exc: GithubException) -> str:
-    """GitHub's message, with the first field error of a 422 appended."""
-    data = exc.data if isinstance(exc.data, dict) else {}
-    message = str(data.get("message") or exc.message or "")
-    errors = data.get("errors")
-    if isinstance(errors, list) and errors:
-        first = errors[0]
-        detail = first.get("message") or first.get("code") if isinstance(first, dict) else first
-        if detail:
-            message = f"{message} ({detail})"
-    return " ".join(message.split())
 
 
 def connect(
@@ -520,7 +444,7 @@ def _org_installation(
         seconds_between_writes=1.0 if throttle else None,
     )
     try:
-        return _Seam(base_url, retry, ()).call(
+        return Seam(base_url, retry, ()).call(
             f"find the GitHub App installation on {org}",
             lambda: int(integration.get_org_installation(org).id),
         )

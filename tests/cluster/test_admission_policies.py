@@ -42,7 +42,14 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     cli("demo", str(repo))
     cli("-C", str(repo), "onboard", "vap-park", "--github", "vap-park-gh", "--tier", "large")
     cli(
-        "-C", str(repo), "app", "add", "vap-park", "shop", "--repo", "https://github.com/konkuk-kuploy/shop.git"
+        "-C",
+        str(repo),
+        "app",
+        "add",
+        "vap-park",
+        "shop",
+        "--repo",
+        "https://github.com/konkuk-kuploy/shop.git",
     )
     return repo_objects(repo)
 

@@ -56,6 +56,7 @@ class Repo:
     private: bool
     is_template: bool = False
     archived: bool = False
+    description: str = ""
     default_branch: str = "main"
     refs: dict[str, str] = field(default_factory=dict)  # branch -> commit sha
     collaborators: dict[str, str] = field(default_factory=dict)  # login -> admin/write/read
@@ -150,6 +151,7 @@ class Operations:
                 "private": repo.private,
                 "visibility": "private" if repo.private else "public",
                 "archived": repo.archived,
+                "description": repo.description or None,
                 "is_template": repo.is_template,
                 "default_branch": repo.default_branch,
                 "url": api,
@@ -301,6 +303,7 @@ class Operations:
             raise ApiError(404, "Not Found")
         private = b.get("private", False) or b.get("visibility") == "private"
         repo = self._new_repo(p["org"], b["name"], private)
+        repo.description = str(b.get("description") or "")
         if b.get("auto_init"):
             repo.refs["main"] = self._commit_files(
                 {}, {"README.md": f"# {repo.name}\n"}, [], "Initial commit"
@@ -312,6 +315,7 @@ class Operations:
         if template is None or not template.is_template:
             raise ApiError(404, "Not Found")
         repo = self._new_repo(b.get("owner") or "kuploy-admin", b["name"], bool(b.get("private")))
+        repo.description = str(b.get("description") or "")
         tip = self.commits[template.refs[template.default_branch]]
         repo.refs["main"] = self._make_commit(tip["tree"], [], "Initial commit")
         repo.empty_reads = self.generate_delay
@@ -332,6 +336,8 @@ class Operations:
             repo.private = b["visibility"] == "private"
         if "archived" in b:
             repo.archived = bool(b["archived"])
+        if "description" in b:
+            repo.description = str(b["description"] or "")
         return 200, self._repo_json(repo, "/repos/{owner}/{repo}", "patch", "200")
 
     def op_git_get_ref(self, p: dict[str, str], q: Any, b: Any) -> tuple[int, Any]:

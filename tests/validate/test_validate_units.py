@@ -177,9 +177,13 @@ def test_image_and_remote_normalisation() -> None:
     assert normalise_image("bitnami/redis") == "docker.io/bitnami/redis"
     assert normalise_image("ghcr.io/o/a:1") == "ghcr.io/o/a:1"
     assert normalise_image("localhost:5000/a") == "localhost:5000/a"
-    assert remote_repo("github.com/konkuk-kuploy/repo//dir?ref=v1") == "https://github.com/konkuk-kuploy/repo"
     assert (
-        remote_repo("https://github.com/konkuk-kuploy/repo.git/dir?ref=v1") == "https://github.com/konkuk-kuploy/repo"
+        remote_repo("github.com/konkuk-kuploy/repo//dir?ref=v1")
+        == "https://github.com/konkuk-kuploy/repo"
+    )
+    assert (
+        remote_repo("https://github.com/konkuk-kuploy/repo.git/dir?ref=v1")
+        == "https://github.com/konkuk-kuploy/repo"
     )
     assert remote_repo("git@github.com:org/repo.git") == "https://github.com/konkuk-kuploy/repo"
 
