@@ -27,6 +27,10 @@ from kuploy_gitops.validate.tree import UnreadableFile
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _BATCH_KEY = "kuploy.io/validate-batch"
+# Added by ``buildMetadata: [originAnnotations]`` on our wrapper: the file an object came from.
+_ORIGIN_KEY = "config.kubernetes.io/origin"
+# Part of every cache key: output stored in an older format is never read back.
+_FORMAT = b"origins-1\n"
 # Where commonAnnotations writes (kustomize's built-in field specs for annotations).
 _ANNOTATION_PATHS = (
     ("metadata",),
@@ -43,7 +47,9 @@ class Build:
     """The outcome of one build: the objects (one JSON document per line), or kubectl's error.
 
     The output is stored as JSON lines: a YAML stream as well, and about 20x cheaper to read
-    back than YAML on a warm run.
+    back than YAML on a warm run. An object may be preceded by a comment line
+    ``# origin "<path>"``: the file it came from, relative to ``folder`` (kustomize's origin
+    annotation, which is removed from the object itself).
     """
 
     folder: Path
@@ -55,11 +61,61 @@ class Build:
         """The built objects."""
         if self.output is None:
             return []
-        return [json.loads(line) for line in self.output.splitlines() if line and line != "---"]
+        return [obj for obj, _ in self.sourced()]
+
+    def sourced(self) -> list[tuple[Any, str | None]]:
+        """The built objects, each with its origin file (folder-relative; None: not known)."""
+        out: list[tuple[Any, str | None]] = []
+        origin: str | None = None
+        for line in (self.output or "").splitlines():
+            if line.startswith(_ORIGIN_LINE):
+                origin = json.loads(line[len(_ORIGIN_LINE) :])
+            elif line and line != "---":
+                out.append((json.loads(line), origin))
+                origin = None
+        return out
 
 
-def _as_json_lines(objs: list[Any]) -> str:
-    return "".join("---\n" + json.dumps(o, ensure_ascii=False, sort_keys=True) + "\n" for o in objs)
+_ORIGIN_LINE = "# origin "
+
+
+def _as_json_lines(objs: list[Any], origins: list[str | None] | None = None) -> str:
+    out = []
+    for i, obj in enumerate(objs):
+        origin = origins[i] if origins else None
+        out.append("---\n")
+        if origin is not None:
+            out.append(_ORIGIN_LINE + json.dumps(origin, ensure_ascii=False) + "\n")
+        out.append(json.dumps(obj, ensure_ascii=False, sort_keys=True) + "\n")
+    return "".join(out)
+
+
+def _pop_origin(doc: Any, root: str, folder: str) -> str | None:
+    """Remove kustomize's origin annotation; return its file relative to ``folder``.
+
+    The annotation names the file (``path:``), or for a generated object the kustomization
+    that configured it (``configuredIn:``), relative to the build's ``root``; a remote origin
+    (``repo:``) has no local file.
+    """
+    meta = doc.get("metadata") if isinstance(doc, dict) else None
+    if not isinstance(meta, dict):
+        return None
+    annotations = meta.get("annotations")
+    if not isinstance(annotations, dict) or _ORIGIN_KEY not in annotations:
+        return None
+    value = annotations.pop(_ORIGIN_KEY)
+    if not annotations:
+        del meta["annotations"]
+    try:
+        data = yamlio.load(str(value), source="kustomize origin")
+    except ConfigError:  # pragma: no cover - kustomize writes plain YAML
+        return None
+    if not isinstance(data, dict) or data.get("repo"):
+        return None
+    rel = data.get("path") or data.get("configuredIn")
+    if not isinstance(rel, str):
+        return None
+    return Path(os.path.relpath(os.path.normpath(Path(root) / rel), folder)).as_posix()
 
 
 def default_cache_dir() -> Path:
@@ -249,7 +305,7 @@ class Kustomizer:
         self.cache_dir = cache_dir
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         # The binary's identity is part of every key: another kustomize may render differently.
-        self._salt = (binary_stamp(self.kubectl) + "\n").encode()
+        self._salt = (binary_stamp(self.kubectl) + "\n").encode() + _FORMAT
 
     def key(self, folder: Path) -> str:
         """The cache key of a build: SHA-256 over the binary and every input file."""
@@ -299,15 +355,26 @@ class Kustomizer:
     def _run_batch(self, batch: list[tuple[Path, str]]) -> list[Build]:
         """Build several folders in ONE kubectl process, then split the output per folder.
 
-        Each folder is wrapped in a kustomization that only adds an annotation naming it;
-        the output is split on that annotation, which is then removed again. If the batch
-        fails (e.g. two folders define the same object), every folder is built on its own,
-        so errors are always those of a plain build of the folder.
+        If the batch fails (e.g. two folders define the same object), every folder is built on
+        its own, so errors are always those of a plain build of the folder.
         """
+        builds = self._wrapped(batch)
+        if builds is not None:
+            return builds
         if len(batch) == 1:
             return [self._run(*batch[0])]
+        return [(self._wrapped([item]) or [self._run(*item)])[0] for item in batch]
+
+    def _wrapped(self, batch: list[tuple[Path, str]]) -> list[Build] | None:
+        """Build folders through wrapper kustomizations; None when the build fails.
+
+        Each folder is wrapped in a kustomization that only adds an annotation naming it; the
+        output is split on that annotation, which is then removed again. The root asks for
+        ``buildMetadata: [originAnnotations]`` (kustomize passes it down to every base), so
+        each object names its source file: the student's own kustomization is never edited.
+        """
         with tempfile.TemporaryDirectory(prefix="kuploy-kustomize-") as tmp:
-            root = Path(tmp)
+            root = Path(tmp).resolve()
             names = []
             for i, (folder, _) in enumerate(batch):
                 wrapper = root / f"w{i}"
@@ -320,24 +387,29 @@ class Kustomizer:
                 )
                 names.append(f"w{i}")
             (root / "kustomization.yaml").write_text(
-                "resources:\n" + "".join(f"  - {n}\n" for n in names), encoding="utf-8"
+                "resources:\n"
+                + "".join(f"  - {n}\n" for n in names)
+                + "buildMetadata: [originAnnotations]\n",
+                encoding="utf-8",
             )
             proc = self._kubectl(root)
         if proc is None or proc.returncode != 0:
-            return [self._run(*item) for item in batch]
+            return None
         try:
             docs = yamlio.load_all(proc.stdout, source="kubectl kustomize output")
         except ConfigError:  # pragma: no cover - kubectl prints valid YAML
-            return [self._run(*item) for item in batch]
+            return None
         parts: list[list[Any]] = [[] for _ in batch]
+        origins: list[list[str | None]] = [[] for _ in batch]
         for doc in docs:
             index = _pop_batch_key(doc)
             if index is None or not 0 <= index < len(batch):
-                return [self._run(*item) for item in batch]
+                return None
             parts[index].append(doc)
+            origins[index].append(_pop_origin(doc, str(root), str(batch[index][0].resolve())))
         builds = []
-        for (folder, key), objs in zip(batch, parts, strict=True):
-            build = Build(folder, _as_json_lines(objs), None, False)
+        for (folder, key), objs, where in zip(batch, parts, origins, strict=True):
+            build = Build(folder, _as_json_lines(objs, where), None, False)
             self._store(key, build)
             builds.append(build)
         return builds

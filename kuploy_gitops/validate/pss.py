@@ -178,8 +178,9 @@ def check_pod(meta: Mapping[str, Any], spec: Mapping[str, Any], base: Path_) -> 
             )
     annotations = _m(meta.get("annotations"))
     for key, value in annotations.items():
+        # Pod Security allows an empty value (no profile asked for: the runtime's default).
         if str(key).startswith("container.apparmor.security.beta.kubernetes.io/") and not (
-            value == "runtime/default" or str(value).startswith("localhost/")
+            value in ("", "runtime/default") or str(value).startswith("localhost/")
         ):
             out.append(
                 Issue(

@@ -265,17 +265,24 @@ class RunBase:
             return False
         usable = True
         schema_issues = self.schemas.check(obj)
+        # An apiVersion no API server serves ("no matches for kind"): its one finding says
+        # all, the kind's schema and the tenant's kind list do not apply to it.
+        unserved = [
+            i for i in schema_issues if i.rule == F.SCHEMA_INVALID and i.path == ("apiVersion",)
+        ]
+        if unserved:
+            schema_issues, usable = unserved, False
         if ctx is not None and str(obj.get("kind")) not in CLUSTER_SCOPED:
             refused = boundary.check_kind(ctx, group_of(obj), str(obj.get("kind")))
             # A typo of a known group's kind, or a removed API: the schema finding says more.
-            typo = any(
+            typo = bool(unserved) or any(
                 (i.rule == F.SCHEMA_INVALID and i.path[:1] == ("kind",)) or i.rule == F.API_REMOVED
                 for i in schema_issues
             )
             if refused and not typo:
                 schema_issues = [i for i in schema_issues if i.rule != F.UNKNOWN_KIND] + refused
             # Argo CD refuses the object: no admission check ever sees it.
-            usable = not refused
+            usable = usable and not refused
         for issue in schema_issues:
             # A removed API is refused outright: no admission check ever sees the object.
             usable = usable and issue.rule != F.API_REMOVED

@@ -44,29 +44,30 @@ class Doc:
         return locate(self.text, self.index, path) or self.line
 
 
-class BuiltDoc(Doc):
-    """A kustomize-built object, placed at its source document only when a line is asked for."""
+# Where a field of a built object is written: the source document and the field's path in it.
+Placer = Callable[[Any, tuple[str | int, ...]], tuple[Doc, tuple[str | int, ...]] | None]
 
-    def __init__(
-        self, obj: Any, kfile: str, tenant: str, source: Callable[[Any], Doc | None]
-    ) -> None:
-        """Start at the kustomization file; ``source`` finds the object's source document."""
+
+class BuiltDoc(Doc):
+    """A kustomize-built object, placed at its source document only when a line is asked for.
+
+    The place may differ per field (a field a patch sets is at the patch), so :attr:`file`
+    and :attr:`line` are those of the last :meth:`line_of` call.
+    """
+
+    def __init__(self, obj: Any, kfile: str, tenant: str, place: Placer) -> None:
+        """Start at the kustomization file; ``place`` finds where a field is written."""
         super().__init__(obj, kfile, 1, 0, None, tenant)
-        self._source: Callable[[Any], Doc | None] | None = source
+        self._place = place
 
     def line_of(self, path: tuple[str | int, ...]) -> int:
-        """Resolve the source document once, then find the line as for any document."""
-        if self._source is not None:
-            src = self._source(self.obj)
-            self._source = None
-            if src is not None:
-                self.file, self.line, self.index, self.text = (
-                    src.file,
-                    src.line,
-                    src.index,
-                    src.text,
-                )
-        return super().line_of(path)
+        """Place the field at its source document, then find its line as for any document."""
+        found = self._place(self.obj, path)
+        if found is None:
+            return super().line_of(path)
+        src, inner = found
+        self.file, self.line, self.index, self.text = src.file, src.line, src.index, src.text
+        return super().line_of(inner)
 
 
 @dataclass
@@ -317,11 +318,23 @@ def known_docs(objs: list[Any], text: str, file: str, tenant: str = "") -> list[
 
 
 def error_line(message: str) -> int:
-    """The line number in a PyYAML error message ("line 7, column 3"), or 1."""
+    """The line to edit for a PyYAML error message, or 1.
+
+    PyYAML names up to two places: where the construct being read began ("while parsing a
+    block mapping ... line 3") and where reading failed ("did not find expected key ... line
+    11"). The failure is the line to edit, except for a quote never closed or a key without
+    its colon: there the failure is only found lines later, and the start is the mistake.
+    Hostile-input errors name one "(line N)".
+    """
     import re
 
-    m = re.search(r"line (\d+), column", message)
-    return int(m.group(1)) if m else 1
+    lines = [int(n) for n in re.findall(r"line (\d+)(?:, column|\))", message)]
+    if not lines:
+        return 1
+    starts_wrong = "while scanning a quoted scalar" in message or (
+        "while scanning a simple key" in message
+    )
+    return lines[0] if starts_wrong else lines[-1]
 
 
 def locate(text: str, index: int, path: tuple[str | int, ...]) -> int | None:

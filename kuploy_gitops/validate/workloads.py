@@ -11,8 +11,10 @@ from __future__ import annotations
 import copy
 import json
 import os
+import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from kuploy_gitops.validate.crosstenant import CrossTenantChecks
 from kuploy_gitops.validate.findings import Issue
 from kuploy_gitops.validate.kustomize import KUSTOMIZATION_FILES, Build
 from kuploy_gitops.validate.objects import CLUSTER_SCOPED, group_of
+from kuploy_gitops.validate.origins import Origins
 from kuploy_gitops.validate.tree import BuiltDoc, Doc, Tree, is_manifest, known_docs, temp_dir
 
 
@@ -79,6 +82,7 @@ class WorkloadChecks(CrossTenantChecks):
         self._prebuilt: dict[str, Build] = {}
         self._known_build_checked = False  # the first known build is also built for real
         self._known_builds_off = False
+        self._outside: dict[Path, Tree] = {}  # trees of a student's repo, for bases outside
 
     def app_sources(
         self, student: str, expected: Mapping[str, tuple[str, list[Any] | None]] | None = None
@@ -283,8 +287,39 @@ class WorkloadChecks(CrossTenantChecks):
                 )
                 scopes.append([])
                 continue
-            scopes.append(_map_sources(result.objects(), raw, shown, student))
+            kdoc = self.kdoc(src, kfile, student)
+            origins = Origins(partial(self.origin_docs, src, student), kdoc, raw)
+            scopes.append(
+                [
+                    BuiltDoc(obj, shown, student, partial(_place, origins, origin))
+                    for obj, origin in result.sourced()
+                ]
+            )
         return scopes
+
+    def kdoc(self, src: AppSource, kfile: str, student: str) -> Doc | None:
+        """The kustomization document of an app (already parsed by check_kustomization)."""
+        docs = self.load(kfile, student, src.show(kfile), src.tree, src.expected.get(kfile))
+        return docs[0] if docs else None
+
+    def origin_docs(self, src: AppSource, student: str, rel: str) -> list[Doc]:
+        """The documents of a build's input ``rel`` (relative to the app folder).
+
+        A file outside the folder (a base elsewhere in the repository) is shown by its path in
+        the repository (for a student's folder: from the current folder, else from the top).
+        """
+        path = posixpath.normpath(posixpath.join(src.folder, rel))
+        if not path.startswith("../"):
+            inside = not src.folder or path.startswith(src.folder + "/")
+            return self.load(path, student, src.show(path) if inside else path, src.tree)
+        top = (src.tree.boundary or src.tree.root).resolve()
+        real = Path(os.path.normpath(src.real.resolve() / rel))
+        if not real.is_relative_to(top):
+            return []
+        cwd = Path.cwd().resolve()
+        shown = real.relative_to(cwd if real.is_relative_to(cwd) else top).as_posix()
+        tree = self._outside.setdefault(top, Tree(top, boundary=top))
+        return self.load(real.relative_to(top).as_posix(), student, shown, tree)
 
     def check_workloads(
         self, ctx: TenantContext, scopes: list[list[Doc]], *, in_repo: bool = True
@@ -392,30 +427,8 @@ class _Materialised:
             self.tmp.cleanup()
 
 
-def _map_sources(
-    objs: list[Any], raw: Callable[[], list[Doc]], kfile: str, tenant: str
-) -> list[Doc]:
-    """Built objects as documents placed, on demand, at their source file and line."""
-    index: dict[tuple[str, str], Doc] = {}
-    by_kind: dict[str, list[Doc]] = {}
-    loaded: list[bool] = []
-
-    def source(obj: Any) -> Doc | None:
-        if not loaded:
-            loaded.append(True)
-            for doc in raw():
-                if isinstance(doc.obj, dict):
-                    kind = str(doc.obj.get("kind"))
-                    index[(kind, str((doc.obj.get("metadata") or {}).get("name")))] = doc
-                    by_kind.setdefault(kind, []).append(doc)
-        kind = str(obj.get("kind")) if isinstance(obj, Mapping) else ""
-        name = str((obj.get("metadata") or {}).get("name")) if isinstance(obj, Mapping) else ""
-        found = index.get((kind, name))
-        if found is None and len(by_kind.get(kind, [])) == 1:
-            found = by_kind[kind][0]
-        return found
-
-    return [BuiltDoc(obj, kfile, tenant, source) for obj in objs]
+def _place(where: Origins, origin: str | None, obj: Any, path: tuple[str | int, ...]) -> Any:
+    return where.place(obj, origin, path)
 
 
 # The first line of every file kuploy renders from a tenant spec.

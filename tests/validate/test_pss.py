@@ -133,6 +133,7 @@ def test_apparmor_annotations() -> None:
             prefix + "a": "runtime/default",
             prefix + "b": "localhost/my-profile",
             prefix + "c": "unconfined",
+            prefix + "d": "",  # no profile asked for: Pod Security admits it (issue 12)
             "other": "unconfined",
         }
     }
