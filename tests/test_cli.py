@@ -243,3 +243,33 @@ def test_app_add_shares_another_students_repo_only_when_told(platform: Path) -> 
     code, out, err = invoke(*args, "--other-students-repo")
     assert code == 0, err
     assert url in (platform / layout.application_file("kim", "api")).read_text()
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("Kim \x1b[31mred\x1b[0m", "Kim \\x1b\\[31mred\\x1b\\[0m"),
+        ("evil\u202egpj.exe", "evil\\u202egpj.exe"),
+        ("two\nlines\r", "two\\nlines\\r"),
+        ("zero\u200bwidth", "zero\\u200bwidth"),
+        ("김민지 [bold]", "김민지 \\[bold]"),
+    ],
+)
+def test_text_shown_on_a_terminal_is_escaped(raw: str, shown: str) -> None:
+    from kuploy_gitops.cli.output import escape
+
+    assert escape(raw) == shown
+
+
+def test_a_table_never_prints_raw_control_characters(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from kuploy_gitops.cli.output import Ctx, print_table
+
+    ctx = Ctx(tmp_path)
+    print_table(
+        ctx, ["student", "reason"], [["kim", "sync failed: \x1b]8;;http://x\x07link\u202e"]]
+    )
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\u202e" not in out and "\x07" not in out
+    assert "\\x1b]8;;http://x\\x07link\\u202e" in out.replace("\n", "").replace(" ", "")

@@ -11,6 +11,7 @@ import functools
 import json
 import os
 import sys
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -62,7 +63,19 @@ def use_colour() -> bool | None:
 
 
 def escape(text: str) -> str:
-    """Escape rich markup in text that comes from the user or the repo."""
+    r"""Make text from the user, the repo or a server safe to show on a terminal.
+
+    Rich markup is escaped, and control and format characters (ANSI escapes, line breaks,
+    bidi overrides, zero-width characters) are shown as ``\xNN``/``\uNNNN``: a value from a
+    hand-edited spec or an Argo CD message can neither repaint the terminal nor disguise a row.
+    """
+    if not text.isprintable():
+        text = "".join(
+            c.encode("unicode_escape").decode("ascii")
+            if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")
+            else c
+            for c in text
+        )
     return text.replace("[", "\\[")
 
 
