@@ -72,7 +72,7 @@ def test_init_onboard_app_list_through_cli(tmp_path: Path) -> None:
         "kim",
         "web",
         "--image",
-        "ghcr.io/o/w:1",
+        "ghcr.io/konkuk-kuploy/w:1",
         "--port",
         "8080",
         "--env",
@@ -273,3 +273,19 @@ def test_a_table_never_prints_raw_control_characters(
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\u202e" not in out and "\x07" not in out
     assert "\\x1b]8;;http://x\\x07link\\u202e" in out.replace("\n", "").replace(" ", "")
+
+
+def test_an_error_line_never_prints_raw_control_characters(
+    platform: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kuploy_gitops.errors import ProviderError
+    from kuploy_gitops.ops import tenants
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise ProviderError("GitHub said: bad\x1b[2J\nname\u202e", hint="retry")
+
+    monkeypatch.setattr(tenants, "onboard", refuse)
+    code, out, err = invoke("-C", str(platform), "onboard", "kim")
+    assert code == 10
+    assert "\x1b" not in err and "\u202e" not in err
+    assert err.strip() == "error: GitHub said: bad\\x1b[2J\\nname\\u202e; retry"

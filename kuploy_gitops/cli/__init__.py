@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from kuploy_gitops import __version__
-from kuploy_gitops.cli.output import Ctx, examples, use_colour
+from kuploy_gitops.cli.output import Ctx, examples, printable, use_colour
 from kuploy_gitops.errors import EXIT_CODES, KuployError
 
 EXIT_CODE_HELP = "Exit codes: " + ", ".join(f"{v} {k}" for k, v in EXIT_CODES.items()) + "."
@@ -68,9 +68,11 @@ class KuployGroup(click.Group):
             # click, not rich: the one red line costs no import (`validate` in a student's CI).
             colour = use_colour()
             for line in exc.details:
-                click.echo(line, err=True, color=colour)
+                click.echo(printable(line), err=True, color=colour)
             click.echo(
-                f"{click.style('error:', fg='red', bold=True)} {exc}", err=True, color=colour
+                f"{click.style('error:', fg='red', bold=True)} {printable(str(exc))}",
+                err=True,
+                color=colour,
             )
             ctx.exit(exc.exit_code)
 

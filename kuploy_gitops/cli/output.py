@@ -62,21 +62,25 @@ def use_colour() -> bool | None:
     return True if os.environ.get("FORCE_COLOR") else None
 
 
-def escape(text: str) -> str:
-    r"""Make text from the user, the repo or a server safe to show on a terminal.
+def printable(text: str) -> str:
+    r"""``text`` with control and format characters shown as ``\xNN``/``\uNNNN``.
 
-    Rich markup is escaped, and control and format characters (ANSI escapes, line breaks,
-    bidi overrides, zero-width characters) are shown as ``\xNN``/``\uNNNN``: a value from a
-    hand-edited spec or an Argo CD message can neither repaint the terminal nor disguise a row.
+    ANSI escapes, line breaks, bidi overrides and zero-width characters from a hand-edited spec
+    or a server's message can then neither repaint the terminal nor disguise what a line says.
     """
-    if not text.isprintable():
-        text = "".join(
-            c.encode("unicode_escape").decode("ascii")
-            if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")
-            else c
-            for c in text
-        )
-    return text.replace("[", "\\[")
+    if text.isprintable():
+        return text
+    return "".join(
+        c.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")
+        else c
+        for c in text
+    )
+
+
+def escape(text: str) -> str:
+    """Make text from the user, the repo or a server safe to print with rich (see printable)."""
+    return printable(text).replace("[", "\\[")
 
 
 def pass_ctx(f: F) -> F:
