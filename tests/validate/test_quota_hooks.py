@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from test_quota import ctx
 
 from kuploy_gitops.quantity import kube_quantities
 from kuploy_gitops.validate import findings as F
@@ -20,15 +21,7 @@ from kuploy_gitops.validate.context import TenantContext
 
 def tenant(values: dict[str, str]) -> TenantContext:
     """A tenant whose quota is ``values`` (as written: '1', '500m', '2Gi')."""
-    return TenantContext(
-        student="kim",
-        namespace="kim",
-        enforce="restricted",
-        warn="restricted",
-        audit="restricted",
-        quota=kube_quantities(values),
-        quota_text=values,
-    )
+    return ctx(quota=kube_quantities(values), quota_text=values)
 
 
 JOB = """
