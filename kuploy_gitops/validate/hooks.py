@@ -18,8 +18,7 @@ hook); the wave is ``argocd.argoproj.io/sync-wave``, else ``helm.sh/hook-weight`
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from kuploy_gitops.validate.objects import as_map, meta
 
@@ -42,8 +41,7 @@ _SUCCEEDED = frozenset({"HookSucceeded", "hook-succeeded"})
 K = TypeVar("K")
 
 
-@dataclass(frozen=True)
-class Hook:
+class Hook(NamedTuple):
     """When a hook runs: its phases (none: Argo CD never applies it) and its wave."""
 
     phases: tuple[str, ...]
@@ -82,7 +80,6 @@ def hook_of(obj: Mapping[str, Any]) -> Hook | None:
     return Hook(tuple(dict.fromkeys(phases)), wave, bool(_SUCCEEDED.intersection(policies)))
 
 
-@dataclass
 class SyncPlan:
     """The objects of an app as the quota meets them during a sync.
 
@@ -91,14 +88,16 @@ class SyncPlan:
     time, by (phase, wave), each with whether it is also in ``lasting``.
     """
 
-    steady: list[tuple[Any, Mapping[str, Any]]]
-    lasting: list[tuple[Any, Mapping[str, Any]]]
-    groups: dict[tuple[str, int], list[tuple[Any, Mapping[str, Any], bool]]]
+    # A plain class, not a dataclass: this module is imported on a student's CI start-up path.
+    def __init__(self) -> None:
+        self.steady: list[tuple[Any, Mapping[str, Any]]] = []
+        self.lasting: list[tuple[Any, Mapping[str, Any]]] = []
+        self.groups: dict[tuple[str, int], list[tuple[Any, Mapping[str, Any], bool]]] = {}
 
 
 def plan(objs: Iterable[tuple[K, Mapping[str, Any]]]) -> SyncPlan:
     """Split ``(key, object)`` pairs into the steady state and the hook groups."""
-    out = SyncPlan([], [], {})
+    out = SyncPlan()
     for key, obj in objs:
         hook = hook_of(obj)
         if hook is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -22,17 +23,17 @@ from kuploy_gitops.validate.findings import Issue
 from kuploy_gitops.validate.objects import Path_, as_map, group_of, meta
 
 # (what it is, the pattern of its token). Prefixes are the issuers' documented ones.
-_TOKENS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("a private key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----")),
-    ("an OpenAI API key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}")),
-    ("a Stripe secret key", re.compile(r"\b[rs]k_live_[0-9A-Za-z]{16,}")),
-    ("an AWS access key id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("a GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{22,})")),
-    ("a Slack token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}")),
-    ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
+_TOKENS = (
+    ("a private key", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----"),
+    ("an OpenAI API key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
+    ("a Stripe secret key", r"\b[rs]k_live_[0-9A-Za-z]{16,}"),
+    ("an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    ("a GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{22,})"),
+    ("a Slack token", r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
+    ("a Google API key", r"\bAIza[0-9A-Za-z_-]{35}"),
 )
 # scheme://user:password@host: the password is group 1.
-_URL_PASSWORD = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*:([^\s/@]+)@[^\s/@]+")
+_URL_PASSWORD = r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*:([^\s/@]+)@[^\s/@]+"
 _PLACEHOLDER_WORDS = frozenset(
     {
         "changeme", "change-me", "change_me", "password", "passwd", "secret", "example",
@@ -58,13 +59,19 @@ def placeholder(text: str, *, distinct: int = 3, run: int = 1) -> bool:
     return len(longest) < run or len(set(longest.lower())) < distinct
 
 
+@functools.cache
+def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """The token patterns, compiled when first needed (not at import: start-up time counts)."""
+    return tuple((what, re.compile(p)) for what, p in _TOKENS)
+
+
 def credential_kind(text: str) -> str | None:
     """What credential ``text`` holds (e.g. "an OpenAI API key"), or None."""
-    for what, pattern in _TOKENS:
+    for what, pattern in _patterns():
         for m in pattern.finditer(text):
             if what == "a private key" or not placeholder(m.group(0), distinct=6, run=10):
                 return what
-    for m in _URL_PASSWORD.finditer(text):
+    for m in re.finditer(_URL_PASSWORD, text):
         if not placeholder(m.group(1)):
             return "a URL with a password"
     return None

@@ -26,6 +26,19 @@ def other_apps(
     platform-managed ``app`` is replaced by the folder, so its folder in the repo is not counted.
     The other apps' findings belong to the whole-repo run and are not reported here.
     """
+    unseen = [a.name for a in (spec.apps if spec else ()) if a.mode == "repo" and a.name != app]
+    # Without --app, a tenant's only student-repo app is taken to be this folder.
+    note = ""
+    if len(unseen) > (0 if app else 1):
+        note = (
+            f"not counted: the student-repo app(s) {', '.join(unseen)}, whose manifests are in "
+            "their own repos"
+        )
+        if not app:
+            note += " (this folder is one of them: --app names which)"
+    if not run.tree.files(layout.workload_dir(ctx.student)):
+        # A student's CI (.kuploy/ holds no apps): nothing to render or read.
+        return Running([], "", note)
     from kuploy_gitops import render
 
     rendered = render.render_tenant_objects(run.cfg, spec) if spec is not None else {}
@@ -48,14 +61,4 @@ def other_apps(
     base = layout.workload_dir(ctx.student) + "/"
     names = sorted({s.folder[len(base) :].split("/", 1)[0] for s in sources})
     label = f"the tenant's other apps in the platform repo ({', '.join(names)})"
-    unseen = [a.name for a in (spec.apps if spec else ()) if a.mode == "repo" and a.name != app]
-    # Without --app, a tenant's only student-repo app is taken to be this folder.
-    note = ""
-    if len(unseen) > (0 if app else 1):
-        note = (
-            f"not counted: the student-repo app(s) {', '.join(unseen)}, whose manifests are in "
-            "their own repos"
-        )
-        if not app:
-            note += " (this folder is one of them: --app names which)"
     return Running(objs, label, note)
