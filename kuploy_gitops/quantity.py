@@ -54,15 +54,16 @@ def kube_quantities(values: object) -> dict[str, float]:
 
     The map is a container's ``resources.requests``, a quota's ``hard`` or a LimitRange item.
     Requests, limits and the quota's caps go through the same parser, so ``1e3`` or ``0.5`` mean
-    the same on both sides; an entry it cannot read is left out (the schema check reports it),
-    and anything but a map is empty.
+    the same on both sides; an entry it cannot read, or a negative one, is left out (the schema
+    check reports it), and anything but a map is empty.
     """
     if not isinstance(values, Mapping):
         return {}
     out: dict[str, float] = {}
     for key, raw in values.items():
         value = kube_quantity(raw)
-        if value is not None:
+        # A negative request or cap is invalid (the API server refuses it): it counts nothing.
+        if value is not None and value >= 0:
             out[str(key)] = value
     return out
 

@@ -171,7 +171,8 @@ def pod_usage(ctx: TenantContext, pod_spec: Mapping[str, Any]) -> dict[str, floa
 def _storage_request(spec: Any) -> float | None:
     """``resources.requests.storage`` of a PVC spec (or claim template spec), parsed."""
     requests = as_map(as_map(as_map(spec).get("resources")).get("requests"))
-    return kube_quantity(requests.get("storage"))
+    size = kube_quantity(requests.get("storage"))
+    return size if size is not None and size >= 0 else None
 
 
 def object_usage(ctx: TenantContext, obj: Mapping[str, Any]) -> dict[str, float]:
