@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$")
 """The quantities kuploy.yaml accepts in tiers (a subset of what Kubernetes parses)."""
@@ -35,16 +36,36 @@ _KUBE_SUFFIX = {
 }
 
 
-def kube_quantity(value: str | int | float) -> float | None:
+def kube_quantity(value: object) -> float | None:
     """The value of a quantity as the API server reads it, or None when it cannot parse it.
 
-    JSON numbers are quantities too (``memory: 128974848``, ``cpu: 0.5``).
+    JSON numbers are quantities too (``memory: 128974848``, ``cpu: 0.5``); anything else that is
+    not text (a boolean, a list, null) is not a quantity.
     """
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         return float(value)
-    return _kube_quantity_text(value)
+    return _kube_quantity_text(value) if isinstance(value, str) else None
+
+
+def kube_quantities(values: object) -> dict[str, float]:
+    """The entries of a map of quantities that the API server reads as quantities, by name.
+
+    The map is a container's ``resources.requests``, a quota's ``hard`` or a LimitRange item.
+    Requests, limits and the quota's caps go through the same parser, so ``1e3`` or ``0.5`` mean
+    the same on both sides; an entry it cannot read, or a negative one, is left out (the schema
+    check reports it), and anything but a map is empty.
+    """
+    if not isinstance(values, Mapping):
+        return {}
+    out: dict[str, float] = {}
+    for key, raw in values.items():
+        value = kube_quantity(raw)
+        # A negative request or cap is invalid (the API server refuses it): it counts nothing.
+        if value is not None and value >= 0:
+            out[str(key)] = value
+    return out
 
 
 @functools.lru_cache(maxsize=4096)

@@ -32,6 +32,13 @@ FORMATS = ("text", "json", "github")
     "student's app, against the platform repo given with -C.",
 )
 @click.option(
+    "--app",
+    default="",
+    help="With --student: the student's app FOLDER deploys. The tenant's other apps in the "
+    "platform repo share its quota and are counted (a platform-managed app named here is "
+    "replaced by FOLDER); default: FOLDER is a student-repo app of its own.",
+)
+@click.option(
     "--crd-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
@@ -83,6 +90,7 @@ def validate_cmd(
     ctx: Ctx,
     folder: Path | None,
     student: str,
+    app: str,
     crd_dir: Path | None,
     kubernetes_version: str,
     changed_since: str,
@@ -101,6 +109,8 @@ def validate_cmd(
         raise UsageError(f"FOLDER {folder} needs --student", hint="add --student NAME")
     if student and folder is None:
         raise UsageError("--student needs the student's FOLDER", hint="e.g. --student S deploy/")
+    if app and not student:
+        raise UsageError("--app needs --student and the student's FOLDER", hint="add --student S")
     if student and changed_since:
         raise UsageError(
             "--changed-since works on the platform repo, not with --student",
@@ -119,7 +129,7 @@ def validate_cmd(
     )
     with progress(ctx, "kustomize builds") as report_progress:
         if student and folder is not None:
-            result = engine.validate_student(opts, student, folder, report_progress)
+            result = engine.validate_student(opts, student, folder, report_progress, app)
         else:
             result = engine.validate_repo(opts, report_progress)
     if fmt == "json":

@@ -17,7 +17,7 @@ from typing import Any
 from kuploy_gitops import layout, netpol, podsecurity, tenant_kinds
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.names import DNS_LABEL
-from kuploy_gitops.quantity import parse_quantity
+from kuploy_gitops.quantity import kube_quantities as _q  # as the API server reads them
 from kuploy_gitops.tenant_spec import TenantSpec
 from kuploy_gitops.validate.objects import as_map
 from kuploy_gitops.validate.reach import Port, admitted_ports
@@ -151,16 +151,6 @@ class HostPattern:
 def host_pattern(cfg: PlatformConfig, student: str) -> HostPattern:
     """The student's :class:`HostPattern` (kuploy.yaml's host pattern has ``{app}`` once)."""
     return HostPattern(*cfg.host_affixes(student))
-
-
-def _q(values: Mapping[str, Any]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for k, v in values.items():
-        try:
-            out[str(k)] = parse_quantity(str(v))
-        except ValueError:
-            continue
-    return out
 
 
 def scoped_quota(name: str, spec: Mapping[str, Any]) -> ScopedQuota | None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from kuploy_gitops import config, layout, tenant_spec
 from kuploy_gitops.config import PlatformConfig
-from kuploy_gitops.errors import UsageError
+from kuploy_gitops.errors import ConflictError, UsageError
 from kuploy_gitops.tenant_kinds import tenant_kinds
 from kuploy_gitops.tenant_spec import TenantSpec
 from kuploy_gitops.validate import findings as F
@@ -29,6 +29,7 @@ from kuploy_gitops.validate.objects import meta
 from kuploy_gitops.validate.results import ResultCache, TenantResult, code_stamp, file_stamps
 from kuploy_gitops.validate.run import Options, Progress, Report, all_students, tenant_of
 from kuploy_gitops.validate.shards import PARALLEL_MIN_TENANTS, check_parallel
+from kuploy_gitops.validate.shared_quota import other_apps
 from kuploy_gitops.validate.tree import Doc, Tree, is_manifest
 from kuploy_gitops.validate.workloads import AppSource, WorkloadChecks, walk_files
 
@@ -68,17 +69,28 @@ def validate_repo(opts: Options, progress: Progress | None = None) -> Report:
 
 
 def validate_student(
-    opts: Options, student: str, folder: Path, progress: Progress | None = None
+    opts: Options, student: str, folder: Path, progress: Progress | None = None, app: str = ""
 ) -> Report:
-    """Validate a student's own deploy folder against that student's rules in the platform repo."""
+    """Validate a student's own deploy folder against that student's rules in the platform repo.
+
+    The folder shares the tenant's quota with every app of the tenant the platform repo holds;
+    ``app`` names the tenant's app the folder deploys (a platform-managed one is then replaced
+    by the folder, not counted twice). Without it the folder is a student-repo app of its own.
+    """
     cfg = config.load_config(opts.repo)
     if not folder.is_dir():
         raise UsageError(
             f"folder {folder} does not exist", hint="give the student's deploy folder, e.g. deploy/"
         )
-    tenant_spec.require_spec(opts.repo, student)
+    spec = tenant_spec.require_spec(opts.repo, student)
+    if app and spec.app(app) is None:
+        names = ", ".join(a.name for a in spec.apps) or "none"
+        raise ConflictError(  # as for any unknown name
+            f"--app {app!r} is not an app of {student!r} (its apps: {names})",
+            hint="name one of its apps, or leave --app out for a student-repo app of its own",
+        )
     run = Run(cfg, Tree(opts.repo), opts, progress)
-    run.check_student_folder(student, folder)
+    run.check_student_folder(student, folder, app)
     return run.finish()
 
 
@@ -384,9 +396,11 @@ class Run(WorkloadChecks):
             for issue in issues:
                 self.add(doc, issue, student)
 
-    def check_student_folder(self, student: str, folder: Path) -> None:
-        """A student's own deploy folder, as the student's app, against their platform rules."""
-        ctx, _ = self.context(student, self.spec_of(student))
+    def check_student_folder(self, student: str, folder: Path, app: str = "") -> None:
+        """A student's own deploy folder, as the student's app ``app``, against their rules."""
+        spec = self.spec_of(student)
+        ctx, _ = self.context(student, spec)
+        running = other_apps(self, ctx, spec, app)
         self.checked.add(student)
         folder = folder.resolve()
         cwd = Path.cwd().resolve()
@@ -395,7 +409,8 @@ class Run(WorkloadChecks):
         top = next((d for d in (folder, *folder.parents) if (d / ".git").exists()), folder)
         self.kustomizer().boundaries.append(top)
         source = AppSource(Tree(folder, boundary=top), "", walk_files(folder), shown.as_posix())
-        self.check_workloads(ctx, self.app_scopes(ctx, [source]), in_repo=False)
+        scopes = self.app_scopes(ctx, [source])
+        self.check_workloads(ctx, scopes, in_repo=False, running=running)
         # Every host already claimed in the platform repo, the student's own managed apps too.
         for other in all_students(self.tree):
             self.collect_hosts(other)

@@ -348,6 +348,16 @@ SECRET_DATA = _rule(
     "Remove the Secret, rotate the value, and create it in the cluster (or use a sealed/"
     "external secret).",
 )
+SECRET_PLAINTEXT = _rule(
+    "secret.plaintext",
+    ERROR,
+    "A credential (API key or token, private key, URL with a password) in a ConfigMap, a "
+    "container's env value or its command/args.",
+    "Everyone who can read the repo (or the namespace's ConfigMaps and pod specs) can read it; "
+    "git never forgets it.",
+    "Rotate the credential; keep it in a Secret created in the cluster, not in git "
+    '(docs/student-loop.md, "Secrets"), and read it with env valueFrom.secretKeyRef.',
+)
 # -- workloads -------------------------------------------------------------------------------
 SELECTOR_MISMATCH = _rule(
     "workload.selector-mismatch",

@@ -15,7 +15,7 @@ from typing import Any
 
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.names import DNS_LABEL
-from kuploy_gitops.validate import boundary, pss
+from kuploy_gitops.validate import boundary, pss, secrets
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate.apivalues import DNS_SUBDOMAIN
 from kuploy_gitops.validate.context import TenantContext
@@ -107,6 +107,7 @@ def check_workload(ctx: TenantContext, cfg: PlatformConfig, obj: Mapping[str, An
     if kind == "RoleBinding" or kind == "Role":
         out.extend(check_rbac(obj))
     out.extend(check_secret(obj))
+    out.extend(secrets.check_plaintext(obj))
     if kind == "Service" and not group:
         out.extend(_check_service(ctx, obj))
         out.extend(boundary.check_service(obj))

@@ -3,54 +3,23 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Container, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from kuploy_gitops.quantity import format_quantity, parse_quantity
+from kuploy_gitops.quantity import format_quantity, kube_quantity
 from kuploy_gitops.validate import findings as F
-from kuploy_gitops.validate import pss
+from kuploy_gitops.validate import hooks, pss
 from kuploy_gitops.validate.context import ScopedQuota, TenantContext
 from kuploy_gitops.validate.findings import Issue
 from kuploy_gitops.validate.objects import Path_, as_map, group_of, meta
+from kuploy_gitops.validate.quota_pods import effective_resources as effective_resources
+from kuploy_gitops.validate.quota_pods import scope_matches as scope_matches
 
 _QUOTA_RESOURCES = ("cpu", "memory", "ephemeral-storage")
 # The only resources a quota makes every container state (the quota admission's rule, kept for
 # compatibility); a container without an ephemeral-storage value simply uses none of it.
 _REQUIRED = frozenset({"cpu", "memory"})
-
-
-def _qty(value: Any) -> float | None:
-    try:
-        return parse_quantity(str(value))
-    except ValueError:
-        return None
-
-
-def effective_resources(
-    ctx: TenantContext, c: Mapping[str, Any]
-) -> tuple[dict[str, float], dict[str, float]]:
-    """(requests, limits) of a container after API defaulting and the LimitRange."""
-    res = as_map(c.get("resources"))
-    requests = {
-        k: v
-        for k, v in ((str(k), _qty(v)) for k, v in as_map(res.get("requests")).items())
-        if v is not None
-    }
-    limits = {
-        k: v
-        for k, v in ((str(k), _qty(v)) for k, v in as_map(res.get("limits")).items())
-        if v is not None
-    }
-    # API defaulting: an explicit limit without a request sets the request.
-    for k, v in limits.items():
-        requests.setdefault(k, v)
-    # LimitRanger: defaults for what is still unset.
-    for k, v in ctx.default.items():
-        limits.setdefault(k, v)
-    for k, v in ctx.default_request.items():
-        requests.setdefault(k, v)
-    return requests, limits
 
 
 def check_resources(ctx: TenantContext, spec: Mapping[str, Any], base: Path_) -> list[Issue]:
@@ -201,7 +170,9 @@ def pod_usage(ctx: TenantContext, pod_spec: Mapping[str, Any]) -> dict[str, floa
 
 def _storage_request(spec: Any) -> float | None:
     """``resources.requests.storage`` of a PVC spec (or claim template spec), parsed."""
-    return _qty(as_map(as_map(as_map(spec).get("resources")).get("requests")).get("storage"))
+    requests = as_map(as_map(as_map(spec).get("resources")).get("requests"))
+    size = kube_quantity(requests.get("storage"))
+    return size if size is not None and size >= 0 else None
 
 
 def object_usage(ctx: TenantContext, obj: Mapping[str, Any]) -> dict[str, float]:
@@ -292,10 +263,40 @@ class _Ledger:
     text: Mapping[str, str]
     used: dict[str, float]
     scoped: ScopedQuota | None = None
+    # What of ``used`` the tenant's objects outside the checked folder use (see Running).
+    running: dict[str, float] = field(default_factory=dict)
+
+    def copy(self) -> _Ledger:
+        """The same quota with its usage so far, to admit a hook group on top of it."""
+        return replace(self, used=dict(self.used))
+
+
+@dataclass(frozen=True)
+class Running:
+    """The tenant's objects already in its namespace, outside what is checked (its other apps).
+
+    They hold their share of the quota before the checked objects come (their own findings are
+    another run's). ``label`` names them in a message ("the tenant's other apps in the platform
+    repo (web)"); ``note`` says what could not be counted, for every quota.exceeded message.
+    """
+
+    objects: Sequence[Mapping[str, Any]]
+    label: str
+    note: str = ""
+
+
+# What LimitRange and quota admission refuse in a pod (check_resources): such pods are never made.
+POD_REFUSING_RULES = frozenset(
+    {F.QUOTA_REQUESTS, F.QUOTA_LIMITS, F.LIMITS_REQUEST_OVER_LIMIT, F.LIMITS_OVER_MAX}
+)
 
 
 def quota_overflows(
-    ctx: TenantContext, objs: Iterable[tuple[Any, Mapping[str, Any]]]
+    ctx: TenantContext,
+    objs: Iterable[tuple[Any, Mapping[str, Any]]],
+    *,
+    running: Running | None = None,
+    refused: Container[Any] | None = None,
 ) -> list[tuple[Any, Issue]]:
     """The objects the quota admission refuses when they are created in this order.
 
@@ -305,114 +306,129 @@ def quota_overflows(
     quota's required values refuse (:func:`check_resources`, reported there) are never made.
     Every quota must admit: the tenant's unscoped caps (:attr:`TenantContext.quota`) count
     everything, a scoped quota only the pods its scopes match.
+
+    Argo CD hooks (:mod:`.hooks`) are not steady state: each group of hooks that run together
+    (same phase and wave) is admitted on top of the steady state on its own, and the groups never
+    add up; a hook that stays after it completes (a Job not deleted on success) keeps counting
+    as an object, not its finished pods. ``running`` objects come first and are never reported.
+    ``refused``: keys of objects whose pods :func:`check_resources` refuses, when the caller
+    has checked them already (None: checked here).
     Returns (object key, issue) for each resource over a quota, per refused object.
     """
     main = _Ledger(ctx.quota, ctx.quota_text, dict(BUILTIN_USAGE))
     scoped = [_Ledger(q.hard, q.hard_text, {}, q) for q in ctx.scoped_quotas]
-    out: list[tuple[Any, Issue]] = []
-    for key, obj in objs:
-        own, per_pod, n = usage_parts(ctx, obj)
+    admission = _Admission(ctx, refused, running)
+    if running is not None:
+        before = [dict(q.used) for q in (main, *scoped)]
+        theirs = hooks.plan((None, obj) for obj in running.objects)
+        for _, obj in theirs.steady:
+            admission.admit(main, scoped, None, obj)
+        for _, obj in theirs.lasting:
+            admission.admit(main, scoped, None, obj, pods=False)
+        for q, was in zip((main, *scoped), before, strict=True):
+            q.running = {k: v - was.get(k, 0.0) for k, v in q.used.items()}
+    sync = hooks.plan(objs)
+    for key, obj in sync.steady:
+        admission.admit(main, scoped, key, obj)
+    for key, obj in sync.lasting:
+        admission.admit(main, scoped, key, obj, pods=False)
+    for (phase, wave), members in sync.groups.items():
+        group_main, group_scoped = main.copy(), [q.copy() for q in scoped]
+        during = f", while the {phase} hooks of wave {wave} run"
+        for key, obj, lasting in members:
+            admission.admit(group_main, group_scoped, key, obj, own=not lasting, during=during)
+    return admission.out
+
+
+class _Admission:
+    """Admits objects into ledgers one at a time, collecting what the quota refuses."""
+
+    def __init__(
+        self, ctx: TenantContext, refused: Container[Any] | None, running: Running | None
+    ) -> None:
+        self.ctx = ctx
+        self.refused = refused
+        self.running = running
+        self.out: list[tuple[Any, Issue]] = []
+
+    def pods_refused(self, key: Any, pod_spec: Mapping[str, Any]) -> bool:
+        """Whether the LimitRange or a value the quota requires refuses the object's pods."""
+        if self.refused is not None and key is not None:
+            return key in self.refused
+        return bool(check_resources(self.ctx, pod_spec, ()))
+
+    def admit(
+        self,
+        main: _Ledger,
+        scoped: list[_Ledger],
+        key: Any,
+        obj: Mapping[str, Any],
+        *,
+        own: bool = True,
+        pods: bool = True,
+        during: str = "",
+    ) -> None:
+        """Admit ``obj`` (its own usage unless not ``own``, its pods unless not ``pods``)."""
+        ctx = self.ctx
+        mine, per_pod, n = usage_parts(ctx, obj)
+        mine = mine if own else {}
+        n = n if pods else 0
         template = pss.pod_template(obj)
         pod_spec: Mapping[str, Any] = template[2] if template is not None else {}
-        if template is not None and check_resources(ctx, pod_spec, ()):
+        if template is not None and self.pods_refused(key, pod_spec):
             if obj.get("kind") == "Pod":
-                continue  # refused by the LimitRange, or for a value the quota requires
+                return  # refused by the LimitRange, or for a value the quota requires
             n = 0
         counting = [main]
         if template is not None:
             counting += [q for q in scoped if q.scoped and scope_matches(ctx, q.scoped, pod_spec)]
         # A Pod's own usage is a pod's: every quota that matches it counts it.
         own_ledgers = counting if obj.get("kind") == "Pod" else [main]
-        over = [(q, res) for q in own_ledgers for res in _over(q, q.used, own)]
+        over = [(q, res) for q in own_ledgers for res in _over(q, q.used, mine)]
         if over:
             # Node ports and load balancers refuse too; their own rules report them.
-            out += [
-                (key, _exceeded(q, obj, res, q.used.get(res, 0.0) + own[res]))
-                for q, res in over
-                if res not in _OWN_RULE
-            ]
-            continue
+            for q, res in over:
+                if res not in _OWN_RULE:
+                    self.report(key, q, obj, res, q.used.get(res, 0.0) + mine[res], during)
+            return
         for q in own_ledgers:
-            _add(q.used, own)
+            _add(q.used, mine)
         fit = min(_fitting(q, per_pod, n) for q in counting)
-        pods = {k: fit * v for k, v in per_pod.items()}
+        made = {k: fit * v for k, v in per_pod.items()}
         for q in counting:
             if fit < n:
                 after = dict(q.used)
-                _add(after, pods)
-                out += [
-                    (key, _exceeded(q, obj, res, q.used.get(res, 0.0) + n * per_pod[res], n, fit))
-                    for res in _over(q, after, per_pod)
-                ]
-            _add(q.used, pods)
-    return out
+                _add(after, made)
+                for res in _over(q, after, per_pod):
+                    need = q.used.get(res, 0.0) + n * per_pod[res]
+                    self.report(key, q, obj, res, need, during, n, fit)
+            _add(q.used, made)
 
-
-def scope_matches(ctx: TenantContext, quota: ScopedQuota, pod_spec: Mapping[str, Any]) -> bool:
-    """Whether a pod is counted by a scoped quota: every one of its scopes matches the pod.
-
-    The scopes of the quota admission (``PriorityClass`` with label-selector semantics on the
-    pod's ``priorityClassName``); a scope this emulation does not know matches nothing.
-    """
-    return all(
-        _scope_matches(ctx, name, op, values, pod_spec) for name, op, values in quota.requirements
-    )
-
-
-def _scope_matches(
-    ctx: TenantContext, name: str, op: str, values: tuple[str, ...], pod: Mapping[str, Any]
-) -> bool:
-    if name == "PriorityClass":
-        klass = pod.get("priorityClassName") or ""
-        if op == "In":
-            return bool(klass) and klass in values
-        if op == "NotIn":
-            return not klass or klass not in values
-        if op == "Exists":
-            return bool(klass)
-        return op == "DoesNotExist" and not klass
-    matched: bool
-    if name in ("Terminating", "NotTerminating"):
-        deadline = pod.get("activeDeadlineSeconds")
-        matched = isinstance(deadline, int) and deadline >= 0
-        matched = matched if name == "Terminating" else not matched
-    elif name in ("BestEffort", "NotBestEffort"):
-        matched = _best_effort(ctx, pod)
-        matched = matched if name == "BestEffort" else not matched
-    elif name == "CrossNamespacePodAffinity":
-        matched = _cross_namespace_affinity(pod)
-    else:
-        return False
-    # These scopes are plain names (``spec.scopes``) or ``Exists``/``DoesNotExist``.
-    return matched if op == "Exists" else (op == "DoesNotExist" and not matched)
-
-
-def _best_effort(ctx: TenantContext, pod: Mapping[str, Any]) -> bool:
-    """QoS class BestEffort: no container states (or is defaulted) a cpu or memory value."""
-    for cpath, c in pss.containers(pod):
-        if cpath[0] == "ephemeralContainers":
-            continue
-        for values in effective_resources(ctx, c):
-            if "cpu" in values or "memory" in values:
-                return False
-    return True
-
-
-def _cross_namespace_affinity(pod: Mapping[str, Any]) -> bool:
-    """A pod (anti-)affinity term that names namespaces or selects them."""
-    affinity = as_map(pod.get("affinity"))
-    for kind in ("podAffinity", "podAntiAffinity"):
-        a = as_map(affinity.get(kind))
-        terms = list(a.get("requiredDuringSchedulingIgnoredDuringExecution") or [])
-        terms += [
-            as_map(t).get("podAffinityTerm")
-            for t in a.get("preferredDuringSchedulingIgnoredDuringExecution") or []
-        ]
-        for term in terms:
-            t = as_map(term)
-            if t.get("namespaces") or "namespaceSelector" in t:
-                return True
-    return False
+    def report(
+        self,
+        key: Any,
+        q: _Ledger,
+        obj: Mapping[str, Any],
+        res: str,
+        need: float,
+        during: str,
+        n: int = 0,
+        fit: int = 0,
+    ) -> None:
+        """``res`` over the quota ``q`` at ``obj`` (objects without a key are not reported)."""
+        if key is None:
+            return
+        issue = _exceeded(q, obj, res, need, n, fit, during)
+        theirs = q.running.get(res, 0.0)
+        extra = ""
+        if self.running is not None:
+            if theirs > 1e-9:
+                extra += f"; {self.running.label} use {_show(res, theirs)} of it"
+            if self.running.note:
+                extra += f"; {self.running.note}"
+        if extra:
+            issue = Issue(issue.rule, issue.message + extra, issue.path)
+        self.out.append((key, issue))
 
 
 def _add(used: dict[str, float], usage: Mapping[str, float]) -> None:
@@ -440,7 +456,13 @@ def _fitting(q: _Ledger, per_pod: Mapping[str, float], n: int) -> int:
 
 
 def _exceeded(
-    q: _Ledger, obj: Mapping[str, Any], res: str, need: float, n: int = 0, fit: int = 0
+    q: _Ledger,
+    obj: Mapping[str, Any],
+    res: str,
+    need: float,
+    n: int = 0,
+    fit: int = 0,
+    during: str = "",
 ) -> Issue:
     """``res`` over the quota: what the objects up to ``obj`` need, how many of its pods fit."""
     what = f"{obj.get('kind')} {meta(obj).get('name')!r}"
@@ -453,8 +475,8 @@ def _exceeded(
         quota = f"{cap} of ResourceQuota {q.scoped.name!r} ({_scope_text(q.scoped)})"
     return Issue(
         F.QUOTA_EXCEEDED,
-        f"{res}: the tenant's objects need {_show(res, need)} (counting up to {what}), over "
-        f"{quota}",
+        f"{res}: the tenant's objects need {_show(res, need)} (counting up to {what}{during}), "
+        f"over {quota}",
         ("spec",),
     )
 

@@ -322,11 +322,17 @@ class WorkloadChecks(CrossTenantChecks):
         return self.load(real.relative_to(top).as_posix(), student, shown, tree)
 
     def check_workloads(
-        self, ctx: TenantContext, scopes: list[list[Doc]], *, in_repo: bool = True
+        self,
+        ctx: TenantContext,
+        scopes: list[list[Doc]],
+        *,
+        in_repo: bool = True,
+        running: quota.Running | None = None,
     ) -> None:
         """Admission, quota, selectors and host claims of everything the tenant's apps deploy.
 
-        ``in_repo``: the files are the platform repo's (not a student's own folder).
+        ``in_repo``: the files are the platform repo's (not a student's own folder);
+        ``running``: the tenant's objects outside them that share its quota (never reported).
         """
         all_docs: list[Doc] = []
         for scope in scopes:
@@ -334,9 +340,12 @@ class WorkloadChecks(CrossTenantChecks):
             self.check_duplicates(valid, ctx.namespace, ctx.student)
             all_docs.extend(valid)
         pod_labels: list[dict[str, str]] = []
+        refused: set[int] = set()  # whose pods the LimitRange or the quota refuses
         for doc in all_docs:
             for issue in policies.check_workload(ctx, self.cfg, doc.obj):
                 self.add(doc, issue, ctx.student)
+                if issue.rule in quota.POD_REFUSING_RULES:
+                    refused.add(id(doc))
             if doc.obj.get("kind") == "Ingress":
                 self.claim_hosts(ctx.student, doc, in_repo=in_repo)
             template = pss.pod_template(doc.obj)
@@ -350,7 +359,8 @@ class WorkloadChecks(CrossTenantChecks):
             admitted = (*admitted, netpol.APP_PORT_NAME)
         for doc, issue in reach.unreachable_backends(admitted, all_docs):
             self.add(doc, issue, ctx.student)
-        for key, issue in quota.quota_overflows(ctx, ((id(d), d.obj) for d in all_docs)):
+        objs = ((id(d), d.obj) for d in all_docs)
+        for key, issue in quota.quota_overflows(ctx, objs, running=running, refused=refused):
             self.add(by_id[key], issue, ctx.student)
         for doc in all_docs:
             obj = doc.obj

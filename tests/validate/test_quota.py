@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from kuploy_gitops import config
+from kuploy_gitops.validate import context, quota
 from kuploy_gitops.validate import findings as F
-from kuploy_gitops.validate import quota
 from kuploy_gitops.validate.context import ScopedQuota, TenantContext
 
 M = 1024.0**2
@@ -677,3 +678,23 @@ def test_a_matching_scoped_quota_requires_the_values_it_caps() -> None:
     assert quota.check_resources(tenant, bare, ()) == []  # not counted by the quota
     (issue,) = quota.check_resources(tenant, {**bare, "priorityClassName": "x"}, ())
     assert issue.rule == F.QUOTA_REQUESTS and "no cpu request" in issue.message
+
+
+def test_quota_caps_and_requests_are_read_with_the_same_grammar() -> None:
+    """``1e0``, ``.6`` and JSON numbers are quantities to the API server, caps and requests alike
+    (the caps were once read with a narrower parser, and such a cap was no cap at all)."""
+    guards = [
+        {
+            "kind": "ResourceQuota",
+            "metadata": {"name": "q"},
+            "spec": {"hard": {"requests.cpu": "1e0", "requests.memory": 1073741824}},
+        }
+    ]
+    tenant = context.build(config.parse_config(config.default_config_data()), "kim", None, guards)
+    assert tenant.quota == {"requests.cpu": 1.0, "requests.memory": 1.0 * Gi}
+    pod = {"containers": [ctr("a", {"cpu": ".6", "memory": "0.25Gi"})]}
+    ((key, issue),) = quota.quota_overflows(tenant, [("k", deployment(pod, replicas=2))])
+    assert key == "k" and issue.message.startswith("requests.cpu: the tenant's objects need 1200m")
+    # A negative request is invalid (the schema check says so): it frees nothing of the quota.
+    pod["containers"].append(ctr("b", {"cpu": "-1", "memory": "-1Gi"}))
+    assert quota.pod_usage(tenant, pod)["requests.cpu"] == pytest.approx(0.6)

@@ -1,0 +1,139 @@
+"""Credentials written in plain text where a Secret belongs: ConfigMaps, env values, arguments.
+
+A Secret with data is :data:`~.findings.SECRET_DATA`; this is its companion for values that are
+not in a Secret at all. Only the shapes of well-known credentials are recognised (an API key's
+prefix, a private key's PEM header, a URL with a password), so an ordinary value is never taken
+for one; obvious placeholders (``changeme``, ``${VAR}``, ``$(VAR)``, ``<token>``, ``xxxx``,
+``...EXAMPLE``) are not credentials either. A finding names where the value is and what it looks
+like, never the value: findings are printed in CI logs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from kuploy_gitops.validate import findings as F
+from kuploy_gitops.validate import pss
+from kuploy_gitops.validate.findings import Issue
+from kuploy_gitops.validate.objects import Path_, as_map, group_of, meta
+
+# (what it is, the pattern of its token). Prefixes are the issuers' documented ones.
+_TOKENS = (
+    ("a private key", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----"),
+    ("an OpenAI API key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
+    ("a Stripe secret key", r"\b[rs]k_live_[0-9A-Za-z]{16,}"),
+    ("an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    ("a GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{22,})"),
+    ("a Slack token", r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
+    ("a Google API key", r"\bAIza[0-9A-Za-z_-]{35}"),
+)
+# scheme://user:password@host: the password is group 1.
+_URL_PASSWORD = r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*:([^\s/@]+)@[^\s/@]+"
+_PLACEHOLDER_WORDS = frozenset(
+    {
+        "changeme", "change-me", "change_me", "password", "passwd", "secret", "example",
+        "placeholder", "redacted", "dummy", "test", "todo", "replaceme", "replace-me",
+        "yourpassword", "your-password", "pass", "pw", "token", "none", "null",
+    }
+)  # fmt: skip
+
+
+def placeholder(text: str, *, distinct: int = 3, run: int = 1) -> bool:
+    """Whether ``text`` is obviously no real credential (empty, a variable, a template slot).
+
+    Its longest run of letters and digits shorter than ``run`` (``sk-your-key-here``), or with
+    fewer different characters than ``distinct`` (``xxxx``, ``0000``, ``abab``), is a
+    placeholder too: a real key is a long random string.
+    """
+    t = text.strip().strip("'\"")
+    if not t or t.startswith(("${", "$(", "{{", "<", "%")) or t.endswith((">", "}}")):
+        return True
+    if t.lower() in _PLACEHOLDER_WORDS or "example" in t.lower():
+        return True
+    longest = max(re.findall(r"[A-Za-z0-9]+", t), key=len, default="")
+    return len(longest) < run or len(set(longest.lower())) < distinct
+
+
+@functools.cache
+def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """The token patterns, compiled when first needed (not at import: start-up time counts)."""
+    return tuple((what, re.compile(p)) for what, p in _TOKENS)
+
+
+def credential_kind(text: str) -> str | None:
+    """What credential ``text`` holds (e.g. "an OpenAI API key"), or None."""
+    for what, pattern in _patterns():
+        for m in pattern.finditer(text):
+            if what == "a private key" or not placeholder(m.group(0), distinct=6, run=10):
+                return what
+    for m in re.finditer(_URL_PASSWORD, text):
+        if not placeholder(m.group(1)):
+            return "a URL with a password"
+    return None
+
+
+def check_plaintext(obj: Mapping[str, Any]) -> list[Issue]:
+    """Credentials in a ConfigMap's data/binaryData or a container's env values and arguments."""
+    out: list[Issue] = []
+    kind = obj.get("kind")
+    if kind == "ConfigMap" and not group_of(obj):
+        name = meta(obj).get("name")
+        for key, what in _config_values(obj):
+            out.append(
+                Issue(
+                    F.SECRET_PLAINTEXT,
+                    f"ConfigMap {name!r} key {key!r} holds what looks like {what}",
+                    ("binaryData" if key in as_map(obj.get("binaryData")) else "data", key),
+                )
+            )
+    template = pss.pod_template(obj)
+    if template is not None:
+        base = (*template[0], "spec")
+        for path, where, what in _container_values(template[2]):
+            out.append(
+                Issue(F.SECRET_PLAINTEXT, f"{where} holds what looks like {what}", (*base, *path))
+            )
+    return out
+
+
+def _config_values(obj: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    for key, value in as_map(obj.get("data")).items():
+        what = credential_kind(value) if isinstance(value, str) else None
+        if what:
+            yield str(key), what
+    for key, value in as_map(obj.get("binaryData")).items():
+        what = credential_kind(_decoded(value)) if isinstance(value, str) else None
+        if what:
+            yield str(key), what
+
+
+def _decoded(value: str) -> str:
+    """The text of a base64 value ("" when it is not base64 or not text)."""
+    try:
+        return base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return ""
+
+
+def _container_values(spec: Mapping[str, Any]) -> Iterator[tuple[Path_, str, str]]:
+    """(path in the pod spec, where in words, what) of each credential in a container."""
+    for cpath, c in pss.containers(spec):
+        cname = c.get("name", cpath[1])
+        env = c.get("env")
+        for i, var in enumerate(env if isinstance(env, list) else []):
+            value = as_map(var).get("value")
+            what = credential_kind(value) if isinstance(value, str) else None
+            if what:
+                where = f"container {cname!r} env {as_map(var).get('name')!r}"
+                yield (*cpath, "env", i, "value"), where, what
+        for field in ("command", "args"):
+            items = c.get(field)
+            for i, item in enumerate(items if isinstance(items, list) else []):
+                what = credential_kind(item) if isinstance(item, str) else None
+                if what:
+                    yield (*cpath, field, i), f"container {cname!r} {field}[{i}]", what

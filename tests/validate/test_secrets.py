@@ -1,0 +1,139 @@
+"""Credentials in plain text (validate/secrets.py, rule secret.plaintext), never echoed.
+
+The student folder is ``corpus/secrets/deploy/`` (every credential in it made up; see its README).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kuploy_gitops import cli
+from kuploy_gitops.validate import findings as F
+from kuploy_gitops.validate import secrets
+
+FOLDER = Path(__file__).parent / "corpus" / "secrets" / "deploy"
+STUDENT = "kim-minji"
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("sk-proj-Zq8Lw3Rt6Yp1Nm4Kd7Hs0Vb2Xc5Jf9GaQe", "an OpenAI API key"),
+        ("OPENAI=sk-Zq8Lw3Rt6Yp1Nm4Kd7Hs0Vb2Xc5Jf9GaQe", "an OpenAI API key"),
+        ("AKIA4Q7ZR2M9XK3LT8WB", "an AWS access key id"),
+        ("ghp_R7tY2uI9oP4aS6dF1gH8jK3lZ5xC0vB2nM4q", "a GitHub token"),
+        ("ghs_R7tY2uI9oP4aS6dF1gH8jK3lZ5xC0vB2nM4q", "a GitHub token"),
+        ("github_pat_11AB7tY2uI9oP4aS6dF1gH_8jK3lZ5xC0vB2nM4q", "a GitHub token"),
+        ("xoxp-2481632640-1357911131517-Hq3Wz8Lm5Tn1Rv7Ky2Pd9Jc4", "a Slack token"),
+        ("AIzaSyQ7vN2mK9xL4wR8tY3pB6jH1fD5sG0aZcE", "a Google API key"),
+        ("sk_live_9fQ2mW7xL4tR8yN3vB6kJ1hD", "a Stripe secret key"),
+        ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n", "a private key"),
+        ("-----BEGIN EC PRIVATE KEY-----", "a private key"),
+        ("amqp://shop:Tr0ub4dor3xq@mq:5672/", "a URL with a password"),
+        ("redis://:p4ssw0rd-7@redis:6379/0", "a URL with a password"),
+    ],
+)
+def test_credentials_are_recognised(text: str, what: str) -> None:
+    assert secrets.credential_kind(text) == what
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "hello: world",
+        "${OPENAI_API_KEY}",
+        "sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        "sk-your-key-here-please-replace-it",
+        "AKIAIOSFODNN7EXAMPLE",
+        "ghp_000000000000000000000000000000000000",
+        "postgres://shop:$(DB_PASSWORD)@db:5432/shop",
+        "postgres://shop:${DB_PASSWORD}@db/shop",
+        "postgres://user:password@localhost/db",
+        "mysql://root:<password>@db/app",
+        "https://github.com/konkuk-kuploy/kim-minji-shop.git",
+        "git@github.com:konkuk-kuploy/kim-minji-shop.git",
+        "http://shop:8080/healthz",
+        "ghcr.io/konkuk-kuploy/demo@sha256:" + "ab" * 32,
+        "--disk-cache-size=1024",
+        "task-abcdefghijklmnopqrstuvwxyz0123",
+    ],
+)
+def test_placeholders_and_ordinary_values_are_not_credentials(text: str) -> None:
+    assert secrets.credential_kind(text) is None
+
+
+def test_a_secret_is_left_to_secret_committed_data() -> None:
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}
+    secret["stringData"] = {"KEY": "ghp_R7tY2uI9oP4aS6dF1gH8jK3lZ5xC0vB2nM4q"}
+    assert secrets.check_plaintext(secret) == []
+
+
+def _values(node: object) -> list[str]:
+    """Every string in a parsed manifest (binaryData decoded as well)."""
+    if isinstance(node, dict):
+        return [v for x in node.values() for v in _values(x)]
+    if isinstance(node, list):
+        return [v for x in node for v in _values(x)]
+    return [node] if isinstance(node, str) else []
+
+
+def credentials_in_folder() -> list[str]:
+    """The credential values of the folder (what must never be printed), with their parts."""
+    out: list[str] = []
+    for path in sorted(FOLDER.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            texts = _values(doc)
+            for value in (doc.get("binaryData") or {}).values():
+                texts.append(base64.b64decode(value).decode())
+                texts.append(value)
+            for text in texts:
+                if secrets.credential_kind(text) is None:
+                    continue
+                out.append(text)
+                # The token alone, and a URL's password alone.
+                out += re.findall(r"[A-Za-z0-9_]{16,}", text)
+                out += re.findall(r"://[^:/@]*:([^@]+)@", text)
+    return out
+
+
+def test_the_folder_reports_each_credential_and_prints_none(
+    demo: Path, crd_dir: Path, chdir_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["-C", str(demo), "validate", "--student", STUDENT, "--crd-dir", str(crd_dir)]
+    assert cli.run([*base, "-o", "json", str(FOLDER)]) == 8
+    out, err = capsys.readouterr()
+    findings = json.loads(out)["findings"]
+    # Nothing else is wrong with the folder: every error is a credential.
+    assert {f["rule"] for f in findings if f["severity"] == "error"} == {F.SECRET_PLAINTEXT}
+    got = sorted(
+        (Path(f["file"]).name, f["line"], f["message"])
+        for f in findings
+        if f["rule"] == F.SECRET_PLAINTEXT
+    )
+    looks, cm = " holds what looks like ", "ConfigMap 'shop-config'"
+    aws = "an AWS access key id"
+    assert got == [
+        ("configmap.yaml", 8, f"{cm} key 'OPENAI_API_KEY'{looks}an OpenAI API key"),
+        ("configmap.yaml", 9, f"{cm} key 'DATABASE_URL'{looks}a URL with a password"),
+        ("configmap.yaml", 17, f"{cm} key 'tls.key'{looks}a private key"),
+        ("deployment.yaml", 27, f"container 'app' command[2]{looks}a Stripe secret key"),
+        ("deployment.yaml", 29, f"container 'app' args[0]{looks}a Google API key"),
+        ("deployment.yaml", 32, f"container 'app' env 'GITHUB_TOKEN'{looks}a GitHub token"),
+        ("deployment.yaml", 34, f"container 'app' env 'SLACK_BOT_TOKEN'{looks}a Slack token"),
+        ("deployment.yaml", 36, f"container 'app' env 'AWS_ACCESS_KEY_ID'{looks}{aws}"),
+    ]  # fmt: skip
+    assert cli.run([*base, str(FOLDER)]) == 8
+    text_out, text_err = capsys.readouterr()
+    assert "secret.plaintext" in text_out
+    values = credentials_in_folder()
+    assert len(values) >= 8
+    for value in values:
+        for where in (out, err, text_out, text_err):
+            assert value not in where
