@@ -201,12 +201,16 @@ def test_application_name_collision_across_tenants(platform: Path) -> None:
     api.onboard(platform, api.OnboardOptions(student="kim"))
     api.onboard(platform, api.OnboardOptions(student="kim-lee"))
     api.app_add(
-        platform, api.AppOptions(student="kim-lee", app="web", image="ghcr.io/o/w:1", port=80)
+        platform,
+        api.AppOptions(student="kim-lee", app="web", image="ghcr.io/konkuk-kuploy/w:1", port=80),
     )
     before = tree_snapshot(platform)
     with pytest.raises(ConflictError, match="Application 'kim-lee-web'"):
         api.app_add(
-            platform, api.AppOptions(student="kim", app="lee-web", image="ghcr.io/o/w:1", port=80)
+            platform,
+            api.AppOptions(
+                student="kim", app="lee-web", image="ghcr.io/konkuk-kuploy/w:1", port=80
+            ),
         )
     assert tree_snapshot(platform) == before
 
@@ -224,7 +228,9 @@ def test_other_tenants_dirty_files_do_not_block_a_single_tenant_write(tenant: Pa
         api.render_all(tenant)  # a whole-repo write still refuses
 
 
-@pytest.mark.parametrize("image", ["ghcr.io/../x:1", "ghcr.io//x:1", "ghcr.io/o/w@sha256:xyz"])
+@pytest.mark.parametrize(
+    "image", ["ghcr.io/../x:1", "ghcr.io//x:1", "ghcr.io/konkuk-kuploy/w@sha256:xyz"]
+)
 def test_app_add_refuses_a_malformed_image(platform: Path, image: str) -> None:
     api.onboard(platform, api.OnboardOptions(student="kim"))
     before = git(platform, "rev-parse", "HEAD")

@@ -115,7 +115,7 @@ def test_every_option_renders_schema_valid(platform: Path, data_dir: Path) -> No
         api.AppOptions(
             student="kim",
             app="web",
-            image="ghcr.io/o/w@sha256:" + "a" * 64,
+            image="ghcr.io/konkuk-kuploy/w@sha256:" + "a" * 64,
             port=8080,
             env=[("A", "x: y # {{ z }}\n---"), ("B", "")],
             health_path="/h",

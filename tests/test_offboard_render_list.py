@@ -16,7 +16,10 @@ from kuploy_gitops.errors import ConflictError, DriftError, InvalidInputError
 def two(platform: Path) -> Path:
     api.onboard(platform, api.OnboardOptions(student="kim", course="cs101"))
     api.onboard(platform, api.OnboardOptions(student="lee"))
-    api.app_add(platform, api.AppOptions(student="kim", app="web", image="ghcr.io/o/w:1", port=80))
+    api.app_add(
+        platform,
+        api.AppOptions(student="kim", app="web", image="ghcr.io/konkuk-kuploy/w:1", port=80),
+    )
     api.app_add(
         platform,
         api.AppOptions(

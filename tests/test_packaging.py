@@ -113,7 +113,19 @@ def test_wheel_installs_and_runs_outside_checkout(tmp_path: Path) -> None:
         env=env,
     )
     subprocess.run(
-        [exe, "-C", "plat", "app", "add", "kim", "web", "--image", "ghcr.io/o/w:1", "--port", "80"],
+        [
+            exe,
+            "-C",
+            "plat",
+            "app",
+            "add",
+            "kim",
+            "web",
+            "--image",
+            "ghcr.io/konkuk-kuploy/w:1",
+            "--port",
+            "80",
+        ],
         cwd=outside,
         check=True,
         capture_output=True,

@@ -8,7 +8,7 @@ from kuploy_gitops import app_manifests, config, layout, podsecurity, render, ya
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 
 CFG = config.parse_config(config.default_config_data())
-WEB = AppSpec(name="web", mode="managed", image="ghcr.io/o/web:1", port=8080)
+WEB = AppSpec(name="web", mode="managed", image="ghcr.io/konkuk-kuploy/web:1", port=8080)
 KIM = TenantSpec(student="kim", tier="small", apps=(WEB,))
 
 

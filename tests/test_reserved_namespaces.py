@@ -67,7 +67,10 @@ def test_a_roster_refuses_each_reserved_row(lab: Path, tmp_path: Path) -> None:
 def test_app_add_and_github_setup_refuse(lab: Path, student: str, why: str) -> None:
     before = tree_snapshot(lab)
     with pytest.raises(InvalidInputError, match="reserved for the platform") as info:
-        api.app_add(lab, api.AppOptions(student=student, app="web", image="ghcr.io/o/w:1", port=80))
+        api.app_add(
+            lab,
+            api.AppOptions(student=student, app="web", image="ghcr.io/konkuk-kuploy/w:1", port=80),
+        )
     assert why in str(info.value)
     with pytest.raises(InvalidInputError, match="reserved for the platform") as info:
         scaffold.load_inputs(lab, scaffold.ScaffoldOptions(student=student, app="web"))
@@ -77,6 +80,8 @@ def test_app_add_and_github_setup_refuse(lab: Path, student: str, why: str) -> N
 
 def test_an_ordinary_name_passes_every_entry_point(lab: Path) -> None:
     api.onboard(lab, api.OnboardOptions(student="lab7"))
-    api.app_add(lab, api.AppOptions(student="lab7", app="web", image="ghcr.io/o/w:1", port=80))
+    api.app_add(
+        lab, api.AppOptions(student="lab7", app="web", image="ghcr.io/konkuk-kuploy/w:1", port=80)
+    )
     _, spec, _ = scaffold.load_inputs(lab, scaffold.ScaffoldOptions(student="lab7", app="web"))
     assert spec.student == "lab7"

@@ -19,7 +19,10 @@ from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 @pytest.fixture
 def kim(platform: Path) -> Path:
     api.onboard(platform, api.OnboardOptions(student="kim"))
-    api.app_add(platform, api.AppOptions(student="kim", app="web", image="ghcr.io/o/w:1", port=80))
+    api.app_add(
+        platform,
+        api.AppOptions(student="kim", app="web", image="ghcr.io/konkuk-kuploy/w:1", port=80),
+    )
     return platform / "tenants" / "kim.yaml"
 
 
@@ -73,7 +76,7 @@ def test_validate_reports_the_broken_spec_as_a_finding(platform: Path, kim: Path
 # -- the spec's rules, without a repo --------------------------------------------------------------
 
 CFG = config.parse_config(config.default_config_data())
-WEB = AppSpec(name="web", mode="managed", image="ghcr.io/o/web:1", port=8080)
+WEB = AppSpec(name="web", mode="managed", image="ghcr.io/konkuk-kuploy/web:1", port=8080)
 API = AppSpec(name="api", mode="repo", repo="https://github.com/konkuk-kuploy/kim-api.git")
 KIM = TenantSpec(student="kim", tier="small", apps=(API, WEB))
 
@@ -235,7 +238,7 @@ def test_spec_data_round_trip() -> None:
             },
             "web": {
                 "mode": "managed",
-                "image": "ghcr.io/o/web:1",
+                "image": "ghcr.io/konkuk-kuploy/web:1",
                 "port": 8080,
                 "env": {"B": "2", "A": "1"},
                 "health_path": "/",

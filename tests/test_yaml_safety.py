@@ -113,7 +113,7 @@ def test_arbitrary_inputs_stay_strings_in_rendered_files(
             tenant_spec.AppSpec(
                 name="web",
                 mode="managed",
-                image="ghcr.io/o/w:1",
+                image="ghcr.io/konkuk-kuploy/w:1",
                 port=80,
                 env=(("VAR", env),),
                 health_path="/" + health,

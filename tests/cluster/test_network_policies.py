@@ -25,7 +25,7 @@ SPEC = TenantSpec(
     student="net-kim",
     tier="small",
     apps=(
-        AppSpec(name="web", mode="managed", image="ghcr.io/o/web:1", port=8080),
+        AppSpec(name="web", mode="managed", image="ghcr.io/konkuk-kuploy/web:1", port=8080),
         AppSpec(name="blog", mode="repo", repo="https://github.com/konkuk-kuploy/net-kim-blog.git"),
     ),
 )

@@ -175,7 +175,7 @@ def test_pss_covers_every_pod_template_kind() -> None:
 def test_image_and_remote_normalisation() -> None:
     assert normalise_image("nginx:1.27") == "docker.io/library/nginx:1.27"
     assert normalise_image("bitnami/redis") == "docker.io/bitnami/redis"
-    assert normalise_image("ghcr.io/o/a:1") == "ghcr.io/o/a:1"
+    assert normalise_image("ghcr.io/konkuk-kuploy/a:1") == "ghcr.io/konkuk-kuploy/a:1"
     assert normalise_image("localhost:5000/a") == "localhost:5000/a"
     assert (
         remote_repo("github.com/konkuk-kuploy/repo//dir?ref=v1")
@@ -185,7 +185,10 @@ def test_image_and_remote_normalisation() -> None:
         remote_repo("https://github.com/konkuk-kuploy/repo.git/dir?ref=v1")
         == "https://github.com/konkuk-kuploy/repo"
     )
-    assert remote_repo("git@github.com:org/repo.git") == "https://github.com/konkuk-kuploy/repo"
+    assert (
+        remote_repo("git@github.com:konkuk-kuploy/repo.git")
+        == "https://github.com/konkuk-kuploy/repo"
+    )
 
 
 def test_locate_finds_the_line_of_a_path() -> None:
