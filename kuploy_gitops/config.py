@@ -442,7 +442,7 @@ def parse_config(data: Any, source: str = layout.CONFIG_FILE) -> PlatformConfig:
         repo_url=r.string(repo, "url", "repo"),
         repo_branch=r.string(repo, "branch", "repo"),
         github_org=r.string(github, "org", "github"),
-        student_repo_name=r.string(github, "student_repo_name", "github"),
+        student_repo_name=_student_repo_name(r, github),
         pss_enforce=pss["enforce"],
         pss_warn=pss["warn"],
         pss_audit=pss["audit"],
@@ -487,6 +487,20 @@ def _registries(r: Reader, value: Any) -> list[str]:
         # A prefix ends at a path separator: 'ghcr.io/org' must not admit 'ghcr.io/org-evil/x'.
         out.append(item if item.endswith("/") else f"{item}/")
     return out
+
+
+def _student_repo_name(r: Reader, github: Mapping[str, Any]) -> str:
+    """``github.student_repo_name``: ``{student}`` and ``{app}`` once each, making a repo name."""
+    pattern = r.string(github, "student_repo_name", "github")
+    try:
+        sample = pattern.format(student="kim-lee", app="web")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise r.fail("github.student_repo_name", "may only use {student} and {app}") from exc
+    if pattern.count("{student}") != 1 or pattern.count("{app}") != 1:
+        raise r.fail("github.student_repo_name", "must contain {student} and {app} once each")
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,100}", sample) or sample in (".", ".."):
+        raise r.fail("github.student_repo_name", f"{pattern!r} does not make a repo name")
+    return pattern
 
 
 def _github_settings(r: Reader, data: Mapping[str, Any]) -> GitHubSettings:

@@ -97,3 +97,20 @@ def test_registry_prefixes_end_with_a_slash() -> None:
         "localhost:5000/lab/",
         "docker.io/library/",
     )
+
+
+@pytest.mark.parametrize(
+    ("pattern", "why"),
+    [
+        ("{student}-{repo}", "may only use {student} and {app}"),
+        ("{student}", "must contain {student} and {app} once each"),
+        ("{student}-{app}-{app}", "must contain {student} and {app} once each"),
+        ("{student}/{app}", "'{student}/{app}' does not make a repo name"),
+    ],
+)
+def test_student_repo_name_pattern(pattern: str, why: str) -> None:
+    data = config.default_config_data()
+    data["github"]["student_repo_name"] = pattern
+    with pytest.raises(ConfigError) as info:
+        config.parse_config(data)
+    assert f"github.student_repo_name: {why}" in info.value.message
