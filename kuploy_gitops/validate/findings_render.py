@@ -14,7 +14,7 @@ RENDER_HELM_UNAVAILABLE = _rule(
     "An app folder is a Helm chart (a Chart.yaml at its top) and no Helm 3 binary is installed.",
     "Argo CD renders the chart with `helm template`; without helm, what it deploys cannot be "
     "checked, and passing it unchecked would hide a privileged pod.",
-    'Install the pinned Helm (docs/validation.md, "Rendering") and put it on PATH or in '
+    'Install the pinned Helm (docs/validation.md, "Helm binary") and put it on PATH or in '
     "$KUPLOY_HELM.",
 )
 RENDER_HELM_FAILED = _rule(
