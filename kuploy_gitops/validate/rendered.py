@@ -123,8 +123,8 @@ class RenderChecks(CrossTenantChecks):
         with temp_dir() as tmp:
             copy = Path(tmp) / "chart"
             for rel, path in files.items():
-                if rel.startswith(".") or "/." in rel:
-                    continue  # hidden files: helm ignores them by default (.helmignore aside)
+                if rel == ".git" or rel.startswith(".git/"):
+                    continue  # (.helmignore and other hidden files go too: helm decides)
                 try:
                     data = src.tree.read_bytes(path)
                 except UnreadableFile as exc:

@@ -105,6 +105,29 @@ def test_unvendored_dependencies_are_a_finding_not_a_download(
     assert "common" in findings[0].message and "charts/" in findings[0].message
 
 
+def test_a_chart_symlink_out_of_the_repository_is_never_read(
+    demo: Path, tmp_path: Path, helm: Path
+) -> None:
+    secret = tmp_path / "outside.yaml"
+    secret.write_text("password: s3cr3t-outside-the-repo\n")
+    root = student_repo(tmp_path, "chart-clean")
+    (root / "deploy" / "templates" / "leak.yaml").symlink_to(secret)
+    opts = Options(repo=demo, cache_dir=tmp_path / "cache")
+    findings = validate_student(opts, STUDENT, root / "deploy").findings
+    assert where(findings) == {("file.unreadable", "templates/leak.yaml", 1)}
+    assert "outside the repository" in findings[0].message
+    assert all("s3cr3t" not in f.message for f in findings)
+
+
+def test_helmignore_is_honoured(demo: Path, tmp_path: Path, helm: Path) -> None:
+    # Argo CD's helm skips what .helmignore names: a pod template that would have findings.
+    root = student_repo(tmp_path, "chart-clean")
+    shutil.copy(CASES / "chart-privileged" / "templates" / "pod.yaml", root / "deploy/templates")
+    (root / "deploy" / ".helmignore").write_text("templates/pod.yaml\n")
+    opts = Options(repo=demo, cache_dir=tmp_path / "cache")
+    assert validate_student(opts, STUDENT, root / "deploy").findings == []
+
+
 def test_without_helm_a_chart_is_an_error_never_a_pass(
     demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
