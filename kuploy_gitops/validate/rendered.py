@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 from kuploy_gitops import layout, yamlio
 from kuploy_gitops.errors import ConfigError
 from kuploy_gitops.validate import findings as F
-from kuploy_gitops.validate import helm
 from kuploy_gitops.validate.crosstenant import CrossTenantChecks
 from kuploy_gitops.validate.tree import Doc, UnreadableFile, is_manifest, iter_objects, temp_dir
 
 if TYPE_CHECKING:
+    from kuploy_gitops.validate import helm
     from kuploy_gitops.validate.context import TenantContext
     from kuploy_gitops.validate.workloads import AppSource
 
@@ -76,6 +76,8 @@ class RenderChecks(CrossTenantChecks):
 
     def release(self, src: AppSource, ctx: TenantContext) -> helm.Release:
         """What Argo CD passes helm for this app: its Application's name, namespace, cluster."""
+        from kuploy_gitops.validate import helm
+
         if src.tree is self.tree:  # apps/workloads/<student>/<app>
             name = layout.application_name(ctx.student, src.folder.rsplit("/", 1)[-1])
         else:  # a student's own folder: the repo app whose path it is (else their only one)
@@ -89,6 +91,8 @@ class RenderChecks(CrossTenantChecks):
 
     def chart_scope(self, src: AppSource, chart: str, ctx: TenantContext) -> list[Doc]:
         """The objects ``helm template`` renders from the chart (a finding when it cannot)."""
+        from kuploy_gitops.validate import helm  # only for a chart: the student path stays lean
+
         shown_chart = src.show(chart)
         folder = src.show(src.folder) if src.folder else (src.shown or ".")
         try:
