@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import helm_binary
 import pytest
 from helpers import DATA_DIR, isolated_env
 
@@ -58,21 +56,3 @@ def crd_dir() -> Path:
     if not CRD_DIR.is_dir():
         pytest.fail(f"Argo CD CRDs missing: {CRD_DIR}")
     return CRD_DIR
-
-
-@pytest.fixture(scope="session")
-def helm_bin() -> Path:
-    """The pinned helm (tests/validate/helm_binary.py): built once, then cached."""
-    try:
-        return helm_binary.build()
-    except helm_binary.HelmUnbuildable as exc:
-        if os.environ.get(helm_binary.REQUIRE_ENV):
-            pytest.fail(f"{exc} ({helm_binary.REQUIRE_ENV} is set: CI requires it)")
-        pytest.skip(str(exc))
-
-
-@pytest.fixture
-def helm(helm_bin: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """``validate`` finds the pinned helm through $KUPLOY_HELM."""
-    monkeypatch.setenv("KUPLOY_HELM", str(helm_bin))
-    return helm_bin

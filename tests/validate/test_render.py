@@ -3,7 +3,7 @@
 Each case is a folder under tests/validate/render/, copied as a student's ``deploy/`` folder into
 a repository of its own and validated with ``validate --student`` (and, for the repo mode, as an
 app folder of the platform repo). Charts are rendered by the pinned helm (the ``helm`` fixture
-builds it once; see helm_binary.py).
+builds it once; see tests/helm_binary.py).
 """
 
 from __future__ import annotations
