@@ -134,6 +134,17 @@ def dependencies_missing(chart: dict[str, Any], files: set[str]) -> list[str]:
     return missing
 
 
+def local_dependencies(chart: dict[str, Any]) -> dict[str, str]:
+    """Name -> path of the chart's ``file://`` dependencies (folders of the same repository)."""
+    out = {}
+    for dep in chart.get("dependencies") or []:
+        if isinstance(dep, dict) and dep.get("name"):
+            repo = str(dep.get("repository") or "")
+            if repo.startswith("file://"):
+                out[str(dep["name"])] = repo.removeprefix("file://")
+    return out
+
+
 def template(chart_dir: Path, release: Release) -> Rendered:
     """Run ``helm template`` on a chart folder (already copied out of the student's tree)."""
     helm = find_helm()

@@ -10,6 +10,7 @@ through every check, placed at their template (or jsonnet) file.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +19,14 @@ from kuploy_gitops import layout, yamlio
 from kuploy_gitops.errors import ConfigError
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate.crosstenant import CrossTenantChecks
-from kuploy_gitops.validate.tree import Doc, UnreadableFile, is_manifest, iter_objects, temp_dir
+from kuploy_gitops.validate.tree import (
+    Doc,
+    Tree,
+    UnreadableFile,
+    is_manifest,
+    iter_objects,
+    temp_dir,
+)
 
 if TYPE_CHECKING:
     from kuploy_gitops.validate import helm
@@ -112,27 +120,36 @@ class RenderChecks(CrossTenantChecks):
             self.add_file(F.RENDER_HELM_FAILED, str(exc), shown_chart, ctx.student)
             return []
         files = {relative(src, p): p for p in src.files}
-        missing = helm.dependencies_missing(
-            chart_data if isinstance(chart_data, dict) else {}, set(files)
-        )
+        chart_obj = chart_data if isinstance(chart_data, dict) else {}
+        copies = {rel: (src.tree, path) for rel, path in files.items()}
+        missing = helm.dependencies_missing(chart_obj, set(files))
+        local = helm.local_dependencies(chart_obj)
+        for name in [m for m in missing if m in local]:
+            # A file:// dependency: Argo CD's `helm dependency build` copies it, offline.
+            found = _local_chart(src, local[name])
+            if found:
+                missing.remove(name)
+                copies.update({f"charts/{name}/{rel}": where for rel, where in found.items()})
         if missing:
             self.add_file(
                 F.RENDER_HELM_FAILED,
-                f"dependencies {', '.join(missing)} are not vendored in charts/: Argo CD would "
-                "fetch them (helm dependency build), validate does not",
+                f"dependencies {', '.join(missing)} are not vendored in charts/ (nor a folder "
+                "of the repository named by file://): Argo CD would fetch them (helm "
+                "dependency build), validate does not",
                 shown_chart,
                 ctx.student,
             )
             return []
         with temp_dir() as tmp:
             copy = Path(tmp) / "chart"
-            for rel, path in files.items():
+            for rel, (tree, path) in copies.items():
                 if rel == ".git" or rel.startswith(".git/"):
                     continue  # (.helmignore and other hidden files go too: helm decides)
                 try:
-                    data = src.tree.read_bytes(path)
+                    data = tree.read_bytes(path)
                 except UnreadableFile as exc:
-                    self.add_file(F.FILE_UNREADABLE, exc.message, src.show(path), ctx.student)
+                    shown = src.show(path) if tree is src.tree else path
+                    self.add_file(F.FILE_UNREADABLE, exc.message, shown, ctx.student)
                     return []
                 dest = copy / rel
                 dest.parent.mkdir(parents=True, exist_ok=True)
@@ -146,14 +163,14 @@ class RenderChecks(CrossTenantChecks):
             return []
         docs: list[Doc] = []
         for i, (source, obj) in enumerate(result.objects):
-            origin = files.get(source)
+            tree, origin = copies.get(source, (src.tree, ""))
             text: str | None = None
-            if origin is not None:
+            if origin:
                 try:
-                    text = src.tree.read(origin)
+                    text = tree.read(origin)
                 except UnreadableFile:
                     text = None
-            shown = src.show(origin) if origin else shown_chart
+            shown = (src.show(origin) if tree is src.tree else origin) if origin else shown_chart
             docs.append(SourceDoc(obj, shown, 1, i, text, ctx.student))
         return list(iter_objects(docs))
 
@@ -190,6 +207,27 @@ class RenderChecks(CrossTenantChecks):
         plain = [p for p in src.files if top_level(src, p) and is_manifest(p)]
         programs = [p for p in src.files if top_level(src, p) and p.endswith(".jsonnet")]
         return plain, programs
+
+
+def _local_chart(src: AppSource, path: str) -> dict[str, tuple[Tree, str]]:
+    """The files of the chart folder ``path`` (relative to the app's chart) inside the repository.
+
+    File path inside that chart -> (tree, path to read it with); empty when the folder is
+    outside the repository or has no files.
+    """
+    if path.startswith("/"):
+        return {}
+    tree = src.tree
+    joined = os.path.normpath(f"{src.folder}/{path}" if src.folder else path)
+    if joined != ".." and not joined.startswith("../"):
+        return {p[len(joined) + 1 :]: (tree, p) for p in tree.files(joined) if p != joined}
+    # Beside the student's folder: read it from the repository holding that folder.
+    top = Path(tree.boundary or tree.root)
+    rel = os.path.relpath(os.path.normpath(tree.root / joined), top)
+    if rel == ".." or rel.startswith("../"):
+        return {}
+    outer = Tree(top, boundary=top)
+    return {p[len(rel) + 1 :]: (outer, p) for p in outer.files(rel) if p != rel}
 
 
 def _path_in_repo(src: AppSource) -> str:

@@ -128,6 +128,19 @@ def test_helmignore_is_honoured(demo: Path, tmp_path: Path, helm: Path) -> None:
     assert validate_student(opts, STUDENT, root / "deploy").findings == []
 
 
+def test_a_file_dependency_inside_the_repository_is_rendered(
+    demo: Path, tmp_path: Path, helm: Path
+) -> None:
+    root = student_repo(tmp_path, "chart-local-dep")
+    shutil.copytree(CASES / "common-chart", root / "common")
+    opts = Options(repo=demo, cache_dir=tmp_path / "cache")
+    findings = validate_student(opts, STUDENT, root / "deploy").findings
+    # The dependency's privileged pod, placed at its template in the repository.
+    assert {(f.rule, f.file, f.line) for f in errors(findings)} == {
+        ("pss.privileged", "common/templates/pod.yaml", 15)
+    }
+
+
 def test_without_helm_a_chart_is_an_error_never_a_pass(
     demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
