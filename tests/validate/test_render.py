@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from kuploy_gitops import cli
-from kuploy_gitops.config import PlatformConfig
+from kuploy_gitops.config import PlatformConfig, load_config
 from kuploy_gitops.validate import helm as helm_module
 from kuploy_gitops.validate import jsonnet
 from kuploy_gitops.validate.engine import Options, validate_files, validate_student
@@ -257,3 +257,42 @@ def test_repo_mode_renders_charts(
             f"{STUDENT}-debug-debug",
         )
     }
+
+
+INGRESS = """apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: {name}
+spec:
+  ingressClassName: traefik
+  rules:
+    - host: {host}
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: web
+                port:
+                  name: http
+"""
+
+
+@pytest.mark.parametrize(("where_", "claimed"), [("notes/extra", False), ("notes", True)])
+def test_host_claims_of_other_tenants_come_only_from_files_argo_cd_reads(
+    demo: Path, tmp_path: Path, where_: str, claimed: bool
+) -> None:
+    # Another tenant's plain-directory app holds an Ingress for the same host: in a sub-folder
+    # Argo CD never applies it (no claim), at the top it does (a duplicate).
+    platform = tmp_path / "platform"
+    shutil.copytree(demo, platform)
+    host = f"shop.{STUDENT}.{load_config(platform).base_domain}"
+    other = platform / "apps" / "workloads" / "park-seoyeon" / where_
+    other.mkdir(parents=True)
+    (other / "ingress.yaml").write_text(INGRESS.format(name="other", host=host))
+    root = student_repo(tmp_path, "dir-subfolder")
+    (root / "deploy" / "ingress.yaml").write_text(INGRESS.format(name="shop", host=host))
+    opts = Options(repo=platform, cache_dir=tmp_path / "cache")
+    findings = validate_student(opts, STUDENT, root / "deploy").findings
+    assert ("ingress.host-duplicate" in {f.rule for f in findings}) is claimed
