@@ -32,6 +32,12 @@ FORMATS = ("text", "json", "github")
     "student's app, against the platform repo given with -C.",
 )
 @click.option(
+    "--app",
+    default="",
+    help="With --student: the app FOLDER is (a Helm chart's release is named <student>-<app>, "
+    "as Argo CD names it; default: the student's repo app with FOLDER's path).",
+)
+@click.option(
     "--crd-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
@@ -83,6 +89,7 @@ def validate_cmd(
     ctx: Ctx,
     folder: Path | None,
     student: str,
+    app: str,
     crd_dir: Path | None,
     kubernetes_version: str,
     changed_since: str,
@@ -101,6 +108,12 @@ def validate_cmd(
         raise UsageError(f"FOLDER {folder} needs --student", hint="add --student NAME")
     if student and folder is None:
         raise UsageError("--student needs the student's FOLDER", hint="e.g. --student S deploy/")
+    if app and not student:
+        raise UsageError("--app works with --student FOLDER", hint="add --student NAME FOLDER")
+    if app:
+        from kuploy_gitops.names import check_app_name
+
+        check_app_name(app)
     if student and changed_since:
         raise UsageError(
             "--changed-since works on the platform repo, not with --student",
@@ -116,6 +129,7 @@ def validate_cmd(
         use_cache=not no_cache,
         drift=not no_drift,
         jobs=jobs,
+        app=app,
     )
     with progress(ctx, "kustomize builds") as report_progress:
         if student and folder is not None:

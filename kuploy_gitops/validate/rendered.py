@@ -88,7 +88,9 @@ class RenderChecks(CrossTenantChecks):
 
         if src.tree is self.tree:  # apps/workloads/<student>/<app>
             name = layout.application_name(ctx.student, src.folder.rsplit("/", 1)[-1])
-        else:  # a student's own folder: the repo app whose path it is (else their only one)
+        elif self.opts.app:  # a student's own folder, as the app named by --app
+            name = layout.application_name(ctx.student, self.opts.app)
+        else:  # a student's own folder: the repo app whose path it is (else their first one)
             spec = self.spec_of(ctx.student)
             apps = [a for a in (spec.apps if spec else ()) if a.mode == "repo"]
             where = _path_in_repo(src)

@@ -296,3 +296,15 @@ def test_host_claims_of_other_tenants_come_only_from_files_argo_cd_reads(
     opts = Options(repo=platform, cache_dir=tmp_path / "cache")
     findings = validate_student(opts, STUDENT, root / "deploy").findings
     assert ("ingress.host-duplicate" in {f.rule for f in findings}) is claimed
+
+
+def test_app_option_names_the_release(
+    demo: Path, tmp_path: Path, helm: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = student_repo(tmp_path, "chart-privileged")
+    args = ["-C", str(demo), "validate", "--student", STUDENT, "--app", "shop", "-o", "json"]
+    assert cli.run([*args, str(root / "deploy")]) == 8
+    out = capsys.readouterr().out
+    assert f'"name": "{STUDENT}-shop-debug"' in out  # Argo CD's release: the Application's name
+    assert cli.run([*args[:-2], "--app", "Bad_App", str(root / "deploy")]) != 0
+    assert "Bad_App" in capsys.readouterr().err
