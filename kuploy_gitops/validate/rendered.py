@@ -15,8 +15,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kuploy_gitops import layout, yamlio
-from kuploy_gitops.errors import ConfigError
+from kuploy_gitops import layout
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate.crosstenant import CrossTenantChecks
 from kuploy_gitops.validate.tree import (
@@ -116,13 +115,11 @@ class RenderChecks(CrossTenantChecks):
                 ctx.student,
             )
             return []
-        try:
-            chart_data = yamlio.load(src.tree.read(chart), source=shown_chart)
-        except (ConfigError, UnreadableFile) as exc:
-            self.add_file(F.RENDER_HELM_FAILED, str(exc), shown_chart, ctx.student)
-            return []
+        # Parsed once per run (check_chart did): a broken Chart.yaml is already yaml.syntax or
+        # file.unreadable there, and helm then says what it makes of it.
+        chart_docs = self.load(chart, ctx.student, shown_chart, src.tree)
+        chart_obj = chart_docs[0].obj if chart_docs and isinstance(chart_docs[0].obj, dict) else {}
         files = {relative(src, p): p for p in src.files}
-        chart_obj = chart_data if isinstance(chart_data, dict) else {}
         copies = {rel: (src.tree, path) for rel, path in files.items()}
         missing = helm.dependencies_missing(chart_obj, set(files))
         local = helm.local_dependencies(chart_obj)
