@@ -31,6 +31,7 @@ _CHILD = (
 TIMEOUT = 30.0  # seconds; a jsonnet app renders in well under one
 MEMORY_LIMIT = 2 << 30  # bytes of address space for the child
 MAX_OUTPUT = 16 * 1024 * 1024
+MAX_DEPTH = 100  # as for YAML manifests (yamlio.MAX_DEPTH): Kubernetes objects nest a few dozen
 
 
 @dataclass
@@ -71,17 +72,38 @@ def evaluate(
         if "MemoryError" in proc.stderr or "out of memory" in proc.stderr:
             tail = f"evaluation needed over {MEMORY_LIMIT >> 20} MiB of memory"
         return Evaluated(error=tail)
-    answer = json.loads(proc.stdout)
-    if "error" in answer:
-        return Evaluated(error=answer["error"], line=int(answer.get("line", 1)))
-    return _objects(answer["output"])
+    try:
+        answer = json.loads(proc.stdout)
+        if "error" in answer:
+            return Evaluated(error=answer["error"], line=int(answer.get("line", 1)))
+        data = json.loads(answer["output"])
+    except RecursionError:
+        return Evaluated(error=f"the output nests deeper than {MAX_DEPTH} levels")
+    except (ValueError, KeyError, TypeError):
+        return Evaluated(error="the evaluation gave no readable answer")
+    return _objects(data)
 
 
-def _objects(output: str) -> Evaluated:
+def _depth(data: Any) -> int:
+    """How deep ``data`` nests (counted without recursion: the output may nest without bound)."""
+    deepest = 0
+    todo = [(data, 1)]
+    while todo:
+        node, depth = todo.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            break
+        children = (
+            node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        )
+        todo.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _objects(data: Any) -> Evaluated:
     """Argo CD's reading of the output: a list of objects, else one object."""
-    if len(output) > MAX_OUTPUT:
-        return Evaluated(error=f"the output is over {MAX_OUTPUT} bytes")
-    data = json.loads(output)
+    if _depth(data) > MAX_DEPTH:
+        return Evaluated(error=f"the output nests deeper than {MAX_DEPTH} levels")
     items = data if isinstance(data, list) else [data]
     if not all(isinstance(item, dict) for item in items):
         return Evaluated(
@@ -164,7 +186,12 @@ def _child() -> None:
         text = load(f"{full.parent}/", full.name)[1].decode()
     if not refused:
         try:
-            answer = {"output": _gojsonnet.evaluate_snippet(str(full), text, import_callback=load)}
+            output = _gojsonnet.evaluate_snippet(str(full), text, import_callback=load)
+            # Checked here, not in the parent: it never reads more than a bounded answer.
+            if len(output) > MAX_OUTPUT:
+                answer = {"error": f"the output is over {MAX_OUTPUT} bytes", "line": 1}
+            else:
+                answer = {"output": output}
         except RuntimeError as exc:
             message = str(exc)
             first = message.strip().splitlines()[0] if message.strip() else "evaluation failed"

@@ -308,3 +308,14 @@ def test_app_option_names_the_release(
     assert f'"name": "{STUDENT}-shop-debug"' in out  # Argo CD's release: the Application's name
     assert cli.run([*args[:-2], "--app", "Bad_App", str(root / "deploy")]) != 0
     assert "Bad_App" in capsys.readouterr().err
+
+
+def test_jsonnet_output_nesting_is_bounded(demo: Path, tmp_path: Path) -> None:
+    # 300 levels: under go-jsonnet's own stack limit (500 frames), over ours.
+    root = student_repo(tmp_path, "jsonnet-not-objects")
+    deep = "std.foldl(function(acc, i) { a: acc }, std.range(1, 300), {})\n"
+    (root / "deploy" / "main.jsonnet").write_text(deep)
+    opts = Options(repo=demo, cache_dir=tmp_path / "cache")
+    findings = validate_student(opts, STUDENT, root / "deploy").findings
+    assert {f.rule for f in findings} == {"render.jsonnet-failed"}
+    assert "deeper than 100 levels" in findings[0].message
