@@ -34,6 +34,7 @@ HELM_VERSION = "v3.19.4"
 HELM_ENV = "KUPLOY_HELM"
 TIMEOUT = 90.0  # Argo CD's repo-server gives a config-management tool 90 s, too
 MAX_OUTPUT = 16 * 1024 * 1024  # a render bigger than this is refused (no app is that big)
+MEMORY_LIMIT = 2 << 30  # bytes of address space for helm
 INSTALL_HINT = (
     f"install Helm {HELM_VERSION} (https://github.com/helm/helm/releases/tag/{HELM_VERSION}, or "
     f"`go install helm.sh/helm/v3/cmd/helm@{HELM_VERSION}`) and put it on PATH or in "
@@ -148,7 +149,12 @@ def local_dependencies(chart: dict[str, Any]) -> dict[str, str]:
 def template(chart_dir: Path, release: Release) -> Rendered:
     """Run ``helm template`` on a chart folder (already copied out of the student's tree)."""
     helm = find_helm()
+    # Through sh's ulimit (no preexec_fn, which is unsafe beside threads): a chart that loops
+    # building one huge string stops at the limit instead of exhausting the machine.
     args = [
+        "sh",
+        "-c",
+        f'ulimit -v {MEMORY_LIMIT >> 10} 2>/dev/null; exec "$0" "$@"',
         helm,
         "template",
         str(chart_dir),
@@ -189,6 +195,8 @@ def template(chart_dir: Path, release: Release) -> Rendered:
 
 def _helm_error(stderr: str, chart_dir: Path) -> str:
     """Helm's error in one line, without the temporary folder's path."""
+    if "out of memory" in stderr:  # the Go runtime's death, with a stack dump
+        return f"helm template needed over {MEMORY_LIMIT >> 20} MiB of memory"
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
     message = next((ln for ln in lines if ln.startswith("Error:")), lines[-1] if lines else "")
     message = (

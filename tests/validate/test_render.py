@@ -319,3 +319,9 @@ def test_jsonnet_output_nesting_is_bounded(demo: Path, tmp_path: Path) -> None:
     findings = validate_student(opts, STUDENT, root / "deploy").findings
     assert {f.rule for f in findings} == {"render.jsonnet-failed"}
     assert "deeper than 100 levels" in findings[0].message
+
+
+def test_a_chart_that_exhausts_memory_is_stopped(demo: Path, tmp_path: Path, helm: Path) -> None:
+    findings = check(demo, tmp_path, "chart-memory-bomb")
+    assert where(findings) == {("render.helm-failed", "Chart.yaml", 1)}
+    assert "MiB of memory" in findings[0].message
