@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
-from kuploy_gitops.validate.helm import HELM_VERSION
+# Read from the product's one pin, not imported: run as a script (.ci/run) this file must not
+# depend on which kuploy_gitops the interpreter would import.
+_PIN = Path(__file__).resolve().parents[1] / "kuploy_gitops" / "validate" / "helm.py"
+_FOUND = re.search(r'^HELM_VERSION = "(v3[^"]+)"', _PIN.read_text(), re.M)
+if _FOUND is None:
+    raise RuntimeError(f"{_PIN} pins no Helm 3 version (HELM_VERSION)")
+HELM_VERSION = _FOUND.group(1)
 
 REQUIRE_ENV = "KUPLOY_REQUIRE_APISERVER"  # CI's "no silent skips" switch (.ci/run sets it)
 
