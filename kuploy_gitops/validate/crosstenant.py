@@ -14,6 +14,7 @@ from kuploy_gitops import layout
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate.findings import PLATFORM
 from kuploy_gitops.validate.ingress import ingress_hosts
+from kuploy_gitops.validate.kustomize import KUSTOMIZATION_FILES
 from kuploy_gitops.validate.objects import CLUSTER_SCOPED, group_of
 from kuploy_gitops.validate.run import RunBase, tenant_of
 from kuploy_gitops.validate.tree import BuiltDoc, Doc, is_manifest, iter_objects, locate, parse
@@ -62,9 +63,21 @@ class CrossTenantChecks(RunBase):
     # -- ingress hosts -------------------------------------------------------------------------
 
     def collect_hosts(self, student: str) -> None:
-        """Host claims of a tenant that is not checked in this run (raw files, no build)."""
-        for path in self.tree.files(layout.workload_dir(student)):
-            if not is_manifest(path):
+        """Host claims of a tenant that is not checked in this run (raw files, no build).
+
+        Files Argo CD never reads as manifests are left out: below the top of an app folder
+        that has no kustomization (a plain directory's sub-folders, a Helm chart's templates).
+        """
+        base = layout.workload_dir(student)
+        files = self.tree.files(base)
+        kustomized = {
+            p[len(base) + 1 :].split("/", 1)[0]
+            for p in files
+            if p[len(base) + 1 :].count("/") == 1 and p.rsplit("/", 1)[-1] in KUSTOMIZATION_FILES
+        }
+        for path in files:
+            parts = path[len(base) + 1 :].split("/")
+            if not is_manifest(path) or (len(parts) > 2 and parts[0] not in kustomized):
                 continue
 
             def claims(path: str = path) -> list[list[Any]]:

@@ -9,6 +9,7 @@ always see the whole repo.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Iterable, Mapping
@@ -77,6 +78,9 @@ def validate_student(
     ``app`` names the tenant's app the folder deploys (a platform-managed one is then replaced
     by the folder, not counted twice). Without it the folder is a student-repo app of its own.
     """
+    if app and app != opts.app:
+        opts = dataclasses.replace(opts, app=app)  # one name for the quota and the Helm release
+    app = opts.app
     cfg = config.load_config(opts.repo)
     if not folder.is_dir():
         raise UsageError(

@@ -3,8 +3,8 @@
 Rule ids are stable: CI configurations, docs/validation.md and the broken-manifest corpus
 name them. Add new ids; never rename one.
 The result types (Rule, Finding, Issue) live in ``finding_types.py`` and are re-exported here, as
-are the rules of the tenant boundary's admission policies (``findings_boundary.py``) and of Pod
-Security (``findings_pss.py``).
+are the rules of the tenant boundary's admission policies (``findings_boundary.py``), of Pod
+Security (``findings_pss.py``) and of rendering Helm charts and jsonnet (``findings_render.py``).
 """
 
 from __future__ import annotations
@@ -52,6 +52,15 @@ from kuploy_gitops.validate.findings_pss import PSS_SECCOMP_RESTRICTED as PSS_SE
 from kuploy_gitops.validate.findings_pss import PSS_SELINUX as PSS_SELINUX
 from kuploy_gitops.validate.findings_pss import PSS_SYSCTLS as PSS_SYSCTLS
 from kuploy_gitops.validate.findings_pss import PSS_VOLUME_TYPES as PSS_VOLUME_TYPES
+from kuploy_gitops.validate.findings_render import (
+    RENDER_HELM_FAILED as RENDER_HELM_FAILED,
+)
+from kuploy_gitops.validate.findings_render import (
+    RENDER_HELM_UNAVAILABLE as RENDER_HELM_UNAVAILABLE,
+)
+from kuploy_gitops.validate.findings_render import (
+    RENDER_JSONNET_FAILED as RENDER_JSONNET_FAILED,
+)
 
 _RULES = CATALOGUE
 _rule = rule

@@ -55,6 +55,7 @@ class Options:
     use_cache: bool = True
     drift: bool = True
     jobs: int | None = None
+    app: str = ""  # with --student: the app FOLDER is (Argo CD's Helm release <student>-<app>)
 
 
 @dataclass

@@ -371,6 +371,17 @@ class SchemaSet:
             ("kind",),
         )
 
+    def api_versions(self) -> tuple[str, ...]:
+        """The served ``group/version`` and ``group/version/Kind`` strings (sorted).
+
+        What Argo CD passes ``helm template --api-versions`` from the cluster's discovery.
+        """
+        out: set[str] = set()
+        for group, version, kind in self._served:
+            gv = f"{group}/{version}" if group else version
+            out.update((gv, f"{gv}/{kind}"))
+        return tuple(sorted(out))
+
     def unserved(self, api_version: str, kind: str) -> Issue | None:
         """An error when no Kubernetes API server can serve (apiVersion, kind), else None."""
         return apiversions.unserved(

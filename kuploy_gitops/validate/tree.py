@@ -154,6 +154,12 @@ class Tree:
             return text
         return read_regular(str(self.root), path, self.boundary)
 
+    def read_bytes(self, path: str) -> bytes:
+        """The bytes of a file (overlay first), read as bounded as :meth:`read`."""
+        if path in self.overlay:
+            return self.read(path).encode("utf-8")
+        return read_regular_bytes(str(self.root), path, self.boundary)
+
     def exists(self, path: str) -> bool:
         """Whether the file exists in the overlay or on disk."""
         if path in self.overlay:
@@ -212,12 +218,25 @@ class UnreadableFile(InvalidInputError):
     """
 
 
-def read_regular(root: str, path: str, boundary: Path | None = None) -> str:
+def read_regular(root: str, path: str, boundary: Path | str | None = None) -> str:
     """The UTF-8 text of the regular file ``root/path``, or :class:`UnreadableFile`.
 
     A symlink may point anywhere inside ``boundary`` (default: ``root``), as Argo CD lets a
     symlink point anywhere inside the repository.
     """
+    data = read_regular_bytes(root, path, boundary)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise UnreadableFile(
+            f"{path}: not UTF-8 (line {line})",
+            hint="save the file as UTF-8 (Kubernetes and Argo CD read only UTF-8)",
+        ) from exc
+
+
+def read_regular_bytes(root: str, path: str, boundary: Path | str | None = None) -> bytes:
+    """The bytes of the regular file ``root/path`` (as :func:`read_regular`, not decoded)."""
     full = f"{root}/{path}"
     try:
         # O_NOFOLLOW: a symlink is looked at before it is followed; O_NONBLOCK: a FIFO does
@@ -262,14 +281,7 @@ def read_regular(root: str, path: str, boundary: Path | None = None) -> str:
         os.close(fd)
     if len(data) > MAX_FILE_BYTES:  # grew while read
         raise UnreadableFile(f"{path}: over the {MAX_FILE_BYTES} bytes a manifest file may have")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise UnreadableFile(
-            f"{path}: not UTF-8 (line {line})",
-            hint="save the file as UTF-8 (Kubernetes and Argo CD read only UTF-8)",
-        ) from exc
+    return data
 
 
 def is_manifest(path: str) -> bool:

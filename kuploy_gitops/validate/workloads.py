@@ -23,11 +23,11 @@ from kuploy_gitops.app_manifests import parse_image
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate import isolation, policies, pss, quota, reach
 from kuploy_gitops.validate.context import TenantContext
-from kuploy_gitops.validate.crosstenant import CrossTenantChecks
 from kuploy_gitops.validate.findings import Issue
 from kuploy_gitops.validate.kustomize import KUSTOMIZATION_FILES, Build
 from kuploy_gitops.validate.objects import CLUSTER_SCOPED, group_of
 from kuploy_gitops.validate.origins import Origins
+from kuploy_gitops.validate.rendered import RenderChecks, chart_in
 from kuploy_gitops.validate.tree import BuiltDoc, Doc, Tree, is_manifest, known_docs, temp_dir
 
 
@@ -74,7 +74,7 @@ def walk_files(folder: Path) -> tuple[str, ...]:
     return tuple(sorted(out))
 
 
-class WorkloadChecks(CrossTenantChecks):
+class WorkloadChecks(RenderChecks):
     """What a tenant's apps deploy: built, scoped per app, and checked like admission would."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -146,14 +146,23 @@ class WorkloadChecks(CrossTenantChecks):
         """The objects of each app (one list per app: a duplicate-check scope).
 
         A kustomization is built; its sources are read only when a built object has a finding
-        to place. Helm charts' ``templates/`` are not manifests.
+        to place. A Helm chart is rendered, a plain directory's top-level files read and its
+        jsonnet evaluated, as Argo CD would (:mod:`.rendered`).
         """
         scopes: list[list[Doc]] = []
         to_build: list[tuple[AppSource, str, Callable[[], list[Doc]]]] = []
         for src in sources:
             kfile = kustomization_in(src.files, src.folder)
+            chart = None if kfile is not None else chart_in(src)
+            if chart is not None:  # a Helm app: rendered as Argo CD renders it (.rendered)
+                ok = self.check_chart(src, chart, ctx)
+                scopes.append(self.chart_scope(src, chart, ctx) if ok else [])
+                continue
             raw_paths: list[str] = []
-            for path in src.files:
+            programs: list[str] = []
+            if kfile is None:  # a plain directory: Argo CD reads its top level only
+                raw_paths, programs = self.directory_paths(src)
+            for path in src.files if kfile is not None else ():
                 if path.rsplit("/", 1)[-1] == "Chart.yaml":
                     self.check_chart(src, path, ctx)
                     continue
@@ -161,12 +170,14 @@ class WorkloadChecks(CrossTenantChecks):
                     continue
                 raw_paths.append(path)
 
-            def raw(src: AppSource = src, paths: list[str] = raw_paths) -> list[Doc]:
+            def raw(
+                src: AppSource = src, paths: list[str] = raw_paths, programs: list[str] = programs
+            ) -> list[Doc]:
                 return [
                     d
                     for p in paths
                     for d in self.load(p, ctx.student, src.show(p), src.tree, src.expected.get(p))
-                ]
+                ] + [d for p in programs for d in self.jsonnet_docs(src, p, ctx)]
 
             if (
                 kfile is not None
@@ -249,12 +260,18 @@ class WorkloadChecks(CrossTenantChecks):
             return False
         return True
 
-    def check_chart(self, src: AppSource, path: str, ctx: TenantContext) -> None:
-        """A Helm chart's dependencies must come from repositories the AppProject allows."""
+    def check_chart(self, src: AppSource, path: str, ctx: TenantContext) -> bool:
+        """A Helm chart's dependencies must come from repositories the AppProject allows.
+
+        True when they do (the chart can be rendered).
+        """
+        ok = True
         for doc in self.load(path, ctx.student, src.show(path), src.tree):
             if isinstance(doc.obj, dict):
                 for issue in isolation.check_chart(ctx, doc.obj):
                     self.add(doc, issue, ctx.student)
+                    ok = False
+        return ok
 
     def build(
         self, student: str, todo: list[tuple[AppSource, str, Callable[[], list[Doc]]]]
