@@ -412,6 +412,25 @@ class HostileYAML(yaml.YAMLError):
     """A document past the bounds above, or whose aliases refer to themselves."""
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def check_json_depth(text: str) -> None:
+    """Refuse JSON nested deeper than :data:`MAX_DEPTH` before a recursive decoder sees it.
+
+    Python's ``json`` recurses once per level, so a file of 100,000 ``[`` would end in a
+    RecursionError; strings are skipped (a bracket inside one is no nesting).
+    """
+    bare = _JSON_STRING.sub("", text)  # JSON strings hold no raw line break: lines stay put
+    depth = 0
+    for match in _JSON_BRACKET.finditer(bare):
+        depth += 1 if match.group() in "[{" else -1
+        if depth > MAX_DEPTH:
+            line = bare.count("\n", 0, match.start()) + 1
+            raise HostileYAML(f"nested deeper than {MAX_DEPTH} levels (line {line})")
+
+
 def check_shape(root: yaml.Node) -> None:
     """Refuse a node graph that nests too deep, loops, or expands past the bounds.
 

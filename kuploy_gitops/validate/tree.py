@@ -295,7 +295,10 @@ def parse(text: str, file: str, tenant: str = "") -> tuple[list[Doc], str | None
         try:
             import json
 
+            yamlio.check_json_depth(text)
             return [Doc(json.loads(text), file, 1, 0, None, tenant)], None
+        except yamlio.HostileYAML as exc:
+            return [], f"{file}: {exc}"
         except ValueError as exc:
             return [], f"{file}: not valid JSON: {exc}"
     docs: list[Doc] = []

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from kuploy_gitops import yamlio
 from kuploy_gitops.validate.engine import Options, validate_student
 from kuploy_gitops.validate.findings import Finding
 
@@ -79,6 +80,29 @@ def test_hostile_yaml_is_a_syntax_finding(
     (repo / "deploy" / "bad.yaml").write_text(text)
     (finding,) = [f for f in check(demo, repo, tmp_path) if f.file.endswith("bad.yaml")]
     assert finding.rule == "yaml.syntax" and says in finding.message
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("[" * 100_000 + "]" * 100_000, 1),
+        ('{"a":' * 50_000 + "1" + "}" * 50_000, 1),
+        ('{\n"kind": "ConfigMap",\n"x": "[[[[",\n"y":' + "[" * 120 + "]" * 120 + "}", 4),
+    ],
+    ids=["deep-array", "deep-object", "brackets-in-strings-do-not-count"],
+)
+def test_deep_json_is_a_syntax_finding(
+    demo: Path, repo: Path, tmp_path: Path, text: str, line: int
+) -> None:
+    (repo / "deploy" / "bad.json").write_text(text)
+    (finding,) = [f for f in check(demo, repo, tmp_path) if f.file.endswith("bad.json")]
+    assert finding.rule == "yaml.syntax"
+    assert finding.message.endswith(f"nested deeper than 100 levels (line {line})")
+
+
+def test_json_within_the_bound_is_read() -> None:
+    yamlio.check_json_depth("[" * 100 + "]" * 100)
+    yamlio.check_json_depth('["' + "[" * 500 + '"]')  # brackets inside a string
 
 
 def test_aliases_within_bounds_are_read(demo: Path, repo: Path, tmp_path: Path) -> None:
