@@ -221,3 +221,19 @@ def check_expiry(value: str, today: dt.date | None = None) -> None:
         raise InvalidInputError(
             f"expiry date {value} is in the past", hint="give a date from today on"
         )
+
+
+def printable(text: str) -> str:
+    r"""``text`` with control and format characters shown as ``\xNN``/``\uNNNN``.
+
+    ANSI escapes, line breaks, bidi overrides and zero-width characters from a hand-edited spec
+    or a server's message can then neither repaint the terminal nor disguise what a line says.
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        c.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")
+        else c
+        for c in text
+    )

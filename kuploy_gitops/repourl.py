@@ -45,14 +45,17 @@ def git_host(api_url: str) -> str:
 
 
 def redacted(url: str) -> str:
-    """``url`` with any credentials in it masked: a token typed into a URL is never shown."""
+    """``url`` with what may carry a token masked: credentials, the query and the fragment."""
+    url, hash_, _ = url.partition("#")
+    url, query, _ = url.partition("?")
+    tail = ("?***" if query else "") + ("#***" if hash_ else "")
     scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    netloc, slash, path = rest.partition("/")
-    if "@" in netloc:
-        netloc = "***@" + netloc.rpartition("@")[2]
-    return f"{scheme}{sep}{netloc}{slash}{path}"
+    if sep:
+        netloc, slash, path = rest.partition("/")
+        if "@" in netloc:
+            netloc = "***@" + netloc.rpartition("@")[2]
+        url = f"{scheme}{sep}{netloc}{slash}{path}"
+    return url + tail
 
 
 def parse(url: str, host: str, org: str) -> RepoRef:

@@ -22,6 +22,11 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from kuploy_gitops.errors import ConfigError
+from kuploy_gitops.yamlbounds import MAX_DEPTH as MAX_DEPTH
+from kuploy_gitops.yamlbounds import MAX_EXPANDED_NODES as MAX_EXPANDED_NODES
+from kuploy_gitops.yamlbounds import HostileYAML as HostileYAML
+from kuploy_gitops.yamlbounds import check_json_depth as check_json_depth
+from kuploy_gitops.yamlbounds import check_shape as check_shape
 
 if TYPE_CHECKING:
     from ruamel.yaml import YAML
@@ -329,7 +334,8 @@ def key_line(text: str, path: Sequence[str]) -> int | None:
 
 
 def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())
+    # PyYAML names its input '"<unicode string>"' (it was given text, not a file): noise here.
+    return " ".join(str(exc).replace(' in "<unicode string>",', "").split())
 
 
 # -- bulk reading for `validate` ------------------------------------------------------------------
@@ -399,79 +405,6 @@ class _BulkLoader(_ManifestLoader):
         if tag is None:
             tag = self._memo[key] = super().resolve(kind, value, implicit)
         return tag
-
-
-# Bounds on a manifest document, so that hostile input (a student controls the files `validate`
-# reads in CI) cannot hang or crash it: Kubernetes objects nest a few dozen levels at most, and
-# a document whose aliases expand past this many nodes is a "billion laughs", not a manifest.
-MAX_DEPTH = 100
-MAX_EXPANDED_NODES = 200_000
-
-
-class HostileYAML(yaml.YAMLError):
-    """A document past the bounds above, or whose aliases refer to themselves."""
-
-
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_JSON_BRACKET = re.compile(r"[\[\]{}]")
-
-
-def check_json_depth(text: str) -> None:
-    """Refuse JSON nested deeper than :data:`MAX_DEPTH` before a recursive decoder sees it.
-
-    Python's ``json`` recurses once per level, so a file of 100,000 ``[`` would end in a
-    RecursionError; strings are skipped (a bracket inside one is no nesting).
-    """
-    bare = _JSON_STRING.sub("", text)  # JSON strings hold no raw line break: lines stay put
-    depth = 0
-    for match in _JSON_BRACKET.finditer(bare):
-        depth += 1 if match.group() in "[{" else -1
-        if depth > MAX_DEPTH:
-            line = bare.count("\n", 0, match.start()) + 1
-            raise HostileYAML(f"nested deeper than {MAX_DEPTH} levels (line {line})")
-
-
-def check_shape(root: yaml.Node) -> None:
-    """Refuse a node graph that nests too deep, loops, or expands past the bounds.
-
-    Iterative (no recursion limit to hit) and linear in the number of distinct nodes: the
-    expanded size of a node reached through several aliases is computed once.
-    """
-    size: dict[int, int] = {}
-    on_path: set[int] = set()
-    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
-    while stack:
-        node, depth, done = stack.pop()
-        key = id(node)
-        if done:
-            on_path.discard(key)
-            total = 1 + sum(size[id(c)] for c in _children(node))
-            if total > MAX_EXPANDED_NODES:
-                raise HostileYAML(
-                    f"aliases expand to more than {MAX_EXPANDED_NODES} values (line "
-                    f"{node.start_mark.line + 1}); write the values out"
-                )
-            size[key] = total
-            continue
-        if key in size:
-            continue
-        if key in on_path:
-            raise HostileYAML(f"an alias refers to itself (line {node.start_mark.line + 1})")
-        if depth > MAX_DEPTH:
-            raise HostileYAML(
-                f"nested deeper than {MAX_DEPTH} levels (line {node.start_mark.line + 1})"
-            )
-        on_path.add(key)
-        stack.append((node, depth, True))
-        stack.extend((c, depth + 1, False) for c in _children(node) if id(c) not in size)
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        return [x for pair in node.value for x in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    return []
 
 
 def _fast(node: yaml.Node, depth: int = 0) -> Any:

@@ -269,10 +269,21 @@ def test_repo_urls_outside_the_grammar_are_refused(tenant: Path, url: str, match
     assert tree_snapshot(tenant) == before
 
 
-def test_a_token_in_a_repo_url_is_refused_and_never_shown(tenant: Path) -> None:
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://ghp_secret123@github.com/konkuk-kuploy/kim-api.git", "https://***@github.com/"),
+        ("https://u:ghp_secret123@github.com/konkuk-kuploy/kim-api", "https://***@github.com/"),
+        ("https://github.com/konkuk-kuploy/x?access_token=ghp_secret123", "konkuk-kuploy/x?***"),
+        ("https://github.com/konkuk-kuploy/x#ghp_secret123", "konkuk-kuploy/x#***"),
+    ],
+)
+def test_a_token_in_a_repo_url_is_refused_and_never_shown(
+    tenant: Path, url: str, shown: str
+) -> None:
     with pytest.raises(InvalidInputError) as info:
-        add_repo(tenant, "https://ghp_secret123@github.com/konkuk-kuploy/kim-api.git")
-    assert "ghp_secret123" not in str(info.value) and "***@github.com" in str(info.value)
+        add_repo(tenant, url)
+    assert "ghp_secret123" not in str(info.value) and shown in str(info.value)
 
 
 @pytest.mark.parametrize(

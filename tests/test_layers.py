@@ -12,8 +12,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "kuploy_gitops"
 # Lowest first. A module may import its own layer and those below it, never one above.
 LAYERS: list[set[str]] = [
     {"errors", "layout", "names", "repourl", "quantity", "sizes", "__init__"},
-    {"yamlio", "gitobjects", "gitrepo", "plan"},
-    {"config", "tenant_spec", "roster"},
+    {"yamlbounds", "yamlio", "gitobjects", "gitrepo", "plan"},
+    {"config_fields", "config", "tenant_spec", "roster"},
     {
         "manifests",
         "platform_manifests",

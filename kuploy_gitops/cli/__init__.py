@@ -20,8 +20,9 @@ from typing import Any
 import click
 
 from kuploy_gitops import __version__
-from kuploy_gitops.cli.output import Ctx, examples, printable, use_colour
+from kuploy_gitops.cli.output import Ctx, examples, use_colour
 from kuploy_gitops.errors import EXIT_CODES, KuployError
+from kuploy_gitops.names import printable
 
 EXIT_CODE_HELP = "Exit codes: " + ", ".join(f"{v} {k}" for k, v in EXIT_CODES.items()) + "."
 

@@ -11,12 +11,13 @@ import functools
 import json
 import os
 import sys
-import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+from kuploy_gitops.names import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -60,22 +61,6 @@ def use_colour() -> bool | None:
     if os.environ.get("NO_COLOR"):
         return False
     return True if os.environ.get("FORCE_COLOR") else None
-
-
-def printable(text: str) -> str:
-    r"""``text`` with control and format characters shown as ``\xNN``/``\uNNNN``.
-
-    ANSI escapes, line breaks, bidi overrides and zero-width characters from a hand-edited spec
-    or a server's message can then neither repaint the terminal nor disguise what a line says.
-    """
-    if text.isprintable():
-        return text
-    return "".join(
-        c.encode("unicode_escape").decode("ascii")
-        if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")
-        else c
-        for c in text
-    )
 
 
 def escape(text: str) -> str:

@@ -422,7 +422,10 @@ def make(
     severity: str = "",
 ) -> Finding:
     """Build a finding; the fix and severity default to the rule's."""
+    from kuploy_gitops.validate.credentials import mask  # the catalogue imports no checks
+
     spec = RULES[rule]
+    message = mask(message)  # a value quoted by any rule may be a credential: CI logs show it
     o: dict[str, Any] = obj if isinstance(obj, dict) else {}
     meta = o["metadata"] if isinstance(o.get("metadata"), dict) else {}
     return Finding(

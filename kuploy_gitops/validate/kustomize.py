@@ -8,6 +8,7 @@ local bases outside it, and the kubectl binary). A warm run only hashes files.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -300,12 +301,23 @@ class Kustomizer:
         """
         # Inputs outside these are refused (none: each folder's own tree only).
         self.boundaries: list[Path] = list(boundaries)
-        self.kubectl = kubectl or find_kubectl()
+        self._kubectl_given = kubectl
         self.batch = max(1, batch)
         self.cache_dir = cache_dir
         self.jobs = max(1, jobs or os.cpu_count() or 1)
+
+    @functools.cached_property
+    def kubectl(self) -> str:
+        """The kubectl binary, looked up when a build first needs it.
+
+        A run with no kustomization needs none; ConfigError when a build finds it missing.
+        """
+        return self._kubectl_given or find_kubectl()
+
+    @functools.cached_property
+    def _salt(self) -> bytes:
         # The binary's identity is part of every key: another kustomize may render differently.
-        self._salt = (binary_stamp(self.kubectl) + "\n").encode() + _FORMAT
+        return (binary_stamp(self.kubectl) + "\n").encode() + _FORMAT
 
     def key(self, folder: Path) -> str:
         """The cache key of a build: SHA-256 over the binary and every input file."""

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from kuploy_gitops.errors import FindingsError
+from kuploy_gitops.names import printable
 from kuploy_gitops.validate.findings import ERROR, PLATFORM, Finding
 from kuploy_gitops.validate.run import Report
 
@@ -96,11 +97,14 @@ def render_text(report: Report) -> str:
                 if f.severity == ERROR
                 else click.style("warning", fg="yellow")
             )
-            obj = f" {f.obj}" if f.obj else ""
+            # Names and messages come from the student's files: one finding stays one line.
+            obj = f" {printable(f.obj)}" if f.obj else ""
             rule = click.style(f"[{f.rule}]", fg="cyan")
-            lines.append(f"  {mark} {f.file}:{f.line}{obj} {rule} {f.message}")
+            lines.append(
+                f"  {mark} {printable(f.file)}:{f.line}{obj} {rule} {printable(f.message)}"
+            )
             if f.fix:
-                lines.append(f"        {click.style('fix:', dim=True)} {f.fix}")
+                lines.append(f"        {click.style('fix:', dim=True)} {printable(f.fix)}")
     colour = "red" if report.errors else ("yellow" if report.warnings else "green")
     lines.append(click.style(summary(report), fg=colour))
     return "\n".join(lines)

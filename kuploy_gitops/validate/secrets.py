@@ -12,69 +12,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate import pss
+from kuploy_gitops.validate.credentials import credential_kind
 from kuploy_gitops.validate.findings import Issue
 from kuploy_gitops.validate.objects import Path_, as_map, group_of, meta
-
-# (what it is, the pattern of its token). Prefixes are the issuers' documented ones.
-_TOKENS = (
-    ("a private key", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----"),
-    ("an OpenAI API key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
-    ("a Stripe secret key", r"\b[rs]k_live_[0-9A-Za-z]{16,}"),
-    ("an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-    ("a GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{22,})"),
-    ("a Slack token", r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
-    ("a Google API key", r"\bAIza[0-9A-Za-z_-]{35}"),
-)
-# scheme://user:password@host: the password is group 1.
-_URL_PASSWORD = r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*:([^\s/@]+)@[^\s/@]+"
-_PLACEHOLDER_WORDS = frozenset(
-    {
-        "changeme", "change-me", "change_me", "password", "passwd", "secret", "example",
-        "placeholder", "redacted", "dummy", "test", "todo", "replaceme", "replace-me",
-        "yourpassword", "your-password", "pass", "pw", "token", "none", "null",
-    }
-)  # fmt: skip
-
-
-def placeholder(text: str, *, distinct: int = 3, run: int = 1) -> bool:
-    """Whether ``text`` is obviously no real credential (empty, a variable, a template slot).
-
-    Its longest run of letters and digits shorter than ``run`` (``sk-your-key-here``), or with
-    fewer different characters than ``distinct`` (``xxxx``, ``0000``, ``abab``), is a
-    placeholder too: a real key is a long random string.
-    """
-    t = text.strip().strip("'\"")
-    if not t or t.startswith(("${", "$(", "{{", "<", "%")) or t.endswith((">", "}}")):
-        return True
-    if t.lower() in _PLACEHOLDER_WORDS or "example" in t.lower():
-        return True
-    longest = max(re.findall(r"[A-Za-z0-9]+", t), key=len, default="")
-    return len(longest) < run or len(set(longest.lower())) < distinct
-
-
-@functools.cache
-def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    """The token patterns, compiled when first needed (not at import: start-up time counts)."""
-    return tuple((what, re.compile(p)) for what, p in _TOKENS)
-
-
-def credential_kind(text: str) -> str | None:
-    """What credential ``text`` holds (e.g. "an OpenAI API key"), or None."""
-    for what, pattern in _patterns():
-        for m in pattern.finditer(text):
-            if what == "a private key" or not placeholder(m.group(0), distinct=6, run=10):
-                return what
-    for m in re.finditer(_URL_PASSWORD, text):
-        if not placeholder(m.group(1)):
-            return "a URL with a password"
-    return None
 
 
 def check_plaintext(obj: Mapping[str, Any]) -> list[Issue]:

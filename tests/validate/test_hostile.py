@@ -174,3 +174,41 @@ def test_kustomize_inputs_outside_the_repository(
     found = check(demo, repo, tmp_path)
     assert rules(found) == {"kustomize.build-failed"}, found
     assert "outside the repository" in found[0].message
+
+
+def test_a_name_with_a_line_break_stays_one_finding_line(
+    demo: Path, repo: Path, tmp_path: Path
+) -> None:
+    from kuploy_gitops.validate import report
+
+    (repo / "deploy" / "bad.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+        '  name: "ok\\n  error fake.yaml:1 [x] all good"\n'
+    )
+    findings = check(demo, repo, tmp_path)
+    assert findings and all("\n" in f.name for f in findings if f.file.endswith("bad.yaml"))
+    fake = report.Report(findings=findings)
+    text = report.render_text(fake)
+    assert not any(line.startswith("  error fake.yaml") for line in text.splitlines())
+    assert "ok\\n  error fake.yaml:1" in text
+
+
+def test_a_plain_folder_needs_no_kubectl(
+    demo: Path, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """lee-jun has no platform-managed app to build for the shared quota (kim-minji has)."""
+    from kuploy_gitops.errors import ConfigError
+    from kuploy_gitops.validate import kustomize
+
+    def missing() -> str:
+        raise ConfigError("kubectl not found")
+
+    def run() -> list[Finding]:
+        opts = Options(repo=demo, cache_dir=tmp_path / "cache")
+        return validate_student(opts, "lee-jun", repo / "deploy").findings
+
+    monkeypatch.setattr(kustomize, "find_kubectl", missing)
+    assert run() == []  # nothing to build: kubectl is never looked up
+    (repo / "deploy" / "kustomization.yaml").write_text("resources: [ok.yaml]\n")
+    with pytest.raises(ConfigError, match="kubectl not found"):
+        run()

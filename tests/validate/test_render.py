@@ -309,10 +309,11 @@ def test_app_option_names_the_release(
     demo: Path, tmp_path: Path, helm: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = student_repo(tmp_path, "chart-privileged")
-    args = ["-C", str(demo), "validate", "--student", STUDENT, "--app", "shop", "-o", "json"]
+    # web is the demo's platform-managed app of kim-minji: the folder stands in for it.
+    args = ["-C", str(demo), "validate", "--student", STUDENT, "--app", "web", "-o", "json"]
     assert cli.run([*args, str(root / "deploy")]) == 8
     out = capsys.readouterr().out
-    assert f'"name": "{STUDENT}-shop-debug"' in out  # Argo CD's release: the Application's name
+    assert f'"name": "{STUDENT}-web-debug"' in out  # Argo CD's release: the Application's name
     assert cli.run([*args[:-2], "--app", "Bad_App", str(root / "deploy")]) != 0
     assert "Bad_App" in capsys.readouterr().err
 

@@ -137,3 +137,33 @@ def test_the_folder_reports_each_credential_and_prints_none(
     for value in values:
         for where in (out, err, text_out, text_err):
             assert value not in where
+
+
+KEY = "sk-proj-" + "Q7mZ2xW9kLp4Rt8vYc3Nb6Hd1Fg5Js0A"
+
+
+def test_no_rule_quotes_a_credential(
+    demo: Path, crd_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rules that quote a value (schema, names, labels) mask what looks like a credential."""
+    folder = tmp_path / "deploy"
+    folder.mkdir()
+    (folder / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\n"
+        f"  labels: {{key: '{KEY}'}}\ndata:\n  OPENAI_API_KEY: ['{KEY}']\n"
+        f"  URL: {{u: 'postgres://app:{KEY[8:]}@db:5432/x'}}\n"
+    )
+    base = ["-C", str(demo), "validate", "--student", STUDENT, "--crd-dir", str(crd_dir)]
+    for fmt in ("text", "json", "github"):
+        assert cli.run([*base, "-o", fmt, str(folder)]) == 8
+        out, err = capsys.readouterr()
+        assert "schema.invalid" in out and "***" in out
+        assert KEY[8:] not in out + err
+
+
+def test_mask_replaces_every_credential_look_alike() -> None:
+    from kuploy_gitops.validate.credentials import mask
+
+    assert mask(f"value ['{KEY}'] is not a string") == "value ['***'] is not a string"
+    assert mask("https://u:hunter22@h/x") == "https://u:***@h/x"
+    assert mask("nothing secret here: sk-short") == "nothing secret here: sk-short"

@@ -82,7 +82,7 @@ def test_student_repo_apps_it_cannot_see_are_named_not_counted(
     shutil.copytree(demo, repo)
     spec = repo / layout.tenant_spec(STUDENT)
     extra = "".join(
-        f"  {name}:\n    mode: repo\n    repo: https://github.com/example/{STUDENT}-{name}\n"
+        f"  {name}:\n    mode: repo\n    repo: https://github.com/konkuk-kuploy/{STUDENT}-{name}\n"
         for name in ("shop", "blog")
     )
     spec.write_text(spec.read_text() + extra)
