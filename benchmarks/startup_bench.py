@@ -102,7 +102,19 @@ def main() -> int:
         "kuploy-gitops --version": [*kuploy, "--version"],
         "kuploy-gitops validate --help": [*kuploy, "validate", "--help"],
         "kuploy-gitops onboard --help": [*kuploy, "onboard", "--help"],
+        # The goal's command: the student's CI, against the rules the scaffold ships in .kuploy/.
         "validate --student (one-app folder)": [
+            *kuploy,
+            "-C",
+            ".kuploy",
+            "validate",
+            "--student",
+            "kim-minji",
+            "deploy/",
+        ],
+        # For information: the same folder against the platform repo, whose managed apps of the
+        # tenant share its quota and are rendered and counted (issue 12).
+        "(info) validate --student against the platform repo": [
             *kuploy,
             "-C",
             str(work / "platform"),
