@@ -243,7 +243,8 @@ def input_files(folder: Path, boundaries: Iterable[Path] = ()) -> list[Path]:
     def inside(target: Path, shown: Path) -> Path:
         if not any(target.is_relative_to(top) for top in tops):
             raise UnreadableFile(
-                f"{shown}: kustomize input {target} is outside the repository",
+                f"{shown}: {target} is outside the repository (a kustomize folder's file, "
+                "listed or not)",
                 hint="keep bases and files inside the repository (Argo CD refuses others)",
             )
         return target
@@ -259,7 +260,7 @@ def input_files(folder: Path, boundaries: Iterable[Path] = ()) -> list[Path]:
             # Under a resolved folder only a symlink itself can lead out of it.
             real = inside(p.resolve(), p) if p.is_symlink() else p
             if not real.is_file():
-                raise UnreadableFile(f"{p}: not a regular file (kustomize input)")
+                raise UnreadableFile(f"{p}: not a regular file (in a kustomize folder)")
             files.add(p)
         kfile = kustomization_file(d)
         if kfile is None:
