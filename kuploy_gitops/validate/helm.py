@@ -76,7 +76,9 @@ def find_helm() -> str:
     version = proc.stdout.strip()
     if proc.returncode != 0 or not version.startswith("v3."):
         raise HelmUnavailable(
-            f"helm at {wanted} is {version or 'not Helm'}, not Helm 3", hint=INSTALL_HINT
+            f"helm at {wanted} is not Helm 3"
+            + (f" (it says {version[:40]!r})" if version else " (it printed no version)"),
+            hint=INSTALL_HINT,
         )
     _found[wanted] = wanted
     return wanted
