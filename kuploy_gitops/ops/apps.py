@@ -89,7 +89,8 @@ def check_repo_owner(git: GitRepo, cfg: PlatformConfig, student: str, url: str) 
     host, org = ref.host, cfg.github_org
     users = sorted(
         other.student
-        for other in specs_mentioning(git, [ref.name])
+        # Every spelling (https, git@, ssh://) holds "org/name": only those specs are parsed.
+        for other in specs_mentioning(git, [f"{ref.org}/{ref.name}"])
         if other.student != student
         and any(
             a.mode == "repo" and repourl.key_of(a.repo, host, org) == ref.key for a in other.apps
