@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kuploy_gitops import layout, yamlio
+from kuploy_gitops import layout, repourl, yamlio
 from kuploy_gitops.config_fields import (
     Reader as Reader,
 )
@@ -152,6 +152,10 @@ class PlatformConfig:
         """
         name = self.student_repo_name.format(student=student, app=app)
         return f"https://github.com/{self.github_org}/{name}.git"
+
+    def student_repo(self, url: str) -> repourl.RepoRef:
+        """A student repo URL parsed on the platform's git host and org (InvalidInputError)."""
+        return repourl.parse(url, repourl.git_host(self.github.api_url), self.github_org)
 
     def reserved_namespaces(self) -> frozenset[str]:
         """Namespaces no student may be named after (names and ``*`` patterns).

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from kuploy_gitops.errors import InvalidInputError
+from kuploy_gitops.names import DNS_LABEL, GITHUB_LOGIN
 
 # GitHub's repository names: letters, digits, '.', '-', '_' (at most 100); '.' and '..' are not
-# names. Organisation names follow the login grammar.
+# names. Organisation names follow the login grammar (names.GITHUB_LOGIN).
 _REPO_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
-_ORG_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+# The user each scheme's URL carries: none for https, git for SSH.
+_SCHEME_USER = {"https": None, "ssh": "git"}
 _SCP = re.compile(r"^git@(?P<host>[^:/@\s]+):(?P<path>[^\s]+)$")
 
 
@@ -73,16 +75,13 @@ def parse(url: str, host: str, org: str) -> RepoRef:
             port = parts.port
         except ValueError as exc:
             raise InvalidInputError(f"repo URL {shown!r} is not a URL", hint=hint) from exc
-        user_ok = parts.username in (None, "git") and parts.password is None
-        if parts.scheme == "ssh" and parts.username != "git":
-            user_ok = False
         if (
-            parts.scheme not in ("https", "ssh")
-            or not user_ok
+            parts.scheme not in _SCHEME_USER
+            or parts.username != _SCHEME_USER[parts.scheme]
+            or parts.password is not None
             or port is not None
             or parts.query
             or parts.fragment
-            or (parts.scheme == "https" and parts.username is not None)
         ):
             raise InvalidInputError(
                 f"repo URL {shown!r} must be a plain https:// (or git@ SSH) URL without "
@@ -98,7 +97,7 @@ def parse(url: str, host: str, org: str) -> RepoRef:
     if len(segments) != 2:
         raise InvalidInputError(f"repo URL {shown!r} does not name one repository", hint=hint)
     got_org, name = segments[0], segments[1].removesuffix(".git")
-    if not _ORG_NAME.match(got_org) or got_org.lower() != org.lower():
+    if not GITHUB_LOGIN.match(got_org) or got_org.lower() != org.lower():
         raise InvalidInputError(
             f"repo URL {shown!r} is outside the platform's organisation {org}", hint=hint
         )
@@ -128,14 +127,12 @@ def named_for(name: str, repo_name_pattern: str, students: list[str]) -> list[st
     for student in students:
         prefix, _, suffix = repo_name_pattern.format(student=student, app=marker).partition(marker)
         prefix, suffix = prefix.lower(), suffix.lower()
-        middle = (
-            lowered[len(prefix) : len(lowered) - len(suffix)] if suffix else lowered[len(prefix) :]
-        )
+        middle = lowered[len(prefix) : len(lowered) - len(suffix)]
         if (
             lowered.startswith(prefix)
             and lowered.endswith(suffix)
             and len(lowered) > len(prefix) + len(suffix)
-            and re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", middle)
+            and DNS_LABEL.match(middle)
         ):
             found.append(student)
     return sorted(found, key=lambda s: (-len(s), s))

@@ -155,7 +155,7 @@ def check_app(spec: TenantSpec, app: AppSpec, cfg: PlatformConfig) -> None:
     """Check one app of a tenant (names, port, env, size within the tier)."""
     check_app_name(app.name)
     if app.mode == "repo":
-        repourl.parse(app.repo, repourl.git_host(cfg.github.api_url), cfg.github_org)
+        cfg.student_repo(app.repo)
         repourl.check_path(app.path)
         repourl.check_revision(app.revision)
         return

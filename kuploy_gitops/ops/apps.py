@@ -85,7 +85,7 @@ def check_repo_owner(git: GitRepo, cfg: PlatformConfig, student: str, url: str) 
     ``kim-lee``'s, not ``kim``'s app ``lee-web``). Sharing one on purpose takes
     ``--other-students-repo``.
     """
-    ref = repourl.parse(url, repourl.git_host(cfg.github.api_url), cfg.github_org)
+    ref = cfg.student_repo(url)
     host, org = ref.host, cfg.github_org
     users = sorted(
         other.student

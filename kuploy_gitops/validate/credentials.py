@@ -58,7 +58,7 @@ def credential_kind(text: str) -> str | None:
         for m in pattern.finditer(text):
             if what == "a private key" or not placeholder(m.group(0), distinct=6, run=10):
                 return what
-    for m in _URL_PASSWORD_RE().finditer(text):
+    for m in _url_password().finditer(text):
         if not placeholder(m.group(1)):
             return "a URL with a password"
     return None
@@ -72,9 +72,10 @@ def mask(text: str) -> str:
     """
     for _, pattern in _patterns():
         text = pattern.sub("***", text)
-    return _URL_PASSWORD_RE().sub(lambda m: m.group(0).replace(m.group(1), "***"), text)
+    return _url_password().sub(lambda m: m.group(0).replace(m.group(1), "***"), text)
 
 
 @functools.cache
-def _URL_PASSWORD_RE() -> re.Pattern[str]:  # noqa: N802
+def _url_password() -> re.Pattern[str]:
+    """The URL-password pattern, compiled when first needed (as :func:`_patterns`)."""
     return re.compile(_URL_PASSWORD)

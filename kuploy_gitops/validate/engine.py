@@ -9,7 +9,6 @@ always see the whole repo.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 from collections.abc import Iterable, Mapping
@@ -70,16 +69,15 @@ def validate_repo(opts: Options, progress: Progress | None = None) -> Report:
 
 
 def validate_student(
-    opts: Options, student: str, folder: Path, progress: Progress | None = None, app: str = ""
+    opts: Options, student: str, folder: Path, progress: Progress | None = None
 ) -> Report:
     """Validate a student's own deploy folder against that student's rules in the platform repo.
 
     The folder shares the tenant's quota with every app of the tenant the platform repo holds;
-    ``app`` names the tenant's app the folder deploys (a platform-managed one is then replaced
-    by the folder, not counted twice). Without it the folder is a student-repo app of its own.
+    ``opts.app`` names the tenant's app the folder deploys (a platform-managed one is then
+    replaced by the folder, not counted twice; a chart's release is named after it). Without it
+    the folder is a student-repo app of its own.
     """
-    if app and app != opts.app:
-        opts = dataclasses.replace(opts, app=app)  # one name for the quota and the Helm release
     app = opts.app
     cfg = config.load_config(opts.repo)
     if not folder.is_dir():

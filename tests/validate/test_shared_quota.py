@@ -21,7 +21,7 @@ STUDENT = "kim-minji"
 
 
 def quota_errors(repo: Path, folder: Path, crd_dir: Path, app: str = "") -> list[str]:
-    report = validate_student(Options(repo=repo, crd_dir=crd_dir), STUDENT, folder, app=app)
+    report = validate_student(Options(repo=repo, crd_dir=crd_dir, app=app), STUDENT, folder)
     others = [f for f in report.errors if f.rule != F.QUOTA_EXCEEDED]
     assert others == [], others
     return [f"{f.kind}/{f.name}: {f.message}" for f in report.errors]
@@ -58,7 +58,7 @@ def test_an_app_the_tenant_does_not_have_is_an_input_error(demo: Path, crd_dir: 
     with pytest.raises(
         ConflictError, match=r"--app 'shop' is not an app of 'kim-minji' \(its apps: web\)"
     ):
-        validate_student(Options(repo=demo), STUDENT, CASES / "five-services", app="shop")
+        validate_student(Options(repo=demo, app="shop"), STUDENT, CASES / "five-services")
     # On the command line: one line, exit 5 (an unknown name), nothing written.
     code = cli.run(
         [
