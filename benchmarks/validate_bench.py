@@ -80,6 +80,7 @@ def generate(root: Path, tenants: int) -> Path:
     for i in range(tenants):
         spec = TenantSpec(
             student=f"student-{i:04d}",
+            github=f"gh-student-{i:04d}",  # as real tenants: RBAC subjects, a login file
             tier="small",
             course="cs101",
             term="2026-fall",

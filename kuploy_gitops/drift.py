@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from kuploy_gitops import render, tenant_spec
+from kuploy_gitops import layout, render, tenant_spec
 from kuploy_gitops.config import PlatformConfig
+from kuploy_gitops.errors import ConfigError
 from kuploy_gitops.plan import FilePlan
 
 
@@ -19,13 +20,26 @@ def expected_files(repo: Path, cfg: PlatformConfig) -> dict[str, str]:
     """Every rendered file of the repo: the platform's and every onboarded tenant's.
 
     Raises:
-        ConfigError: a spec file is unreadable or breaks a rule (names the file and student).
+        ConfigError: a spec file is unreadable or breaks a rule (names the file and student),
+            or two specs bind one GitHub login.
     """
     files = render.render_platform(cfg)
+    login_of: dict[str, str] = {}  # login file -> the student whose spec binds it
     for student in tenant_spec.list_students(repo):
         spec = tenant_spec.load_spec(repo, student, cfg)
         assert spec is not None  # listed a moment ago
-        files.update(render.render_tenant(cfg, spec))
+        tenant_files = render.render_tenant(cfg, spec)
+        if spec.github:
+            marker = layout.login_marker(spec.github)
+            other = login_of.setdefault(marker, student)
+            if other != student:
+                raise ConfigError(
+                    f"GitHub login {spec.github!r} is bound to two tenants: {other!r} "
+                    f"({layout.tenant_spec(other)}) and {student!r} "
+                    f"({layout.tenant_spec(student)})",
+                    hint="a login belongs to one tenant: correct the github key of one spec",
+                )
+        files.update(tenant_files)
     return files
 
 

@@ -32,6 +32,10 @@ FILE = b"100644"
 EXECUTABLE = b"100755"
 
 
+# Loose objects bigger than this are written without compression (see write_object).
+_STORE_ABOVE = 64 * 1024
+
+
 class Unsupported(Exception):
     """The repo or the change needs porcelain git (see the module's docstring)."""
 
@@ -51,71 +55,74 @@ def write_object(objects: Path, kind: bytes, body: bytes) -> bytes:
         path.parent.mkdir(exist_ok=True)
         tmp = path.parent / f"tmp_obj_{os.getpid()}_{hexid[:8]}"
         with tmp.open("wb") as fh:
-            fh.write(zlib.compress(raw, 1))
+            # Big trees (one entry per student) are stored, not deflated: deflating one costs
+            # ten times as much, and git's next repack delta-compresses them to almost nothing.
+            fh.write(zlib.compress(raw, 0 if len(raw) > _STORE_ABOVE else 1))
         tmp.chmod(0o444)
         tmp.replace(path)
     return oid
 
 
 # One entry of a tree object: mode, space, name, NUL, then exactly 20 bytes of object id.
-_ENTRY = re.compile(rb"([0-7]{5,6}) ([^\0]+)\0(.{20})", re.DOTALL)
+_ENTRY = re.compile(rb"[0-7]{5,6} [^\0]+\0.{20}", re.DOTALL)
+_OID_SIZE = 20
+_TREE_PREFIX = TREE + b" "
+
+
+def _sort_key(entry: bytes) -> bytes:
+    """The name of an entry's bytes, with "/" after a folder's (git sorts folders so)."""
+    name = entry[entry.index(b" ") + 1 : -_OID_SIZE - 1]
+    return name + b"/" if entry.startswith(_TREE_PREFIX) else name
 
 
 class Tree:
     """A tree object's entries, kept in git's order, changed one entry at a time.
 
-    Big trees (one entry per student) are spliced rather than re-sorted: reading, changing a
-    few entries and writing back costs about a copy of the body.
+    Big trees (one entry per student) are spliced rather than re-sorted: the entries' bytes
+    are found by one regular-expression scan of the body, and an entry by binary search
+    (names are taken from the few entries it looks at), so reading, changing a few entries
+    and writing back cost about one scan and one copy of the body, without a Python step per
+    entry.
     """
 
     def __init__(self, body: bytes = b"") -> None:
         """The tree of ``body`` (a tree object's content)."""
-        self._keys: list[bytes] = []  # sort keys: a name, or name + "/" for a tree
-        self._raw: list[bytes] = []  # each entry's bytes
-        end = 0
-        for match in _ENTRY.finditer(body):
-            if match.start() != end:
-                raise Unsupported("a tree that does not parse")
-            name = match.group(2)
-            self._keys.append(name + b"/" if match.group(1) == TREE else name)
-            self._raw.append(body[match.start() : match.end()])
-            end = match.end()
-        if end != len(body):
+        self._entries: list[bytes] = _ENTRY.findall(body)
+        # The matches are disjoint, so they cover the body exactly when their sizes add up.
+        if sum(map(len, self._entries)) != len(body):
             raise Unsupported("a tree that does not parse")
 
     def _find(self, name: bytes) -> int | None:
         for key in (name, name + b"/"):
-            i = bisect.bisect_left(self._keys, key)
-            if i < len(self._keys) and self._keys[i] == key:
+            i = bisect.bisect_left(self._entries, key, key=_sort_key)
+            if i < len(self._entries) and _sort_key(self._entries[i]) == key:
                 return i
         return None
 
     def mode(self, name: bytes) -> bytes | None:
         """The mode of entry ``name`` (None when there is none)."""
         i = self._find(name)
-        return None if i is None else self._raw[i].split(b" ", 1)[0]
+        return None if i is None else self._entries[i].split(b" ", 1)[0]
 
     def set(self, name: bytes, mode: bytes, oid: bytes) -> None:
         """Add or replace entry ``name``."""
         self.remove(name)
-        key = name + b"/" if mode == TREE else name
-        i = bisect.bisect_left(self._keys, key)
-        self._keys.insert(i, key)
-        self._raw.insert(i, mode + b" " + name + b"\0" + oid)
+        entry = mode + b" " + name + b"\0" + oid
+        i = bisect.bisect_left(self._entries, _sort_key(entry), key=_sort_key)
+        self._entries.insert(i, entry)
 
     def remove(self, name: bytes) -> None:
         """Drop entry ``name`` if there is one."""
         i = self._find(name)
         if i is not None:
-            del self._keys[i]
-            del self._raw[i]
+            del self._entries[i]
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._entries)
 
     def body(self) -> bytes:
         """The tree object's content."""
-        return b"".join(self._raw)
+        return b"".join(self._entries)
 
 
 def read_trees(git: Sequence[str], commit: str, folders: Iterable[str]) -> dict[str, Tree]:

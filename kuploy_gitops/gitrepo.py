@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from kuploy_gitops import gitobjects
+from kuploy_gitops import gitobjects, layout
 from kuploy_gitops.errors import GitError
 
 _CREDENTIALS = re.compile(r"(?i)(://)[^/@\s]+@")
@@ -266,12 +266,11 @@ class GitRepo:
                         hint=f"your commit is kept locally; fix that, then run "
                         f"`git pull --rebase {remote} {branch}` and `git push`",
                     )
+                conflicted = self.run(
+                    "diff", "--name-only", "-z", "--diff-filter=U", check=False
+                ).stdout.split("\0")
                 self.run("rebase", "--abort", check=False)
-                raise GitError(
-                    f"push to {remote}/{branch} failed: the remote has conflicting changes",
-                    hint=f"your commit is kept locally; run `git pull --rebase {remote} {branch}`, "
-                    "resolve, then `kuploy-gitops render` and `git push`",
-                )
+                raise _conflict_error(remote, branch, sorted(p for p in conflicted if p))
         raise GitError(
             f"push to {remote}/{branch} failed after {attempts} attempts: {last}",
             hint=f"your commit is kept locally; check access and run `git push {remote} {branch}`",
@@ -303,6 +302,26 @@ class GitRepo:
             yield
         finally:
             path.unlink(missing_ok=True)
+
+
+def _conflict_error(remote: str, branch: str, paths: list[str]) -> GitError:
+    """The error of a push whose rebase conflicts on ``paths`` (a login's file: a clash)."""
+    shown = ", ".join(paths[:3]) + (" ..." if len(paths) > 3 else "")
+    where = f" in {shown}" if paths else ""
+    message = f"push to {remote}/{branch} failed: the remote has conflicting changes{where}"
+    logins = [p.rsplit("/", 1)[1] for p in paths if p.startswith(layout.LOGINS_DIR + "/")]
+    if logins and logins[0] != "README.md":
+        return GitError(
+            message,
+            hint=f"GitHub login {logins[0]!r} was bound to another tenant on {remote}/{branch} "
+            "meanwhile; your commit is kept locally: undo it (`git reset --keep HEAD~1`), run "
+            f"`git pull --rebase {remote} {branch}`, and onboard with the student's own login",
+        )
+    return GitError(
+        message,
+        hint=f"your commit is kept locally; run `git pull --rebase {remote} {branch}`, "
+        "resolve, then `kuploy-gitops render` and `git push`",
+    )
 
 
 def _clean_message(message: str) -> str:

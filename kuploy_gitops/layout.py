@@ -8,6 +8,10 @@ The tree::
     kuploy.yaml                          platform config
     tenants/<student>.yaml               tenant spec (source of truth; Argo CD does not read it)
     tenants/archive/<student>.yaml       specs kept by `offboard --archive`
+    tenants/logins/<login>               the student a GitHub login is bound to (rendered from
+                                         the specs; a login in a path makes "is it taken?" one
+                                         file read, and two admins binding one login at once a
+                                         git conflict instead of two tenants with one account)
     apps/root.yaml                       root Application, applied once by hand
     apps/cluster/platform/               what the root Application syncs (admin project):
       project.yaml                       the admin AppProject
@@ -31,6 +35,8 @@ from __future__ import annotations
 CONFIG_FILE = "kuploy.yaml"
 TENANTS_DIR = "tenants"
 ARCHIVE_DIR = "tenants/archive"
+LOGINS_DIR = "tenants/logins"
+LOGINS_README = "tenants/logins/README.md"
 APPS_DIR = "apps"
 ROOT_APP_FILE = "apps/root.yaml"
 CLUSTER_DIR = "apps/cluster"
@@ -113,6 +119,22 @@ def tenant_spec(student: str) -> str:
 def archived_spec(student: str) -> str:
     """Path where `offboard --archive` keeps a student's spec."""
     return f"{ARCHIVE_DIR}/{student}.yaml"
+
+
+def login_marker(login: str) -> str:
+    """Path of the file naming the tenant a GitHub login is bound to (logins ignore case).
+
+    Raises:
+        ValueError: ``login`` is not a GitHub login (specs are checked before they get here).
+    """
+    if not login or not login.replace("-", "").isascii() or not login.replace("-", "").isalnum():
+        raise ValueError(f"not a GitHub login: {login!r}")
+    return f"{LOGINS_DIR}/{login.lower()}"
+
+
+def login_marker_text(student: str) -> str:
+    """What a login's file holds: the student it is bound to."""
+    return student + "\n"
 
 
 def tenant_dir(student: str) -> str:

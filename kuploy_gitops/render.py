@@ -129,8 +129,15 @@ templated files). ``validate`` uses the objects instead of parsing a file that m
 
 
 def render_tenant(cfg: PlatformConfig, spec: TenantSpec) -> dict[str, str]:
-    """Every rendered file of one tenant (not the spec): guards, project, apps, workloads."""
-    return {path: text for path, (text, _) in render_tenant_objects(cfg, spec).items()}
+    """Every rendered file of one tenant (not the spec).
+
+    Its guards, project, Applications and workloads, and the file of its GitHub login (see
+    :func:`kuploy_gitops.layout.login_marker`).
+    """
+    files = {path: text for path, (text, _) in render_tenant_objects(cfg, spec).items()}
+    if spec.github:
+        files[layout.login_marker(spec.github)] = layout.login_marker_text(spec.student)
+    return files
 
 
 def render_tenant_objects(cfg: PlatformConfig, spec: TenantSpec) -> dict[str, Rendered]:
@@ -197,7 +204,24 @@ def render_platform(cfg: PlatformConfig) -> dict[str, str]:
         files[layout.platform_file(f"addon-{addon.name}")] = yamlio.dump(
             platform_manifests.addon_application(cfg, addon), header=head
         )
+    # Its presence also tells onboarding that every bound login has its file (see ops.tenants).
+    files[layout.LOGINS_README] = LOGINS_README
     return dict(sorted(files.items()))
+
+
+LOGINS_README = """\
+# GitHub logins
+
+One file per GitHub login bound to a tenant: the file is named after the login (lower case:
+GitHub logins ignore case) and holds the student it belongs to. kuploy-gitops writes these
+files from the tenant specs (`tenants/<student>.yaml`, key `github`) when it onboards,
+offboards or renders; do not edit them by hand (`kuploy-gitops render` rewrites them, and
+`validate` reports a file that differs as drift).
+
+They make "does this login already belong to a tenant?" a single file read however many
+tenants there are, and two admins binding one login to two students at once a git conflict
+at push time rather than two tenants sharing one account.
+"""
 
 
 def render_platform_readme(cfg: PlatformConfig) -> str:
@@ -239,4 +263,4 @@ def kuploy_pip_requirement(cfg: PlatformConfig) -> str:
 
 def rendered_roots() -> tuple[str, ...]:
     """Folders whose every file is rendered (a file there that no spec renders is drift)."""
-    return (layout.CLUSTER_DIR, layout.WORKLOADS_DIR)
+    return (layout.CLUSTER_DIR, layout.WORKLOADS_DIR, layout.LOGINS_DIR)

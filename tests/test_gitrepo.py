@@ -136,7 +136,9 @@ def test_push_conflict_aborts_the_rebase_and_keeps_the_commit(work: Path, backen
     ours = commit(work, "same", "ours\n")
     with pytest.raises(GitError) as info:
         GitRepo(work).push()
-    assert info.value.message == "push to origin/main failed: the remote has conflicting changes"
+    assert info.value.message == (
+        "push to origin/main failed: the remote has conflicting changes in same"
+    )
     assert info.value.hint == (
         "your commit is kept locally; run `git pull --rebase origin main`, resolve, then "
         "`kuploy-gitops render` and `git push`"

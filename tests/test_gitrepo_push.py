@@ -10,24 +10,14 @@ from kuploy_gitops.errors import GitError
 from kuploy_gitops.gitrepo import GitRepo, redact
 
 
-@pytest.fixture
-def remote(platform: Path, tmp_path: Path) -> Path:
-    bare = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
-    git(platform, "remote", "add", "origin", str(bare))
-    git(platform, "push", "-q", "origin", "main")
-    return bare
-
-
 def test_push_pushes(platform: Path, remote: Path) -> None:
     result = api.onboard(platform, api.OnboardOptions(student="kim"), push=True)
     assert result.pushed == "origin/main"
     assert git(remote, "rev-parse", "main") == git(platform, "rev-parse", "HEAD")
 
 
-def test_push_rebases_when_remote_moved(platform: Path, remote: Path, tmp_path: Path) -> None:
-    other = tmp_path / "other"
-    git(tmp_path, "clone", "-q", str(remote), str(other))
+def test_push_rebases_when_remote_moved(platform: Path, remote: Path, other_admin: Path) -> None:
+    other = other_admin
     api.onboard(other, api.OnboardOptions(student="lee"), push=True)
     api.onboard(platform, api.OnboardOptions(student="kim"), push=True)
     log = git(remote, "log", "--format=%s", "main").splitlines()
@@ -38,10 +28,9 @@ def test_push_rebases_when_remote_moved(platform: Path, remote: Path, tmp_path: 
 
 
 def test_push_conflict_leaves_repo_clean_and_keeps_commit(
-    platform: Path, remote: Path, tmp_path: Path
+    platform: Path, other_admin: Path
 ) -> None:
-    other = tmp_path / "other"
-    git(tmp_path, "clone", "-q", str(remote), str(other))
+    other = other_admin
     api.onboard(other, api.OnboardOptions(student="kim", course="a"), push=True)
     with pytest.raises(GitError, match="conflicting changes") as info:
         api.onboard(platform, api.OnboardOptions(student="kim", course="b"), push=True)

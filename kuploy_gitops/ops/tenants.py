@@ -21,6 +21,7 @@ from kuploy_gitops.ops.writing import (
     Progress,
     existing_tenant_files,
     finish,
+    release_login,
     tenant_plan,
     writing,
 )
@@ -171,13 +172,36 @@ def login_owners(git: GitRepo, logins: Iterable[str]) -> dict[str, str]:
     """The tenant bound to each of ``logins`` (lowercase login -> student), where one is.
 
     GitHub logins are case-insensitive, so ``Kim-GH`` and ``kim-gh`` are the same account.
+    Each bound login has a file naming its tenant (``tenants/logins/<login>``), so this reads
+    one file and one spec per login, whatever the number of tenants. A repo rendered before
+    those files existed (no ``tenants/logins/README.md`` yet: `render` writes them all) is
+    searched instead. Logins that are not GitHub logins are left out (their check refuses them).
     """
-    wanted = {x.lower() for x in logins if x}
-    return {
-        spec.github.lower(): spec.student
-        for spec in specs_mentioning(git, wanted)
-        if spec.github.lower() in wanted
-    }
+    wanted = {x.lower() for x in logins if x and names.GITHUB_LOGIN.match(x)}
+    if not (git.path / layout.LOGINS_README).is_file():
+        return {
+            spec.github.lower(): spec.student
+            for spec in specs_mentioning(git, wanted)
+            if spec.github.lower() in wanted
+        }
+    owners: dict[str, str] = {}
+    for login in sorted(wanted):
+        try:
+            text = (git.path / layout.login_marker(login)).read_text(encoding="utf-8")
+        except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+            continue
+        student = text.strip()
+        if not names.DNS_LABEL.match(student):
+            continue  # not a file kuploy wrote: `validate` reports it as drift
+        # The spec decides: a file left behind by a hand edit of the spec is drift, not a claim.
+        try:
+            spec = tenant_spec.read_spec(git.path, student)
+        except KuployError:
+            owners[login] = student  # a broken spec keeps its claim until it is mended
+            continue
+        if spec is not None and spec.github.lower() == login:
+            owners[login] = student
+    return owners
 
 
 def check_login_free(spec: TenantSpec, owners: Mapping[str, str]) -> None:
@@ -200,7 +224,7 @@ def onboard(
         spec = merged_spec(cfg, current, opts)
         check_login_free(spec, login_owners(git, [spec.github]))
         fplan = FilePlan(repo)
-        tenant_plan(fplan, cfg, spec)
+        tenant_plan(fplan, cfg, spec, current)
         verb = "update" if current else "onboard"
         change = relogin(current, opts.github)
         return finish(
@@ -233,6 +257,7 @@ def onboard_roster(
     with writing(repo) as (git, cfg):
         specs: list[TenantSpec] = []
         changes: dict[str, str] = {}
+        previous: dict[str, TenantSpec | None] = {}
         owners = login_owners(git, [row.github for row in rows])
         for row in rows:
             opts = replace(
@@ -254,6 +279,7 @@ def onboard_roster(
                 spec = merged_spec(cfg, current, opts)
                 check_login_free(spec, owners)
                 specs.append(spec)
+                previous[spec.student] = current
                 change = relogin(current, opts.github)
                 if change:
                     changes[spec.student] = change
@@ -264,7 +290,7 @@ def onboard_roster(
             raise RosterError(str(path), problems)
         fplan = FilePlan(repo)
         for i, spec in enumerate(specs, 1):
-            tenant_plan(fplan, cfg, spec)
+            tenant_plan(fplan, cfg, spec, previous[spec.student])
             if progress:
                 progress(i, len(specs))
         message = f"kuploy: onboard {len(specs)} student(s) from {path.name}\n\n" + "\n".join(
@@ -293,6 +319,8 @@ def offboard(
         fplan = FilePlan(repo)
         for path in existing_tenant_files(repo, student):
             fplan.delete(path)
+        if spec.github:
+            release_login(fplan, spec)
         fplan.delete(layout.tenant_spec(student))
         if archive:
             fplan.write(layout.archived_spec(student), tenant_spec.dump_spec(spec))

@@ -102,15 +102,35 @@ def check_plan(fplan: FilePlan, cfg: PlatformConfig) -> None:
         )
 
 
-def tenant_plan(fplan: FilePlan, cfg: PlatformConfig, spec: TenantSpec) -> None:
-    """Plan a tenant's spec and rendered files, removing its files that are no longer rendered."""
+def tenant_plan(
+    fplan: FilePlan, cfg: PlatformConfig, spec: TenantSpec, previous: TenantSpec | None = None
+) -> None:
+    """Plan a tenant's spec and rendered files, removing its files that are no longer rendered.
+
+    ``previous`` is the spec on disk when the write may change the GitHub login: the old
+    login's file is then released.
+    """
     check_application_names(fplan.root, spec)
     files = render.render_tenant(cfg, spec)
     for old in existing_tenant_files(fplan.root, spec.student):
         if old not in files:
             fplan.delete(old)
+    if previous and previous.github and layout.login_marker(previous.github) not in files:
+        release_login(fplan, previous)
     fplan.write(layout.tenant_spec(spec.student), tenant_spec.dump_spec(spec))
     fplan.write_all(files)
+
+
+def release_login(fplan: FilePlan, spec: TenantSpec) -> None:
+    """Plan the removal of the file of ``spec``'s login, if it names this student.
+
+    A file naming someone else (or already planned for someone else) is theirs: left alone.
+    """
+    marker = layout.login_marker(spec.github)
+    if marker in fplan.changes:
+        return
+    if fplan.current(marker) == layout.login_marker_text(spec.student):
+        fplan.delete(marker)
 
 
 def check_application_names(root: Path, spec: TenantSpec) -> None:

@@ -1,6 +1,8 @@
-"""Rules across tenants: each Ingress host and path claimed once, each object defined once.
+"""Rules across tenants: hosts, objects and GitHub logins each claimed once.
 
-Both rules must see every tenant, also in a run that checks only some (``--changed-since``, a
+Each Ingress host and path is claimed once, each object under ``apps/cluster`` defined once,
+each GitHub login bound to one tenant (and its file in ``tenants/logins`` names that tenant).
+The rules must see every tenant, also in a run that checks only some (``--changed-since``, a
 change set): the facts of files the run does not check in full come from the index (see
 :mod:`.index`), so they cost a ``stat`` per file when nothing changed.
 """
@@ -10,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kuploy_gitops import layout
+from kuploy_gitops import layout, yamlio
+from kuploy_gitops.errors import KuployError
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate.findings import PLATFORM
 from kuploy_gitops.validate.ingress import ingress_hosts
@@ -59,6 +62,8 @@ class CrossTenantChecks(RunBase):
         # Claims of the tenants checked in this run, in order (a tenant's result takes its own).
         self.claims_log: list[tuple[str, str, Claim]] = []
         self.object_keys: list[ObjectKey] = []
+        # Each tenant's GitHub login, lower case ("" none; None: its spec could not be read).
+        self.logins: dict[str, str | None] = {}
 
     # -- ingress hosts -------------------------------------------------------------------------
 
@@ -241,3 +246,79 @@ class CrossTenantChecks(RunBase):
                         obj=obj,
                     )
                 )
+
+    # -- GitHub logins -------------------------------------------------------------------------
+
+    def collect_login(self, student: str) -> None:
+        """The GitHub login of a tenant that is not checked in this run (from its spec file).
+
+        Only the ``github`` key is read, through the index: a ``stat`` when the spec is
+        unchanged. A spec that does not read is None (its own run reports it).
+        """
+        path = layout.tenant_spec(student)
+        if not self.tree.exists(path):
+            self.logins[student] = ""
+            return
+
+        def login() -> str | None:
+            try:
+                data = yamlio.load(self.tree.read(path), source=path)
+            except (KuployError, FileNotFoundError):  # UnreadableFile is a KuployError
+                return None
+            value = data.get("github", "") if isinstance(data, dict) else None
+            return value.lower() if isinstance(value, str) else None
+
+        found = login() if path in self.tree.overlay else self.index().facts(path, login)
+        self.logins[student] = found
+
+    def check_login_duplicates(self) -> None:
+        """A GitHub login bound to two tenants: a finding at each spec of a checked tenant."""
+        holders: dict[str, list[str]] = {}
+        for student, login in sorted(self.logins.items()):
+            if login:
+                holders.setdefault(login, []).append(student)
+        for login, students in sorted(holders.items()):
+            if len(students) < 2:
+                continue
+            for student in students:
+                if student not in self.checked:
+                    continue
+                others = ", ".join(repr(s) for s in students if s != student)
+                path = layout.tenant_spec(student)
+                self.add_file(
+                    F.LOGIN_DUPLICATE,
+                    f"GitHub login {login!r} is also bound to {others}",
+                    path,
+                    student,
+                    self.key_line(path, "github"),
+                )
+
+    def login_drift(self, *, whole_repo: bool) -> list[str]:
+        """Files of ``tenants/logins`` that differ from what the specs render to.
+
+        The checked tenants' files, and for the whole repo every file there that no spec
+        renders (one naming a tenant whose spec is broken is left out, as its other files are).
+        """
+        from kuploy_gitops import drift
+
+        expected: dict[str, str] = {}
+        for student, login in sorted(self.logins.items()):
+            if login and (whole_repo or student in self.checked):
+                expected.setdefault(layout.login_marker(login), layout.login_marker_text(student))
+        owned: list[str] = []
+        if whole_repo:
+            for path in self.tree.files(layout.LOGINS_DIR):
+                if path == layout.LOGINS_README or path in expected:
+                    continue
+                named = self.read_or_none(path) or ""
+                if self.logins.get(named.strip(), "") is not None:
+                    owned.append(path)
+        return drift.compare(expected, owned, self.read_or_none)
+
+    def key_line(self, path: str, key: str) -> int:
+        """The line of top-level ``key`` in the YAML file ``path`` (1 when not found)."""
+        return yamlio.key_line(self.read_or_none(path) or "", [key]) or 1
+
+    def read_or_none(self, path: str) -> str | None:
+        """The text of ``path`` (None when it does not exist)."""
+        return self.tree.read(path) if self.tree.exists(path) else None

@@ -224,8 +224,10 @@ class Run(WorkloadChecks):
         for student in students:
             if student not in self.checked and student not in facts_only:
                 self.collect_hosts(student)
+                self.collect_login(student)
         if cross_tenant:
             self.check_object_duplicates()
+            self.check_login_duplicates()
         self.check_hosts()
         if drift:
             self.report_drift(self.platform_drift(whole_repo=only is None))
@@ -267,6 +269,8 @@ class Run(WorkloadChecks):
         for host, path, claim in result.claims:
             self.add_claim(host, path, claim)
         self.object_keys.extend(result.object_keys)
+        if result.student != PLATFORM:
+            self.logins[result.student] = result.login
         self.tenant_drift.extend(result.drift)
 
     def merge_facts(self, result: TenantResult) -> None:
@@ -274,6 +278,8 @@ class Run(WorkloadChecks):
         for host, path, claim in result.claims:
             self.add_claim(host, path, claim)
         self.object_keys.extend(result.object_keys)
+        if result.student != PLATFORM:
+            self.logins[result.student] = result.login
 
     def check_platform_cached(self, cache: ResultCache | None, *, changed_only: bool) -> None:
         """:meth:`check_platform`, or its result from ``cache`` when its files are unchanged."""
@@ -340,6 +346,10 @@ class Run(WorkloadChecks):
         if self.opts.drift:
             drifted = self.drift_of(student, spec, rendered)
             self.tenant_drift.extend(drifted)
+        login = None if spec is None and self.tree.exists(layout.tenant_spec(student)) else ""
+        if spec is not None:
+            login = spec.github.lower()
+        self.logins[student] = login
         counts = [now - before for now, before in zip(self._counts(), counts_before, strict=True)]
         return TenantResult(
             student=student,
@@ -352,6 +362,7 @@ class Run(WorkloadChecks):
             claims=self.claims_log[claims_before:],
             object_keys=self.keys_of(self.tree.files(layout.tenant_dir(student))),
             drift=drifted,
+            login=login,
         )
 
     def _counts(self) -> list[int]:
@@ -454,24 +465,13 @@ class Run(WorkloadChecks):
             owned += [
                 p
                 for root in render.rendered_roots()
+                if root != layout.LOGINS_DIR  # see login_drift
                 for p in self.tree.files(root)
                 if tenant_of(p) == PLATFORM
             ]
-        return sorted({*drift.compare(expected, owned, self.read_or_none), *self.tenant_drift})
-
-    def read_or_none(self, path: str) -> str | None:
-        """The text of ``path`` (None when it does not exist)."""
-        return self.tree.read(path) if self.tree.exists(path) else None
-
-    def drift_paths(self, students: list[str]) -> list[str]:
-        """Rendered paths of these tenants (and the platform) that differ from what renders."""
-        from kuploy_gitops import render
-
-        for student in students:
-            spec = self.spec_of(student)
-            rendered = render.render_tenant_objects(self.cfg, spec) if spec else {}
-            self.tenant_drift.extend(self.drift_of(student, spec, rendered))
-        return self.platform_drift(whole_repo=False)
+        drifted = drift.compare(expected, owned, self.read_or_none)
+        drifted += self.login_drift(whole_repo=whole_repo)
+        return sorted({*drifted, *self.tenant_drift})
 
     def report_drift(self, paths: list[str]) -> None:
         """A finding per drifting path."""

@@ -398,6 +398,14 @@ SPEC_INVALID = _rule(
     "Correct the key or value the message names (by hand, or with kuploy-gitops onboard / app "
     "add), commit, then run kuploy-gitops render.",
 )
+LOGIN_DUPLICATE = _rule(
+    "spec.login-duplicate",
+    ERROR,
+    "Two tenant specs bind the same GitHub login (logins ignore case).",
+    "One GitHub account would be the student of two tenants: both projects' roles and repos.",
+    "Correct the github key of one spec (a login belongs to one tenant), commit, then run "
+    "kuploy-gitops render.",
+)
 DRIFT = _rule(
     "drift.out-of-date",
     ERROR,

@@ -24,7 +24,7 @@ from kuploy_gitops import __version__
 from kuploy_gitops.validate.crosstenant import Claim, ObjectKey
 from kuploy_gitops.validate.findings import Finding
 
-_VERSION = 2
+_VERSION = 3
 
 
 @dataclass
@@ -41,6 +41,7 @@ class TenantResult:
     claims: list[tuple[str, str, Claim]] = field(default_factory=list)
     object_keys: list[ObjectKey] = field(default_factory=list)
     drift: list[str] = field(default_factory=list)
+    login: str | None = ""  # the spec's GitHub login, lower case (None: the spec is broken)
 
     def to_data(self) -> dict[str, Any]:
         """The result as JSON-ready data."""
@@ -57,6 +58,7 @@ class TenantResult:
             "claims": [[host, path, c.to_data()] for host, path, c in self.claims],
             "object_keys": [list(k) for k in self.object_keys],
             "drift": self.drift,
+            "login": self.login,
         }
 
     @classmethod
@@ -76,6 +78,7 @@ class TenantResult:
                 (g, k, ns, n, f, int(line), t) for g, k, ns, n, f, line, t in data["object_keys"]
             ],
             drift=list(data["drift"]),
+            login=data["login"],
         )
 
 
