@@ -31,7 +31,7 @@ from pathlib import Path
 CHECKOUT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(CHECKOUT))
 
-from kuploy_gitops import config, layout, manifests, render, yamlio  # noqa: E402
+from kuploy_gitops import config, layout, platform_manifests, render, yamlio  # noqa: E402
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec  # noqa: E402
 
 
@@ -60,6 +60,7 @@ def measure(tenants: int) -> dict[str, object]:
     for i in range(tenants):
         spec = TenantSpec(
             student=f"student-{i:05d}",
+            github=f"gh-student-{i:05d}",
             tier="small",
             course="cs101",
             term="2026-fall",
@@ -101,7 +102,9 @@ def measure(tenants: int) -> dict[str, object]:
     ]
     # The ApplicationSet's status lists every Application it made.
     appset_status = sum(
-        status_entry(manifests.tenant_application(cfg, name.removeprefix(layout.TENANT_APP_PREFIX)))
+        status_entry(
+            platform_manifests.tenant_application(cfg, name.removeprefix(layout.TENANT_APP_PREFIX))
+        )
         for name in owners
         if name.startswith(layout.TENANT_APP_PREFIX)
     )

@@ -195,7 +195,7 @@ def run_n(
         "validate (kustomize, warm cache)", lambda: kuploy(repo, "--cache-dir", warm_cache)
     )
     # One tenant changes its replicas through its spec and re-render (a realistic PR).
-    spec_path = repo / layout.tenant_spec("student-0007")
+    spec_path = repo / layout.tenant_spec(f"student-{min(7, n - 1):04d}")
     spec = tenant_spec.parse_spec(yamlio.load(spec_path.read_text()), str(spec_path))
     cfg = config.load_config(repo)
     app = spec.apps[0]
