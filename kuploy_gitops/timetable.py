@@ -311,7 +311,9 @@ def _check_zone(r: Reader, zone: Any) -> None:
         )
 
 
-def _integer(r: Reader, data: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
+def _integer(
+    r: Reader, data: Mapping[str, Any], key: str, default: int, low: int, high: int
+) -> int:
     value = data.get(key, default)
     if type(value) is not int or not low <= value <= high:
         raise r.fail(f"timetable.{key}", f"{value!r} is not a whole number from {low} to {high}")

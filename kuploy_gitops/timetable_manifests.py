@@ -9,8 +9,9 @@ cordon (``lead`` minutes before a class)
     1. label the room's *schedulable* nodes ``kuploy.io/timetable-cordoned=true`` (a node an
        admin already cordoned by hand is not labelled, so it is never uncordoned by us);
     2. cordon every node of the room;
-    3. drain them through the Eviction API (PodDisruptionBudgets respected, DaemonSet pods
-       left, a bounded wait per node, a node that does not drain does not stop the others).
+    3. drain them, one after another, through the Eviction API: PodDisruptionBudgets
+       respected, DaemonSet pods left, a bounded wait per node, pods of a switched-off PC
+       not waited for. A node a budget holds stops the drain at its timeout; the Job retries.
 uncordon (when the class ends)
     1. uncordon the room's nodes that carry the label;
     2. remove the label.
@@ -29,6 +30,9 @@ KUBECTL_IMAGE = "registry.k8s.io/kubectl"
 # A run missed by more than this (the controller was down) is skipped, not run late: the next
 # edge of the timetable puts the room right.
 STARTING_DEADLINE = 600
+# A pod whose deletion began this long ago is not waited for (its PC is off: its kubelet will
+# never confirm), so a switched-off PC does not hold the drain of the rest of the room.
+SKIP_WAIT = 60
 JOB_DEADLINE = 3600  # no Job runs longer than an hour, whatever a drain waits for
 # What `kubectl label/cordon/uncordon/drain` need, and nothing more: read and patch nodes (the
 # label and spec.unschedulable); list the pods of a node and get each again while it goes; evict
@@ -85,7 +89,11 @@ def timetable_objects(cfg: PlatformConfig) -> list[Obj]:
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRoleBinding",
             "metadata": _meta(name),
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": name,
+            },
             "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": name}],
         },
     ]
@@ -108,14 +116,16 @@ def steps(cfg: PlatformConfig, firing: Firing) -> list[tuple[str, list[str]]]:
             (
                 "drain",
                 ["kubectl", "drain", "-l", room, "--ignore-daemonsets", "--delete-emptydir-data",
-                 "--force", "--ignore-errors", f"--timeout={cfg.timetable.drain_timeout}s"],
+                 "--force", f"--skip-wait-for-delete-timeout={SKIP_WAIT}",
+                 f"--timeout={cfg.timetable.drain_timeout}s"],
             ),
         ]  # fmt: skip
     marked = f"{room},{mark}"
+    unmark = f"{layout.TIMETABLE_CORDONED_LABEL}-"
     return [
         ("uncordon", ["kubectl", "uncordon", "-l", marked]),
-        ("unmark", ["kubectl", "label", "nodes", "-l", marked, f"{layout.TIMETABLE_CORDONED_LABEL}-"]),
-    ]  # fmt: skip
+        ("unmark", ["kubectl", "label", "nodes", "-l", marked, unmark]),
+    ]
 
 
 def _container(cfg: PlatformConfig, name: str, argv: list[str]) -> Obj:

@@ -8,7 +8,7 @@ from kuploy_gitops.cli.output import Ctx, escape, examples, output_option, pass_
 
 STATE_TEXT = {
     "in-class": "[red]in class[/]",
-    "before-class": "[yellow]taken before class[/]",
+    "before-class": "[yellow]before class[/]",
     "free": "[green]free[/]",
 }
 
@@ -23,7 +23,9 @@ STATE_TEXT = {
         'kuploy-gitops lab --at "2026-12-01T01:00+00:00" --room b204 -o json',
     ),
 )
-@click.option("--at", "at", metavar="'YYYY-MM-DD HH:MM'", help="The time to ask about (default: now).")
+@click.option(
+    "--at", "at", metavar="'YYYY-MM-DD HH:MM'", help="The time to ask about (default: now)."
+)
 @click.option("--room", "rooms", multiple=True, help="Show only this room (repeatable).")
 @output_option("table", "json")
 @pass_ctx
@@ -39,7 +41,9 @@ def lab(ctx: Ctx, at: str | None, rooms: tuple[str, ...], output: str) -> None:
 
     ctx.console.print(f"at {escape(report['at'])} ({escape(report['time_zone'])})")
     if not report["rooms"]:
-        ctx.console.print("no rooms in kuploy.yaml's timetable: tenant pods may use the whole pool.")
+        ctx.console.print(
+            "no rooms in kuploy.yaml's timetable: tenant pods may use the whole pool."
+        )
     else:
         table = Table("room", "state", "class", "since", "until")
         for r in report["rooms"]:
@@ -47,8 +51,8 @@ def lab(ctx: Ctx, at: str | None, rooms: tuple[str, ...], output: str) -> None:
                 escape(r["room"]),
                 STATE_TEXT[r["state"]],
                 escape(r["class"]),
-                escape(r["since"].replace("T", " ")),
-                escape(r["until"].replace("T", " ")),
+                escape(_local(r["since"])),
+                escape(_local(r["until"])),
             )
         ctx.console.print(table)
     selector = report["tenant_nodes"]
@@ -57,3 +61,8 @@ def lab(ctx: Ctx, at: str | None, rooms: tuple[str, ...], output: str) -> None:
         if selector
         else "tenant pods may run on: any node without a taint"
     )
+
+
+def _local(iso: str) -> str:
+    """``2026-12-01T08:45+09:00`` as ``2026-12-01 08:45`` (the zone is in the heading)."""
+    return iso[:16].replace("T", " ")
