@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from apiserver_harness import REPO_ROOT, Cluster, Result, load_all
-from rendered import apply_in_waves
+from rendered import apply_in_waves, rules_review
 
 from kuploy_gitops import config, layout, timetable, timetable_manifests
 
@@ -65,32 +65,12 @@ def test_objects_and_their_pods_are_admitted(
         assert r.ok and not r.warnings, r.stderr
 
 
-def _rules(cluster: Cluster, user: str, groups: tuple[str, ...]) -> dict[tuple[str, str], set[str]]:
-    review = {
-        "apiVersion": "authorization.k8s.io/v1",
-        "kind": "SelfSubjectRulesReview",
-        "spec": {"namespace": "default"},
-    }
-    r = cluster.kubectl(
-        "create", "--validate=false", "-o", "json", "-f", "-",
-        stdin=json.dumps(review), as_user=user, as_groups=groups,
-    )  # fmt: skip
-    assert r.ok, r.stderr
-    out: dict[tuple[str, str], set[str]] = {}
-    for rule in json.loads(r.stdout)["status"]["resourceRules"]:
-        assert not rule.get("resourceNames"), rule
-        for group in rule["apiGroups"]:
-            for resource in rule["resources"]:
-                out.setdefault((group, resource), set()).update(rule["verbs"])
-    return out
-
-
 def test_the_service_account_has_exactly_the_drain_rights(
     cluster: Cluster, applied: list[dict[str, Any]]
 ) -> None:
     other = ("system:serviceaccounts", "system:serviceaccounts:x", "system:authenticated")
-    baseline = _rules(cluster, "system:serviceaccount:x:unbound", other)
-    granted = _rules(cluster, SA, SA_GROUPS)
+    baseline = rules_review(cluster, "system:serviceaccount:x:unbound", "default", other)
+    granted = rules_review(cluster, SA, "default", SA_GROUPS)
     extra = {k: v - baseline.get(k, set()) for k, v in granted.items()}
     assert {k: v for k, v in extra.items() if v} == GRANTED
     assert {(g, r): set(v) for g, r, v in timetable_manifests.RULES} == GRANTED
