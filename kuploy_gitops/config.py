@@ -27,6 +27,7 @@ from kuploy_gitops.config_fields import (
 )
 from kuploy_gitops.errors import NotInitialisedError
 from kuploy_gitops.names import DNS_LABEL, LABEL_VALUE, RESERVED_NAMES
+from kuploy_gitops.timetable import Timetable, parse_timetable
 
 CONFIG_VERSION = 1
 PSS_LEVELS = ("privileged", "baseline", "restricted")
@@ -123,6 +124,8 @@ class PlatformConfig:
     # kuploy.yaml's reserved_namespaces: names or '*' patterns no student may take.
     extra_reserved: tuple[str, ...] = ()
     pss_run_as_user: int = DEFAULT_RUN_AS_USER  # runAsUser/runAsGroup/fsGroup of our workloads
+    # Rooms of lab PCs and their weekly classes (kuploy.yaml's timetable; no rooms: no CronJobs).
+    timetable: Timetable = field(default_factory=Timetable)
 
     @property
     def target_revision(self) -> str:
@@ -349,6 +352,7 @@ def parse_config(data: Any, source: str = layout.CONFIG_FILE) -> PlatformConfig:
         denied_egress=cidr_list(r, cluster, "denied_egress", "cluster"),
         extra_reserved=reserved_list(r, root),
         pss_run_as_user=run_as_user,
+        timetable=parse_timetable(r, root.get("timetable")),
     )
 
 

@@ -87,6 +87,13 @@ TENANT_PRIORITY_CLASS = "kuploy-tenant"
 # and a NoSchedule taint of the same key; tenant namespaces place their pods there through the
 # PodNodeSelector and PodTolerationRestriction admission plugins' annotations.
 POOL_LABEL = "kuploy.io/pool"
+# The class timetable (kuploy.yaml's timetable): a lab PC's room (cluster-bootstrap's lab_room),
+# and the label the timetable's CronJobs put on the PCs they cordoned themselves, so that
+# their uncordon never undoes a cordon an admin made by hand (a label, not an annotation:
+# kubectl selects nodes by label). Their namespace, ServiceAccount and ClusterRole share a name.
+ROOM_LABEL = "kuploy.io/room"
+TIMETABLE_CORDONED_LABEL = "kuploy.io/timetable-cordoned"
+TIMETABLE_NAME = "kuploy-timetable"
 ANNOTATION_NODE_SELECTOR = "scheduler.alpha.kubernetes.io/node-selector"
 ANNOTATION_DEFAULT_TOLERATIONS = "scheduler.alpha.kubernetes.io/defaultTolerations"
 # Sync impersonation: Argo CD applies a student's apps as this ServiceAccount of the tenant,

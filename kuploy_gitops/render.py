@@ -25,6 +25,7 @@ from kuploy_gitops import (
     manifests,
     platform_manifests,
     podsecurity,
+    timetable_manifests,
     yamlio,
 )
 from kuploy_gitops.config import PlatformConfig
@@ -204,6 +205,9 @@ def render_platform(cfg: PlatformConfig) -> dict[str, str]:
         files[layout.platform_file(f"addon-{addon.name}")] = yamlio.dump(
             platform_manifests.addon_application(cfg, addon), header=head
         )
+    timetable = timetable_manifests.timetable_objects(cfg)
+    if timetable:  # kuploy.yaml's timetable has rooms
+        files[layout.platform_file("timetable")] = yamlio.dump_all(timetable, header=head)
     # Its presence also tells onboarding that every bound login has its file (see ops.tenants).
     files[layout.LOGINS_README] = LOGINS_README
     return dict(sorted(files.items()))

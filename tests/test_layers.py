@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "kuploy_gitops"
 LAYERS: list[set[str]] = [
     {"errors", "layout", "names", "repourl", "quantity", "sizes", "__init__"},
     {"yamlbounds", "yamlio", "gitobjects", "gitrepo", "plan"},
-    {"config_fields", "config", "tenant_spec", "roster"},
+    {"config_fields", "config", "tenant_spec", "roster", "timetable"},
     {
         "manifests",
         "platform_manifests",
@@ -24,6 +24,7 @@ LAYERS: list[set[str]] = [
         "podsecurity",
         "render",
         "drift",
+        "timetable_manifests",
     },
     {"validate"},
     {"ops", "api"},

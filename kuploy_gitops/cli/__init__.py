@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "onboard": ("tenants", "onboard"),
     "offboard": ("tenants", "offboard"),
     "list": ("tenants", "list_cmd"),
+    "lab": ("lab", "lab"),
     "app": ("apps", "app"),
     "validate": ("validate", "validate_cmd"),
     "register": ("argocd", "register"),

@@ -89,3 +89,30 @@ def test_a_pc_moved_to_core_loses_the_lab_taint(setup: tuple[Path, Path, Path]) 
         "label node core1 kuploy.io/pool=core --overwrite",
         "taint node core1 kuploy.io/pool-",
     ]
+
+
+def test_lab_pcs_with_a_room_get_its_label_once(
+    setup: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    state, home, _ = setup
+    host = {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+        "addons_admin_conf": f"{state}/admin.conf",
+    }
+    inventory = write_inventory(
+        tmp_path / "rooms",
+        inventory_groups(
+            {"cp1": host}, {"lab1": {"lab_room": "b204"}, "lab2": {}}, ["lab1", "lab2"]
+        ),
+    )
+    lab1 = node("lab1", "lab", [LAB_TAINT])
+    calls = run(
+        state, home, inventory, [node("cp1", "core"), lab1, node("lab2", "lab", [LAB_TAINT])]
+    )
+    assert calls == ["label node lab1 kuploy.io/room=b204 --overwrite"]
+    lab1["metadata"]["labels"]["kuploy.io/room"] = "b204"
+    assert (
+        run(state, home, inventory, [node("cp1", "core"), lab1, node("lab2", "lab", [LAB_TAINT])])
+        == []
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -227,3 +228,36 @@ def delete_and_wait(cluster: Cluster, objects: list[dict[str, Any]]) -> None:
             f"the pods of {ns} to be gone",
             lambda ns=ns: not cluster.get("pods", "-n", ns)["items"],
         )
+
+
+def rules_review(
+    cluster: Cluster, user: str, namespace: str, groups: tuple[str, ...] = ()
+) -> dict[tuple[str, str], set[str]]:
+    """What the server says ``user`` may do in ``namespace`` (a SelfSubjectRulesReview)."""
+    review = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectRulesReview",
+        "spec": {"namespace": namespace},
+    }
+    # --validate=false: kubectl's own schema check would list CRDs, which the student may not.
+    r = cluster.kubectl(
+        "create",
+        "--validate=false",
+        "-o",
+        "json",
+        "-f",
+        "-",
+        stdin=dump_all([review]),
+        as_user=user,
+        as_groups=groups,
+    )
+    assert r.ok, r.stderr
+    status = json.loads(r.stdout)["status"]
+    assert not status.get("incomplete"), status
+    out: dict[tuple[str, str], set[str]] = {}
+    for rule in status["resourceRules"]:
+        assert not rule.get("resourceNames"), rule
+        for g in rule["apiGroups"]:
+            for res in rule["resources"]:
+                out.setdefault((g, res), set()).update(rule["verbs"])
+    return out

@@ -8,13 +8,12 @@ no Secrets, no exec, no writes, nothing in another namespace or at cluster scope
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from apiserver_harness import Cluster, dump_all
+from apiserver_harness import Cluster
 from helpers import isolated_env
-from rendered import cli, folder_objects, restricted_pod
+from rendered import cli, folder_objects, restricted_pod, rules_review
 
 READ = frozenset({"get", "list", "watch"})
 # docs/admin-guide.md, "Role and RoleBinding kuploy-student": (API group, resource) -> verbs.
@@ -55,36 +54,6 @@ GRANTED[("", "pods/portforward")] = frozenset({"get", "create"})
 TENANTS = {"rbac-kim": "rbac-kim-gh", "rbac-lee": None}  # student -> GitHub login
 
 
-def _rules(cluster: Cluster, user: str, namespace: str) -> dict[tuple[str, str], set[str]]:
-    """What the server says ``user`` may do in ``namespace`` (a SelfSubjectRulesReview)."""
-    review = {
-        "apiVersion": "authorization.k8s.io/v1",
-        "kind": "SelfSubjectRulesReview",
-        "spec": {"namespace": namespace},
-    }
-    # --validate=false: kubectl's own schema check would list CRDs, which the student may not.
-    r = cluster.kubectl(
-        "create",
-        "--validate=false",
-        "-o",
-        "json",
-        "-f",
-        "-",
-        stdin=dump_all([review]),
-        as_user=user,
-    )
-    assert r.ok, r.stderr
-    status = json.loads(r.stdout)["status"]
-    assert not status.get("incomplete"), status
-    out: dict[tuple[str, str], set[str]] = {}
-    for rule in status["resourceRules"]:
-        assert not rule.get("resourceNames"), rule
-        for g in rule["apiGroups"]:
-            for res in rule["resources"]:
-                out.setdefault((g, res), set()).update(rule["verbs"])
-    return out
-
-
 @pytest.fixture(scope="module")
 def tenants(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Two tenants on the cluster; student -> the user their RoleBinding names."""
@@ -109,18 +78,18 @@ def tenants(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> dict[
 def test_student_has_exactly_the_documented_rights(
     cluster: Cluster, tenants: dict[str, str]
 ) -> None:
-    baseline = _rules(cluster, "someone-unbound", "rbac-kim")  # what every user may do
+    baseline = rules_review(cluster, "someone-unbound", "rbac-kim")  # what every user may do
     for student, user in tenants.items():
-        granted = _rules(cluster, user, student)
+        granted = rules_review(cluster, user, student)
         extra = {k: v - baseline.get(k, set()) for k, v in granted.items()}
         extra = {k: v for k, v in extra.items() if v}
         assert extra == {k: set(v) for k, v in GRANTED.items()}, student
 
 
 def test_nothing_in_another_tenant_namespace(cluster: Cluster, tenants: dict[str, str]) -> None:
-    baseline = _rules(cluster, "someone-unbound", "rbac-lee")
-    assert _rules(cluster, tenants["rbac-kim"], "rbac-lee") == baseline
-    assert _rules(cluster, tenants["rbac-lee"], "rbac-kim") == baseline
+    baseline = rules_review(cluster, "someone-unbound", "rbac-lee")
+    assert rules_review(cluster, tenants["rbac-kim"], "rbac-lee") == baseline
+    assert rules_review(cluster, tenants["rbac-lee"], "rbac-kim") == baseline
 
 
 @pytest.mark.parametrize(
