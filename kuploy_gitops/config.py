@@ -25,6 +25,7 @@ from kuploy_gitops.config_fields import (
     reserved_list,
     student_repo_name,
 )
+from kuploy_gitops.config_platform import Sections, parse_sections
 from kuploy_gitops.errors import NotInitialisedError
 from kuploy_gitops.names import DNS_LABEL, LABEL_VALUE, RESERVED_NAMES
 
@@ -123,6 +124,8 @@ class PlatformConfig:
     # kuploy.yaml's reserved_namespaces: names or '*' patterns no student may take.
     extra_reserved: tuple[str, ...] = ()
     pss_run_as_user: int = DEFAULT_RUN_AS_USER  # runAsUser/runAsGroup/fsGroup of our workloads
+    # load_balancer, tls and storage: what bare metal lacks (config_platform)
+    baremetal: Sections = field(default_factory=Sections)
 
     @property
     def target_revision(self) -> str:
@@ -315,6 +318,13 @@ def parse_config(data: Any, source: str = layout.CONFIG_FILE) -> PlatformConfig:
             )
         )
 
+    baremetal = parse_sections(
+        r,
+        root,
+        cluster_cidrs=[cluster["pod_cidr"], cluster["service_cidr"]],
+        addons=[a.name for a in addons],
+        host_pattern=host_pattern,
+    )
     # Optional: a platform follows the version of cluster-bootstrap unless it pins its own.
     k8s_version = str(cluster.get("kubernetes_version") or kubernetes_version())
     return PlatformConfig(
@@ -349,6 +359,7 @@ def parse_config(data: Any, source: str = layout.CONFIG_FILE) -> PlatformConfig:
         denied_egress=cidr_list(r, cluster, "denied_egress", "cluster"),
         extra_reserved=reserved_list(r, root),
         pss_run_as_user=run_as_user,
+        baremetal=baremetal,
     )
 
 
