@@ -25,7 +25,7 @@ from kuploy_gitops.config_fields import (
     reserved_list,
     student_repo_name,
 )
-from kuploy_gitops.config_platform import Sections, parse_sections
+from kuploy_gitops.config_platform import Sections, app_label_regex, parse_sections
 from kuploy_gitops.errors import NotInitialisedError
 from kuploy_gitops.names import DNS_LABEL, LABEL_VALUE, RESERVED_NAMES
 
@@ -146,6 +146,11 @@ class PlatformConfig:
         text = self.host_pattern.format(app=marker, student=student, domain=self.base_domain)
         prefix, _, suffix = text.lower().partition(marker)
         return prefix, suffix
+
+    @property
+    def app_label(self) -> str:
+        """The regex an app's part of a host must match (see config_platform.app_label_regex)."""
+        return app_label_regex(self.host_pattern, DNS_LABEL.pattern)
 
     def student_repo_url(self, student: str, app: str) -> str:
         """URL of the GitHub repo that `github setup` makes for a student's app.

@@ -250,6 +250,18 @@ def _certificates(r: Reader, root: Mapping[str, Any], host_pattern: str) -> Cert
     return cert
 
 
+# An app's part of a host when {app} and {student} share a DNS label ({app}-{student}): no '-'.
+# Otherwise student "jun" could claim "web-lee-jun" (app "web-lee"), the host of student
+# "lee-jun"'s app "web"; without a '-' in the app part the split of every host is unique.
+APP_IN_SHARED_LABEL = r"^[a-z0-9]+$"
+
+
+def app_label_regex(host_pattern: str, dns_label: str) -> str:
+    """The grammar of the ``{app}`` part of a host: ``dns_label``, or no '-' in a shared label."""
+    (label,) = [part for part in host_pattern.split(".") if "{app}" in part]
+    return APP_IN_SHARED_LABEL if "{student}" in label else dns_label
+
+
 def _covered_by_wildcard(host_pattern: str) -> bool:
     """Whether every host of the pattern is one DNS label under ``{domain}``."""
     head, dot, tail = host_pattern.rpartition(".")

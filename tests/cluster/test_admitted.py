@@ -140,7 +140,7 @@ def test_scaffolded_deploy_folder_is_admitted(
     platform = folder_objects(multi_repo / "apps" / "cluster" / "platform")
     priority = [o for o in platform if o["kind"] == "PriorityClass"]
     _assert_clean(apply_in_waves(cluster, priority + tenant))
-    app = "shop" if not options else f"app-{len(options)}"
+    app = "shop" if not options else f"app{len(options)}"
     out = tmp_path / "student-repo"
     cli("-C", str(multi_repo), "scaffold", "han-sol", app, "--out", str(out), *options)
     objects: list[dict[str, Any]] = folder_objects(out / "deploy")
