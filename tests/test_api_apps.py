@@ -79,10 +79,10 @@ def test_platform_managed_app(tenant: Path) -> None:
     assert svc["spec"]["type"] == "ClusterIP"
     (ing,) = yamlio.load_all((folder / "ingress.yaml").read_text())
     assert ing["spec"]["ingressClassName"] == cfg.ingress_class
-    assert ing["spec"]["rules"][0]["host"] == f"web.kim.{cfg.base_domain}"
+    assert ing["spec"]["rules"][0]["host"] == f"web-kim.{cfg.base_domain}"
     # The certificate stays with the ingress controller: no secretName in the tenant namespace.
     assert cfg.tls_secret
-    assert ing["spec"]["tls"] == [{"hosts": [f"web.kim.{cfg.base_domain}"]}]
+    assert ing["spec"]["tls"] == [{"hosts": [f"web-kim.{cfg.base_domain}"]}]
     (kust,) = yamlio.load_all((folder / "kustomization.yaml").read_text())
     assert kust["images"] == [{"name": "ghcr.io/konkuk-kuploy/web", "newTag": "1.2.3"}]
 

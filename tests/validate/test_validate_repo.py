@@ -345,7 +345,7 @@ def test_parallel_shards_find_what_a_serial_run_finds(tmp_path: Path, crd_dir: P
     (repo / "apps/workloads/s-003/shell").mkdir()
     (repo / "apps/workloads/s-003/shell/pod.yaml").write_text(PRIVILEGED)
     ingress = repo / "apps/workloads/s-040/web/ingress.yaml"
-    ingress.write_text(ingress.read_text().replace("web.s-040", "web.s-001"))
+    ingress.write_text(ingress.read_text().replace("web-s-040", "web-s-001"))
     (repo / "apps/cluster/tenants/s-020/extra.yaml").write_text(
         "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata:\n  name: s-021\n"
         "  namespace: argocd\nspec: {}\n"
