@@ -15,7 +15,6 @@ from typing import Any
 
 from kuploy_gitops import layout
 from kuploy_gitops.config import PlatformConfig
-from kuploy_gitops.names import DNS_LABEL
 
 Obj = dict[str, Any]
 
@@ -149,7 +148,7 @@ def ingresses_policy(cfg: PlatformConfig) -> Obj:
             f"{h}.startsWith(variables.prefix) && {h}.endsWith(variables.suffix) && "
             f"size({h}) > size(variables.prefix) + size(variables.suffix) && "
             f"{h}.substring(size(variables.prefix), size({h}) - size(variables.suffix))"
-            f".matches({cel_string(DNS_LABEL.pattern)})"
+            f".matches({cel_string(cfg.app_label)})"
         )
 
     example = cfg.host("<student>", "<app>")

@@ -25,6 +25,7 @@ from kuploy_gitops.config_fields import (
     reserved_list,
     student_repo_name,
 )
+from kuploy_gitops.config_platform import Sections, app_label_regex, parse_sections
 from kuploy_gitops.errors import NotInitialisedError
 from kuploy_gitops.names import DNS_LABEL, LABEL_VALUE, RESERVED_NAMES
 from kuploy_gitops.timetable import Timetable, parse_timetable
@@ -126,6 +127,8 @@ class PlatformConfig:
     pss_run_as_user: int = DEFAULT_RUN_AS_USER  # runAsUser/runAsGroup/fsGroup of our workloads
     # Rooms of lab PCs and their weekly classes (kuploy.yaml's timetable; no rooms: no CronJobs).
     timetable: Timetable = field(default_factory=Timetable)
+    # load_balancer, tls and storage: what bare metal lacks (config_platform)
+    baremetal: Sections = field(default_factory=Sections)
 
     @property
     def target_revision(self) -> str:
@@ -146,6 +149,11 @@ class PlatformConfig:
         text = self.host_pattern.format(app=marker, student=student, domain=self.base_domain)
         prefix, _, suffix = text.lower().partition(marker)
         return prefix, suffix
+
+    @property
+    def app_label(self) -> str:
+        """The regex an app's part of a host must match (see config_platform.app_label_regex)."""
+        return app_label_regex(self.host_pattern, DNS_LABEL.pattern)
 
     def student_repo_url(self, student: str, app: str) -> str:
         """URL of the GitHub repo that `github setup` makes for a student's app.
@@ -318,6 +326,13 @@ def parse_config(data: Any, source: str = layout.CONFIG_FILE) -> PlatformConfig:
             )
         )
 
+    baremetal = parse_sections(
+        r,
+        root,
+        cluster_cidrs=[cluster["pod_cidr"], cluster["service_cidr"]],
+        addons=[a.name for a in addons],
+        host_pattern=host_pattern,
+    )
     # Optional: a platform follows the version of cluster-bootstrap unless it pins its own.
     k8s_version = str(cluster.get("kubernetes_version") or kubernetes_version())
     return PlatformConfig(
@@ -353,6 +368,7 @@ def parse_config(data: Any, source: str = layout.CONFIG_FILE) -> PlatformConfig:
         extra_reserved=reserved_list(r, root),
         pss_run_as_user=run_as_user,
         timetable=parse_timetable(r, root.get("timetable")),
+        baremetal=baremetal,
     )
 
 

@@ -115,7 +115,21 @@ WAVE_APPS = "0"
 WAVE_PLATFORM_PROJECTS = "-100"
 WAVE_ADMISSION = "-90"
 WAVE_ADDONS = "-50"
+# The add-ons' own objects (MetalLB's pool, cert-manager's issuers and certificates, the
+# StorageClass): after the add-on Applications that install their CRDs. Until those CRDs
+# exist the sync skips their dry run and its retries apply them once they do.
+WAVE_ADDON_CONFIG = "-45"
 WAVE_TENANTS_APPSET = "-40"
+SKIP_DRY_RUN_ON_MISSING = "SkipDryRunOnMissingResource=true"
+
+# Names of the bare-metal objects (kuploy_gitops.baremetal_manifests).
+LB_POOL = "kuploy"  # MetalLB IPAddressPool and L2Advertisement
+CLUSTER_ISSUER = "kuploy"  # the ClusterIssuer of the wildcard certificate
+SELF_SIGNED_ISSUER = "kuploy-selfsigned"  # signs the generated CA only
+CA_CERTIFICATE = "kuploy-ca"  # Certificate and Secret of the generated CA
+ACME_ACCOUNT_SECRET = "kuploy-acme-account"
+WILDCARD_CERTIFICATE = "kuploy-wildcard"
+DNS01_SECRET_KEYS = {"cloudflare": "api-token", "rfc2136": "tsig-secret"}
 
 
 def tenant_spec(student: str) -> str:

@@ -21,6 +21,7 @@ from kuploy_gitops import (
     __version__,
     admission,
     app_manifests,
+    baremetal_manifests,
     layout,
     manifests,
     platform_manifests,
@@ -205,6 +206,13 @@ def render_platform(cfg: PlatformConfig) -> dict[str, str]:
         files[layout.platform_file(f"addon-{addon.name}")] = yamlio.dump(
             platform_manifests.addon_application(cfg, addon), header=head
         )
+    for name, objects in (
+        ("load-balancer", baremetal_manifests.load_balancer(cfg)),
+        ("certificates", baremetal_manifests.certificates(cfg)),
+        ("storage", baremetal_manifests.storage_classes(cfg)),
+    ):
+        if objects:
+            files[layout.platform_file(name)] = yamlio.dump_all(objects, header=head)
     timetable = timetable_manifests.timetable_objects(cfg)
     if timetable:  # kuploy.yaml's timetable has rooms
         files[layout.platform_file("timetable")] = yamlio.dump_all(timetable, header=head)

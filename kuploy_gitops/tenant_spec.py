@@ -13,6 +13,7 @@ a rule raises :class:`ConfigError` naming the file, the line where it can tell, 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -154,6 +155,12 @@ def validate_spec(spec: TenantSpec, cfg: PlatformConfig, *, check_dates: bool = 
 def check_app(spec: TenantSpec, app: AppSpec, cfg: PlatformConfig) -> None:
     """Check one app of a tenant (names, port, env, size within the tier)."""
     check_app_name(app.name)
+    if not re.fullmatch(cfg.app_label, app.name):
+        raise InvalidInputError(
+            f"app name {app.name!r} has a '-', which the host pattern {cfg.host_pattern!r} "
+            "forbids (its host would look like another student's)",
+            hint=f"name it without '-', e.g. {app.name.replace('-', '')!r}",
+        )
     if app.mode == "repo":
         cfg.student_repo(app.repo)
         repourl.check_path(app.path)

@@ -79,10 +79,10 @@ def test_platform_managed_app(tenant: Path) -> None:
     assert svc["spec"]["type"] == "ClusterIP"
     (ing,) = yamlio.load_all((folder / "ingress.yaml").read_text())
     assert ing["spec"]["ingressClassName"] == cfg.ingress_class
-    assert ing["spec"]["rules"][0]["host"] == f"web.kim.{cfg.base_domain}"
+    assert ing["spec"]["rules"][0]["host"] == f"web-kim.{cfg.base_domain}"
     # The certificate stays with the ingress controller: no secretName in the tenant namespace.
     assert cfg.tls_secret
-    assert ing["spec"]["tls"] == [{"hosts": [f"web.kim.{cfg.base_domain}"]}]
+    assert ing["spec"]["tls"] == [{"hosts": [f"web-kim.{cfg.base_domain}"]}]
     (kust,) = yamlio.load_all((folder / "kustomization.yaml").read_text())
     assert kust["images"] == [{"name": "ghcr.io/konkuk-kuploy/web", "newTag": "1.2.3"}]
 
@@ -197,7 +197,29 @@ def test_malformed_env_pair() -> None:
             api.parse_env_pair(bad)
 
 
+def test_app_part_of_a_shared_host_label_has_no_hyphen(platform: Path) -> None:
+    # The default host pattern {app}-{student}.{domain}: kim's app "lee-web" would be served at
+    # lee-web-kim.<domain>, the host of student "web-kim"'s app "lee": an app name with a '-'
+    # is refused, before anything is written.
+    api.onboard(platform, api.OnboardOptions(student="kim"))
+    before = tree_snapshot(platform)
+    with pytest.raises(InvalidInputError, match="has a '-'.*'leeweb'"):
+        api.app_add(
+            platform,
+            api.AppOptions(
+                student="kim", app="lee-web", image="ghcr.io/konkuk-kuploy/w:1", port=80
+            ),
+        )
+    assert tree_snapshot(platform) == before
+
+
 def test_application_name_collision_across_tenants(platform: Path) -> None:
+    # With a host pattern that keeps the app in its own label, "lee-web" is a valid app name,
+    # and the Application names kim-lee-web would collide.
+    cfg_file = platform / "kuploy.yaml"
+    text = cfg_file.read_text().replace("'{app}-{student}.{domain}'", "'{app}.{student}.{domain}'")
+    cfg_file.write_text(text.replace("issuer: ca", "issuer: none"))
+    git(platform, "commit", "-qam", "two-label hosts")
     api.onboard(platform, api.OnboardOptions(student="kim"))
     api.onboard(platform, api.OnboardOptions(student="kim-lee"))
     api.app_add(

@@ -64,7 +64,7 @@ def test_init_onboard_app_list_through_cli(tmp_path: Path) -> None:
         "-C", str(repo), "onboard", "kim", "--github", "kimgh", "--course", "cs101"
     )
     assert code == 0 and "onboard student kim" in out
-    code, _, _ = invoke(
+    code, out, _ = invoke(
         "-C",
         str(repo),
         "app",
@@ -81,6 +81,8 @@ def test_init_onboard_app_list_through_cli(tmp_path: Path) -> None:
         "B=x=y",
     )
     assert code == 0
+    # The app's URL: the default host pattern {app}-{student}.{domain}, init's default domain.
+    assert "URL: https://web-kim.apps.konkuk.example/" in out.splitlines()
     spec = tenant_spec.read_spec(repo, "kim")
     assert spec is not None and spec.apps[0].env == (("A", "1"), ("B", "x=y"))
     code, out, _ = invoke("-C", str(repo), "list", "-o", "json")

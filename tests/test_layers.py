@@ -13,10 +13,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "kuploy_gitops"
 LAYERS: list[set[str]] = [
     {"errors", "layout", "names", "repourl", "quantity", "sizes", "__init__"},
     {"yamlbounds", "yamlio", "gitobjects", "gitrepo", "plan"},
-    {"config_fields", "config", "tenant_spec", "roster", "timetable"},
+    {"config_fields", "config_platform", "config", "tenant_spec", "roster", "timetable"},
     {
         "manifests",
         "platform_manifests",
+        "baremetal_manifests",
         "tenant_kinds",
         "netpol",
         "admission",

@@ -1,9 +1,9 @@
 """Every manifest the tool renders is valid for the real API server, Argo CD and kustomize.
 
 Kubernetes objects are checked strictly against the OpenAPI schemas bundled in the
-`kubernetes-validate` package; Argo CD objects against the CRD schemas Argo CD publishes (copied
-into tests/data/argocd), made strict (unknown fields are errors); every kustomization is built
-with a real `kubectl kustomize`.
+`kubernetes-validate` package; Argo CD, MetalLB and cert-manager objects against the CRD schemas
+their projects publish (copied into tests/data/<project>), made strict (unknown fields are
+errors); every kustomization is built with a real `kubectl kustomize`.
 """
 
 from __future__ import annotations
@@ -22,11 +22,17 @@ import yaml
 
 from kuploy_gitops import config, layout, yamlio
 
-ARGO_KINDS = {
-    "Application": "application-crd.yaml",
-    "AppProject": "appproject-crd.yaml",
-    "ApplicationSet": "applicationset-crd.yaml",
+# kind -> (folder of tests/data, CRD file, version served)
+CRD_KINDS = {
+    "Application": ("argocd", "application-crd.yaml", "v1alpha1"),
+    "AppProject": ("argocd", "appproject-crd.yaml", "v1alpha1"),
+    "ApplicationSet": ("argocd", "applicationset-crd.yaml", "v1alpha1"),
+    "IPAddressPool": ("metallb", "metallb.io_ipaddresspools.yaml", "v1beta1"),
+    "L2Advertisement": ("metallb", "metallb.io_l2advertisements.yaml", "v1beta1"),
+    "ClusterIssuer": ("cert-manager", "cert-manager.io_clusterissuers.yaml", "v1"),
+    "Certificate": ("cert-manager", "cert-manager.io_certificates.yaml", "v1"),
 }
+ARGO_KINDS = {k for k, v in CRD_KINDS.items() if v[0] == "argocd"}
 
 
 def _strict(schema: Any) -> Any:
@@ -46,8 +52,9 @@ def _strict(schema: Any) -> Any:
 
 @cache
 def argo_validator(data: Path, kind: str) -> jsonschema.protocols.Validator:
-    crd = yaml.safe_load((data / "argocd" / ARGO_KINDS[kind]).read_text())
-    (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1"]
+    folder, name, served = CRD_KINDS[kind]
+    crd = yaml.safe_load((data / folder / name).read_text())
+    (version,) = [v for v in crd["spec"]["versions"] if v["name"] == served]
     schema = _strict(version["schema"]["openAPIV3Schema"])
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
     return cls(schema)  # type: ignore[no-any-return]
@@ -77,7 +84,8 @@ def check_repo(repo: Path, data: Path) -> int:
     count = 0
     for path, obj in manifests(repo):
         kind = obj["kind"]
-        if kind in ARGO_KINDS:
+        if kind in CRD_KINDS:
+            assert obj["apiVersion"].endswith("/" + CRD_KINDS[kind][2]), path
             errors = sorted(argo_validator(data, kind).iter_errors(obj), key=str)
             assert not errors, f"{path}: {errors[0].message} at {list(errors[0].path)}"
         else:

@@ -122,8 +122,8 @@ def test_deploy_passes_validate_student(
     if private and pull_secret:
         assert pod["imagePullSecrets"] == [{"name": pull_secret}]
     # The certificate stays with the ingress controller: no secretName in the tenant namespace.
-    assert kinds["Ingress"]["spec"]["tls"] == [{"hosts": ["api.kim-minji.apps.konkuk.example"]}]
-    assert kinds["Ingress"]["spec"]["rules"][0]["host"] == "api.kim-minji.apps.konkuk.example"
+    assert kinds["Ingress"]["spec"]["tls"] == [{"hosts": ["api-kim-minji.apps.konkuk.example"]}]
+    assert kinds["Ingress"]["spec"]["rules"][0]["host"] == "api-kim-minji.apps.konkuk.example"
 
 
 @pytest.mark.parametrize(
@@ -258,7 +258,7 @@ def test_guide_in_english_and_korean(platform_repo: Path) -> None:
     for needle in (
         "## English",
         "## 한국어",
-        "https://web.kim-minji.apps.konkuk.example",
+        "https://web-kim-minji.apps.konkuk.example",
         "kim-minji-web",
         "git revert",
         "kubectl -n kim-minji logs deploy/web",

@@ -217,6 +217,8 @@ def test_no_application_holds_more_than_one_tenants_objects(repo: Path) -> None:
         "PriorityClass",
         "ValidatingAdmissionPolicy",
         "ValidatingAdmissionPolicyBinding",
+        *ADDON_CONFIG_KINDS,
+        "StorageClass",
     }
     assert all(
         o["metadata"].get("labels", {}).get(layout.LABEL_OWNER) is None for o in root.objects
@@ -268,6 +270,44 @@ def test_root_syncs_projects_before_what_uses_them(repo: Path) -> None:
     assert order.index(f"PriorityClass/{layout.TENANT_PRIORITY_CLASS}") < order.index(
         f"ApplicationSet/{layout.TENANTS_APPSET}"
     )
+
+
+# The custom resources the root applies for add-ons, each served by the add-on (Application) that
+# installs its CRD.
+ADDON_CONFIG_KINDS = {
+    "IPAddressPool": "platform-metallb",
+    "L2Advertisement": "platform-metallb",
+    "ClusterIssuer": "platform-cert-manager",
+    "Certificate": "platform-cert-manager",
+}
+
+
+def test_root_syncs_addon_resources_after_the_addons_that_define_them(repo: Path) -> None:
+    root = applications(repo)[0]
+    order = sync_order(root.objects)
+    found = set()
+    for obj in root.objects:
+        kind = obj["kind"]
+        if kind not in ADDON_CONFIG_KINDS and kind != "StorageClass":
+            continue
+        found.add(kind)
+        entry = f"{kind}/{obj['metadata']['name']}"
+        if kind == "StorageClass":
+            # Its provisioner (csi-driver-nfs) is installed first; the class itself needs no CRD.
+            assert order.index("Application/platform-csi-driver-nfs") < order.index(entry)
+            assert obj["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"]
+            continue
+        # A later wave than the add-on's Application, whose sync installs the CRD; the dry run
+        # of the whole sync must not fail on the CRD that does not exist yet.
+        assert wave(obj) > wave(
+            next(o for o in root.objects if o["metadata"]["name"] == ADDON_CONFIG_KINDS[kind])
+        )
+        assert order.index(f"Application/{ADDON_CONFIG_KINDS[kind]}") < order.index(entry)
+        options = obj["metadata"]["annotations"][layout.ANNOTATION_SYNC_OPTIONS]
+        assert "SkipDryRunOnMissingResource=true" in options.split(","), entry
+        # And before the tenants: their Ingresses are served with the wildcard certificate.
+        assert order.index(entry) < order.index(f"ApplicationSet/{layout.TENANTS_APPSET}")
+    assert found == {*ADDON_CONFIG_KINDS, "StorageClass"}
 
 
 def test_offboarding_deletes_apps_then_project_then_guards_then_namespace(repo: Path) -> None:

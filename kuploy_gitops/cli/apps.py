@@ -96,6 +96,8 @@ def app_add(
         push=push,
     )
     print_result(ctx, result, dry_run=dry_run)
+    if not dry_run:
+        ctx.console.print(f"URL: {apps.app_url(ctx.repo, student, app_name)}", markup=False)
 
 
 @app.command(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kuploy_gitops import names, repourl, sizes, tenant_spec
-from kuploy_gitops.config import PlatformConfig
+from kuploy_gitops.config import PlatformConfig, load_config
 from kuploy_gitops.errors import ConflictError, InvalidInputError, UsageError
 from kuploy_gitops.gitrepo import GitRepo
 from kuploy_gitops.ops.tenants import specs_mentioning
@@ -143,6 +143,15 @@ def app_add(
             dry_run=dry_run,
             push=push,
         )
+
+
+def app_url(repo: Path, student: str, app: str) -> str:
+    """The https URL an app is served at (its host from ``ingress.host_pattern``).
+
+    Served by Traefik with the platform's wildcard certificate once DNS points the domain at
+    Traefik's LoadBalancer address (docs/admin-guide.md, "Reaching apps").
+    """
+    return f"https://{load_config(repo).host(student, app)}/"
 
 
 def app_remove(

@@ -136,6 +136,7 @@ class HostPattern:
 
     prefix: str
     suffix: str
+    app_label: str = DNS_LABEL.pattern  # the grammar of the app's part (PlatformConfig.app_label)
 
     def match(self, host: str) -> bool:
         """Whether ``host`` (lowercase) is one of the student's hosts."""
@@ -144,13 +145,13 @@ class HostPattern:
         return (
             host.startswith(self.prefix)
             and host.endswith(self.suffix)
-            and DNS_LABEL.fullmatch(app) is not None
+            and re.fullmatch(self.app_label, app) is not None
         )
 
 
 def host_pattern(cfg: PlatformConfig, student: str) -> HostPattern:
     """The student's :class:`HostPattern` (kuploy.yaml's host pattern has ``{app}`` once)."""
-    return HostPattern(*cfg.host_affixes(student))
+    return HostPattern(*cfg.host_affixes(student), cfg.app_label)
 
 
 def scoped_quota(name: str, spec: Mapping[str, Any]) -> ScopedQuota | None:

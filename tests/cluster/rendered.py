@@ -106,6 +106,26 @@ def install_argocd_crds(cluster: Cluster) -> None:
     assert r.ok, r.stderr
 
 
+ADDON_CRDS = {
+    "metallb": ("metallb.io_ipaddresspools.yaml", "metallb.io_l2advertisements.yaml"),
+    "cert-manager": ("cert-manager.io_clusterissuers.yaml", "cert-manager.io_certificates.yaml"),
+}
+
+
+def install_addon_crds(cluster: Cluster, namespaces: tuple[str, ...]) -> None:
+    """The vendored CRDs of the add-ons whose resources the platform renders (tests/data), and
+    the add-ons' namespaces (their Applications create them with CreateNamespace)."""
+    crds = []
+    for folder, names in ADDON_CRDS.items():
+        for name in names:
+            crds += load_all((REPO_ROOT / "tests" / "data" / folder / name).read_text())
+    cluster.install_crds(crds)
+    r = cluster.apply(
+        [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in namespaces]
+    )
+    assert r.ok, r.stderr
+
+
 def remove_policies(cluster: Cluster) -> None:
     """Delete the rendered admission policies and bindings: later tests on this server (quota,
     schemas) judge objects without them."""

@@ -21,6 +21,7 @@ from rendered import (
     cli,
     delete_and_wait,
     folder_objects,
+    install_addon_crds,
     install_argocd_crds,
     remove_policies,
     repo_objects,
@@ -45,6 +46,8 @@ def _assert_admitted(cluster: Cluster, objects: list[dict[str, Any]]) -> None:
 @pytest.fixture(scope="module")
 def crds(cluster: Cluster) -> Iterator[None]:
     install_argocd_crds(cluster)
+    addons = config.parse_config(config.default_config_data()).addons
+    install_addon_crds(cluster, tuple(a.namespace for a in addons if a.namespace != "kube-system"))
     yield
     # The rendered admission policies stay in force until the module ends.
     remove_policies(cluster)
@@ -140,7 +143,7 @@ def test_scaffolded_deploy_folder_is_admitted(
     platform = folder_objects(multi_repo / "apps" / "cluster" / "platform")
     priority = [o for o in platform if o["kind"] == "PriorityClass"]
     _assert_clean(apply_in_waves(cluster, priority + tenant))
-    app = "shop" if not options else f"app-{len(options)}"
+    app = "shop" if not options else f"app{len(options)}"
     out = tmp_path / "student-repo"
     cli("-C", str(multi_repo), "scaffold", "han-sol", app, "--out", str(out), *options)
     objects: list[dict[str, Any]] = folder_objects(out / "deploy")
@@ -152,3 +155,34 @@ def test_scaffolded_deploy_folder_is_admitted(
     finally:
         # Each scaffold is judged against the tenant's whole quota, not what the last one left.
         delete_and_wait(cluster, objects)
+
+
+def test_platform_addon_resources_are_admitted_and_pvcs_get_the_default_class(
+    cluster: Cluster, crds: None, demo_repo: Path
+) -> None:
+    """MetalLB's pool, cert-manager's issuers and certificates, the StorageClass: admitted with
+    the vendored CRDs; then a tenant's claim without a class gets the platform's NFS class."""
+    platform = folder_objects(demo_repo / "apps" / "cluster" / "platform")
+    kinds = {"IPAddressPool", "L2Advertisement", "ClusterIssuer", "Certificate", "StorageClass"}
+    objects = [o for o in platform if o["kind"] in kinds]
+    assert {o["kind"] for o in objects} == kinds
+    _assert_clean(apply_in_waves(cluster, objects))
+    # A strict server-side dry run of a misspelt field is refused: the CRDs judge the objects.
+    pool = next(o for o in objects if o["kind"] == "IPAddressPool")
+    bad = {**pool, "spec": {**pool["spec"], "adresses": ["10.0.0.1/32"]}}
+    assert not cluster.apply([bad], dry_run=True).ok
+    student = "kim-minji"
+    tenant = folder_objects(demo_repo / "apps" / "cluster" / "tenants" / student)
+    _assert_clean(apply_in_waves(cluster, [o for o in tenant if o["kind"] == "Namespace"]))
+    claim = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data", "namespace": student},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+    r = cluster.create(claim)
+    assert r.ok, r.stderr
+    got = cluster.get("pvc", "data", "-n", student)
+    (sc,) = [o for o in objects if o["kind"] == "StorageClass"]
+    assert got["spec"]["storageClassName"] == sc["metadata"]["name"] == "kuploy-nfs"
+    cluster.kubectl("delete", "pvc", "data", "-n", student, check=True)

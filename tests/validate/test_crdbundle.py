@@ -7,11 +7,14 @@ from pathlib import Path
 from kuploy_gitops.validate import crdbundle
 from kuploy_gitops.validate.schemas import SchemaSet
 
+# Each folder of tests/data holding upstream CRDs that the package bundles.
+CRD_SOURCES = ("argocd", "metallb", "cert-manager")
+
 
 def test_bundled_crds_are_the_test_copies_without_descriptions(
     data_dir: Path, tmp_path: Path
 ) -> None:
-    written = crdbundle.bundle(data_dir / "argocd", tmp_path)
+    written = [p for source in CRD_SOURCES for p in crdbundle.bundle(data_dir / source, tmp_path)]
     assert sorted(p.name for p in written) == sorted(
         p.name for p in crdbundle.BUNDLED_DIR.glob("*.json")
     )
@@ -21,6 +24,10 @@ def test_bundled_crds_are_the_test_copies_without_descriptions(
         ("argoproj.io", "Application"),
         ("argoproj.io", "AppProject"),
         ("argoproj.io", "ApplicationSet"),
+        ("metallb.io", "IPAddressPool"),
+        ("metallb.io", "L2Advertisement"),
+        ("cert-manager.io", "ClusterIssuer"),
+        ("cert-manager.io", "Certificate"),
     }
 
 

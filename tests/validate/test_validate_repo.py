@@ -144,7 +144,7 @@ def test_changed_since_checks_touched_tenants_and_cross_tenant_hosts(
     steal.parent.mkdir(parents=True)
     steal.write_text(
         "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: steal\nspec:\n"
-        "  rules:\n    - host: web.kim-minji.apps.konkuk.example\n      http:\n        paths:\n"
+        "  rules:\n    - host: web-kim-minji.apps.konkuk.example\n      http:\n        paths:\n"
         "          - path: /\n            pathType: Prefix\n            backend:\n"
         "              service:\n                name: web\n                port:\n"
         "                  number: 80\n"
@@ -222,7 +222,7 @@ def test_validate_files_checks_an_in_memory_onboarding(demo: Path, crd_dir: Path
     # The same plan with a foreign host in the (in-memory, kustomize-built) ingress.
     key = "apps/workloads/new-kid/web/ingress.yaml"
     files[key] = files[key].replace(
-        "web.new-kid.apps.konkuk.example", "web.kim-minji.apps.konkuk.example"
+        "web-new-kid.apps.konkuk.example", "web-kim-minji.apps.konkuk.example"
     )
     found = validate_files(cfg, files, demo, crd_dir=crd_dir)
     assert rules(found) == {"ingress.host-pattern", "ingress.host-duplicate"}
@@ -262,7 +262,7 @@ def test_student_folder_findings_use_the_student_paths(
         )
     )
     ingress = deploy / "ingress.yaml"
-    ingress.write_text(ingress.read_text().replace("api.kim-minji", "web.kim-minji"))
+    ingress.write_text(ingress.read_text().replace("api-kim-minji", "web-kim-minji"))
     report = validate_student(Options(repo=demo, crd_dir=crd_dir), "kim-minji", deploy)
     by_rule = {f.rule: f for f in report.findings}
     assert set(by_rule) >= {"pss.privileged", "ingress.host-duplicate"}
@@ -274,7 +274,7 @@ def test_student_folder_findings_use_the_student_paths(
         f for f in report.findings if f.rule == "ingress.host-duplicate" and "student" in f.file
     ]
     assert dup.file == "student/deploy/ingress.yaml"
-    assert "web.kim-minji" in ingress.read_text().splitlines()[dup.line - 1]
+    assert "web-kim-minji" in ingress.read_text().splitlines()[dup.line - 1]
 
 
 def test_student_mode_refuses_unknown_students(demo: Path, tmp_path: Path) -> None:
@@ -299,7 +299,7 @@ def test_validate_files_sees_changes_to_untouched_tenants_through_its_index(
     assert validate_files(cfg, files, repo, crd_dir=crd_dir) == []  # from the index
     # An untouched tenant's file changes on disk: the index notices (size/mtime) and re-reads.
     kim = repo / "apps/workloads/kim-minji/web/ingress.yaml"
-    kim.write_text(kim.read_text().replace("web.kim-minji", "web.new-kid"))
+    kim.write_text(kim.read_text().replace("web-kim-minji", "web-new-kid"))
     found = validate_files(cfg, files, repo, crd_dir=crd_dir)
     assert {(f.rule, f.tenant) for f in found} == {("ingress.host-duplicate", "new-kid")}
     # A duplicate AppProject name in another tenant's folder is seen as well.
@@ -345,7 +345,7 @@ def test_parallel_shards_find_what_a_serial_run_finds(tmp_path: Path, crd_dir: P
     (repo / "apps/workloads/s-003/shell").mkdir()
     (repo / "apps/workloads/s-003/shell/pod.yaml").write_text(PRIVILEGED)
     ingress = repo / "apps/workloads/s-040/web/ingress.yaml"
-    ingress.write_text(ingress.read_text().replace("web.s-040", "web.s-001"))
+    ingress.write_text(ingress.read_text().replace("web-s-040", "web-s-001"))
     (repo / "apps/cluster/tenants/s-020/extra.yaml").write_text(
         "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata:\n  name: s-021\n"
         "  namespace: argocd\nspec: {}\n"
