@@ -21,7 +21,14 @@ def test_init_creates_platform_repo_with_first_commit(tmp_path: Path) -> None:
     # New platforms enforce restricted, and rendered workloads run as this non-root id.
     assert (cfg.pss_enforce, cfg.pss_warn, cfg.pss_audit) == ("restricted",) * 3
     assert cfg.pss_run_as_user == config.DEFAULT_RUN_AS_USER
-    assert {a.name for a in cfg.addons} == {"traefik", "metrics-server", "cloudnative-pg"}
+    assert {a.name for a in cfg.addons} == {
+        "traefik",
+        "metrics-server",
+        "cloudnative-pg",
+        "metallb",
+        "cert-manager",
+        "csi-driver-nfs",
+    }
     assert all(a.version for a in cfg.addons)
     data = yamlio.load((repo / "kuploy.yaml").read_text())
     for key in (

@@ -17,7 +17,7 @@ from kuploy_gitops.github import scaffold
 
 # (student, why it is reserved)
 RESERVED = [
-    ("metallb-system", "(it matches '*-system')"),
+    ("longhorn-system", "(it matches '*-system')"),
     ("kube-flannel", "(it matches 'kube-*')"),
     ("monitoring", "reserved for the platform;"),
     ("local-path-storage", "reserved for the platform;"),

@@ -65,7 +65,9 @@ def test_without_guards_the_tier_applies() -> None:
     assert (ctx.enforce, ctx.warn, ctx.audit) == (CFG.pss_enforce, CFG.pss_warn, CFG.pss_audit)
     assert ctx.student == "kim" and ctx.namespace == "kim"
     assert ctx.host_re == context.host_pattern(CFG, "kim")
-    assert ctx.host_re.match(f"web.kim.{CFG.base_domain}")
+    assert ctx.host_re.match(f"web-kim.{CFG.base_domain}")  # {app}-{student}.{domain}
+    assert not ctx.host_re.match(f"web.kim.{CFG.base_domain}")
+    assert not ctx.host_re.match(f"web-lee-kim.{CFG.base_domain}")  # student lee-kim's app web
     # no AppProject committed: the one kuploy would render
     assert not ctx.has_project
     assert ctx.source_repos == [CFG.repo_url]
@@ -267,14 +269,28 @@ def test_host_pattern_with_text_before_the_app() -> None:
     data["ingress"]["host_pattern"] = "lab-{student}-{app}.{domain}"
     cfg = config.parse_config(data)
     pattern = context.host_pattern(cfg, "kim")
-    assert pattern == context.HostPattern("lab-kim-", f".{cfg.base_domain}")
+    # The app's part adjoins a "-": no "-" in it, so kim's host is never kim-lee's.
+    assert pattern == context.HostPattern("lab-kim-", f".{cfg.base_domain}", "^[a-z0-9]+$")
     assert pattern.match(f"lab-kim-web.{cfg.base_domain}")
     assert not pattern.match(f"lab-kim-.{cfg.base_domain}")
     assert not pattern.match(f"lab-kim.{cfg.base_domain}")  # prefix and suffix overlap
 
 
+def test_host_pattern_of_the_default() -> None:
+    rx = context.host_pattern(CFG, "kim")  # {app}-{student}.{domain}
+    assert rx.match(f"web-kim.{CFG.base_domain}")
+    assert rx.match(f"web2-kim.{CFG.base_domain}")
+    assert not rx.match(f"a-1-kim.{CFG.base_domain}")  # would be student 1-kim's app a
+    assert not rx.match(f"-kim.{CFG.base_domain}")
+    assert not rx.match(f"web-kim.{CFG.base_domain}.evil")
+    assert not rx.match(f"web-lee.{CFG.base_domain}")
+
+
 def test_host_pattern() -> None:
-    rx = context.host_pattern(CFG, "kim")
+    data = config.default_config_data()
+    data["ingress"]["host_pattern"] = "{app}.{student}.{domain}"
+    data["tls"]["issuer"] = "none"  # *.domain cannot cover these: the admin brings certificates
+    rx = context.host_pattern(config.parse_config(data), "kim")
     assert rx.match(f"web.kim.{CFG.base_domain}")
     assert rx.match(f"a-1.kim.{CFG.base_domain}")
     assert not rx.match(f"web.lee.{CFG.base_domain}")

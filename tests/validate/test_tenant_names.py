@@ -23,7 +23,8 @@ CFG = config.parse_config({**config.default_config_data(), "reserved_namespaces"
 @pytest.mark.parametrize(
     ("student", "words"),
     [
-        ("metallb-system", "(it matches '*-system')"),
+        ("longhorn-system", "(it matches '*-system')"),
+        ("metallb-system", "is reserved for the platform;"),  # an add-on's namespace, by name
         ("kube-public", "(it matches 'kube-*')"),
         ("monitoring", "is reserved for the platform;"),
         ("traefik", "is reserved for the platform;"),  # the ingress and an add-on's namespace
