@@ -56,6 +56,12 @@ def render(tmp_path: Path, home: Path, *extra: str) -> Path:
         BOOTSTRAP / "tests/render.yml", inventory, home, "-e", f"render_dir={out}", "-e", platform,
         *extra,
     )  # fmt: skip
+    # One JSON file per host ({file name: text}): each file where the tests read it.
+    for bundle in out.glob("*.json"):
+        host = out / bundle.stem
+        host.mkdir()
+        for name, text in json.loads(bundle.read_text()).items():
+            (host / name).write_text(text)
     return out
 
 

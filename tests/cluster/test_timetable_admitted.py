@@ -135,7 +135,7 @@ def _firing(action: str) -> timetable.Firing:
     return timetable.Firing(ROOM, action, 0, (0,))
 
 
-def _run(cluster: Cluster, action: str, *, drain_timeout: str = "20s") -> list[Result]:
+def _run(cluster: Cluster, action: str, *, drain_timeout: str = "5s") -> list[Result]:
     """Run one firing's containers in order as the ServiceAccount, as its Job's pod does."""
     cfg = config.load_config(REPO_ROOT)
     results = []
