@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -31,6 +32,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 VERSIONS_FILE = REPO_ROOT / "cluster-bootstrap" / "group_vars" / "all" / "versions.yml"
 BOOTSTRAP_VARS = REPO_ROOT / "cluster-bootstrap" / "group_vars" / "all" / "main.yml"
 REQUIRE_ENV = "KUPLOY_REQUIRE_APISERVER"
+# How long stop() lets the harness shut down before killing it (see Cluster.stop).
+STOP_GRACE_SECONDS = 1.0
 
 
 class HarnessUnavailable(Exception):
@@ -258,9 +261,13 @@ class Cluster:
                 if self._proc.stdin is not None:
                     self._proc.stdin.close()  # the harness stops when stdin closes
             try:
-                self._proc.wait(timeout=30)
+                # Its graceful shutdown takes about 7 s (the API server drains its listeners);
+                # nothing of this throw-away server is kept, so after a moment it is killed
+                # with its controller-manager child (they are their own process group).
+                self._proc.wait(timeout=STOP_GRACE_SECONDS)
             except subprocess.TimeoutExpired:
-                self._proc.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self._proc.pid, signal.SIGKILL)
                 self._proc.wait()
         if self._proc.stdout is not None:
             self._proc.stdout.close()
@@ -288,6 +295,7 @@ def start(binary: Path, *, timeout: float = 120) -> Cluster:
         stdout=subprocess.PIPE,
         stderr=log,
         text=True,
+        start_new_session=True,  # its own process group: stop() can kill it with its child
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()  # blocks until READY or exit (the harness has its own timeouts)
@@ -309,7 +317,8 @@ def start(binary: Path, *, timeout: float = 120) -> Cluster:
 
 
 def _reap(proc: subprocess.Popen[str]) -> None:
-    proc.kill()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     for pipe in (proc.stdin, proc.stdout):
         if pipe is not None:
