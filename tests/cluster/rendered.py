@@ -241,12 +241,23 @@ def wait_for_pods(cluster: Cluster, objects: list[dict[str, Any]], timeout: floa
 
 
 def delete_and_wait(cluster: Cluster, objects: list[dict[str, Any]]) -> None:
-    """Delete the objects, and wait until their namespaces hold no pod (quota usage back)."""
+    """Delete the objects, and wait until their workloads' pods are gone (quota usage back).
+
+    Only those pods: other tests on this server may have left workloads of their own in the
+    same namespace.
+    """
     cluster.kubectl("delete", "--ignore-not-found", "--wait", "-f", "-", stdin=dump_all(objects))
-    for ns in {o["metadata"]["namespace"] for o in objects if o["metadata"].get("namespace")}:
+    for o in objects:
+        labels = ((o.get("spec") or {}).get("selector") or {}).get("matchLabels")
+        ns = o["metadata"].get("namespace")
+        if not labels or not ns:
+            continue
+        selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
         cluster.wait_for(
-            f"the pods of {ns} to be gone",
-            lambda ns=ns: not cluster.get("pods", "-n", ns)["items"],
+            f"the pods of {o['kind']} {ns}/{o['metadata']['name']} to be gone",
+            lambda ns=ns, selector=selector: (
+                not cluster.get("pods", "-n", ns, "-l", selector)["items"]
+            ),
         )
 
 
