@@ -25,9 +25,14 @@ def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     """Every test sees an empty global git config and a fixed identity (like copier's tests)."""
     home = tmp_path_factory.mktemp("home")
     cfg = home / "gitconfig"
+    # An empty template folder: repos get no sample hooks, which thousands of test repos would
+    # otherwise write (and pytest delete) for nothing.
+    template = home / "git-template"
+    template.mkdir()
     cfg.write_text(
         "[user]\n\tname = Test Admin\n\temail = admin@example.test\n"
-        '[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n'
+        f'[init]\n\tdefaultBranch = main\n\ttemplateDir = {template}\n[protocol "file"]\n'
+        "\tallow = always\n"
     )
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(cfg))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")

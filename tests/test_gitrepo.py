@@ -47,6 +47,7 @@ def refuse_pushes(bare: Path, times: int) -> Path:
     counter = bare / "push-attempts"
     counter.write_text("0")
     hook = bare / "hooks" / "pre-receive"
+    hook.parent.mkdir(exist_ok=True)  # the tests' repos are made without sample hooks
     hook.write_text(
         "#!/bin/sh\n"
         f'n=$(cat "{counter}")\n'

@@ -217,6 +217,9 @@ class FakeGitHub(Operations):
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             timeout = 10
+            # Headers and body go out in two writes: with Nagle's algorithm the body waits for
+            # the client's delayed ACK (tens of ms a request, most of these tests' time).
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -242,7 +245,10 @@ class FakeGitHub(Operations):
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}{self.prefix}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll: stop() (shutdown) waits for the loop's next turn, once per test.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
