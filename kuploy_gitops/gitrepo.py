@@ -309,8 +309,12 @@ def _conflict_error(remote: str, branch: str, paths: list[str]) -> GitError:
     shown = ", ".join(paths[:3]) + (" ..." if len(paths) > 3 else "")
     where = f" in {shown}" if paths else ""
     message = f"push to {remote}/{branch} failed: the remote has conflicting changes{where}"
-    logins = [p.rsplit("/", 1)[1] for p in paths if p.startswith(layout.LOGINS_DIR + "/")]
-    if logins and logins[0] != "README.md":
+    logins = [
+        p.rsplit("/", 1)[1]
+        for p in paths
+        if p.startswith(layout.LOGINS_DIR + "/") and p != layout.LOGINS_README
+    ]
+    if logins:
         return GitError(
             message,
             hint=f"GitHub login {logins[0]!r} was bound to another tenant on {remote}/{branch} "

@@ -32,6 +32,8 @@ those owns its student's Applications, which own the workloads. Workloads sit ou
 
 from __future__ import annotations
 
+from kuploy_gitops.names import GITHUB_LOGIN
+
 CONFIG_FILE = "kuploy.yaml"
 TENANTS_DIR = "tenants"
 ARCHIVE_DIR = "tenants/archive"
@@ -148,7 +150,7 @@ def login_marker(login: str) -> str:
     Raises:
         ValueError: ``login`` is not a GitHub login (specs are checked before they get here).
     """
-    if not login or not login.replace("-", "").isascii() or not login.replace("-", "").isalnum():
+    if not GITHUB_LOGIN.match(login):
         raise ValueError(f"not a GitHub login: {login!r}")
     return f"{LOGINS_DIR}/{login.lower()}"
 

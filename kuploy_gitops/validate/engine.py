@@ -346,9 +346,11 @@ class Run(WorkloadChecks):
         if self.opts.drift:
             drifted = self.drift_of(student, spec, rendered)
             self.tenant_drift.extend(drifted)
-        login = None if spec is None and self.tree.exists(layout.tenant_spec(student)) else ""
+        login: str | None = ""  # no spec: a folder without a tenant, no login
         if spec is not None:
             login = spec.github.lower()
+        elif self.tree.exists(layout.tenant_spec(student)):
+            login = None  # a spec that does not read: its login is unknown
         self.logins[student] = login
         counts = [now - before for now, before in zip(self._counts(), counts_before, strict=True)]
         return TenantResult(
