@@ -22,6 +22,10 @@ import yaml
 
 from kuploy_gitops import config, layout, yamlio
 
+# kubernetes-validate reads its schema and its definitions (megabytes of JSON) from disk on every
+# call; they do not change during a run, so each is read once (the validation itself is unchanged).
+kubernetes_validate.utils.schema_contents = cache(kubernetes_validate.utils.schema_contents)
+
 # kind -> (folder of tests/data, CRD file, version served)
 CRD_KINDS = {
     "Application": ("argocd", "application-crd.yaml", "v1alpha1"),
@@ -53,7 +57,8 @@ def _strict(schema: Any) -> Any:
 @cache
 def argo_validator(data: Path, kind: str) -> jsonschema.protocols.Validator:
     folder, name, served = CRD_KINDS[kind]
-    crd = yaml.safe_load((data / folder / name).read_text())
+    # libyaml: the CRDs are large and the pure-Python loader takes seconds over them
+    crd = yaml.load((data / folder / name).read_text(), Loader=yaml.CSafeLoader)
     (version,) = [v for v in crd["spec"]["versions"] if v["name"] == served]
     schema = _strict(version["schema"]["openAPIV3Schema"])
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)

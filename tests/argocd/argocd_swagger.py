@@ -60,7 +60,8 @@ def _swagger() -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=2)
 def crd_schema(file_name: str) -> dict[str, Any]:
-    crd = yaml.safe_load((ARGOCD_DATA / file_name).read_text(encoding="utf-8"))
+    # libyaml: the CRDs are large and the pure-Python loader takes seconds over them
+    crd = yaml.load((ARGOCD_DATA / file_name).read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
     versions = crd["spec"]["versions"]
     version = next(v for v in versions if v.get("storage")) if len(versions) > 1 else versions[0]
     return version["schema"]["openAPIV3Schema"]

@@ -309,14 +309,18 @@ def controller_verdict(cluster: Cluster, ns: str, obj: Mapping[str, Any], timeou
     return ADMITTED
 
 
-def settle(cluster: Cluster, ns: str, quiet: float = 1.0) -> None:
-    """Wait until the namespace's pod and claim count has not changed for ``quiet`` seconds."""
+def settle(cluster: Cluster, ns: str, quiet: float = 0.5) -> None:
+    """Wait until the namespace's pod and claim count has not changed for ``quiet`` seconds.
+
+    The controllers make a batch's pods (and its next batch) within milliseconds of each other
+    here; half a second without a change, polled five times, is many times that.
+    """
     last, since = -1, time.monotonic()
     while time.monotonic() - since < quiet:
         n = len(cluster.get("pods,persistentvolumeclaims", "-n", ns)["items"])
         if n != last:
             last, since = n, time.monotonic()
-        time.sleep(0.2)
+        time.sleep(0.1)
 
 
 def cluster_verdicts(cluster: Cluster, repo: Path, case: Case) -> dict[str, str]:
