@@ -39,6 +39,25 @@ class RepoRef:
         return f"{self.org}/{self.name}".lower()
 
 
+_SCP_LIKE = re.compile(r"^([\w.-]+@)?([\w.-]+):(?!//)(.+)$")
+
+
+def normalise(url: str) -> str:
+    """A repository URL as Argo CD compares them.
+
+    Lowercase, no trailing ``/`` or ``.git``, the scp-like SSH form as an ``ssh://`` URL.
+
+    ``git@github.com:o/r.git`` and ``ssh://git@github.com/o/r`` are the same repository (the
+    deploy-key URLs of student repos are of the first form); an https URL of it is not (it
+    needs another credential).
+    """
+    u = url.strip().lower().rstrip("/")
+    scp = _SCP_LIKE.match(u)
+    if scp and "/" not in scp.group(2):
+        u = f"ssh://{scp.group(1) or ''}{scp.group(2)}/{scp.group(3).lstrip('/')}"
+    return u[:-4] if u.endswith(".git") else u
+
+
 def git_host(api_url: str) -> str:
     """The web/git host of the platform's GitHub: github.com, or the Enterprise server's host."""
     if not api_url:

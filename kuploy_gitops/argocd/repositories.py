@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from kuploy_gitops import repourl
 from kuploy_gitops.argocd.model import REDACTED, Obj
 from kuploy_gitops.errors import ArgoCDError
 
@@ -27,20 +28,6 @@ class RepoEntry:
     project: str
     type: str
     connection: str  # "Successful", "Failed" or "" (unknown)
-
-
-def normalise_git_url(url: str) -> str:
-    """How Argo CD compares repository URLs: lowercase, no ``.git``/``/``, scp-like as ssh://.
-
-    ``git@github.com:org/repo.git`` and ``ssh://git@github.com/org/repo`` are the same
-    repository; an https URL of it is not (it needs another credential).
-    """
-    u = url.strip().lower()
-    if "://" not in u and "@" in u.split("/", 1)[0] and ":" in u:
-        user_host, _, path = u.partition(":")
-        u = f"ssh://{user_host}/{path}"
-    u = u.rstrip("/")
-    return u[:-4] if u.endswith(".git") else u
 
 
 class RepositoryCalls:
@@ -65,9 +52,9 @@ class RepositoryCalls:
 
     def find_repository(self, url: str, project: str) -> RepoEntry | None:
         """The repository of ``url`` scoped to ``project``, or ``None``."""
-        want = normalise_git_url(url)
+        want = repourl.normalise(url)
         for entry in self.list_repositories():
-            if entry.project == project and normalise_git_url(entry.url) == want:
+            if entry.project == project and repourl.normalise(entry.url) == want:
                 return entry
         return None
 

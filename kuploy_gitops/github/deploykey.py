@@ -23,7 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from kuploy_gitops.argocd.repositories import RepoEntry, normalise_git_url
+from kuploy_gitops import repourl
+from kuploy_gitops.argocd.repositories import RepoEntry
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.errors import ConfigError, InvalidInputError, ProviderError
 from kuploy_gitops.github.provider import GitProvider, RepoInfo
@@ -104,7 +105,7 @@ def source_url(info: RepoInfo) -> str:
 
 def same_repo(url: str, owner: str, name: str) -> bool:
     """Whether ``url`` (https or SSH, any case, with or without ``.git``) is ``owner/name``."""
-    return normalise_git_url(url).endswith(f"/{owner}/{name}".lower())
+    return repourl.normalise(url).endswith(f"/{owner}/{name}".lower())
 
 
 def connect(repo: Path, environ: Mapping[str, str] | None) -> ArgoCDClient:

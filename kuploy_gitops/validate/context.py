@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kuploy_gitops import layout, netpol, podsecurity, tenant_kinds
+from kuploy_gitops import layout, netpol, podsecurity, repourl, tenant_kinds
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.names import DNS_LABEL
 from kuploy_gitops.quantity import kube_quantities as _q  # as the API server reads them
@@ -68,9 +68,9 @@ class TenantContext:
 
     def repo_allowed(self, url: str) -> bool:
         """Whether an AppProject sourceRepos glob admits ``url`` (Argo CD normalises URLs)."""
-        want = normalise_repo(url)
+        want = repourl.normalise(url)
         for pattern in self.source_repos:
-            if pattern == "*" or fnmatch.fnmatchcase(want, normalise_repo(pattern)):
+            if pattern == "*" or fnmatch.fnmatchcase(want, repourl.normalise(pattern)):
                 return True
         return False
 
@@ -112,22 +112,6 @@ def _split_entries(
     """
     exact = frozenset(e for e in entries if not any(c in "*?[" for c in e[0] + e[1]))
     return exact, tuple(e for e in entries if e not in exact)
-
-
-_SCP_LIKE = re.compile(r"^([\w.-]+@)?([\w.-]+):(?!//)(.+)$")
-
-
-def normalise_repo(url: str) -> str:
-    """Lowercase, no trailing ``/`` or ``.git``, SSH in URL form: how Argo CD compares repos.
-
-    ``git@github.com:o/r.git`` and ``ssh://git@github.com/o/r`` are the same repository (the
-    deploy-key URLs of student repos are of the first form).
-    """
-    u = url.strip().lower().rstrip("/")
-    scp = _SCP_LIKE.match(u)
-    if scp and "/" not in scp.group(2):
-        u = f"ssh://{scp.group(1) or ''}{scp.group(2)}/{scp.group(3).lstrip('/')}"
-    return u[:-4] if u.endswith(".git") else u
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from kuploy_gitops import layout, names
+from kuploy_gitops import layout, names, repourl
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.errors import InvalidInputError
 from kuploy_gitops.validate import findings as F
-from kuploy_gitops.validate.context import TenantContext, group_kinds, normalise_repo, permitted
+from kuploy_gitops.validate.context import TenantContext, group_kinds, permitted
 from kuploy_gitops.validate.findings import Issue
 from kuploy_gitops.validate.kustomize import is_remote
 from kuploy_gitops.validate.objects import CLUSTER_SCOPED, Path_, as_map, meta
@@ -83,7 +83,7 @@ def check_application(
                     (*path, "repoURL"),
                 )
             )
-        if normalise_repo(url) == normalise_repo(cfg.repo_url):
+        if repourl.normalise(url) == repourl.normalise(cfg.repo_url):
             src_path = str(src.get("path") or "").strip("/")
             base = layout.workload_dir(ctx.student)
             if not (src_path == base or src_path.startswith(base + "/")):

@@ -31,7 +31,7 @@ import httpx
 from argocd_swagger import Violation, check_request, validate_crd
 
 # Argo CD's git.SameURL (pinned by tests/argocd/test_argocd_repositories.py).
-from kuploy_gitops.argocd.repositories import normalise_git_url as same_url_key
+from kuploy_gitops.repourl import normalise as same_url_key
 
 Obj = dict[str, Any]
 

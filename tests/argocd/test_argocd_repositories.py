@@ -8,8 +8,9 @@ import pytest
 from argocd_fake import FakeArgoCD, Reply
 
 from kuploy_gitops.argocd.client import ArgoCDClient
-from kuploy_gitops.argocd.repositories import RepoEntry, normalise_git_url
+from kuploy_gitops.argocd.repositories import RepoEntry
 from kuploy_gitops.errors import ArgoCDError
+from kuploy_gitops.repourl import normalise as normalise_git_url
 
 URL = "git@github.com:konkuk-kuploy/kim-web.git"
 KEY = (

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kuploy_gitops import config, layout, manifests
+from kuploy_gitops import config, layout, manifests, repourl
 from kuploy_gitops import tenant_kinds as kinds
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 from kuploy_gitops.validate import context
@@ -261,7 +261,7 @@ def test_permitted_follows_argo_cds_rule() -> None:
     ],
 )
 def test_normalise_repo(url: str, norm: str) -> None:
-    assert context.normalise_repo(url) == norm
+    assert repourl.normalise(url) == norm
 
 
 def test_host_pattern_with_text_before_the_app() -> None:
