@@ -52,7 +52,7 @@ def test_pins_found_where_the_code_keeps_them() -> None:
     pins = bootstrap_pins()
     names = {key.rsplit(":", 1)[-1] for key in pins}
     assert {
-        "kube_version", "containerd_version", "runc_version", "cni_plugins_version",
+        "kube_version", "containerd_version", "containerd_runc_version", "cni_plugins_version",
         "calico_version", "helm_version", "argocd_chart_version",
         "addons_csr_approver_chart_version",
     } <= names  # fmt: skip

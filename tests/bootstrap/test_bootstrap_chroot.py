@@ -178,7 +178,7 @@ class Releases:
             for role in ("containerd", "cni_plugins")
         }
         self.containerd = defaults["containerd"]["containerd_version"]
-        self.runc = defaults["containerd"]["runc_version"]
+        self.runc = defaults["containerd"]["containerd_runc_version"]
         self.cni = defaults["cni_plugins"]["cni_plugins_version"]
         self.root = root
         self.files: dict[str, bytes] = {
@@ -203,7 +203,7 @@ class Releases:
         self._pack(cni_tgz, plugins)
         self.pins: dict[str, Any] = {
             "containerd_archive_checksums": {self.containerd: {arch: _sha256(containerd_tgz)}},
-            "runc_checksums": {self.runc: {arch: _sha256(runc)}},
+            "containerd_runc_checksums": {self.runc: {arch: _sha256(runc)}},
             "cni_plugins_checksums": {self.cni: {arch: _sha256(cni_tgz)}},
         }
 

@@ -273,7 +273,7 @@ def test_runtime_downloads_are_the_upstream_release_paths(rendered: Path) -> Non
         for role in ("containerd", "cni_plugins")
     }
     containerd = defaults["containerd"]["containerd_version"]
-    runc = defaults["containerd"]["runc_version"]
+    runc = defaults["containerd"]["containerd_runc_version"]
     cni = defaults["cni_plugins"]["cni_plugins_version"]
     assert containerd.startswith("2."), "containerd 2.x (Kubernetes 1.36 needs 2.2+)"
     urls = json.loads((rendered / "cp1/downloads.json").read_text())
@@ -287,7 +287,7 @@ def test_runtime_downloads_are_the_upstream_release_paths(rendered: Path) -> Non
     }
     pins = {
         "containerd": defaults["containerd"]["containerd_archive_checksums"][containerd],
-        "runc": defaults["containerd"]["runc_checksums"][runc],
+        "runc": defaults["containerd"]["containerd_runc_checksums"][runc],
         "cni": defaults["cni_plugins"]["cni_plugins_checksums"][cni],
         "helm": GROUP_VARS["helm_checksums"][GROUP_VARS["helm_version"]],
     }
