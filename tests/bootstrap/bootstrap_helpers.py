@@ -22,6 +22,8 @@ BOOTSTRAP = REPO_ROOT / "cluster-bootstrap"
 ROLES = BOOTSTRAP / "roles"
 
 SUITE = os.environ.get("KUPLOY_ROOTFS_SUITE", "bookworm")
+# The suites the chroot scenario converges on (KUPLOY_ROOTFS_SUITE adds another, e.g. sid).
+SUITES = tuple(dict.fromkeys(("bookworm", "trixie", SUITE)))
 MIRROR = os.environ.get("KUPLOY_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 CACHE_DIR = Path(os.environ.get("KUPLOY_ROOTFS_CACHE", "/var/cache/kuploy-test-rootfs"))
 # What the throwaway rootfs has besides minbase: python for Ansible, systemd as on a lab PC.
@@ -162,10 +164,10 @@ def _ensure_debootstrap() -> str:
     return found
 
 
-def rootfs_tarball() -> Path:
-    """The cached minbase rootfs tarball for SUITE, built with debootstrap on first use."""
-    key = hashlib.sha256(f"{SUITE} {MIRROR} {','.join(ROOTFS_INCLUDE)}".encode()).hexdigest()[:10]
-    tarball = CACHE_DIR / f"debian-{SUITE}-minbase-{key}.tar.gz"
+def rootfs_tarball(suite: str = SUITE) -> Path:
+    """The cached minbase rootfs tarball of a Debian suite, built with debootstrap on first use."""
+    key = hashlib.sha256(f"{suite} {MIRROR} {','.join(ROOTFS_INCLUDE)}".encode()).hexdigest()[:10]
+    tarball = CACHE_DIR / f"debian-{suite}-minbase-{key}.tar.gz"
     with _locked(CACHE_DIR / ".lock"):
         if tarball.is_file():
             return tarball
@@ -175,7 +177,7 @@ def rootfs_tarball() -> Path:
             target = build / "rootfs"
             subprocess.run(
                 [debootstrap, "--variant=minbase", f"--include={','.join(ROOTFS_INCLUDE)}",
-                 SUITE, str(target), MIRROR],
+                 suite, str(target), MIRROR],
                 check=True, capture_output=True, timeout=1200,
             )  # fmt: skip
             # No host resolver or machine identity in the image; each chroot gets its own.
@@ -193,7 +195,7 @@ def rootfs_tarball() -> Path:
     return tarball
 
 
-def make_chroot(tarball: Path, dest: Path, machine_id: str) -> Path:
+def make_chroot(tarball: Path, dest: Path, machine_id: str, suite: str = SUITE) -> Path:
     """Unpack the rootfs into dest and make it safe to converge (no service starts)."""
     dest.mkdir(parents=True)
     subprocess.run(
@@ -211,7 +213,7 @@ def make_chroot(tarball: Path, dest: Path, machine_id: str) -> Path:
     with (dest / "etc/fstab").open("a") as fstab:
         fstab.write("UUID=0a1b2c3d-0000-4000-8000-000000000001 none swap sw 0 0\n")
         fstab.write("/swapfile none swap sw 0 0\n")
-    debs = CACHE_DIR / "debs" / SUITE
+    debs = CACHE_DIR / "debs" / suite
     if debs.is_dir():
         archives = dest / "var/cache/apt/archives"
         for deb in debs.glob("*.deb"):
@@ -219,9 +221,9 @@ def make_chroot(tarball: Path, dest: Path, machine_id: str) -> Path:
     return dest
 
 
-def keep_downloaded_debs(root: Path) -> None:
+def keep_downloaded_debs(root: Path, suite: str = SUITE) -> None:
     """Copy the .debs apt fetched inside the chroot into the cache for the next run."""
-    debs = CACHE_DIR / "debs" / SUITE
+    debs = CACHE_DIR / "debs" / suite
     debs.mkdir(parents=True, exist_ok=True)
     for deb in (root / "var/cache/apt/archives").glob("*.deb"):
         target = debs / deb.name

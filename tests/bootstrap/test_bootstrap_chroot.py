@@ -1,26 +1,38 @@
-"""Real converge of the node roles on a throwaway Debian root filesystem (chroot connection).
+"""Real converge of the node roles on throwaway Debian root filesystems (chroot connection).
 
-prerequisites + containerd run for real inside a debootstrap'ed chroot (apt installs containerd
-from Debian), with bootstrap_runtime_actions=false so nothing touches this machine's kernel,
-firewall or services. The files and containerd's live config are checked, a second run must
-change nothing, site.yml runs in check mode with the converged chroot as control plane and lab
-PC, and a config layout that does not match the installed containerd must fail the run.
+prerequisites, containerd and cni_plugins run for real inside debootstrap'ed chroots of Debian
+bookworm and trixie, with bootstrap_runtime_actions=false so nothing touches this machine's
+kernel, firewall or services. containerd, runc and the CNI plugins come from release-style
+archives served from 127.0.0.1 (stand-in binaries laid out as the real archives are, their
+sha256 passed as the pins), through the role's real download-and-verify path. The files and
+containerd's config are checked, a second run must change nothing, site.yml runs in check mode
+with the converged chroot as control plane and lab PC, and a wrong sha256 pin or a config
+layout that does not match the installed containerd must fail the run.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.server
 import ipaddress
 import json
+import platform
 import subprocess
+import tarfile
+import threading
 import time
 import tomllib
+from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from bootstrap_helpers import (
     BOOTSTRAP,
+    ROLES,
+    SUITES,
     changed_tasks,
     chroot_host,
     failed_tasks,
@@ -93,29 +105,145 @@ def assert_converged_files(root: Path) -> None:
     assert "127.0.1.1 cp1" in (root / "etc/hosts").read_text().splitlines()
     timesyncd = (root / "etc/systemd/timesyncd.conf.d/kuploy.conf").read_text()
     assert "[Time]" in timesyncd and "NTP=ntp.ubuntu.com" in timesyncd
-    for package in ("containerd", "systemd-timesyncd", "conntrack", "procps", "kmod"):
+    for package in ("systemd-timesyncd", "conntrack", "procps", "kmod"):
         status = chroot_run(root, "dpkg-query", "-W", "-f=${Status}", package)
         assert status == "install ok installed", (package, status)
+    # containerd and runc come from the release archives, never from the distribution.
+    for package in ("containerd", "runc"):
+        found = subprocess.run(
+            ["chroot", str(root), "dpkg-query", "-W", "-f=${Status}", package],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert "install ok installed" not in found.stdout, package
 
 
-def assert_containerd_config(root: Path, sandbox_image: str) -> None:
-    version = chroot_run(root, "containerd", "--version")
-    assert " 1." in version, f"Debian {version!r}: the scenario expects a 1.x containerd"
+def assert_runtime_installed(root: Path, releases: Releases, sandbox_image: str) -> None:
+    """containerd, runc and the CNI plugins are the served archives' files, configured."""
+    for name in ("containerd", "containerd-shim-runc-v2", "ctr", "containerd-stress"):
+        installed = root / "usr/local/bin" / name
+        assert installed.read_bytes() == releases.files[f"bin/{name}"], name
+        assert installed.stat().st_mode & 0o111, name
+    runc = root / "usr/local/sbin/runc"
+    assert runc.read_bytes() == releases.files["runc"] and runc.stat().st_mode & 0o777 == 0o755
+    for name in ("bridge", "host-local", "loopback", "portmap"):
+        assert (root / "opt/cni/bin" / name).read_bytes() == releases.files[f"cni/{name}"]
+    assert (root / f"opt/cni/kuploy-cni-plugins-v{releases.cni}").is_file()
+    version = chroot_run(root, "/usr/local/bin/containerd", "--version")
+    assert f" v{releases.containerd} " in version, version
+    unit = (root / "etc/systemd/system/containerd.service").read_text()
+    assert "ExecStart=/usr/local/bin/containerd --config /etc/containerd/config.toml" in unit
     written = tomllib.loads((root / "etc/containerd/config.toml").read_text())
-    assert written["version"] == 2
-    # The live, merged config containerd really uses.
-    live = tomllib.loads(chroot_run(root, "containerd", "config", "dump"))
-    cri = live["plugins"]["io.containerd.grpc.v1.cri"]
-    runc = cri["containerd"]["runtimes"]["runc"]
-    assert runc["options"]["SystemdCgroup"] is True
-    assert runc["runtime_type"] == "io.containerd.runc.v2"
-    assert cri["sandbox_image"] == sandbox_image
-    assert cri["registry"]["config_path"] == "/etc/containerd/certs.d"
-    assert "cri" not in live.get("disabled_plugins", [])
-    # containerd's own defaults are still there (the template is minimal, not a full copy).
-    assert cri["cni"]["bin_dir"] == "/opt/cni/bin"
+    assert written["version"] == 3  # containerd 2.x's config layout
+    # What the (stand-in) containerd reads back: the role's check ran on this.
+    live = tomllib.loads(chroot_run(root, "/usr/local/bin/containerd", "config", "dump"))
+    runtime = live["plugins"]["io.containerd.cri.v1.runtime"]
+    runc_cfg = runtime["containerd"]["runtimes"]["runc"]
+    assert runc_cfg["options"] == {"SystemdCgroup": True, "BinaryName": "/usr/local/sbin/runc"}
+    assert runc_cfg["runtime_type"] == "io.containerd.runc.v2"
+    images = live["plugins"]["io.containerd.cri.v1.images"]
+    assert images["pinned_images"]["sandbox"] == sandbox_image
+    assert images["registry"]["config_path"] == "/etc/containerd/certs.d"
     crictl = yaml.safe_load((root / "etc/crictl.yaml").read_text())
     assert crictl["runtime-endpoint"] == "unix:///run/containerd/containerd.sock"
+
+
+STAND_IN_CONTAINERD = """#!/bin/sh
+# Stand-in for containerd {version} (this test cannot download the real one): its version, and
+# `config dump` prints the config file it is given.
+config=/etc/containerd/config.toml
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --version|-v)
+      echo "containerd github.com/containerd/containerd/v2 v{version} 0123456"; exit 0 ;;
+    --config|-c) config="$2"; shift 2 ;;
+    config) [ "$2" = dump ] && exec cat "$config"; exit 1 ;;
+    *) shift ;;
+  esac
+done
+exit 1
+"""
+
+
+class Releases:
+    """Release-style archives of containerd, runc and the CNI plugins, served over HTTP.
+
+    Laid out under GitHub's release paths (as a lab mirror would keep them), with the pinned
+    versions of the role defaults; ``pins`` are the inventory variables that point the roles
+    at this server and pin these archives' sha256.
+    """
+
+    def __init__(self, root: Path, arch: str) -> None:
+        defaults = {
+            role: yaml.safe_load((ROLES / role / "defaults/main.yml").read_text())
+            for role in ("containerd", "cni_plugins")
+        }
+        self.containerd = defaults["containerd"]["containerd_version"]
+        self.runc = defaults["containerd"]["containerd_runc_version"]
+        self.cni = defaults["cni_plugins"]["cni_plugins_version"]
+        self.root = root
+        self.files: dict[str, bytes] = {
+            "bin/containerd": STAND_IN_CONTAINERD.replace("{version}", self.containerd).encode(),
+            "runc": b"#!/bin/sh\necho stand-in runc\n",
+        }
+        for name in ("containerd-shim-runc-v2", "ctr", "containerd-stress"):
+            self.files[f"bin/{name}"] = f"#!/bin/sh\necho stand-in {name}\n".encode()
+        for name in ("bridge", "host-local", "loopback", "portmap"):
+            self.files[f"cni/{name}"] = f"#!/bin/sh\necho stand-in CNI {name}\n".encode()
+        base = "releases/download"
+        containerd = root / f"containerd/containerd/{base}/v{self.containerd}"
+        containerd_tgz = containerd / f"containerd-{self.containerd}-linux-{arch}.tar.gz"
+        self._pack(containerd_tgz, {k: v for k, v in self.files.items() if k.startswith("bin/")})
+        runc = root / f"opencontainers/runc/{base}/v{self.runc}/runc.{arch}"
+        runc.parent.mkdir(parents=True)
+        runc.write_bytes(self.files["runc"])
+        cni = root / f"containernetworking/plugins/{base}/v{self.cni}"
+        cni_tgz = cni / f"cni-plugins-linux-{arch}-v{self.cni}.tgz"
+        # The CNI archive's members are ./<plugin>, at its top level.
+        plugins = {f"./{k[4:]}": v for k, v in self.files.items() if k.startswith("cni/")}
+        self._pack(cni_tgz, plugins)
+        self.pins: dict[str, Any] = {
+            "containerd_archive_checksums": {self.containerd: {arch: _sha256(containerd_tgz)}},
+            "containerd_runc_checksums": {self.runc: {arch: _sha256(runc)}},
+            "cni_plugins_checksums": {self.cni: {arch: _sha256(cni_tgz)}},
+        }
+
+    @staticmethod
+    def _pack(archive: Path, members: dict[str, bytes]) -> None:
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        staging = archive.parent / "staging"
+        with tarfile.open(archive, "w:gz") as tar:
+            for name, data in members.items():
+                path = staging / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+                path.chmod(0o755)
+                tar.add(path, arcname=name)
+
+
+def _sha256(path: Path) -> str:
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def release_server(scratch_dir: Path) -> Iterator[tuple[Releases, str]]:
+    """The archives served from 127.0.0.1 (the chroot shares this machine's network)."""
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    releases = Releases(scratch_dir / "releases", arch)
+    handler = partial(QuietHandler, directory=str(releases.root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield releases, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+        pass
 
 
 FAKE_KEY = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n-----END PGP PUBLIC KEY BLOCK-----\n"
@@ -148,7 +276,7 @@ def stand_in_downloads(root: Path, calico_manifests: list[str]) -> str:
 
 
 def wrong_layout_vars() -> str:
-    """containerd_layouts that put the 2.x template on a 1.x containerd (a silent no-op edit)."""
+    """A layout whose checks look where containerd 1.x kept the CRI settings (a no-op edit)."""
     cri = "plugins.io.containerd.grpc.v1.cri"
     layout = {
         "template": "config-v2.toml.j2",
@@ -157,27 +285,34 @@ def wrong_layout_vars() -> str:
         "runc_section": f"{cri}.containerd.runtimes.runc",
         "options_section": f"{cri}.containerd.runtimes.runc.options",
     }
-    return json.dumps({"containerd_layouts": {"1": layout}})
+    return json.dumps({"containerd_layouts": {"2": layout}})
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("suite", SUITES)
 def test_node_roles_converge_in_a_debian_chroot_and_are_idempotent(
-    require_root_and_tools: None, scratch_dir: Path, ansible_home: Path
+    require_root_and_tools: None,
+    scratch_dir: Path,
+    ansible_home: Path,
+    release_server: tuple[Releases, str],
+    suite: str,
 ) -> None:
     group_vars = all_group_vars()
-    tarball = rootfs_tarball()
+    releases, base_url = release_server
+    tarball = rootfs_tarball(suite)
     timings: dict[str, float] = {}
     started = time.monotonic()
-    cp1 = make_chroot(tarball, scratch_dir / "cp1", CP_MACHINE_ID)
+    cp1 = make_chroot(tarball, scratch_dir / "cp1", CP_MACHINE_ID, suite)
+    served = {"runtime_download_base": base_url, **releases.pins}
     inventory = write_inventory(
-        scratch_dir / "inventory", inventory_groups({"cp1": chroot_host(cp1)}, {}, [])
+        scratch_dir / "inventory", inventory_groups({"cp1": chroot_host(cp1, **served)}, {}, [])
     )
     converge = BOOTSTRAP / "tests/converge.yml"
 
     # 1. First converge: real apt installs inside the chroot, nothing done on this machine.
     first = run_playbook(converge, inventory, ansible_home)
     timings["converge"] = time.monotonic() - started
-    keep_downloaded_debs(cp1)
+    keep_downloaded_debs(cp1, suite)
     assert first["stats"]["cp1"]["failures"] == 0
     assert first["stats"]["cp1"]["changed"] > 0
     seen = set()
@@ -187,7 +322,7 @@ def test_node_roles_converge_in_a_debian_chroot_and_are_idempotent(
             assert res.get("skipped"), f"runtime action ran in the chroot: {name}"
     assert seen == RUNTIME_TASKS
     assert_converged_files(cp1)
-    assert_containerd_config(cp1, group_vars["containerd_sandbox_image"])
+    assert_runtime_installed(cp1, releases, group_vars["containerd_sandbox_image"])
 
     # 2. Idempotence: the second run changes nothing.
     mark = time.monotonic()
@@ -229,7 +364,7 @@ def test_node_roles_converge_in_a_debian_chroot_and_are_idempotent(
     # The node roles were just shown to be converged and idempotent; check the rest of site.yml.
     check = run_playbook(
         BOOTSTRAP / "site.yml", site_inventory, ansible_home, "--check",
-        "--skip-tags", "prerequisites,containerd",
+        "--skip-tags", "prerequisites,containerd,cni_plugins",
     )  # fmt: skip
     timings["site --check"] = time.monotonic() - mark
     changed = changed_tasks(check)
@@ -252,7 +387,7 @@ def test_node_roles_converge_in_a_debian_chroot_and_are_idempotent(
     mark = time.monotonic()
     add = run_playbook(
         BOOTSTRAP / "add-node.yml", site_inventory, ansible_home, "--check", "-e", "node=lab1",
-        "--skip-tags", "prerequisites,containerd",
+        "--skip-tags", "prerequisites,containerd,cni_plugins",
     )  # fmt: skip
     added = changed_tasks(add)
     assert "lab1: Write the join config" in added
@@ -270,7 +405,25 @@ def test_node_roles_converge_in_a_debian_chroot_and_are_idempotent(
     assert not [h for _n, h, _r in task_results(refused) if h == "cp1"], "cp1 must not be touched"
     timings["add-node/reset --check"] = time.monotonic() - mark
 
-    # 4. A config layout that does not match the installed major version fails the run.
+    # 4. A wrong sha256 pin fails the download and leaves the installed files as they were.
+    mark = time.monotonic()
+    wrong = {releases.containerd: {a: "sha256:" + "0" * 64 for a in ("amd64", "arm64")}}
+    archive = next((cp1 / "var/cache/kuploy-bootstrap").glob("containerd-*.tar.gz"))
+    kept = archive.read_bytes()
+    tampered = run_playbook(
+        converge, inventory, ansible_home, "--tags", "containerd",
+        "-e", json.dumps({"containerd_archive_checksums": wrong}), check=False,
+    )  # fmt: skip
+    timings["wrong sha256"] = time.monotonic() - mark
+    assert tampered["rc"] != 0
+    failures = failed_tasks(tampered)
+    assert any("Download the containerd" in f and "checksum" in f.lower() for f in failures), (
+        failures
+    )
+    assert archive.read_bytes() == kept
+    assert (cp1 / "usr/local/bin/containerd").read_bytes() == releases.files["bin/containerd"]
+
+    # 5. A config layout that does not match the installed major version fails the run.
     mark = time.monotonic()
     broken = run_playbook(
         converge, inventory, ansible_home, "--tags", "containerd", "-e", wrong_layout_vars(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 import yaml
 from bootstrap_helpers import (
     BOOTSTRAP,
+    REPO_ROOT,
     ROLES,
     group_vars,
     inventory_groups,
@@ -52,9 +54,11 @@ def render(tmp_path: Path, home: Path, *extra: str) -> Path:
     )
     out = tmp_path / "rendered"
     platform = "platform_repo_url=https://git.example.test/konkuk/platform.git"
+    # The download URLs name the architecture, from facts the render does not gather.
+    arch = "containerd_arch=amd64 cni_plugins_arch=amd64"
     run_playbook(
         BOOTSTRAP / "tests/render.yml", inventory, home, "-e", f"render_dir={out}", "-e", platform,
-        *extra,
+        "-e", arch, *extra,
     )  # fmt: skip
     # One JSON file per host ({file name: text}): each file where the tests read it.
     for bundle in out.glob("*.json"):
@@ -223,26 +227,108 @@ def test_argocd_network_policies_are_on(rendered: Path) -> None:
     assert "networkPolicy" not in values.get("server", {})
 
 
-@pytest.mark.parametrize("major", ["1", "2"])
-def test_containerd_templates_match_their_layout(rendered: Path, major: str) -> None:
-    text = (rendered / f"cp1/containerd-v{major}.toml").read_text()
+def test_containerd_template_matches_its_layout(rendered: Path) -> None:
+    text = (rendered / "cp1/containerd-v2.toml").read_text()
     parsed = tomllib.loads(text)
-    assert parsed["version"] == {"1": 2, "2": 3}[major]
+    assert parsed["version"] == 3
     layouts = json.loads((rendered / "cp1/containerd-layouts.json").read_text())
-    layout = layouts[major]
-    assert layout["template"] == f"config-v{major}.toml.j2"
+    assert set(layouts) == {"2"}  # release archives only: no 1.x layout left
+    layout = layouts["2"]
+    assert layout["template"] == "config-v2.toml.j2"
     # The sections the role asserts on after `containerd config dump` exist in this template.
     sections = load_filter("containerd", "kuploy_toml").kuploy_toml_sections(text)
     assert sections[layout["options_section"]]["SystemdCgroup"] is True
+    assert sections[layout["options_section"]]["BinaryName"] == "/usr/local/sbin/runc"
     assert sections[layout["runc_section"]]["runtime_type"] == "io.containerd.runc.v2"
     sandbox = sections[layout["sandbox_section"]][layout["sandbox_key"]]
     assert sandbox == GROUP_VARS["containerd_sandbox_image"]
-    if major == "2":
-        runtime = parsed["plugins"]["io.containerd.cri.v1.runtime"]
-        assert runtime["containerd"]["runtimes"]["runc"]["options"]["SystemdCgroup"] is True
-        images = parsed["plugins"]["io.containerd.cri.v1.images"]
-        assert images["pinned_images"]["sandbox"] == GROUP_VARS["containerd_sandbox_image"]
-        assert "io.containerd.grpc.v1.cri" not in parsed["plugins"]
+    runtime = parsed["plugins"]["io.containerd.cri.v1.runtime"]
+    assert runtime["containerd"]["runtimes"]["runc"]["options"]["SystemdCgroup"] is True
+    images = parsed["plugins"]["io.containerd.cri.v1.images"]
+    assert images["pinned_images"]["sandbox"] == GROUP_VARS["containerd_sandbox_image"]
+    assert "io.containerd.grpc.v1.cri" not in parsed["plugins"]
+
+
+def test_containerd_unit_runs_the_release_binary(rendered: Path) -> None:
+    unit: dict[str, dict[str, str]] = {}
+    section = ""
+    for line in (rendered / "lab1/containerd.service").read_text().splitlines():
+        if line.startswith("["):
+            section = line.strip("[]")
+        elif "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            unit.setdefault(section, {})[key] = value
+    service = unit["Service"]
+    assert service["ExecStart"] == "/usr/local/bin/containerd --config /etc/containerd/config.toml"
+    assert service["Type"] == "notify"
+    assert service["Delegate"] == "yes"
+    assert service["KillMode"] == "process"  # a restart leaves the running containers alone
+    assert service["OOMScoreAdjust"] == "-999"
+    assert unit["Install"] == {"WantedBy": "multi-user.target"}
+
+
+def test_runtime_downloads_are_the_upstream_release_paths(rendered: Path) -> None:
+    defaults = {
+        role: yaml.safe_load((ROLES / role / "defaults/main.yml").read_text())
+        for role in ("containerd", "cni_plugins")
+    }
+    containerd = defaults["containerd"]["containerd_version"]
+    runc = defaults["containerd"]["containerd_runc_version"]
+    cni = defaults["cni_plugins"]["cni_plugins_version"]
+    assert containerd.startswith("2."), "containerd 2.x (Kubernetes 1.36 needs 2.2+)"
+    urls = json.loads((rendered / "cp1/downloads.json").read_text())
+    base = GROUP_VARS["runtime_download_base"]
+    assert urls == {
+        "containerd": f"{base}/containerd/containerd/releases/download/v{containerd}/"
+        f"containerd-{containerd}-linux-amd64.tar.gz",
+        "runc": f"{base}/opencontainers/runc/releases/download/v{runc}/runc.amd64",
+        "cni": f"{base}/containernetworking/plugins/releases/download/v{cni}/"
+        f"cni-plugins-linux-amd64-v{cni}.tgz",
+    }
+    pins = {
+        "containerd": defaults["containerd"]["containerd_archive_checksums"][containerd],
+        "runc": defaults["containerd"]["containerd_runc_checksums"][runc],
+        "cni": defaults["cni_plugins"]["cni_plugins_checksums"][cni],
+        "helm": GROUP_VARS["helm_checksums"][GROUP_VARS["helm_version"]],
+    }
+    for name, per_arch in pins.items():
+        assert set(per_arch) == {"amd64", "arm64"}, name
+        for value in per_arch.values():
+            assert value.startswith("sha256:") and len(value) == 7 + 64, (name, value)
+            int(value[7:], 16)
+        assert per_arch["amd64"] != per_arch["arm64"], name
+
+
+def test_kubelet_serving_certificates_are_bootstrapped(rendered: Path) -> None:
+    kubelet = docs(rendered / "cp1/kubeadm-config.yaml")["KubeletConfiguration"]
+    assert kubelet["serverTLSBootstrap"] is True
+    assert kubelet["rotateCertificates"] is True
+
+
+def test_csr_approver_allows_only_the_inventory(rendered: Path) -> None:
+    values = yaml.safe_load((rendered / "cp1/kubelet-csr-approver-values.yaml").read_text())
+    regex = re.compile(values["providerRegex"])
+    for name in ("cp1", "core1", "lab1"):
+        assert regex.fullmatch(name), name
+    for name in ("lab", "lab10", "lab1.evil.example", "kubernetes", "cp1x", "xcp1"):
+        assert not regex.search(name), name
+    assert values["providerIpPrefixes"] == ["10.20.0.10/32", "10.20.0.11/32", "10.20.0.101/32"]
+    assert values["bypassDnsResolution"] is True  # the name is checked by the regex instead
+    assert values["allowedDnsNames"] == 1
+    assert values["bypassHostnameCheck"] is False
+    assert values["ignoreNonSystemNode"] is False
+    assert values["nodeSelector"] == {"kuploy.io/pool": "core"}
+
+
+def test_metrics_server_verifies_the_kubelet_certificates() -> None:
+    """The platform's metrics-server add-on trusts the cluster CA: no insecure kubelet TLS."""
+    data = yaml.safe_load((REPO_ROOT / "kuploy_gitops/data/kuploy.yaml").read_text())
+    example = yaml.safe_load((REPO_ROOT / "kuploy.yaml").read_text())
+    for config in (data, example):
+        addon = config["addons"]["metrics-server"]
+        assert "insecure" not in json.dumps(addon)
+    rendered_app = (REPO_ROOT / "apps/cluster/platform/addon-metrics-server.yaml").read_text()
+    assert "insecure" not in rendered_app
 
 
 def test_firewall_ports_follow_the_node_role(rendered: Path) -> None:
