@@ -52,7 +52,7 @@ STACKS: dict[str, Stack] = {
         Stack("fastapi", "FastAPI (Python)", 8000, "/docs"),
         # The admin's login page answers 200 in a project from `django-admin startproject`.
         Stack("django", "Django (Python)", 8000, "/admin/login/", host_header=True),
-        Stack("static", "static site (nginx)", 8080, "/", fixed_port=True),
+        Stack("static", "Static site (nginx)", 8080, "/", fixed_port=True),
     )
 }
 # How often a startupProbe polls; its failureThreshold is startup_seconds / this.
