@@ -35,9 +35,8 @@ from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 REGISTRY = "ghcr.io"
 # The tag the Deployment starts with, before the student's first build replaces it.
 INITIAL_TAG = "sha-0000000"
-# The app's port and health path without a stack (and without --port / --health-path).
+# The app's port without a stack (and without --port); its health path is then "/".
 DEFAULT_PORT = 8080
-DEFAULT_HEALTH_PATH = "/"
 # Keys of kuploy.yaml's github: section that stay out of the student's copy of the rules.
 _PRIVATE_GITHUB_KEYS = ("app_id", "app_private_key_file", "app_installation_id", "api_url")
 
@@ -99,8 +98,8 @@ def app_spec(cfg: PlatformConfig, spec: TenantSpec, opts: ScaffoldOptions) -> Ap
     """The app as the scaffold's ``deploy/`` renders it, checked against the tenant's tier.
 
     Raises:
-        InvalidInputError: a bad app name, size, port or health path, or an unknown stack.
-        ConfigError: the app does not fit the tenant's tier.
+        InvalidInputError: a bad app name, size, port or health path, an app that does not fit
+            the tenant's tier, an unknown stack or a port the stack's image does not serve on.
     """
     names.check_app_name(opts.app)
     stack = stacks.get_stack(opts.stack)
@@ -108,14 +107,13 @@ def app_spec(cfg: PlatformConfig, spec: TenantSpec, opts: ScaffoldOptions) -> Ap
         raise InvalidInputError(
             f"size {opts.size!r} does not exist", hint=f"use one of {', '.join(sizes.SIZES)}"
         )
+    port, health_path = (stack.port, stack.health_path) if stack else (DEFAULT_PORT, "/")
     app = AppSpec(
         name=opts.app,
         mode="managed",
         image=f"{image_name(cfg, spec.student, opts.app)}:{INITIAL_TAG}",
-        port=(stack.port if stack else DEFAULT_PORT) if opts.port is None else opts.port,
-        health_path=(stack.health_path if stack else DEFAULT_HEALTH_PATH)
-        if opts.health_path is None
-        else opts.health_path,
+        port=port if opts.port is None else opts.port,
+        health_path=health_path if opts.health_path is None else opts.health_path,
         replicas=opts.replicas,
         size=opts.size,
     )
