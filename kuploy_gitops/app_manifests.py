@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kuploy_gitops import layout, podsecurity
+from kuploy_gitops import layout, podsecurity, stacks
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.sizes import SIZES
+from kuploy_gitops.stacks import Stack
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 
 Obj = dict[str, Any]
@@ -51,7 +52,12 @@ def app_labels(spec: TenantSpec, app: AppSpec) -> tuple[dict[str, str], dict[str
 
 
 def app_objects(
-    cfg: PlatformConfig, spec: TenantSpec, app: AppSpec, *, pull_secret: str = ""
+    cfg: PlatformConfig,
+    spec: TenantSpec,
+    app: AppSpec,
+    *,
+    pull_secret: str = "",
+    stack: Stack | None = None,
 ) -> dict[str, Obj]:
     """The kustomization of one app: ``{file name: object}``, the kustomization first.
 
@@ -59,8 +65,9 @@ def app_objects(
     privilege escalation, no capabilities, RuntimeDefault seccomp, read-only root file system
     with a writable ``/tmp``: :mod:`kuploy_gitops.podsecurity`), in the tenant priority class,
     with the size's requests and limits; it names ``pull_secret`` as its imagePullSecret only
-    when one is given. The Ingress's TLS section lists the host without a ``secretName`` (the
-    controller's default certificate serves it).
+    when one is given, and probes that suit ``stack`` (:func:`kuploy_gitops.stacks.probes`).
+    The Ingress's TLS section lists the host without a ``secretName`` (the controller's default
+    certificate serves it).
     """
     ns = layout.namespace_name(spec.student)
     labels, selector = app_labels(spec, app)
@@ -82,7 +89,6 @@ def app_objects(
         "resources": ["deployment.yaml", "service.yaml", "ingress.yaml"],
         "images": [images],
     }
-    probe = {"httpGet": {"path": app.health_path, "port": "http"}}
     container: Obj = {
         "name": "app",
         "image": image.ref,
@@ -90,13 +96,7 @@ def app_objects(
     }
     if app.env:
         container["env"] = [{"name": k, "value": v} for k, v in app.env]
-    container["readinessProbe"] = {**probe, "periodSeconds": 10, "failureThreshold": 3}
-    container["livenessProbe"] = {
-        **probe,
-        "initialDelaySeconds": 10,
-        "periodSeconds": 20,
-        "failureThreshold": 3,
-    }
+    container.update(stacks.probes(stack, app.health_path, cfg.host(spec.student, app.name)))
     container["resources"] = {
         "requests": {"cpu": size.requests_cpu, "memory": size.requests_memory},
         "limits": {"cpu": size.limits_cpu, "memory": size.limits_memory},

@@ -236,6 +236,9 @@ def is_owned(path: str) -> bool:
 STUDENT_DEPLOY_DIR = "deploy"
 STUDENT_WORKFLOW_FILE = ".github/workflows/kuploy-deploy.yml"
 STUDENT_GUIDE_FILE = "KUPLOY.md"
+# What `--stack` adds at the top of the student's repo (templates/student-repo/stacks/<stack>/).
+STUDENT_DOCKERFILE = "Dockerfile"
+STUDENT_DOCKERIGNORE = ".dockerignore"
 # The platform's public rules (kuploy.yaml without credentials settings, and the student's tier)
 # that `kuploy-gitops validate --student` reads in the student's CI, where no secret is at hand.
 STUDENT_RULES_DIR = ".kuploy"

@@ -30,6 +30,7 @@ from kuploy_gitops import (
     yamlio,
 )
 from kuploy_gitops.config import PlatformConfig
+from kuploy_gitops.stacks import Stack
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 
 # YAML's printable set; anything else (and the Unicode line separators) is escaped by `yq`.
@@ -100,6 +101,7 @@ def render_app_manifests(
     *,
     scaffold_header: str = "",
     pull_secret: str = "",
+    stack: Stack | None = None,
 ) -> dict[str, Rendered]:
     """The kustomization of one app: ``{file name: (text, [object])}`` (see ``app_objects``).
 
@@ -108,7 +110,7 @@ def render_app_manifests(
     edit): both modes deploy the same manifests.
     """
     spec_file = layout.tenant_spec(spec.student)
-    objects = app_manifests.app_objects(cfg, spec, app, pull_secret=pull_secret)
+    objects = app_manifests.app_objects(cfg, spec, app, pull_secret=pull_secret, stack=stack)
     out: dict[str, Rendered] = {}
     for name, obj in objects.items():
         lines = [scaffold_header or header(spec_file)]

@@ -91,6 +91,11 @@ def test_errors_are_one_line_with_exit_codes(platform_repo: Path, fake: FakeGitH
     assert "403 Must have admin rights" in out and "Traceback" not in out and TOKEN not in out
     code, out = invoke(platform_repo, "github", "setup")
     assert code == 2 and "missing STUDENT" in out
+    code, out = invoke(platform_repo, "github", "setup", "kim-minji", "--stack", "rails")
+    assert out.strip().splitlines() == [
+        "error: stack 'rails' does not exist; use one of spring, node, fastapi, django, static"
+    ]
+    assert code == 4
     code, out = invoke(platform_repo, "github", "setup", "kim-minji", "--all")
     assert code == 2
 
@@ -98,11 +103,18 @@ def test_errors_are_one_line_with_exit_codes(platform_repo: Path, fake: FakeGitH
 def test_scaffold_matches_what_setup_commits(
     platform_repo: Path, fake: FakeGitHub, tmp_path: Path
 ) -> None:
-    invoke(platform_repo, "github", "setup", "kim-minji")
+    """With a stack: its Dockerfile, .dockerignore, port and guide page come with both."""
+    invoke(platform_repo, "github", "setup", "kim-minji", "--stack", "node")
     out_dir = tmp_path / "scaffold"
-    code, out = invoke(platform_repo, "scaffold", "kim-minji", "web", "--out", str(out_dir))
+    code, out = invoke(
+        platform_repo, "scaffold", "kim-minji", "web", "--out", str(out_dir), "--stack", "node"
+    )
     assert code == 0 and "wrote" in out and "docker-registry" not in out
     committed = fake.files(f"{ORG}/kim-minji-web")
+    assert "\nUSER 10001\n" in committed["Dockerfile"] and "npm ci" in committed["Dockerfile"]
+    assert "node_modules" in committed[".dockerignore"].splitlines()
+    assert "containerPort: 3000" in committed["deploy/deployment.yaml"]
+    assert "### Your stack: Node.js" in committed["KUPLOY.md"]
     local = {
         p.relative_to(out_dir).as_posix(): p.read_text() for p in out_dir.rglob("*") if p.is_file()
     }
@@ -110,10 +122,14 @@ def test_scaffold_matches_what_setup_commits(
     assert {p: t for p, t in local.items() if p != rules_spec} == {
         p: t for p, t in committed.items() if p in local and p != rules_spec
     }
-    code, out = invoke(platform_repo, "scaffold", "kim-minji", "web", "--out", str(out_dir))
+    code, out = invoke(
+        platform_repo, "scaffold", "kim-minji", "web", "--out", str(out_dir), "--stack", "node"
+    )
     assert code == 0 and "nothing to do" in out
     (out_dir / "KUPLOY.md").write_text("mine")
-    code, out = invoke(platform_repo, "scaffold", "kim-minji", "web", "--out", str(out_dir))
+    code, out = invoke(
+        platform_repo, "scaffold", "kim-minji", "web", "--out", str(out_dir), "--stack", "node"
+    )
     assert code == 5 and "--force" in out
     code, out = invoke(
         platform_repo, "scaffold", "kim-minji", "web", "--out", str(tmp_path / "pub"), "--public"

@@ -20,6 +20,7 @@ from kuploy_gitops.cli.output import (
 )
 from kuploy_gitops.errors import UsageError
 from kuploy_gitops.sizes import DEFAULT_SIZE, SIZES
+from kuploy_gitops.stacks import STACKS
 
 if TYPE_CHECKING:
     from kuploy_gitops.github.bulk import BulkResult
@@ -37,21 +38,26 @@ _STATUS_STYLE = {
 
 
 def app_options(f: F) -> F:
-    """Options shaping the scaffolded ``deploy/`` (port, probe path, size, replicas)."""
+    """Options shaping the scaffold (stack, port, probe path, size, replicas)."""
     for deco in reversed(
         [
             click.option(
+                "--stack",
+                default="",
+                metavar="|".join(STACKS),
+                help="Add a Dockerfile and .dockerignore for this stack, with its port and "
+                "probes, and its page in KUPLOY.md (default: none).",
+            ),
+            click.option(
                 "--port",
                 type=click.IntRange(1, 65535),
-                default=8080,
-                show_default=True,
-                help="Port the container listens on.",
+                default=None,
+                help="Port the container listens on.  [default: the stack's, else 8080]",
             ),
             click.option(
                 "--health-path",
-                default="/",
-                show_default=True,
-                help="Path answering 200 when the app is ready.",
+                default=None,
+                help="Path answering 200 when the app is ready.  [default: the stack's, else /]",
             ),
             click.option(
                 "--size", type=click.Choice(list(SIZES)), default=DEFAULT_SIZE, show_default=True
@@ -164,6 +170,7 @@ def github_group() -> None:
     + examples(
         "kuploy-gitops github setup kim-minji",
         "kuploy-gitops github setup kim-minji api --port 3000 --health-path /healthz",
+        "kuploy-gitops github setup kim-minji api --stack spring",
         "kuploy-gitops github setup --all -o json",
         "kuploy-gitops github setup kim-minji --rotate-key",
     ),
@@ -188,8 +195,9 @@ def setup_cmd(
     student: str | None,
     app_name: str,
     all_students: bool,
-    port: int,
-    health_path: str,
+    stack: str,
+    port: int | None,
+    health_path: str | None,
     size: str,
     replicas: int,
     push: bool,
@@ -202,6 +210,7 @@ def setup_cmd(
     opts = ops.SetupOptions(
         student=student or "",
         app=app_name,
+        stack=stack,
         port=port,
         health_path=health_path,
         size=size,
@@ -261,6 +270,7 @@ def teardown_cmd(ctx: Ctx, student: str, apps: tuple[str, ...], login: str, outp
     + examples(
         "kuploy-gitops scaffold kim-minji web --out ./kim-minji-web",
         "kuploy-gitops scaffold kim-minji api --out /tmp/api --port 3000 --public",
+        "kuploy-gitops scaffold kim-minji api --out ./api --stack fastapi",
     ),
 )
 @click.argument("student")
@@ -288,8 +298,9 @@ def scaffold_cmd(
     student: str,
     app_name: str,
     out: Path,
-    port: int,
-    health_path: str,
+    stack: str,
+    port: int | None,
+    health_path: str | None,
     size: str,
     replicas: int,
     private: bool | None,
@@ -304,6 +315,7 @@ def scaffold_cmd(
         scaffold.ScaffoldOptions(
             student=student,
             app=app_name,
+            stack=stack,
             port=port,
             health_path=health_path,
             size=size,

@@ -60,8 +60,9 @@ class SetupOptions:
 
     student: str
     app: str = "web"
-    port: int = 8080
-    health_path: str = "/"
+    stack: str = ""  # "": no Dockerfile (see scaffold.ScaffoldOptions)
+    port: int | None = None  # None: the stack's, else 8080
+    health_path: str | None = None  # None: the stack's, else "/"
     size: str = sizes.DEFAULT_SIZE
     replicas: int = 1
     push: bool = False  # push the platform repo commit
@@ -72,6 +73,7 @@ class SetupOptions:
         return scaffold.ScaffoldOptions(
             student=self.student,
             app=self.app,
+            stack=self.stack,
             port=self.port,
             health_path=self.health_path,
             size=self.size,

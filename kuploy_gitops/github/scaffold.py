@@ -17,7 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kuploy_gitops import __version__, config, layout, names, render, sizes, tenant_spec, yamlio
+from kuploy_gitops import (
+    __version__,
+    config,
+    layout,
+    names,
+    render,
+    sizes,
+    stacks,
+    tenant_spec,
+    yamlio,
+)
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.errors import ConflictError, InvalidInputError
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
@@ -25,22 +35,29 @@ from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 REGISTRY = "ghcr.io"
 # The tag the Deployment starts with, before the student's first build replaces it.
 INITIAL_TAG = "sha-0000000"
+# The app's port without a stack (and without --port); its health path is then "/".
+DEFAULT_PORT = 8080
 # Keys of kuploy.yaml's github: section that stay out of the student's copy of the rules.
 _PRIVATE_GITHUB_KEYS = ("app_id", "app_private_key_file", "app_installation_id", "api_url")
 
 
 @dataclass(frozen=True)
 class ScaffoldOptions:
-    """What the scaffold needs beyond the platform config and the tenant spec."""
+    """What the scaffold needs beyond the platform config and the tenant spec.
+
+    ``port`` and ``health_path`` left None take the stack's (:mod:`kuploy_gitops.stacks`), or
+    8080 and ``/`` without a stack.
+    """
 
     student: str
     app: str
-    port: int = 8080
-    health_path: str = "/"
+    port: int | None = None
+    health_path: str | None = None
     size: str = sizes.DEFAULT_SIZE
     replicas: int = 1
     private: bool | None = None  # None: github.private of kuploy.yaml
     branch: str = "main"
+    stack: str = ""  # "": no Dockerfile, the probes as for any app
 
 
 def repo_name(cfg: PlatformConfig, student: str, app: str) -> str:
@@ -78,22 +95,30 @@ def pull_secret_command(cfg: PlatformConfig, student: str) -> str:
 
 
 def app_spec(cfg: PlatformConfig, spec: TenantSpec, opts: ScaffoldOptions) -> AppSpec:
-    """The app as the scaffold's ``deploy/`` renders it, checked against the tenant's tier."""
+    """The app as the scaffold's ``deploy/`` renders it, checked against the tenant's tier.
+
+    Raises:
+        InvalidInputError: a bad app name, size, port or health path, an app that does not fit
+            the tenant's tier, an unknown stack or a port the stack's image does not serve on.
+    """
     names.check_app_name(opts.app)
+    stack = stacks.get_stack(opts.stack)
     if opts.size not in sizes.SIZES:
         raise InvalidInputError(
             f"size {opts.size!r} does not exist", hint=f"use one of {', '.join(sizes.SIZES)}"
         )
+    port, health_path = (stack.port, stack.health_path) if stack else (DEFAULT_PORT, "/")
     app = AppSpec(
         name=opts.app,
         mode="managed",
         image=f"{image_name(cfg, spec.student, opts.app)}:{INITIAL_TAG}",
-        port=opts.port,
-        health_path=opts.health_path,
+        port=port if opts.port is None else opts.port,
+        health_path=health_path if opts.health_path is None else opts.health_path,
         replicas=opts.replicas,
         size=opts.size,
     )
     tenant_spec.check_app(spec, app, cfg)
+    stacks.check_port(stack, app.port)
     return app
 
 
@@ -120,11 +145,13 @@ def scaffold_files(
     Args:
         cfg: the platform config.
         spec: the student's tenant spec (its tier bounds the app's size).
-        opts: app, port, probes, size, visibility and branch.
+        opts: app, port, probes, size, visibility, branch and stack (a stack adds a
+            Dockerfile and a ``.dockerignore``, and its page to the guide).
         config_data: kuploy.yaml as loaded data (copied, minus admin-only keys, as the rules).
         repo_url: the student repo's clone URL (recorded in the rules' tenant spec).
     """
     app = app_spec(cfg, spec, opts)
+    stack = stacks.get_stack(opts.stack)
     private = is_private(cfg, opts)
     student, name = spec.student, opts.app
     deploy = layout.STUDENT_DEPLOY_DIR
@@ -136,6 +163,7 @@ def scaffold_files(
         scaffold_header=f"Scaffolded by kuploy-gitops for {student}/{name}. Yours to edit; "
         f"{layout.STUDENT_GUIDE_FILE} says how.",
         pull_secret=cfg.github.pull_secret if private else "",
+        stack=stack,
     )
     for file_name, (text, _) in manifests.items():
         files[f"{deploy}/{file_name}"] = text
@@ -153,15 +181,24 @@ def scaffold_files(
         "cluster_name": cfg.cluster_name,
         "host": cfg.host(student, name),
         "base_domain": cfg.base_domain,
-        "port": opts.port,
-        "health_path": opts.health_path,
+        "port": app.port,
+        "health_path": app.health_path,
         "namespace": layout.namespace_name(student),
         "application": layout.application_name(student, name),
         "argocd_server": cfg.argocd_server or "Argo CD",
         "private": private,
         "pull_secret": cfg.github.pull_secret,
         "run_as_user": cfg.pss_run_as_user,
+        "stack": stack,
     }
+    if stack is not None:
+        folder = f"student-repo/stacks/{stack.name}"
+        files[layout.STUDENT_DOCKERFILE] = render.render_template(
+            f"{folder}/Dockerfile.j2", context
+        )
+        files[layout.STUDENT_DOCKERIGNORE] = render.render_template(
+            f"{folder}/dockerignore.j2", context
+        )
     files[layout.STUDENT_WORKFLOW_FILE] = render.render_template(
         "student-repo/kuploy-deploy.yml.j2", context
     )

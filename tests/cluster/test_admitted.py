@@ -128,11 +128,12 @@ def test_multi_tenant_repo_is_admitted(cluster: Cluster, crds: None, multi_repo:
     "options",
     [
         (),
-        ("--public",),
-        ("--private", "--port", "3000", "--size", "tiny", "--replicas", "2"),
-        ("--size", "medium", "--health-path", "/healthz"),
+        # Stacks: Django's probes send a Host header, Spring's add a startupProbe.
+        ("--public", "--stack", "django"),
+        ("--private", "--stack", "node", "--size", "tiny", "--replicas", "2"),
+        ("--size", "medium", "--stack", "spring", "--health-path", "/healthz"),
     ],
-    ids=["default", "public", "private-tiny-2", "medium"],
+    ids=["default", "public-django", "private-node-tiny-2", "medium-spring"],
 )
 def test_scaffolded_deploy_folder_is_admitted(
     cluster: Cluster, crds: None, multi_repo: Path, tmp_path: Path, options: tuple[str, ...]
