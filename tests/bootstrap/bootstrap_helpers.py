@@ -132,7 +132,9 @@ def inventory_groups(
                         "workers": {"hosts": workers},
                         "lab_pcs": {"hosts": dict.fromkeys(lab_pcs)},
                     }
-                }
+                },
+                # reachable.yml fills it with the lab PCs that are off during a run.
+                "kuploy_offline": {},
             }
         }
     }

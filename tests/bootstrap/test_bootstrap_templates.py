@@ -3,6 +3,7 @@ Ansible's own templating (real group_vars and role defaults) and check the parse
 
 from __future__ import annotations
 
+import configparser
 import importlib.util
 import json
 import tomllib
@@ -264,3 +265,27 @@ def test_no_template_mentions_the_retired_repository_or_the_calico_default_pool(
             text = path.read_text()
             assert "apt.kubernetes.io" not in text or "retired" in text, path
             assert "192.168.0.0/16" not in text or "trap" in text or "never" in text, path
+
+
+def test_logind_dropin_outlasts_the_kubelet_grace_period_and_unattended_upgrades(
+    rendered: Path,
+) -> None:
+    grace = load_filter("node_power", "kuploy_duration").kuploy_duration_seconds(
+        GROUP_VARS["kubelet_shutdown_grace_period"]
+    )
+    dropin = yaml.safe_load((ROLES / "node_power/defaults/main.yml").read_text())[
+        "node_power_logind_dropin"
+    ]
+    assert dropin.startswith("/etc/systemd/logind.conf.d/")
+    # logind merges /usr/lib and /etc drop-ins by file name and the last one wins: ours must
+    # come after unattended-upgrades' 30 s cap and the kubelet's own 99-kubelet.conf.
+    name = Path(dropin).name
+    assert sorted([name, "unattended-upgrades-logind-maxdelay.conf", "99-kubelet.conf"])[-1] == name
+    for host in ("cp1", "core1", "lab1"):
+        parser = configparser.ConfigParser()
+        parser.optionxform = str  # type: ignore[assignment,method-assign]
+        parser.read_string((rendered / host / "logind-graceful-shutdown.conf").read_text())
+        login = parser["Login"]
+        assert int(login["InhibitDelayMaxSec"]) > grace >= 60
+        assert login["HandleSuspendKey"] == login["HandleLidSwitch"] == "ignore"
+        assert login["IdleAction"] == "ignore"
