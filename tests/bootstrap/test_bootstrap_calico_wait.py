@@ -18,10 +18,10 @@ from bootstrap_helpers import (
     ROLES,
     failed_tasks,
     inventory_groups,
+    load_filter_plugin,
     run_playbook,
     write_inventory,
 )
-from test_bootstrap_templates import load_filter
 
 FAKEBIN = Path(__file__).resolve().parent / "fakebin"
 
@@ -35,7 +35,7 @@ def calico_node(node: str, ready: bool) -> dict[str, Any]:
 
 
 def test_ready_pod_nodes_filter() -> None:
-    nodes = load_filter("addons", "kuploy_pods").kuploy_ready_pod_nodes
+    nodes = load_filter_plugin("addons", "kuploy_pods").kuploy_ready_pod_nodes
     pods = {
         "items": [
             calico_node("cp1", True),

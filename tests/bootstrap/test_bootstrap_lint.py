@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from bootstrap_helpers import BOOTSTRAP, ansible_env
 
-PLAYBOOKS = ["site.yml", "add-node.yml", "reset.yml", "wake.yml", *sorted(
+PLAYBOOKS = ["site.yml", "add-node.yml", "reset.yml", *sorted(
     str(p.relative_to(BOOTSTRAP)) for p in (BOOTSTRAP / "tests").glob("*.yml")
 )]  # fmt: skip
 

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from bootstrap_helpers import ROLES
-from test_bootstrap_templates import load_filter
+from bootstrap_helpers import ROLES, load_filter_plugin
 
 CHECK = ROLES / "node_power/files/kuploy-check-graceful-shutdown"
 KUBELET_LOCK = (
@@ -19,7 +18,7 @@ KUBELET_LOCK = (
 
 
 def test_duration_filter() -> None:
-    seconds = load_filter("node_power", "kuploy_duration").kuploy_duration_seconds
+    seconds = load_filter_plugin("node_power", "kuploy_duration").kuploy_duration_seconds
     assert [seconds(v) for v in ("60s", "1m30s", "2h", "1h0m5s", 45)] == [60, 90, 7200, 3605, 45]
     for bad in ("", "60", "1 m", "60ms", "-5s", True, None):
         with pytest.raises(ValueError, match="not a duration"):
