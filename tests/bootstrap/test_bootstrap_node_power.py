@@ -6,10 +6,19 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
-from bootstrap_helpers import ROLES, load_filter_plugin
+from bootstrap_helpers import (
+    BOOTSTRAP,
+    ROLES,
+    failed_tasks,
+    inventory_groups,
+    load_filter_plugin,
+    run_playbook,
+    write_inventory,
+)
 
 CHECK = ROLES / "node_power/files/kuploy-check-graceful-shutdown"
 KUBELET_LOCK = (
@@ -98,3 +107,36 @@ def test_every_sleep_target_is_masked() -> None:
         "state": "link",
         "force": True,
     }
+
+
+def run_role_check(tmp_path: Path, rc: int) -> dict[str, Any]:
+    """node_power's check.yml on a made-up node whose check script answers rc (as the real one)."""
+    tmp_path.mkdir()
+    script = tmp_path / "check"
+    script.write_text(f'#!/bin/sh\necho "stand-in says $1 s, rc {rc}"\nexit {rc}\n')
+    script.chmod(0o755)
+    (tmp_path / "kubelet.conf").write_text("joined\n")
+    home = tmp_path / "home"
+    (home / "tmp").mkdir(parents=True)
+    node = {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+        "bootstrap_runtime_actions": True,  # the check only reads; nothing here restarts
+        "node_power_kubelet_conf": str(tmp_path / "kubelet.conf"),
+        "node_power_check_script": str(script),
+    }
+    inventory = write_inventory(tmp_path / "inventory", inventory_groups({"cp1": node}, {}, []))
+    return run_playbook(BOOTSTRAP / "tests/node-power-check.yml", inventory, home, check=False)
+
+
+@pytest.mark.slow
+def test_role_check_passes_quietly_and_fails_loudly_with_the_scripts_reason(
+    tmp_path: Path,
+) -> None:
+    ok = run_role_check(tmp_path / "ok", 0)
+    assert ok["rc"] == 0, failed_tasks(ok)
+    short = run_role_check(tmp_path / "short", 2)  # logind's delay too short: no restart helps
+    assert short["rc"] != 0
+    # The grace period reaches the script in seconds, and its line is the failure message.
+    assert failed_tasks(short) == ["cp1: Fail loudly when graceful node shutdown is off: "
+                                   "cp1: stand-in says 60 s, rc 2"]  # fmt: skip
