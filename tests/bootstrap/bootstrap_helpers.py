@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -105,6 +106,16 @@ def group_vars() -> dict[str, Any]:
     return merged
 
 
+def load_filter_plugin(role: str, module: str) -> Any:
+    """A role's filter plugin module, imported from its file (roles are not a package)."""
+    path = ROLES / role / "filter_plugins" / f"{module}.py"
+    spec = importlib.util.spec_from_file_location(f"kuploy_test_{module}", path)
+    assert spec and spec.loader
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
 def changed_tasks(result: dict[str, Any]) -> list[str]:
     return [f"{host}: {name}" for name, host, res in task_results(result) if res.get("changed")]
 
@@ -134,7 +145,9 @@ def inventory_groups(
                         "workers": {"hosts": workers},
                         "lab_pcs": {"hosts": dict.fromkeys(lab_pcs)},
                     }
-                }
+                },
+                # reachable.yml fills it with the lab PCs that are off during a run.
+                "kuploy_offline": {},
             }
         }
     }

@@ -1,4 +1,5 @@
-"""Join logic: a fresh token per run, join only once, re-imaged PCs, name and machine-id clashes.
+"""Join logic: a fresh token per run, join only once, re-imaged PCs, name and machine-id clashes,
+nodes whose kubelet client certificate expired (real certificates made here, checked by openssl).
 
 The join role runs for real against made-up hosts (local connection) with stand-in kubeadm and
 kubectl scripts on PATH that answer from a state folder and log every call; all paths the role
@@ -7,6 +8,7 @@ writes are moved into that folder, so nothing on this machine is touched.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 from pathlib import Path
@@ -25,6 +27,43 @@ from bootstrap_helpers import (
 
 FAKEBIN = Path(__file__).resolve().parent / "fakebin"
 IDS = {"cp1": "c" * 32, "lab1": "a" * 32, "core1": "b" * 32}
+
+
+def write_client_cert(path: Path, valid_for: datetime.timedelta) -> None:
+    """A kubelet client certificate (as the kubelet keeps it: cert + key in one PEM file) that
+    ends valid_for from now (negative: expired that long ago)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:nodes"),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"system:node:{path.parent.parent.name}"),
+        ]
+    )
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubernetes")]))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now + valid_for - datetime.timedelta(days=365))
+        .not_valid_after(now + valid_for)
+        .sign(key, hashes.SHA256())
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(
+        cert.public_bytes(serialization.Encoding.PEM)
+        + key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
 
 
 def node(name: str, ready: str, machine_id: str) -> dict[str, Any]:
@@ -47,6 +86,16 @@ class FakeCluster:
         (self.home / "tmp").mkdir(parents=True)
         self.nodes([node("cp1", "True", IDS["cp1"])])
         self.inventory = self._inventory(tmp_path)
+        # What a joined kubelet holds (read once kubelet.conf exists).
+        for name in ("lab1", "core1"):
+            write_client_cert(self.cert(name), datetime.timedelta(days=200))
+
+    def cert(self, name: str) -> Path:
+        return self.state / name / "pki" / "kubelet-client-current.pem"
+
+    def mark_joined(self, name: str) -> None:
+        (self.state / name).mkdir(exist_ok=True)
+        (self.state / name / "kubelet.conf").write_text("joined\n")
 
     def nodes(self, items: list[dict[str, Any]]) -> None:
         (self.state / "nodes.json").write_text(json.dumps({"items": items}))
@@ -63,6 +112,7 @@ class FakeCluster:
                 "join_admin_conf": f"{state}/admin.conf",
                 "join_kubelet_conf": f"{state}/{name}/kubelet.conf",
                 "join_config_path": f"{state}/{name}-kubeadm-join.yaml",
+                "join_kubelet_client_cert": f"{state}/{name}/pki/kubelet-client-current.pem",
                 "join_register_wait_retries": 1,
             }
 
@@ -127,8 +177,7 @@ def test_fresh_token_once_per_run_and_join_only_once(cluster: FakeCluster) -> No
 
 
 def test_reimaged_pc_with_stale_node_is_cleaned_up(cluster: FakeCluster) -> None:
-    (cluster.state / "core1").mkdir()
-    (cluster.state / "core1/kubelet.conf").write_text("joined\n")
+    cluster.mark_joined("core1")
     cluster.nodes(
         [
             node("cp1", "True", IDS["cp1"]),
@@ -162,3 +211,50 @@ def test_cloned_machine_id_is_refused(cluster: FakeCluster) -> None:
     result = cluster.run(check=False)
     assert result["rc"] != 0
     assert "this PC is a clone" in "\n".join(failed_tasks(result))
+
+
+@pytest.mark.slow
+def test_expired_kubelet_certificate_resets_and_rejoins_that_node(cluster: FakeCluster) -> None:
+    for name in ("lab1", "core1"):
+        cluster.mark_joined(name)
+    write_client_cert(cluster.cert("lab1"), -datetime.timedelta(days=3))  # off for months
+    cluster.nodes(
+        [
+            node("cp1", "True", IDS["cp1"]),
+            node("core1", "True", IDS["core1"]),
+            node("lab1", "Unknown", IDS["lab1"]),  # its kubelet cannot report any more
+        ]
+    )
+    result = cluster.run()
+    calls = cluster.calls()
+    assert [c for c in calls if c.startswith("kubeadm reset")] == [
+        "kubeadm reset --force --cri-socket unix:///run/containerd/containerd.sock"
+    ]
+    assert not [c for c in calls if " drain " in c], "a NotReady node has nothing to drain"
+    deletes = [c for c in calls if " delete node " in c]
+    joins = [c for c in calls if c.startswith("kubeadm join")]
+    assert len(deletes) == 1 and deletes[0].split()[-2:] == ["lab1", "--wait=true"]
+    assert len(joins) == 1 and "lab1-kubeadm-join" in joins[0]
+    order = [calls.index(c) for c in ("kubeadm reset --force --cri-socket "
+             "unix:///run/containerd/containerd.sock", deletes[0], joins[0])]  # fmt: skip
+    assert order == sorted(order)
+    assert cluster.joined("lab1")["nodeRegistration"]["name"] == "lab1"
+    assert "has expired, expires within 86400 s" in result["raw"]
+    # core1 (valid certificate) was left alone.
+    assert not (cluster.state / "joined-core1.yaml").exists()
+
+
+@pytest.mark.slow
+def test_certificate_expiring_today_drains_the_ready_node_first(cluster: FakeCluster) -> None:
+    cluster.mark_joined("lab1")
+    cluster.mark_joined("core1")
+    write_client_cert(cluster.cert("lab1"), datetime.timedelta(hours=3))
+    cluster.cert("core1").write_text("not a certificate\n")  # unreadable counts as expired
+    cluster.nodes([node(n, "True", IDS[n]) for n in ("cp1", "lab1", "core1")])
+    cluster.run()
+    calls = cluster.calls()
+    drains = sorted(c.split(" drain ")[1].split()[0] for c in calls if " drain " in c)
+    assert drains == ["core1", "lab1"]
+    assert sum(c.startswith("kubeadm reset") for c in calls) == 2
+    assert sum(c.startswith("kubeadm token create") for c in calls) == 1
+    assert sum(c.startswith("kubeadm join") for c in calls) == 2

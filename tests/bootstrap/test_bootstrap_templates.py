@@ -3,7 +3,6 @@ Ansible's own templating (real group_vars and role defaults) and check the parse
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import tomllib
@@ -18,6 +17,7 @@ from bootstrap_helpers import (
     ROLES,
     group_vars,
     inventory_groups,
+    load_filter_plugin,
     run_playbook,
     write_inventory,
 )
@@ -32,15 +32,6 @@ def local_host(node_ip: str, **hostvars: Any) -> dict[str, Any]:
         "node_ip": node_ip,
         **hostvars,
     }
-
-
-def load_filter(role: str, module: str) -> Any:
-    path = ROLES / role / "filter_plugins" / f"{module}.py"
-    spec = importlib.util.spec_from_file_location(f"kuploy_test_{module}", path)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def render(tmp_path: Path, home: Path, *extra: str) -> Path:
@@ -236,7 +227,7 @@ def test_containerd_template_matches_its_layout(rendered: Path) -> None:
     layout = layouts["2"]
     assert layout["template"] == "config-v2.toml.j2"
     # The sections the role asserts on after `containerd config dump` exist in this template.
-    sections = load_filter("containerd", "kuploy_toml").kuploy_toml_sections(text)
+    sections = load_filter_plugin("containerd", "kuploy_toml").kuploy_toml_sections(text)
     assert sections[layout["options_section"]]["SystemdCgroup"] is True
     assert sections[layout["options_section"]]["BinaryName"] == "/usr/local/sbin/runc"
     assert sections[layout["runc_section"]]["runtime_type"] == "io.containerd.runc.v2"
@@ -342,6 +333,27 @@ def test_firewall_ports_follow_the_node_role(rendered: Path) -> None:
     assert "allow 10250/tcp" in lab and "allow 30000:32767/tcp" in lab
     assert "allow 6443/tcp" not in lab and "allow 2379:2380/tcp" not in lab
     assert f"allow from {GROUP_VARS['pod_cidr']}" in lab
+
+
+def test_logind_dropin_outlasts_the_kubelet_grace_period_and_unattended_upgrades(
+    rendered: Path,
+) -> None:
+    grace = int(GROUP_VARS["kubelet_shutdown_grace_period"].removesuffix("s"))
+    dropin = yaml.safe_load((BOOTSTRAP / "roles/node_power/defaults/main.yml").read_text())[
+        "node_power_logind_dropin"
+    ]
+    assert dropin.startswith("/etc/systemd/logind.conf.d/")
+    # logind merges /usr/lib and /etc drop-ins by file name and the last one wins: ours must
+    # come after unattended-upgrades' 30 s cap and the kubelet's own 99-kubelet.conf.
+    name = Path(dropin).name
+    assert sorted([name, "unattended-upgrades-logind-maxdelay.conf", "99-kubelet.conf"])[-1] == name
+    for host in ("cp1", "core1", "lab1"):
+        lines = (rendered / host / "logind-graceful-shutdown.conf").read_text().splitlines()
+        assert "[Login]" in lines
+        login = dict(line.split("=", 1) for line in lines if "=" in line and line[0] != "#")
+        assert int(login["InhibitDelayMaxSec"]) > grace >= 60
+        assert login["HandleSuspendKey"] == login["HandleLidSwitch"] == "ignore"
+        assert login["IdleAction"] == "ignore"
 
 
 def test_no_template_mentions_the_retired_repository_or_the_calico_default_pool() -> None:

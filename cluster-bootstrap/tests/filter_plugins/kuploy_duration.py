@@ -1,0 +1,1 @@
+../../roles/node_power/filter_plugins/kuploy_duration.py
