@@ -16,10 +16,9 @@ from typing import Any
 
 from kuploy_gitops.argocd import ops
 from kuploy_gitops.argocd.client import ArgoCDClient, Credentials, Transport
+from kuploy_gitops.argocd.model import SHOW_TIMEOUT
 from kuploy_gitops.errors import ArgoCDError, ConfigError, InvalidInputError
 from kuploy_gitops.ops import appchange
-
-SHOW_TIMEOUT = 5.0  # seconds: `app show` answers from the repo; Argo CD is a bonus
 
 
 def show(

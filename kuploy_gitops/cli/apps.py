@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from kuploy_gitops.argocd.model import SHOW_TIMEOUT
 from kuploy_gitops.cli.output import (
     Ctx,
     dry_run_option,
@@ -233,7 +234,11 @@ def app_set(
 @click.argument("app_name", metavar="APP")
 @click.option("--no-argocd", is_flag=True, help="Do not ask Argo CD (repo only).")
 @click.option(
-    "--timeout", type=float, default=5.0, show_default=True, help="Seconds to wait for Argo CD."
+    "--timeout",
+    type=float,
+    default=SHOW_TIMEOUT,
+    show_default=True,
+    help="Seconds to wait for Argo CD.",
 )
 @output_option("text", "json")
 @pass_ctx
