@@ -91,6 +91,24 @@ def test_set_pushes_one_commit_and_show_describes_it(app_repo: Path, tmp_path: P
     ]
     assert "Argo CD" not in offline.stdout
 
+    # `app add` gives the same warning for a secret-named variable, by name only.
+    added = run(
+        app_repo,
+        "app",
+        "add",
+        STUDENT,
+        "shop",
+        "--image",
+        IMAGE,
+        "--port",
+        "80",
+        "--env",
+        "DB_PASSWORD=pw4shop",
+    )
+    assert added.exit_code == 0, added.output
+    assert added.stderr.startswith("warning: env DB_PASSWORD looks like a secret by its name")
+    assert "pw4shop" not in added.output
+
 
 @pytest.mark.parametrize(
     ("args", "code", "needle"),
