@@ -7,6 +7,7 @@ not import this module (it imports the one ``ops`` module a command needs, to st
 from __future__ import annotations
 
 from kuploy_gitops.errors import UsageError
+from kuploy_gitops.ops.appchange import AppChange, AppSetResult, app_set, app_show
 from kuploy_gitops.ops.apps import AppOptions, app_add, app_remove, parse_env_pair
 from kuploy_gitops.ops.demo import demo
 from kuploy_gitops.ops.platform import InitOptions, connect_command, init
@@ -22,13 +23,17 @@ from kuploy_gitops.ops.tenants import (
 )
 
 __all__ = [
+    "AppChange",
     "AppOptions",
+    "AppSetResult",
     "InitOptions",
     "OnboardOptions",
     "OnboardOutcome",
     "UsageError",
     "app_add",
     "app_remove",
+    "app_set",
+    "app_show",
     "connect_command",
     "demo",
     "init",

@@ -200,10 +200,11 @@ def check_app(spec: TenantSpec, app: AppSpec, cfg: PlatformConfig) -> None:
                 f"size {app.size!r} ({res} limit {value}) exceeds tier {tier.name!r} max {cap}",
                 hint="pick a smaller --size or a larger --tier",
             )
-    _check_quota_fits(spec, cfg)
+    check_quota_fits(spec, cfg)
 
 
-def _check_quota_fits(spec: TenantSpec, cfg: PlatformConfig) -> None:
+def check_quota_fits(spec: TenantSpec, cfg: PlatformConfig) -> None:
+    """Refuse apps whose replicas x size, summed, exceed the tier's cpu or memory quota."""
     tier = cfg.tiers[spec.tier]
     totals = {"requests.cpu": 0.0, "requests.memory": 0.0, "limits.cpu": 0.0, "limits.memory": 0.0}
     for a in spec.apps:

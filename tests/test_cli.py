@@ -42,6 +42,8 @@ def test_version_and_module_entry() -> None:
         ["app"],
         ["app", "add"],
         ["app", "remove"],
+        ["app", "set"],
+        ["app", "show"],
         ["offboard"],
         ["render"],
         ["list"],

@@ -20,6 +20,7 @@ Refresh = Literal["normal", "hard"]
 
 RETRY_STATUSES = frozenset({502, 503, 504})
 DEFAULT_TIMEOUT = 30.0
+SHOW_TIMEOUT = 5.0  # seconds `app show` waits: it answers from the repo; Argo CD is extra
 DEFAULT_WAIT = 600.0  # seconds `--wait` waits for synced and healthy
 DEFAULT_INTERVAL = 2.0  # seconds between status polls while waiting
 DEFAULT_RETRIES = 3

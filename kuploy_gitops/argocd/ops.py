@@ -398,6 +398,22 @@ def status(
     return rows
 
 
+def app_status(client: ArgoCDClient, student: str, app: str) -> dict[str, Any]:
+    """The :func:`status` row of one app, read with one call (more only when it is unhealthy).
+
+    Asked within the student's project: Argo CD answers 404 for no such Application and 403
+    for one of another project, both "not registered" for this student.
+    """
+    name = layout.application_name(student, app)
+    try:
+        obj = client.get_application(name, project=layout.project_name(student))
+    except ArgoCDError as exc:
+        if exc.status in (403, 404):
+            return _missing_row(student, app, name)
+        raise
+    return _row(client, student, app, obj, diagnose=True)
+
+
 def _missing_row(student: str, app: str, app_name: str) -> dict[str, Any]:
     return {
         "student": student,

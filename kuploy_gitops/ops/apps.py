@@ -13,7 +13,7 @@ from kuploy_gitops.gitrepo import GitRepo
 from kuploy_gitops.ops.tenants import specs_mentioning
 from kuploy_gitops.ops.writing import finish, tenant_plan, writing
 from kuploy_gitops.plan import ApplyResult, FilePlan
-from kuploy_gitops.tenant_spec import AppSpec
+from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,26 @@ def parse_env_pair(text: str) -> tuple[str, str]:
     return key, value
 
 
+def check_env_once(pairs: Sequence[tuple[str, str]]) -> None:
+    """Refuse an ``--env`` key given twice in one command (which value would win is a guess)."""
+    keys = [k for k, _ in pairs]
+    dupes = sorted({k for k in keys if keys.count(k) > 1})
+    if dupes:
+        raise InvalidInputError(f"--env {dupes[0]!r} is given twice", hint="give each key once")
+
+
+def require_app(spec: TenantSpec, app: str) -> AppSpec:
+    """The app ``app`` of a tenant; an unknown one is exit 5 naming the student's apps."""
+    found = spec.app(app)
+    if found is None:
+        have = ", ".join(a.name for a in spec.apps) or "none"
+        raise ConflictError(
+            f"student {spec.student!r} has no app {app!r}",
+            hint=f"their apps: {have} (`kuploy-gitops list` shows every student's)",
+        )
+    return found
+
+
 def app_spec(opts: AppOptions) -> AppSpec:
     """The app as the spec stores it; refuses options that do not fit one mode."""
     if opts.repo_url and (opts.image or opts.port is not None):
@@ -60,10 +80,7 @@ def app_spec(opts: AppOptions) -> AppSpec:
             f"app {opts.app!r} needs --image and --port (platform-managed) or --repo URL",
             hint="e.g. --image ghcr.io/org/web:1.0 --port 8080",
         )
-    keys = [k for k, _ in opts.env]
-    dupes = sorted({k for k in keys if keys.count(k) > 1})
-    if dupes:
-        raise InvalidInputError(f"--env {dupes[0]!r} is given twice", hint="give each key once")
+    check_env_once(opts.env)
     return AppSpec(
         name=opts.app,
         mode="managed",
@@ -125,8 +142,8 @@ def app_add(
         if existing is not None and not replace_existing and existing != app:
             raise ConflictError(
                 f"student {opts.student!r} already has an app {opts.app!r}",
-                hint=f"remove it first (`kuploy-gitops app remove {opts.student} {opts.app}`) "
-                "or pick another name",
+                hint=f"change it in place with `kuploy-gitops app set {opts.student} {opts.app} "
+                "--image ...` (see --help), or pick another name",
             )
         new = spec.with_app(app)
         tenant_spec.check_app(new, app, cfg)
@@ -151,7 +168,12 @@ def app_url(repo: Path, student: str, app: str) -> str:
     Served by Traefik with the platform's wildcard certificate once DNS points the domain at
     Traefik's LoadBalancer address (docs/admin-guide.md, "Reaching apps").
     """
-    return f"https://{load_config(repo).host(student, app)}/"
+    return url_of(load_config(repo), student, app)
+
+
+def url_of(cfg: PlatformConfig, student: str, app: str) -> str:
+    """:func:`app_url` with the config already loaded."""
+    return f"https://{cfg.host(student, app)}/"
 
 
 def app_remove(
@@ -161,11 +183,7 @@ def app_remove(
     names.check_student_name(student)
     with writing(repo, student) as (git, cfg):
         spec = tenant_spec.require_valid_spec(repo, student, cfg)
-        if spec.app(app) is None:
-            have = ", ".join(a.name for a in spec.apps) or "none"
-            raise ConflictError(
-                f"student {student!r} has no app {app!r}", hint=f"their apps: {have}"
-            )
+        require_app(spec, app)
         fplan = FilePlan(repo)
         tenant_plan(fplan, cfg, spec.without_app(app))
         return finish(

@@ -64,6 +64,28 @@ def credential_kind(text: str) -> str | None:
     return None
 
 
+# Words of an env variable's name that say its value is a credential (API_KEY, DB_PASSWORD,
+# jwtSecret, GITHUB_TOKEN): such values are not shown by `app show`, whatever they look like.
+_SECRET_WORDS = frozenset(
+    {
+        "password", "passwd", "pass", "pwd", "secret", "token", "key", "apikey", "credential",
+        "credentials", "private", "auth", "dsn", "salt", "signing",
+    }
+)  # fmt: skip
+
+
+def secret_name(name: str) -> bool:
+    """Whether an env variable's name says it holds a credential (``DB_PASSWORD``, ``apiKey``).
+
+    The name is split at ``_``, ``-``, ``.`` and camel-case humps; one word from the list makes
+    it secret, and so does a name containing ``password``, ``secret`` or ``token`` anywhere.
+    """
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    if any(w in words for w in ("password", "secret", "token")):
+        return True
+    return any(w in _SECRET_WORDS for w in re.split(r"[-_.]+", words))
+
+
 def mask(text: str) -> str:
     """``text`` with every credential-looking token and URL password replaced by ``***``.
 

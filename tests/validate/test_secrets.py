@@ -167,3 +167,27 @@ def test_mask_replaces_every_credential_look_alike() -> None:
     assert mask(f"value ['{KEY}'] is not a string") == "value ['***'] is not a string"
     assert mask("https://u:hunter22@h/x") == "https://u:***@h/x"
     assert mask("nothing secret here: sk-short") == "nothing secret here: sk-short"
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("API_KEY", True),
+        ("DB_PASSWORD", True),
+        ("jwtSecret", True),
+        ("apiKey", True),
+        ("GITHUB_TOKEN", True),
+        ("SECRET_KEY_BASE", True),
+        ("tls.private.pem", True),
+        ("OAUTH_CLIENT_SECRET", True),
+        ("MODE", False),
+        ("KEYBOARD_LAYOUT", False),
+        ("PORT", False),
+        ("DATABASE_URL", False),  # by its name; a password in its value is caught by its look
+        ("PASSAGE_COUNT", False),
+    ],
+)
+def test_secret_names(name: str, secret: bool) -> None:
+    from kuploy_gitops.validate.credentials import secret_name
+
+    assert secret_name(name) is secret
