@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from bootstrap_helpers import BOOTSTRAP, ansible_env
 
-PLAYBOOKS = ["site.yml", "add-node.yml", "reset.yml", *sorted(
+# Every playbook at the top (site, add-node, reset, upgrade, restore, ...) and the test helpers.
+PLAYBOOKS = [*sorted(p.name for p in BOOTSTRAP.glob("*.yml")), *sorted(
     str(p.relative_to(BOOTSTRAP)) for p in (BOOTSTRAP / "tests").glob("*.yml")
 )]  # fmt: skip
 
