@@ -131,7 +131,9 @@ def test_a_certificate_ending_soon_is_renewed_and_the_static_pods_restarted(
     assert back == sorted(f"{name}.yaml" for name in MANIFESTS)
     assert plane.copy.read_text() == (plane.kubernetes / "admin.conf").read_text()
     assert oct(plane.copy.stat().st_mode & 0o777) == "0o600"
-    assert proc.stdout.rstrip().endswith("renewed; every certificate is valid for more than 30 days")
+    assert proc.stdout.rstrip().endswith(
+        "renewed; every certificate is valid for more than 30 days"
+    )
     assert "c2VjcmV0" not in proc.stdout + proc.stderr
 
 
