@@ -217,3 +217,36 @@ def test_upgrade_runs_control_plane_first_then_one_node_at_a_time(tmp_path: Path
         "kubectl uncordon lab1",
         "kubectl wait node/lab1 --for=condition=Ready --timeout=300s",
     ]
+
+
+@pytest.mark.slow
+def test_site_refuses_a_version_change_on_joined_nodes(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "kubelet-version").write_text("v1.36.4\n")
+    (state / "kubelet.conf").write_text("joined\n")
+    local = {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+    }
+    joined = {**local, "upgrade_kubelet_conf": str(state / "kubelet.conf")}
+    fresh = {**local, "upgrade_kubelet_conf": str(state / "not-joined.conf")}
+    inventory = write_inventory(
+        tmp_path / "inventory", inventory_groups({"cp1": joined}, {"lab1": fresh}, ["lab1"])
+    )
+    home = tmp_path / "home"
+    (home / "tmp").mkdir(parents=True)
+    env = {"PATH": f"{FAKEBIN}{os.pathsep}{os.environ['PATH']}", "FAKE_K8S_STATE": str(state)}
+
+    def guard(version: str) -> dict[str, Any]:
+        return run_playbook(
+            BOOTSTRAP / "tests/version-guard.yml", inventory, home, "-e",
+            f"kube_version={version}", check=False, env_extra=env,
+        )  # fmt: skip
+
+    assert guard("1.36.4")["rc"] == 0
+    changed = guard("1.37.0")
+    (failure,) = failed_tasks(changed)
+    assert failure.startswith("cp1: Refuse to change the Kubernetes version outside upgrade.yml")
+    assert "cp1 runs kubelet v1.36.4 but kube_version is 1.37.0" in failure
+    assert "Run upgrade.yml" in failure
