@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -240,3 +241,40 @@ def chroot_host(root: Path, **hostvars: Any) -> dict[str, Any]:
         "bootstrap_runtime_actions": False,
         **hostvars,
     }
+
+
+SAFETY_FAKEBIN = Path(__file__).resolve().parent / "fakebin-safety"
+
+
+def offline_host(**hostvars: Any) -> dict[str, Any]:
+    """Inventory vars of a made-up host run on this machine that never touches the live system."""
+    return {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+        "bootstrap_runtime_actions": False,
+        **hostvars,
+    }
+
+
+def fake_path_env(state: Path, *fakebins: Path) -> dict[str, str]:
+    """PATH with stand-in commands first (fakebin-safety by default) and their state folder."""
+    dirs = [str(d) for d in fakebins or (SAFETY_FAKEBIN,)]
+    return {"PATH": os.pathsep.join([*dirs, os.environ["PATH"]]), "FAKE_K8S_STATE": str(state)}
+
+
+def run_script(script: Path, state: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run a role's shell script with the stand-ins of fakebin-safety and extra environment."""
+    return subprocess.run(
+        [str(script)], env={**os.environ, **fake_path_env(state), **env},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def load_filter_plugin(role: str, module: str) -> Any:
+    """A role's filter plugin module, imported from its file (roles are not a package)."""
+    path = ROLES / role / "filter_plugins" / f"{module}.py"
+    spec = importlib.util.spec_from_file_location(f"kuploy_test_{module}", path)
+    assert spec and spec.loader
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded

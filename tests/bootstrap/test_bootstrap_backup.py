@@ -8,7 +8,6 @@ that a failed snapshot fails the run and deletes nothing.
 
 from __future__ import annotations
 
-import os
 import re
 import stat
 import subprocess
@@ -16,10 +15,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from bootstrap_helpers import ROLES
+from bootstrap_helpers import ROLES, run_script
 
 SCRIPT = ROLES / "backup/files/kuploy-etcd-backup"
-FAKEBIN = Path(__file__).resolve().parent / "fakebin-safety"
 STAMP = r"\d{8}T\d{6}Z"
 
 
@@ -41,18 +39,12 @@ class Machine:
         self.backups = tmp_path / "backups"
 
     def run(self, **env: str) -> subprocess.CompletedProcess[str]:
-        full = dict(os.environ)
-        full.update(
-            PATH=f"{FAKEBIN}{os.pathsep}{os.environ['PATH']}",
-            FAKE_K8S_STATE=str(self.state),
-            BACKUP_DIR=str(self.backups),
-            KUBERNETES_DIR=str(self.kubernetes),
-            ETCD_DATA_DIR=str(self.etcd),
-            **env,
-        )
-        return subprocess.run(
-            [str(SCRIPT)], env=full, capture_output=True, text=True, timeout=60, check=False
-        )
+        paths = {
+            "BACKUP_DIR": self.backups,
+            "KUBERNETES_DIR": self.kubernetes,
+            "ETCD_DATA_DIR": self.etcd,
+        }
+        return run_script(SCRIPT, self.state, **{k: str(v) for k, v in paths.items()}, **env)
 
     def files(self) -> list[str]:
         return sorted(p.name for p in self.backups.iterdir()) if self.backups.exists() else []

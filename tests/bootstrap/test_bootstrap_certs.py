@@ -9,15 +9,13 @@ restart and kubeconfig refresh after a renewal, and failure when renewal does no
 from __future__ import annotations
 
 import base64
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
-from bootstrap_helpers import ROLES
+from bootstrap_helpers import ROLES, run_script
 
 SCRIPT = ROLES / "cert_renewal/files/kuploy-cert-check"
-FAKEBIN = Path(__file__).resolve().parent / "fakebin-safety"
 # A few of each kind the script reads (it skips files that do not exist): every openssl run
 # costs about 50 ms of CPU, and the default tier has little time to spare.
 CAS = ["ca.crt", "etcd/ca.crt"]
@@ -86,18 +84,8 @@ class ControlPlane:
             (self.state / "renewed/pki" / name).unlink()
 
     def run(self, **env: str) -> subprocess.CompletedProcess[str]:
-        full = dict(os.environ)
-        full.update(
-            PATH=f"{FAKEBIN}{os.pathsep}{os.environ['PATH']}",
-            FAKE_K8S_STATE=str(self.state),
-            KUBERNETES_DIR=str(self.kubernetes),
-            KUBECONFIG_COPIES=str(self.copy),
-            STATIC_POD_WAIT="0",
-            **env,
-        )
-        return subprocess.run(
-            [str(SCRIPT)], env=full, capture_output=True, text=True, timeout=60, check=False
-        )
+        settings = {"KUBERNETES_DIR": str(self.kubernetes), "KUBECONFIG_COPIES": str(self.copy)}
+        return run_script(SCRIPT, self.state, STATIC_POD_WAIT="0", **{**settings, **env})
 
     def kubeadm_calls(self) -> list[str]:
         log = self.state / "calls.log"

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
 import pytest
 from bootstrap_helpers import (
     BOOTSTRAP,
-    ROLES,
     failed_tasks,
     inventory_groups,
+    load_filter_plugin,
     run_playbook,
     write_inventory,
 )
 
-
-def _load_net() -> Any:
-    path = ROLES / "preflight/filter_plugins/kuploy_net.py"
-    spec = importlib.util.spec_from_file_location("kuploy_test_net", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-net = _load_net()
+net = load_filter_plugin("preflight", "kuploy_net")
 
 
 def lab_facts(address: str, prefix_mask: str = "255.255.255.0") -> dict[str, Any]:

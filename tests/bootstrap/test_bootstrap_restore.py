@@ -10,7 +10,6 @@ play, is not run here). A real etcd is not available on this machine, so etcdutl
 
 from __future__ import annotations
 
-import os
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -20,12 +19,13 @@ import yaml
 from bootstrap_helpers import (
     BOOTSTRAP,
     failed_tasks,
+    fake_path_env,
     inventory_groups,
+    offline_host,
     run_playbook,
     write_inventory,
 )
 
-FAKEBIN = Path(__file__).resolve().parent / "fakebin-safety"
 ETCD_IMAGE = "registry.k8s.io/etcd:3.6.5-0"
 MANIFESTS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"]
 
@@ -65,27 +65,20 @@ class Machine:
             (self.etcd / "member/wal").mkdir(parents=True)
         self.home = tmp_path / "home"
         (self.home / "tmp").mkdir(parents=True)
-        host = {
-            "ansible_connection": "local",
-            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-            "bootstrap_runtime_actions": False,
-            "node_ip": "10.20.0.30",
-            "restore_kubernetes_dir": str(self.kubernetes),
-            "restore_etcd_data_dir": str(self.etcd),
-            "restore_wait_delay": 0,
-        }
+        host = offline_host(
+            node_ip="10.20.0.30",
+            restore_kubernetes_dir=str(self.kubernetes),
+            restore_etcd_data_dir=str(self.etcd),
+            restore_wait_delay=0,
+        )
         self.inventory = write_inventory(
             tmp_path / "inventory", inventory_groups({"cp9": host}, {}, [])
         )
 
     def run(self, *extra: str) -> dict[str, Any]:
-        env = {
-            "PATH": f"{FAKEBIN}{os.pathsep}{os.environ['PATH']}",
-            "FAKE_K8S_STATE": str(self.state),
-        }
         return run_playbook(
             BOOTSTRAP / "restore.yml", self.inventory, self.home, "--skip-tags", "control_plane",
-            *extra, check=False, env_extra=env,
+            *extra, check=False, env_extra=fake_path_env(self.state),
         )  # fmt: skip
 
     def calls(self) -> list[str]:

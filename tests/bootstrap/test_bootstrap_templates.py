@@ -3,7 +3,6 @@ Ansible's own templating (real group_vars and role defaults) and check the parse
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import tomllib
 from pathlib import Path
@@ -13,9 +12,9 @@ import pytest
 import yaml
 from bootstrap_helpers import (
     BOOTSTRAP,
-    ROLES,
     group_vars,
     inventory_groups,
+    load_filter_plugin,
     run_playbook,
     write_inventory,
 )
@@ -30,15 +29,6 @@ def local_host(node_ip: str, **hostvars: Any) -> dict[str, Any]:
         "node_ip": node_ip,
         **hostvars,
     }
-
-
-def load_filter(role: str, module: str) -> Any:
-    path = ROLES / role / "filter_plugins" / f"{module}.py"
-    spec = importlib.util.spec_from_file_location(f"kuploy_test_{module}", path)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def render(tmp_path: Path, home: Path, *extra: str) -> Path:
@@ -234,7 +224,7 @@ def test_containerd_templates_match_their_layout(rendered: Path, major: str) -> 
     layout = layouts[major]
     assert layout["template"] == f"config-v{major}.toml.j2"
     # The sections the role asserts on after `containerd config dump` exist in this template.
-    sections = load_filter("containerd", "kuploy_toml").kuploy_toml_sections(text)
+    sections = load_filter_plugin("containerd", "kuploy_toml").kuploy_toml_sections(text)
     assert sections[layout["options_section"]]["SystemdCgroup"] is True
     assert sections[layout["runc_section"]]["runtime_type"] == "io.containerd.runc.v2"
     sandbox = sections[layout["sandbox_section"]][layout["sandbox_key"]]

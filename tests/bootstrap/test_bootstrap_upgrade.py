@@ -8,35 +8,23 @@ costs 4-6 s of CPU, so those runs are in the slow tier; the rules themselves are
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from bootstrap_helpers import (
     BOOTSTRAP,
-    ROLES,
     failed_tasks,
+    fake_path_env,
     inventory_groups,
+    load_filter_plugin,
+    offline_host,
     run_playbook,
     write_inventory,
 )
 
-FAKEBIN = Path(__file__).resolve().parent / "fakebin-safety"
-
-
-def _load_skew() -> Any:
-    path = ROLES / "upgrade/filter_plugins/kuploy_skew.py"
-    spec = importlib.util.spec_from_file_location("kuploy_test_skew", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-skew = _load_skew()
+skew = load_filter_plugin("upgrade", "kuploy_skew")
 refusals = skew.kuploy_upgrade_refusals
 
 
@@ -100,25 +88,16 @@ class FakeCluster:
         (self.state / "nodes.json").write_text(json.dumps({"items": items}))
         self.home = tmp_path / "home"
         (self.home / "tmp").mkdir(parents=True)
-        host = {
-            "ansible_connection": "local",
-            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-            "bootstrap_runtime_actions": False,
-            "upgrade_install_packages": False,
-        }
+        host = offline_host(upgrade_install_packages=False)
         self.inventory = write_inventory(
             tmp_path / "inventory",
             inventory_groups({"cp1": host}, {"core1": host, "lab1": host}, ["lab1"]),
         )
 
     def run(self, target: str, *args: str) -> dict[str, Any]:
-        env = {
-            "PATH": f"{FAKEBIN}{os.pathsep}{os.environ['PATH']}",
-            "FAKE_K8S_STATE": str(self.state),
-        }
         return run_playbook(
             BOOTSTRAP / "upgrade.yml", self.inventory, self.home, "-e", f"kube_version={target}",
-            *args, check=False, env_extra=env,
+            *args, check=False, env_extra=fake_path_env(self.state),
         )  # fmt: skip
 
     def calls(self) -> list[str]:
@@ -225,18 +204,14 @@ def test_site_refuses_a_version_change_on_joined_nodes(tmp_path: Path) -> None:
     state.mkdir()
     (state / "kubelet-version").write_text("v1.36.4\n")
     (state / "kubelet.conf").write_text("joined\n")
-    local = {
-        "ansible_connection": "local",
-        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-    }
-    joined = {**local, "upgrade_kubelet_conf": str(state / "kubelet.conf")}
-    fresh = {**local, "upgrade_kubelet_conf": str(state / "not-joined.conf")}
+    joined = offline_host(upgrade_kubelet_conf=str(state / "kubelet.conf"))
+    fresh = offline_host(upgrade_kubelet_conf=str(state / "not-joined.conf"))
     inventory = write_inventory(
         tmp_path / "inventory", inventory_groups({"cp1": joined}, {"lab1": fresh}, ["lab1"])
     )
     home = tmp_path / "home"
     (home / "tmp").mkdir(parents=True)
-    env = {"PATH": f"{FAKEBIN}{os.pathsep}{os.environ['PATH']}", "FAKE_K8S_STATE": str(state)}
+    env = fake_path_env(state)
 
     def guard(version: str) -> dict[str, Any]:
         return run_playbook(
