@@ -79,7 +79,9 @@ def node(name: str, kubelet: str) -> dict[str, Any]:
 class FakeCluster:
     """Three local hosts (cp1, core1, lab1) and a state folder the stand-ins answer from."""
 
-    def __init__(self, tmp_path: Path, server: str, kubelets: dict[str, str]) -> None:
+    def __init__(
+        self, tmp_path: Path, server: str, kubelets: dict[str, str], **workers: dict[str, Any]
+    ) -> None:
         self.state = tmp_path / "state"
         self.state.mkdir()
         (self.state / "server-version").write_text(server + "\n")
@@ -91,7 +93,7 @@ class FakeCluster:
         host = offline_host(upgrade_install_packages=False)
         self.inventory = write_inventory(
             tmp_path / "inventory",
-            inventory_groups({"cp1": host}, {"core1": host, "lab1": host}, ["lab1"]),
+            inventory_groups({"cp1": host}, {**workers, "core1": host, "lab1": host}, ["lab1"]),
         )
 
     def run(self, target: str, *args: str) -> dict[str, Any]:
@@ -167,14 +169,11 @@ def test_upgrade_allows_a_patch_or_one_minor_in_check_mode(
 
 @pytest.mark.slow
 def test_upgrade_runs_control_plane_first_then_one_node_at_a_time(tmp_path: Path) -> None:
-    versions = {"cp1": "v1.36.4", "core1": "v1.36.4", "lab1": "v1.37.0"}
-    cluster = FakeCluster(tmp_path, "v1.37.0", versions)
-    (cluster.state / "server-version").write_text("v1.36.4\n")
-    (cluster.state / "nodes.json").write_text(
-        json.dumps(
-            {"items": [node("cp1", "v1.36.4"), node("core1", "v1.36.4"), node("lab1", "v1.36.4")]}
-        )
-    )
+    # lab0 is a lab PC that is switched off (nothing answers on its ssh port).
+    off = {"ansible_host": "127.0.0.1", "ansible_port": 9, "ansible_connection": "ssh"}
+    kubelets = {name: "v1.36.4" for name in ("cp1", "lab0", "core1", "lab1")}
+    cluster = FakeCluster(tmp_path, "v1.36.4", kubelets, lab0=off)
+    (cluster.state / "kubelets").write_text("".join(f"{n} {v}\n" for n, v in kubelets.items()))
     result = cluster.run("1.37.0")
     assert result["rc"] == 0, failed_tasks(result)
     steps = [
@@ -196,6 +195,11 @@ def test_upgrade_runs_control_plane_first_then_one_node_at_a_time(tmp_path: Path
         "kubectl uncordon lab1",
         "kubectl wait node/lab1 --for=condition=Ready --timeout=300s",
     ]
+    # The PC that was off is skipped, not drained, and named at the end.
+    assert any(
+        "Still behind kube_version 1.37.0 (off during this run?): lab0." in m
+        for m in _messages(result)
+    ), _messages(result)
 
 
 @pytest.mark.slow
