@@ -217,15 +217,24 @@ def test_site_refuses_a_version_change_on_joined_nodes(tmp_path: Path) -> None:
     (home / "tmp").mkdir(parents=True)
     env = fake_path_env(state)
 
-    def guard(version: str) -> dict[str, Any]:
+    def guard(version: str, *extra: str) -> dict[str, Any]:
         return run_playbook(
             BOOTSTRAP / "tests/version-guard.yml", inventory, home, "-e",
-            f"kube_version={version}", check=False, env_extra=env,
+            f"kube_version={version}", *extra, check=False, env_extra=env,
         )  # fmt: skip
 
     assert guard("1.36.4")["rc"] == 0
+    assert guard("1.36.4", "-e", "guard_hosts=lab1")["rc"] == 0
     changed = guard("1.37.0")
-    (failure,) = failed_tasks(changed)
-    assert failure.startswith("cp1: Refuse to change the Kubernetes version outside upgrade.yml")
-    assert "cp1 runs kubelet v1.36.4 but kube_version is 1.37.0" in failure
-    assert "Run upgrade.yml" in failure
+    joined_node, new_node = sorted(failed_tasks(changed))
+    assert joined_node.startswith(
+        "cp1: Refuse to change the Kubernetes version outside upgrade.yml"
+    )
+    assert "cp1 runs kubelet v1.36.4 but kube_version is 1.37.0" in joined_node
+    assert "Run upgrade.yml" in joined_node
+    # A node that has not joined must not get a kubelet newer than the API server either.
+    assert "lab1: Refuse" in new_node
+    assert "the control plane runs v1.36.4 but kube_version is 1.37.0" in new_node
+    # add-node.yml's play has only the new node: the control plane is asked directly.
+    (alone,) = failed_tasks(guard("1.37.0", "-e", "guard_hosts=lab1"))
+    assert alone.startswith("lab1: Refuse") and "the control plane runs v1.36.4" in alone
