@@ -238,3 +238,23 @@ def test_site_refuses_a_version_change_on_joined_nodes(tmp_path: Path) -> None:
     # add-node.yml's play has only the new node: the control plane is asked directly.
     (alone,) = failed_tasks(guard("1.37.0", "-e", "guard_hosts=lab1"))
     assert alone.startswith("lab1: Refuse") and "the control plane runs v1.36.4" in alone
+
+
+@pytest.mark.slow
+def test_upgrade_resumes_after_the_api_server_and_then_has_nothing_to_do(tmp_path: Path) -> None:
+    # A run stopped after `kubeadm upgrade apply`: the API server is new, every kubelet old.
+    kubelets = {name: "v1.36.4" for name in ("cp1", "core1", "lab1")}
+    cluster = FakeCluster(tmp_path, "v1.37.0", kubelets)
+    (cluster.state / "kubelets").write_text("".join(f"{n} {v}\n" for n, v in kubelets.items()))
+    resumed = cluster.run("1.37.0")
+    assert resumed["rc"] == 0, failed_tasks(resumed)
+    calls = [c for c in cluster.calls() if " version" not in c and " get nodes" not in c]
+    assert not [c for c in calls if c.startswith("kubeadm upgrade apply")], "applied already"
+    assert [c.split()[-1] for c in calls if "uncordon" in c] == ["cp1", "core1", "lab1"]
+    (cluster.state / "calls.log").unlink()
+    again = cluster.run("1.37.0")
+    assert again["rc"] == 0, failed_tasks(again)
+    assert plan(again) == (
+        "Upgrade plan: control plane v1.37.0 -> unchanged; nodes to upgrade one at a time: none."
+    )
+    assert [c for c in cluster.calls() if " version" not in c and " get nodes" not in c] == []
