@@ -255,3 +255,30 @@ def chroot_host(root: Path, **hostvars: Any) -> dict[str, Any]:
         "bootstrap_runtime_actions": False,
         **hostvars,
     }
+
+
+SAFETY_FAKEBIN = Path(__file__).resolve().parent / "fakebin-safety"
+
+
+def offline_host(**hostvars: Any) -> dict[str, Any]:
+    """Inventory vars of a made-up host run on this machine that never touches the live system."""
+    return {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+        "bootstrap_runtime_actions": False,
+        **hostvars,
+    }
+
+
+def fake_path_env(state: Path, *fakebins: Path) -> dict[str, str]:
+    """PATH with stand-in commands first (fakebin-safety by default) and their state folder."""
+    dirs = [str(d) for d in fakebins or (SAFETY_FAKEBIN,)]
+    return {"PATH": os.pathsep.join([*dirs, os.environ["PATH"]]), "FAKE_K8S_STATE": str(state)}
+
+
+def run_script(script: Path, state: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run a role's shell script with the stand-ins of fakebin-safety and extra environment."""
+    return subprocess.run(
+        [str(script)], env={**os.environ, **fake_path_env(state), **env},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip

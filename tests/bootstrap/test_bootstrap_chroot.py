@@ -370,6 +370,11 @@ def test_node_roles_converge_in_a_debian_chroot_and_are_idempotent(
     changed = changed_tasks(check)
     assert "cp1: Write the kubeadm config (Init, Cluster and Kubelet configuration)" in changed
     assert "lab1: Write the join config" in changed
+    # The safety net: the API server's name in every node's /etc/hosts, the control plane's timers.
+    assert "lab1: Point control_plane_endpoint at the control plane in /etc/hosts" in changed
+    assert "cp1: Write the backup service and timer" in changed
+    assert "cp1: Write the certificate check service and timer" in changed
+    assert "lab1: Write the backup service and timer" not in changed
     assert f"cp1: Write the Calico Installation (pod CIDR {pod})" in changed
     minor = group_vars["kube_version"].rsplit(".", 1)[0]
     assert f"cp1: Add the pkgs.k8s.io repository for v{minor}" in changed
@@ -382,6 +387,9 @@ def test_node_roles_converge_in_a_debian_chroot_and_are_idempotent(
     assert not (cp1 / "etc/kubernetes/kubeadm-config.yaml").exists()
     assert not (cp1 / "etc/kubernetes/kubeadm-join.yaml").exists()
     assert not (cp1 / "etc/apt/sources.list.d/kubernetes.sources").exists()
+    assert not (cp1 / "etc/kuploy").exists()
+    hosts = cp1 / "etc/hosts"
+    assert not hosts.exists() or "api.kuploy.internal" not in hosts.read_text()
 
     # add-node.yml and reset.yml in check mode on the same inventory.
     mark = time.monotonic()

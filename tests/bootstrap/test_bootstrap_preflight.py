@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
 import pytest
 from bootstrap_helpers import (
     BOOTSTRAP,
-    ROLES,
     failed_tasks,
     inventory_groups,
+    load_filter_plugin,
     run_playbook,
     write_inventory,
 )
 
-
-def _load_net() -> Any:
-    path = ROLES / "preflight/filter_plugins/kuploy_net.py"
-    spec = importlib.util.spec_from_file_location("kuploy_test_net", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-net = _load_net()
+net = load_filter_plugin("preflight", "kuploy_net")
 
 
 def lab_facts(address: str, prefix_mask: str = "255.255.255.0") -> dict[str, Any]:
@@ -165,3 +154,40 @@ def test_required_variables_must_be_set(tmp_path: Path, home: Path, name: str) -
     result = preflight(lab_inventory(tmp_path), home, "-e", f"{name}=")
     assert result["rc"] != 0
     assert f"Required variable '{name}' is not set" in "\n".join(failed_tasks(result))
+
+
+def test_control_plane_endpoint_kinds() -> None:
+    kind = net.kuploy_endpoint_kind
+    assert kind("api.kuploy.internal") == "name"
+    assert kind("kuploy-cp1") == "name"
+    assert kind("192.168.10.10") == "ip"
+    assert kind("fd00::10") == "ip"
+    for bad in (
+        "192.168.10.300",
+        "10.0.0",
+        "API.Kuploy.internal",
+        "api_kuploy",
+        "-api.x",
+        "",
+        None,
+    ):
+        assert kind(bad) == "invalid", bad
+    assert kind("a" * 63 + ".internal") == "name"
+    assert kind("a" * 64 + ".internal") == "invalid"
+
+
+@pytest.mark.slow
+def test_control_plane_endpoint_address_warns_and_a_bad_one_fails(
+    tmp_path: Path, home: Path
+) -> None:
+    inventory = lab_inventory(tmp_path)
+    warned = preflight(inventory, home, "-e", "control_plane_endpoint=192.168.10.10")
+    assert warned["rc"] == 0, failed_tasks(warned)
+    assert "WARNING: control_plane_endpoint is the address 192.168.10.10" in warned["raw"]
+    named = preflight(inventory, home)
+    assert named["rc"] == 0 and "WARNING: control_plane_endpoint" not in named["raw"]
+    bad = preflight(inventory, home, "-e", "control_plane_endpoint=api_server.lab")
+    assert bad["rc"] != 0
+    assert "control_plane_endpoint 'api_server.lab' is neither a DNS name" in "\n".join(
+        failed_tasks(bad)
+    )

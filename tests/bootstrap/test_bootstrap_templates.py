@@ -89,7 +89,9 @@ def test_kubeadm_config_has_init_cluster_and_kubelet_configuration(rendered: Pat
         {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
     ]
     assert cluster["kubernetesVersion"] == "v" + GROUP_VARS["kube_version"]
-    assert cluster["controlPlaneEndpoint"] == "10.20.0.10:6443"
+    # A DNS name (each node's /etc/hosts points it at the control plane): a restored control
+    # plane on another machine takes the name over.
+    assert cluster["controlPlaneEndpoint"] == "api.kuploy.internal:6443"
     assert cluster["networking"] == {
         "podSubnet": GROUP_VARS["pod_cidr"],
         "serviceSubnet": GROUP_VARS["service_cidr"],
@@ -104,7 +106,7 @@ def test_kubeadm_config_has_init_cluster_and_kubelet_configuration(rendered: Pat
             "NodeRestriction,DenyServiceExternalIPs,PodNodeSelector,PodTolerationRestriction"
         ),
     }
-    assert "10.20.0.10" in cluster["apiServer"]["certSANs"]
+    assert cluster["apiServer"]["certSANs"] == ["api.kuploy.internal", "10.20.0.10", "cp1"]
     assert kubelet["cgroupDriver"] == "systemd"
     assert kubelet["failSwapOn"] is True
     assert kubelet["seccompDefault"] is True  # RuntimeDefault for every container
@@ -127,7 +129,7 @@ def test_join_config_taints_lab_pcs_only(rendered: Path) -> None:
     core = docs(rendered / "core1/kubeadm-join.yaml")["JoinConfiguration"]
     assert lab["apiVersion"] == "kubeadm.k8s.io/v1beta4"
     discovery = lab["discovery"]["bootstrapToken"]
-    assert discovery["apiServerEndpoint"] == "10.20.0.10:6443"
+    assert discovery["apiServerEndpoint"] == "api.kuploy.internal:6443"
     assert discovery["token"] == "abcdef.0123456789abcdef"
     assert discovery["caCertHashes"] == ["sha256:" + "1" * 64]
     assert lab["nodeRegistration"]["name"] == "lab1"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 # Interfaces created by Kubernetes/Calico itself; their addresses are pod or service addresses.
@@ -59,6 +60,27 @@ def kuploy_cidr_overlaps(cidrs: list[str], networks: list[str]) -> list[str]:
     return found
 
 
+# A DNS name as kubeadm and TLS certificates take it: dot-separated labels of letters, digits and
+# inner hyphens, at most 63 characters each and 253 in all.
+_DNS_NAME = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"
+)
+
+
+def kuploy_endpoint_kind(value: Any) -> str:
+    """'ip' for an IPv4/IPv6 address, 'name' for a DNS name, 'invalid' for anything else."""
+    text = str(value or "")
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        pass
+    else:
+        return "ip"
+    if re.fullmatch(r"[0-9.]+", text):  # 10.0.0.300 or 10.0.0: a mistyped address, not a name
+        return "invalid"
+    return "name" if _DNS_NAME.match(text) else "invalid"
+
+
 class FilterModule:
     """Ansible entry point."""
 
@@ -68,4 +90,5 @@ class FilterModule:
             "kuploy_cidr_valid": kuploy_cidr_valid,
             "kuploy_node_networks": kuploy_node_networks,
             "kuploy_cidr_overlaps": kuploy_cidr_overlaps,
+            "kuploy_endpoint_kind": kuploy_endpoint_kind,
         }
