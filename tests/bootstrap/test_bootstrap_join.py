@@ -176,6 +176,7 @@ def test_fresh_token_once_per_run_and_join_only_once(cluster: FakeCluster) -> No
     assert not [c for c in cluster.calls() if c.startswith("kubeadm")], "no token, no join"
 
 
+@pytest.mark.slow  # a variant: the default tier keeps the main path (docs/testing.md)
 def test_reimaged_pc_with_stale_node_is_cleaned_up(cluster: FakeCluster) -> None:
     cluster.mark_joined("core1")
     cluster.nodes(
@@ -195,6 +196,7 @@ def test_reimaged_pc_with_stale_node_is_cleaned_up(cluster: FakeCluster) -> None
     assert cluster.joined("lab1")["nodeRegistration"]["name"] == "lab1"
 
 
+@pytest.mark.slow  # a variant: the default tier keeps the main path (docs/testing.md)
 def test_ready_node_with_the_same_name_is_not_replaced(cluster: FakeCluster) -> None:
     cluster.nodes([node("cp1", "True", IDS["cp1"]), node("lab1", "True", "f" * 32)])
     result = cluster.run(check=False)
@@ -206,6 +208,7 @@ def test_ready_node_with_the_same_name_is_not_replaced(cluster: FakeCluster) -> 
     assert joins == [j for j in joins if "core1-kubeadm-join" in j], "only core1 may join"
 
 
+@pytest.mark.slow  # a variant: the default tier keeps the main path (docs/testing.md)
 def test_cloned_machine_id_is_refused(cluster: FakeCluster) -> None:
     cluster.nodes([node("cp1", "True", IDS["cp1"]), node("lab7", "True", IDS["lab1"])])
     result = cluster.run(check=False)

@@ -79,6 +79,7 @@ def test_pools_are_labelled_and_lab_pcs_tainted_once(setup: tuple[Path, Path, Pa
     assert run(state, home, inventory, converged) == []
 
 
+@pytest.mark.slow  # a variant: the default tier keeps the main path (docs/testing.md)
 def test_a_pc_moved_to_core_loses_the_lab_taint(setup: tuple[Path, Path, Path]) -> None:
     state, home, inventory = setup
     calls = run(
@@ -91,6 +92,7 @@ def test_a_pc_moved_to_core_loses_the_lab_taint(setup: tuple[Path, Path, Path]) 
     ]
 
 
+@pytest.mark.slow  # a variant: the default tier keeps the main path (docs/testing.md)
 def test_lab_pcs_with_a_room_get_its_label_once(
     setup: tuple[Path, Path, Path], tmp_path: Path
 ) -> None:

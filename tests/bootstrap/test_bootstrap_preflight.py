@@ -108,12 +108,14 @@ def test_calico_default_pool_on_a_192_168_lan_fails_clearly(tmp_path: Path, home
     assert "lab-01" in failures
 
 
+@pytest.mark.slow  # a variant: the default tier keeps the main path (docs/testing.md)
 def test_service_range_overlapping_wifi_fails(tmp_path: Path, home: Path) -> None:
     result = preflight(lab_inventory(tmp_path), home, "-e", "service_cidr=172.30.0.0/16")
     assert result["rc"] != 0
     assert "172.30.0.0/16 overlaps 172.30.0.0/20" in "\n".join(failed_tasks(result))
 
 
+@pytest.mark.slow  # a variant: the default tier keeps the main path (docs/testing.md)
 def test_invalid_or_overlapping_cluster_ranges_fail(tmp_path: Path, home: Path) -> None:
     bad = preflight(lab_inventory(tmp_path), home, "-e", "pod_cidr=10.244.0.1/16")
     assert bad["rc"] != 0
@@ -129,12 +131,14 @@ def test_invalid_or_overlapping_cluster_ranges_fail(tmp_path: Path, home: Path) 
     assert same["rc"] != 0
 
 
+@pytest.mark.slow  # a variant: the default tier keeps the main path (docs/testing.md)
 def test_control_plane_on_a_lab_pc_is_refused(tmp_path: Path, home: Path) -> None:
     result = preflight(lab_inventory(tmp_path, lab_in_control_plane=True), home)
     assert result["rc"] != 0
     assert "never a lab PC" in "\n".join(failed_tasks(result))
 
 
+@pytest.mark.slow  # a variant: the default tier keeps the main path (docs/testing.md)
 def test_cloned_machine_id_is_refused(tmp_path: Path, home: Path) -> None:
     result = preflight(lab_inventory(tmp_path, lab_ids=("e" * 32, "e" * 32)), home)
     assert result["rc"] != 0
@@ -143,12 +147,14 @@ def test_cloned_machine_id_is_refused(tmp_path: Path, home: Path) -> None:
     assert "systemd-machine-id-setup" in failures
 
 
+@pytest.mark.slow  # a variant: the default tier keeps the main path (docs/testing.md)
 def test_missing_platform_repo_is_refused(tmp_path: Path, home: Path) -> None:
     result = preflight(lab_inventory(tmp_path), home, "-e", "platform_repo_url=")
     assert result["rc"] != 0
     assert "platform_repo_url" in "\n".join(failed_tasks(result))
 
 
+@pytest.mark.slow  # a variant: the default tier keeps the main path (docs/testing.md)
 @pytest.mark.parametrize("name", ["pod_cidr", "service_cidr", "kube_version"])
 def test_required_variables_must_be_set(tmp_path: Path, home: Path, name: str) -> None:
     result = preflight(lab_inventory(tmp_path), home, "-e", f"{name}=")

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from apiserver_rest import Rest, Result
 
 HARNESS_DIR = Path(__file__).resolve().parent / "apiserver"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -154,27 +155,6 @@ def kubectl_binary() -> str:
 
 
 @dataclass
-class Result:
-    """What kubectl answered: exit code, stdout, and stderr split into warnings and the rest."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def warnings(self) -> list[str]:
-        return [ln for ln in self.stderr.splitlines() if ln.startswith("Warning:")]
-
-    @property
-    def errors(self) -> list[str]:
-        return [ln for ln in self.stderr.splitlines() if ln and not ln.startswith("Warning:")]
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0
-
-
-@dataclass
 class Cluster:
     """A running control plane and a kubectl bound to it (as the admin, system:masters)."""
 
@@ -186,6 +166,14 @@ class Cluster:
     # CRD name -> digest of what was installed: modules sharing this server install the same
     # upstream CRDs; applying megabytes of them again would change nothing.
     _crds: dict[str, str] = field(default_factory=dict, repr=False)
+    _rest: Rest | None = field(default=None, repr=False)
+
+    @property
+    def rest(self) -> Rest:
+        """Creates and applies straight to the server (apiserver_rest.py says why)."""
+        if self._rest is None:
+            self._rest = Rest(self.kubeconfig)
+        return self._rest
 
     @property
     def pid(self) -> int:
@@ -222,18 +210,11 @@ class Cluster:
         as_groups: Iterable[str] = (),
     ) -> Result:
         """Server-side apply (strict field validation), as Argo CD's server-side sync does."""
-        args = ["apply", "--server-side", "--field-manager=kuploy-test", "--validate=strict"]
-        args += ["--force-conflicts", "-f", "-"]
-        if dry_run:
-            args.append("--dry-run=server")
-        return self.kubectl(*args, stdin=dump_all(objects), as_user=as_user, as_groups=as_groups)
+        return self.rest.apply(objects, dry_run=dry_run, as_user=as_user, as_groups=as_groups)
 
     def create(self, obj: Mapping[str, Any], *, dry_run: bool = False) -> Result:
         """``kubectl create`` one object (strict field validation): admission as on a first sync."""
-        args = ["create", "--validate=strict", "-f", "-", "-o", "name"]
-        if dry_run:
-            args.append("--dry-run=server")
-        return self.kubectl(*args, stdin=dump_all([obj]))
+        return self.rest.create(obj, dry_run=dry_run)
 
     def install_crds(self, crds: Sequence[Mapping[str, Any]]) -> None:
         """Apply CRDs (those not installed already, as they are) and wait until each is
@@ -269,6 +250,10 @@ class Cluster:
         return set(names) <= established
 
     def get(self, *args: str) -> Any:
+        """``kubectl get ARGS -o json``: straight from the server for the plain forms."""
+        got = self.rest.get(args)
+        if got is not None:
+            return got
         return json.loads(self.kubectl("get", *args, "-o", "json", check=True).stdout)
 
     def wait_for(self, what: str, predicate: Any, timeout: float = 60) -> None:
@@ -280,6 +265,8 @@ class Cluster:
             time.sleep(0.2)
 
     def stop(self) -> None:
+        if self._rest is not None:
+            self._rest.close()
         if self._proc.poll() is None:
             with contextlib.suppress(OSError):
                 if self._proc.stdin is not None:

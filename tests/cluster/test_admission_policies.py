@@ -141,9 +141,26 @@ def _submit(cluster: Cluster, case: dict[str, Any], obj: dict[str, Any]) -> Any:
     return cluster.create(obj, dry_run=True)
 
 
-def _remove(cluster: Cluster, policy: dict[str, Any], bindings: list[dict[str, Any]]) -> None:
+def _remove(
+    cluster: Cluster,
+    policy: dict[str, Any],
+    bindings: list[dict[str, Any]],
+    cases: list[dict[str, Any]],
+) -> None:
+    """Delete the policy and its bindings, and wait until admission has let go of it.
+
+    The admission plugin drops a deleted policy a moment after the delete; until then it would
+    judge the next policy's cases as well (a refusal that is not the next policy's own).
+    """
+    name = policy["metadata"]["name"]
     for o in [*bindings, policy]:
         cluster.kubectl("delete", o["kind"].lower(), o["metadata"]["name"], "--ignore-not-found")
+    if cases:
+        probe = cases[0]
+        cluster.wait_for(
+            f"admission to drop policy {name}",
+            lambda: name not in _submit(cluster, probe, probe["refused"]).stderr,
+        )
 
 
 def test_every_rendered_policy_has_cases_and_every_case_a_policy(
@@ -164,7 +181,7 @@ def test_every_rendered_policy_compiles_and_bites(
         try:
             problems += check_policy(cluster, policy, bindings, data["cases"], setup)
         finally:
-            _remove(cluster, policy, bindings)
+            _remove(cluster, policy, bindings, data["cases"])
     assert not problems, "\n".join(problems)
 
 
@@ -180,7 +197,7 @@ def _selftest_check(cluster: Cluster, data: dict[str, Any], settle: float = 3) -
             cluster, policy, bindings, data["cases"], data.get("setup") or [], settle
         )
     finally:
-        _remove(cluster, policy, bindings)
+        _remove(cluster, policy, bindings, data["cases"])
 
 
 def test_the_checker_passes_a_sound_policy(cluster: Cluster, selftest: dict[str, Any]) -> None:
