@@ -35,6 +35,9 @@ CRD_KINDS = {
     "L2Advertisement": ("metallb", "metallb.io_l2advertisements.yaml", "v1beta1"),
     "ClusterIssuer": ("cert-manager", "cert-manager.io_clusterissuers.yaml", "v1"),
     "Certificate": ("cert-manager", "cert-manager.io_certificates.yaml", "v1"),
+    # cluster-bootstrap's Calico objects (tests/bootstrap/test_bootstrap_templates.py)
+    "Installation": ("calico", "operator.tigera.io_installations.yaml", "v1"),
+    "APIServer": ("calico", "operator.tigera.io_apiservers.yaml", "v1"),
 }
 ARGO_KINDS = {k for k, v in CRD_KINDS.items() if v[0] == "argocd"}
 

@@ -282,3 +282,40 @@ def run_script(script: Path, state: Path, **env: str) -> subprocess.CompletedPro
         [str(script)], env={**os.environ, **fake_path_env(state), **env},
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
+
+
+def local_host(node_ip: str, **hostvars: Any) -> dict[str, Any]:
+    return {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+        "node_ip": node_ip,
+        **hostvars,
+    }
+
+
+def render(tmp_path: Path, home: Path, *extra: str) -> Path:
+    """Every template of the cluster roles rendered for a made-up cp1/core1/lab1 cluster (the
+    real group_vars and role defaults): ``<returned>/<host>/<file name>``."""
+    inventory = write_inventory(
+        tmp_path / "inventory",
+        inventory_groups(
+            {"cp1": local_host("10.20.0.10")},
+            {"core1": local_host("10.20.0.11"), "lab1": local_host("10.20.0.101")},
+            ["lab1"],
+        ),
+    )
+    out = tmp_path / "rendered"
+    platform = "platform_repo_url=https://git.example.test/konkuk/platform.git"
+    # The download URLs name the architecture, from facts the render does not gather.
+    arch = "containerd_arch=amd64 cni_plugins_arch=amd64"
+    run_playbook(
+        BOOTSTRAP / "tests/render.yml", inventory, home, "-e", f"render_dir={out}", "-e", platform,
+        "-e", arch, *extra,
+    )  # fmt: skip
+    # One JSON file per host ({file name: text}): each file where the tests read it.
+    for bundle in out.glob("*.json"):
+        host = out / bundle.stem
+        host.mkdir()
+        for name, text in json.loads(bundle.read_text()).items():
+            (host / name).write_text(text)
+    return out

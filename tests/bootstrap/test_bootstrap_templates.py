@@ -16,48 +16,13 @@ from bootstrap_helpers import (
     REPO_ROOT,
     ROLES,
     group_vars,
-    inventory_groups,
     load_filter_plugin,
-    run_playbook,
-    write_inventory,
+    render,
 )
+from helpers import DATA_DIR
+from test_manifests_valid import CRD_KINDS, argo_validator
 
 GROUP_VARS = group_vars()
-
-
-def local_host(node_ip: str, **hostvars: Any) -> dict[str, Any]:
-    return {
-        "ansible_connection": "local",
-        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-        "node_ip": node_ip,
-        **hostvars,
-    }
-
-
-def render(tmp_path: Path, home: Path, *extra: str) -> Path:
-    inventory = write_inventory(
-        tmp_path / "inventory",
-        inventory_groups(
-            {"cp1": local_host("10.20.0.10")},
-            {"core1": local_host("10.20.0.11"), "lab1": local_host("10.20.0.101")},
-            ["lab1"],
-        ),
-    )
-    out = tmp_path / "rendered"
-    platform = "platform_repo_url=https://git.example.test/konkuk/platform.git"
-    # The download URLs name the architecture, from facts the render does not gather.
-    arch = "containerd_arch=amd64 cni_plugins_arch=amd64"
-    run_playbook(
-        BOOTSTRAP / "tests/render.yml", inventory, home, "-e", f"render_dir={out}", "-e", platform,
-        "-e", arch, *extra,
-    )  # fmt: skip
-    # One JSON file per host ({file name: text}): each file where the tests read it.
-    for bundle in out.glob("*.json"):
-        host = out / bundle.stem
-        host.mkdir()
-        for name, text in json.loads(bundle.read_text()).items():
-            (host / name).write_text(text)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -186,6 +151,32 @@ def test_argocd_values_and_root_application(rendered: Path) -> None:
     }
     assert app["spec"]["destination"]["server"] == "https://kubernetes.default.svc"
     assert app["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+
+
+def bootstrap_custom_resources(rendered: Path) -> list[dict[str, Any]]:
+    """The custom resources the addons role applies: Calico's Installation and APIServer, the
+    root Application."""
+    return [
+        doc
+        for name in ("calico-installation.yaml", "root-application.yaml")
+        for doc in yaml.load_all((rendered / "cp1" / name).read_text(), Loader=yaml.CSafeLoader)
+        if doc
+    ]
+
+
+def test_custom_resources_match_their_vendored_crds(rendered: Path) -> None:
+    # The CRD schemas of tests/data (Calico's operator CRDs of calico_version, Argo CD's), made
+    # strict: a field the operator does not know is an error, as the API server would prune it.
+    objects = bootstrap_custom_resources(rendered)
+    assert sorted(o["kind"] for o in objects) == ["APIServer", "Application", "Installation"]
+    for obj in objects:
+        assert obj["apiVersion"].endswith("/" + CRD_KINDS[obj["kind"]][2])
+        errors = sorted(argo_validator(DATA_DIR, obj["kind"]).iter_errors(obj), key=str)
+        assert not errors, f"{obj['kind']}: {errors[0].message} at {list(errors[0].path)}"
+    # ... and the check bites: a misspelt field of the Installation is refused.
+    (installation,) = [o for o in objects if o["kind"] == "Installation"]
+    broken = {**installation, "spec": {**installation["spec"], "calicoNetwrok": {}}}
+    assert list(argo_validator(DATA_DIR, "Installation").iter_errors(broken))
 
 
 def test_kubernetes_apt_repository_is_per_minor_and_pinned(rendered: Path) -> None:
