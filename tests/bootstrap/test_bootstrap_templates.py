@@ -151,14 +151,28 @@ def test_argocd_values_and_root_application(rendered: Path) -> None:
     }
     assert app["spec"]["destination"]["server"] == "https://kubernetes.default.svc"
     assert app["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+    assert app["spec"]["syncPolicy"]["retry"]["limit"] > 0  # CRs wait for their add-ons' CRDs
+    # Sync impersonation is on, so the root's project names the ServiceAccount it syncs as (in
+    # Argo CD's `default` project the sync would fail: no ServiceAccount to impersonate). It is
+    # the platform project kuploy-gitops renders, which the root's first sync takes over.
+    project = yaml.safe_load((rendered / "cp1/root-project.yaml").read_text())
+    assert app["spec"]["project"] == project["metadata"]["name"] == "kuploy-platform"
+    assert project["spec"]["sourceRepos"] == [app["spec"]["source"]["repoURL"]]
+    assert project["spec"]["destinationServiceAccounts"] == [
+        {
+            "server": "https://kubernetes.default.svc",
+            "namespace": "*",
+            "defaultServiceAccount": "argocd:argocd-application-controller",
+        }
+    ]
 
 
 def bootstrap_custom_resources(rendered: Path) -> list[dict[str, Any]]:
     """The custom resources the addons role applies: Calico's Installation and APIServer, the
-    root Application."""
+    root Application and its project."""
     return [
         doc
-        for name in ("calico-installation.yaml", "root-application.yaml")
+        for name in ("calico-installation.yaml", "root-project.yaml", "root-application.yaml")
         for doc in yaml.load_all((rendered / "cp1" / name).read_text(), Loader=yaml.CSafeLoader)
         if doc
     ]
@@ -168,7 +182,12 @@ def test_custom_resources_match_their_vendored_crds(rendered: Path) -> None:
     # The CRD schemas of tests/data (Calico's operator CRDs of calico_version, Argo CD's), made
     # strict: a field the operator does not know is an error, as the API server would prune it.
     objects = bootstrap_custom_resources(rendered)
-    assert sorted(o["kind"] for o in objects) == ["APIServer", "Application", "Installation"]
+    assert sorted(o["kind"] for o in objects) == [
+        "APIServer",
+        "AppProject",
+        "Application",
+        "Installation",
+    ]
     for obj in objects:
         assert obj["apiVersion"].endswith("/" + CRD_KINDS[obj["kind"]][2])
         errors = sorted(argo_validator(DATA_DIR, obj["kind"]).iter_errors(obj), key=str)
@@ -326,6 +345,10 @@ def test_firewall_ports_follow_the_node_role(rendered: Path) -> None:
     assert "allow 10250/tcp" in lab and "allow 30000:32767/tcp" in lab
     assert "allow 6443/tcp" not in lab and "allow 2379:2380/tcp" not in lab
     assert f"allow from {GROUP_VARS['pod_cidr']}" in lab
+    core = json.loads((rendered / "core1/ufw-rules.json").read_text())
+    metallb = ["allow 7946/tcp", "allow 7946/udp"]  # speakers on pool core only
+    assert set(metallb) <= set(core)
+    assert not set(metallb) & set(lab) and not set(metallb) & set(cp)
 
 
 def test_logind_dropin_outlasts_the_kubelet_grace_period_and_unattended_upgrades(

@@ -1,11 +1,11 @@
 """What cluster-bootstrap applies with kubectl is admitted by the real API server.
 
-The addons role applies Calico's Installation and APIServer (for the tigera operator) and the
-root Application. Here they are rendered by Ansible from the real templates, group_vars and role
-defaults, the CRDs they need are installed (Calico's operator CRDs of ``calico_version`` from
-tests/data/calico, Argo CD's from tests/data/argocd), and each object is applied server-side
-with strict field validation (a field the CRD does not know is an error, not pruned), first as
-a dry run, then for real: no error, no warning.
+The addons role applies Calico's Installation and APIServer (for the tigera operator), the root
+Application and its AppProject. Here they are rendered by Ansible from the real templates,
+group_vars and role defaults; the CRDs they need are installed (Calico's operator CRDs of
+``calico_version`` from tests/data/calico, Argo CD's from tests/data/argocd); and each object is
+applied server-side with strict field validation (a field the CRD does not know is an error, not
+pruned), first as a dry run, then for real: no error, no warning.
 
 Slow tier: the render is an ``ansible-playbook`` run (the template tests of tests/bootstrap/
 check the same objects against the same CRD schemas in the default tier).
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bootstrap"))
 from bootstrap_helpers import render  # noqa: E402  (tests/bootstrap is not a package)
 
 CALICO_CRDS = ("operator.tigera.io_installations.yaml", "operator.tigera.io_apiservers.yaml")
-ARGOCD_CRDS = ("application-crd.yaml",)
+ARGOCD_CRDS = ("application-crd.yaml", "appproject-crd.yaml")
 
 
 @pytest.mark.slow
@@ -37,11 +37,12 @@ def test_calico_and_root_application_are_admitted(
     rendered = render(base, base / "home") / "cp1"
     objects = [
         doc
-        for name in ("calico-installation.yaml", "root-application.yaml")
+        for name in ("calico-installation.yaml", "root-project.yaml", "root-application.yaml")
         for doc in yaml.load_all((rendered / name).read_text(), Loader=yaml.CSafeLoader)
         if doc
     ]
-    assert sorted(o["kind"] for o in objects) == ["APIServer", "Application", "Installation"]
+    kinds = sorted(o["kind"] for o in objects)
+    assert kinds == ["APIServer", "AppProject", "Application", "Installation"]
 
     crds = [
         crd
