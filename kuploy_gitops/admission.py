@@ -58,7 +58,8 @@ def host_affixes(cfg: PlatformConfig) -> tuple[str, str]:
     return _concat(prefix, student), _concat(suffix, student)
 
 
-def _policy(name: str, resources: list[str], group: str, operations: list[str], spec: Obj) -> Obj:
+def policy(name: str, resources: list[str], group: str, operations: list[str], spec: Obj) -> Obj:
+    """A ValidatingAdmissionPolicy of the platform (failing closed) on ``resources``."""
     return {
         "apiVersion": API_VERSION,
         "kind": "ValidatingAdmissionPolicy",
@@ -80,7 +81,8 @@ def _policy(name: str, resources: list[str], group: str, operations: list[str], 
     }
 
 
-def _binding(name: str, *, tenants_only: bool = True) -> Obj:
+def binding(name: str, *, tenants_only: bool = True) -> Obj:
+    """The Deny binding of policy ``name``: in the tenants' namespaces, or everywhere."""
     spec: Obj = {"policyName": name, "validationActions": ["Deny"]}
     if tenants_only:
         spec["matchResources"] = {
@@ -105,30 +107,31 @@ def _meta(name: str) -> Obj:
     }
 
 
-def _rule(expression: str, message: str, reason: str = "Forbidden") -> Obj:
+def rule(expression: str, message: str, reason: str = "Forbidden") -> Obj:
+    """One validation of a policy."""
     return {"expression": expression, "message": message, "reason": reason}
 
 
 def services_policy() -> Obj:
     """Services only of type ClusterIP, with a selector, without externalIPs."""
-    return _policy(
+    return policy(
         "kuploy-tenant-services",
         ["services"],
         "",
         ["CREATE", "UPDATE"],
         {
             "validations": [
-                _rule(
+                rule(
                     "!has(object.spec.type) || object.spec.type == 'ClusterIP'",
                     "tenant Services must be of type ClusterIP: publish an app through its "
                     "Ingress (NodePort, LoadBalancer and ExternalName are the platform's)",
                 ),
-                _rule(
+                rule(
                     "!has(object.spec.externalIPs) || size(object.spec.externalIPs) == 0",
                     "tenant Services may not set externalIPs (they would capture traffic "
                     "to those addresses cluster-wide, CVE-2020-8554)",
                 ),
-                _rule(
+                rule(
                     "has(object.spec.selector) && size(object.spec.selector) > 0",
                     "tenant Services need a selector (a Service without one can be pointed at any "
                     "address through hand-made Endpoints, CVE-2021-25740)",
@@ -152,7 +155,7 @@ def ingresses_policy(cfg: PlatformConfig) -> Obj:
         )
 
     example = cfg.host("<student>", "<app>")
-    return _policy(
+    return policy(
         "kuploy-tenant-ingresses",
         ["ingresses"],
         "networking.k8s.io",
@@ -163,27 +166,27 @@ def ingresses_policy(cfg: PlatformConfig) -> Obj:
                 {"name": "suffix", "expression": suffix},
             ],
             "validations": [
-                _rule(
+                rule(
                     "!has(object.spec.defaultBackend)",
                     "tenant Ingresses may not set a default backend (it catches every host)",
                 ),
-                _rule(
+                rule(
                     "!has(object.spec.rules) || object.spec.rules.all(r, has(r.host) && "
                     f"{own('r.host')})",
                     f"every rule of a tenant Ingress needs one of the tenant's hosts ({example}); "
                     "a rule without a host catches every host",
                 ),
-                _rule(
+                rule(
                     "!has(object.spec.tls) || object.spec.tls.all(t, !has(t.hosts) || "
                     f"t.hosts.all(h, {own('h')}))",
                     f"every TLS host of a tenant Ingress must be one of the tenant's ({example})",
                 ),
-                _rule(
+                rule(
                     "!has(object.spec.ingressClassName) || "
                     f"object.spec.ingressClassName == {klass}",
                     f"tenant Ingresses use the platform's ingress class {cfg.ingress_class!r}",
                 ),
-                _rule(
+                rule(
                     "!has(object.metadata.annotations) || "
                     "!('kubernetes.io/ingress.class' in object.metadata.annotations) || "
                     f"object.metadata.annotations['kubernetes.io/ingress.class'] == {klass}",
@@ -199,7 +202,7 @@ def pods_policy() -> Obj:
     allowed = (
         "[" + ", ".join(cel_string(k) for k in (*DEFAULT_TOLERATION_KEYS, layout.POOL_LABEL)) + "]"
     )
-    return _policy(
+    return policy(
         "kuploy-tenant-pods",
         ["pods"],
         "",
@@ -208,25 +211,25 @@ def pods_policy() -> Obj:
         ["CREATE"],
         {
             "validations": [
-                _rule(
+                rule(
                     "!has(object.spec.nodeName) || object.spec.nodeName == ''",
                     "tenant pods may not set nodeName (it bypasses the scheduler and the node "
                     "pools); the scheduler places them",
                 ),
-                _rule(
+                rule(
                     "!has(object.spec.priorityClassName) || object.spec.priorityClassName in "
                     f"['', {cel_string(layout.TENANT_PRIORITY_CLASS)}]",
                     "tenant pods may only use the priority class "
                     f"{layout.TENANT_PRIORITY_CLASS!r} (system classes would evict other "
                     "students' pods)",
                 ),
-                _rule(
+                rule(
                     "!has(object.spec.serviceAccountName) || "
                     f"object.spec.serviceAccountName != {cel_string(layout.DEPLOYER_SA)}",
                     f"tenant pods may not run as {layout.DEPLOYER_SA!r} (the ServiceAccount "
                     "Argo CD syncs the tenant's apps as)",
                 ),
-                _rule(
+                rule(
                     "!has(object.spec.tolerations) || object.spec.tolerations.all(t, "
                     f"has(t.key) && t.key in {allowed})",
                     "tenant pods may only tolerate the lab pool taint "
@@ -265,7 +268,7 @@ def images_policy(cfg: PlatformConfig) -> Obj:
         " + (has(object.spec.ephemeralContainers) ? "
         "object.spec.ephemeralContainers.map(c, c.image) : [])"
     )
-    return _policy(
+    return policy(
         "kuploy-tenant-images",
         ["pods", "pods/ephemeralcontainers"],
         "",
@@ -277,7 +280,7 @@ def images_policy(cfg: PlatformConfig) -> Obj:
                 {"name": "full", "expression": f"variables.images.map(i, {normalised_image('i')})"},
             ],
             "validations": [
-                _rule(
+                rule(
                     f"variables.full.all(i, {prefixes}.exists(p, i.startsWith(p)))",
                     "tenant images must come from the platform's registries: "
                     + ", ".join(cfg.registries),
@@ -299,19 +302,19 @@ def namespaces_policy() -> Obj:
     def has_owner(o: str) -> str:
         return f"(has({o}.metadata.labels) && {owner} in {o}.metadata.labels)"
 
-    return _policy(
+    return policy(
         "kuploy-namespace-adoption",
         ["namespaces"],
         "",
         ["UPDATE"],
         {
             "validations": [
-                _rule(
+                rule(
                     f"{has_owner('oldObject')} || !{has_owner('object')}",
                     f"namespace exists without the {layout.LABEL_OWNER} label: kuploy never adopts "
                     "a namespace it did not create (choose another tenant name)",
                 ),
-                _rule(
+                rule(
                     f"!{has_owner('oldObject')} || ({has_owner('object')} && "
                     f"object.metadata.labels[{owner}] == oldObject.metadata.labels[{owner}])",
                     f"the {layout.LABEL_OWNER} label of a tenant namespace never changes",
@@ -329,7 +332,7 @@ def admission_policies(cfg: PlatformConfig) -> list[Obj]:
     """
     out: list[Obj] = []
     for policy in (services_policy(), ingresses_policy(cfg), pods_policy(), images_policy(cfg)):
-        out += [policy, _binding(policy["metadata"]["name"])]
+        out += [policy, binding(policy["metadata"]["name"])]
     policy = namespaces_policy()
-    out += [policy, _binding(policy["metadata"]["name"], tenants_only=False)]
+    out += [policy, binding(policy["metadata"]["name"], tenants_only=False)]
     return out

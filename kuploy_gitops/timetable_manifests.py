@@ -17,11 +17,15 @@ uncordon (when the class ends)
     2. remove the label.
 
 The ServiceAccount's ClusterRole holds what exactly these commands need (see :data:`RULES`).
+RBAC cannot narrow ``patch nodes`` to the fields cordon and label touch, so a
+ValidatingAdmissionPolicy does (:func:`node_policy`): as that ServiceAccount, a change to a
+node's labels other than ``kuploy.io/timetable-cordoned``, to its annotations or to its taints
+is refused. Cordon (``spec.unschedulable``) and the mark are all it can change.
 """
 
 from __future__ import annotations
 
-from kuploy_gitops import layout
+from kuploy_gitops import admission, layout
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.manifests import Obj
 from kuploy_gitops.timetable import CORDON, Firing, cron_jobs
@@ -97,8 +101,59 @@ def timetable_objects(cfg: PlatformConfig) -> list[Obj]:
             "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": name}],
         },
     ]
+    objects += node_policy()
     objects += [cron_job(cfg, firing) for firing in cron_jobs(cfg.timetable)]
     return objects
+
+
+def node_policy() -> list[Obj]:
+    """The policy (and its binding) that holds the ServiceAccount to cordon and the mark."""
+    name = f"{layout.TIMETABLE_NAME}-nodes"
+    account = f"system:serviceaccount:{layout.TIMETABLE_NAME}:{layout.TIMETABLE_NAME}"
+
+    def kept(field: str, empty: str) -> str:
+        # absent and empty are the same (a patch may drop an empty map)
+        return (
+            f"(has(object.{field}) ? object.{field} : {empty}) == "
+            f"(has(oldObject.{field}) ? oldObject.{field} : {empty})"
+        )
+
+    others = f"variables.labels.filter(k, k != '{layout.TIMETABLE_CORDONED_LABEL}')"
+    old_others = f"variables.old.filter(k, k != '{layout.TIMETABLE_CORDONED_LABEL}')"
+    spec: Obj = {
+        "matchConditions": [
+            {"name": "timetable-account", "expression": f"request.userInfo.username == '{account}'"}
+        ],
+        "variables": [
+            {
+                "name": "labels",
+                "expression": "has(object.metadata.labels) ? object.metadata.labels : {}",
+            },
+            {
+                "name": "old",
+                "expression": "has(oldObject.metadata.labels) ? oldObject.metadata.labels : {}",
+            },
+        ],
+        "validations": [
+            admission.rule(
+                f"{others}.size() == {old_others}.size() && {others}.all(k, "
+                "k in variables.old && variables.old[k] == variables.labels[k])",
+                "the class timetable may change no label of a node but "
+                f"{layout.TIMETABLE_CORDONED_LABEL}",
+            ),
+            admission.rule(
+                kept("spec.taints", "[]"), "the class timetable may not change a node's taints"
+            ),
+            admission.rule(
+                kept("metadata.annotations", "{}"),
+                "the class timetable may not change a node's annotations",
+            ),
+        ],
+    }
+    return [
+        admission.policy(name, ["nodes"], "", ["UPDATE"], spec),
+        admission.binding(name, tenants_only=False),
+    ]
 
 
 def steps(cfg: PlatformConfig, firing: Firing) -> list[tuple[str, list[str]]]:

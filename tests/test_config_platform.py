@@ -6,6 +6,8 @@ import re
 from typing import Any
 
 import pytest
+from helpers import DATA_DIR
+from test_manifests_valid import CRD_KINDS, argo_validator
 
 from kuploy_gitops import baremetal_manifests, config
 from kuploy_gitops.errors import ConfigError
@@ -138,3 +140,29 @@ def test_app_part_of_hosts(pattern: str, app: str, ok: bool) -> None:
         data(ingress={**data()["ingress"], "host_pattern": pattern}, tls={"issuer": "none"})
     )
     assert (re.fullmatch(cfg.app_label, app) is not None) is ok
+
+
+@pytest.mark.parametrize(
+    "tls",
+    [
+        {"issuer": "ca"},
+        {"issuer": "ca", "ca_secret": "campus-ca"},
+        _tls(dns01_provider="cloudflare"),
+        _tls(
+            dns01_provider="rfc2136",
+            dns01_nameserver="10.0.0.53:53",
+            dns01_tsig_key="kuploy-acme",
+        ),
+    ],
+    ids=["ca", "ca-secret", "dns01-cloudflare", "dns01-rfc2136"],
+)
+def test_every_issuer_matches_cert_managers_crds(tls: dict[str, str]) -> None:
+    # The vendored CRDs of the pinned cert-manager (tests/data/cert-manager), made strict.
+    objects = baremetal_manifests.certificates(config.parse_config(data(tls=tls)))
+    assert {o["kind"] for o in objects} == {"ClusterIssuer", "Certificate"}
+    for obj in objects:
+        assert obj["apiVersion"] == "cert-manager.io/" + CRD_KINDS[obj["kind"]][2]
+        errors = sorted(argo_validator(DATA_DIR, obj["kind"]).iter_errors(obj), key=str)
+        assert not errors, (
+            f"{obj['metadata']['name']}: {errors[0].message} at {list(errors[0].path)}"
+        )

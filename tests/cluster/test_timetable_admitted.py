@@ -104,6 +104,38 @@ def test_can_i(
     assert r.stdout.strip() == ("yes" if allowed else "no"), (verb, resource, r.stderr)
 
 
+def test_the_service_account_may_change_only_cordon_and_its_mark(
+    cluster: Cluster, applied: list[dict[str, Any]]
+) -> None:
+    # RBAC grants patch on nodes; the rendered policy narrows it to what cordon and the mark
+    # touch. A lab PC's pool label, its taint or an annotation stay out of reach.
+    assert cluster.apply([_node("tt-policy", ROOM)]).ok
+    node = ["nodes", "tt-policy"]
+    refused = [
+        ("label", *node, f"{layout.POOL_LABEL}=core", "--overwrite"),
+        ("label", *node, f"{layout.ROOM_LABEL}-"),
+        ("taint", *node, "kuploy.io/pool=lab:NoSchedule"),
+        ("annotate", *node, "note=x"),
+    ]
+    cluster.wait_for(  # a new policy takes effect a moment after it is created
+        "the node policy to take effect", lambda: not as_sa(cluster, *refused[0]).ok
+    )
+    for args in refused:
+        r = as_sa(cluster, *args)
+        assert not r.ok and "class timetable may" in r.stderr, (args, r.stderr)
+    for args in (
+        ("label", *node, f"{layout.TIMETABLE_CORDONED_LABEL}=true"),
+        ("cordon", "tt-policy"),
+        ("uncordon", "tt-policy"),
+        ("label", *node, f"{layout.TIMETABLE_CORDONED_LABEL}-"),
+    ):
+        r = as_sa(cluster, *args)
+        assert r.ok, (args, r.stderr)
+    # The admin is not held by it.
+    assert cluster.kubectl("label", *node, f"{layout.POOL_LABEL}=core", "--overwrite").ok
+    cluster.kubectl("delete", *node, check=True)
+
+
 def _node(name: str, room: str, *, cordoned: bool = False, agent: bool = False) -> dict[str, Any]:
     labels = {layout.POOL_LABEL: "lab", layout.ROOM_LABEL: room} | (
         {"tt-agent": "yes"} if agent else {}
