@@ -319,3 +319,14 @@ def render(tmp_path: Path, home: Path, *extra: str) -> Path:
         for name, text in json.loads(bundle.read_text()).items():
             (host / name).write_text(text)
     return out
+
+
+def bootstrap_custom_resources(rendered: Path) -> list[dict[str, Any]]:
+    """The custom resources the addons role applies: Calico's Installation and APIServer, the
+    root Application and its project."""
+    return [
+        doc
+        for name in ("calico-installation.yaml", "root-project.yaml", "root-application.yaml")
+        for doc in yaml.load_all((rendered / "cp1" / name).read_text(), Loader=yaml.CSafeLoader)
+        if doc
+    ]

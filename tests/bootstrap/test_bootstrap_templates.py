@@ -15,6 +15,7 @@ from bootstrap_helpers import (
     BOOTSTRAP,
     REPO_ROOT,
     ROLES,
+    bootstrap_custom_resources,
     group_vars,
     load_filter_plugin,
     render,
@@ -164,17 +165,6 @@ def test_argocd_values_and_root_application(rendered: Path) -> None:
             "namespace": "*",
             "defaultServiceAccount": "argocd:argocd-application-controller",
         }
-    ]
-
-
-def bootstrap_custom_resources(rendered: Path) -> list[dict[str, Any]]:
-    """The custom resources the addons role applies: Calico's Installation and APIServer, the
-    root Application and its project."""
-    return [
-        doc
-        for name in ("calico-installation.yaml", "root-project.yaml", "root-application.yaml")
-        for doc in yaml.load_all((rendered / "cp1" / name).read_text(), Loader=yaml.CSafeLoader)
-        if doc
     ]
 
 

@@ -102,16 +102,21 @@ class Rest:
         return None
 
     def _discover(self, api_version: str) -> dict[str, Resource]:
+        return {entry["kind"]: resource for entry, resource in self._listing(api_version)}
+
+    def _listing(self, api_version: str) -> list[tuple[dict[str, Any], Resource]]:
+        """The server's resources of one group version (its discovery document), each with
+        where it lives; subresources left out; [] when the server does not serve it."""
         prefix = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
         reply = self.client.get(prefix)
         if reply.status_code == 404:
-            return {}
+            return []
         reply.raise_for_status()
-        return {
-            r["kind"]: Resource(prefix, r["name"], bool(r["namespaced"]))
+        return [
+            (r, Resource(prefix, r["name"], bool(r["namespaced"])))
             for r in reply.json()["resources"]
             if "/" not in r["name"]  # subresources
-        }
+        ]
 
     def named(self, name: str) -> tuple[str, Resource] | None:
         """``(apiVersion, resource)`` of a name as kubectl takes it (plural, singular, short name
@@ -124,15 +129,10 @@ class Rest:
                 for g in self.client.get("/apis").raise_for_status().json()["groups"]
             ]
             for version in versions:
-                prefix = "/api/v1" if version == "v1" else f"/apis/{version}"
-                for r in self.client.get(prefix).raise_for_status().json()["resources"]:
-                    if "/" in r["name"]:
-                        continue
-                    found = (version, Resource(prefix, r["name"], bool(r["namespaced"])))
-                    for alias in [r["name"], r.get("singularName") or "", r["kind"].lower()]:
-                        self._names.setdefault(alias, found)
-                    for alias in r.get("shortNames") or []:
-                        self._names.setdefault(alias, found)
+                for r, resource in self._listing(version):
+                    aliases = [r["name"], r.get("singularName") or "", r["kind"].lower()]
+                    for alias in aliases + list(r.get("shortNames") or []):
+                        self._names.setdefault(alias, (version, resource))
         return self._names.get(name.lower())
 
     def get(self, args: Sequence[str]) -> Any:

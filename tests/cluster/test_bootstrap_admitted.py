@@ -17,12 +17,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from apiserver_harness import Cluster, load_all
 from helpers import DATA_DIR
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bootstrap"))
-from bootstrap_helpers import render  # noqa: E402  (tests/bootstrap is not a package)
+from bootstrap_helpers import bootstrap_custom_resources, render  # noqa: E402  (tests/bootstrap is not a package)
 
 CALICO_CRDS = ("operator.tigera.io_installations.yaml", "operator.tigera.io_apiservers.yaml")
 ARGOCD_CRDS = ("application-crd.yaml", "appproject-crd.yaml")
@@ -34,13 +33,8 @@ def test_calico_and_root_application_are_admitted(
 ) -> None:
     base = tmp_path_factory.mktemp("bootstrap-render")
     (base / "home" / "tmp").mkdir(parents=True)
-    rendered = render(base, base / "home") / "cp1"
-    objects = [
-        doc
-        for name in ("calico-installation.yaml", "root-project.yaml", "root-application.yaml")
-        for doc in yaml.load_all((rendered / name).read_text(), Loader=yaml.CSafeLoader)
-        if doc
-    ]
+    rendered = render(base, base / "home")
+    objects = bootstrap_custom_resources(rendered)
     kinds = sorted(o["kind"] for o in objects)
     assert kinds == ["APIServer", "AppProject", "Application", "Installation"]
 
