@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,6 +21,18 @@ from kuploy_gitops.cli.output import (
     progress,
     push_option,
 )
+from kuploy_gitops.cli.term import (
+    confirm,
+    make_selection,
+    parse_today,
+    print_outcome,
+    selection_options,
+    today_option,
+)
+from kuploy_gitops.errors import KuployError, UsageError
+
+if TYPE_CHECKING:
+    from kuploy_gitops.tenant_spec import TenantSpec
 
 
 @click.command(
@@ -113,15 +127,29 @@ def onboard(
 
 
 @click.command(
-    help="Remove a student's Applications, project, guards, namespace and spec in one commit."
+    help="Remove tenants' Applications, project, guards, namespace and spec in one commit: one "
+    "student, several, or a selection (--term, --course, --expired), which is listed and "
+    "confirmed on a terminal first (--yes in scripts)."
     + examples(
         "kuploy-gitops offboard kim-minji",
-        "kuploy-gitops offboard kim-minji --archive",
+        "kuploy-gitops offboard kim-minji --archive --github",
         "kuploy-gitops offboard kim-minji --push --verify",
+        "kuploy-gitops offboard --term 2026-spring --archive",
+        "kuploy-gitops offboard --expired --archive --yes --push",
     )
 )
-@click.argument("student")
-@click.option("--archive", is_flag=True, help="Keep the spec under tenants/archive/.")
+@selection_options
+@click.option("--expired", is_flag=True, help="Every tenant past its expiry date.")
+@click.option("--archive", is_flag=True, help="Keep the spec(s) under tenants/archive/.")
+@click.option(
+    "--yes", "-y", "yes", is_flag=True, help="Do not ask (scripts); needed off a terminal."
+)
+@click.option(
+    "--github",
+    "github",
+    is_flag=True,
+    help="Then `github teardown` each student's repos (archived, not deleted).",
+)
 @dry_run_option
 @push_option
 @click.option(
@@ -137,30 +165,87 @@ def onboard(
     show_default=True,
     help="Seconds --verify waits before naming what is left.",
 )
+@today_option
 @pass_ctx
 def offboard(
     ctx: Ctx,
-    student: str,
+    students: tuple[str, ...],
+    term: str,
+    course: str,
+    expired: bool,
     archive: bool,
+    yes: bool,
+    github: bool,
     dry_run: bool,
     push: bool,
     verify: bool,
     verify_timeout: float,
+    today: str,
 ) -> None:
-    """Offboard a student."""
-    from kuploy_gitops.ops import tenants
+    """Offboard students."""
+    from kuploy_gitops.ops import term as ops
 
-    result = tenants.offboard(ctx.repo, student, archive=archive, dry_run=dry_run, push=push)
-    print_result(ctx, result, dry_run=dry_run)
-    if verify and not dry_run:
+    sel = make_selection(students, term, course, expired)
+    if verify and sel.is_bulk():
+        raise UsageError("--verify waits for one student", hint="offboard one STUDENT with it")
+    specs = ops.select(ctx.repo, sel, today=parse_today(today))
+    if sel.is_bulk() and not dry_run and not confirm(ctx, "offboard", specs, yes=yes):
+        ctx.err.print("cancelled: nothing changed.")
+        return
+    outcome = ops.offboard_many(
+        ctx.repo,
+        [s.student for s in specs],
+        archive=archive,
+        scope=sel.describe(),
+        dry_run=dry_run,
+        push=push,
+    )
+    print_outcome(ctx, outcome, "offboarded", dry_run=dry_run)
+    if dry_run:
+        return
+    if github:
+        teardown_repos(ctx, outcome.specs)
+    if verify:
         from kuploy_gitops.cli.argocd import verify_offboarding
 
-        verify_offboarding(ctx, student, timeout=verify_timeout)
+        verify_offboarding(ctx, outcome.students[0], timeout=verify_timeout)
+
+
+def teardown_repos(ctx: Ctx, specs: Sequence[TenantSpec]) -> None:
+    """`github teardown` for each offboarded student with student-repo apps.
+
+    Every student is tried; a failure is reported at the end (the offboarding is committed).
+    """
+    from kuploy_gitops.cli.github import print_steps
+    from kuploy_gitops.github import teardown
+
+    failed: list[str] = []
+    last: KuployError | None = None
+    for spec in specs:
+        apps = tuple(a.name for a in spec.apps if a.mode == "repo")
+        if not apps:
+            ctx.console.print(f"github teardown {spec.student}: no student-repo app")
+            continue
+        opts = teardown.TeardownOptions(student=spec.student, apps=apps, github=spec.github)
+        try:
+            print_steps(ctx, teardown.teardown(ctx.repo, opts))
+        except KuployError as exc:
+            ctx.err.print(f"github teardown {spec.student} failed: {escape(str(exc))}")
+            failed.append(spec.student)
+            last = exc
+    if last is not None:
+        last.message = (
+            f"github teardown failed for {', '.join(failed)} (offboarded all the same): "
+            + last.message
+        )
+        last.hint = "re-run `kuploy-gitops github teardown STUDENT --app APP --github LOGIN`"
+        raise last
 
 
 @click.command(
     "list",
-    help="List tenants with tier, apps and expiry."
+    help="List tenants with tier, apps, expiry and status (active, suspended, or expired: "
+    "past its expiry, not yet suspended by `expire`)."
     + examples("kuploy-gitops list", "kuploy-gitops list -o json"),
 )
 @output_option("table", "json", "yaml")
@@ -175,7 +260,7 @@ def list_cmd(ctx: Ctx, output: str) -> None:
         return
     print_table(
         ctx,
-        ["student", "github", "tier", "course", "term", "expires", "apps"],
+        ["student", "github", "tier", "course", "term", "expires", "status", "apps"],
         [
             [
                 r["student"],
@@ -184,6 +269,7 @@ def list_cmd(ctx: Ctx, output: str) -> None:
                 r["course"],
                 r["term"],
                 r["expires"],
+                r["status"],
                 ", ".join(r["apps"]),
             ]
             for r in rows

@@ -1,0 +1,280 @@
+"""Term commands: `suspend`, `resume`, `extend`, `restore`, `expire`; the bulk offboard prompt."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from kuploy_gitops.cli.output import (
+    Ctx,
+    dry_run_option,
+    escape,
+    examples,
+    output_option,
+    pass_ctx,
+    print_data,
+    print_result,
+    print_table,
+    push_option,
+)
+from kuploy_gitops.errors import InvalidInputError, UsageError
+
+if TYPE_CHECKING:
+    from kuploy_gitops.ops.term import Selection, TermOutcome
+    from kuploy_gitops.tenant_spec import TenantSpec
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Names shown in a confirmation before "and N more": the admin reads them, a script does not.
+SHOWN_NAMES = 40
+
+
+def selection_options(f: F) -> F:
+    """STUDENT... and the filters ``--term`` and ``--course`` (all must hold)."""
+    f = click.option("--course", default="", help="Every tenant of this course.")(f)
+    f = click.option("--term", default="", help="Every tenant of this term, e.g. 2026-fall.")(f)
+    return click.argument("students", nargs=-1, metavar="[STUDENT]...")(f)
+
+
+def today_option(f: F) -> F:
+    """``--today DATE``: the date to compare expiries with (hidden: tests and dry runs)."""
+    return click.option(
+        "--today",
+        "today",
+        default="",
+        hidden=True,
+        help="Compare expiries with this date instead of today's (YYYY-MM-DD).",
+    )(f)
+
+
+def parse_today(value: str) -> dt.date | None:
+    """The ``--today`` date, or ``None`` for the machine's date."""
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInputError(f"--today {value!r} is not a date", hint="use YYYY-MM-DD") from exc
+
+
+def make_selection(students: Sequence[str], term: str, course: str, expired: bool) -> Selection:
+    """The :class:`Selection` of a command's arguments."""
+    from kuploy_gitops.ops.term import Selection
+
+    return Selection(students=tuple(students), term=term, course=course, expired=expired)
+
+
+def print_outcome(ctx: Ctx, outcome: TermOutcome, verb: str, *, dry_run: bool) -> None:
+    """The commit (or diff), then which students changed and which were already so."""
+    print_result(ctx, outcome.result, dry_run=dry_run)
+    if outcome.specs and not dry_run:
+        ctx.console.print(f"{verb}: {escape(', '.join(outcome.students))}")
+    if outcome.unchanged:
+        ctx.console.print(f"unchanged (already so): {escape(', '.join(outcome.unchanged))}")
+
+
+def stdin_is_terminal() -> bool:
+    """Whether a person can answer a prompt (a function, so tests can stand in for one)."""
+    return sys.stdin.isatty()
+
+
+def confirm(ctx: Ctx, action: str, specs: Sequence[TenantSpec], *, yes: bool) -> bool:
+    """Show what a bulk ``action`` covers; ask on a terminal unless ``yes``.
+
+    Raises:
+        UsageError: no ``--yes`` and no terminal to ask on (a script must say yes itself).
+    """
+    by_course: dict[str, int] = {}
+    for spec in specs:
+        key = " ".join(x for x in (spec.course, spec.term) if x) or "(no course)"
+        by_course[key] = by_course.get(key, 0) + 1
+    groups = ", ".join(f"{n} in {k}" for k, n in sorted(by_course.items()))
+    names = [s.student for s in specs]
+    shown = ", ".join(names[:SHOWN_NAMES]) + (
+        f" and {len(names) - SHOWN_NAMES} more" if len(names) > SHOWN_NAMES else ""
+    )
+    ctx.err.print(f"{action} {len(specs)} tenant(s) ({escape(groups)}): {escape(shown)}")
+    if yes:
+        return True
+    if not stdin_is_terminal():
+        raise UsageError(
+            f"refusing to {action} {len(specs)} tenant(s) without a confirmation "
+            "(standard input is not a terminal)",
+            hint="pass --yes to confirm from a script",
+        )
+    return click.confirm(f"{action} these {len(specs)} tenant(s)?", default=False, err=True)
+
+
+@click.command(
+    help="Suspend tenants: their pods stop (managed apps at 0 replicas, the namespace's quota at "
+    "0 pods), their repo-mode apps stop auto-syncing; the spec keeps everything for `resume`."
+    + examples(
+        "kuploy-gitops suspend kim-minji",
+        "kuploy-gitops suspend --term 2026-spring --push",
+        "kuploy-gitops suspend --course cs101 --dry-run",
+    )
+)
+@selection_options
+@dry_run_option
+@push_option
+@pass_ctx
+def suspend(
+    ctx: Ctx, students: tuple[str, ...], term: str, course: str, dry_run: bool, push: bool
+) -> None:
+    """Suspend tenants."""
+    from kuploy_gitops.ops import term as ops
+
+    sel = make_selection(students, term, course, False)
+    outcome = ops.suspend(ctx.repo, sel, dry_run=dry_run, push=push)
+    print_outcome(ctx, outcome, "suspended", dry_run=dry_run)
+    if any(a.mode == "repo" for s in outcome.specs for a in s.apps) and not dry_run:
+        ctx.console.print(
+            "note: pods of student-repo apps that run now keep running until they stop (the "
+            "quota admits no new one): `kubectl -n STUDENT delete pods --all` stops them now."
+        )
+
+
+@click.command(
+    help="Resume suspended tenants: everything renders as it did before `suspend`."
+    + examples(
+        "kuploy-gitops resume kim-minji",
+        "kuploy-gitops resume --course cs101 --push",
+    )
+)
+@selection_options
+@dry_run_option
+@push_option
+@pass_ctx
+def resume(
+    ctx: Ctx, students: tuple[str, ...], term: str, course: str, dry_run: bool, push: bool
+) -> None:
+    """Resume tenants."""
+    from kuploy_gitops.ops import term as ops
+
+    sel = make_selection(students, term, course, False)
+    outcome = ops.resume(ctx.repo, sel, dry_run=dry_run, push=push)
+    print_outcome(ctx, outcome, "resumed", dry_run=dry_run)
+
+
+@click.command(
+    help="Set tenants' expiry date (YYYY-MM-DD, not in the past). A suspended tenant stays "
+    "suspended: `resume` it too."
+    + examples(
+        "kuploy-gitops extend kim-minji --until 2027-03-15",
+        "kuploy-gitops extend --term 2026-fall --until 2027-03-15 --push",
+    )
+)
+@selection_options
+@click.option("--until", "until", required=True, help="The new expiry date, YYYY-MM-DD.")
+@today_option
+@dry_run_option
+@push_option
+@pass_ctx
+def extend(
+    ctx: Ctx,
+    students: tuple[str, ...],
+    term: str,
+    course: str,
+    until: str,
+    today: str,
+    dry_run: bool,
+    push: bool,
+) -> None:
+    """Extend tenants."""
+    from kuploy_gitops.ops import term as ops
+
+    sel = make_selection(students, term, course, False)
+    outcome = ops.extend(ctx.repo, sel, until, today=parse_today(today), dry_run=dry_run, push=push)
+    print_outcome(ctx, outcome, f"extended until {until}", dry_run=dry_run)
+
+
+@click.command(
+    help="Bring back a tenant that `offboard --archive` kept: the same spec, the same apps."
+    + examples(
+        "kuploy-gitops restore kim-minji",
+        "kuploy-gitops restore kim-minji --until 2027-08-31 --push",
+    )
+)
+@click.argument("student")
+@click.option("--until", "until", default="", help="A new expiry date, YYYY-MM-DD.")
+@today_option
+@dry_run_option
+@push_option
+@pass_ctx
+def restore(ctx: Ctx, student: str, until: str, today: str, dry_run: bool, push: bool) -> None:
+    """Restore an archived tenant."""
+    from kuploy_gitops.ops import term as ops
+
+    result = ops.restore(
+        ctx.repo, student, until=until, today=parse_today(today), dry_run=dry_run, push=push
+    )
+    print_result(ctx, result, dry_run=dry_run)
+
+
+@click.command(
+    help="Suspend every tenant past its expiry in one commit, and list the tenants expiring "
+    "within --warn-days (name, e-mail, expiry: a list to mail). The platform repo's "
+    "kuploy-expire workflow runs it daily."
+    + examples(
+        "kuploy-gitops expire",
+        "kuploy-gitops expire --warn-days 7 -o json",
+        "kuploy-gitops expire --push",
+    )
+)
+@click.option(
+    "--warn-days",
+    type=int,
+    default=14,
+    show_default=True,
+    help="List the tenants expiring within this many days.",
+)
+@today_option
+@output_option("table", "json")
+@dry_run_option
+@push_option
+@pass_ctx
+def expire(ctx: Ctx, warn_days: int, today: str, output: str, dry_run: bool, push: bool) -> None:
+    """Suspend expired tenants; warn about the next ones."""
+    from kuploy_gitops.ops import term as ops
+
+    outcome = ops.expire(
+        ctx.repo, warn_days=warn_days, today=parse_today(today), dry_run=dry_run, push=push
+    )
+    if output == "json":
+        print_data(outcome.to_data(), "json")
+        return
+    data = outcome.to_data()
+    if outcome.suspended:
+        print_result(ctx, outcome.result, dry_run=dry_run)
+        ctx.console.print(f"suspended (expired): {len(outcome.suspended)}")
+        _print_rows(ctx, data["suspended"])
+    else:
+        ctx.console.print(f"nothing expired before {data['today']}.")
+    if outcome.expiring:
+        ctx.console.print(f"expiring within {warn_days} day(s): {len(outcome.expiring)}")
+        _print_rows(ctx, data["expiring"])
+    else:
+        ctx.console.print(f"nothing expires within {warn_days} day(s).")
+
+
+def _print_rows(ctx: Ctx, rows: list[dict[str, Any]]) -> None:
+    print_table(
+        ctx,
+        ["student", "name", "email", "course", "term", "expires", "days left"],
+        [
+            [
+                r["student"],
+                r["name"],
+                r["email"],
+                r["course"],
+                r["term"],
+                r["expires"],
+                r["days_left"],
+            ]
+            for r in rows
+        ],
+    )
