@@ -20,7 +20,12 @@ PLATFORM_WORKFLOW = Path(tempfile.mkdtemp(prefix="kuploy-wf-")) / "kuploy.yml"
 PLATFORM_WORKFLOW.write_text(
     render.render_platform_workflow(config.parse_config(config.default_config_data()))
 )
-FILES = [WORKFLOWS / "ci.yml", WORKFLOWS / "validate.yml", PLATFORM_WORKFLOW]
+# Its daily `expire` workflow, also written by `init`.
+EXPIRE_WORKFLOW = PLATFORM_WORKFLOW.with_name("kuploy-expire.yml")
+EXPIRE_WORKFLOW.write_text(
+    render.render_expire_workflow(config.parse_config(config.default_config_data()))
+)
+FILES = [WORKFLOWS / "ci.yml", WORKFLOWS / "validate.yml", PLATFORM_WORKFLOW, EXPIRE_WORKFLOW]
 
 
 def _tool(name: str) -> str:
@@ -109,3 +114,23 @@ def test_platform_workflow_checks_every_push_and_pull_request() -> None:
     assert "kuploy-gitops render --check" in runs
     assert re.search(r"kuploy-gitops validate --no-drift .*--format github", runs)
     assert "pip install 'kuploy-gitops==" in runs or 'pip install "kuploy-gitops==' in runs
+
+
+def test_expire_workflow_runs_daily_with_write_access_to_contents_only() -> None:
+    wf = yaml.safe_load(EXPIRE_WORKFLOW.read_text())
+    trigger = wf[True]
+    (schedule,) = trigger["schedule"]
+    minute, hour, *rest = schedule["cron"].split()
+    assert rest == ["*", "*", "*"] and minute.isdigit() and hour.isdigit()  # once a day
+    assert "workflow_dispatch" in trigger  # and by hand
+    assert wf["permissions"] == {"contents": "write"}
+    assert all("permissions" not in job for job in wf["jobs"].values())
+    runs = " ".join(_runs(wf))
+    assert re.search(r"kuploy-gitops expire --warn-days \d+ --push", runs)
+    # The same pip source as the other workflow (kuploy.yaml's github.workflow_pip).
+    pip = re.search(
+        r"pip install \S+", " ".join(_runs(yaml.safe_load(PLATFORM_WORKFLOW.read_text())))
+    )
+    assert pip and pip.group(0) in runs
+    step = next(s for s in wf["jobs"]["expire"]["steps"] if "expire" in str(s.get("run", "")))
+    assert step["shell"] == "bash"  # -o pipefail: the tee does not hide a failure
