@@ -3,41 +3,29 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import term_repo
 from click.testing import CliRunner
 from helpers import commit_count, git, isolated_env
 
-from kuploy_gitops import api, layout
+from kuploy_gitops import layout
 from kuploy_gitops.cli import main
 from kuploy_gitops.cli import term as cli_term
-
-STUDENTS = {
-    "kim": {"course": "cs101", "term": "2026-2", "expires": "2027-02-28", "email": "kim@u.ac.kr"},
-    "lee": {"course": "cs101", "term": "2026-2", "expires": "2027-03-10"},
-    "park": {"course": "cs202", "term": "2026-2", "expires": "2027-01-31"},
-}
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     base = tmp_path_factory.mktemp("cli-term")
     with isolated_env(base):
-        repo = base / "platform"
-        api.init(api.InitOptions(repo=repo))
-        for student, fields in STUDENTS.items():
-            api.onboard(repo, api.OnboardOptions(student=student, **fields))
-        yield repo
+        yield term_repo.build(base / "platform")
 
 
 @pytest.fixture
 def repo(template: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "platform"
-    shutil.copytree(template, copy, symlinks=True)
-    return copy
+    return term_repo.copy(template, tmp_path)
 
 
 def invoke(repo: Path, *args: str, stdin: str | None = None) -> tuple[int, str]:

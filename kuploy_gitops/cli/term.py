@@ -109,55 +109,48 @@ def confirm(ctx: Ctx, action: str, specs: Sequence[TenantSpec], *, yes: bool) ->
     return click.confirm(f"{action} these {len(specs)} tenant(s)?", default=False, err=True)
 
 
-@click.command(
-    help="Suspend tenants: their pods stop (managed apps at 0 replicas, the namespace's quota at "
-    "0 pods), their repo-mode apps stop auto-syncing; the spec keeps everything for `resume`."
-    + examples(
+def _suspend_command(verb: str, help_text: str, example_lines: tuple[str, ...]) -> click.Command:
+    """`suspend` or `resume`: the same arguments, one operation."""
+
+    @click.command(verb, help=help_text + examples(*example_lines))
+    @selection_options
+    @dry_run_option
+    @push_option
+    @pass_ctx
+    def command(
+        ctx: Ctx, students: tuple[str, ...], term: str, course: str, dry_run: bool, push: bool
+    ) -> None:
+        from kuploy_gitops.ops import term as ops
+
+        sel = make_selection(students, term, course, False)
+        suspending = verb == "suspend"
+        outcome = ops.set_suspended(ctx.repo, sel, suspending, dry_run=dry_run, push=push)
+        print_outcome(ctx, outcome, f"{verb.removesuffix('e')}ed", dry_run=dry_run)
+        repo_apps = any(a.mode == "repo" for s in outcome.specs for a in s.apps)
+        if suspending and repo_apps and not dry_run:
+            ctx.console.print(
+                "note: pods of student-repo apps that run now keep running until they stop (the "
+                "quota admits no new one): `kubectl -n STUDENT delete pods --all` stops them now."
+            )
+
+    return command
+
+
+suspend = _suspend_command(
+    "suspend",
+    "Suspend tenants: their pods stop (managed apps at 0 replicas, the namespace's quota at 0 "
+    "pods), their repo-mode apps stop auto-syncing; the spec keeps everything for `resume`.",
+    (
         "kuploy-gitops suspend kim-minji",
         "kuploy-gitops suspend --term 2026-spring --push",
         "kuploy-gitops suspend --course cs101 --dry-run",
-    )
+    ),
 )
-@selection_options
-@dry_run_option
-@push_option
-@pass_ctx
-def suspend(
-    ctx: Ctx, students: tuple[str, ...], term: str, course: str, dry_run: bool, push: bool
-) -> None:
-    """Suspend tenants."""
-    from kuploy_gitops.ops import term as ops
-
-    sel = make_selection(students, term, course, False)
-    outcome = ops.suspend(ctx.repo, sel, dry_run=dry_run, push=push)
-    print_outcome(ctx, outcome, "suspended", dry_run=dry_run)
-    if any(a.mode == "repo" for s in outcome.specs for a in s.apps) and not dry_run:
-        ctx.console.print(
-            "note: pods of student-repo apps that run now keep running until they stop (the "
-            "quota admits no new one): `kubectl -n STUDENT delete pods --all` stops them now."
-        )
-
-
-@click.command(
-    help="Resume suspended tenants: everything renders as it did before `suspend`."
-    + examples(
-        "kuploy-gitops resume kim-minji",
-        "kuploy-gitops resume --course cs101 --push",
-    )
+resume = _suspend_command(
+    "resume",
+    "Resume suspended tenants: everything renders as it did before `suspend`.",
+    ("kuploy-gitops resume kim-minji", "kuploy-gitops resume --course cs101 --push"),
 )
-@selection_options
-@dry_run_option
-@push_option
-@pass_ctx
-def resume(
-    ctx: Ctx, students: tuple[str, ...], term: str, course: str, dry_run: bool, push: bool
-) -> None:
-    """Resume tenants."""
-    from kuploy_gitops.ops import term as ops
-
-    sel = make_selection(students, term, course, False)
-    outcome = ops.resume(ctx.repo, sel, dry_run=dry_run, push=push)
-    print_outcome(ctx, outcome, "resumed", dry_run=dry_run)
 
 
 @click.command(

@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from kuploy_gitops import layout, names, tenant_spec
 from kuploy_gitops.config import PlatformConfig
@@ -164,40 +164,39 @@ def _finish(
     return finish(git, cfg, fplan, message, summary=summary, dry_run=dry_run, push=push)
 
 
-def suspend(
-    repo: Path,
-    sel: Selection,
-    *,
-    today: dt.date | None = None,
-    dry_run: bool = False,
-    push: bool = False,
-) -> TermOutcome:
+class WriteFlags(TypedDict, total=False):
+    """The keywords every term write takes: the clock, ``--dry-run`` and ``--push``."""
+
+    today: dt.date | None
+    dry_run: bool
+    push: bool
+
+
+def suspend(repo: Path, sel: Selection, **flags: Unpack[WriteFlags]) -> TermOutcome:
     """Suspend the selected tenants: nothing runs, nothing new deploys, nothing is lost."""
-    return _change_specs(
-        repo,
-        sel,
-        lambda s: replace(s, suspended=True),
-        "suspend",
-        today=today,
-        dry_run=dry_run,
-        push=push,
-    )
+    return set_suspended(repo, sel, True, **flags)
 
 
-def resume(
+def resume(repo: Path, sel: Selection, **flags: Unpack[WriteFlags]) -> TermOutcome:
+    """Undo `suspend`: the tenants render exactly as before it."""
+    return set_suspended(repo, sel, False, **flags)
+
+
+def set_suspended(
     repo: Path,
     sel: Selection,
+    suspended: bool,
     *,
     today: dt.date | None = None,
     dry_run: bool = False,
     push: bool = False,
 ) -> TermOutcome:
-    """Undo `suspend`: the tenants render exactly as before it."""
+    """:func:`suspend` (``suspended``) or :func:`resume` the selected tenants, in one commit."""
     return _change_specs(
         repo,
         sel,
-        lambda s: replace(s, suspended=False),
-        "resume",
+        lambda s: replace(s, suspended=suspended),
+        "suspend" if suspended else "resume",
         today=today,
         dry_run=dry_run,
         push=push,

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import term_repo
 from helpers import commit_count, git, isolated_env, tree_snapshot
 
 from kuploy_gitops import api, config, layout, tenant_spec, yamlio
@@ -25,13 +25,8 @@ from kuploy_gitops.ops import term
 from kuploy_gitops.ops.tenants import list_tenants
 from kuploy_gitops.ops.term import Selection
 
-# kim and lee take cs101, park cs202, all in term 2026-2; choi is in next term's cs101.
-STUDENTS = {
-    "kim": {"course": "cs101", "term": "2026-2", "expires": "2027-02-28", "email": "kim@u.ac.kr"},
-    "lee": {"course": "cs101", "term": "2026-2", "expires": "2027-03-10"},
-    "park": {"course": "cs202", "term": "2026-2", "expires": "2027-01-31", "name": "Park J"},
-    "choi": {"course": "cs101", "term": "2027-1"},
-}
+# The class of term_repo, and choi in next term's cs101.
+STUDENTS = {**term_repo.STUDENTS, "choi": {"course": "cs101", "term": "2027-1"}}
 # The fake clock: dates are compared with this "today", never the machine's.
 TODAY = dt.date(2026, 12, 1)
 
@@ -40,13 +35,7 @@ TODAY = dt.date(2026, 12, 1)
 def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     base = tmp_path_factory.mktemp("term")
     with isolated_env(base):
-        repo = base / "platform"
-        api.init(api.InitOptions(repo=repo))
-        for student, fields in STUDENTS.items():
-            api.onboard(
-                repo,
-                api.OnboardOptions(student=student, github=f"{student}-gh", **fields),
-            )
+        repo = term_repo.build(base / "platform", STUDENTS)
         cfg = config.load_config(repo)
         api.app_add(
             repo,
@@ -65,9 +54,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture
 def repo(template: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "platform"
-    shutil.copytree(template, copy, symlinks=True)
-    return copy
+    return term_repo.copy(template, tmp_path)
 
 
 def load(repo: Path, path: str) -> object:
