@@ -72,9 +72,15 @@ def print_outcome(ctx: Ctx, outcome: TermOutcome, verb: str, *, dry_run: bool) -
     """The commit (or diff), then which students changed and which were already so."""
     print_result(ctx, outcome.result, dry_run=dry_run)
     if outcome.specs and not dry_run:
-        ctx.console.print(f"{verb}: {escape(', '.join(outcome.students))}")
+        ctx.console.print(f"{verb}: {escape(shown_names(outcome.students))}")
     if outcome.unchanged:
-        ctx.console.print(f"unchanged (already so): {escape(', '.join(outcome.unchanged))}")
+        ctx.console.print(f"unchanged (already so): {escape(shown_names(outcome.unchanged))}")
+
+
+def shown_names(names: Sequence[str]) -> str:
+    """The first :data:`SHOWN_NAMES` names, then how many more (the commit names them all)."""
+    more = len(names) - SHOWN_NAMES
+    return ", ".join(names[:SHOWN_NAMES]) + (f" and {more} more" if more > 0 else "")
 
 
 def stdin_is_terminal() -> bool:
@@ -93,10 +99,7 @@ def confirm(ctx: Ctx, action: str, specs: Sequence[TenantSpec], *, yes: bool) ->
         key = " ".join(x for x in (spec.course, spec.term) if x) or "(no course)"
         by_course[key] = by_course.get(key, 0) + 1
     groups = ", ".join(f"{n} in {k}" for k, n in sorted(by_course.items()))
-    names = [s.student for s in specs]
-    shown = ", ".join(names[:SHOWN_NAMES]) + (
-        f" and {len(names) - SHOWN_NAMES} more" if len(names) > SHOWN_NAMES else ""
-    )
+    shown = shown_names([s.student for s in specs])
     ctx.err.print(f"{action} {len(specs)} tenant(s) ({escape(groups)}): {escape(shown)}")
     if yes:
         return True
