@@ -22,6 +22,7 @@ import csv
 import datetime as dt
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -67,8 +68,11 @@ def _onboard(repo: Path, prefix: str, count: int, term: str) -> None:
     )
 
 
-def _cli(repo: Path, *args: str) -> float:
-    """Seconds the ``kuploy-gitops`` process takes, start to exit (it must succeed)."""
+def _cli(repo: Path, *args: str) -> tuple[float, float]:
+    """Seconds the ``kuploy-gitops`` process takes, start to exit (it must succeed), and the
+    CPU seconds it and its children (git) used: on a shared machine the first depends on the
+    others' load, the second much less."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "kuploy_gitops", "-C", str(repo), *args],
@@ -76,7 +80,10 @@ def _cli(repo: Path, *args: str) -> float:
         capture_output=True,
         cwd=CHECKOUT,
     )
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -99,37 +106,32 @@ def main() -> int:
         _onboard(repo, "s", args.students, TERM)
         if args.others:
             _onboard(repo, "o", args.others, "2027-spring")
-        rows: list[tuple[str, float]] = []
-        rows.append(
-            (
-                f"suspend --term (process, {args.students} students)",
-                _cli(repo, "suspend", "--term", TERM),
-            )
-        )
-        rows.append(
-            (
-                f"resume --term (process, {args.students} students)",
-                _cli(repo, "resume", "--term", TERM),
-            )
-        )
-        rows.append(("expire, nothing due (process)", _cli(repo, "expire")))
-        commits = int(_git(repo, "rev-list", "--count", "HEAD"))
-        offboard = _cli(repo, "offboard", "--term", TERM, "--archive", "--yes")
-        rows.append(
-            (f"**offboard --term --archive --yes (process, {args.students} students)**", offboard)
-        )
-        one_commit = int(_git(repo, "rev-list", "--count", "HEAD")) == commits + 1
-        body = _git(repo, "log", "-1", "--format=%B")
+        # The goal first, on a copy of the repo as it was built; then the others on the repo.
+        copy = tmp / "offboard"
+        shutil.copytree(repo, copy, symlinks=True)
+        commits = int(_git(copy, "rev-list", "--count", "HEAD"))
+        load = os.getloadavg()[0]
+        offboard = _cli(copy, "offboard", "--term", TERM, "--archive", "--yes")
+        one_commit = int(_git(copy, "rev-list", "--count", "HEAD")) == commits + 1
+        body = _git(copy, "log", "-1", "--format=%B")
         named = all(f"- s{i:05d}" in body for i in range(1, args.students + 1))
-        left = len(list((repo / "tenants").glob("*.yaml")))
-    ok = offboard < OFFBOARD_GOAL_S and one_commit and named and left == args.others
+        left = len(list((copy / "tenants").glob("*.yaml")))
+        n = args.students
+        rows = [
+            (f"**offboard --term --archive --yes ({n} students)**", offboard),
+            (f"suspend --term ({n} students)", _cli(repo, "suspend", "--term", TERM)),
+            (f"resume --term ({n} students)", _cli(repo, "resume", "--term", TERM)),
+            ("expire, nothing due", _cli(repo, "expire")),
+        ]
+    ok = offboard[0] < OFFBOARD_GOAL_S and one_commit and named and left == args.others
     print(f"term_bench on {platform.node()} ({os.cpu_count()} cores), {dt.date.today()}")
-    print("| measurement | seconds |")
-    print("| --- | --- |")
-    for what, seconds in rows:
-        print(f"| {what} | {seconds:.2f} |")
-    print(f"| one commit naming every student | {'yes' if one_commit and named else 'NO'} |")
-    print(f"| goal: offboard under {OFFBOARD_GOAL_S:.0f} s | {'met' if ok else 'MISSED'} |")
+    print(f"load average (1 min) when the offboarding started: {load:.1f}")
+    print("| the kuploy-gitops process | seconds | CPU seconds (with git) |")
+    print("| --- | --- | --- |")
+    for what, (wall, cpu) in rows:
+        print(f"| {what} | {wall:.2f} | {cpu:.2f} |")
+    print(f"| one commit naming every student | {'yes' if one_commit and named else 'NO'} | |")
+    print(f"| goal: offboard under {OFFBOARD_GOAL_S:.0f} s | {'met' if ok else 'MISSED'} | |")
     return 0 if ok else 1
 
 
