@@ -21,6 +21,15 @@ from kuploy_gitops.ops.tenants import (
     onboard_command,
     onboard_roster,
 )
+from kuploy_gitops.ops.term import (  # term operations (issue 15)
+    Selection,
+    expire,
+    extend,
+    offboard_many,
+    restore,
+    resume,
+    suspend,
+)
 
 __all__ = [
     "AppChange",
@@ -45,4 +54,12 @@ __all__ = [
     "parse_env_pair",
     "render_all",
     "render_check",
+    # term operations
+    "Selection",
+    "expire",
+    "extend",
+    "offboard_many",
+    "restore",
+    "resume",
+    "suspend",
 ]
