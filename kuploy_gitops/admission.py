@@ -187,13 +187,13 @@ def ingresses_policy(cfg: PlatformConfig) -> Obj:
                     f"object.spec.ingressClassName == {klass}",
                     f"tenant Ingresses use the platform's ingress class {cfg.ingress_class!r}",
                 ),
-                issuer_annotations_rule(cfg),
                 rule(
                     "!has(object.metadata.annotations) || "
                     "!('kubernetes.io/ingress.class' in object.metadata.annotations) || "
                     f"object.metadata.annotations['kubernetes.io/ingress.class'] == {klass}",
                     f"tenant Ingresses use the platform's ingress class {cfg.ingress_class!r}",
                 ),
+                issuer_annotations_rule(cfg),
             ],
         },
     )

@@ -10,6 +10,7 @@ from helpers import DATA_DIR
 from test_manifests_valid import CRD_KINDS, argo_validator
 
 from kuploy_gitops import app_manifests, baremetal_manifests, config
+from kuploy_gitops.config_platform import DNS01_PROVIDERS, ISSUERS
 from kuploy_gitops.errors import ConfigError
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 
@@ -192,23 +193,29 @@ def test_app_part_of_hosts(pattern: str, app: str, ok: bool) -> None:
     assert (re.fullmatch(cfg.app_label, app) is not None) is ok
 
 
-@pytest.mark.parametrize(
-    "tls",
-    [
-        {"issuer": "ca"},
-        {"issuer": "ca", "ca_secret": "campus-ca"},
-        _tls(dns01_provider="cloudflare"),
-        _tls(
-            dns01_provider="rfc2136",
-            dns01_nameserver="10.0.0.53:53",
-            dns01_tsig_key="kuploy-acme",
-        ),
-        _http01(),
-    ],
-    ids=["ca", "ca-secret", "dns01-cloudflare", "dns01-rfc2136", "http01"],
-)
-def test_every_issuer_matches_cert_managers_crds(tls: dict[str, str]) -> None:
+# Every tls.issuer variant (and every dns01 provider): also admitted by the real API server with
+# cert-manager's CRDs (tests/cluster/test_admitted.py).
+ISSUER_VARIANTS: dict[str, dict[str, str]] = {
+    "ca": {"issuer": "ca"},
+    "ca-secret": {"issuer": "ca", "ca_secret": "campus-ca"},
+    "dns01-cloudflare": _tls(dns01_provider="cloudflare"),
+    "dns01-rfc2136": _tls(
+        dns01_provider="rfc2136", dns01_nameserver="10.0.0.53:53", dns01_tsig_key="kuploy-acme"
+    ),
+    "http01": _http01(),
+}
+
+
+def test_the_variants_cover_every_issuer_and_dns01_provider() -> None:
+    variants = ISSUER_VARIANTS.values()
+    assert {v["issuer"] for v in variants} == set(ISSUERS) - {"none"}
+    assert {v["dns01_provider"] for v in variants if v["issuer"] == "dns01"} == set(DNS01_PROVIDERS)
+
+
+@pytest.mark.parametrize("variant", sorted(ISSUER_VARIANTS))
+def test_every_issuer_matches_cert_managers_crds(variant: str) -> None:
     # The vendored CRDs of the pinned cert-manager (tests/data/cert-manager), made strict.
+    tls = ISSUER_VARIANTS[variant]
     objects = baremetal_manifests.certificates(config.parse_config(data(tls=tls)))
     wildcard = {"Certificate"} if tls["issuer"] != "http01" else set()
     assert {o["kind"] for o in objects} == {"ClusterIssuer", *wildcard}
