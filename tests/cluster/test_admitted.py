@@ -279,6 +279,14 @@ def _solver_objects(issuer: dict[str, Any], namespace: str, host: str) -> list[d
     return [pod, service, ingress]
 
 
+def _with_annotations(ingress: dict[str, Any], annotations: dict[str, str]) -> dict[str, Any]:
+    """The app's Ingress under another name, with these annotations instead of its own."""
+    return {
+        **ingress,
+        "metadata": {**ingress["metadata"], "name": "mine", "annotations": annotations},
+    }
+
+
 def _http01_data() -> dict[str, Any]:
     data = config.default_config_data()
     data["tls"] = {**data["tls"], **ISSUER_VARIANTS["http01"]}
@@ -310,7 +318,16 @@ def test_http01_tenant_path_is_admitted(cluster: Cluster, crds: None, tmp_path: 
     objects = [o for _, objs in tenant.values() for o in objs or [] if o["kind"] != "Kustomization"]
     (app_ingress,) = [o for o in objects if o["kind"] == "Ingress"]
     assert app_ingress["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "kuploy"}
-    _assert_clean(apply_in_waves(cluster, platform + objects))
+    # Policies of other platforms (other domains) may be in force: only this one's, and only
+    # once it takes effect (a moment after it is applied) do the tenant's objects go in.
+    remove_policies(cluster)
+    _assert_clean(apply_in_waves(cluster, platform))
+    probe = _with_annotations(app_ingress, {"cert-manager.io/cluster-issuer": "kuploy-selfsigned"})
+    cluster.wait_for(
+        "the http01 platform's ingress policy to take effect",
+        lambda: "no cert-manager.io/ annotation but" in cluster.create(probe, dry_run=True).stderr,
+    )
+    _assert_clean(apply_in_waves(cluster, objects))
 
     host = app_ingress["spec"]["rules"][0]["host"]
     certificate = {
@@ -342,8 +359,7 @@ def test_http01_tenant_path_is_admitted(cluster: Cluster, crds: None, tmp_path: 
         {"cert-manager.io/cluster-issuer": "kuploy", "cert-manager.io/common-name": "argocd.x"},
         {"cert-manager.io/issuer": "kuploy", "cert-manager.io/issuer-kind": "ClusterIssuer"},
     ):
-        meta = {**app_ingress["metadata"], "name": "mine", "annotations": asked}
-        refused.append(({**app_ingress, "metadata": meta}, "kuploy-tenant-ingresses"))
+        refused.append((_with_annotations(app_ingress, asked), "kuploy-tenant-ingresses"))
     for obj, policy in refused:
         r = cluster.create(obj, dry_run=True)
         assert not r.ok and policy in r.stderr, f"{obj['kind']} not refused by {policy}: {r.stderr}"
