@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from kuploy_gitops import config, layout, tenant_spec, yamlio
+from kuploy_gitops.argocd import localconfig
 from kuploy_gitops.argocd.client import (
     AppState,
     ArgoCDClient,
     Connection,
-    Credentials,
     ProjectToken,
     SyncResource,
     Transport,
@@ -66,16 +66,17 @@ def resolve_connection(
     if not server:
         try:
             server = config.load_config(repo).argocd_server
-        except NotInitialisedError as exc:
-            raise ConfigError(
-                "no Argo CD server given",
-                hint="pass --server, set ARGOCD_SERVER, or run in a platform repo whose "
-                "kuploy.yaml sets argocd.server",
-            ) from exc
+        except NotInitialisedError:
+            server = ""
+    cli = localconfig.current_context(env) if not server else None
+    if cli is not None:  # after `argocd login`: its server, as the argocd CLI would use it
+        server = cli.url()
+        from_opts = {"insecure": cli.insecure, "root_path": cli.root_path, **from_opts}
     if not server:
         raise ConfigError(
             "no Argo CD server given",
-            hint="pass --server, set ARGOCD_SERVER, or set argocd.server in kuploy.yaml",
+            hint="pass --server, set ARGOCD_SERVER, set argocd.server in kuploy.yaml, or run "
+            "`argocd login`",
         )
     if opts.timeout <= 0:
         raise InvalidInputError(
@@ -114,7 +115,8 @@ def connect(
         extra["sleep"] = sleep
     if clock is not None:
         extra["clock"] = clock
-    return ArgoCDClient(conn, Credentials.from_env(env), transport=transport, **extra)
+    creds = localconfig.credentials_for(conn.server, env)
+    return ArgoCDClient(conn, creds, transport=transport, **extra)
 
 
 # ------------------------------------------------------------------------------ rendered files

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from kuploy_gitops.argocd.model import SHOW_TIMEOUT
+from kuploy_gitops.cli import complete
 from kuploy_gitops.cli.output import (
     Ctx,
     dry_run_option,
@@ -45,8 +46,8 @@ def app() -> None:
         "--path deploy --revision main",
     ),
 )
-@click.argument("student")
-@click.argument("app_name", metavar="APP")
+@click.argument("student", shell_complete=complete.students)
+@click.argument("app_name", metavar="APP", shell_complete=complete.apps)
 @click.option("--image", default="", help="Platform-managed: container image.")
 @click.option("--port", type=int, default=None, help="Platform-managed: container port.")
 @click.option("--env", "env", multiple=True, help="Platform-managed: K=V (repeatable).")
@@ -121,8 +122,8 @@ def _warn(ctx: Ctx, warnings: list[str]) -> None:
     "remove",
     help="Remove an app and its manifests." + examples("kuploy-gitops app remove kim-minji web"),
 )
-@click.argument("student")
-@click.argument("app_name", metavar="APP")
+@click.argument("student", shell_complete=complete.students)
+@click.argument("app_name", metavar="APP", shell_complete=complete.apps)
 @dry_run_option
 @push_option
 @pass_ctx
@@ -147,8 +148,8 @@ def app_remove(ctx: Ctx, student: str, app_name: str, dry_run: bool, push: bool)
         "kuploy-gitops app set kim-minji api --revision v2 --dry-run",
     ),
 )
-@click.argument("student")
-@click.argument("app_name", metavar="APP")
+@click.argument("student", shell_complete=complete.students)
+@click.argument("app_name", metavar="APP", shell_complete=complete.apps)
 @click.option("--image", default=None, help="New image reference (replaces the whole image).")
 @click.option("--tag", default=None, help="New tag of the same image (not for a digest pin).")
 @click.option("--env", "env", multiple=True, help="Set K=V (repeatable).")
@@ -230,8 +231,8 @@ def app_set(
         "kuploy-gitops app show kim-minji web --no-argocd",
     ),
 )
-@click.argument("student")
-@click.argument("app_name", metavar="APP")
+@click.argument("student", shell_complete=complete.students)
+@click.argument("app_name", metavar="APP", shell_complete=complete.apps)
 @click.option("--no-argocd", is_flag=True, help="Do not ask Argo CD (repo only).")
 @click.option(
     "--timeout",

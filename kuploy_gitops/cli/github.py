@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from kuploy_gitops.cli import complete
 from kuploy_gitops.cli.output import (
     Ctx,
     escape,
@@ -175,8 +176,10 @@ def github_group() -> None:
         "kuploy-gitops github setup kim-minji --rotate-key",
     ),
 )
-@click.argument("student", required=False)
-@click.argument("app_name", metavar="[APP]", required=False, default="web")
+@click.argument("student", shell_complete=complete.students, required=False)
+@click.argument(
+    "app_name", metavar="[APP]", shell_complete=complete.apps, required=False, default="web"
+)
 @click.option(
     "--all",
     "all_students",
@@ -239,7 +242,7 @@ def setup_cmd(
         "kuploy-gitops github teardown kim-minji --app web --github minji-k   # after offboard",
     ),
 )
-@click.argument("student")
+@click.argument("student", shell_complete=complete.students)
 @click.option(
     "--app",
     "apps",
@@ -273,8 +276,8 @@ def teardown_cmd(ctx: Ctx, student: str, apps: tuple[str, ...], login: str, outp
         "kuploy-gitops scaffold kim-minji api --out ./api --stack fastapi",
     ),
 )
-@click.argument("student")
-@click.argument("app_name", metavar="APP")
+@click.argument("student", shell_complete=complete.students)
+@click.argument("app_name", metavar="APP", shell_complete=complete.apps)
 @click.option(
     "--out",
     "out",

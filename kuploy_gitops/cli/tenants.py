@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from kuploy_gitops.cli import complete
 from kuploy_gitops.cli.output import (
     Ctx,
     dry_run_option,
@@ -31,7 +32,7 @@ from kuploy_gitops.cli.output import (
         "kuploy-gitops onboard --roster roster.csv --skip-invalid --dry-run",
     )
 )
-@click.argument("student", required=False)
+@click.argument("student", shell_complete=complete.students, required=False)
 @click.option("--github", "github", default="", help="The student's GitHub login.")
 @click.option(
     "--change-github",
@@ -78,6 +79,10 @@ def onboard(
     """Onboard one student or a roster."""
     from kuploy_gitops.ops import tenants
 
+    if github_setup and not dry_run:
+        from kuploy_gitops.github.ops import check_credentials
+
+        check_credentials(ctx.repo)  # before the onboarding commit, not after it
     opts = tenants.OnboardOptions(
         student=student or "",
         github=github,
@@ -120,7 +125,7 @@ def onboard(
         "kuploy-gitops offboard kim-minji --push --verify",
     )
 )
-@click.argument("student")
+@click.argument("student", shell_complete=complete.students)
 @click.option("--archive", is_flag=True, help="Keep the spec under tenants/archive/.")
 @dry_run_option
 @push_option

@@ -34,6 +34,7 @@ from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.errors import (
     ConfigError,
     ConflictError,
+    CredentialsError,
     InvalidInputError,
     ProviderError,
 )
@@ -143,6 +144,35 @@ def connect(cfg: PlatformConfig, environ: Mapping[str, str] | None = None) -> Gi
     return github.connect(cfg.github, cfg.github_org, environ=env, throttle=throttle)
 
 
+def check_credentials(repo: Path, environ: Mapping[str, str] | None = None) -> None:
+    """Fail now if `github setup` would lack credentials (before `onboard` commits anything).
+
+    Checks without connecting: the GitHub token or App, Argo CD's server and credentials (the
+    deploy keys are registered there) and the webhook secret when webhooks are on.
+
+    Raises:
+        CredentialsError: GitHub or Argo CD credentials are not set.
+        ConfigError: no Argo CD server, or the webhook is on without its secret.
+    """
+    from kuploy_gitops.argocd import ops as argocd_ops
+    from kuploy_gitops.argocd.localconfig import credentials_for
+    from kuploy_gitops.config import load_config
+    from kuploy_gitops.github import pygithub as github  # PyGithub stays lazy elsewhere
+
+    env = os.environ if environ is None else environ
+    cfg = load_config(repo)
+    github.require_token(cfg.github, env)
+    try:
+        conn = argocd_ops.resolve_connection(repo, argocd_ops.ConnectOptions(), env)
+        credentials_for(conn.server, env)
+    except (ConfigError, CredentialsError) as exc:
+        raise type(exc)(
+            f"each student repo's read-only deploy key is registered in Argo CD: {exc.message}",
+            hint=exc.hint,
+        ) from exc
+    webhook_secret(cfg, env)
+
+
 @contextmanager
 def provider_for(
     cfg: PlatformConfig, given: GitProvider | None, environ: Mapping[str, str] | None
@@ -165,6 +195,28 @@ def _require_login(spec: TenantSpec) -> str:
             hint=f"run `kuploy-gitops onboard {spec.student} --github LOGIN` first",
         )
     return spec.github
+
+
+def webhook_secret(cfg: PlatformConfig, env: Mapping[str, str]) -> str:
+    """The Argo CD webhook secret when ``github.webhook`` is on ("" when it is off).
+
+    Raises:
+        ConfigError: the webhook is on but argocd.server is not a URL or the secret is not set.
+    """
+    if not cfg.github.webhook:
+        return ""
+    if not cfg.argocd_server.startswith(("https://", "http://")):
+        raise ConfigError(
+            f"github.webhook is on but argocd.server {cfg.argocd_server!r} is not a URL",
+            hint="set argocd.server in kuploy.yaml to Argo CD's public https:// address",
+        )
+    secret = env.get(WEBHOOK_SECRET_ENV, "")
+    if not secret:
+        raise ConfigError(
+            f"github.webhook is on but {WEBHOOK_SECRET_ENV} is not set",
+            hint="export the secret configured as webhook.github.secret in Argo CD's argocd-secret",
+        )
+    return secret
 
 
 def webhook_url(cfg: PlatformConfig) -> str:
@@ -194,7 +246,8 @@ def setup(
         ConflictError: the student is not onboarded, or has an app of that name that is not
             this repo.
         InvalidInputError: no GitHub login, the login does not exist, bad app options.
-        ConfigError: no GitHub or Argo CD credentials, or the webhook secret is not set.
+        CredentialsError: no GitHub or Argo CD credentials.
+        ConfigError: no Argo CD server, or the webhook secret is not set.
         ArgoCDError: Argo CD refused the repository (a re-run replaces the key).
         ProviderError: GitHub failed (a re-run resumes).
     """
@@ -220,20 +273,7 @@ def setup(
             hint=f"remove it first (`kuploy-gitops app remove {opts.student} {opts.app}`) or "
             "pick another app name",
         )
-    secret = ""
-    if cfg.github.webhook and not cfg.argocd_server.startswith(("https://", "http://")):
-        raise ConfigError(
-            f"github.webhook is on but argocd.server {cfg.argocd_server!r} is not a URL",
-            hint="set argocd.server in kuploy.yaml to Argo CD's public https:// address",
-        )
-    if cfg.github.webhook:
-        secret = (os.environ if environ is None else environ).get(WEBHOOK_SECRET_ENV, "")
-        if not secret:
-            raise ConfigError(
-                f"github.webhook is on but {WEBHOOK_SECRET_ENV} is not set",
-                hint="export the secret configured as webhook.github.secret in Argo CD's "
-                "argocd-secret",
-            )
+    secret = webhook_secret(cfg, os.environ if environ is None else environ)
     with (
         deploykey.registry_for(repo, argocd, environ) as registry,
         provider_for(cfg, provider, environ) as gh,

@@ -233,7 +233,7 @@ def test_no_credentials(
     argocd_env()
     monkeypatch.delenv("ARGOCD_AUTH_TOKEN")
     result = cli(demo_repo, "status")
-    assert result.exit_code == 4
+    assert result.exit_code == 11
     assert "set ARGOCD_AUTH_TOKEN, or ARGOCD_USERNAME and ARGOCD_PASSWORD" in result.stderr
 
 
