@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import commit_count, tree_snapshot
+from helpers import commit_count, git, tree_snapshot
 
 from kuploy_gitops import __version__, cli, layout, tenant_spec
 
@@ -163,6 +163,40 @@ def test_render_check_exit_7_lists_drift(platform: Path) -> None:
     code, _, err = invoke("-C", str(platform), "render", "--check")
     assert code == 7 and "limitrange.yaml" in err
     assert "drift: " + layout.tenant_file("kim", "rbac.yaml") in err
+
+
+def test_roster_dry_run_is_a_summary_and_columns_map_headers(
+    platform: Path, tmp_path: Path
+) -> None:
+    from kuploy_gitops import api
+
+    api.onboard(platform, api.OnboardOptions(student="kim", name="Kim"))
+    roster = tmp_path / "r.csv"
+    roster.write_text("Hakbun,Full Name,Team\nkim,Kim Minji,red\nlee,Lee,blue\npark,Park,red\n")
+    code, _, err = invoke("-C", str(platform), "onboard", "--roster", str(roster), "--dry-run")
+    assert code == 4 and "no student column" in err and "--columns student=" in err
+    head = git(platform, "rev-parse", "HEAD")
+    args = ["-C", str(platform), "onboard", "--roster", str(roster), "--columns", "student=Hakbun"]
+    code, out, err = invoke(*args, "--dry-run")
+    assert code == 0, err
+    assert out.splitlines() == [
+        "new tenants: 2: lee, park",
+        "changed tenants: 1: kim",
+        "unchanged: 0; skipped rows: 0",
+        out.splitlines()[-1],
+    ]
+    assert "would change; nothing written (--diff shows them)" in out and "+++" not in out
+    assert "column 'Team' ignored" in err
+    code, out, _ = invoke(*args, "--dry-run", "--diff")
+    assert code == 0 and "+++ b/tenants/lee.yaml" in out
+    assert git(platform, "rev-parse", "HEAD") == head
+    code, _, err = invoke("-C", str(platform), "onboard", "choi", "--columns", "student=Hakbun")
+    assert code == 2 and "--columns goes with --roster" in err
+
+
+def test_an_invalid_name_comes_with_the_valid_one(platform: Path) -> None:
+    code, _, err = invoke("-C", str(platform), "onboard", "Park_Jisoo")
+    assert code == 4 and "did you mean 'park-jisoo'?" in err
 
 
 def test_roster_errors_and_skip_invalid(platform: Path, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,6 +21,9 @@ from kuploy_gitops.cli.output import (
     progress,
     push_option,
 )
+
+if TYPE_CHECKING:
+    from kuploy_gitops.ops.tenants import OnboardOutcome
 
 
 @click.command(
@@ -52,6 +56,19 @@ from kuploy_gitops.cli.output import (
 )
 @click.option("--skip-invalid", is_flag=True, help="With --roster: onboard the good rows only.")
 @click.option(
+    "--columns",
+    default="",
+    metavar="ROLE=HEADER,...",
+    help="With --roster: which columns hold student, github, email, name, tier when their "
+    "headers are not the usual ones (e.g. 'student=Hakbun,github=Git').",
+)
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="With --roster --dry-run: print the whole diff, not the summary.",
+)
+@click.option(
     "--github-setup",
     is_flag=True,
     help="Then prepare each student's GitHub repo (`github setup STUDENT web`).",
@@ -72,12 +89,15 @@ def onboard(
     expires: str,
     roster: Path | None,
     skip_invalid: bool,
+    columns: str,
+    show_diff: bool,
     github_setup: bool,
     dry_run: bool,
     push: bool,
 ) -> None:
     """Onboard one student or a roster."""
     from kuploy_gitops.ops import tenants
+    from kuploy_gitops.roster import parse_columns
 
     if github_setup and not dry_run:
         from kuploy_gitops.github.ops import check_credentials
@@ -103,10 +123,16 @@ def onboard(
             dry_run=dry_run,
             push=push,
             progress=report,
+            columns=parse_columns(columns),
         )
+    for warning in outcome.warnings:
+        ctx.err.print(f"[yellow]warning:[/] {escape(warning)}")
     for line_no, reason in outcome.skipped:
         ctx.err.print(f"[yellow]skipped[/] {roster}:{line_no}: {escape(reason)}")
-    print_result(ctx, outcome.result, dry_run=dry_run)
+    if roster is not None and dry_run and not show_diff:
+        print_roster_summary(ctx, outcome)
+    else:
+        print_result(ctx, outcome.result, dry_run=dry_run)
     if github_setup:
         if dry_run:
             ctx.console.print("dry run: github setup skipped.")
@@ -115,6 +141,26 @@ def onboard(
         from kuploy_gitops.github.ops import SetupOptions
 
         run_bulk_setup(ctx, outcome.students, SetupOptions(student="", push=push))
+
+
+def print_roster_summary(ctx: Ctx, outcome: OnboardOutcome) -> None:
+    """A roster's dry run in a few lines: counts and names (``--diff`` prints the diff)."""
+    added, updated = outcome.added, outcome.updated
+    same = len(outcome.students) - len(added) - len(updated)
+
+    def names(group: list[str]) -> str:
+        shown = ", ".join(group[:10]) + (f" and {len(group) - 10} more" if len(group) > 10 else "")
+        return f": {escape(shown)}" if group else ""
+
+    ctx.console.print(f"new tenants: {len(added)}{names(added)}")
+    ctx.console.print(f"changed tenants: {len(updated)}{names(updated)}")
+    ctx.console.print(f"unchanged: {same}; skipped rows: {len(outcome.skipped)}")
+    changed = len(outcome.result.changed)
+    ctx.console.print(
+        f"[yellow]dry run:[/] {changed} file(s) would change; nothing written (--diff shows them)."
+        if changed
+        else "dry run: nothing would change."
+    )
 
 
 @click.command(

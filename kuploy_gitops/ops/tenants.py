@@ -52,6 +52,11 @@ class OnboardOutcome:
     result: ApplyResult
     students: list[str] = field(default_factory=list)
     skipped: list[tuple[int, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Roster header warnings (columns ignored)."""
+    added: list[str] = field(default_factory=list)
+    """Of ``students``: new tenants (a roster's summary); the others are ``updated``/unchanged."""
+    updated: list[str] = field(default_factory=list)
 
 
 def onboard_command(
@@ -63,6 +68,7 @@ def onboard_command(
     dry_run: bool = False,
     push: bool = False,
     progress: Progress | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> OnboardOutcome:
     """``onboard``: one student (``opts.student``) or a roster (``roster_path``), not both.
 
@@ -89,7 +95,10 @@ def onboard_command(
             dry_run=dry_run,
             push=push,
             progress=progress,
+            columns=columns,
         )
+    if columns:
+        raise UsageError("--columns goes with --roster", hint="drop --columns, or give --roster")
     if not opts.student:
         raise UsageError("missing STUDENT", hint="give a student name or --roster FILE.csv")
     result = onboard(repo, opts, dry_run=dry_run, push=push)
@@ -247,13 +256,15 @@ def onboard_roster(
     dry_run: bool = False,
     push: bool = False,
     progress: Progress | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> OnboardOutcome:
     """Onboard every student of a roster in one commit.
 
     Every bad row is collected with its line number; unless ``skip_invalid``, any bad row
-    stops the batch before anything is written.
+    stops the batch before anything is written. ``columns`` maps roles to headers the roster
+    module does not know (``roster.parse_columns``).
     """
-    rows, problems = roster.read_roster(path)
+    rows, problems, warnings = roster.read_roster(path, columns)
     with writing(repo) as (git, cfg):
         specs: list[TenantSpec] = []
         changes: dict[str, str] = {}
@@ -300,7 +311,14 @@ def onboard_roster(
         result = finish(
             git, cfg, fplan, message, summary=f"roster {path.name}", dry_run=dry_run, push=push
         )
-        return OnboardOutcome(result=result, students=[s.student for s in specs], skipped=problems)
+        return OnboardOutcome(
+            result=result,
+            students=[s.student for s in specs],
+            skipped=problems,
+            warnings=warnings,
+            added=[s.student for s in specs if previous[s.student] is None],
+            updated=[s.student for s in specs if previous[s.student] not in (None, s)],
+        )
 
 
 def offboard(
