@@ -327,3 +327,30 @@ def test_an_error_line_never_prints_raw_control_characters(
     assert code == 10
     assert "\x1b" not in err and "\u202e" not in err
     assert err.strip() == "error: GitHub said: bad\\x1b[2J\\nname\\u202e; retry"
+
+
+def test_app_remove_asks_on_a_terminal_and_refuses_without_one(
+    platform: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kuploy_gitops import api
+    from kuploy_gitops.cli import output
+
+    api.onboard(platform, api.OnboardOptions(student="kim"))
+    api.app_add(platform, api.AppOptions(student="kim", app="web", image="nginx:1", port=8080))
+    head = git(platform, "rev-parse", "HEAD")
+    remove = ["-C", str(platform), "app", "remove", "kim", "web"]
+    code, _, err = invoke(*remove)  # no terminal, no --yes
+    assert code == 2 and "run `kuploy-gitops app remove kim web --yes` in scripts" in err
+    monkeypatch.setattr(output, "stdin_is_tty", lambda: True)
+    result = CliRunner().invoke(cli.main, remove, input="n\n")
+    assert result.exit_code == 0 and "Remove app 'web' of 'kim'?" in result.stderr
+    assert "not confirmed: nothing changed." in result.stderr
+    assert git(platform, "rev-parse", "HEAD") == head
+    code, out, _ = invoke(*remove, "--dry-run")  # a dry run asks nothing
+    assert code == 0 and "dry run" in out and git(platform, "rev-parse", "HEAD") == head
+    result = CliRunner().invoke(cli.main, remove, input="y\n")
+    assert result.exit_code == 0 and "committed" in result.stdout
+    api.app_add(platform, api.AppOptions(student="kim", app="web", image="nginx:1", port=8080))
+    monkeypatch.setattr(output, "stdin_is_tty", lambda: False)
+    code, out, _ = invoke(*remove, "--yes")
+    assert code == 0 and "committed" in out

@@ -10,6 +10,7 @@ from kuploy_gitops.argocd.model import SHOW_TIMEOUT
 from kuploy_gitops.cli import complete
 from kuploy_gitops.cli.output import (
     Ctx,
+    confirm,
     dry_run_option,
     escape,
     examples,
@@ -18,6 +19,7 @@ from kuploy_gitops.cli.output import (
     print_data,
     print_result,
     push_option,
+    yes_option,
 )
 from kuploy_gitops.sizes import DEFAULT_SIZE, SIZES
 
@@ -120,17 +122,30 @@ def _warn(ctx: Ctx, warnings: list[str]) -> None:
 
 @app.command(
     "remove",
-    help="Remove an app and its manifests." + examples("kuploy-gitops app remove kim-minji web"),
+    help="Remove an app and its manifests; asks first on a terminal (--yes for scripts)."
+    + examples(
+        "kuploy-gitops app remove kim-minji web",
+        "kuploy-gitops app remove kim-minji web --yes --push",
+    ),
 )
 @click.argument("student", shell_complete=complete.students)
 @click.argument("app_name", metavar="APP", shell_complete=complete.apps)
 @dry_run_option
 @push_option
+@yes_option
 @pass_ctx
-def app_remove(ctx: Ctx, student: str, app_name: str, dry_run: bool, push: bool) -> None:
+def app_remove(ctx: Ctx, student: str, app_name: str, dry_run: bool, push: bool, yes: bool) -> None:
     """Remove an app."""
     from kuploy_gitops.ops import apps
 
+    if not dry_run and not confirm(
+        ctx,
+        f"Remove app {app_name!r} of {student!r}? Argo CD deletes its Deployment, Service and "
+        "Ingress",
+        yes=yes,
+        command=f"kuploy-gitops app remove {student} {app_name}",
+    ):
+        return
     result = apps.app_remove(ctx.repo, student, app_name, dry_run=dry_run, push=push)
     print_result(ctx, result, dry_run=dry_run)
 

@@ -86,6 +86,42 @@ def dry_run_option(f: F) -> F:
     )(f)
 
 
+def yes_option(f: F) -> F:
+    """``--yes``/``-y``: run a destructive command without asking."""
+    return click.option(
+        "--yes", "-y", is_flag=True, help="Do not ask for confirmation (for scripts)."
+    )(f)
+
+
+def stdin_is_tty() -> bool:
+    """Whether a human can answer a prompt (tests replace this)."""
+    return sys.stdin.isatty()
+
+
+def confirm(ctx: Ctx, question: str, *, yes: bool, command: str) -> bool:
+    """Ask ``question`` on a terminal unless ``yes``; False when the answer is no.
+
+    Without a terminal and without ``--yes`` a destructive command is refused (exit 2) rather
+    than run unasked: ``command`` is what to type instead.
+
+    Raises:
+        UsageError: no terminal and no ``--yes``.
+    """
+    from kuploy_gitops.errors import UsageError
+
+    if yes:
+        return True
+    if not stdin_is_tty():
+        raise UsageError(
+            f"{command} deletes things and asks first, but there is no terminal to ask on",
+            hint=f"run `{command} --yes` in scripts, or --dry-run to see the change",
+        )
+    if click.confirm(question, default=False, err=True):
+        return True
+    ctx.err.print("not confirmed: nothing changed.")
+    return False
+
+
 def push_option(f: F) -> F:
     """``--push``: push the commit (fetch, rebase and retry when the remote moved)."""
     return click.option(
