@@ -470,14 +470,24 @@ def parse_duration(text: str) -> int:
     return seconds
 
 
-def token(client: ArgoCDClient, repo: Path, student: str, expires: str = "30d") -> ProjectToken:
-    """A token for the student's project role: get/sync of their own apps only."""
+def token_plan(repo: Path, student: str, expires: str = "30d") -> tuple[str, str, int]:
+    """(project, role, seconds) of the token `token` would create; checks without Argo CD.
+
+    Raises:
+        InvalidInputError: a bad duration. ConflictError: the student is not onboarded.
+    """
     seconds = parse_duration(expires)
     tenant_spec.require_spec(repo, student)
+    return layout.project_name(student), layout.student_role_name(), seconds
+
+
+def token(client: ArgoCDClient, repo: Path, student: str, expires: str = "30d") -> ProjectToken:
+    """A token for the student's project role: get/sync of their own apps only."""
+    project, role, seconds = token_plan(repo, student, expires)
     token_id = f"kuploy-{secrets.token_hex(6)}"
     return client.create_project_token(
-        layout.project_name(student),
-        layout.student_role_name(),
+        project,
+        role,
         expires_in=seconds,
         token_id=token_id,
         description=f"{student}: CI sync/refresh of own apps (kuploy-gitops token)",

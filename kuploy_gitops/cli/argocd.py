@@ -339,7 +339,11 @@ def sync(
 @click.command(
     help="Create a token for the student's project role (get and sync of their own apps "
     "only) for their CI. Printed once on stdout; Argo CD does not store it."
-    + examples("kuploy-gitops token kim-minji", "kuploy-gitops token kim-minji --expires 120d")
+    + examples(
+        "kuploy-gitops token kim-minji",
+        "kuploy-gitops token kim-minji --expires 120d",
+        "kuploy-gitops token kim-minji --dry-run",
+    )
     + CONNECTION_HELP
 )
 @click.argument("student", shell_complete=complete.students)
@@ -349,12 +353,16 @@ def sync(
     show_default=True,
     help="Lifetime: a number and s, m, h, d or w (at most a year).",
 )
+@click.option(
+    "--dry-run", is_flag=True, help="Say which token would be made; do not contact Argo CD."
+)
 @connection_options
 @pass_ctx
 def token(
     ctx: Ctx,
     student: str,
     expires: str,
+    dry_run: bool,
     server: str,
     insecure: bool,
     ca_file: Path | None,
@@ -364,6 +372,13 @@ def token(
     """Issue a student token."""
     from kuploy_gitops.argocd import ops
 
+    if dry_run:
+        project, role, _ = ops.token_plan(ctx.repo, student, expires)
+        ctx.console.print(
+            f"dry run: would create a token for proj:{project}:{role} expiring in {expires}; "
+            "nothing created."
+        )
+        return
     with _connect(ctx, server, insecure, ca_file, root_path, timeout) as client:
         grant = ops.token(client, ctx.repo, student, expires)
     ctx.err.print(
