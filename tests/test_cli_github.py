@@ -178,6 +178,35 @@ def test_onboard_with_github_setup_checks_credentials_before_committing(
     assert git(platform_repo, "status", "--porcelain") == ""
 
 
+def test_github_setup_dry_run_needs_no_credentials_and_writes_nothing(
+    platform_repo: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ARGOCD_AUTH_TOKEN")
+    head = git(platform_repo, "rev-parse", "HEAD")
+    code, out = invoke(platform_repo, "github", "setup", "kim-minji", "--dry-run", token=None)
+    assert code == 0, out
+    assert f"{ORG}/kim-minji-web" in out and "minji-k with push access" in out
+    assert "dry run: nothing created, nothing written." in out
+    code, out = invoke(
+        platform_repo, "github", "setup", "kim-minji", "api", "--dry-run", "-o", "json"
+    )
+    data = json.loads(out)
+    assert data["repo"] == f"{ORG}/kim-minji-api" and data["changed"] is False
+    assert [s["step"] for s in data["steps"]] == [
+        "repo",
+        "scaffold",
+        "collaborator",
+        "webhook",
+        "deploy key",
+        "application",
+    ]
+    assert fake.writes() == [] and git(platform_repo, "rev-parse", "HEAD") == head
+    code, out = invoke(platform_repo, "github", "setup", "nobody", "--dry-run")
+    assert code == 5 and "nobody" in out
+    code, out = invoke(platform_repo, "github", "setup", "--all", "--dry-run")
+    assert code == 2 and "--dry-run takes one STUDENT" in out
+
+
 def test_github_setup_all(platform_repo: Path, fake: FakeGitHub) -> None:
     api.onboard(platform_repo, api.OnboardOptions(student="lee-jisoo", github="jisoo-p"))
     code, out = invoke(platform_repo, "github", "setup", "--all", "-o", "json")

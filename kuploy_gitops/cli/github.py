@@ -191,6 +191,11 @@ def github_group() -> None:
 @click.option(
     "--rotate-key", is_flag=True, help="Replace each repo's deploy key even when it works."
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="List the steps with their values; contact nobody, write nothing (no credentials).",
+)
 @output_option("table", "json")
 @pass_ctx
 def setup_cmd(
@@ -205,6 +210,7 @@ def setup_cmd(
     replicas: int,
     push: bool,
     rotate_key: bool,
+    dry_run: bool,
     output: str,
 ) -> None:
     """Set up one student's repo (or all)."""
@@ -222,6 +228,8 @@ def setup_cmd(
         rotate_key=rotate_key,
     )
     if all_students:
+        if dry_run:
+            raise UsageError("--dry-run takes one STUDENT", hint="drop --all")
         if student:
             raise UsageError(
                 f"give either a student ({student!r}) or --all, not both", hint="drop one of them"
@@ -230,6 +238,16 @@ def setup_cmd(
         return
     if not student:
         raise UsageError("missing STUDENT", hint="give a student name or --all")
+    if dry_run:
+        from kuploy_gitops.github.dryrun import setup_plan
+
+        plan = setup_plan(ctx.repo, opts)
+        if output == "json":
+            print_data(plan.to_data(), "json")
+            return
+        _print_steps(ctx, [plan])
+        ctx.console.print("dry run: nothing created, nothing written.")
+        return
     _setup_one(ctx, ops.setup(ctx.repo, opts), output)
 
 

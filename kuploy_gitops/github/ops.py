@@ -228,28 +228,13 @@ def webhook_url(cfg: PlatformConfig) -> str:
 # setup
 
 
-def setup(
-    repo: Path,
-    opts: SetupOptions,
-    *,
-    provider: GitProvider | None = None,
-    argocd: RepoRegistry | None = None,
-    environ: Mapping[str, str] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> SetupResult:
-    """Create or repair one student's repo for ``opts.app`` (see the module docstring).
-
-    ``provider`` and ``argocd`` default to connections from kuploy.yaml and the environment
-    (``GITHUB_TOKEN``; ``ARGOCD_SERVER`` and ``ARGOCD_AUTH_TOKEN``).
+def check_setup(
+    repo: Path, opts: SetupOptions
+) -> tuple[PlatformConfig, TenantSpec, dict[str, Any], str]:
+    """What `github setup` checks before it talks to anyone: (config, spec, config data, login).
 
     Raises:
-        ConflictError: the student is not onboarded, or has an app of that name that is not
-            this repo.
-        InvalidInputError: no GitHub login, the login does not exist, bad app options.
-        CredentialsError: no GitHub or Argo CD credentials.
-        ConfigError: no Argo CD server, or the webhook secret is not set.
-        ArgoCDError: Argo CD refused the repository (a re-run replaces the key).
-        ProviderError: GitHub failed (a re-run resumes).
+        ConflictError, InvalidInputError: as :func:`setup`, for what is known locally.
     """
     base = scaffold.ScaffoldOptions(student=opts.student, app=opts.app)
     cfg, spec, config_data = scaffold.load_inputs(repo, base)
@@ -273,6 +258,33 @@ def setup(
             hint=f"remove it first (`kuploy-gitops app remove {opts.student} {opts.app}`) or "
             "pick another app name",
         )
+    return cfg, spec, dict(config_data), login
+
+
+def setup(
+    repo: Path,
+    opts: SetupOptions,
+    *,
+    provider: GitProvider | None = None,
+    argocd: RepoRegistry | None = None,
+    environ: Mapping[str, str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SetupResult:
+    """Create or repair one student's repo for ``opts.app`` (see the module docstring).
+
+    ``provider`` and ``argocd`` default to connections from kuploy.yaml and the environment
+    (``GITHUB_TOKEN``; ``ARGOCD_SERVER`` and ``ARGOCD_AUTH_TOKEN``).
+
+    Raises:
+        ConflictError: the student is not onboarded, or has an app of that name that is not
+            this repo.
+        InvalidInputError: no GitHub login, the login does not exist, bad app options.
+        CredentialsError: no GitHub or Argo CD credentials.
+        ConfigError: no Argo CD server, or the webhook secret is not set.
+        ArgoCDError: Argo CD refused the repository (a re-run replaces the key).
+        ProviderError: GitHub failed (a re-run resumes).
+    """
+    cfg, spec, config_data, login = check_setup(repo, opts)
     secret = webhook_secret(cfg, os.environ if environ is None else environ)
     with (
         deploykey.registry_for(repo, argocd, environ) as registry,
