@@ -354,3 +354,22 @@ def test_app_remove_asks_on_a_terminal_and_refuses_without_one(
     monkeypatch.setattr(output, "stdin_is_tty", lambda: False)
     code, out, _ = invoke(*remove, "--yes")
     assert code == 0 and "committed" in out
+
+
+def test_list_selectors_wide_name_and_no_headers(platform: Path) -> None:
+    from kuploy_gitops import api
+
+    for student, course in (("kim", "cs101"), ("lee", "cs101"), ("park", "cs202")):
+        api.onboard(
+            platform,
+            api.OnboardOptions(student=student, course=course, name=student.title(), email=""),
+        )
+    base = ["-C", str(platform), "list"]
+    code, out, _ = invoke(*base, "-l", "course=cs101", "-o", "name")
+    assert code == 0 and out.splitlines() == ["kim", "lee"]
+    code, out, _ = invoke(*base, "-l", "course!=cs101", "-o", "wide", "--no-headers")
+    assert code == 0 and out.split() == ["park", "Park", "small", "cs202"]
+    code, out, _ = invoke(*base, "-o", "json")
+    assert json.loads(out)[0]["name"] == "Kim" and "email" in json.loads(out)[0]
+    code, _, err = invoke(*base, "-l", "room=a")
+    assert code == 4 and "selector key 'room' is not a column" in err

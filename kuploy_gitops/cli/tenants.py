@@ -211,32 +211,45 @@ def offboard(
 
 @click.command(
     "list",
-    help="List tenants with tier, apps and expiry."
-    + examples("kuploy-gitops list", "kuploy-gitops list -o json"),
+    help="List tenants with tier, apps and expiry; -o wide adds name and e-mail. Piped output is "
+    "plain columns, never cut."
+    + examples(
+        "kuploy-gitops list",
+        "kuploy-gitops list -l course=cs101,term=2026-2 -o wide",
+        "kuploy-gitops list -l tier!=small --no-headers | wc -l",
+        "kuploy-gitops list -l app=web -o name | xargs -n1 kuploy-gitops status",
+        "kuploy-gitops list -o json",
+    ),
 )
-@output_option("table", "json", "yaml")
+@output_option("table", "wide", "name", "json", "yaml")
+@click.option(
+    "-l",
+    "--selector",
+    default="",
+    metavar="KEY=VALUE,...",
+    help="Only tenants that match: key=value or key!=value, comma-separated (all must hold); "
+    "keys: student, github, name, email, tier, course, term, expires, app.",
+)
+@click.option("--no-headers", is_flag=True, help="Table output without the header line.")
 @pass_ctx
-def list_cmd(ctx: Ctx, output: str) -> None:
+def list_cmd(ctx: Ctx, output: str, selector: str, no_headers: bool) -> None:
     """List tenants."""
     from kuploy_gitops.ops import tenants
 
-    rows = tenants.list_tenants(ctx.repo)
-    if output != "table":
+    rows = tenants.list_tenants(ctx.repo, selector)
+    if output in ("json", "yaml"):
         print_data(rows, output)
         return
+    if output == "name":
+        for r in rows:
+            click.echo(r["student"])
+        return
+    wide = output == "wide"
+    columns = ["student", "github", *(["name", "email"] if wide else []), "tier", "course"]
+    columns += ["term", "expires", "apps"]
     print_table(
         ctx,
-        ["student", "github", "tier", "course", "term", "expires", "apps"],
-        [
-            [
-                r["student"],
-                r["github"],
-                r["tier"],
-                r["course"],
-                r["term"],
-                r["expires"],
-                ", ".join(r["apps"]),
-            ]
-            for r in rows
-        ],
+        columns,
+        [[", ".join(r["apps"]) if c == "apps" else r[c] for c in columns] for r in rows],
+        headers=not no_headers,
     )

@@ -354,8 +354,18 @@ def offboard(
         )
 
 
-def list_tenants(repo: Path) -> list[dict[str, Any]]:
-    """One row per tenant: student, github, tier, course, term, expires, apps."""
+LIST_KEYS = ("student", "github", "name", "email", "tier", "course", "term", "expires", "app")
+"""The columns a `list` selector may name (``app``: one of the tenant's apps)."""
+
+
+def list_tenants(repo: Path, selector: str = "") -> list[dict[str, Any]]:
+    """One row per tenant: student, github, name, email, tier, course, term, expires, apps.
+
+    ``selector`` keeps the rows it selects (``course=cs101,tier!=large``: ops.selectors).
+    """
+    from kuploy_gitops.ops.selectors import matching, parse_selector
+
+    parse_selector(selector, LIST_KEYS)  # a bad selector fails before the specs are read
     load_config(repo)
     rows: list[dict[str, Any]] = []
     for student in tenant_spec.list_students(repo):
@@ -364,6 +374,8 @@ def list_tenants(repo: Path) -> list[dict[str, Any]]:
             {
                 "student": spec.student,
                 "github": spec.github,
+                "name": spec.name,
+                "email": spec.email,
                 "tier": spec.tier,
                 "course": spec.course,
                 "term": spec.term,
@@ -371,4 +383,4 @@ def list_tenants(repo: Path) -> list[dict[str, Any]]:
                 "apps": [a.name for a in spec.apps],
             }
         )
-    return rows
+    return matching(rows, selector, LIST_KEYS)
