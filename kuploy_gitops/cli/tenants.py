@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from kuploy_gitops.cli import complete
 from kuploy_gitops.cli.output import (
     Ctx,
     dry_run_option,
@@ -20,6 +22,9 @@ from kuploy_gitops.cli.output import (
     push_option,
 )
 
+if TYPE_CHECKING:
+    from kuploy_gitops.ops.tenants import OnboardOutcome
+
 
 @click.command(
     help="Onboard a student (or a roster of students) into a locked-down tenant and commit. "
@@ -31,7 +36,7 @@ from kuploy_gitops.cli.output import (
         "kuploy-gitops onboard --roster roster.csv --skip-invalid --dry-run",
     )
 )
-@click.argument("student", required=False)
+@click.argument("student", shell_complete=complete.students, required=False)
 @click.option("--github", "github", default="", help="The student's GitHub login.")
 @click.option(
     "--change-github",
@@ -50,6 +55,19 @@ from kuploy_gitops.cli.output import (
     help="CSV roster (GitHub Classroom or student_id,github_username,email,name[,tier]).",
 )
 @click.option("--skip-invalid", is_flag=True, help="With --roster: onboard the good rows only.")
+@click.option(
+    "--columns",
+    default="",
+    metavar="ROLE=HEADER,...",
+    help="With --roster: which columns hold student, github, email, name, tier when their "
+    "headers are not the usual ones (e.g. 'student=Hakbun,github=Git').",
+)
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="With --roster --dry-run: print the whole diff, not the summary.",
+)
 @click.option(
     "--github-setup",
     is_flag=True,
@@ -71,13 +89,20 @@ def onboard(
     expires: str,
     roster: Path | None,
     skip_invalid: bool,
+    columns: str,
+    show_diff: bool,
     github_setup: bool,
     dry_run: bool,
     push: bool,
 ) -> None:
     """Onboard one student or a roster."""
     from kuploy_gitops.ops import tenants
+    from kuploy_gitops.roster import parse_columns
 
+    if github_setup and not dry_run:
+        from kuploy_gitops.github.ops import check_credentials
+
+        check_credentials(ctx.repo)  # before the onboarding commit, not after it
     opts = tenants.OnboardOptions(
         student=student or "",
         github=github,
@@ -98,10 +123,16 @@ def onboard(
             dry_run=dry_run,
             push=push,
             progress=report,
+            columns=parse_columns(columns),
         )
+    for warning in outcome.warnings:
+        ctx.err.print(f"[yellow]warning:[/] {escape(warning)}")
     for line_no, reason in outcome.skipped:
         ctx.err.print(f"[yellow]skipped[/] {roster}:{line_no}: {escape(reason)}")
-    print_result(ctx, outcome.result, dry_run=dry_run)
+    if roster is not None and dry_run and not show_diff:
+        print_roster_summary(ctx, outcome)
+    else:
+        print_result(ctx, outcome.result, dry_run=dry_run)
     if github_setup:
         if dry_run:
             ctx.console.print("dry run: github setup skipped.")
@@ -112,6 +143,26 @@ def onboard(
         run_bulk_setup(ctx, outcome.students, SetupOptions(student="", push=push))
 
 
+def print_roster_summary(ctx: Ctx, outcome: OnboardOutcome) -> None:
+    """A roster's dry run in a few lines: counts and names (``--diff`` prints the diff)."""
+    added, updated = outcome.added, outcome.updated
+    same = len(outcome.students) - len(added) - len(updated)
+
+    def names(group: list[str]) -> str:
+        shown = ", ".join(group[:10]) + (f" and {len(group) - 10} more" if len(group) > 10 else "")
+        return f": {escape(shown)}" if group else ""
+
+    ctx.console.print(f"new tenants: {len(added)}{names(added)}")
+    ctx.console.print(f"changed tenants: {len(updated)}{names(updated)}")
+    ctx.console.print(f"unchanged: {same}; skipped rows: {len(outcome.skipped)}")
+    changed = len(outcome.result.changed)
+    ctx.console.print(
+        f"[yellow]dry run:[/] {changed} file(s) would change; nothing written (--diff shows them)."
+        if changed
+        else "dry run: nothing would change."
+    )
+
+
 @click.command(
     help="Remove a student's Applications, project, guards, namespace and spec in one commit."
     + examples(
@@ -120,7 +171,7 @@ def onboard(
         "kuploy-gitops offboard kim-minji --push --verify",
     )
 )
-@click.argument("student")
+@click.argument("student", shell_complete=complete.students)
 @click.option("--archive", is_flag=True, help="Keep the spec under tenants/archive/.")
 @dry_run_option
 @push_option
@@ -160,32 +211,45 @@ def offboard(
 
 @click.command(
     "list",
-    help="List tenants with tier, apps and expiry."
-    + examples("kuploy-gitops list", "kuploy-gitops list -o json"),
+    help="List tenants with tier, apps and expiry; -o wide adds name and e-mail. Piped output is "
+    "plain columns, never cut."
+    + examples(
+        "kuploy-gitops list",
+        "kuploy-gitops list -l course=cs101,term=2026-2 -o wide",
+        "kuploy-gitops list -l tier!=small --no-headers | wc -l",
+        "kuploy-gitops list -l app=web -o name | xargs -n1 kuploy-gitops status",
+        "kuploy-gitops list -o json",
+    ),
 )
-@output_option("table", "json", "yaml")
+@output_option("table", "wide", "name", "json", "yaml")
+@click.option(
+    "-l",
+    "--selector",
+    default="",
+    metavar="KEY=VALUE,...",
+    help="Only tenants that match: key=value or key!=value, comma-separated (all must hold); "
+    "keys: student, github, name, email, tier, course, term, expires, app.",
+)
+@click.option("--no-headers", is_flag=True, help="Table output without the header line.")
 @pass_ctx
-def list_cmd(ctx: Ctx, output: str) -> None:
+def list_cmd(ctx: Ctx, output: str, selector: str, no_headers: bool) -> None:
     """List tenants."""
     from kuploy_gitops.ops import tenants
 
-    rows = tenants.list_tenants(ctx.repo)
-    if output != "table":
+    rows = tenants.list_tenants(ctx.repo, selector)
+    if output in ("json", "yaml"):
         print_data(rows, output)
         return
+    if output == "name":
+        for r in rows:
+            click.echo(r["student"])
+        return
+    wide = output == "wide"
+    columns = ["student", "github", *(["name", "email"] if wide else []), "tier", "course"]
+    columns += ["term", "expires", "apps"]
     print_table(
         ctx,
-        ["student", "github", "tier", "course", "term", "expires", "apps"],
-        [
-            [
-                r["student"],
-                r["github"],
-                r["tier"],
-                r["course"],
-                r["term"],
-                r["expires"],
-                ", ".join(r["apps"]),
-            ]
-            for r in rows
-        ],
+        columns,
+        [[", ".join(r["apps"]) if c == "apps" else r[c] for c in columns] for r in rows],
+        headers=not no_headers,
     )
