@@ -15,7 +15,7 @@ ROWS = [["kim-minji", "web", "OutOfSync", REASON], ["lee", "api", "Synced", ""]]
 
 
 def ctx_with(console: Console) -> Ctx:
-    ctx = Ctx(Path("."))
+    ctx = Ctx(Path())
     ctx.__dict__["console"] = console  # the cached property, as a terminal or a pipe
     return ctx
 

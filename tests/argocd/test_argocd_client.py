@@ -282,9 +282,9 @@ def test_dns_failure_is_named_at_once_not_retried(clock: FakeClock) -> None:
     error = httpx.ConnectError("[Errno -2] Name or service not known")
     error.__cause__ = lookup
     rec = Recorder(error)
-    with client_with(rec, clock, server="https://argocd.lab.exmaple.ac.kr") as client:
-        with pytest.raises(ArgoCDError) as info:
-            client.get_project("kim")
+    client = client_with(rec, clock, server="https://argocd.lab.exmaple.ac.kr")
+    with client, pytest.raises(ArgoCDError) as info:
+        client.get_project("kim")
     assert len(rec.requests) == 1 and clock.sleeps == []
     assert "'argocd.lab.exmaple.ac.kr' does not resolve (DNS)" in str(info.value)
     assert "check the spelling of --server" in str(info.value)
