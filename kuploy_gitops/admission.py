@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from kuploy_gitops import layout
+from kuploy_gitops.baremetal_manifests import acme_solver_image
 from kuploy_gitops.config import PlatformConfig
 
 Obj = dict[str, Any]
@@ -192,8 +193,38 @@ def ingresses_policy(cfg: PlatformConfig) -> Obj:
                     f"object.metadata.annotations['kubernetes.io/ingress.class'] == {klass}",
                     f"tenant Ingresses use the platform's ingress class {cfg.ingress_class!r}",
                 ),
+                issuer_annotations_rule(cfg),
             ],
         },
+    )
+
+
+def issuer_annotations_rule(cfg: PlatformConfig) -> Obj:
+    """No ``cert-manager.io/`` annotation on a tenant Ingress but the platform's ClusterIssuer.
+
+    cert-manager's ingress-shim issues what an Ingress's annotations ask: another issuer (the
+    generated CA's self-signed one), another common name, a CA certificate. Under tls.issuer
+    http01 the one annotation kuploy renders is allowed (its hosts are the Ingress's TLS hosts,
+    which the rule above keeps the tenant's); otherwise the ingress controller serves the
+    wildcard certificate and none is.
+    """
+    prefix = cel_string(layout.CERT_MANAGER_ANNOTATION_PREFIX)
+    if cfg.baremetal.tls.per_host:
+        key, value = layout.ANNOTATION_CLUSTER_ISSUER, layout.CLUSTER_ISSUER
+        allowed = (
+            f"(k == {cel_string(key)} && object.metadata.annotations[k] == {cel_string(value)})"
+        )
+        message = f"tenant Ingresses may carry no cert-manager.io/ annotation but {key}: {value}"
+    else:
+        allowed = "false"
+        message = (
+            "tenant Ingresses may carry no cert-manager.io/ annotation (the ingress controller "
+            "serves the platform's certificate)"
+        )
+    return rule(
+        "!has(object.metadata.annotations) || object.metadata.annotations.all(k, "
+        f"!k.startsWith({prefix}) || {allowed})",
+        message,
     )
 
 
@@ -261,7 +292,10 @@ def normalised_image(ref: str) -> str:
 
 def images_policy(cfg: PlatformConfig) -> Obj:
     """Every container image of a tenant pod from one of the platform's registries."""
-    prefixes = "[" + ", ".join(cel_string(r) for r in cfg.registries) + "]"
+    # Under tls.issuer http01 cert-manager runs its solver pod in the tenant's namespace.
+    solver = acme_solver_image(cfg)
+    allowed = [*cfg.registries, *([solver] if solver else [])]
+    prefixes = "[" + ", ".join(cel_string(r) for r in allowed) + "]"
     containers = (
         "object.spec.containers.map(c, c.image)"
         " + (has(object.spec.initContainers) ? object.spec.initContainers.map(c, c.image) : [])"
@@ -283,7 +317,8 @@ def images_policy(cfg: PlatformConfig) -> Obj:
                 rule(
                     f"variables.full.all(i, {prefixes}.exists(p, i.startsWith(p)))",
                     "tenant images must come from the platform's registries: "
-                    + ", ".join(cfg.registries),
+                    + ", ".join(cfg.registries)
+                    + (f" (and cert-manager's solver {solver})" if solver else ""),
                 )
             ],
         },

@@ -66,8 +66,7 @@ def app_objects(
     with a writable ``/tmp``: :mod:`kuploy_gitops.podsecurity`), in the tenant priority class,
     with the size's requests and limits; it names ``pull_secret`` as its imagePullSecret only
     when one is given, and probes that suit ``stack`` (:func:`kuploy_gitops.stacks.probes`).
-    The Ingress's TLS section lists the host without a ``secretName`` (the controller's default
-    certificate serves it).
+    The Ingress's TLS section is :func:`ingress_tls`'s.
     """
     ns = layout.namespace_name(spec.student)
     labels, selector = app_labels(spec, app)
@@ -137,18 +136,14 @@ def app_objects(
         },
     }
     host = cfg.host(spec.student, app.name)
-    # No secretName: the certificate stays with the ingress controller (its default TLS store,
-    # ingress.tls_secret in its own namespace); a key copied into every tenant namespace would
-    # be readable by every pod there.
-    tls: Obj = {"hosts": [host]}
     backend = {"service": {"name": app.name, "port": {"name": "http"}}}
     ingress: Obj = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
-        "metadata": meta(),
+        "metadata": {**meta(), **ingress_tls_annotations(cfg)},
         "spec": {
             "ingressClassName": cfg.ingress_class,
-            "tls": [tls],
+            "tls": [ingress_tls(cfg, host, app.name)],
             "rules": [
                 {
                     "host": host,
@@ -163,3 +158,27 @@ def app_objects(
         "service.yaml": service,
         "ingress.yaml": ingress,
     }
+
+
+def ingress_tls_annotations(cfg: PlatformConfig) -> Obj:
+    """Metadata an app's Ingress adds for its certificate: ``{"annotations": ...}`` or nothing.
+
+    Under tls.issuer http01 it names the platform's ClusterIssuer, and cert-manager's
+    ingress-shim makes the Certificate of the Ingress's TLS hosts in the tenant namespace.
+    """
+    if not cfg.baremetal.tls.per_host:
+        return {}
+    return {"annotations": {layout.ANNOTATION_CLUSTER_ISSUER: layout.CLUSTER_ISSUER}}
+
+
+def ingress_tls(cfg: PlatformConfig, host: str, app: str) -> Obj:
+    """The TLS entry of an app's Ingress for ``host``.
+
+    One wildcard certificate (tls.issuer ca, dns01, none): no ``secretName``, so the ingress
+    controller serves its default certificate (ingress.tls_secret in its own namespace); that
+    key copied into every tenant namespace would be readable by every pod there. Per host
+    (http01): the Secret cert-manager writes this host's certificate to, in the app's namespace.
+    """
+    if not cfg.baremetal.tls.per_host:
+        return {"hosts": [host]}
+    return {"hosts": [host], "secretName": layout.app_tls_secret(app)}

@@ -9,8 +9,8 @@ An empty list means the section is off (nothing rendered for it).
 from __future__ import annotations
 
 from kuploy_gitops import layout
-from kuploy_gitops.config import PlatformConfig
-from kuploy_gitops.config_platform import CERT_MANAGER_ADDON, METALLB_ADDON
+from kuploy_gitops.config import Addon, PlatformConfig
+from kuploy_gitops.config_platform import ACME_SOLVER_IMAGE, CERT_MANAGER_ADDON, METALLB_ADDON
 from kuploy_gitops.manifests import Obj
 
 METALLB_API = "metallb.io/v1beta1"
@@ -18,9 +18,23 @@ CERT_MANAGER_API = "cert-manager.io/v1"
 NFS_PROVISIONER = "nfs.csi.k8s.io"  # csi-driver-nfs's CSIDriver
 
 
+def acme_solver_image(cfg: PlatformConfig) -> str:
+    """The solver image cert-manager runs in tenant namespaces (tls.issuer http01), else ''.
+
+    The pinned chart's version is its tag: tenants' admission lets exactly this one in.
+    """
+    if not cfg.baremetal.tls.per_host:
+        return ""
+    return f"{ACME_SOLVER_IMAGE}:{_addon(cfg, CERT_MANAGER_ADDON).version}"
+
+
+def _addon(cfg: PlatformConfig, name: str) -> Addon:
+    """Add-on ``name`` (config checked that it exists when used)."""
+    return next(a for a in cfg.addons if a.name == name)
+
+
 def _addon_namespace(cfg: PlatformConfig, name: str) -> str:
-    """The namespace of add-on ``name`` (config checked that it exists when used)."""
-    return next(a.namespace for a in cfg.addons if a.name == name)
+    return _addon(cfg, name).namespace
 
 
 def _meta(name: str, namespace: str | None, *, crd: bool = True) -> Obj:
@@ -99,12 +113,33 @@ def _dns01_solver(cfg: PlatformConfig) -> Obj:
     return {"dns01": provider, "selector": {"dnsZones": [cfg.base_domain]}}
 
 
+def _http01_solver(cfg: PlatformConfig) -> Obj:
+    """The ACME HTTP-01 solver, reached through the platform's ingress class.
+
+    cert-manager makes its solver pod, Service and Ingress in the namespace of the app's Ingress.
+
+    The Service is ClusterIP (cert-manager's default, NodePort, is refused in tenant namespaces
+    and has no quota) and the pod runs in the tenants' priority class, as their own pods do.
+    """
+    return {
+        "http01": {
+            "ingress": {
+                "ingressClassName": cfg.ingress_class,
+                "serviceType": "ClusterIP",
+                "podTemplate": {"spec": {"priorityClassName": layout.TENANT_PRIORITY_CLASS}},
+            }
+        }
+    }
+
+
 def certificates(cfg: PlatformConfig) -> list[Obj]:
     """The ClusterIssuer and the wildcard Certificate Traefik serves (``ingress.tls_secret``).
 
     ``ca`` without ``ca_secret``: a self-signed issuer signs a CA certificate (cert-manager's
     namespace, where a ClusterIssuer reads its Secret), and the ``kuploy`` ClusterIssuer signs
     with that CA. ``dns01``: Let's Encrypt, the zone proved through the DNS provider.
+    ``http01``: the ACME issuer alone; no wildcard (ACME issues wildcards only through DNS-01):
+    each app's Ingress asks for its host's certificate (:mod:`.app_manifests`).
     """
     tls = cfg.baremetal.tls
     if tls.issuer == "none":
@@ -137,9 +172,11 @@ def certificates(cfg: PlatformConfig) -> list[Obj]:
             "email": tls.acme_email,
             "server": tls.acme_server,
             "privateKeySecretRef": {"name": layout.ACME_ACCOUNT_SECRET},
-            "solvers": [_dns01_solver(cfg)],
+            "solvers": [_http01_solver(cfg) if tls.per_host else _dns01_solver(cfg)],
         }
         out.append(_cluster_issuer(layout.CLUSTER_ISSUER, {"acme": acme}))
+        if tls.per_host:
+            return out
     out.append(
         {
             "apiVersion": CERT_MANAGER_API,

@@ -2,8 +2,9 @@
 
 What a cluster of lab PCs lacks that a cloud gives: addresses for LoadBalancer Services
 (MetalLB, layer 2), certificates (cert-manager: one wildcard certificate that Traefik serves for
-every app), and a default StorageClass whose volumes live off the lab PCs (NFS). Each section is
-optional: a kuploy.yaml without it renders nothing for it (platforms made before these keys).
+every app, or one certificate per host through ACME HTTP-01), and a default StorageClass whose
+volumes live off the lab PCs (NFS). Each section is optional: a kuploy.yaml without it renders
+nothing for it (platforms made before these keys).
 :mod:`.config` calls :func:`parse_sections`; :mod:`.baremetal_manifests` builds the objects.
 """
 
@@ -14,6 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from kuploy_gitops.config_fields import Reader
 from kuploy_gitops.names import DNS_LABEL, LABEL_VALUE
@@ -24,10 +26,19 @@ METALLB_ADDON = "metallb"
 CERT_MANAGER_ADDON = "cert-manager"
 NFS_ADDON = "csi-driver-nfs"
 
-ISSUERS = ("ca", "dns01", "none")
+# cert-manager's HTTP-01 solver pod (its pkg/issuer/acme/http/pod.go): the image its chart
+# passes (quay.io/jetstack, tagged with the chart's version) and the port it listens on.
+ACME_SOLVER_IMAGE = "quay.io/jetstack/cert-manager-acmesolver"
+ACME_SOLVER_PORT = 8089
+
+ISSUERS = ("ca", "dns01", "http01", "none")
+# The issuers that make one wildcard certificate (http01 makes one per Ingress host instead).
+WILDCARD_ISSUERS = ("ca", "dns01")
+ACME_ISSUERS = ("dns01", "http01")
 DNS01_PROVIDERS = ("cloudflare", "rfc2136")
 STORAGE_KINDS = ("nfs", "none")
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
+LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 
@@ -42,16 +53,23 @@ class LoadBalancer:
 
 @dataclass(frozen=True)
 class Certificates:
-    """How the wildcard certificate of ``*.<base_domain>`` is issued (``tls:``)."""
+    """How apps' certificates are issued (``tls:``): ``*.<base_domain>`` or one per host."""
 
-    issuer: str = "none"  # ca | dns01 | none (the admin makes ingress.tls_secret)
+    # ca | dns01: one wildcard certificate; http01: one per app host (ACME HTTP-01 through the
+    # ingress controller); none: the admin makes ingress.tls_secret
+    issuer: str = "none"
     ca_secret: str = ""  # ca: '' = cert-manager makes its own CA; else the admin's CA Secret
     acme_email: str = ""
-    acme_server: str = LETS_ENCRYPT
+    acme_server: str = LETS_ENCRYPT  # LETS_ENCRYPT_STAGING while trying the platform out
     dns01_provider: str = "cloudflare"
     dns01_secret: str = ""  # the Secret (in cert-manager's namespace) with the credential
     dns01_nameserver: str = ""  # rfc2136: host:port of the DNS server taking updates
     dns01_tsig_key: str = ""  # rfc2136: the TSIG key's name
+
+    @property
+    def per_host(self) -> bool:
+        """Whether each app's Ingress asks cert-manager for its own certificate (http01)."""
+        return self.issuer == "http01"
 
 
 @dataclass(frozen=True)
@@ -208,33 +226,21 @@ def _certificates(r: Reader, root: Mapping[str, Any], host_pattern: str) -> Cert
         return Certificates()
     values = {k: _text(r, data, k, "tls", str(v)) for k, v in Certificates().__dict__.items()}
     issuer = values["issuer"]
-    if issuer == "http01":
-        raise r.fail(
-            "tls.issuer",
-            "http01 cannot issue the wildcard certificate every app is served with "
-            "(ACME issues wildcards only through DNS-01)",
-            hint="use dns01 for a public domain, or ca for a campus-only one",
-        )
     _choice(r, issuer, ISSUERS, "tls.issuer", "issuer")
     cert = Certificates(**values)
     _secret_name(r, cert.ca_secret, "tls.ca_secret")
     _secret_name(r, cert.dns01_secret, "tls.dns01_secret")
-    if issuer != "none" and not _covered_by_wildcard(host_pattern):
+    if issuer in WILDCARD_ISSUERS and not _covered_by_wildcard(host_pattern):
         raise r.fail(
             "ingress.host_pattern",
             f"{host_pattern!r} makes hosts the wildcard certificate *.{{domain}} cannot cover "
             "(it covers one label under the domain)",
-            hint="use '{app}-{student}.{domain}', or tls.issuer: none with your own certificate",
+            hint="use '{app}-{student}.{domain}', or tls.issuer: http01 (one certificate per "
+            "host), or none with your own certificate",
         )
+    if issuer in ACME_ISSUERS:
+        _acme_account(r, cert)
     if issuer == "dns01":
-        if not _EMAIL.match(cert.acme_email):
-            raise r.fail(
-                "tls.acme_email",
-                f"{cert.acme_email!r} is not an email address (ACME needs one for expiry notices)",
-                hint="set the admins' address, e.g. kuploy-admin@example.ac.kr",
-            )
-        if not cert.acme_server.startswith("https://"):
-            raise r.fail("tls.acme_server", f"{cert.acme_server!r} is not an https:// URL")
         _choice(r, cert.dns01_provider, DNS01_PROVIDERS, "tls.dns01_provider", "DNS-01 provider")
         if not cert.dns01_secret:
             raise r.fail(
@@ -248,6 +254,30 @@ def _certificates(r: Reader, root: Mapping[str, Any], host_pattern: str) -> Cert
                 "dns01_provider rfc2136 needs dns01_nameserver (host:port) and dns01_tsig_key",
             )
     return cert
+
+
+def _acme_account(r: Reader, cert: Certificates) -> None:
+    """The ACME account's email and directory URL (dns01 and http01)."""
+    if not _EMAIL.match(cert.acme_email):
+        raise r.fail(
+            "tls.acme_email",
+            f"{cert.acme_email!r} is not an email address (ACME needs one for expiry notices)",
+            hint="set the admins' address, e.g. kuploy-admin@example.ac.kr",
+        )
+    hint = f"use {LETS_ENCRYPT} (or {LETS_ENCRYPT_STAGING} while trying things out)"
+    try:
+        url = urlsplit(cert.acme_server)
+    except ValueError:
+        url = urlsplit("")
+    if "@" in url.netloc:
+        # Never echoed: what comes before the '@' may be a password.
+        raise r.fail("tls.acme_server", "holds credentials (user@ or user:password@)", hint=hint)
+    if url.scheme != "https" or not url.hostname or url.query or url.fragment:
+        raise r.fail(
+            "tls.acme_server",
+            f"{cert.acme_server!r} is not an https:// URL of an ACME directory",
+            hint=hint,
+        )
 
 
 # An app's part of a host when {app} and {student} share a DNS label ({app}-{student}): no '-'.

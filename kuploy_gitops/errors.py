@@ -15,7 +15,8 @@ traceback.
     ├── DriftError                 exit 7   `render --check`: committed files differ from specs
     ├── FindingsError              exit 8   `validate`: the repo has findings
     ├── ArgoCDError                exit 9   Argo CD REST API failure
-    └── ProviderError              exit 10  GitHub (or another git host) failure
+    ├── ProviderError              exit 10  GitHub (or another git host) failure
+    └── CredentialsError           exit 11  GitHub or Argo CD credentials missing
 
 Exit code 1 without a red line is an unexpected exception: a bug to report.
 """
@@ -158,6 +159,16 @@ class ProviderError(KuployError):
         super().__init__(message, hint=hint)
 
 
+class CredentialsError(KuployError):
+    """Credentials for an external system (GitHub, Argo CD) are not set.
+
+    One kind of error, one code, whichever system is missing its token; a token the system
+    refuses is that system's error (:class:`ArgoCDError`, :class:`ProviderError`).
+    """
+
+    exit_code = 11
+
+
 EXIT_CODES: dict[str, int] = {
     "ok": 0,
     "bug": 1,
@@ -170,5 +181,6 @@ EXIT_CODES: dict[str, int] = {
     "findings": FindingsError.exit_code,
     "argocd": ArgoCDError.exit_code,
     "provider": ProviderError.exit_code,
+    "credentials": CredentialsError.exit_code,
 }
 """The exit-code table, as documented in the README and `kuploy-gitops --help`."""

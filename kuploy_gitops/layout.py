@@ -128,12 +128,24 @@ SKIP_DRY_RUN_ON_MISSING = "SkipDryRunOnMissingResource=true"
 
 # Names of the bare-metal objects (kuploy_gitops.baremetal_manifests).
 LB_POOL = "kuploy"  # MetalLB IPAddressPool and L2Advertisement
-CLUSTER_ISSUER = "kuploy"  # the ClusterIssuer of the wildcard certificate
+CLUSTER_ISSUER = "kuploy"  # the ClusterIssuer of the wildcard (or per-host) certificates
 SELF_SIGNED_ISSUER = "kuploy-selfsigned"  # signs the generated CA only
 CA_CERTIFICATE = "kuploy-ca"  # Certificate and Secret of the generated CA
 ACME_ACCOUNT_SECRET = "kuploy-acme-account"
 WILDCARD_CERTIFICATE = "kuploy-wildcard"
 DNS01_SECRET_KEYS = {"cloudflare": "api-token", "rfc2136": "tsig-secret"}
+# tls.issuer http01: an app's Ingress asks cert-manager (its ingress-shim) for a certificate of
+# its host through this annotation, into the Secret APP_TLS_SUFFIX names in the tenant namespace;
+# cert-manager labels the solver pods it runs in that namespace with ACME_SOLVER_LABEL.
+ANNOTATION_CLUSTER_ISSUER = "cert-manager.io/cluster-issuer"
+CERT_MANAGER_ANNOTATION_PREFIX = "cert-manager.io/"
+ACME_SOLVER_LABEL = "acme.cert-manager.io/http01-solver"
+APP_TLS_SUFFIX = "-tls"
+
+
+def app_tls_secret(app: str) -> str:
+    """The Secret cert-manager writes an app's certificate to (tls.issuer http01)."""
+    return f"{app}{APP_TLS_SUFFIX}"
 
 
 def tenant_spec(student: str) -> str:

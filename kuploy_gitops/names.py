@@ -119,6 +119,15 @@ IMAGE_REFERENCE = re.compile(
 IMAGE_TAG = re.compile(rf"^{_TAG}$")
 
 
+def suggest_label(text: str) -> str:
+    """The DNS label nearest to ``text`` ("" if none): ``Park_Jisoo`` -> ``park-jisoo``.
+
+    Lowercase; every run of other characters becomes one '-'; no '-' at either end.
+    """
+    label = re.sub(r"[^a-z0-9]+", "-", text.strip().lower()).strip("-")
+    return label if DNS_LABEL.match(label) else ""
+
+
 def check_student_name(
     student: str, reserved: Collection[str] = RESERVED_NAMES, *, allow_reserved: bool = False
 ) -> None:
@@ -129,9 +138,11 @@ def check_student_name(
     checks the syntax only: removing a tenant whose name has since become reserved.
     """
     if not DNS_LABEL.match(student):
+        fixed = suggest_label(student)
         raise InvalidInputError(
             f"student name {student!r} is not a DNS label",
-            hint="use lowercase letters, digits and '-', starting and ending with a letter or "
+            hint=(f"did you mean {fixed!r}? " if fixed else "")
+            + "use lowercase letters, digits and '-', starting and ending with a letter or "
             "digit (e.g. 'kim-minji' or '202112345')",
         )
     if len(student) > MAX_STUDENT_LEN:

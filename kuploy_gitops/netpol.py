@@ -3,7 +3,8 @@
 The flows: within the namespace; from the ingress controller's namespace to the ports the
 tenant's apps serve (nothing else of the namespace); DNS; and internet egress except the ranges a
 student pod must never reach (private and special ranges, the cluster's pod and Service ranges,
-the nodes' addresses and the admin's ``cluster.denied_egress``). Lab PCs often have public campus
+the nodes' addresses and the admin's ``cluster.denied_egress``); under tls.issuer http01, from
+the ingress controller to cert-manager's solver pods. Lab PCs often have public campus
 addresses, so the private ranges alone would leave the API server, the kubelets and the campus
 network reachable: that is what ``cluster.node_cidrs`` and ``cluster.denied_egress`` are for.
 """
@@ -16,6 +17,7 @@ from typing import Any
 
 from kuploy_gitops import layout
 from kuploy_gitops.config import PlatformConfig
+from kuploy_gitops.config_platform import ACME_SOLVER_PORT
 from kuploy_gitops.tenant_spec import TenantSpec
 
 Obj = dict[str, Any]
@@ -123,6 +125,25 @@ def tenant_policies(cfg: PlatformConfig, spec: TenantSpec, meta: Callable[[str],
                     "podSelector": {},
                     "policyTypes": ["Ingress"],
                     "ingress": [{"from": [ns_selector(cfg.ingress_namespace)], "ports": ports}],
+                },
+            )
+        )
+    if cfg.baremetal.tls.per_host:
+        # cert-manager's HTTP-01 solver pod, which it runs in the namespace of the Ingress that
+        # asks for a certificate: the ingress controller forwards the ACME server's request of
+        # /.well-known/acme-challenge/ to it, on its port only.
+        out.append(
+            policy(
+                "allow-acme-http01-solver",
+                {
+                    "podSelector": {"matchLabels": {layout.ACME_SOLVER_LABEL: "true"}},
+                    "policyTypes": ["Ingress"],
+                    "ingress": [
+                        {
+                            "from": [ns_selector(cfg.ingress_namespace)],
+                            "ports": [{"protocol": "TCP", "port": ACME_SOLVER_PORT}],
+                        }
+                    ],
                 },
             )
         )

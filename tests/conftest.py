@@ -38,6 +38,8 @@ def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.delenv("KUPLOY_REPO", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
+    # No `argocd login` of the machine's user reaches a test: an empty argocd CLI config dir.
+    monkeypatch.setenv("ARGOCD_CONFIG_DIR", str(home / "argocd"))
 
 
 @pytest.fixture

@@ -78,3 +78,28 @@ def test_pods_policy_names_the_tenant_class_and_the_deployer() -> None:
 
 def test_cel_string_escapes_anything() -> None:
     assert admission.cel_string('a"b\\c\nd') == '"a\\"b\\\\c\\nd"'
+
+
+def test_under_http01_the_solver_image_is_admitted_and_the_issuer_annotation_pinned() -> None:
+    data = config.default_config_data()
+    data["tls"] = {**data["tls"], "issuer": "http01", "acme_email": "a@b.example"}
+    http01 = config.parse_config(data)
+    version = data["addons"]["cert-manager"]["version"]
+    solver = f'"quay.io/jetstack/cert-manager-acmesolver:{version}"'
+    images = by_name(http01)[("ValidatingAdmissionPolicy", "kuploy-tenant-images")]
+    assert solver in images["spec"]["validations"][0]["expression"]
+    ca_images = by_name()[("ValidatingAdmissionPolicy", "kuploy-tenant-images")]
+    assert "acmesolver" not in ca_images["spec"]["validations"][0]["expression"]
+
+    def issuer_rule(cfg: config.PlatformConfig) -> str:
+        policy = by_name(cfg)[("ValidatingAdmissionPolicy", "kuploy-tenant-ingresses")]
+        (rule,) = [
+            v["expression"]
+            for v in policy["spec"]["validations"]
+            if '"cert-manager.io/"' in v["expression"]
+        ]
+        return str(rule)
+
+    assert '"cert-manager.io/cluster-issuer"' in issuer_rule(http01)
+    assert f'"{layout.CLUSTER_ISSUER}"' in issuer_rule(http01)
+    assert "cluster-issuer" not in issuer_rule(CFG)  # ca: no cert-manager annotation at all

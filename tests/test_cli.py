@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import commit_count, tree_snapshot
+from helpers import commit_count, git, tree_snapshot
 
 from kuploy_gitops import __version__, cli, layout, tenant_spec
 
@@ -165,6 +165,40 @@ def test_render_check_exit_7_lists_drift(platform: Path) -> None:
     assert "drift: " + layout.tenant_file("kim", "rbac.yaml") in err
 
 
+def test_roster_dry_run_is_a_summary_and_columns_map_headers(
+    platform: Path, tmp_path: Path
+) -> None:
+    from kuploy_gitops import api
+
+    api.onboard(platform, api.OnboardOptions(student="kim", name="Kim"))
+    roster = tmp_path / "r.csv"
+    roster.write_text("Hakbun,Full Name,Team\nkim,Kim Minji,red\nlee,Lee,blue\npark,Park,red\n")
+    code, _, err = invoke("-C", str(platform), "onboard", "--roster", str(roster), "--dry-run")
+    assert code == 4 and "no student column" in err and "--columns student=" in err
+    head = git(platform, "rev-parse", "HEAD")
+    args = ["-C", str(platform), "onboard", "--roster", str(roster), "--columns", "student=Hakbun"]
+    code, out, err = invoke(*args, "--dry-run")
+    assert code == 0, err
+    assert out.splitlines() == [
+        "new tenants: 2: lee, park",
+        "changed tenants: 1: kim",
+        "unchanged: 0; skipped rows: 0",
+        out.splitlines()[-1],
+    ]
+    assert "would change; nothing written (--diff shows them)" in out and "+++" not in out
+    assert "column 'Team' ignored" in err
+    code, out, _ = invoke(*args, "--dry-run", "--diff")
+    assert code == 0 and "+++ b/tenants/lee.yaml" in out
+    assert git(platform, "rev-parse", "HEAD") == head
+    code, _, err = invoke("-C", str(platform), "onboard", "choi", "--columns", "student=Hakbun")
+    assert code == 2 and "--columns goes with --roster" in err
+
+
+def test_an_invalid_name_comes_with_the_valid_one(platform: Path) -> None:
+    code, _, err = invoke("-C", str(platform), "onboard", "Park_Jisoo")
+    assert code == 4 and "did you mean 'park-jisoo'?" in err
+
+
 def test_roster_errors_and_skip_invalid(platform: Path, tmp_path: Path) -> None:
     roster = tmp_path / "r.csv"
     roster.write_text("identifier,github_username,github_id,name\nok,,,\nBAD,,,\nx_y,,,\n")
@@ -293,3 +327,49 @@ def test_an_error_line_never_prints_raw_control_characters(
     assert code == 10
     assert "\x1b" not in err and "\u202e" not in err
     assert err.strip() == "error: GitHub said: bad\\x1b[2J\\nname\\u202e; retry"
+
+
+def test_app_remove_asks_on_a_terminal_and_refuses_without_one(
+    platform: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kuploy_gitops import api
+    from kuploy_gitops.cli import output
+
+    api.onboard(platform, api.OnboardOptions(student="kim"))
+    api.app_add(platform, api.AppOptions(student="kim", app="web", image="nginx:1", port=8080))
+    head = git(platform, "rev-parse", "HEAD")
+    remove = ["-C", str(platform), "app", "remove", "kim", "web"]
+    code, _, err = invoke(*remove)  # no terminal, no --yes
+    assert code == 2 and "run `kuploy-gitops app remove kim web --yes` in scripts" in err
+    monkeypatch.setattr(output, "stdin_is_tty", lambda: True)
+    result = CliRunner().invoke(cli.main, remove, input="n\n")
+    assert result.exit_code == 0 and "Remove app 'web' of 'kim'?" in result.stderr
+    assert "not confirmed: nothing changed." in result.stderr
+    assert git(platform, "rev-parse", "HEAD") == head
+    code, out, _ = invoke(*remove, "--dry-run")  # a dry run asks nothing
+    assert code == 0 and "dry run" in out and git(platform, "rev-parse", "HEAD") == head
+    result = CliRunner().invoke(cli.main, remove, input="y\n")
+    assert result.exit_code == 0 and "committed" in result.stdout
+    api.app_add(platform, api.AppOptions(student="kim", app="web", image="nginx:1", port=8080))
+    monkeypatch.setattr(output, "stdin_is_tty", lambda: False)
+    code, out, _ = invoke(*remove, "--yes")
+    assert code == 0 and "committed" in out
+
+
+def test_list_selectors_wide_name_and_no_headers(platform: Path) -> None:
+    from kuploy_gitops import api
+
+    for student, course in (("kim", "cs101"), ("lee", "cs101"), ("park", "cs202")):
+        api.onboard(
+            platform,
+            api.OnboardOptions(student=student, course=course, name=student.title(), email=""),
+        )
+    base = ["-C", str(platform), "list"]
+    code, out, _ = invoke(*base, "-l", "course=cs101", "-o", "name")
+    assert code == 0 and out.splitlines() == ["kim", "lee"]
+    code, out, _ = invoke(*base, "-l", "course!=cs101", "-o", "wide", "--no-headers")
+    assert code == 0 and out.split() == ["park", "Park", "small", "cs202", "active"]
+    code, out, _ = invoke(*base, "-o", "json")
+    assert json.loads(out)[0]["name"] == "Kim" and "email" in json.loads(out)[0]
+    code, _, err = invoke(*base, "-l", "room=a")
+    assert code == 4 and "selector key 'room' is not a column" in err

@@ -84,7 +84,7 @@ def test_github_setup_and_rerun(platform_repo: Path, fake: FakeGitHub, argocd: F
 
 def test_errors_are_one_line_with_exit_codes(platform_repo: Path, fake: FakeGitHub) -> None:
     code, out = invoke(platform_repo, "github", "setup", "kim-minji", token=None)
-    assert code == 3 and "error: no GitHub credentials: GITHUB_TOKEN is not set" in out
+    assert code == 11 and "error: no GitHub credentials: GITHUB_TOKEN is not set" in out
     fake.fail("POST", r"/orgs/[^/]+/repos$", 403, message="Must have admin rights to Repository.")
     code, out = invoke(platform_repo, "github", "setup", "kim-minji")
     assert code == 10
@@ -159,6 +159,54 @@ def test_onboard_with_github_setup(platform_repo: Path, fake: FakeGitHub, tmp_pa
     assert code == 0 and "dry run: github setup skipped." in out
 
 
+@pytest.mark.parametrize(
+    ("unset", "says"),
+    [("GITHUB_TOKEN", "no GitHub credentials"), ("ARGOCD_AUTH_TOKEN", "no Argo CD credentials")],
+)
+def test_onboard_with_github_setup_checks_credentials_before_committing(
+    platform_repo: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch, unset: str, says: str
+) -> None:
+    head = git(platform_repo, "rev-parse", "HEAD")
+    if unset == "ARGOCD_AUTH_TOKEN":
+        monkeypatch.delenv(unset)
+    token = None if unset == "GITHUB_TOKEN" else TOKEN
+    code, out = invoke(
+        platform_repo, "onboard", "lee-jisoo", "--github", "jisoo-p", "--github-setup", token=token
+    )
+    assert code == 11 and says in out and len(out.strip().splitlines()) == 1
+    assert git(platform_repo, "rev-parse", "HEAD") == head and fake.writes() == []
+    assert git(platform_repo, "status", "--porcelain") == ""
+
+
+def test_github_setup_dry_run_needs_no_credentials_and_writes_nothing(
+    platform_repo: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ARGOCD_AUTH_TOKEN")
+    head = git(platform_repo, "rev-parse", "HEAD")
+    code, out = invoke(platform_repo, "github", "setup", "kim-minji", "--dry-run", token=None)
+    assert code == 0, out
+    assert f"{ORG}/kim-minji-web" in out and "minji-k with push access" in out
+    assert "dry run: nothing created, nothing written." in out
+    code, out = invoke(
+        platform_repo, "github", "setup", "kim-minji", "api", "--dry-run", "-o", "json"
+    )
+    data = json.loads(out)
+    assert data["repo"] == f"{ORG}/kim-minji-api" and data["changed"] is False
+    assert [s["step"] for s in data["steps"]] == [
+        "repo",
+        "scaffold",
+        "collaborator",
+        "webhook",
+        "deploy key",
+        "application",
+    ]
+    assert fake.writes() == [] and git(platform_repo, "rev-parse", "HEAD") == head
+    code, out = invoke(platform_repo, "github", "setup", "nobody", "--dry-run")
+    assert code == 5 and "nobody" in out
+    code, out = invoke(platform_repo, "github", "setup", "--all", "--dry-run")
+    assert code == 2 and "--dry-run takes one STUDENT" in out
+
+
 def test_github_setup_all(platform_repo: Path, fake: FakeGitHub) -> None:
     api.onboard(platform_repo, api.OnboardOptions(student="lee-jisoo", github="jisoo-p"))
     code, out = invoke(platform_repo, "github", "setup", "--all", "-o", "json")
@@ -201,7 +249,7 @@ def test_github_setup_needs_argocd_credentials_first(
 ) -> None:
     monkeypatch.delenv("ARGOCD_AUTH_TOKEN")
     code, out = invoke(platform_repo, "github", "setup", "kim-minji")
-    assert code == 3 and "deploy key is registered in Argo CD: no Argo CD credentials" in out
+    assert code == 11 and "deploy key is registered in Argo CD: no Argo CD credentials" in out
     assert len(out.strip().splitlines()) == 1 and fake.writes() == []
 
 

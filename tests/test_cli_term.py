@@ -12,8 +12,7 @@ from click.testing import CliRunner
 from helpers import commit_count, git, isolated_env
 
 from kuploy_gitops import layout
-from kuploy_gitops.cli import main
-from kuploy_gitops.cli import term as cli_term
+from kuploy_gitops.cli import main, output
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +43,11 @@ def test_bulk_offboard_asks_on_a_terminal_and_refuses_without_one(
     code, out = invoke(repo, "offboard", "--term", "2026-2", "--archive")  # stdin: not a tty
     assert code == 2
     assert "offboard 3 tenant(s) (2 in cs101 2026-2, 1 in cs202 2026-2): kim, lee, park" in out
-    assert "error: refusing to offboard 3 tenant(s) without a confirmation" in out
-    assert "--yes" in out
-    monkeypatch.setattr(cli_term, "stdin_is_terminal", lambda: True)
+    assert "there is no terminal to ask on" in out
+    assert "run `kuploy-gitops offboard --term 2026-2 --yes`" in out
+    monkeypatch.setattr(output, "stdin_is_tty", lambda: True)
     code, out = invoke(repo, "offboard", "--course", "cs101", stdin="n\n")
-    assert code == 0 and "cancelled: nothing changed." in out
+    assert code == 0 and "not confirmed: nothing changed." in out
     assert commit_count(repo) == commits
     code, out = invoke(repo, "offboard", "--course", "cs101", "--archive", stdin="y\n")
     assert code == 0, out
@@ -62,7 +61,7 @@ def test_bulk_offboard_asks_on_a_terminal_and_refuses_without_one(
 
 def test_bulk_offboard_with_yes_and_by_expiry(repo: Path) -> None:
     code, out = invoke(repo, "offboard", "lee", "kim")  # several named students: asked too
-    assert code == 2 and "without a confirmation" in out
+    assert code == 2 and "no terminal to ask on" in out
     code, out = invoke(repo, "offboard", "--expired", "--today", "2027-03-01", "--yes")
     assert code == 0, out
     assert "offboarded: kim, park" in out
@@ -81,6 +80,8 @@ def test_suspend_list_resume_extend_and_expire(repo: Path) -> None:
     assert status["kim"] == "suspended" and status["park"] in ("active", "expired")
     code, out = invoke(repo, "list")
     assert "status" in out and "suspended" in out
+    code, out = invoke(repo, "list", "-l", "status=suspended", "-o", "name")
+    assert code == 0 and out.split() == ["kim", "lee"]
     code, out = invoke(repo, "resume", "kim")
     assert code == 0 and "resumed: kim" in out
     code, out = invoke(repo, "extend", "--term", "2026-2", "--until", "2027-08-31")

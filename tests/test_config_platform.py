@@ -9,8 +9,10 @@ import pytest
 from helpers import DATA_DIR
 from test_manifests_valid import CRD_KINDS, argo_validator
 
-from kuploy_gitops import baremetal_manifests, config
+from kuploy_gitops import app_manifests, baremetal_manifests, config
+from kuploy_gitops.config_platform import DNS01_PROVIDERS, ISSUERS
 from kuploy_gitops.errors import ConfigError
+from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 
 
 def data(**sections: Any) -> dict[str, Any]:
@@ -82,6 +84,51 @@ def _tls(**kw: str) -> dict[str, str]:
     return {"issuer": "dns01", "acme_email": "a@b.example", "dns01_secret": "tok", **kw}
 
 
+def _http01(**kw: str) -> dict[str, str]:
+    return {"issuer": "http01", "acme_email": "a@b.example", **kw}
+
+
+def test_http01_is_an_acme_issuer_solving_through_the_ingress_class_without_a_wildcard() -> None:
+    cfg = config.parse_config(data(tls=_http01()))
+    assert cfg.baremetal.tls.per_host
+    (issuer,) = baremetal_manifests.certificates(cfg)  # no wildcard Certificate: one per host
+    assert (issuer["kind"], issuer["metadata"]["name"]) == ("ClusterIssuer", "kuploy")
+    acme = issuer["spec"]["acme"]
+    assert acme["server"] == "https://acme-v02.api.letsencrypt.org/directory"  # production
+    assert acme["email"] == "a@b.example"
+    assert acme["privateKeySecretRef"] == {"name": "kuploy-acme-account"}
+    (solver,) = acme["solvers"]
+    ingress = solver["http01"]["ingress"]
+    assert ingress["ingressClassName"] == cfg.ingress_class == "traefik"
+    assert "class" not in ingress  # the annotation form, superseded since cert-manager 1.12
+    # NodePort (cert-manager's default) is refused in tenant namespaces; the pod runs at the
+    # tenants' priority.
+    assert ingress["serviceType"] == "ClusterIP"
+    assert ingress["podTemplate"]["spec"] == {"priorityClassName": "kuploy-tenant"}
+    assert baremetal_manifests.acme_solver_image(cfg) == (
+        "quay.io/jetstack/cert-manager-acmesolver:" + data()["addons"]["cert-manager"]["version"]
+    )
+    assert baremetal_manifests.acme_solver_image(config.parse_config(data())) == ""
+
+
+def test_http01_takes_the_staging_directory_and_hosts_of_any_depth() -> None:
+    staging = "https://acme-staging-v02.api.letsencrypt.org/directory"
+    deep = {**data()["ingress"], "host_pattern": "{app}.{student}.{domain}"}
+    cfg = config.parse_config(data(tls=_http01(acme_server=staging), ingress=deep))
+    (issuer,) = baremetal_manifests.certificates(cfg)
+    assert issuer["spec"]["acme"]["server"] == staging
+    assert cfg.host("kim", "web") == "web.kim.apps.konkuk.example"
+
+
+def test_acme_server_with_credentials_is_refused_without_echoing_them() -> None:
+    with pytest.raises(ConfigError) as info:
+        config.parse_config(
+            data(tls=_http01(acme_server="https://me:s3cret@acme.example/dir")), "kuploy.yaml"
+        )
+    assert "tls.acme_server: holds credentials" in str(info.value)
+    assert "s3cret" not in str(info.value) + str(info.value.hint)
+
+
 BAD: list[tuple[dict[str, Any], str]] = [
     ({"load_balancer": {"addresses": ["192.168.10.300-192.168.10.310"]}}, "is not an IPv4 CIDR"),
     ({"load_balancer": {"addresses": ["192.168.10.5/24"]}}, "host bits set"),
@@ -97,7 +144,11 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"load_balancer": {"addresses": [], "pool": "core"}}, "unknown key"),
     ({"load_balancer": {"announce_pool": "core pcs"}}, "is not a label value"),
     ({"tls": {"issuer": "letsencrypt"}}, "'letsencrypt' is not a known issuer"),
-    ({"tls": {"issuer": "http01"}}, "http01 cannot issue the wildcard"),
+    ({"tls": {"issuer": "http01"}}, "tls.acme_email: '' is not an email address"),
+    ({"tls": _http01(acme_server="http://acme.example/dir")}, "is not an https:// URL"),
+    ({"tls": _http01(acme_server="https:///directory")}, "is not an https:// URL"),
+    ({"tls": _http01(acme_server="https://acme.example/dir?x=1")}, "is not an https:// URL"),
+    ({"tls": _http01(acme_server="https://[::1/dir")}, "is not an https:// URL"),
     ({"tls": _tls(acme_email="")}, "tls.acme_email: '' is not an email address"),
     ({"tls": _tls(dns01_secret="")}, "tls.dns01_secret: missing"),
     ({"tls": _tls(dns01_secret="Not_A_Name")}, "is not a Secret name"),
@@ -142,27 +193,54 @@ def test_app_part_of_hosts(pattern: str, app: str, ok: bool) -> None:
     assert (re.fullmatch(cfg.app_label, app) is not None) is ok
 
 
-@pytest.mark.parametrize(
-    "tls",
-    [
-        {"issuer": "ca"},
-        {"issuer": "ca", "ca_secret": "campus-ca"},
-        _tls(dns01_provider="cloudflare"),
-        _tls(
-            dns01_provider="rfc2136",
-            dns01_nameserver="10.0.0.53:53",
-            dns01_tsig_key="kuploy-acme",
-        ),
-    ],
-    ids=["ca", "ca-secret", "dns01-cloudflare", "dns01-rfc2136"],
-)
-def test_every_issuer_matches_cert_managers_crds(tls: dict[str, str]) -> None:
+# Every tls.issuer variant (and every dns01 provider): also admitted by the real API server with
+# cert-manager's CRDs (tests/cluster/test_admitted.py).
+ISSUER_VARIANTS: dict[str, dict[str, str]] = {
+    "ca": {"issuer": "ca"},
+    "ca-secret": {"issuer": "ca", "ca_secret": "campus-ca"},
+    "dns01-cloudflare": _tls(dns01_provider="cloudflare"),
+    "dns01-rfc2136": _tls(
+        dns01_provider="rfc2136", dns01_nameserver="10.0.0.53:53", dns01_tsig_key="kuploy-acme"
+    ),
+    "http01": _http01(),
+}
+
+
+def test_the_variants_cover_every_issuer_and_dns01_provider() -> None:
+    variants = ISSUER_VARIANTS.values()
+    assert {v["issuer"] for v in variants} == set(ISSUERS) - {"none"}
+    assert {v["dns01_provider"] for v in variants if v["issuer"] == "dns01"} == set(DNS01_PROVIDERS)
+
+
+@pytest.mark.parametrize("variant", sorted(ISSUER_VARIANTS))
+def test_every_issuer_matches_cert_managers_crds(variant: str) -> None:
     # The vendored CRDs of the pinned cert-manager (tests/data/cert-manager), made strict.
+    tls = ISSUER_VARIANTS[variant]
     objects = baremetal_manifests.certificates(config.parse_config(data(tls=tls)))
-    assert {o["kind"] for o in objects} == {"ClusterIssuer", "Certificate"}
+    wildcard = {"Certificate"} if tls["issuer"] != "http01" else set()
+    assert {o["kind"] for o in objects} == {"ClusterIssuer", *wildcard}
     for obj in objects:
         assert obj["apiVersion"] == "cert-manager.io/" + CRD_KINDS[obj["kind"]][2]
         errors = sorted(argo_validator(DATA_DIR, obj["kind"]).iter_errors(obj), key=str)
         assert not errors, (
             f"{obj['metadata']['name']}: {errors[0].message} at {list(errors[0].path)}"
         )
+
+
+@pytest.mark.parametrize("issuer", ["http01", "ca"])
+def test_an_apps_ingress_asks_for_its_own_certificate_only_under_http01(issuer: str) -> None:
+    cfg = config.parse_config(data(tls=_http01() if issuer == "http01" else {"issuer": issuer}))
+    spec = TenantSpec(student="kim", tier="small")
+    app = AppSpec(name="web", mode="managed", image="ghcr.io/konkuk-kuploy/web:1", port=8080)
+    ingress = app_manifests.app_objects(cfg, spec, app)["ingress.yaml"]
+    host = "web-kim.apps.konkuk.example"
+    (tls,) = ingress["spec"]["tls"]
+    if issuer == "http01":
+        # cert-manager's ingress-shim makes the Certificate of this host, into web-tls in the
+        # tenant's namespace; the ACME server proves the host through HTTP-01.
+        assert ingress["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "kuploy"}
+        assert tls == {"hosts": [host], "secretName": "web-tls"}
+    else:
+        # The ingress controller's default (wildcard) certificate serves it: no key in the tenant.
+        assert "annotations" not in ingress["metadata"]
+        assert tls == {"hosts": [host]}

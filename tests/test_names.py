@@ -172,6 +172,7 @@ def hint(call: object, *args: object) -> str | None:
 
 def test_every_refusal_says_how_to_fix_it() -> None:
     assert hint(names.check_student_name, "Kim") == (
+        "did you mean 'kim'? "
         "use lowercase letters, digits and '-', starting and ending with a letter or digit "
         "(e.g. 'kim-minji' or '202112345')"
     )
@@ -291,3 +292,11 @@ def test_image_references_of_the_runtime_grammar(image: str) -> None:
 )
 def test_malformed_image_references(image: str) -> None:
     assert not names.IMAGE_REFERENCE.match(image)
+
+
+@pytest.mark.parametrize(
+    ("typed", "label"),
+    [("Park_Jisoo", "park-jisoo"), (" Kim  Min.Ji ", "kim-min-ji"), ("--x--", "x"), ("___", "")],
+)
+def test_the_nearest_valid_name_is_suggested(typed: str, label: str) -> None:
+    assert names.suggest_label(typed) == label

@@ -180,3 +180,27 @@ def test_without_apps_nothing_is_admitted_rather_than_every_port() -> None:
             for rule in body.get("ingress", []):
                 if any("namespaceSelector" in peer for peer in rule["from"]):
                     assert rule.get("ports"), name
+
+
+def test_under_http01_the_ingress_controller_reaches_cert_managers_solver_on_its_port_only() -> (
+    None
+):
+    http01 = config.parse_config(
+        {**DATA, "tls": {**DATA["tls"], "issuer": "http01", "acme_email": "a@b.example"}}
+    )
+    spec = replace(KIM, apps=(WEB,))
+    assert "allow-acme-http01-solver" not in policies(CFG, spec)  # ca: no solver pods
+    solver = policies(http01, spec)["allow-acme-http01-solver"]
+    # Only the pods cert-manager labels as solvers (pkg/issuer/acme/http/pod.go), port 8089.
+    assert solver["podSelector"] == {"matchLabels": {"acme.cert-manager.io/http01-solver": "true"}}
+    assert solver["policyTypes"] == ["Ingress"]
+    (rule,) = solver["ingress"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 8089}]
+    assert rule["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}}}
+    ]
+    # The apps' own rule is unchanged: the solver's port is not opened on them.
+    assert (
+        policies(http01, spec)["allow-from-ingress-controller"]
+        == policies(CFG, spec)["allow-from-ingress-controller"]
+    )

@@ -7,7 +7,7 @@ from helpers import commit_count, git, tree_snapshot
 
 from kuploy_gitops import api, config, layout, tenant_spec
 from kuploy_gitops.errors import InvalidInputError, RosterError
-from kuploy_gitops.roster import RosterRow, read_roster
+from kuploy_gitops.roster import RosterRow, parse_columns, read_roster
 
 CLASSROOM = """identifier,github_username,github_id,name
 kim-minji,minji-k,101,Kim Minji
@@ -101,7 +101,7 @@ def test_roster_rerun_is_a_no_op(platform: Path, tmp_path: Path) -> None:
     assert result.changed == [] and commit_count(platform) == count
 
 
-@pytest.mark.parametrize("text", ["", "a,b,c\n1,2,3\n", "identifier,github_username\nx,y\n"])
+@pytest.mark.parametrize("text", ["", "a,b,c\n1,2,3\n", "name,github_username\nx,y\n"])
 def test_unknown_header(platform: Path, tmp_path: Path, text: str) -> None:
     with pytest.raises(InvalidInputError, match="roster"):
         api.onboard_roster(platform, write(tmp_path, text), api.OnboardOptions(student=""))
@@ -116,7 +116,7 @@ def test_duplicate_github_logins_differ_only_in_case(tmp_path: Path) -> None:
     text = (
         "identifier,github_username,github_id,name\na,Kim-Dev,1,A\nb,kim-dev,2,B\nc,KIM-DEV,3,C\n"
     )
-    rows, problems = read_roster(write(tmp_path, text))
+    rows, problems, _ = read_roster(write(tmp_path, text))
     assert [r.student for r in rows] == ["a"]
     assert problems == [
         (3, "GitHub login 'kim-dev' already on line 2"),
@@ -136,7 +136,7 @@ def test_read_roster_rows_and_problems(tmp_path: Path) -> None:
         "s5,,,Five,\n"
         "s6,,,Six,\n"
     )
-    rows, problems = read_roster(write(tmp_path, text))
+    rows, problems, _ = read_roster(write(tmp_path, text))
     assert rows == [
         RosterRow(line=2, student="s1", github="gh1", name="One", email="s1@x.kr", tier="large"),
         RosterRow(line=8, student="s5", github="", name="Five", email="", tier=""),
@@ -150,25 +150,66 @@ def test_read_roster_rows_and_problems(tmp_path: Path) -> None:
 
 
 def test_students_without_login_are_not_duplicates(tmp_path: Path) -> None:
-    rows, problems = read_roster(write(tmp_path, CLASSROOM.replace("parks", "")))
+    rows, problems, _ = read_roster(write(tmp_path, CLASSROOM.replace("parks", "")))
     assert problems == [] and [r.github for r in rows] == ["minji-k", "", ""]
     assert [r.line for r in rows] == [2, 3, 4]
     assert rows[0].email == "" and rows[0].tier == ""
 
 
 @pytest.mark.parametrize(
-    "header",
+    ("text", "student", "github", "email", "warnings"),
     [
-        "identifier,github_username,github_id,name,tier",  # classroom takes no extra column
-        "student_id,github_username,email,name,team",
-        "student_id,github_username,email,name,tier,x",
-        "student_id,github_username,email",
+        (
+            "identifier,github_username,github_id,name,tier\nkim,kgh,1,Kim,large\n",
+            "kim",
+            "kgh",
+            "",
+            [],
+        ),
+        (
+            "Student ID,GitHub,E-mail,Name\n202112345,kgh,k@x.kr,Kim\n",
+            "202112345",
+            "kgh",
+            "k@x.kr",
+            [],
+        ),
+        ("학번,이름,이메일\n202112345,김민지,k@x.kr\n", "202112345", "", "k@x.kr", []),
+        (
+            "student_id,github_username,email,name,team\nkim,kgh,,Kim,red\n",
+            "kim",
+            "kgh",
+            "",
+            ["column 'team' ignored"],
+        ),
     ],
 )
-def test_headers_refused(tmp_path: Path, header: str) -> None:
-    with pytest.raises(InvalidInputError) as info:
-        read_roster(write(tmp_path, header + "\n"))
-    assert info.value.message.endswith(f"unknown header {header!r}")
+def test_headers_are_found_by_their_usual_names(
+    tmp_path: Path, text: str, student: str, github: str, email: str, warnings: list[str]
+) -> None:
+    rows, problems, found = read_roster(write(tmp_path, text))
+    assert problems == [] and [(r.student, r.github, r.email) for r in rows] == [
+        (student, github, email)
+    ]
+    assert len(found) == len(warnings)
+    for warning, part in zip(found, warnings, strict=True):
+        assert part in warning and "--columns" in warning
+
+
+def test_columns_name_the_others(tmp_path: Path) -> None:
+    path = write(tmp_path, "Hakbun,Git Account,Team\n202112345,kgh,red\n")
+    with pytest.raises(InvalidInputError, match="no student column in header"):
+        read_roster(path)
+    rows, problems, warnings = read_roster(
+        path, parse_columns("student=Hakbun, github=git account")
+    )
+    assert [(r.student, r.github) for r in rows] == [("202112345", "kgh")] and problems == []
+    assert len(warnings) == 1 and "'Team'" in warnings[0]
+    with pytest.raises(InvalidInputError, match=r"--columns email='Mail' names no column"):
+        read_roster(path, {"student": "Hakbun", "email": "Mail"})
+    with pytest.raises(InvalidInputError, match="unknown role 'team'"):
+        parse_columns("team=Team")
+    with pytest.raises(InvalidInputError, match="is not ROLE=HEADER"):
+        parse_columns("student")
 
 
 def test_empty_and_non_utf8_rosters(tmp_path: Path) -> None:
@@ -190,8 +231,8 @@ def test_roster_refusals_say_how_to_fix_them(tmp_path: Path) -> None:
 
     assert hint(write(tmp_path, "")) == "export the roster again"
     assert hint(write(tmp_path, "a,b\n")) == (
-        "use GitHub Classroom's 'identifier,github_username,github_id,name' or "
-        "'student_id,github_username,email,name[,tier]'"
+        "name it identifier or student_id (GitHub Classroom's export works as is), "
+        "or pass --columns student=<its header>"
     )
     latin1 = tmp_path / "l.csv"
     latin1.write_bytes(b"identifier,github_username,github_id,name\na,,,J\xf6rg\n")
@@ -201,7 +242,7 @@ def test_roster_refusals_say_how_to_fix_them(tmp_path: Path) -> None:
 def test_read_roster_skips_a_byte_order_mark(tmp_path: Path) -> None:
     path = tmp_path / "bom.csv"
     path.write_bytes(b"\xef\xbb\xbf" + PLAIN.encode())
-    rows, problems = read_roster(path)
+    rows, problems, _ = read_roster(path)
     assert problems == [] and [r.student for r in rows] == ["202112345", "202154321"]
     assert rows[0].tier == "large" and rows[0].email == "hong@konkuk.ac.kr"
 
@@ -211,7 +252,7 @@ def test_quoted_line_breaks_stay_in_their_cell(tmp_path: Path) -> None:
     path.write_bytes(
         b'identifier,github_username,github_id,name\r\nkim,,,"Kim\r\nMinji"\r\nlee,,,Lee\r\n'
     )
-    rows, problems = read_roster(path)
+    rows, problems, _ = read_roster(path)
     assert problems == []
     assert [(r.line, r.student, r.name) for r in rows] == [
         (3, "kim", "Kim\nMinji"),

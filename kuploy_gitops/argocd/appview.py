@@ -14,10 +14,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from kuploy_gitops.argocd import ops
-from kuploy_gitops.argocd.client import ArgoCDClient, Credentials, Transport
+from kuploy_gitops.argocd import localconfig, ops
+from kuploy_gitops.argocd.client import ArgoCDClient, Transport
 from kuploy_gitops.argocd.model import SHOW_TIMEOUT
-from kuploy_gitops.errors import ArgoCDError, ConfigError, InvalidInputError
+from kuploy_gitops.errors import ArgoCDError, ConfigError, CredentialsError
 from kuploy_gitops.ops import appchange
 
 
@@ -61,8 +61,8 @@ def live_status(
     except ConfigError as exc:
         return {"reachable": False, "reason": f"not configured: {exc.message}"}
     try:
-        creds = Credentials.from_env(env)
-    except InvalidInputError as exc:
+        creds = localconfig.credentials_for(conn.server, env)
+    except (ConfigError, CredentialsError) as exc:
         return {"reachable": False, "reason": f"not configured: {exc.message}"}
     # One try: a retry with back-off would make an unreachable server cost seconds more.
     client = ArgoCDClient(replace(conn, retries=0), creds, transport=transport)

@@ -11,11 +11,12 @@ The data types live in :mod:`kuploy_gitops.argocd_model` and are re-exported her
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -194,7 +195,8 @@ class ArgoCDClient(RepositoryCalls):
                     continue
                 raise self._transport_error(method, path, exc) from exc
             except httpx.ConnectError as exc:
-                if attempt < attempts and not _is_tls_failure(exc):
+                # A TLS or DNS failure does not heal in a second: say so now, not after retries.
+                if attempt < attempts and not _is_tls_failure(exc) and not _is_dns_failure(exc):
                     self._backoff(attempt, method, path, "connect error")
                     continue
                 raise self._transport_error(method, path, exc) from exc
@@ -240,6 +242,13 @@ class ArgoCDClient(RepositoryCalls):
             msg, hint = (
                 f"Argo CD {method} {path}: TLS certificate of {where} could not be verified",
                 "pass --ca-file with the cluster's CA (or --insecure on a trusted lab network)",
+            )
+        elif isinstance(exc, httpx.ConnectError) and _is_dns_failure(exc):
+            host = urlsplit(where).hostname or where
+            msg, hint = (
+                f"Argo CD {method} {path}: the host name {host!r} does not resolve (DNS)",
+                "check the spelling of --server / ARGOCD_SERVER / argocd.server, and the DNS "
+                "record (or /etc/hosts) for it",
             )
         elif isinstance(exc, httpx.ConnectError):
             msg, hint = (
@@ -478,14 +487,29 @@ _HINTS: dict[int, str] = {
 }
 
 
-def _is_tls_failure(exc: BaseException) -> bool:
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and its causes (httpx wraps httpcore, which wraps the socket error)."""
     seen: set[int] = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
-        if isinstance(cur, ssl.SSLCertVerificationError):
-            return True
-        if "CERTIFICATE_VERIFY_FAILED" in str(cur):
-            return True
+        yield cur
         cur = cur.__cause__ or cur.__context__
-    return False
+
+
+def _is_dns_failure(exc: BaseException) -> bool:
+    """Whether a connect error was a failed name lookup."""
+    return any(
+        isinstance(cur, socket.gaierror)
+        or "Name or service not known" in str(cur)
+        or "name resolution" in str(cur)
+        for cur in _causes(exc)
+    )
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    """Whether a connect error was a certificate that could not be verified."""
+    return any(
+        isinstance(cur, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(cur)
+        for cur in _causes(exc)
+    )

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from kuploy_gitops.argocd.reasons import Reason
-from kuploy_gitops.errors import InvalidInputError
+from kuploy_gitops.errors import CredentialsError, InvalidInputError
 
 Obj = dict[str, Any]
 Refresh = Literal["normal", "hard"]
@@ -41,7 +41,7 @@ class Credentials:
 
     def __init__(self, *, token: str = "", username: str = "", password: str = "") -> None:
         if not token and not (username and password):
-            raise InvalidInputError(
+            raise CredentialsError(
                 "no Argo CD credentials",
                 hint="set ARGOCD_AUTH_TOKEN, or ARGOCD_USERNAME and ARGOCD_PASSWORD",
             )

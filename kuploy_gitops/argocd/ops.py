@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from kuploy_gitops import config, layout, tenant_spec, yamlio
+from kuploy_gitops.argocd import localconfig
 from kuploy_gitops.argocd.client import (
     AppState,
     ArgoCDClient,
     Connection,
-    Credentials,
     ProjectToken,
     SyncResource,
     Transport,
@@ -66,16 +66,17 @@ def resolve_connection(
     if not server:
         try:
             server = config.load_config(repo).argocd_server
-        except NotInitialisedError as exc:
-            raise ConfigError(
-                "no Argo CD server given",
-                hint="pass --server, set ARGOCD_SERVER, or run in a platform repo whose "
-                "kuploy.yaml sets argocd.server",
-            ) from exc
+        except NotInitialisedError:
+            server = ""
+    cli = localconfig.current_context(env) if not server else None
+    if cli is not None:  # after `argocd login`: its server, as the argocd CLI would use it
+        server = cli.url()
+        from_opts = {"insecure": cli.insecure, "root_path": cli.root_path, **from_opts}
     if not server:
         raise ConfigError(
             "no Argo CD server given",
-            hint="pass --server, set ARGOCD_SERVER, or set argocd.server in kuploy.yaml",
+            hint="pass --server, set ARGOCD_SERVER, set argocd.server in kuploy.yaml, or run "
+            "`argocd login`",
         )
     if opts.timeout <= 0:
         raise InvalidInputError(
@@ -114,7 +115,8 @@ def connect(
         extra["sleep"] = sleep
     if clock is not None:
         extra["clock"] = clock
-    return ArgoCDClient(conn, Credentials.from_env(env), transport=transport, **extra)
+    creds = localconfig.credentials_for(conn.server, env)
+    return ArgoCDClient(conn, creds, transport=transport, **extra)
 
 
 # ------------------------------------------------------------------------------ rendered files
@@ -468,14 +470,24 @@ def parse_duration(text: str) -> int:
     return seconds
 
 
-def token(client: ArgoCDClient, repo: Path, student: str, expires: str = "30d") -> ProjectToken:
-    """A token for the student's project role: get/sync of their own apps only."""
+def token_plan(repo: Path, student: str, expires: str = "30d") -> tuple[str, str, int]:
+    """(project, role, seconds) of the token `token` would create; checks without Argo CD.
+
+    Raises:
+        InvalidInputError: a bad duration. ConflictError: the student is not onboarded.
+    """
     seconds = parse_duration(expires)
     tenant_spec.require_spec(repo, student)
+    return layout.project_name(student), layout.student_role_name(), seconds
+
+
+def token(client: ArgoCDClient, repo: Path, student: str, expires: str = "30d") -> ProjectToken:
+    """A token for the student's project role: get/sync of their own apps only."""
+    project, role, seconds = token_plan(repo, student, expires)
     token_id = f"kuploy-{secrets.token_hex(6)}"
     return client.create_project_token(
-        layout.project_name(student),
-        layout.student_role_name(),
+        project,
+        role,
         expires_in=seconds,
         token_id=token_id,
         description=f"{student}: CI sync/refresh of own apps (kuploy-gitops token)",

@@ -49,7 +49,35 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "token": ("argocd", "token"),
     "github": ("github", "github_group"),
     "scaffold": ("github", "scaffold_cmd"),
+    "completion": ("complete", "completion"),
 }
+
+
+def hoist_global_options(args: Sequence[str]) -> list[str]:
+    """Move ``-C DIR`` / ``-CDIR`` typed after the command to the front (as kubectl allows).
+
+    Nothing after ``--`` moves: there a ``-C`` is an argument, not an option.
+    """
+    args = list(args)
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":
+        i += 2 if args[i] == "-C" else 1  # the group's own options, before the command
+    lead, front, rest = args[:i], [], []  # a -C typed later wins, as with repeated options
+    while i < len(args):
+        word = args[i]
+        if word == "--":
+            rest += args[i:]
+            break
+        if word == "-C" and i + 1 < len(args):
+            front += args[i : i + 2]
+            i += 2
+            continue
+        if word.startswith("-C") and len(word) > 2:
+            front.append(word)
+        else:
+            rest.append(word)
+        i += 1
+    return lead + front + rest
 
 
 class KuployGroup(click.Group):
@@ -58,6 +86,10 @@ class KuployGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Every command name, sorted (as click lists them)."""
         return sorted(COMMANDS)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Parse with global options (``-C DIR``) taken from wherever the user typed them."""
+        return super().parse_args(ctx, hoist_global_options(args))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         """Import the command's module on first use."""

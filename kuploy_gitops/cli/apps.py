@@ -7,8 +7,10 @@ from typing import Any
 import click
 
 from kuploy_gitops.argocd.model import SHOW_TIMEOUT
+from kuploy_gitops.cli import complete
 from kuploy_gitops.cli.output import (
     Ctx,
+    confirm,
     dry_run_option,
     escape,
     examples,
@@ -17,6 +19,7 @@ from kuploy_gitops.cli.output import (
     print_data,
     print_result,
     push_option,
+    yes_option,
 )
 from kuploy_gitops.sizes import DEFAULT_SIZE, SIZES
 
@@ -45,8 +48,8 @@ def app() -> None:
         "--path deploy --revision main",
     ),
 )
-@click.argument("student")
-@click.argument("app_name", metavar="APP")
+@click.argument("student", shell_complete=complete.students)
+@click.argument("app_name", metavar="APP", shell_complete=complete.apps)
 @click.option("--image", default="", help="Platform-managed: container image.")
 @click.option("--port", type=int, default=None, help="Platform-managed: container port.")
 @click.option("--env", "env", multiple=True, help="Platform-managed: K=V (repeatable).")
@@ -119,17 +122,30 @@ def _warn(ctx: Ctx, warnings: list[str]) -> None:
 
 @app.command(
     "remove",
-    help="Remove an app and its manifests." + examples("kuploy-gitops app remove kim-minji web"),
+    help="Remove an app and its manifests; asks first on a terminal (--yes for scripts)."
+    + examples(
+        "kuploy-gitops app remove kim-minji web",
+        "kuploy-gitops app remove kim-minji web --yes --push",
+    ),
 )
-@click.argument("student")
-@click.argument("app_name", metavar="APP")
+@click.argument("student", shell_complete=complete.students)
+@click.argument("app_name", metavar="APP", shell_complete=complete.apps)
 @dry_run_option
 @push_option
+@yes_option
 @pass_ctx
-def app_remove(ctx: Ctx, student: str, app_name: str, dry_run: bool, push: bool) -> None:
+def app_remove(ctx: Ctx, student: str, app_name: str, dry_run: bool, push: bool, yes: bool) -> None:
     """Remove an app."""
     from kuploy_gitops.ops import apps
 
+    if not dry_run and not confirm(
+        ctx,
+        f"Remove app {app_name!r} of {student!r}? Argo CD deletes its Deployment, Service and "
+        "Ingress",
+        yes=yes,
+        command=f"kuploy-gitops app remove {student} {app_name}",
+    ):
+        return
     result = apps.app_remove(ctx.repo, student, app_name, dry_run=dry_run, push=push)
     print_result(ctx, result, dry_run=dry_run)
 
@@ -147,8 +163,8 @@ def app_remove(ctx: Ctx, student: str, app_name: str, dry_run: bool, push: bool)
         "kuploy-gitops app set kim-minji api --revision v2 --dry-run",
     ),
 )
-@click.argument("student")
-@click.argument("app_name", metavar="APP")
+@click.argument("student", shell_complete=complete.students)
+@click.argument("app_name", metavar="APP", shell_complete=complete.apps)
 @click.option("--image", default=None, help="New image reference (replaces the whole image).")
 @click.option("--tag", default=None, help="New tag of the same image (not for a digest pin).")
 @click.option("--env", "env", multiple=True, help="Set K=V (repeatable).")
@@ -230,8 +246,8 @@ def app_set(
         "kuploy-gitops app show kim-minji web --no-argocd",
     ),
 )
-@click.argument("student")
-@click.argument("app_name", metavar="APP")
+@click.argument("student", shell_complete=complete.students)
+@click.argument("app_name", metavar="APP", shell_complete=complete.apps)
 @click.option("--no-argocd", is_flag=True, help="Do not ask Argo CD (repo only).")
 @click.option(
     "--timeout",

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from kuploy_gitops.argocd.model import DEFAULT_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_WAIT, AppState
+from kuploy_gitops.cli import complete
 from kuploy_gitops.cli.output import (
     Ctx,
     escape,
@@ -168,7 +169,7 @@ def _print_results(ctx: Ctx, results: Sequence[AppResult], output: str) -> None:
     )
     + CONNECTION_HELP
 )
-@click.argument("student", required=False)
+@click.argument("student", shell_complete=complete.students, required=False)
 @click.option("--all", "all_students", is_flag=True, help="Register every onboarded student.")
 @click.option("--sync", "do_sync", is_flag=True, help="Sync each Application after upserting.")
 @click.option("--wait", is_flag=True, help="With --sync: wait until synced and healthy.")
@@ -226,7 +227,7 @@ def register(
     + examples("kuploy-gitops status", "kuploy-gitops status kim-minji -o json")
     + CONNECTION_HELP
 )
-@click.argument("student", required=False)
+@click.argument("student", shell_complete=complete.students, required=False)
 @output_option("table", "json")
 @connection_options
 @pass_ctx
@@ -275,8 +276,8 @@ def status(
     )
     + CONNECTION_HELP
 )
-@click.argument("student")
-@click.argument("app", required=False)
+@click.argument("student", shell_complete=complete.students)
+@click.argument("app", required=False, shell_complete=complete.apps)
 @click.option("--prune", is_flag=True, help="Delete resources no longer in git.")
 @click.option("--revision", default="", help="Sync to this git revision instead of the target.")
 @click.option(
@@ -338,15 +339,22 @@ def sync(
 @click.command(
     help="Create a token for the student's project role (get and sync of their own apps "
     "only) for their CI. Printed once on stdout; Argo CD does not store it."
-    + examples("kuploy-gitops token kim-minji", "kuploy-gitops token kim-minji --expires 120d")
+    + examples(
+        "kuploy-gitops token kim-minji",
+        "kuploy-gitops token kim-minji --expires 120d",
+        "kuploy-gitops token kim-minji --dry-run",
+    )
     + CONNECTION_HELP
 )
-@click.argument("student")
+@click.argument("student", shell_complete=complete.students)
 @click.option(
     "--expires",
     default="30d",
     show_default=True,
     help="Lifetime: a number and s, m, h, d or w (at most a year).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Say which token would be made; do not contact Argo CD."
 )
 @connection_options
 @pass_ctx
@@ -354,6 +362,7 @@ def token(
     ctx: Ctx,
     student: str,
     expires: str,
+    dry_run: bool,
     server: str,
     insecure: bool,
     ca_file: Path | None,
@@ -363,6 +372,13 @@ def token(
     """Issue a student token."""
     from kuploy_gitops.argocd import ops
 
+    if dry_run:
+        project, role, _ = ops.token_plan(ctx.repo, student, expires)
+        ctx.console.print(
+            f"dry run: would create a token for proj:{project}:{role} expiring in {expires}; "
+            "nothing created."
+        )
+        return
     with _connect(ctx, server, insecure, ca_file, root_path, timeout) as client:
         grant = ops.token(client, ctx.repo, student, expires)
     ctx.err.print(

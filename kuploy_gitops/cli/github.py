@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from kuploy_gitops.cli import complete
 from kuploy_gitops.cli.output import (
     Ctx,
     escape,
@@ -176,8 +177,10 @@ def github_group() -> None:
         "kuploy-gitops github setup kim-minji --rotate-key",
     ),
 )
-@click.argument("student", required=False)
-@click.argument("app_name", metavar="[APP]", required=False, default="web")
+@click.argument("student", shell_complete=complete.students, required=False)
+@click.argument(
+    "app_name", metavar="[APP]", shell_complete=complete.apps, required=False, default="web"
+)
 @click.option(
     "--all",
     "all_students",
@@ -188,6 +191,11 @@ def github_group() -> None:
 @click.option("--push", is_flag=True, help="Push the platform repo commit(s).")
 @click.option(
     "--rotate-key", is_flag=True, help="Replace each repo's deploy key even when it works."
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="List the steps with their values; contact nobody, write nothing (no credentials).",
 )
 @output_option("table", "json")
 @pass_ctx
@@ -203,6 +211,7 @@ def setup_cmd(
     replicas: int,
     push: bool,
     rotate_key: bool,
+    dry_run: bool,
     output: str,
 ) -> None:
     """Set up one student's repo (or all)."""
@@ -220,6 +229,8 @@ def setup_cmd(
         rotate_key=rotate_key,
     )
     if all_students:
+        if dry_run:
+            raise UsageError("--dry-run takes one STUDENT", hint="drop --all")
         if student:
             raise UsageError(
                 f"give either a student ({student!r}) or --all, not both", hint="drop one of them"
@@ -228,6 +239,16 @@ def setup_cmd(
         return
     if not student:
         raise UsageError("missing STUDENT", hint="give a student name or --all")
+    if dry_run:
+        from kuploy_gitops.github.dryrun import setup_plan
+
+        plan = setup_plan(ctx.repo, opts)
+        if output == "json":
+            print_data(plan.to_data(), "json")
+            return
+        print_steps(ctx, [plan])
+        ctx.console.print("dry run: nothing created, nothing written.")
+        return
     _setup_one(ctx, ops.setup(ctx.repo, opts), output)
 
 
@@ -240,7 +261,7 @@ def setup_cmd(
         "kuploy-gitops github teardown kim-minji --app web --github minji-k   # after offboard",
     ),
 )
-@click.argument("student")
+@click.argument("student", shell_complete=complete.students)
 @click.option(
     "--app",
     "apps",
@@ -274,8 +295,8 @@ def teardown_cmd(ctx: Ctx, student: str, apps: tuple[str, ...], login: str, outp
         "kuploy-gitops scaffold kim-minji api --out ./api --stack fastapi",
     ),
 )
-@click.argument("student")
-@click.argument("app_name", metavar="APP")
+@click.argument("student", shell_complete=complete.students)
+@click.argument("app_name", metavar="APP", shell_complete=complete.apps)
 @click.option(
     "--out",
     "out",

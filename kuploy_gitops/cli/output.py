@@ -86,6 +86,42 @@ def dry_run_option(f: F) -> F:
     )(f)
 
 
+def yes_option(f: F) -> F:
+    """``--yes``/``-y``: run a destructive command without asking."""
+    return click.option(
+        "--yes", "-y", is_flag=True, help="Do not ask for confirmation (for scripts)."
+    )(f)
+
+
+def stdin_is_tty() -> bool:
+    """Whether a human can answer a prompt (tests replace this)."""
+    return sys.stdin.isatty()
+
+
+def confirm(ctx: Ctx, question: str, *, yes: bool, command: str) -> bool:
+    """Ask ``question`` on a terminal unless ``yes``; False when the answer is no.
+
+    Without a terminal and without ``--yes`` a destructive command is refused (exit 2) rather
+    than run unasked: ``command`` is what to type instead.
+
+    Raises:
+        UsageError: no terminal and no ``--yes``.
+    """
+    from kuploy_gitops.errors import UsageError
+
+    if yes:
+        return True
+    if not stdin_is_tty():
+        raise UsageError(
+            f"{command} deletes things and asks first, but there is no terminal to ask on",
+            hint=f"run `{command} --yes` in scripts, or --dry-run to see the change",
+        )
+    if click.confirm(question, default=False, err=True):
+        return True
+    ctx.err.print("not confirmed: nothing changed.")
+    return False
+
+
 def push_option(f: F) -> F:
     """``--push``: push the commit (fetch, rebase and retry when the remote moved)."""
     return click.option(
@@ -131,13 +167,29 @@ def print_result(ctx: Ctx, result: ApplyResult, *, dry_run: bool) -> None:
         ctx.console.print(f"pushed to {result.pushed}")
 
 
-def print_table(ctx: Ctx, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Print rows as a rich table."""
+def print_table(
+    ctx: Ctx, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, headers: bool = True
+) -> None:
+    """Print rows as a table: boxed when it fits the terminal, else plain aligned columns.
+
+    Nothing is ever cut or squeezed to a width: piped or redirected output, and a table wider
+    than the terminal, come as one line per row with columns padded to their widest cell (as
+    kubectl prints them), for ``grep``, ``awk`` and ``column``, and for long reasons.
+    """
+    cells = [[printable(str(c)) for c in row] for row in rows]
+    lines = ([list(columns)] if headers else []) + cells
+    widths = [max((len(line[i]) for line in lines), default=0) for i in range(len(columns))]
+    boxed_width = sum(widths) + 3 * len(widths) + 1
+    if not ctx.console.is_terminal or boxed_width > ctx.console.width:
+        for line in lines:
+            padded = [c.ljust(w) for c, w in zip(line[:-1], widths[:-1], strict=True)]
+            click.echo("   ".join([*padded, line[-1]]).rstrip())
+        return
     from rich.table import Table
 
-    table = Table(*columns, show_lines=False)
-    for row in rows:
-        table.add_row(*(escape(str(c)) for c in row))
+    table = Table(*columns, show_lines=False, show_header=headers)
+    for row in cells:
+        table.add_row(*(escape(c) for c in row))
     ctx.console.print(table)
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from kuploy_gitops.cli import complete
 from kuploy_gitops.cli.output import (
     Ctx,
     dry_run_option,
@@ -34,6 +35,9 @@ from kuploy_gitops.errors import KuployError, UsageError
 if TYPE_CHECKING:
     from kuploy_gitops.tenant_spec import TenantSpec
 
+if TYPE_CHECKING:
+    from kuploy_gitops.ops.tenants import OnboardOutcome
+
 
 @click.command(
     help="Onboard a student (or a roster of students) into a locked-down tenant and commit. "
@@ -45,7 +49,7 @@ if TYPE_CHECKING:
         "kuploy-gitops onboard --roster roster.csv --skip-invalid --dry-run",
     )
 )
-@click.argument("student", required=False)
+@click.argument("student", shell_complete=complete.students, required=False)
 @click.option("--github", "github", default="", help="The student's GitHub login.")
 @click.option(
     "--change-github",
@@ -64,6 +68,19 @@ if TYPE_CHECKING:
     help="CSV roster (GitHub Classroom or student_id,github_username,email,name[,tier]).",
 )
 @click.option("--skip-invalid", is_flag=True, help="With --roster: onboard the good rows only.")
+@click.option(
+    "--columns",
+    default="",
+    metavar="ROLE=HEADER,...",
+    help="With --roster: which columns hold student, github, email, name, tier when their "
+    "headers are not the usual ones (e.g. 'student=Hakbun,github=Git').",
+)
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="With --roster --dry-run: print the whole diff, not the summary.",
+)
 @click.option(
     "--github-setup",
     is_flag=True,
@@ -85,13 +102,20 @@ def onboard(
     expires: str,
     roster: Path | None,
     skip_invalid: bool,
+    columns: str,
+    show_diff: bool,
     github_setup: bool,
     dry_run: bool,
     push: bool,
 ) -> None:
     """Onboard one student or a roster."""
     from kuploy_gitops.ops import tenants
+    from kuploy_gitops.roster import parse_columns
 
+    if github_setup and not dry_run:
+        from kuploy_gitops.github.ops import check_credentials
+
+        check_credentials(ctx.repo)  # before the onboarding commit, not after it
     opts = tenants.OnboardOptions(
         student=student or "",
         github=github,
@@ -112,10 +136,16 @@ def onboard(
             dry_run=dry_run,
             push=push,
             progress=report,
+            columns=parse_columns(columns),
         )
+    for warning in outcome.warnings:
+        ctx.err.print(f"[yellow]warning:[/] {escape(warning)}")
     for line_no, reason in outcome.skipped:
         ctx.err.print(f"[yellow]skipped[/] {roster}:{line_no}: {escape(reason)}")
-    print_result(ctx, outcome.result, dry_run=dry_run)
+    if roster is not None and dry_run and not show_diff:
+        print_roster_summary(ctx, outcome)
+    else:
+        print_result(ctx, outcome.result, dry_run=dry_run)
     if github_setup:
         if dry_run:
             ctx.console.print("dry run: github setup skipped.")
@@ -124,6 +154,26 @@ def onboard(
         from kuploy_gitops.github.ops import SetupOptions
 
         run_bulk_setup(ctx, outcome.students, SetupOptions(student="", push=push))
+
+
+def print_roster_summary(ctx: Ctx, outcome: OnboardOutcome) -> None:
+    """A roster's dry run in a few lines: counts and names (``--diff`` prints the diff)."""
+    added, updated = outcome.added, outcome.updated
+    same = len(outcome.students) - len(added) - len(updated)
+
+    def names(group: list[str]) -> str:
+        shown = ", ".join(group[:10]) + (f" and {len(group) - 10} more" if len(group) > 10 else "")
+        return f": {escape(shown)}" if group else ""
+
+    ctx.console.print(f"new tenants: {len(added)}{names(added)}")
+    ctx.console.print(f"changed tenants: {len(updated)}{names(updated)}")
+    ctx.console.print(f"unchanged: {same}; skipped rows: {len(outcome.skipped)}")
+    changed = len(outcome.result.changed)
+    ctx.console.print(
+        f"[yellow]dry run:[/] {changed} file(s) would change; nothing written (--diff shows them)."
+        if changed
+        else "dry run: nothing would change."
+    )
 
 
 @click.command(
@@ -189,9 +239,11 @@ def offboard(
     if verify and sel.is_bulk():
         raise UsageError("--verify waits for one student", hint="offboard one STUDENT with it")
     specs = ops.select(ctx.repo, sel, today=parse_today(today))
-    if sel.is_bulk() and not dry_run and not confirm(ctx, "offboard", specs, yes=yes):
-        ctx.err.print("cancelled: nothing changed.")
-        return
+    if sel.is_bulk() and not dry_run:
+        given = [*students, *(f"--{k} {v}" for k, v in (("term", term), ("course", course)) if v)]
+        line = " ".join(["kuploy-gitops offboard", *given, *(["--expired"] if expired else [])])
+        if not confirm(ctx, "offboard", specs, yes=yes, command=line):
+            return
     outcome = ops.offboard_many(
         ctx.repo,
         [s.student for s in specs],
@@ -244,34 +296,47 @@ def teardown_repos(ctx: Ctx, specs: Sequence[TenantSpec]) -> None:
 
 @click.command(
     "list",
-    help="List tenants with tier, apps, expiry and status (active, suspended, or expired: "
-    "past its expiry, not yet suspended by `expire`)."
-    + examples("kuploy-gitops list", "kuploy-gitops list -o json"),
+    help="List tenants with tier, apps, expiry and status (active, suspended, or expired: past "
+    "its expiry, not yet suspended by `expire`); -o wide adds name and e-mail. Piped output is "
+    "plain columns, never cut."
+    + examples(
+        "kuploy-gitops list",
+        "kuploy-gitops list -l course=cs101,term=2026-2 -o wide",
+        "kuploy-gitops list -l tier!=small --no-headers | wc -l",
+        "kuploy-gitops list -l app=web -o name | xargs -n1 kuploy-gitops status",
+        "kuploy-gitops list -l status=suspended",
+        "kuploy-gitops list -o json",
+    ),
 )
-@output_option("table", "json", "yaml")
+@output_option("table", "wide", "name", "json", "yaml")
+@click.option(
+    "-l",
+    "--selector",
+    default="",
+    metavar="KEY=VALUE,...",
+    help="Only tenants that match: key=value or key!=value, comma-separated (all must hold); "
+    "keys: student, github, name, email, tier, course, term, expires, status, app.",
+)
+@click.option("--no-headers", is_flag=True, help="Table output without the header line.")
 @pass_ctx
-def list_cmd(ctx: Ctx, output: str) -> None:
+def list_cmd(ctx: Ctx, output: str, selector: str, no_headers: bool) -> None:
     """List tenants."""
     from kuploy_gitops.ops import tenants
 
-    rows = tenants.list_tenants(ctx.repo)
-    if output != "table":
+    rows = tenants.list_tenants(ctx.repo, selector)
+    if output in ("json", "yaml"):
         print_data(rows, output)
         return
+    if output == "name":
+        for r in rows:
+            click.echo(r["student"])
+        return
+    wide = output == "wide"
+    columns = ["student", "github", *(["name", "email"] if wide else []), "tier", "course"]
+    columns += ["term", "expires", "status", "apps"]
     print_table(
         ctx,
-        ["student", "github", "tier", "course", "term", "expires", "status", "apps"],
-        [
-            [
-                r["student"],
-                r["github"],
-                r["tier"],
-                r["course"],
-                r["term"],
-                r["expires"],
-                r["status"],
-                ", ".join(r["apps"]),
-            ]
-            for r in rows
-        ],
+        columns,
+        [[", ".join(r["apps"]) if c == "apps" else r[c] for c in columns] for r in rows],
+        headers=not no_headers,
     )

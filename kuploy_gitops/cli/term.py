@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from kuploy_gitops.cli import complete, output
 from kuploy_gitops.cli.output import (
     Ctx,
     dry_run_option,
@@ -21,7 +21,7 @@ from kuploy_gitops.cli.output import (
     print_table,
     push_option,
 )
-from kuploy_gitops.errors import InvalidInputError, UsageError
+from kuploy_gitops.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from kuploy_gitops.ops.term import Selection, TermOutcome
@@ -37,7 +37,9 @@ def selection_options(f: F) -> F:
     """STUDENT... and the filters ``--term`` and ``--course`` (all must hold)."""
     f = click.option("--course", default="", help="Every tenant of this course.")(f)
     f = click.option("--term", default="", help="Every tenant of this term, e.g. 2026-fall.")(f)
-    return click.argument("students", nargs=-1, metavar="[STUDENT]...")(f)
+    return click.argument(
+        "students", nargs=-1, metavar="[STUDENT]...", shell_complete=complete.students
+    )(f)
 
 
 def today_option(f: F) -> F:
@@ -83,16 +85,11 @@ def shown_names(names: Sequence[str]) -> str:
     return ", ".join(names[:SHOWN_NAMES]) + (f" and {more} more" if more > 0 else "")
 
 
-def stdin_is_terminal() -> bool:
-    """Whether a person can answer a prompt (a function, so tests can stand in for one)."""
-    return sys.stdin.isatty()
+def confirm(ctx: Ctx, action: str, specs: Sequence[TenantSpec], *, yes: bool, command: str) -> bool:
+    """Show what a bulk ``action`` covers, then ask on a terminal unless ``yes``.
 
-
-def confirm(ctx: Ctx, action: str, specs: Sequence[TenantSpec], *, yes: bool) -> bool:
-    """Show what a bulk ``action`` covers; ask on a terminal unless ``yes``.
-
-    Raises:
-        UsageError: no ``--yes`` and no terminal to ask on (a script must say yes itself).
+    ``command`` is the command line to repeat with ``--yes`` (see ``output.confirm``, which
+    refuses, exit 2, when there is no terminal to ask on).
     """
     by_course: dict[str, int] = {}
     for spec in specs:
@@ -101,15 +98,7 @@ def confirm(ctx: Ctx, action: str, specs: Sequence[TenantSpec], *, yes: bool) ->
     groups = ", ".join(f"{n} in {k}" for k, n in sorted(by_course.items()))
     shown = shown_names([s.student for s in specs])
     ctx.err.print(f"{action} {len(specs)} tenant(s) ({escape(groups)}): {escape(shown)}")
-    if yes:
-        return True
-    if not stdin_is_terminal():
-        raise UsageError(
-            f"refusing to {action} {len(specs)} tenant(s) without a confirmation "
-            "(standard input is not a terminal)",
-            hint="pass --yes to confirm from a script",
-        )
-    return click.confirm(f"{action} these {len(specs)} tenant(s)?", default=False, err=True)
+    return output.confirm(ctx, f"{action} these {len(specs)} tenant(s)?", yes=yes, command=command)
 
 
 def _suspend_command(verb: str, help_text: str, example_lines: tuple[str, ...]) -> click.Command:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 from kuploy_gitops import repourl
 from kuploy_gitops.argocd.repositories import RepoEntry
 from kuploy_gitops.config import PlatformConfig
-from kuploy_gitops.errors import ConfigError, InvalidInputError, ProviderError
+from kuploy_gitops.errors import ConfigError, CredentialsError, InvalidInputError, ProviderError
 from kuploy_gitops.github.provider import GitProvider, RepoInfo
 
 if TYPE_CHECKING:
@@ -114,6 +114,11 @@ def connect(repo: Path, environ: Mapping[str, str] | None) -> ArgoCDClient:
 
     try:
         return argocd_ops.connect(repo, argocd_ops.ConnectOptions(), env=environ)
+    except CredentialsError as exc:
+        raise CredentialsError(
+            f"each student repo's read-only deploy key is registered in Argo CD: {exc.message}",
+            hint=exc.hint,
+        ) from exc
     except (ConfigError, InvalidInputError) as exc:
         raise ConfigError(
             f"each student repo's read-only deploy key is registered in Argo CD: {exc.message}",

@@ -34,6 +34,7 @@ from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.errors import (
     ConfigError,
     ConflictError,
+    CredentialsError,
     InvalidInputError,
     ProviderError,
 )
@@ -143,6 +144,35 @@ def connect(cfg: PlatformConfig, environ: Mapping[str, str] | None = None) -> Gi
     return github.connect(cfg.github, cfg.github_org, environ=env, throttle=throttle)
 
 
+def check_credentials(repo: Path, environ: Mapping[str, str] | None = None) -> None:
+    """Fail now if `github setup` would lack credentials (before `onboard` commits anything).
+
+    Checks without connecting: the GitHub token or App, Argo CD's server and credentials (the
+    deploy keys are registered there) and the webhook secret when webhooks are on.
+
+    Raises:
+        CredentialsError: GitHub or Argo CD credentials are not set.
+        ConfigError: no Argo CD server, or the webhook is on without its secret.
+    """
+    from kuploy_gitops.argocd import ops as argocd_ops
+    from kuploy_gitops.argocd.localconfig import credentials_for
+    from kuploy_gitops.config import load_config
+    from kuploy_gitops.github import pygithub as github  # PyGithub stays lazy elsewhere
+
+    env = os.environ if environ is None else environ
+    cfg = load_config(repo)
+    github.require_token(cfg.github, env)
+    try:
+        conn = argocd_ops.resolve_connection(repo, argocd_ops.ConnectOptions(), env)
+        credentials_for(conn.server, env)
+    except (ConfigError, CredentialsError) as exc:
+        raise type(exc)(
+            f"each student repo's read-only deploy key is registered in Argo CD: {exc.message}",
+            hint=exc.hint,
+        ) from exc
+    webhook_secret(cfg, env)
+
+
 @contextmanager
 def provider_for(
     cfg: PlatformConfig, given: GitProvider | None, environ: Mapping[str, str] | None
@@ -167,6 +197,28 @@ def _require_login(spec: TenantSpec) -> str:
     return spec.github
 
 
+def webhook_secret(cfg: PlatformConfig, env: Mapping[str, str]) -> str:
+    """The Argo CD webhook secret when ``github.webhook`` is on ("" when it is off).
+
+    Raises:
+        ConfigError: the webhook is on but argocd.server is not a URL or the secret is not set.
+    """
+    if not cfg.github.webhook:
+        return ""
+    if not cfg.argocd_server.startswith(("https://", "http://")):
+        raise ConfigError(
+            f"github.webhook is on but argocd.server {cfg.argocd_server!r} is not a URL",
+            hint="set argocd.server in kuploy.yaml to Argo CD's public https:// address",
+        )
+    secret = env.get(WEBHOOK_SECRET_ENV, "")
+    if not secret:
+        raise ConfigError(
+            f"github.webhook is on but {WEBHOOK_SECRET_ENV} is not set",
+            hint="export the secret configured as webhook.github.secret in Argo CD's argocd-secret",
+        )
+    return secret
+
+
 def webhook_url(cfg: PlatformConfig) -> str:
     """Argo CD's webhook endpoint."""
     return cfg.argocd_server.rstrip("/") + "/api/webhook"
@@ -176,27 +228,13 @@ def webhook_url(cfg: PlatformConfig) -> str:
 # setup
 
 
-def setup(
-    repo: Path,
-    opts: SetupOptions,
-    *,
-    provider: GitProvider | None = None,
-    argocd: RepoRegistry | None = None,
-    environ: Mapping[str, str] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> SetupResult:
-    """Create or repair one student's repo for ``opts.app`` (see the module docstring).
-
-    ``provider`` and ``argocd`` default to connections from kuploy.yaml and the environment
-    (``GITHUB_TOKEN``; ``ARGOCD_SERVER`` and ``ARGOCD_AUTH_TOKEN``).
+def check_setup(
+    repo: Path, opts: SetupOptions
+) -> tuple[PlatformConfig, TenantSpec, dict[str, Any], str]:
+    """What `github setup` checks before it talks to anyone: (config, spec, config data, login).
 
     Raises:
-        ConflictError: the student is not onboarded, or has an app of that name that is not
-            this repo.
-        InvalidInputError: no GitHub login, the login does not exist, bad app options.
-        ConfigError: no GitHub or Argo CD credentials, or the webhook secret is not set.
-        ArgoCDError: Argo CD refused the repository (a re-run replaces the key).
-        ProviderError: GitHub failed (a re-run resumes).
+        ConflictError, InvalidInputError: as :func:`setup`, for what is known locally.
     """
     base = scaffold.ScaffoldOptions(student=opts.student, app=opts.app)
     cfg, spec, config_data = scaffold.load_inputs(repo, base)
@@ -220,20 +258,34 @@ def setup(
             hint=f"remove it first (`kuploy-gitops app remove {opts.student} {opts.app}`) or "
             "pick another app name",
         )
-    secret = ""
-    if cfg.github.webhook and not cfg.argocd_server.startswith(("https://", "http://")):
-        raise ConfigError(
-            f"github.webhook is on but argocd.server {cfg.argocd_server!r} is not a URL",
-            hint="set argocd.server in kuploy.yaml to Argo CD's public https:// address",
-        )
-    if cfg.github.webhook:
-        secret = (os.environ if environ is None else environ).get(WEBHOOK_SECRET_ENV, "")
-        if not secret:
-            raise ConfigError(
-                f"github.webhook is on but {WEBHOOK_SECRET_ENV} is not set",
-                hint="export the secret configured as webhook.github.secret in Argo CD's "
-                "argocd-secret",
-            )
+    return cfg, spec, dict(config_data), login
+
+
+def setup(
+    repo: Path,
+    opts: SetupOptions,
+    *,
+    provider: GitProvider | None = None,
+    argocd: RepoRegistry | None = None,
+    environ: Mapping[str, str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SetupResult:
+    """Create or repair one student's repo for ``opts.app`` (see the module docstring).
+
+    ``provider`` and ``argocd`` default to connections from kuploy.yaml and the environment
+    (``GITHUB_TOKEN``; ``ARGOCD_SERVER`` and ``ARGOCD_AUTH_TOKEN``).
+
+    Raises:
+        ConflictError: the student is not onboarded, or has an app of that name that is not
+            this repo.
+        InvalidInputError: no GitHub login, the login does not exist, bad app options.
+        CredentialsError: no GitHub or Argo CD credentials.
+        ConfigError: no Argo CD server, or the webhook secret is not set.
+        ArgoCDError: Argo CD refused the repository (a re-run replaces the key).
+        ProviderError: GitHub failed (a re-run resumes).
+    """
+    cfg, spec, config_data, login = check_setup(repo, opts)
+    secret = webhook_secret(cfg, os.environ if environ is None else environ)
     with (
         deploykey.registry_for(repo, argocd, environ) as registry,
         provider_for(cfg, provider, environ) as gh,

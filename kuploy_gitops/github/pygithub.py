@@ -19,7 +19,7 @@ from github.GithubException import UnknownObjectException
 
 from kuploy_gitops import __version__
 from kuploy_gitops.config import GitHubSettings
-from kuploy_gitops.errors import ConfigError, ProviderError
+from kuploy_gitops.errors import ConfigError, CredentialsError, ProviderError
 from kuploy_gitops.github.provider import DeployKeyInfo, HookInfo, RepoInfo
 from kuploy_gitops.github.ratelimit import RetryPolicy, rate_limit_wait
 from kuploy_gitops.github.seam import Seam
@@ -419,16 +419,28 @@ def connect(
             retry=retry,
             throttle=throttle,
         )
+    token = require_token(settings, env)
+    return GitHubProvider(
+        Auth.Token(token), base_url=base_url, retry=retry, throttle=throttle, secrets=(token,)
+    )
+
+
+def require_token(settings: GitHubSettings, env: Mapping[str, str]) -> str:
+    """``GITHUB_TOKEN`` when no GitHub App is configured ("" with an App), without connecting.
+
+    Raises:
+        CredentialsError: neither an App nor the token is set.
+    """
+    if settings.app_id:
+        return ""
     token = env.get(TOKEN_ENV, "").strip()
     if not token:
-        raise ConfigError(
+        raise CredentialsError(
             f"no GitHub credentials: {TOKEN_ENV} is not set",
             hint=f"export {TOKEN_ENV} (scopes repo, workflow, admin:repo_hook), or set "
             "github.app_id and github.app_private_key_file in kuploy.yaml",
         )
-    return GitHubProvider(
-        Auth.Token(token), base_url=base_url, retry=retry, throttle=throttle, secrets=(token,)
-    )
+    return token
 
 
 def _org_installation(

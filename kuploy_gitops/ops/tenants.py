@@ -53,6 +53,11 @@ class OnboardOutcome:
     result: ApplyResult
     students: list[str] = field(default_factory=list)
     skipped: list[tuple[int, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Roster header warnings (columns ignored)."""
+    added: list[str] = field(default_factory=list)
+    """Of ``students``: new tenants (a roster's summary); the others are ``updated``/unchanged."""
+    updated: list[str] = field(default_factory=list)
 
 
 def onboard_command(
@@ -64,6 +69,7 @@ def onboard_command(
     dry_run: bool = False,
     push: bool = False,
     progress: Progress | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> OnboardOutcome:
     """``onboard``: one student (``opts.student``) or a roster (``roster_path``), not both.
 
@@ -90,7 +96,10 @@ def onboard_command(
             dry_run=dry_run,
             push=push,
             progress=progress,
+            columns=columns,
         )
+    if columns:
+        raise UsageError("--columns goes with --roster", hint="drop --columns, or give --roster")
     if not opts.student:
         raise UsageError("missing STUDENT", hint="give a student name or --roster FILE.csv")
     result = onboard(repo, opts, dry_run=dry_run, push=push)
@@ -248,13 +257,15 @@ def onboard_roster(
     dry_run: bool = False,
     push: bool = False,
     progress: Progress | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> OnboardOutcome:
     """Onboard every student of a roster in one commit.
 
     Every bad row is collected with its line number; unless ``skip_invalid``, any bad row
-    stops the batch before anything is written.
+    stops the batch before anything is written. ``columns`` maps roles to headers the roster
+    module does not know (``roster.parse_columns``).
     """
-    rows, problems = roster.read_roster(path)
+    rows, problems, warnings = roster.read_roster(path, columns)
     with writing(repo) as (git, cfg):
         specs: list[TenantSpec] = []
         changes: dict[str, str] = {}
@@ -301,7 +312,14 @@ def onboard_roster(
         result = finish(
             git, cfg, fplan, message, summary=f"roster {path.name}", dry_run=dry_run, push=push
         )
-        return OnboardOutcome(result=result, students=[s.student for s in specs], skipped=problems)
+        return OnboardOutcome(
+            result=result,
+            students=[s.student for s in specs],
+            skipped=problems,
+            warnings=warnings,
+            added=[s.student for s in specs if previous[s.student] is None],
+            updated=[s.student for s in specs if previous[s.student] not in (None, s)],
+        )
 
 
 def offboard(
@@ -342,11 +360,33 @@ def plan_offboard(fplan: FilePlan, spec: TenantSpec, *, archive: bool) -> None:
         fplan.write(layout.archived_spec(spec.student), tenant_spec.dump_spec(spec))
 
 
-def list_tenants(repo: Path, *, today: dt.date | None = None) -> list[dict[str, Any]]:
-    """One row per tenant: student, github, tier, course, term, expires, status, apps.
+LIST_KEYS = (
+    "student",
+    "github",
+    "name",
+    "email",
+    "tier",
+    "course",
+    "term",
+    "expires",
+    "status",
+    "app",
+)
+"""The columns a `list` selector may name (``app``: one of the tenant's apps)."""
 
-    ``status`` is ``active``, ``suspended`` or ``expired`` (see ``tenant_spec.tenant_status``).
+
+def list_tenants(
+    repo: Path, selector: str = "", *, today: dt.date | None = None
+) -> list[dict[str, Any]]:
+    """One row per tenant: student, github, name, email, tier, course, term, expires, status, apps.
+
+    ``selector`` keeps the rows it selects (``course=cs101,tier!=large``: ops.selectors).
+    ``status`` is ``active``, ``suspended`` or ``expired`` (``tenant_spec.tenant_status``, on
+    ``today``).
     """
+    from kuploy_gitops.ops.selectors import matching, parse_selector
+
+    parse_selector(selector, LIST_KEYS)  # a bad selector fails before the specs are read
     load_config(repo)
     now = today or dt.date.today()
     rows: list[dict[str, Any]] = []
@@ -356,6 +396,8 @@ def list_tenants(repo: Path, *, today: dt.date | None = None) -> list[dict[str, 
             {
                 "student": spec.student,
                 "github": spec.github,
+                "name": spec.name,
+                "email": spec.email,
                 "tier": spec.tier,
                 "course": spec.course,
                 "term": spec.term,
@@ -364,4 +406,4 @@ def list_tenants(repo: Path, *, today: dt.date | None = None) -> list[dict[str, 
                 "apps": [a.name for a in spec.apps],
             }
         )
-    return rows
+    return matching(rows, selector, LIST_KEYS)

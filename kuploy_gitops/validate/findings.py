@@ -326,6 +326,15 @@ INGRESS_NO_HOST = _rule(
     "A host-less rule catches every host on the controller, other tenants' included.",
     "Give every rule the app's host; remove spec.defaultBackend.",
 )
+INGRESS_ISSUER = _rule(
+    "ingress.issuer",
+    ERROR,
+    "A cert-manager annotation other than the platform's cluster-issuer (tls.issuer http01).",
+    "cert-manager would issue what the annotation asks for: another issuer (the platform's "
+    "self-signed one), another common name, a CA.",
+    "Remove the cert-manager.io/ annotations; under tls.issuer http01 keep only "
+    "cert-manager.io/cluster-issuer: kuploy.",
+)
 # -- images ----------------------------------------------------------------------------------
 IMAGE_REGISTRY = _rule(
     "image.registry",

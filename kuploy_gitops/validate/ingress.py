@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from kuploy_gitops import layout
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate.context import TenantContext
@@ -27,8 +28,45 @@ def ingress_hosts(obj: Mapping[str, Any]) -> list[tuple[str, str, Path_]]:
     return out
 
 
+def allowed_cert_manager_annotations(cfg: PlatformConfig) -> dict[str, str]:
+    """The cert-manager annotations a tenant Ingress may carry, with their one allowed value.
+
+    Under tls.issuer http01 the platform's ClusterIssuer (what kuploy renders); otherwise none:
+    the ingress controller serves the wildcard certificate.
+    """
+    if not cfg.baremetal.tls.per_host:
+        return {}
+    return {layout.ANNOTATION_CLUSTER_ISSUER: layout.CLUSTER_ISSUER}
+
+
+def _issuer_annotations(cfg: PlatformConfig, annotations: Mapping[str, Any]) -> list[Issue]:
+    allowed = allowed_cert_manager_annotations(cfg)
+    out: list[Issue] = []
+    for key, value in annotations.items():
+        if not str(key).startswith(layout.CERT_MANAGER_ANNOTATION_PREFIX):
+            continue
+        if allowed.get(key) == value:
+            continue
+        want = (
+            f"only {layout.ANNOTATION_CLUSTER_ISSUER}: {layout.CLUSTER_ISSUER}"
+            if allowed
+            else "none (tls.issuer is not http01: the ingress controller serves the certificate)"
+        )
+        out.append(
+            Issue(
+                F.INGRESS_ISSUER,
+                f"annotation {key}: {value!r} is not allowed on a tenant Ingress; {want}",
+                ("metadata", "annotations", key),
+            )
+        )
+    return out
+
+
 def check_ingress(ctx: TenantContext, cfg: PlatformConfig, obj: Mapping[str, Any]) -> list[Issue]:
-    """Host under the domain and the student's pattern, no catch-all rules, allowed class."""
+    """Host under the domain and the student's pattern, no catch-all rules, allowed class.
+
+    And no cert-manager annotation but the platform's issuer (tls.issuer http01).
+    """
     out: list[Issue] = []
     spec = as_map(obj.get("spec"))
     if spec.get("defaultBackend") or spec.get("backend"):
@@ -80,6 +118,7 @@ def check_ingress(ctx: TenantContext, cfg: PlatformConfig, obj: Mapping[str, Any
             )
     cls = spec.get("ingressClassName")
     annotated = meta(obj).get("annotations", {}) or {}
+    out += _issuer_annotations(cfg, as_map(annotated))
     legacy = as_map(annotated).get("kubernetes.io/ingress.class")
     for value, path in ((cls, ("spec", "ingressClassName")), (legacy, ("metadata", "annotations"))):
         if value is not None and value != cfg.ingress_class:

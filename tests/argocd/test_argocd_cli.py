@@ -233,7 +233,7 @@ def test_no_credentials(
     argocd_env()
     monkeypatch.delenv("ARGOCD_AUTH_TOKEN")
     result = cli(demo_repo, "status")
-    assert result.exit_code == 4
+    assert result.exit_code == 11
     assert "set ARGOCD_AUTH_TOKEN, or ARGOCD_USERNAME and ARGOCD_PASSWORD" in result.stderr
 
 
@@ -267,3 +267,15 @@ def test_offboard_help_mentions_verify() -> None:
 
 def test_defaults_are_shared() -> None:
     assert argocd_ops.DEFAULT_WAIT > 0
+
+
+def test_token_dry_run_contacts_nobody(demo_repo: Path, fake: FakeArgoCD) -> None:
+    result = cli(demo_repo, "token", STUDENT, "--expires", "120d", "--dry-run")
+    assert result.exit_code == 0, everything(result)
+    assert result.output.strip() == (
+        f"dry run: would create a token for proj:{STUDENT}:student expiring in 120d; "
+        "nothing created."
+    )
+    assert fake.calls == []
+    bad = cli(demo_repo, "token", STUDENT, "--expires", "2y", "--dry-run")
+    assert bad.exit_code == 4 and fake.calls == []

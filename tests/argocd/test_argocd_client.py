@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +20,7 @@ from kuploy_gitops.argocd.client import (
     declared,
     opts_from_env,
 )
-from kuploy_gitops.errors import ArgoCDError, InvalidInputError
+from kuploy_gitops.errors import ArgoCDError, CredentialsError, InvalidInputError
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -75,7 +76,7 @@ def test_credentials_from_env_prefers_token_and_hides_secrets() -> None:
 
 
 def test_no_credentials_is_a_clear_error() -> None:
-    with pytest.raises(InvalidInputError, match="ARGOCD_AUTH_TOKEN"):
+    with pytest.raises(CredentialsError, match="ARGOCD_AUTH_TOKEN"):
         Credentials.from_env({"ARGOCD_USERNAME": "admin"})
 
 
@@ -274,6 +275,19 @@ def test_connect_error_then_success(clock: FakeClock) -> None:
     with client_with(rec, clock) as client:
         assert [a["metadata"]["name"] for a in client.list_applications()] == ["a"]
     assert clock.sleeps == [0.5]
+
+
+def test_dns_failure_is_named_at_once_not_retried(clock: FakeClock) -> None:
+    lookup = socket.gaierror(-2, "Name or service not known")
+    error = httpx.ConnectError("[Errno -2] Name or service not known")
+    error.__cause__ = lookup
+    rec = Recorder(error)
+    client = client_with(rec, clock, server="https://argocd.lab.exmaple.ac.kr")
+    with client, pytest.raises(ArgoCDError) as info:
+        client.get_project("kim")
+    assert len(rec.requests) == 1 and clock.sleeps == []
+    assert "'argocd.lab.exmaple.ac.kr' does not resolve (DNS)" in str(info.value)
+    assert "check the spelling of --server" in str(info.value)
 
 
 def test_read_timeout_is_mapped_not_retried(clock: FakeClock) -> None:

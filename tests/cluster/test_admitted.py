@@ -17,6 +17,7 @@ from apiserver_harness import Cluster
 from helpers import isolated_env
 from rendered import (
     Applied,
+    apply_guards,
     apply_in_waves,
     cli,
     delete_and_wait,
@@ -27,8 +28,10 @@ from rendered import (
     repo_objects,
     wait_for_pods,
 )
+from test_config_platform import ISSUER_VARIANTS
 
-from kuploy_gitops import config, layout
+from kuploy_gitops import admission, baremetal_manifests, config, layout, podsecurity, render
+from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 
 
 def _assert_clean(answers: list[Applied]) -> None:
@@ -187,3 +190,177 @@ def test_platform_addon_resources_are_admitted_and_pvcs_get_the_default_class(
     (sc,) = [o for o in objects if o["kind"] == "StorageClass"]
     assert got["spec"]["storageClassName"] == sc["metadata"]["name"] == "kuploy-nfs"
     cluster.kubectl("delete", "pvc", "data", "-n", student, check=True)
+
+
+@pytest.mark.parametrize("variant", sorted(ISSUER_VARIANTS))
+def test_every_issuer_variant_is_admitted(cluster: Cluster, crds: None, variant: str) -> None:
+    """Each tls.issuer (each dns01 provider) renders issuers and certificates the API server
+    admits with cert-manager's CRDs, strictly and without a warning."""
+    data = config.default_config_data()
+    data["tls"] = {**data["tls"], **ISSUER_VARIANTS[variant]}
+    objects = baremetal_manifests.certificates(config.parse_config(data))
+    assert any(o["kind"] == "ClusterIssuer" for o in objects)
+    try:
+        _assert_clean(apply_in_waves(cluster, objects))
+    finally:
+        delete_and_wait(cluster, objects)
+
+
+def _solver_objects(issuer: dict[str, Any], namespace: str, host: str) -> list[dict[str, Any]]:
+    """What cert-manager v1.21.1 makes in the Ingress's namespace for one HTTP-01 challenge
+    (pkg/issuer/acme/http: pod.go, service.go, ingress.go), with the rendered solver's
+    settings merged in as cert-manager merges them."""
+    solver = issuer["spec"]["acme"]["solvers"][0]["http01"]["ingress"]
+    labels = {
+        "acme.cert-manager.io/http-domain": "1234567",
+        "acme.cert-manager.io/http-token": "7654321",
+        "acme.cert-manager.io/http01-solver": "true",
+    }
+    meta = {"name": "cm-acme-http-solver-abcde", "namespace": namespace, "labels": labels}
+    pod_spec: dict[str, Any] = {
+        "automountServiceAccountToken": False,
+        "nodeSelector": {"kubernetes.io/os": "linux"},
+        "restartPolicy": "OnFailure",
+        "enableServiceLinks": False,
+        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [
+            {
+                "name": "acmesolver",
+                "image": baremetal_manifests.acme_solver_image(config.parse_config(_http01_data())),
+                "imagePullPolicy": "IfNotPresent",
+                "args": ["--listen-port=8089", f"--domain={host}", "--token=t0k", "--key=k3y"],
+                "resources": {
+                    "requests": {"cpu": "10m", "memory": "64Mi"},
+                    "limits": {"cpu": "100m", "memory": "64Mi"},
+                },
+                "ports": [{"name": "http", "containerPort": 8089}],
+                "securityContext": {
+                    "readOnlyRootFilesystem": True,
+                    "allowPrivilegeEscalation": False,
+                    "capabilities": {"drop": ["ALL"]},
+                },
+            }
+        ],
+    }
+    pod_spec.update(solver["podTemplate"]["spec"])
+    annotations = {
+        "sidecar.istio.io/inject": "false",
+        "cluster-autoscaler.kubernetes.io/safe-to-evict": "true",
+    }
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {**meta, "annotations": annotations}}
+    pod["spec"] = pod_spec
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {**meta, "annotations": {"auth.istio.io/8089": "NONE"}},
+        "spec": {
+            "type": solver["serviceType"],
+            "ports": [{"name": "http", "port": 8089, "targetPort": 8089}],
+            "selector": labels,
+        },
+    }
+    path = {
+        "path": "/.well-known/acme-challenge/t0k",
+        "pathType": "ImplementationSpecific",
+        "backend": {"service": {"name": meta["name"], "port": {"number": 8089}}},
+    }
+    ingress = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {
+            **meta,
+            "annotations": {"nginx.ingress.kubernetes.io/whitelist-source-range": "0.0.0.0/0,::/0"},
+        },
+        "spec": {
+            "ingressClassName": solver["ingressClassName"],
+            "rules": [{"host": host, "http": {"paths": [path]}}],
+        },
+    }
+    return [pod, service, ingress]
+
+
+def _with_annotations(ingress: dict[str, Any], annotations: dict[str, str]) -> dict[str, Any]:
+    """The app's Ingress under another name, with these annotations instead of its own."""
+    return {
+        **ingress,
+        "metadata": {**ingress["metadata"], "name": "mine", "annotations": annotations},
+    }
+
+
+def _http01_data() -> dict[str, Any]:
+    data = config.default_config_data()
+    data["tls"] = {**data["tls"], **ISSUER_VARIANTS["http01"]}
+    return data
+
+
+def test_http01_tenant_path_is_admitted(cluster: Cluster, crds: None, tmp_path: Path) -> None:
+    """tls.issuer http01 end to end, as far as an API server goes: the platform's policies and
+    issuer and a tenant's app (its Ingress naming the issuer and its own TLS Secret) are
+    admitted; so are the Certificate cert-manager's ingress-shim makes of it and the solver pod,
+    Service and Ingress cert-manager runs in the tenant's namespace (Pod Security restricted,
+    quota, LimitRange, the tenant's admission policies); other cert-manager annotations, a
+    NodePort solver Service and another solver image are refused.
+
+    Last in this module: it leaves its platform's admission policies in force until the
+    module's teardown removes them.
+    """
+    cfg = config.parse_config(_http01_data())
+    student = "kim-tls"
+    web = AppSpec(name="web", mode="managed", image="ghcr.io/konkuk-kuploy/w:1", port=8080)
+    spec = TenantSpec(student=student, tier="small", apps=(web,))
+    tenant = render.render_tenant_objects(cfg, spec)
+    for path, (text, _) in tenant.items():  # the guards, read back as rendered
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    apply_guards(cluster, tmp_path, student)
+    (issuer,) = baremetal_manifests.certificates(cfg)  # no wildcard Certificate
+    platform = [*admission.admission_policies(cfg), podsecurity.tenant_priority_class(), issuer]
+    objects = [o for _, objs in tenant.values() for o in objs or [] if o["kind"] != "Kustomization"]
+    (app_ingress,) = [o for o in objects if o["kind"] == "Ingress"]
+    assert app_ingress["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "kuploy"}
+    # Policies of other platforms (other domains) may be in force: only this one's, and only
+    # once it takes effect (a moment after it is applied) do the tenant's objects go in.
+    remove_policies(cluster)
+    _assert_clean(apply_in_waves(cluster, platform))
+    probe = _with_annotations(app_ingress, {"cert-manager.io/cluster-issuer": "kuploy-selfsigned"})
+    cluster.wait_for(
+        "the http01 platform's ingress policy to take effect",
+        lambda: "no cert-manager.io/ annotation but" in cluster.create(probe, dry_run=True).stderr,
+    )
+    _assert_clean(apply_in_waves(cluster, objects))
+
+    host = app_ingress["spec"]["rules"][0]["host"]
+    certificate = {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "Certificate",
+        "metadata": {"name": "web-tls", "namespace": student},
+        "spec": {
+            "dnsNames": [host],
+            "secretName": "web-tls",
+            "issuerRef": {"name": "kuploy", "kind": "ClusterIssuer", "group": "cert-manager.io"},
+            "usages": ["digital signature", "key encipherment"],
+        },
+    }
+    for obj in [certificate, *_solver_objects(issuer, student, host)]:
+        r = cluster.create(obj)
+        assert r.ok and not r.warnings, f"{obj['kind']}: {r.stderr}"
+
+    # cert-manager's default Service type, NodePort, is the platform's only: hence ClusterIP.
+    pod, service, ingress = _solver_objects(issuer, student, host)
+    nodeport = {**service, "metadata": {**service["metadata"], "name": "np"}}
+    nodeport["spec"] = {**service["spec"], "type": "NodePort"}
+    # A solver image of another version is not the platform's.
+    other = {**pod, "metadata": {**pod["metadata"], "name": "other"}}
+    other["spec"] = {**pod["spec"], "containers": [dict(pod["spec"]["containers"][0])]}
+    other["spec"]["containers"][0]["image"] = "quay.io/jetstack/cert-manager-acmesolver:v1.0.0"
+    refused = [(nodeport, "kuploy-tenant-services"), (other, "kuploy-tenant-images")]
+    for asked in (
+        {"cert-manager.io/cluster-issuer": "kuploy-selfsigned"},
+        {"cert-manager.io/cluster-issuer": "kuploy", "cert-manager.io/common-name": "argocd.x"},
+        {"cert-manager.io/issuer": "kuploy", "cert-manager.io/issuer-kind": "ClusterIssuer"},
+    ):
+        refused.append((_with_annotations(app_ingress, asked), "kuploy-tenant-ingresses"))
+    for obj, policy in refused:
+        r = cluster.create(obj, dry_run=True)
+        assert not r.ok and policy in r.stderr, f"{obj['kind']} not refused by {policy}: {r.stderr}"
+    delete_and_wait(cluster, [certificate, pod, service, ingress])
