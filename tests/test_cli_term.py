@@ -67,9 +67,11 @@ def test_bulk_offboard_with_yes_and_by_expiry(repo: Path) -> None:
     assert "offboarded: kim, park" in out
     code, out = invoke(repo, "offboard", "--term", "2026-2", "--verify")
     assert code == 2 and "--verify waits for one student" in out
-    # One named student is not asked (as before).
+    # One student is asked too (it deletes); a dry run is never asked.
+    code, out = invoke(repo, "offboard", "lee")
+    assert code == 2 and "run `kuploy-gitops offboard lee --yes`" in out
     code, out = invoke(repo, "offboard", "lee", "--dry-run")
-    assert code == 0 and "dry run:" in out and "confirmation" not in out
+    assert code == 0 and "dry run:" in out and "terminal" not in out
 
 
 def test_suspend_list_resume_extend_and_expire(repo: Path) -> None:
@@ -101,7 +103,7 @@ def test_suspend_list_resume_extend_and_expire(repo: Path) -> None:
 
 
 def test_restore(repo: Path) -> None:
-    invoke(repo, "offboard", "park", "--archive")
+    invoke(repo, "offboard", "park", "--archive", "--yes")
     code, out = invoke(repo, "restore", "park", "--until", "2027-06-30")
     assert code == 0 and "kuploy: restore student park" in out
     code, out = invoke(repo, "restore", "park")

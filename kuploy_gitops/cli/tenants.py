@@ -178,12 +178,12 @@ def print_roster_summary(ctx: Ctx, outcome: OnboardOutcome) -> None:
 
 @click.command(
     help="Remove tenants' Applications, project, guards, namespace and spec in one commit: one "
-    "student, several, or a selection (--term, --course, --expired), which is listed and "
-    "confirmed on a terminal first (--yes in scripts)."
+    "student, several, or a selection (--term, --course, --expired). Lists them and asks on a "
+    "terminal first; scripts pass --yes (without a terminal it is required)."
     + examples(
         "kuploy-gitops offboard kim-minji",
         "kuploy-gitops offboard kim-minji --archive --github",
-        "kuploy-gitops offboard kim-minji --push --verify",
+        "kuploy-gitops offboard kim-minji --yes --push --verify",
         "kuploy-gitops offboard --term 2026-spring --archive",
         "kuploy-gitops offboard --expired --archive --yes --push",
     )
@@ -239,7 +239,7 @@ def offboard(
     if verify and sel.is_bulk():
         raise UsageError("--verify waits for one student", hint="offboard one STUDENT with it")
     specs = ops.select(ctx.repo, sel, today=parse_today(today))
-    if sel.is_bulk() and not dry_run:
+    if not dry_run:  # it deletes: asked on a terminal, refused off one without --yes
         given = [*students, *(f"--{k} {v}" for k, v in (("term", term), ("course", course)) if v)]
         line = " ".join(["kuploy-gitops offboard", *given, *(["--expired"] if expired else [])])
         if not confirm(ctx, "offboard", specs, yes=yes, command=line):

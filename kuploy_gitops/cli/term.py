@@ -86,11 +86,13 @@ def shown_names(names: Sequence[str]) -> str:
 
 
 def confirm(ctx: Ctx, action: str, specs: Sequence[TenantSpec], *, yes: bool, command: str) -> bool:
-    """Show what a bulk ``action`` covers, then ask on a terminal unless ``yes``.
+    """Unless ``yes``: show what ``action`` covers (on stderr), then ask on a terminal.
 
     ``command`` is the command line to repeat with ``--yes`` (see ``output.confirm``, which
     refuses, exit 2, when there is no terminal to ask on).
     """
+    if yes:  # the command's output names them; scripts want their stderr for errors
+        return True
     by_course: dict[str, int] = {}
     for spec in specs:
         key = " ".join(x for x in (spec.course, spec.term) if x) or "(no course)"
