@@ -18,7 +18,6 @@ Usage (from the checkout)::
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import os
 import platform
@@ -33,33 +32,17 @@ from pathlib import Path
 CHECKOUT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(CHECKOUT))
 
+from onboard_bench import _isolate_git, _write_roster  # noqa: E402  (the same git and roster)
+
 from kuploy_gitops import api  # noqa: E402
 
 OFFBOARD_GOAL_S = 10.0
 TERM = "2026-fall"
 
 
-def _isolate_git(tmp: Path) -> None:
-    """Use a throw-away global git config with a fixed identity; ignore the system config."""
-    cfg = tmp / "gitconfig"
-    cfg.write_text(
-        "[user]\n\tname = kuploy bench\n\temail = bench@kuploy.invalid\n"
-        "[init]\n\tdefaultBranch = main\n",
-        encoding="utf-8",
-    )
-    os.environ["GIT_CONFIG_GLOBAL"] = str(cfg)
-    os.environ["GIT_CONFIG_NOSYSTEM"] = "1"
-
-
 def _onboard(repo: Path, prefix: str, count: int, term: str) -> None:
     """Onboard ``count`` students of ``term`` from a roster (one commit)."""
-    roster = repo.parent / f"{prefix}.csv"
-    with roster.open("w", encoding="utf-8", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(["student_id", "github_username", "email", "name"])
-        for i in range(1, count + 1):
-            sid = f"{prefix}{i:05d}"
-            out.writerow([sid, f"gh-{sid}", f"{sid}@student.konkuk.example", f"Student {i}"])
+    roster = _write_roster(repo.parent / f"{prefix}.csv", prefix, count)
     expires = (dt.date.today() + dt.timedelta(days=120)).isoformat()
     api.onboard_roster(
         repo,
