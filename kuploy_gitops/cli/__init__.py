@@ -43,7 +43,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "token": ("argocd", "token"),
     "github": ("github", "github_group"),
     "scaffold": ("github", "scaffold_cmd"),
+    "push": ("platform", "push"),
+    "recover": ("platform", "recover"),
 }
+# Commands that do not work on the platform repo of -C (or do their own recovery first).
+NO_SETTLE = {"demo", "scaffold", "init", "recover"}
 
 
 class KuployGroup(click.Group):
@@ -107,6 +111,20 @@ class KuployGroup(click.Group):
 def main(ctx: click.Context, repo: Path) -> None:
     """Entry point of the command group."""
     ctx.obj = Ctx(repo=repo)
+    if ctx.invoked_subcommand not in NO_SETTLE:
+        settle_first(repo)
+
+
+def settle_first(repo: Path) -> None:
+    """Finish an interrupted write before any command reads or writes the repo (ops.writing)."""
+    from kuploy_gitops import plan
+
+    if plan.interrupted(repo):  # a stat: commands with nothing pending import nothing more
+        from kuploy_gitops.ops.writing import settle
+
+        done = settle(repo)
+        if done:
+            click.echo(f"note: {printable(done)}", err=True)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
