@@ -7,12 +7,13 @@ through kuploy's commands.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 from helpers import git
 
-from kuploy_gitops.errors import GitError
+from kuploy_gitops.errors import GitError, InvalidInputError
 from kuploy_gitops.gitrepo import GitRepo, PushPolicy, redact
 
 
@@ -265,3 +266,40 @@ def test_push_says_why_git_cannot_rebase(work: Path) -> None:
     )
     assert git(work, "rev-parse", "HEAD").strip() == ours
     assert (work / "a").read_text() == "an unrelated local edit\n"
+
+
+def test_the_push_gives_up_when_its_time_is_out(work: Path) -> None:
+    # A remote that answers every push as if another admin had just pushed first: not a
+    # refusal to count, a race to retry until the time is out.
+    hook = work.parent / "remote.git" / "hooks" / "pre-receive"
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text("#!/bin/sh\necho 'updates were rejected (fetch first)' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    commit(work, "b")
+    began = time.monotonic()
+    with pytest.raises(GitError) as info:
+        GitRepo(work).push(policy=PushPolicy(timeout=0.4, base=0.02, cap=0.05))
+    assert time.monotonic() - began < 3
+    assert info.value.message.startswith("push to origin/main did not land within 0.4 s (")
+    assert info.value.hint == (
+        "your commit is kept locally; run `kuploy-gitops push` (or set KUPLOY_PUSH_TIMEOUT to "
+        "wait longer)"
+    )
+
+
+def test_the_push_timeout_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUPLOY_PUSH_TIMEOUT", "120")
+    assert PushPolicy.from_env().timeout == 120
+    monkeypatch.setenv("KUPLOY_PUSH_TIMEOUT", "soon")
+    with pytest.raises(InvalidInputError, match="KUPLOY_PUSH_TIMEOUT='soon' is not a number"):
+        PushPolicy.from_env()
+    monkeypatch.delenv("KUPLOY_PUSH_TIMEOUT")
+    assert PushPolicy.from_env() == PushPolicy()
+
+
+def test_backoff_grows_with_jitter_and_is_capped() -> None:
+    policy = PushPolicy(base=0.1, cap=1.0)
+    for attempt, bound in [(1, 0.2), (2, 0.4), (3, 0.8), (9, 1.0)]:
+        waits = [policy.delay(attempt) for _ in range(200)]
+        assert all(0 <= w <= bound for w in waits)
+        assert max(waits) > bound / 2 and len(set(waits)) > 100  # jittered, not fixed
