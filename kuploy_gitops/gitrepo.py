@@ -7,7 +7,6 @@ credentials embedded in remote URLs are redacted from every message.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import os
 import random
@@ -18,12 +17,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kuploy_gitops import gitobjects, layout
+from kuploy_gitops import gitobjects, layout, repolock
 from kuploy_gitops.errors import GitError, InvalidInputError
 
 _CREDENTIALS = re.compile(r"(?i)(://)[^/@\s]+@")
 DEFAULT_IDENTITY = ("kuploy-gitops", "kuploy-gitops@localhost")
 LOCK_FILE = "kuploy.lock"
+REBASE_MARKER = "kuploy-rebase"
 PUSH_TIMEOUT_ENV = "KUPLOY_PUSH_TIMEOUT"
 # git's messages for a push that lost a race for the remote's ref (not a refusal).
 _LOST_RACE = re.compile(
@@ -349,10 +349,16 @@ class GitRepo:
     def _rebase(self, remote: str, branch: str) -> None:
         """Rebase onto the fetched remote branch; on failure abort it and raise what happened."""
         onto = f"refs/remotes/{remote}/{branch}"
-        rebase = self.run("rebase", "-q", onto, check=False, env=self.identity_env())
+        marker = self.git_dir / REBASE_MARKER  # says whose rebase it is, if we die in it
+        marker.write_text(f"{os.getpid()}\n")
+        try:
+            rebase = self.run("rebase", "-q", onto, check=False, env=self.identity_env())
+        finally:
+            if not self.rebasing():
+                marker.unlink(missing_ok=True)
         if rebase.returncode == 0:
             return
-        if not any((self.git_dir / d).exists() for d in ("rebase-merge", "rebase-apply")):
+        if not self.rebasing():
             # It never started (e.g. other uncommitted changes): not a conflict.
             raise GitError(
                 f"push to {remote}/{branch} failed: git cannot rebase onto it: "
@@ -362,8 +368,17 @@ class GitRepo:
             )
         conflicted = self.run("diff", "--name-only", "-z", "--diff-filter=U", check=False)
         paths = sorted(p for p in conflicted.stdout.split("\0") if p)
-        self.run("rebase", "--abort", check=False)
+        self.abort_rebase()
         raise self._conflict_error(remote, branch, paths)
+
+    def rebasing(self) -> bool:
+        """Whether a rebase is in progress (stopped, or its process killed)."""
+        return any((self.git_dir / d).exists() for d in ("rebase-merge", "rebase-apply"))
+
+    def abort_rebase(self) -> None:
+        """Abort the rebase in progress: the branch as before it, and kuploy's marker gone."""
+        self.run("rebase", "--abort", check=False)
+        (self.git_dir / REBASE_MARKER).unlink(missing_ok=True)
 
     def _conflict_error(self, remote: str, branch: str, paths: list[str]) -> GitError:
         """A push's rebase conflicted on ``paths``: who changed them there, and how to go on."""
@@ -437,56 +452,15 @@ class GitRepo:
         Raises:
             GitError: another live process holds the lock (naming its pid when known).
         """
-        fd = _acquire(self.lock_path)
-        if fd is None:
-            owner = _read_pid(self.lock_path)
-            who = f" (pid {owner})" if owner else ""
-            raise GitError(
-                f"another kuploy-gitops is writing {self.path}{who}",
-                hint="wait for it to finish and run your command again",
-            )
-        try:
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
+        with repolock.hold(self.lock_path) as owner:
+            if owner:
+                raise GitError(
+                    f"another kuploy-gitops is writing {self.path} (pid {owner})"
+                    if owner > 0
+                    else f"another kuploy-gitops is writing {self.path}",
+                    hint="wait for it to finish and run your command again",
+                )
             yield
-        finally:
-            # Unlinked while still locked: a waiter that opened this inode sees it is no
-            # longer the lock path and starts again (see _acquire).
-            self.lock_path.unlink(missing_ok=True)
-            os.close(fd)
-
-
-def _acquire(path: Path) -> int | None:
-    """An open descriptor of ``path`` holding its exclusive flock, or None when it is held.
-
-    Opening and locking are two steps, so the inode locked must still be the one at ``path``
-    (the holder unlinks the file on release, and a third process may have created a new one
-    since): when it is not, try again.
-    """
-    for _ in range(100):
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return None
-        try:
-            same = path.stat().st_ino == os.fstat(fd).st_ino
-        except FileNotFoundError:
-            same = False
-        if same:
-            return fd
-        os.close(fd)
-    raise GitError(
-        f"could not lock {path}: it keeps being replaced", hint="retry"
-    )  # pragma: no cover
-
-
-def _read_pid(path: Path) -> int:
-    try:
-        return int(path.read_text().strip() or "0")
-    except (OSError, ValueError):
-        return 0
 
 
 def _clean_message(message: str) -> str:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kuploy_gitops.errors import GitError
-from kuploy_gitops.gitrepo import GitRepo
+from kuploy_gitops.gitrepo import REBASE_MARKER, GitRepo
 
 TXN_DIR = "kuploy-txn"
 JOURNAL = "journal.json"
@@ -223,19 +223,27 @@ def interrupted(repo: Path) -> bool:
         if not line.startswith("gitdir:"):
             return False
         dot_git = repo / line.removeprefix("gitdir:").strip()
-    return (dot_git / TXN_DIR).is_dir()
+    return (dot_git / TXN_DIR).is_dir() or (dot_git / REBASE_MARKER).is_file()
 
 
 def recover(git: GitRepo) -> str:
     """Finish or discard an apply that was interrupted (the caller holds the repo lock).
 
-    Returns what was done, in words ("" when there was nothing to do).
+    Returns what was done, in words ("" when there was nothing to do). A push's rebase that
+    was killed (kuploy's marker is there, and its process is gone since we hold the lock) is
+    aborted: the branch is back to the local commits as they were before it.
     """
     if not git.is_repo():
         return ""
+    undone = ""
+    if (git.git_dir / REBASE_MARKER).is_file():
+        if git.rebasing():
+            git.abort_rebase()
+            undone = "undid the rebase of an interrupted push (run `kuploy-gitops push`)"
+        (git.git_dir / REBASE_MARKER).unlink(missing_ok=True)
     txn = git.git_dir / TXN_DIR
     if not txn.is_dir():
-        return ""
+        return undone
     journal_path = txn / JOURNAL
     if not journal_path.is_file():
         # Killed before the commit point: nothing in the working tree was touched.

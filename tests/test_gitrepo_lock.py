@@ -11,7 +11,7 @@ import pytest
 from helpers import git
 from processes import CONTEXT, start
 
-from kuploy_gitops import gitrepo
+from kuploy_gitops import repolock
 from kuploy_gitops.errors import GitError
 from kuploy_gitops.gitrepo import GitRepo
 
@@ -66,7 +66,7 @@ def hold_before_writing_pid(path: Path, ready: object) -> None:
         ready.set()  # type: ignore[attr-defined]
         time.sleep(60)
 
-    gitrepo.os.ftruncate = stop  # type: ignore[attr-defined]  # this child's os only
+    repolock.os.ftruncate = stop  # type: ignore[attr-defined]  # this child's os only
     with GitRepo(path).lock():
         pass
 

@@ -190,3 +190,40 @@ def test_a_running_write_and_a_live_index_lock_are_left_alone(
     assert cli_run(platform, "recover").stdout == f"nothing to recover in {platform}.\n"
     assert git(platform, "status", "--porcelain") == ""
     assert not (platform / ".git" / "kuploy.lock").exists()
+
+
+def push_and_die_in_the_rebase(repo: Path) -> None:
+    """Push from a child whose rebase kills its process group after picking the commit."""
+    own_group()
+    run = GitRepo.run
+
+    def dying(self: GitRepo, *args: str, **kw: object) -> object:
+        if args[:2] == ("rebase", "-q"):
+            args = ("rebase", "-q", "--exec", f"kill -9 -{os.getpid()}", *args[2:])
+        return run(self, *args, **kw)  # type: ignore[arg-type]
+
+    GitRepo.run = dying  # type: ignore[assignment,method-assign]
+    GitRepo(repo).push()
+
+
+def test_a_push_killed_in_its_rebase_is_undone_then_pushed(
+    platform: Path, other_admin: Path, remote: Path
+) -> None:
+    api.onboard(other_admin, api.OnboardOptions(student="lee"), push=True)
+    api.onboard(platform, api.OnboardOptions(student="kim"))
+    ours = git(platform, "rev-parse", "HEAD")
+    child = start(push_and_die_in_the_rebase, platform)
+    child.join(60)
+    assert child.exitcode == -signal.SIGKILL
+    assert (platform / ".git" / "rebase-merge").is_dir()  # stopped half-way, HEAD detached
+    result = cli_run(platform, "list")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        "note: undid the rebase of an interrupted push (run `kuploy-gitops push`)\n"
+    )
+    assert git(platform, "rev-parse", "HEAD") == ours
+    assert git(platform, "symbolic-ref", "--short", "HEAD").strip() == "main"
+    assert git(platform, "status", "--porcelain") == ""
+    assert not (platform / ".git" / "rebase-merge").exists()
+    assert cli_run(platform, "push").stdout.startswith("pushed ")
+    assert git(remote, "rev-parse", "main") == git(platform, "rev-parse", "HEAD")
