@@ -43,14 +43,14 @@ def test_processes_racing_for_the_lock_never_hold_it_together(
     repo: GitRepo, tmp_path: Path
 ) -> None:
     log = tmp_path / "holds.log"
-    until = time.time() + 0.5
+    until = time.time() + 0.3
     procs = [start(contend, repo.path, log, until) for _ in range(4)]
     for proc in procs:
         proc.join(10)
         assert proc.exitcode == 0
     lines = log.read_text().splitlines()
     holders = {line.split()[1] for line in lines}
-    assert len(lines) >= 20 and len(holders) >= 2, "the processes did not contend"
+    assert len(lines) >= 10 and len(holders) >= 2, "the processes did not contend"
     # Every hold is one start immediately followed by the same process's end.
     for start_line, end_line in zip(lines[::2], lines[1::2], strict=True):
         assert start_line.startswith("start ")

@@ -30,6 +30,8 @@ EXIT_CODE_HELP = "Exit codes: " + ", ".join(f"{v} {k}" for k, v in EXIT_CODES.it
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("platform", "init"),
     "render": ("platform", "render"),
+    "push": ("platform", "push"),
+    "recover": ("platform", "recover"),
     "demo": ("platform", "demo"),
     "onboard": ("tenants", "onboard"),
     "offboard": ("tenants", "offboard"),
@@ -43,11 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "token": ("argocd", "token"),
     "github": ("github", "github_group"),
     "scaffold": ("github", "scaffold_cmd"),
-    "push": ("platform", "push"),
-    "recover": ("platform", "recover"),
 }
-# Commands that do not work on the platform repo of -C (or do their own recovery first).
-NO_SETTLE = {"demo", "scaffold", "init", "recover"}
 
 
 class KuployGroup(click.Group):
@@ -113,6 +111,10 @@ def main(ctx: click.Context, repo: Path) -> None:
     ctx.obj = Ctx(repo=repo)
     if ctx.invoked_subcommand not in NO_SETTLE:
         settle_first(repo)
+
+
+# Commands that do not work on the platform repo of -C (or do their own recovery first).
+NO_SETTLE = {"demo", "scaffold", "init", "recover"}
 
 
 def settle_first(repo: Path) -> None:

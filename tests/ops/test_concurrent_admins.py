@@ -88,6 +88,7 @@ def test_the_same_student_onboarded_twice_says_who_and_what_works(
     assert "(changed there by Test Admin: kuploy: onboard student kim)" in info.value.message
     assert "`git reset --keep origin/main` and run your command again" in str(info.value.hint)
     assert git(platform, "status", "--porcelain") == ""  # rebase aborted, commit kept
+    assert not (platform / ".git" / "rebase-merge").exists()
     assert git(platform, "log", "-1", "--format=%s").strip() == "kuploy: onboard student kim"
     # The command the error gives works: drop ours, run the command again on top of theirs.
     git(platform, "reset", "-q", "--keep", "origin/main")
@@ -103,8 +104,7 @@ def edit_tier(repo: Path) -> None:
     text = config.read_text()
     assert "pods: '10'" in text
     config.write_text(text.replace("pods: '10'", "pods: '12'", 1))
-    git(repo, "commit", "-qam", "tiers: more pods")
-    api.render_all(repo)  # no tenants in that clone yet: nothing to re-render
+    git(repo, "commit", "-qam", "tiers: more pods")  # no tenants there yet: nothing to render
     assert push_repo(repo).pushed == "origin/main"
 
 
@@ -123,7 +123,7 @@ def test_a_rebase_that_makes_drift_is_not_pushed(
     assert git(platform, "status", "--porcelain") == ""
     # What the error says to run re-renders and lands.
     assert api.render_all(platform, push=True).pushed == "origin/main"
-    api.render_check(clone(remote, platform.parent / "check"))
+    api.render_check(platform)
 
 
 def test_a_commit_without_push_says_how_far_ahead_and_push_sends_it(
@@ -140,7 +140,18 @@ def test_a_commit_without_push_says_how_far_ahead_and_push_sends_it(
     assert "not pushed (main is 1 commit ahead of origin/main): run `kuploy-gitops push`" in run(
         "onboard", "kim"
     )
-    assert "not pushed (main is 2 commits ahead of origin/main)" in run("onboard", "lee")
     head = git(platform, "rev-parse", "HEAD").strip()
     assert run("push") == f"pushed {head[:12]} to origin/main\n"
     assert run("push") == "nothing to push: main is 0 commits ahead of origin/main.\n"
+
+
+def test_the_not_pushed_words() -> None:
+    from kuploy_gitops.cli.output import unpushed
+    from kuploy_gitops.plan import ApplyResult
+
+    def words(ahead: int | None) -> str:
+        return unpushed(ApplyResult(summary="", upstream="origin/main", ahead=ahead))
+
+    assert words(1) == "main is 1 commit ahead of origin/main"
+    assert words(2) == "main is 2 commits ahead of origin/main"
+    assert words(None) == "origin/main was never fetched here"
