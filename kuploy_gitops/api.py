@@ -21,6 +21,7 @@ from kuploy_gitops.ops.tenants import (
     onboard_command,
     onboard_roster,
 )
+from kuploy_gitops.ops.writing import push_repo, settle
 
 __all__ = [
     "AppChange",
@@ -43,6 +44,8 @@ __all__ = [
     "onboard_command",
     "onboard_roster",
     "parse_env_pair",
+    "push_repo",
     "render_all",
     "render_check",
+    "settle",
 ]
