@@ -210,7 +210,12 @@ def test_fresh_setup(
     app = spec.app("web")
     assert app is not None
     # The SSH URL: the form the deploy key opens (an https URL would need another credential).
-    assert (app.mode, app.repo, app.path, app.revision) == ("repo", SSH_URL, "deploy", "main")
+    assert (app.mode, app.repo, app.path, app.revision) == (
+        "repo",
+        SSH_URL,
+        "deploy",
+        layout.STUDENT_DEPLOY_BRANCH,
+    )
     application = yamlio.load(
         (platform_repo / layout.application_file("kim-minji", "web")).read_text()
     )
@@ -899,3 +904,48 @@ def test_created_repos_carry_the_marker_and_recorded_ones_get_it(
         f"{REPO}: marked as kim-minji's",
     )
     assert fake.repo(REPO).description == MARKER
+
+
+def test_a_repo_with_an_older_workflow_tracks_its_deploy_branch_once_it_exists(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+) -> None:
+    """The Application follows the branch the repo's own workflow deploys to.
+
+    A workflow that is not this scaffold's (an older kuploy's, which committed the tag to
+    main; or the student's edit) keeps the app on main: tracking kuploy-deploy, which that
+    workflow never pushes, would stop its deploys. Once the branch exists, setup moves it.
+    """
+    run_setup(platform_repo, gh, clock)
+    repo = fake.repo(REPO)
+    files = fake.files(REPO)
+    files[layout.STUDENT_WORKFLOW_FILE] += "# the student's own edit\n"
+    repo.refs["main"] = fake._commit_files({}, files, [repo.refs["main"]], "older workflow")
+    spec = tenant_spec.read_spec(platform_repo, "kim-minji")
+    assert spec is not None and spec.app("web") is not None
+    api.app_remove(platform_repo, "kim-minji", "web")  # as if set up before the deploy branch
+    run_setup(platform_repo, gh, clock)
+    assert app_revision(platform_repo) == "main"
+    repo.refs[layout.STUDENT_DEPLOY_BRANCH] = repo.refs["main"]  # its first deploy
+    result = run_setup(platform_repo, gh, clock)
+    assert {s.name: s.status for s in result.steps}["application"] == "repaired"
+    assert app_revision(platform_repo) == layout.STUDENT_DEPLOY_BRANCH
+
+
+def app_revision(platform_repo: Path) -> str:
+    spec = tenant_spec.read_spec(platform_repo, "kim-minji")
+    app = spec.app("web") if spec else None
+    assert app is not None
+    return app.revision
+
+
+def test_an_app_on_the_deploy_branch_stays_there_when_the_student_edits_the_workflow(
+    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+) -> None:
+    run_setup(platform_repo, gh, clock)
+    repo = fake.repo(REPO)
+    files = fake.files(REPO)
+    files[layout.STUDENT_WORKFLOW_FILE] += "# the student's own edit\n"
+    repo.refs["main"] = fake._commit_files({}, files, [repo.refs["main"]], "student edit")
+    result = run_setup(platform_repo, gh, clock)
+    assert {s.name: s.status for s in result.steps}["application"] == "ok"
+    assert app_revision(platform_repo) == layout.STUDENT_DEPLOY_BRANCH

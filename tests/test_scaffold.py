@@ -221,18 +221,36 @@ def test_workflow_contract(platform_repo: Path) -> None:
     push = next(s for s in steps if s.get("uses", "").startswith("docker/build-push-action@"))
     assert push["with"]["push"] is True
     assert push["with"]["tags"] == "${{ env.IMAGE }}:${{ steps.tag.outputs.tag }}"
-    assert 'echo "tag=sha-${GITHUB_SHA::7}"' in text
+    assert 'echo "tag=sha-${commit::7}"' in text
     assert set(re.findall(r"secrets\.(\w+)", text)) == {"GITHUB_TOKEN"}
     runs = "\n".join(s.get("run", "") for s in steps)
     assert 'kuploy-gitops -C "$RULES_DIR" validate --student "$STUDENT"' in runs
-    assert 'python -m pip install --quiet "$KUPLOY_PIP"' in runs
+    assert 'python -m pip install --quiet "${pip_args[@]}"' in runs
     assert ".newTag = strenv(TAG)" in runs
-    assert "[skip ci]" in runs and 'git push origin "HEAD:$BRANCH"' in runs
+    # Layers come from GitHub's cache and go back to it (every stage: mode=max).
+    assert push["with"]["cache-from"] == "type=gha"
+    assert push["with"]["cache-to"] == "type=gha,mode=max"
+    # The tag goes to the deploy branch, never to the student's branch.
+    assert wf["env"]["DEPLOY_BRANCH"] == layout.STUDENT_DEPLOY_BRANCH != "trunk"
+    assert "[skip ci]" in runs
+    assert 'git push --force origin "HEAD:refs/heads/$DEPLOY_BRANCH"' in runs
+    assert "git pull" not in runs and "$BRANCH" not in runs and "github.ref_name" not in text
+    # Roll back: a manual run takes the commit to deploy, which is what is checked out.
+    ref = on["workflow_dispatch"]["inputs"]["ref"]
+    assert (ref["type"], ref["required"], ref["default"]) == ("string", False, "")
+    assert steps[0]["with"]["ref"] == "${{ inputs.ref || github.sha }}"
+    # The inputs reach no shell script directly (no injection through a ref name).
+    assert "inputs." not in runs
     order = [s["name"] for s in steps]
+    # kuploy-gitops is installed and the folder validated before anything is built or pushed.
     assert (
-        order.index("Build and push the image")
+        order.index("Install kuploy-gitops")
         < order.index("Validate the deploy folder against the platform rules")
-        < order.index("Commit and push the tag bump")
+        < order.index("Build and push the image")
+        < order.index("Deploy the tag to the deploy branch")
+    )
+    assert order.index("Set the image tag in the deploy folder") < order.index(
+        "Validate the deploy folder against the platform rules"
     )
 
 
@@ -306,25 +324,24 @@ def test_rules_copy_is_public_and_parses(platform_repo: Path) -> None:
         app_id="4242",
         app_private_key_file="/secure/app.pem",
         api_url="https://ghe.konkuk.example/api/v3",
-        workflow_pip="kuploy-gitops @ git+https://git.example/kuploy@v1",
+        workflow_pip="git+https://git.example/kuploy@v1",
     )
     path.write_text(yamlio.dump(data))
     git(platform_repo, "commit", "-qam", "app auth")
     files = files_for(platform_repo)
     rules = files[".kuploy/kuploy.yaml"]
     assert "app.pem" not in rules and "4242" not in rules and "ghe.konkuk" not in rules
-    assert (
-        workflow(files)["env"]["KUPLOY_PIP"] == "kuploy-gitops @ git+https://git.example/kuploy@v1"
-    )
+    assert workflow(files)["env"]["KUPLOY_PIP"] == "git+https://git.example/kuploy@v1"
     cfg = config.parse_config(yamlio.load(rules))
     assert cfg.tiers == config.load_config(platform_repo).tiers
     spec = tenant_spec.parse_spec(yamlio.load(files[".kuploy/tenants/kim-minji.yaml"]), "x")
     assert (spec.student, spec.tier, spec.name, spec.email) == (STUDENT, "small", "", "")
     (app,) = spec.apps
-    assert (app.mode, app.repo, app.path) == (
+    assert (app.mode, app.repo, app.path, app.revision) == (
         "repo",
         "https://github.com/konkuk-kuploy/kim-minji-web.git",
         "deploy",
+        layout.STUDENT_DEPLOY_BRANCH,
     )
 
 

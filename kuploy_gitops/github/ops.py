@@ -8,14 +8,16 @@ re-run repairs what a failed run left undone and changes nothing that is already
    is not archived and has the configured visibility;
 3. the scaffold (:mod:`kuploy_gitops.scaffold`) is on the default branch: all of it in one
    commit on a fresh repo; later only missing files are added (the student owns the rest),
-   and the public rules under ``.kuploy/`` are kept current;
+   and the public rules under ``.kuploy/`` are kept current; its workflow deploys to the
+   branch ``kuploy-deploy`` (made by the first deploy), which the Application tracks;
 4. the student is a collaborator with write access (or has a pending invitation for it), and a
    member of the course team when one is configured (a team that grants nothing on repos);
 5. the Argo CD webhook exists (only when ``github.webhook`` says Argo CD is reachable);
 6. Argo CD fetches the repo with its own read-only deploy key, scoped to the student's
    AppProject (:mod:`kuploy_gitops.github.deploykey`; no org-wide credential);
 7. the platform repo has the student-repo Application (``ops.apps.app_add``) for the repo's SSH
-   URL (the one the deploy key opens), committed.
+   URL (the one the deploy key opens) and its deploy branch (:func:`_deploy_revision`),
+   committed.
 """
 
 from __future__ import annotations
@@ -320,7 +322,8 @@ def _setup(
     sopts = opts.scaffold_options(private=info.private, branch=info.default_branch)
     url = deploykey.source_url(info)
     files = scaffold.scaffold_files(cfg, spec, sopts, config_data, repo_url=url)
-    result.steps.append(_ensure_scaffold(gh, info, head, files, opts))
+    step, existing = _ensure_scaffold(gh, info, head, files, opts)
+    result.steps.append(step)
     result.steps.append(_ensure_collaborator(gh, info, login))
     if cfg.github.course_team:
         gh.add_team_member(org, cfg.github.course_team, login)
@@ -338,7 +341,10 @@ def _setup(
         rotate=opts.rotate_key,
     )
     result.steps.append(Step(deploykey.STEP, status, detail))
-    result.steps.append(_ensure_application(repo, spec, opts, info, url))
+    current = spec.app(opts.app)
+    tracked = current.revision if current is not None else ""
+    revision = _deploy_revision(gh, info, files, existing, tracked)
+    result.steps.append(_ensure_application(repo, spec, opts, info, url, revision))
     if info.private:
         result.pull_secret_command = scaffold.pull_secret_command(cfg, opts.student)
     return result
@@ -430,7 +436,8 @@ def _wait_for_branch(gh: GitProvider, info: RepoInfo, sleep: Callable[[float], N
 
 def _ensure_scaffold(
     gh: GitProvider, info: RepoInfo, head: str, files: Mapping[str, str], opts: SetupOptions
-) -> Step:
+) -> tuple[Step, Mapping[str, str]]:
+    """Commit the missing scaffold files; also returns the blobs the repo had before."""
     existing = gh.tree_blobs(info.owner, info.name, head)
     todo = {
         path: text
@@ -439,7 +446,7 @@ def _ensure_scaffold(
         or (scaffold.is_platform_owned(path) and existing[path] != git_blob_sha(text))
     }
     if not todo:
-        return Step("scaffold", "ok", f"{len(files)} files in place")
+        return Step("scaffold", "ok", f"{len(files)} files in place"), existing
     fresh = all(path not in existing for path in files)
     message = (
         f"kuploy: scaffold {opts.app} for {opts.student}\n\n"
@@ -451,7 +458,32 @@ def _ensure_scaffold(
     )
     sha = gh.commit_files(info.owner, info.name, info.default_branch, head, todo, message)
     status = "created" if fresh else "repaired"
-    return Step("scaffold", status, f"{len(todo)} file(s) in one commit {sha[:12]}")
+    return Step("scaffold", status, f"{len(todo)} file(s) in one commit {sha[:12]}"), existing
+
+
+def _deploy_revision(
+    gh: GitProvider,
+    info: RepoInfo,
+    files: Mapping[str, str],
+    existing: Mapping[str, str],
+    tracked: str,
+) -> str:
+    """The branch the app's Application tracks: the deploy branch the workflow pushes to.
+
+    A repo whose workflow file is not this scaffold's (set up by an older kuploy, which
+    committed the tag to the default branch, or edited by the student) keeps the default
+    branch until its deploy branch exists: tracking a branch its workflow never pushes would
+    stop its deploys. The student owns that file, so setup does not overwrite it. An app
+    that already tracks the deploy branch (``tracked``) stays on it.
+    """
+    path = layout.STUDENT_WORKFLOW_FILE
+    if tracked == layout.STUDENT_DEPLOY_BRANCH or path not in existing:
+        return layout.STUDENT_DEPLOY_BRANCH
+    if existing[path] == git_blob_sha(files[path]):
+        return layout.STUDENT_DEPLOY_BRANCH
+    if gh.branch_head(info.owner, info.name, layout.STUDENT_DEPLOY_BRANCH) is not None:
+        return layout.STUDENT_DEPLOY_BRANCH
+    return info.default_branch
 
 
 def _ensure_collaborator(gh: GitProvider, info: RepoInfo, login: str) -> Step:
@@ -482,7 +514,7 @@ def _ensure_webhook(gh: GitProvider, info: RepoInfo, url: str, secret: str) -> S
 
 
 def _ensure_application(
-    repo: Path, spec: TenantSpec, opts: SetupOptions, info: RepoInfo, url: str
+    repo: Path, spec: TenantSpec, opts: SetupOptions, info: RepoInfo, url: str, revision: str
 ) -> Step:
     # The same repo (checked by setup) under another URL form, e.g. the https URL of an older
     # kuploy, moves to the SSH URL the deploy key opens.
@@ -493,7 +525,7 @@ def _ensure_application(
             app=opts.app,
             repo_url=url,
             path=layout.STUDENT_DEPLOY_DIR,
-            revision=info.default_branch,
+            revision=revision,
         ),
         replace_existing=True,
         push=opts.push,

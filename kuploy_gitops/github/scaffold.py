@@ -171,6 +171,7 @@ def scaffold_files(
         "student": student,
         "app": name,
         "branch": opts.branch,
+        "deploy_branch": layout.STUDENT_DEPLOY_BRANCH,
         "image": image_name(cfg, student, name),
         "deploy_dir": deploy,
         "rules_dir": layout.STUDENT_RULES_DIR,
@@ -218,7 +219,7 @@ def scaffold_files(
                 mode="repo",
                 repo=repo_url or cfg.student_repo_url(student, name),
                 path=deploy,
-                revision=opts.branch,
+                revision=layout.STUDENT_DEPLOY_BRANCH,
             ),
         ),
     )
