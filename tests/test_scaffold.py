@@ -280,6 +280,15 @@ def test_guide_in_english_and_korean(platform_repo: Path) -> None:
         "kim-minji-web",
         "git revert",
         "kubectl -n kim-minji logs deploy/web",
+        "Log in via GitHub",
+        "argocd login argocd.apps.konkuk.example --sso --grpc-web",
+        "argocd app logs kim-minji-web --follow --grpc-web",
+        "argocd app get kim-minji-web",
+        "argocd app sync kim-minji-web",
+        "export ARGOCD_SERVER=argocd.apps.konkuk.example",
+        "gh workflow run kuploy-deploy.yml -f ref=<commit>",
+        "gh workflow run kuploy-deploy.yml -f ref=<커밋>",
+        "**`kuploy-deploy`**",
         "### Roll back",
         "### 롤백",
         "### Status and logs",
@@ -296,6 +305,24 @@ def test_guide_in_english_and_korean(platform_repo: Path) -> None:
     assert "**public**" not in guide
     public = files_for(platform_repo, private=False)["KUPLOY.md"]
     assert "Private images" not in public and "비공개 이미지" not in public
+
+
+def test_the_guides_commands_name_the_workflow_input_and_the_application(
+    platform_repo: Path,
+) -> None:
+    """The rollback command runs this workflow with its own input; the argocd commands name the
+    Application the platform renders for this app."""
+    files = files_for(platform_repo)
+    guide, wf = files["KUPLOY.md"], workflow(files)
+    on = wf.get("on", wf.get(True))
+    runs = re.findall(r"gh workflow run (\S+)((?: -f \w+=\S+)+)", guide)
+    assert len(runs) == 2  # English and Korean
+    for file_name, inputs in runs:
+        assert file_name == Path(layout.STUDENT_WORKFLOW_FILE).name
+        assert set(re.findall(r"-f (\w+)=", inputs)) <= set(on["workflow_dispatch"]["inputs"])
+    apps = set(re.findall(r"argocd app \w+ (\S+)", guide))
+    assert apps == {layout.application_name(STUDENT, "web")}
+    assert guide.count("argocd app logs") == 4  # both ways, both languages
 
 
 def test_deploy_and_guide_follow_the_platforms_non_root_id(platform_repo: Path) -> None:

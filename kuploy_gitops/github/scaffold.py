@@ -75,6 +75,12 @@ def is_private(cfg: PlatformConfig, opts: ScaffoldOptions) -> bool:
     return cfg.github.private if opts.private is None else opts.private
 
 
+def argocd_host(cfg: PlatformConfig) -> str:
+    """Argo CD's address as the ``argocd`` CLI takes it (no scheme); a placeholder when unset."""
+    server = cfg.argocd_server.split("://", 1)[-1].rstrip("/")
+    return server or "<ARGOCD_HOST>"
+
+
 def pull_secret_command(cfg: PlatformConfig, student: str) -> str:
     """The command creating one tenant's own pull secret; empty without ``github.pull_secret``.
 
@@ -187,6 +193,8 @@ def scaffold_files(
         "namespace": layout.namespace_name(student),
         "application": layout.application_name(student, name),
         "argocd_server": cfg.argocd_server or "Argo CD",
+        "argocd_host": argocd_host(cfg),
+        "github_org": cfg.github_org,
         "private": private,
         "pull_secret": cfg.github.pull_secret,
         "run_as_user": cfg.pss_run_as_user,
