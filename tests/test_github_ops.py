@@ -26,6 +26,7 @@ from kuploy_gitops.github import bulk as github_bulk
 from kuploy_gitops.github import ops as github_ops
 from kuploy_gitops.github import teardown
 from kuploy_gitops.github.ops import SetupOptions
+from kuploy_gitops.github.provider import RepoInfo
 from kuploy_gitops.github.pygithub import GitHubProvider, RetryPolicy
 from kuploy_gitops.github.teardown import TeardownOptions
 from kuploy_gitops.validate import engine
@@ -150,6 +151,7 @@ def assert_deploy_valid(
 
 
 SSH_URL = f"git@github.com:{REPO}.git"
+DEPLOY_BRANCH = layout.STUDENT_DEPLOY_BRANCH
 KEY_TITLE = "kuploy Argo CD read-only (konkuk-lab)"
 
 
@@ -220,6 +222,8 @@ def test_fresh_setup(
         (platform_repo / layout.application_file("kim-minji", "web")).read_text()
     )
     assert application["spec"]["source"]["repoURL"] == app.repo
+    # It deploys what the workflow pushes to the deploy branch, never the student's main.
+    assert application["spec"]["source"]["targetRevision"] == layout.STUDENT_DEPLOY_BRANCH
     project = yamlio.load(
         (platform_repo / layout.tenant_file("kim-minji", "appproject.yaml")).read_text()
     )
@@ -906,46 +910,36 @@ def test_created_repos_carry_the_marker_and_recorded_ones_get_it(
     assert fake.repo(REPO).description == MARKER
 
 
-def test_a_repo_with_an_older_workflow_tracks_its_deploy_branch_once_it_exists(
-    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
+class _Branches:
+    """The one provider call the choice of branch makes."""
+
+    def __init__(self, *branches: str) -> None:
+        self.branches = branches
+
+    def branch_head(self, owner: str, name: str, branch: str) -> str | None:
+        return "c0ffee" if branch in self.branches else None
+
+
+@pytest.mark.parametrize(
+    ("workflow", "branches", "tracked", "want"),
+    [
+        ("missing", (), "", DEPLOY_BRANCH),  # a fresh repo: the scaffold writes the workflow
+        ("scaffold", (), "main", DEPLOY_BRANCH),  # the current workflow, whatever was tracked
+        ("other", (), "main", "main"),  # an older kuploy's (tag on main): stay, or deploys stop
+        ("other", (DEPLOY_BRANCH,), "main", DEPLOY_BRANCH),  # ... until it deployed there once
+        ("other", (), DEPLOY_BRANCH, DEPLOY_BRANCH),  # the student edited it: never back
+    ],
+)
+def test_the_application_follows_the_branch_the_repos_workflow_deploys_to(
+    workflow: str, branches: tuple[str, ...], tracked: str, want: str
 ) -> None:
-    """The Application follows the branch the repo's own workflow deploys to.
-
-    A workflow that is not this scaffold's (an older kuploy's, which committed the tag to
-    main; or the student's edit) keeps the app on main: tracking kuploy-deploy, which that
-    workflow never pushes, would stop its deploys. Once the branch exists, setup moves it.
-    """
-    run_setup(platform_repo, gh, clock)
-    repo = fake.repo(REPO)
-    files = fake.files(REPO)
-    files[layout.STUDENT_WORKFLOW_FILE] += "# the student's own edit\n"
-    repo.refs["main"] = fake._commit_files({}, files, [repo.refs["main"]], "older workflow")
-    spec = tenant_spec.read_spec(platform_repo, "kim-minji")
-    assert spec is not None and spec.app("web") is not None
-    api.app_remove(platform_repo, "kim-minji", "web")  # as if set up before the deploy branch
-    run_setup(platform_repo, gh, clock)
-    assert app_revision(platform_repo) == "main"
-    repo.refs[layout.STUDENT_DEPLOY_BRANCH] = repo.refs["main"]  # its first deploy
-    result = run_setup(platform_repo, gh, clock)
-    assert {s.name: s.status for s in result.steps}["application"] == "repaired"
-    assert app_revision(platform_repo) == layout.STUDENT_DEPLOY_BRANCH
-
-
-def app_revision(platform_repo: Path) -> str:
-    spec = tenant_spec.read_spec(platform_repo, "kim-minji")
-    app = spec.app("web") if spec else None
-    assert app is not None
-    return app.revision
-
-
-def test_an_app_on_the_deploy_branch_stays_there_when_the_student_edits_the_workflow(
-    platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, clock: FakeClock
-) -> None:
-    run_setup(platform_repo, gh, clock)
-    repo = fake.repo(REPO)
-    files = fake.files(REPO)
-    files[layout.STUDENT_WORKFLOW_FILE] += "# the student's own edit\n"
-    repo.refs["main"] = fake._commit_files({}, files, [repo.refs["main"]], "student edit")
-    result = run_setup(platform_repo, gh, clock)
-    assert {s.name: s.status for s in result.steps}["application"] == "ok"
-    assert app_revision(platform_repo) == layout.STUDENT_DEPLOY_BRANCH
+    path = layout.STUDENT_WORKFLOW_FILE
+    files = {path: "name: kuploy-deploy\n"}
+    existing = {
+        "missing": {},
+        "scaffold": {path: github_ops.git_blob_sha(files[path])},
+        "other": {path: github_ops.git_blob_sha("name: older\n")},
+    }[workflow]
+    info = RepoInfo("org", "kim-minji-web", True, False, "main", "", "")
+    got = github_ops._deploy_revision(_Branches(*branches), info, files, existing, tracked)  # type: ignore[arg-type]
+    assert got == want

@@ -299,21 +299,10 @@ def test_guide_in_english_and_korean(platform_repo: Path) -> None:
         "make the package **public** once",
     ):
         assert needle in guide, needle
-    set_pull_secret(platform_repo, "my-pull")
-    guide = files_for(platform_repo)["KUPLOY.md"]
-    assert "the secret `my-pull`" in guide and "from your\nown GitHub token" in guide
-    assert "**public**" not in guide
-    public = files_for(platform_repo, private=False)["KUPLOY.md"]
-    assert "Private images" not in public and "비공개 이미지" not in public
-
-
-def test_the_guides_commands_name_the_workflow_input_and_the_application(
-    platform_repo: Path,
-) -> None:
-    """The rollback command runs this workflow with its own input; the argocd commands name the
-    Application the platform renders for this app."""
+    # The rollback command runs this workflow with its own input; the argocd commands name the
+    # Application the platform renders for this app.
     files = files_for(platform_repo)
-    guide, wf = files["KUPLOY.md"], workflow(files)
+    wf = workflow(files)
     on = wf.get("on", wf.get(True))
     runs = re.findall(r"gh workflow run (\S+)((?: -f \w+=\S+)+)", guide)
     assert len(runs) == 2  # English and Korean
@@ -323,6 +312,12 @@ def test_the_guides_commands_name_the_workflow_input_and_the_application(
     apps = set(re.findall(r"argocd app \w+ (\S+)", guide))
     assert apps == {layout.application_name(STUDENT, "web")}
     assert guide.count("argocd app logs") == 4  # both ways, both languages
+    set_pull_secret(platform_repo, "my-pull")
+    guide = files_for(platform_repo)["KUPLOY.md"]
+    assert "the secret `my-pull`" in guide and "from your\nown GitHub token" in guide
+    assert "**public**" not in guide
+    public = files_for(platform_repo, private=False)["KUPLOY.md"]
+    assert "Private images" not in public and "비공개 이미지" not in public
 
 
 def test_deploy_and_guide_follow_the_platforms_non_root_id(platform_repo: Path) -> None:

@@ -80,6 +80,21 @@ def new_tag(origin: Path, ref: str) -> str:
     return str(entry["newTag"])
 
 
+def push(student: Path, message: str) -> str:
+    """The student commits everything and pushes to main; returns the commit."""
+    git(student, "add", "-A")
+    git(student, "commit", "-qm", message)
+    git(student, "push", "-q", "origin", "HEAD:main")
+    return git(student, "rev-parse", "HEAD").strip()
+
+
+def assert_deployed(origin: Path, commit: str) -> None:
+    """The deploy branch is ``commit`` plus one commit setting its tag."""
+    assert git(origin, "rev-parse", f"{DEPLOY}^").strip() == commit
+    assert new_tag(origin, DEPLOY) == f"sha-{commit[:7]}"
+    assert "[skip ci]" in git(origin, "log", "-1", "--format=%s", DEPLOY)
+
+
 def test_deploys_go_to_the_deploy_branch_and_a_rollback_is_one_run(
     files: dict[str, str], tmp_path: Path
 ) -> None:
@@ -91,33 +106,23 @@ def test_deploys_go_to_the_deploy_branch_and_a_rollback_is_one_run(
     for path, text in files.items():
         (student / path).parent.mkdir(parents=True, exist_ok=True)
         (student / path).write_text(text)
-    git(student, "add", "-A")
-    git(student, "commit", "-qm", "scaffold")
-    git(student, "push", "-q", "origin", "HEAD:main")
-    first = git(student, "rev-parse", "HEAD").strip()
+    first = push(student, "scaffold")
 
     # The first deploy creates the branch: the pushed commit plus one commit with the tag.
     deploy(files, origin, first, tmp_path / "run1")
-    assert git(origin, "rev-parse", f"{DEPLOY}^").strip() == first
-    assert new_tag(origin, DEPLOY) == f"sha-{first[:7]}"
-    assert "[skip ci]" in git(origin, "log", "-1", "--format=%s", DEPLOY)
+    assert_deployed(origin, first)
 
     # The student's next push needs no pull: main never got a bot commit.
     (student / "server.js").write_text("// v2\n")
-    git(student, "add", "-A")
-    git(student, "commit", "-qm", "v2")
-    git(student, "push", "-q", "origin", "HEAD:main")
-    second = git(student, "rev-parse", "HEAD").strip()
+    second = push(student, "v2")
     deploy(files, origin, second, tmp_path / "run2")
-    assert git(origin, "rev-parse", f"{DEPLOY}^").strip() == second
-    assert new_tag(origin, DEPLOY) == f"sha-{second[:7]}"
+    assert_deployed(origin, second)
     assert git(origin, "rev-parse", "main").strip() == second
     assert git(origin, "rev-list", "--count", "main").strip() == "2"
 
     # Roll back: the same run for the first commit replaces the branch again.
     deploy(files, origin, first, tmp_path / "run3")
-    assert git(origin, "rev-parse", f"{DEPLOY}^").strip() == first
-    assert new_tag(origin, DEPLOY) == f"sha-{first[:7]}"
+    assert_deployed(origin, first)
     assert git(origin, "rev-parse", "main").strip() == second
 
 
