@@ -223,6 +223,8 @@ def test_fresh_setup(
     )
     assert application["spec"]["source"]["repoURL"] == app.repo
     # It deploys what the workflow pushes to the deploy branch, never the student's main.
+    (step,) = [s for s in result.steps if s.name == "application"]
+    assert step.detail.endswith(f"(tracks {layout.STUDENT_DEPLOY_BRANCH})")
     assert application["spec"]["source"]["targetRevision"] == layout.STUDENT_DEPLOY_BRANCH
     project = yamlio.load(
         (platform_repo / layout.tenant_file("kim-minji", "appproject.yaml")).read_text()

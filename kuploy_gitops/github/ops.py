@@ -530,11 +530,8 @@ def _ensure_application(
         replace_existing=True,
         push=opts.push,
     )
+    where = f"{layout.application_file(opts.student, opts.app)} (tracks {revision})"
     if not result.changed:
-        return Step("application", "ok", layout.application_file(opts.student, opts.app))
+        return Step("application", "ok", where)
     status = "created" if spec.app(opts.app) is None else "repaired"
-    return Step(
-        "application",
-        status,
-        f"committed {result.commit[:12]} {layout.application_file(opts.student, opts.app)}",
-    )
+    return Step("application", status, f"committed {result.commit[:12]} {where}")
