@@ -24,7 +24,7 @@ from kuploy_gitops.errors import (
 )
 from kuploy_gitops.github import bulk as github_bulk
 from kuploy_gitops.github import ops as github_ops
-from kuploy_gitops.github import teardown
+from kuploy_gitops.github import scaffold, teardown
 from kuploy_gitops.github.ops import SetupOptions
 from kuploy_gitops.github.provider import RepoInfo
 from kuploy_gitops.github.pygithub import GitHubProvider, RetryPolicy
@@ -939,9 +939,9 @@ def test_the_application_follows_the_branch_the_repos_workflow_deploys_to(
     files = {path: "name: kuploy-deploy\n"}
     existing = {
         "missing": {},
-        "scaffold": {path: github_ops.git_blob_sha(files[path])},
-        "other": {path: github_ops.git_blob_sha("name: older\n")},
+        "scaffold": {path: scaffold.git_blob_sha(files[path])},
+        "other": {path: scaffold.git_blob_sha("name: older\n")},
     }[workflow]
     info = RepoInfo("org", "kim-minji-web", True, False, "main", "", "")
-    got = github_ops._deploy_revision(_Branches(*branches), info, files, existing, tracked)  # type: ignore[arg-type]
+    got = scaffold.deploy_revision(_Branches(*branches), info, files, existing, tracked)  # type: ignore[arg-type]
     assert got == want

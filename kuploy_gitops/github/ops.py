@@ -16,13 +16,12 @@ re-run repairs what a failed run left undone and changes nothing that is already
 6. Argo CD fetches the repo with its own read-only deploy key, scoped to the student's
    AppProject (:mod:`kuploy_gitops.github.deploykey`; no org-wide credential);
 7. the platform repo has the student-repo Application (``ops.apps.app_add``) for the repo's SSH
-   URL (the one the deploy key opens) and its deploy branch (:func:`_deploy_revision`),
-   committed.
+   URL (the one the deploy key opens) and its deploy branch
+   (:func:`kuploy_gitops.github.scaffold.deploy_revision`), committed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -43,6 +42,7 @@ from kuploy_gitops.errors import (
 from kuploy_gitops.github import deploykey, scaffold
 from kuploy_gitops.github.deploykey import RepoRegistry
 from kuploy_gitops.github.provider import GitProvider, RepoInfo
+from kuploy_gitops.github.scaffold import git_blob_sha
 from kuploy_gitops.ops import apps
 from kuploy_gitops.tenant_spec import TenantSpec
 
@@ -127,12 +127,6 @@ class SetupResult:
             "steps": [{"step": s.name, "status": s.status, "detail": s.detail} for s in self.steps],
             "pull_secret_command": self.pull_secret_command,
         }
-
-
-def git_blob_sha(text: str) -> str:
-    """The git blob SHA-1 of a UTF-8 text (what GitHub's trees list per file)."""
-    data = text.encode("utf-8")
-    return hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()  # noqa: S324 - git's id
 
 
 def connect(cfg: PlatformConfig, environ: Mapping[str, str] | None = None) -> GitProvider:
@@ -343,7 +337,7 @@ def _setup(
     result.steps.append(Step(deploykey.STEP, status, detail))
     current = spec.app(opts.app)
     tracked = current.revision if current is not None else ""
-    revision = _deploy_revision(gh, info, files, existing, tracked)
+    revision = scaffold.deploy_revision(gh, info, files, existing, tracked)
     result.steps.append(_ensure_application(repo, spec, opts, info, url, revision))
     if info.private:
         result.pull_secret_command = scaffold.pull_secret_command(cfg, opts.student)
@@ -459,31 +453,6 @@ def _ensure_scaffold(
     sha = gh.commit_files(info.owner, info.name, info.default_branch, head, todo, message)
     status = "created" if fresh else "repaired"
     return Step("scaffold", status, f"{len(todo)} file(s) in one commit {sha[:12]}"), existing
-
-
-def _deploy_revision(
-    gh: GitProvider,
-    info: RepoInfo,
-    files: Mapping[str, str],
-    existing: Mapping[str, str],
-    tracked: str,
-) -> str:
-    """The branch the app's Application tracks: the deploy branch the workflow pushes to.
-
-    A repo whose workflow file is not this scaffold's (set up by an older kuploy, which
-    committed the tag to the default branch, or edited by the student) keeps the default
-    branch until its deploy branch exists: tracking a branch its workflow never pushes would
-    stop its deploys. The student owns that file, so setup does not overwrite it. An app
-    that already tracks the deploy branch (``tracked``) stays on it.
-    """
-    path = layout.STUDENT_WORKFLOW_FILE
-    if tracked == layout.STUDENT_DEPLOY_BRANCH or path not in existing:
-        return layout.STUDENT_DEPLOY_BRANCH
-    if existing[path] == git_blob_sha(files[path]):
-        return layout.STUDENT_DEPLOY_BRANCH
-    if gh.branch_head(info.owner, info.name, layout.STUDENT_DEPLOY_BRANCH) is not None:
-        return layout.STUDENT_DEPLOY_BRANCH
-    return info.default_branch
 
 
 def _ensure_collaborator(gh: GitProvider, info: RepoInfo, login: str) -> Step:
