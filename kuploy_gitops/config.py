@@ -389,6 +389,15 @@ def _github_settings(r: Reader, data: Mapping[str, Any]) -> GitHubSettings:
         raise r.fail("github.course_team", f"{team!r} is not a team slug like cs101-2026")
     if out["pull_secret"] and not DNS_LABEL.match(out["pull_secret"]):
         raise r.fail("github.pull_secret", f"{out['pull_secret']!r} is not a Secret name")
+    pip = out["workflow_pip"]
+    # The workflow splits it on spaces into pip's arguments (docs/admin-guide.md).
+    if pip and (" @ " in pip or any(c in pip for c in "\n\"'$`\\")):
+        raise r.fail(
+            "github.workflow_pip",
+            f"{pip!r} is not pip install arguments separated by spaces",
+            hint="e.g. kuploy-gitops==1.2.0, git+https://HOST/ORG/kuploy-gitops@v1.2.0 or "
+            "--index-url https://INDEX/simple kuploy-gitops==1.2.0 (no quotes, no ' @ ')",
+        )
     if out["template_repo"] and out["template_repo"].count("/") != 1:
         raise r.fail("github.template_repo", f"{out['template_repo']!r} is not OWNER/NAME")
     if bool(out["app_id"]) != bool(out["app_private_key_file"]):

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from helpers import REPO_ROOT
 
-from kuploy_gitops import config, render
+from kuploy_gitops import __version__, config, render
 
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 # The platform repo's own workflow, as `init` writes it (with the default kuploy.yaml).
@@ -108,4 +108,8 @@ def test_platform_workflow_checks_every_push_and_pull_request() -> None:
     runs = " ".join(_runs(wf))
     assert "kuploy-gitops render --check" in runs
     assert re.search(r"kuploy-gitops validate --no-drift .*--format github", runs)
-    assert "pip install 'kuploy-gitops==" in runs or 'pip install "kuploy-gitops==' in runs
+    assert 'read -ra pip_args <<< "$KUPLOY_PIP"' in runs and 'pip install "${pip_args[@]}"' in runs
+    (install,) = [
+        s for s in wf["jobs"]["check"]["steps"] if s.get("name") == "Install kuploy-gitops"
+    ]
+    assert install["env"]["KUPLOY_PIP"] == f"kuploy-gitops=={__version__}"
