@@ -19,6 +19,7 @@ from kuploy_gitops.errors import (
     ArgoCDError,
     ConfigError,
     ConflictError,
+    CredentialsError,
     InvalidInputError,
     ProviderError,
 )
@@ -846,7 +847,7 @@ def test_no_argocd_credentials_fail_before_github(
     platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.undo()  # the real connection, from an environment without Argo CD credentials
-    with pytest.raises(ConfigError, match="deploy key is registered in Argo CD: no Argo CD"):
+    with pytest.raises(CredentialsError, match="deploy key is registered in Argo CD: no Argo CD"):
         github_ops.setup(platform_repo, SetupOptions(student="kim-minji"), provider=gh, environ={})
     assert fake.writes() == []
 
