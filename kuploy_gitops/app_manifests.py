@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kuploy_gitops import layout, podsecurity, stacks
+from kuploy_gitops import layout, podsecurity, secret_manifests, stacks
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.sizes import SIZES
 from kuploy_gitops.stacks import Stack
@@ -96,6 +96,8 @@ def app_objects(
     }
     if app.env:
         container["env"] = [{"name": k, "value": v} for k, v in app.env]
+    if app.secrets:
+        container["envFrom"] = secret_manifests.env_from(app)
     container.update(stacks.probes(stack, app.health_path, cfg.host(spec.student, app.name)))
     container["resources"] = {
         "requests": {"cpu": size.requests_cpu, "memory": size.requests_memory},
@@ -156,9 +158,21 @@ def app_objects(
             ],
         },
     }
-    return {
+    files = {
         "kustomization.yaml": kustomization,
         "deployment.yaml": deployment,
         "service.yaml": service,
         "ingress.yaml": ingress,
     }
+    return with_sealed_secret(files, spec, app, labels)
+
+
+def with_sealed_secret(
+    files: dict[str, Obj], spec: TenantSpec, app: AppSpec, labels: dict[str, str]
+) -> dict[str, Obj]:
+    """``files`` plus the app's SealedSecret (listed in the kustomization), when it has one."""
+    sealed = secret_manifests.sealed_secret(spec, app, labels)
+    if sealed is None:
+        return files
+    files["kustomization.yaml"]["resources"].append(layout.SEALED_SECRET_FILE)
+    return {**files, layout.SEALED_SECRET_FILE: sealed}
