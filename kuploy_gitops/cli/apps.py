@@ -107,7 +107,7 @@ def app_add(
     from kuploy_gitops.ops.appchange import env_warnings
 
     print_result(ctx, result, dry_run=dry_run)
-    _warn(ctx, env_warnings(env_pairs))
+    _warn(ctx, env_warnings(env_pairs, student, app_name))
     if not dry_run:
         ctx.console.print(f"URL: {apps.app_url(ctx.repo, student, app_name)}", markup=False)
 
