@@ -255,6 +255,10 @@ SEALED_SECRETS_ADDON = "sealed-secrets"  # the add-on's chart (kuploy.yaml's add
 SEALED_SECRET_FILE = "sealedsecret.yaml"  # in a managed app's workload folder
 
 
+# The certificate's copy in a student's repo (with the public rules): students seal with it.
+STUDENT_SEALING_CERT = ".kuploy/sealed-secrets.pem"
+
+
 def app_secret_name(app: str) -> str:
     """The SealedSecret (and the Secret the controller makes from it) of a managed app."""
     return f"{app}-secrets"
