@@ -6,32 +6,20 @@ make a 2048-bit one (sealing works alike, and key generation stays quick), cache
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from pathlib import Path
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from helpers import self_signed
 
 
 @functools.cache
 def keypair() -> tuple[rsa.RSAPrivateKey, bytes]:
     """(private key, PEM certificate) of a throwaway "controller"."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sealed-secret")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=3650))
-        .sign(key, hashes.SHA256())
-    )
+    # The controller's certificate: self-signed, CN "sealed-secret", valid for ten years.
+    cert = self_signed(key.public_key(), "sealed-secret", days=3650).sign(key, hashes.SHA256())
     return key, cert.public_bytes(serialization.Encoding.PEM)
 
 

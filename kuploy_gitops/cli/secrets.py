@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,8 +15,12 @@ from kuploy_gitops.cli.output import (
     output_option,
     pass_ctx,
     print_data,
+    print_result,
     push_option,
 )
+
+if TYPE_CHECKING:
+    from kuploy_gitops.ops.secrets import SecretResult
 
 
 @click.group(
@@ -143,10 +148,7 @@ def secret_list(ctx: Ctx, student: str, app_name: str, output: str) -> None:
         ctx.console.print(escape(key), markup=False)
 
 
-def _print(ctx: Ctx, done: object, *, dry_run: bool, output: str) -> None:
-    from kuploy_gitops.ops.secrets import SecretResult
-
-    assert isinstance(done, SecretResult)
+def _print(ctx: Ctx, done: SecretResult, *, dry_run: bool, output: str) -> None:
     if output == "json":
         data = done.to_data()
         if dry_run:
@@ -164,13 +166,8 @@ def _print(ctx: Ctx, done: object, *, dry_run: bool, output: str) -> None:
             f"[yellow]dry run:[/] {len(result.changed)} file(s) would change; nothing written."
         )
         return
-    if not result.changed:
-        ctx.console.print(f"nothing to do: {escape(result.summary)} is already up to date.")
-        return
-    ctx.console.print(
-        f"[green]committed[/] {result.commit[:12]} {escape(result.message.splitlines()[0])} "
-        f"({len(result.changed)} file(s))"
-    )
-    if result.pushed:
-        ctx.console.print(f"pushed to {escape(result.pushed)}")
-    ctx.console.print(f"keys of {escape(done.secret)}: {escape(', '.join(done.keys) or 'none')}")
+    print_result(ctx, result, dry_run=False)
+    if result.changed:
+        ctx.console.print(
+            f"keys of {escape(done.secret)}: {escape(', '.join(done.keys) or 'none')}"
+        )

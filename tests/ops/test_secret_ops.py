@@ -153,6 +153,14 @@ def test_missing_certificate_names_the_path_and_the_fetch_command(app_repo: Path
         f"--controller-name sealed-secrets-controller > {layout.SEALED_SECRETS_CERT}" in text
     )
     assert "\n" not in text
+    # A platform made before the add-on existed: the error says what to add to kuploy.yaml.
+    path = app_repo / layout.CONFIG_FILE
+    data = yamlio.load(path.read_text())
+    del data["addons"]["sealed-secrets"]
+    path.write_text(yamlio.dump(data))
+    git(app_repo, "commit", "-qam", "no sealed secrets")
+    with pytest.raises(ConfigError, match=r"no Sealed Secrets add-on \(addons.sealed-secrets\)"):
+        secrets.secret_set(app_repo, STUDENT, "web", {"A": b"x"})
 
 
 def no_stdin() -> bytes:
