@@ -58,6 +58,9 @@ def test_set_list_unset_and_dry_run_print_names_only(app_repo: Path, tmp_path: P
         "keys": ["API_KEY", "DATABASE_URL"],
     }
     assert step("list", STUDENT, "web").stdout.splitlines() == ["API_KEY", "DATABASE_URL"]
+    shown = run(app_repo, "app", "show", STUDENT, "web", "--no-argocd")
+    assert "secrets:      API_KEY, DATABASE_URL (sealed, envFrom)" in shown.stdout.splitlines()
+    outputs.append(shown.output)
     unset = step("unset", STUDENT, "web", "API_KEY", "-o", "json")
     assert json.loads(unset.stdout)["keys"] == ["DATABASE_URL"]
     for text in [*outputs, git(app_repo, "log", "-p", "--all")]:

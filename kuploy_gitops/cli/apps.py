@@ -280,6 +280,11 @@ def show_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
             ("port", f"{data['port']} (health path {data['health_path']})"),
             ("replicas", f"{data['replicas']} x {data['size']} ({per_pod})"),
             ("env", env or "none"),
+            *(
+                [("secrets", f"{', '.join(data['secrets'])} (sealed, envFrom)")]
+                if data.get("secrets")
+                else []
+            ),
             ("manifests", data["manifests"]),
         ]
     lines.append(("Application", f"{data['application']} ({data['application_file']})"))

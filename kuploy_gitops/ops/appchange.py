@@ -328,6 +328,7 @@ def app_show(repo: Path, student: str, app: str) -> dict[str, Any]:
             "limits": {"cpu": size.limits_cpu, "memory": size.limits_memory},
         },
         env=env_view(found.env),
+        secrets=[k for k, _ in found.secrets],  # sealed (secret set): names only
         manifests=layout.workload_dir(student, app),
     )
     return data

@@ -242,6 +242,7 @@ def test_show_describes_the_app_and_hides_secret_values(app_template: Path) -> N
             "limits": {"cpu": "500m", "memory": "512Mi"},
         },
         "env": [{"name": "API_KEY", "hidden": True}, {"name": "MODE", "value": "dev"}],
+        "secrets": [],
         "manifests": layout.workload_dir(STUDENT, "web"),
     }
     assert API_KEY_VALUE not in json.dumps(data)
