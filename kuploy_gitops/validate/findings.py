@@ -370,6 +370,17 @@ SECRET_PLAINTEXT = _rule(
     'strict` into a SealedSecret (docs/student-loop.md, "Secrets"), read with envFrom or '
     "valueFrom.secretKeyRef.",
 )
+SECRET_SEALED_SCOPE = _rule(
+    "secret.sealed-scope",
+    WARNING,
+    "A SealedSecret sealed namespace-wide or cluster-wide (its sealedsecrets.bitnami.com/"
+    "namespace-wide or cluster-wide annotation), not strict.",
+    "Its ciphertext is not bound to its name (namespace-wide) or to anything (cluster-wide): "
+    "copied from this repo into another SealedSecret, or into another student's tenant "
+    "(cluster-wide), the controller opens it there.",
+    "Seal it again with `kubeseal --cert <cert> --scope strict` (or `kuploy-gitops secret set`) "
+    "and drop the annotation.",
+)
 # -- workloads -------------------------------------------------------------------------------
 SELECTOR_MISMATCH = _rule(
     "workload.selector-mismatch",

@@ -23,7 +23,11 @@ from kuploy_gitops.validate.objects import Path_, as_map, group_of, meta
 
 
 def check_plaintext(obj: Mapping[str, Any]) -> list[Issue]:
-    """Credentials in a ConfigMap's data/binaryData or a container's env values and arguments."""
+    """Credentials in plain text, and a SealedSecret sealed wider than strict (a warning).
+
+    Plain text: a ConfigMap's data/binaryData, a container's env values and arguments, a
+    SealedSecret's template data.
+    """
     out: list[Issue] = []
     kind = obj.get("kind")
     if kind == "ConfigMap" and not group_of(obj):
@@ -38,6 +42,7 @@ def check_plaintext(obj: Mapping[str, Any]) -> list[Issue]:
             )
     if kind == "SealedSecret" and group_of(obj) == "bitnami.com":
         out.extend(_sealed_template(obj))
+        out.extend(_sealed_scope(obj))
     template = pss.pod_template(obj)
     if template is not None:
         base = (*template[0], "spec")
@@ -65,6 +70,24 @@ def _sealed_template(obj: Mapping[str, Any]) -> Iterator[Issue]:
                 "(template data is not encrypted)",
                 ("spec", "template", "data", str(key)),
             )
+
+
+# The controller's scope annotations (sealed-secrets pkg/apis/sealedsecrets/v1alpha1/types.go).
+_WIDE_SCOPES = ("namespace-wide", "cluster-wide")
+
+
+def _sealed_scope(obj: Mapping[str, Any]) -> Iterator[Issue]:
+    """A SealedSecret whose annotation says it was sealed for a wider scope than strict."""
+    annotations = as_map(meta(obj).get("annotations"))
+    for scope in _WIDE_SCOPES:
+        key = f"sealedsecrets.bitnami.com/{scope}"
+        if annotations.get(key) == "true":
+            yield Issue(
+                F.SECRET_SEALED_SCOPE,
+                f"SealedSecret {meta(obj).get('name')!r} is sealed {scope}, not strict",
+                ("metadata", "annotations", key),
+            )
+            return
 
 
 def _config_values(obj: Mapping[str, Any]) -> Iterator[tuple[str, str]]:

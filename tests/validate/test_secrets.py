@@ -231,7 +231,11 @@ def test_sealed_secrets_pass_and_plain_secrets_and_plain_templates_do_not(
     broken["spec"]["encryptedData"] = ["not", "a", "map"]  # type: ignore[index]
     plain = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "plain"}}
     plain["stringData"] = {"API_KEY": "q7Zp2Lm9Xw"}
-    docs = [templated, broken, plain]
+    wide = _sealed("wide-secrets")
+    wide["metadata"] = {**wide["metadata"], "annotations": {  # type: ignore[dict-item]
+        "sealedsecrets.bitnami.com/namespace-wide": "true"
+    }}  # fmt: skip
+    docs = [templated, broken, plain, wide]
     (bad / "objects.yaml").write_text(yaml.safe_dump_all(docs))
     base = ["-C", str(demo), "validate", "--student", STUDENT, "--crd-dir", str(crd_dir)]
     assert cli.run([*base, "-o", "json", str(good)]) == 0, capsys.readouterr().out
@@ -246,6 +250,8 @@ def test_sealed_secrets_pass_and_plain_secrets_and_plain_templates_do_not(
     assert by_rule[F.SECRET_PLAINTEXT].startswith("SealedSecret 'api-secrets' template data")
     assert by_rule[F.SECRET_DATA].startswith("Secret 'plain' has stringData")
     assert "encryptedData" in json.dumps([f for f in found if f["rule"] == "schema.invalid"])
+    warned = [f["message"] for f in json.loads(out)["findings"] if f["severity"] == "warning"]
+    assert warned == ["SealedSecret 'wide-secrets' is sealed namespace-wide, not strict"]
     fixes = {f["rule"]: f.get("fix", "") for f in json.loads(out)["findings"]}
     for rule in (F.SECRET_DATA, F.SECRET_PLAINTEXT):
         assert "kuploy-gitops secret set" in fixes[rule] and "kubeseal" in fixes[rule]
