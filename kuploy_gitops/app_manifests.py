@@ -51,6 +51,20 @@ def app_labels(spec: TenantSpec, app: AppSpec) -> tuple[dict[str, str], dict[str
     return dict(sorted(labels.items())), selector
 
 
+def with_sealed_secret(files: dict[str, Obj], spec: TenantSpec, app: AppSpec) -> dict[str, Obj]:
+    """:func:`app_objects`' ``files`` plus the app's SealedSecret, when it has sealed values.
+
+    The SealedSecret is listed in the kustomization; the Deployment's ``envFrom`` (set by
+    :func:`app_objects` for the same apps) names the Secret the controller makes from it.
+    """
+    sealed = secret_manifests.sealed_secret(spec, app, app_labels(spec, app)[0])
+    if sealed is None:
+        return files
+    kustomization = dict(files["kustomization.yaml"])
+    kustomization["resources"] = [*kustomization["resources"], layout.SEALED_SECRET_FILE]
+    return {**files, "kustomization.yaml": kustomization, layout.SEALED_SECRET_FILE: sealed}
+
+
 def app_objects(
     cfg: PlatformConfig,
     spec: TenantSpec,
@@ -158,21 +172,9 @@ def app_objects(
             ],
         },
     }
-    files = {
+    return {
         "kustomization.yaml": kustomization,
         "deployment.yaml": deployment,
         "service.yaml": service,
         "ingress.yaml": ingress,
     }
-    return with_sealed_secret(files, spec, app, labels)
-
-
-def with_sealed_secret(
-    files: dict[str, Obj], spec: TenantSpec, app: AppSpec, labels: dict[str, str]
-) -> dict[str, Obj]:
-    """``files`` plus the app's SealedSecret (listed in the kustomization), when it has one."""
-    sealed = secret_manifests.sealed_secret(spec, app, labels)
-    if sealed is None:
-        return files
-    files["kustomization.yaml"]["resources"].append(layout.SEALED_SECRET_FILE)
-    return {**files, layout.SEALED_SECRET_FILE: sealed}
