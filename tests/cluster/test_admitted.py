@@ -27,7 +27,6 @@ from rendered import (
     repo_objects,
     wait_for_pods,
 )
-from sealing_keys import install_cert
 
 from kuploy_gitops import config, layout
 
@@ -81,6 +80,8 @@ def multi_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shop = "https://github.com/konkuk-kuploy/han-sol-shop.git"
         cli("-C", str(repo), "app", "add", "han-sol", "shop", "--repo", shop)
         # A sealed secret: the SealedSecret against its CRD, and the Deployment's envFrom.
+        from sealing_keys import install_cert
+
         install_cert(repo)
         cli("-C", str(repo), "secret", "set", "choi-yuna", "api", "API_KEY=k-81Zq", "TOKEN=t-2")
     return repo
