@@ -110,7 +110,9 @@ def render_app_manifests(
     edit): both modes deploy the same manifests.
     """
     spec_file = layout.tenant_spec(spec.student)
-    objects = app_manifests.app_objects(cfg, spec, app, pull_secret=pull_secret, stack=stack)
+    objects = app_manifests.with_sealed_secret(
+        app_manifests.app_objects(cfg, spec, app, pull_secret=pull_secret, stack=stack), spec, app
+    )
     out: dict[str, Rendered] = {}
     for name, obj in objects.items():
         lines = [scaffold_header or header(spec_file)]

@@ -49,7 +49,7 @@ SPEC_KEYS = (
     "expires",
     "apps",
 )
-MANAGED_APP_KEYS = ("mode", "image", "port", "env", "health_path", "replicas", "size")
+MANAGED_APP_KEYS = ("mode", "image", "port", "env", "health_path", "replicas", "size", "secrets")
 REPO_APP_KEYS = ("mode", "repo", "path", "revision")
 
 
@@ -68,12 +68,14 @@ class AppSpec:
     repo: str = ""
     path: str = "deploy"
     revision: str = "main"
+    # Sealed values (name, base64 ciphertext for the controller; ``secret set``): safe in git.
+    secrets: tuple[tuple[str, str], ...] = ()
 
     def to_data(self) -> dict[str, Any]:
         """The app as it is stored in the tenant spec."""
         if self.mode == "repo":
             return {"mode": "repo", "repo": self.repo, "path": self.path, "revision": self.revision}
-        return {
+        data: dict[str, Any] = {
             "mode": "managed",
             "image": self.image,
             "port": self.port,
@@ -82,6 +84,9 @@ class AppSpec:
             "replicas": self.replicas,
             "size": self.size,
         }
+        if self.secrets:
+            data["secrets"] = dict(self.secrets)
+        return data
 
 
 @dataclass(frozen=True)
@@ -191,6 +196,13 @@ def check_app(spec: TenantSpec, app: AppSpec, cfg: PlatformConfig) -> None:
                 f"env variable name {key!r} is not valid", hint="use letters, digits, '_', '-', '.'"
             )
         check_text(f"env {key}", value)
+    for key, value in app.secrets:
+        check_secret_key(key)
+        if not SEALED_VALUE.match(value):
+            raise InvalidInputError(
+                f"sealed secret {key!r} of app {app.name!r} is not a sealed value (base64)",
+                hint=f"seal it again: kuploy-gitops secret set {spec.student} {app.name} {key}=-",
+            )
     tier = cfg.tiers[spec.tier]
     size = SIZES[app.size]
     for res, value in (("cpu", size.limits_cpu), ("memory", size.limits_memory)):
@@ -201,6 +213,21 @@ def check_app(spec: TenantSpec, app: AppSpec, cfg: PlatformConfig) -> None:
                 hint="pick a smaller --size or a larger --tier",
             )
     check_quota_fits(spec, cfg)
+
+
+# Standard base64 of at least the 2-byte length and an RSA block (what sealing.seal_value makes).
+SEALED_VALUE = re.compile(r"^[A-Za-z0-9+/]{100,}={0,2}$")
+# A Secret's data key (the API server's rule) that is also an env variable name (envFrom).
+SECRET_KEY = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]{0,252}$")
+
+
+def check_secret_key(key: str) -> None:
+    """Refuse a secret name that is no Secret key or no env variable name (exit 4)."""
+    if not SECRET_KEY.match(key) or not ENV_NAME.match(key):
+        raise InvalidInputError(
+            f"secret name {key!r} is not valid",
+            hint="use letters, digits, '_', '-', '.' (not starting with a digit), e.g. API_KEY",
+        )
 
 
 def check_quota_fits(spec: TenantSpec, cfg: PlatformConfig) -> None:
@@ -265,6 +292,7 @@ def parse_spec(data: Any, source: str, text: str | None = None) -> TenantSpec:
             )
             continue
         env = r.mapping(a.get("env") or {}, f"apps.{name}.env")
+        sealed = r.mapping(a.get("secrets") or {}, f"apps.{name}.secrets")
         try:
             port = int(a.get("port", 0))
             replicas = int(a.get("replicas", 1))
@@ -280,6 +308,7 @@ def parse_spec(data: Any, source: str, text: str | None = None) -> TenantSpec:
                 health_path=_str_field(r, a, "health_path", f"apps.{name}.") or "/",
                 replicas=replicas,
                 size=_str_field(r, a, "size", f"apps.{name}.") or DEFAULT_SIZE,
+                secrets=tuple(sorted((str(k), str(v)) for k, v in sealed.items())),
             )
         )
     return TenantSpec(

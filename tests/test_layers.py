@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "kuploy_gitops"
 # Lowest first. A module may import its own layer and those below it, never one above.
 LAYERS: list[set[str]] = [
     {"errors", "layout", "names", "repourl", "quantity", "sizes", "stacks", "__init__"},
-    {"yamlbounds", "yamlio", "gitobjects", "repolock", "gitrepo", "plan"},
+    {"yamlbounds", "yamlio", "gitobjects", "repolock", "gitrepo", "plan", "sealing"},
     {"config_fields", "config_platform", "config", "tenant_spec", "roster", "timetable"},
     {
         "manifests",
@@ -26,6 +26,7 @@ LAYERS: list[set[str]] = [
         "render",
         "drift",
         "timetable_manifests",
+        "secret_manifests",
     },
     {"validate"},
     {"ops", "api"},

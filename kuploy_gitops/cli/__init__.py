@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("tenants", "list_cmd"),
     "lab": ("lab", "lab"),
     "app": ("apps", "app"),
+    "secret": ("secrets", "secret"),
     "validate": ("validate", "validate_cmd"),
     "register": ("argocd", "register"),
     "status": ("argocd", "status"),

@@ -315,7 +315,9 @@ def _setup(
     head = _wait_for_branch(gh, info, sleep)
     sopts = opts.scaffold_options(private=info.private, branch=info.default_branch)
     url = deploykey.source_url(info)
-    files = scaffold.scaffold_files(cfg, spec, sopts, config_data, repo_url=url)
+    files = scaffold.scaffold_files(
+        cfg, spec, sopts, config_data, repo_url=url, sealing_cert=scaffold.sealing_cert(repo)
+    )
     step, existing = _ensure_scaffold(gh, info, head, files, opts)
     result.steps.append(step)
     result.steps.append(_ensure_collaborator(gh, info, login))

@@ -147,6 +147,7 @@ def scaffold_files(
     config_data: Mapping[str, Any],
     *,
     repo_url: str = "",
+    sealing_cert: str = "",
 ) -> dict[str, str]:
     """Every file of the student-repo scaffold as ``{repo-relative path: text}``.
 
@@ -157,6 +158,9 @@ def scaffold_files(
             Dockerfile and a ``.dockerignore``, and its page to the guide).
         config_data: kuploy.yaml as loaded data (copied, minus admin-only keys, as the rules).
         repo_url: the student repo's clone URL (recorded in the rules' tenant spec).
+        sealing_cert: the Sealed Secrets controller's certificate (:func:`sealing_cert`),
+            copied beside the rules for the student's ``kubeseal --cert``; "" when the platform
+            has none yet (the guide then says to ask for it).
     """
     app = app_spec(cfg, spec, opts)
     stack = stacks.get_stack(opts.stack)
@@ -201,6 +205,8 @@ def scaffold_files(
         "pull_secret": cfg.github.pull_secret,
         "run_as_user": cfg.pss_run_as_user,
         "stack": stack,
+        "sealing_cert": layout.STUDENT_SEALING_CERT if sealing_cert else "",
+        "secret_name": layout.app_secret_name(name),
     }
     if stack is not None:
         folder = f"student-repo/stacks/{stack.name}"
@@ -234,6 +240,8 @@ def scaffold_files(
         ),
     )
     files[f"{rules}/{layout.tenant_spec(student)}"] = tenant_spec.dump_spec(rules_spec)
+    if sealing_cert:
+        files[layout.STUDENT_SEALING_CERT] = sealing_cert
     return dict(sorted(files.items()))
 
 
@@ -266,6 +274,12 @@ def deploy_revision(
     if gh.branch_head(info.owner, info.name, layout.STUDENT_DEPLOY_BRANCH) is not None:
         return layout.STUDENT_DEPLOY_BRANCH
     return info.default_branch
+
+
+def sealing_cert(repo: Path) -> str:
+    """The controller's certificate committed in the platform repo ("" when not fetched yet)."""
+    path = repo / layout.SEALED_SECRETS_CERT
+    return path.read_text(encoding="ascii") if path.is_file() else ""
 
 
 def is_platform_owned(path: str) -> bool:
@@ -305,7 +319,7 @@ def write_scaffold(
     half-written scaffold.
     """
     cfg, spec, data = load_inputs(repo, opts)
-    files = scaffold_files(cfg, spec, opts, data)
+    files = scaffold_files(cfg, spec, opts, data, sealing_cert=sealing_cert(repo))
     if out.exists() and not out.is_dir():
         raise InvalidInputError(f"--out {str(out)!r} is a file", hint="give a folder")
     written: list[str] = []

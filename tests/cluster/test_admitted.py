@@ -82,6 +82,11 @@ def multi_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         cli("-C", str(repo), *board, greeting)
         shop = "https://github.com/konkuk-kuploy/han-sol-shop.git"
         cli("-C", str(repo), "app", "add", "han-sol", "shop", "--repo", shop)
+        # A sealed secret: the SealedSecret against its CRD, and the Deployment's envFrom.
+        from sealing_keys import install_cert
+
+        install_cert(repo)
+        cli("-C", str(repo), "secret", "set", "choi-yuna", "api", "API_KEY=k-81Zq", "TOKEN=t-2")
     return repo
 
 
@@ -123,6 +128,7 @@ def test_multi_tenant_repo_is_admitted(cluster: Cluster, crds: None, multi_repo:
         "PriorityClass",
         "ValidatingAdmissionPolicy",
         "ValidatingAdmissionPolicyBinding",
+        "SealedSecret",
     }, kinds
     _assert_admitted(cluster, objects)
 
