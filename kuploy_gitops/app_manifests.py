@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kuploy_gitops import layout, podsecurity, stacks
+from kuploy_gitops import db_manifests, layout, podsecurity, stacks
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.sizes import SIZES
 from kuploy_gitops.stacks import Stack
@@ -94,8 +94,9 @@ def app_objects(
         "image": image.ref,
         "ports": [{"name": "http", "containerPort": app.port, "protocol": "TCP"}],
     }
-    if app.env:
-        container["env"] = [{"name": k, "value": v} for k, v in app.env]
+    env = [{"name": k, "value": v} for k, v in app.env] + db_manifests.database_env(spec, app)
+    if env:
+        container["env"] = env
     container.update(stacks.probes(stack, app.health_path, cfg.host(spec.student, app.name)))
     container["resources"] = {
         "requests": {"cpu": size.requests_cpu, "memory": size.requests_memory},

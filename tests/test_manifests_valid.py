@@ -35,6 +35,7 @@ CRD_KINDS = {
     "L2Advertisement": ("metallb", "metallb.io_l2advertisements.yaml", "v1beta1"),
     "ClusterIssuer": ("cert-manager", "cert-manager.io_clusterissuers.yaml", "v1"),
     "Certificate": ("cert-manager", "cert-manager.io_certificates.yaml", "v1"),
+    "Cluster": ("cloudnative-pg", "postgresql.cnpg.io_clusters.yaml", "v1"),
     # cluster-bootstrap's Calico objects (tests/bootstrap/test_bootstrap_templates.py)
     "Installation": ("calico", "operator.tigera.io_installations.yaml", "v1"),
     "APIServer": ("calico", "operator.tigera.io_apiservers.yaml", "v1"),
@@ -145,7 +146,13 @@ def test_every_option_renders_schema_valid(platform: Path, data_dir: Path) -> No
             student="kim", app="api", repo_url="https://github.com/konkuk-kuploy/kim-api.git"
         ),
     )
+    api.db_add(
+        platform,
+        api.DatabaseOptions(student="kim", name="shop", size="2Gi", version=16, instances=2),
+    )
     assert check_repo(platform, data_dir) > 15
+    # The database's Cluster was among the objects held to its vendored CRD.
+    assert any(obj["kind"] == "Cluster" for _, obj in manifests(platform))
 
 
 def test_strict_validation_catches_unknown_fields(demo_repo: Path, data_dir: Path) -> None:

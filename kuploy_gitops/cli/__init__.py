@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("tenants", "list_cmd"),
     "lab": ("lab", "lab"),
     "app": ("apps", "app"),
+    "db": ("db", "db"),
     "validate": ("validate", "validate_cmd"),
     "register": ("argocd", "register"),
     "status": ("argocd", "status"),
