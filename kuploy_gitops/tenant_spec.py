@@ -231,6 +231,8 @@ def check_app(spec: TenantSpec, app: AppSpec, cfg: PlatformConfig) -> None:
                 f"size {app.size!r} ({res} limit {value}) exceeds tier {tier.name!r} max {cap}",
                 hint="pick a smaller --size or a larger --tier",
             )
+    if spec.databases:  # the env it gets from a database: no clash with its own
+        check_databases(spec, cfg)
     check_quota_fits(spec, cfg)
 
 

@@ -41,6 +41,11 @@ def db() -> None:
     """Database commands."""
 
 
+def interactive() -> bool:
+    """Whether a question can be asked (stdin is a terminal)."""
+    return sys.stdin.isatty()
+
+
 def _result_data(result: ApplyResult, dry_run: bool) -> dict[str, Any]:
     data: dict[str, Any] = {
         "summary": result.summary,
@@ -138,7 +143,7 @@ def db_remove(
             f"Delete database {name!r} of {student!r}? Its data is deleted with its volumes "
             "(and its pg_dump backups)."
         )
-        if not sys.stdin.isatty():
+        if not interactive():
             raise UsageError(
                 f"refusing to remove database {name!r} of {student!r} without --yes "
                 "(stdin is not a terminal to ask on)",
