@@ -19,8 +19,8 @@ from kuploy_gitops.config import load_config
 from kuploy_gitops.db_manifests import BACKUP_MOUNT, BACKUP_SCHEDULE, database_file
 from kuploy_gitops.db_spec import DatabaseSpec
 from kuploy_gitops.errors import ConflictError
-from kuploy_gitops.ops.writing import finish, tenant_plan, writing
-from kuploy_gitops.plan import ApplyResult, FilePlan
+from kuploy_gitops.ops.writing import commit_tenant, writing
+from kuploy_gitops.plan import ApplyResult
 from kuploy_gitops.tenant_spec import TenantSpec
 
 
@@ -76,12 +76,10 @@ def db_add(
             )
         new = spec.with_database(db)
         tenant_spec.check_databases(new, cfg)
-        fplan = FilePlan(repo)
-        tenant_plan(fplan, cfg, new)
-        return finish(
+        return commit_tenant(
             git,
             cfg,
-            fplan,
+            new,
             f"kuploy: add database {db.name} for {opts.student} "
             f"(PostgreSQL {db.version}, {db.size}, {db.instances} instance(s))",
             summary=f"database {opts.student}/{db.name}",
@@ -102,12 +100,10 @@ def db_remove(
     with writing(repo, student) as (git, cfg):
         spec = tenant_spec.require_valid_spec(repo, student, cfg)
         require_database(spec, name)
-        fplan = FilePlan(repo)
-        tenant_plan(fplan, cfg, spec.without_database(name))
-        return finish(
+        return commit_tenant(
             git,
             cfg,
-            fplan,
+            spec.without_database(name),
             f"kuploy: remove database {name} of {student} (its data is deleted)",
             summary=f"database {student}/{name}",
             dry_run=dry_run,
