@@ -92,17 +92,31 @@ def image(version: int) -> str:
     return f"{IMAGE}:{version}"
 
 
-def check_database(db: DatabaseSpec, *, managed_apps: Iterable[str], has_operator: bool) -> None:
+def check_database(
+    db: DatabaseSpec,
+    *,
+    managed_apps: Iterable[str],
+    has_operator: bool,
+    registries: Iterable[str] = (),
+) -> None:
     """Check one database's own fields (the quota is :func:`usage`'s, summed by the caller).
 
     Raises:
         InvalidInputError: a bad name, size, version, instance count or app; the platform has
-            no CloudNativePG add-on.
+            no CloudNativePG add-on, or its registries do not admit CloudNativePG's images.
     """
     if not has_operator:
         raise InvalidInputError(
             "this platform installs no CloudNativePG operator (add-on chart 'cloudnative-pg')",
             hint="add the cloudnative-pg add-on to kuploy.yaml (kuploy-gitops init adds it)",
+        )
+    allowed = tuple(registries)
+    if allowed and not image(db.version).startswith(allowed):
+        # The tenants' image admission would refuse the operator's pods in the namespace.
+        raise InvalidInputError(
+            f"the platform's registries do not admit the PostgreSQL image {image(db.version)!r}",
+            hint=f"add '{IMAGE.rsplit('/', 1)[0]}/' to registries in kuploy.yaml (it holds the "
+            "operator's and PostgreSQL's images)",
         )
     if not DNS_LABEL.match(db.name) or len(db.name) > MAX_NAME_LEN:
         raise InvalidInputError(

@@ -177,7 +177,9 @@ def check_databases(spec: TenantSpec, cfg: PlatformConfig) -> None:
     managed = {a.name: [k for k, _ in a.env] for a in spec.apps if a.mode == "managed"}
     has_operator = any(a.chart == "cloudnative-pg" for a in cfg.addons)
     for db in spec.databases:
-        check_database(db, managed_apps=managed, has_operator=has_operator)
+        check_database(
+            db, managed_apps=managed, has_operator=has_operator, registries=cfg.registries
+        )
     check_injection(spec.databases, managed, student=spec.student)
     if spec.databases:
         check_quota_fits(spec, cfg)

@@ -118,3 +118,15 @@ def test_the_spec_file_round_trips_and_refuses_unknown_keys() -> None:
     bad = text.replace("    instances: 1\n", "    instance: 1\n")
     with pytest.raises(ConfigError, match="databases.db.instance"):
         tenant_spec.parse_spec(yamlio.load(bad), "kim.yaml", bad)
+
+
+def test_a_platform_whose_registries_refuse_the_images_refuses_databases() -> None:
+    # The tenants' image admission (and validate) would refuse the operator's pods.
+    data: dict[str, Any] = {**DATA, "registries": ["ghcr.io/konkuk-kuploy/"]}
+    with pytest.raises(InvalidInputError) as exc:
+        check(DatabaseSpec(name="db"), cfg=config.parse_config(data))
+    assert exc.value.message == (
+        "the platform's registries do not admit the PostgreSQL image "
+        "'ghcr.io/cloudnative-pg/postgresql:17'"
+    )
+    assert exc.value.hint.startswith("add 'ghcr.io/cloudnative-pg/' to registries")

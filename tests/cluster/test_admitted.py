@@ -67,6 +67,7 @@ def multi_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--health-path /healthz --replicas 2 --size tiny",
         "app add choi-yuna worker --image docker.io/library/nginx:1.27 --port 80",
         f"app add jung-hoon site --image {ghcr}/site:0.1 --port 5000",
+        "db add choi-yuna --instances 2 --version 16 --app web",
     ]
     with isolated_env(base):
         cli("init", str(repo), "--domain", "apps.lab.example.ac.kr")
@@ -79,6 +80,8 @@ def multi_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         cli("-C", str(repo), *board, greeting)
         shop = "https://github.com/konkuk-kuploy/han-sol-shop.git"
         cli("-C", str(repo), "app", "add", "han-sol", "shop", "--repo", shop)
+        # After its apps: the database takes what the small tier leaves (2 claims of 2).
+        cli("-C", str(repo), "db", "add", "jung-hoon", "shopdb")
     return repo
 
 
@@ -120,8 +123,114 @@ def test_multi_tenant_repo_is_admitted(cluster: Cluster, crds: None, multi_repo:
         "PriorityClass",
         "ValidatingAdmissionPolicy",
         "ValidatingAdmissionPolicyBinding",
+        "Cluster",
+        "CronJob",
+        "PersistentVolumeClaim",
     }, kinds
     _assert_admitted(cluster, objects)
+    _assert_database_pods_admitted(cluster, objects)
+
+
+def _instance_pod(db: dict[str, Any], n: int) -> dict[str, Any]:
+    """The pod CloudNativePG 1.27 makes for instance ``n`` of a Cluster, as admission sees it:
+    uid 26, its security contexts (pkg/specs: CreatePodSecurityContext and
+    CreateContainerSecurityContext), spec.resources on the bootstrap init container and on
+    postgres, the Cluster's priority class, the instance's claim."""
+    spec = db["spec"]
+    name = f"{db['metadata']['name']}-{n}"
+    security = {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "privileged": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+    def container(cname: str, image: str) -> dict[str, Any]:
+        return {
+            "name": cname,
+            "image": image,
+            "resources": spec["resources"],
+            "securityContext": security,
+        }
+
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": db["metadata"]["namespace"],
+            "labels": {"cnpg.io/cluster": db["metadata"]["name"], "cnpg.io/podRole": "instance"},
+        },
+        "spec": {
+            "priorityClassName": spec["priorityClassName"],
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 26,
+                "runAsGroup": 26,
+                "fsGroup": 26,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "initContainers": [
+                container("bootstrap-controller", "ghcr.io/cloudnative-pg/cloudnative-pg:1.27.0")
+            ],
+            "containers": [container("postgres", spec["imageName"])],
+            "volumes": [{"name": "pgdata", "persistentVolumeClaim": {"claimName": name}}],
+        },
+    }
+
+
+def _instance_claim(db: dict[str, Any], n: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {
+            "name": f"{db['metadata']['name']}-{n}",
+            "namespace": db["metadata"]["namespace"],
+        },
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": db["spec"]["storage"]["storageClass"],
+            "resources": {"requests": {"storage": db["spec"]["storage"]["size"]}},
+        },
+    }
+
+
+def _assert_database_pods_admitted(cluster: Cluster, objects: list[dict[str, Any]]) -> None:
+    """What the operator and the CronJob would make of each rendered database is admitted in
+    its namespace, on top of the tenant's apps (Pod Security restricted, LimitRange, quota):
+    every instance's claim and pod, and a backup run's pod; one claim more is refused."""
+    made: list[dict[str, Any]] = []
+    dbs = [o for o in objects if o["kind"] == "Cluster"]
+    assert len(dbs) == 2
+    for db in dbs:
+        ns = db["metadata"]["namespace"]
+        for n in range(1, db["spec"]["instances"] + 1):
+            made += [_instance_claim(db, n), _instance_pod(db, n)]
+        job = next(
+            o for o in objects if o["kind"] == "CronJob" and o["metadata"]["namespace"] == ns
+        )
+        template = job["spec"]["jobTemplate"]["spec"]["template"]
+        made.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": f"{job['metadata']['name']}-run", "namespace": ns},
+                "spec": template["spec"],
+            }
+        )
+    for obj in made:
+        r = cluster.create(obj)
+        assert r.ok and not r.warnings, f"{obj['kind']} {obj['metadata']['name']}: {r.stderr}"
+    # The small tier's two claims are taken (instance and backup): the quota counts them.
+    extra = _instance_claim(next(d for d in dbs if d["metadata"]["namespace"] == "jung-hoon"), 9)
+    refused = cluster.create(extra)
+    assert not refused.ok and "exceeded quota" in refused.stderr, refused.stderr
+    for obj in made:
+        kind = obj["kind"].lower()
+        ns = obj["metadata"]["namespace"]
+        cluster.kubectl("delete", kind, obj["metadata"]["name"], "-n", ns, "--wait=false")
 
 
 @pytest.mark.parametrize(
