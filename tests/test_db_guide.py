@@ -1,0 +1,32 @@
+"""The student guide's database section (KUPLOY.md, both languages): the env a student copies
+into deploy/deployment.yaml is exactly what kuploy injects into a managed app."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from kuploy_gitops import api, db_manifests, layout, yamlio
+from kuploy_gitops.db_spec import DatabaseSpec
+from kuploy_gitops.github import scaffold
+from kuploy_gitops.github.scaffold import ScaffoldOptions
+from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
+
+
+def test_both_languages_give_the_injected_env_and_the_debug_commands(platform: Path) -> None:
+    api.onboard(platform, api.OnboardOptions(student="kim"))
+    opts = ScaffoldOptions(student="kim", app="web")
+    cfg, spec, data = scaffold.load_inputs(platform, opts)
+    guide = scaffold.scaffold_files(cfg, spec, opts, data)[layout.STUDENT_GUIDE_FILE]
+    english, korean = guide.split("\n## 한국어\n")
+    web = AppSpec(name="web", mode="managed", image="x:1", port=80)
+    injected = db_manifests.database_env(
+        TenantSpec(student="kim", tier="small", apps=(web,), databases=(DatabaseSpec("db"),)), web
+    )
+    for part, title in ((english, "### A database"), (korean, "### 데이터베이스")):
+        section = part.split(title, 1)[1].split("\n### ", 1)[0]
+        blocks = re.findall(r"```(yaml|sh)\n(.*?)```", section, re.S)
+        assert [kind for kind, _ in blocks] == ["yaml", "sh"]
+        assert yamlio.load(blocks[0][1]) == injected
+        assert "port-forward svc/db-rw 5432:5432" in blocks[1][1]
+        assert "get secret db-app" in blocks[1][1]
