@@ -18,7 +18,6 @@ from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.db_spec import (
     APP_DATABASE,
     BACKUP_JOB_SIZE,
-    BACKUP_RETENTION,
     CNPG_API_VERSION,
     DATABASE_LABEL,
     INSTANCE_SIZE,
@@ -26,6 +25,7 @@ from kuploy_gitops.db_spec import (
     URL_ENV,
     DatabaseSpec,
     backup_name,
+    backup_path,
     image,
     secret_name,
 )
@@ -34,7 +34,7 @@ from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 
 Obj = dict[str, Any]
 
-# The dump's schedule: at night (the lab's time zone is the timetable's), when classes are out.
+# The backups' schedule: at night (the timetable's time zone), when classes are out.
 BACKUP_SCHEDULE = "30 3 * * *"
 BACKUP_MOUNT = "/backup"
 
@@ -86,6 +86,8 @@ def cluster(cfg: PlatformConfig, spec: TenantSpec, db: DatabaseSpec) -> Obj:
         "resources": _resources(INSTANCE_SIZE),
         "priorityClassName": layout.TENANT_PRIORITY_CLASS,
     }
+    if cfg.databases.backup == "s3":
+        body["backup"] = object_store_backup(cfg, spec, db)
     meta = _meta(spec, db.name, db.name)
     # The CRD comes with the add-on's chart: a sync before it exists retries instead of failing.
     meta["annotations"][layout.ANNOTATION_SYNC_OPTIONS] = "SkipDryRunOnMissingResource=true"
@@ -110,7 +112,8 @@ def backup_volume(cfg: PlatformConfig, spec: TenantSpec, db: DatabaseSpec) -> Ob
 
 
 # Dump to a temporary name, then rename (a failed dump never replaces a good one), and keep the
-# newest BACKUP_RETENTION dumps. The URL comes from the environment, never from the command line.
+# newest ``databases.retention_days`` dumps (one a night). The URL comes from the environment,
+# never from the command line.
 _DUMP_SCRIPT = (
     "set -eu\n"
     "stamp=$(date -u +%Y%m%dT%H%M%SZ)\n"
@@ -127,7 +130,11 @@ def backup_job(cfg: PlatformConfig, spec: TenantSpec, db: DatabaseSpec) -> Obj:
         "name": "pg-dump",
         "image": image(db.version),
         "command": ["/bin/sh", "-c"],
-        "args": [_DUMP_SCRIPT.format(mount=BACKUP_MOUNT, db=db.name, keep=BACKUP_RETENTION + 1)],
+        "args": [
+            _DUMP_SCRIPT.format(
+                mount=BACKUP_MOUNT, db=db.name, keep=cfg.databases.retention_days + 1
+            )
+        ],
         "env": [
             {"name": "HOME", "value": podsecurity.TMP_PATH},
             _secret_env(URL_ENV, db.name, "uri"),
@@ -164,8 +171,58 @@ def backup_job(cfg: PlatformConfig, spec: TenantSpec, db: DatabaseSpec) -> Obj:
     }
 
 
+def object_store_backup(cfg: PlatformConfig, spec: TenantSpec, db: DatabaseSpec) -> Obj:
+    """The Cluster's ``backup`` section for ``databases.backup: s3`` (Barman, in the instances).
+
+    The credentials are keys of the Secret ``databases.s3_secret`` that the admin makes in the
+    tenant's namespace; nothing secret is rendered.
+    """
+    settings = cfg.databases
+
+    def key(name: str) -> Obj:
+        return {"name": settings.s3_secret, "key": name}
+
+    return {
+        "retentionPolicy": f"{settings.retention_days}d",
+        "barmanObjectStore": {
+            "destinationPath": backup_path(settings.s3_bucket, spec.student, db.name),
+            "endpointURL": settings.s3_endpoint,
+            "s3Credentials": {
+                "accessKeyId": key("ACCESS_KEY_ID"),
+                "secretAccessKey": key("ACCESS_SECRET_KEY"),
+            },
+            "wal": {"compression": "gzip"},
+            "data": {"compression": "gzip"},
+        },
+    }
+
+
+# CloudNativePG's schedules have a seconds field first: 03:30:00 every night.
+SCHEDULED_BACKUP = "0 30 3 * * *"
+
+
+def scheduled_backup(cfg: PlatformConfig, spec: TenantSpec, db: DatabaseSpec) -> Obj:
+    """The nightly base backup to object storage (``backup: s3``), owned by the Cluster."""
+    meta = _meta(spec, backup_name(db.name), db.name)
+    meta["annotations"][layout.ANNOTATION_SYNC_OPTIONS] = "SkipDryRunOnMissingResource=true"
+    return {
+        "apiVersion": CNPG_API_VERSION,
+        "kind": "ScheduledBackup",
+        "metadata": meta,
+        "spec": {
+            "schedule": SCHEDULED_BACKUP,
+            "cluster": {"name": db.name},
+            "method": "barmanObjectStore",
+            "backupOwnerReference": "cluster",
+            "immediate": True,
+        },
+    }
+
+
 def database_objects(cfg: PlatformConfig, spec: TenantSpec, db: DatabaseSpec) -> list[Obj]:
     """Everything one database renders into the tenant folder, in apply order."""
+    if cfg.databases.backup == "s3":
+        return [cluster(cfg, spec, db), scheduled_backup(cfg, spec, db)]
     return [cluster(cfg, spec, db), backup_volume(cfg, spec, db), backup_job(cfg, spec, db)]
 
 

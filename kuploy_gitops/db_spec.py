@@ -38,7 +38,6 @@ MAX_NAME_LEN = 30  # the operator adds "-rw", "-app", "-1-initdb" and so on
 INSTANCE_SIZE = Size("100m", "256Mi", "500m", "512Mi")
 # The nightly pg_dump job's pod: it runs next to the instances, so the quota keeps room for it.
 BACKUP_JOB_SIZE = Size("50m", "64Mi", "250m", "256Mi")
-BACKUP_RETENTION = 7  # dumps kept on the backup volume
 APP_DATABASE = "app"  # bootstrap initdb: the database and its owner
 URL_ENV = "DATABASE_URL"
 JDBC_ENV = "SPRING_DATASOURCE_URL"
@@ -83,8 +82,13 @@ def secret_name(db: str) -> str:
 
 
 def backup_name(db: str) -> str:
-    """The backup volume's and the pg_dump CronJob's name."""
+    """The backup volume's, the pg_dump CronJob's and the ScheduledBackup's name."""
     return f"{db}-backup"
+
+
+def backup_path(bucket: str, student: str, db: str) -> str:
+    """Where a database's object-storage backups go (``backup: s3``)."""
+    return f"s3://{bucket}/{student}/{db}"
 
 
 def image(version: int) -> str:
@@ -179,19 +183,21 @@ def check_injection(
                 )
 
 
-def usage(db: DatabaseSpec) -> dict[str, float]:
+def usage(db: DatabaseSpec, *, dumps: bool = True) -> dict[str, float]:
     """What the database takes of the tenant's quota, by quota key.
 
-    Its instances (pods and volumes), the backup volume, and the pod of the backup job
-    (counted as standing: it runs while the instances do).
+    Its instances (pods and volumes) and, with ``dumps`` (``databases.backup: pg_dump``), the
+    backup volume and the pod of the backup job (counted as standing: it runs while the
+    instances do). Object-storage backups run inside the instances.
     """
     size = parse_quantity(db.size)
+    extra = 1 if dumps else 0
     out = {
-        "pods": float(db.instances + 1),
-        "persistentvolumeclaims": float(db.instances + 1),
-        "requests.storage": size * (db.instances + 1),
+        "pods": float(db.instances + extra),
+        "persistentvolumeclaims": float(db.instances + extra),
+        "requests.storage": size * (db.instances + extra),
     }
-    for count, s in ((db.instances, INSTANCE_SIZE), (1, BACKUP_JOB_SIZE)):
+    for count, s in ((db.instances, INSTANCE_SIZE), (extra, BACKUP_JOB_SIZE)):
         for key, value in (
             ("requests.cpu", s.requests_cpu),
             ("requests.memory", s.requests_memory),

@@ -186,9 +186,10 @@ def database_policy(cfg: PlatformConfig, db: DatabaseSpec) -> Obj:
     In: the CloudNativePG operator (its namespace and pods) on 8000 and 5432, the instances
     of the same database on 5432 and 8000 (replication, status), the tenant's own pods on 5432.
     Out: the same instances, and the API server (port 6443 on the nodes' addresses,
-    ``cluster.node_cidrs``; on any address when the platform names none); DNS comes from the
-    tenant's ``allow-dns``. The broad policies (internet, ingress controller) skip these pods
-    (:func:`not_database_pods`).
+    ``cluster.node_cidrs``; on any address when the platform names none), and with
+    ``databases.backup: s3`` the object store (``s3_cidrs``, the endpoint's port); DNS comes
+    from the tenant's ``allow-dns``. The broad policies (namespace, internet, ingress controller)
+    skip these pods (:func:`not_database_pods`).
     """
     own = {"podSelector": {"matchLabels": {CLUSTER_LABEL: db.name}}}
     operator_ns = next((a.namespace for a in cfg.addons if a.chart == CNPG_CHART), "cnpg-system")
@@ -198,6 +199,18 @@ def database_policy(cfg: PlatformConfig, db: DatabaseSpec) -> Obj:
     }
     both = _tcp(POSTGRES_PORT, STATUS_PORT)
     api = [{"ipBlock": {"cidr": c}} for c in cfg.node_cidrs] or [{"ipBlock": {"cidr": "0.0.0.0/0"}}]
+    egress: list[Obj] = [
+        {"to": [own], "ports": both},
+        {"to": api, "ports": _tcp(API_SERVER_PORT)},
+    ]
+    settings = cfg.databases
+    if settings.backup == "s3":  # Barman, in the instances, sends backups and WAL there
+        egress.append(
+            {
+                "to": [{"ipBlock": {"cidr": c}} for c in settings.s3_cidrs],
+                "ports": _tcp(settings.s3_port),
+            }
+        )
     return {
         "podSelector": own["podSelector"],
         "policyTypes": ["Ingress", "Egress"],
@@ -206,10 +219,7 @@ def database_policy(cfg: PlatformConfig, db: DatabaseSpec) -> Obj:
             {"from": [own], "ports": both},
             {"from": [{"podSelector": {}}], "ports": _tcp(POSTGRES_PORT)},
         ],
-        "egress": [
-            {"to": [own], "ports": both},
-            {"to": api, "ports": _tcp(API_SERVER_PORT)},
-        ],
+        "egress": egress,
     }
 
 

@@ -62,6 +62,7 @@ TENANT_NAMESPACED_KINDS: tuple[tuple[str, str], ...] = (
     ("", "PersistentVolumeClaim"),
     ("batch", "CronJob"),
     ("postgresql.cnpg.io", "Cluster"),
+    ("postgresql.cnpg.io", "ScheduledBackup"),
 )
 
 

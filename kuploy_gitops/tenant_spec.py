@@ -247,7 +247,7 @@ def check_quota_fits(spec: TenantSpec, cfg: PlatformConfig) -> None:
     tier = cfg.tiers[spec.tier]
     totals = {"requests.cpu": 0.0, "requests.memory": 0.0, "limits.cpu": 0.0, "limits.memory": 0.0}
     for db in spec.databases:
-        for key, value in database_usage(db).items():
+        for key, value in database_usage(db, dumps=cfg.databases.backup == "pg_dump").items():
             totals[key] = totals.get(key, 0.0) + value
     for a in spec.apps:
         if a.mode != "managed":

@@ -130,3 +130,18 @@ def test_a_platform_whose_registries_refuse_the_images_refuses_databases() -> No
         "'ghcr.io/cloudnative-pg/postgresql:17'"
     )
     assert exc.value.hint.startswith("add 'ghcr.io/cloudnative-pg/' to registries")
+
+
+def test_object_storage_backups_take_no_volume_or_job_of_the_quota() -> None:
+    # With pg_dump, two instances and the backup volume are 3 claims: over the small tier's 2.
+    with pytest.raises(InvalidInputError, match="persistentvolumeclaims 3"):
+        check(DatabaseSpec(name="db", instances=2))
+    s3 = {
+        "backup": "s3",
+        "s3_endpoint": "https://s3.lab.example.ac.kr",
+        "s3_bucket": "kuploy-db",
+        "s3_cidrs": ["192.0.2.10/32"],
+    }
+    cfg = config.parse_config({**DATA, "databases": s3})
+    check(DatabaseSpec(name="db", instances=2), cfg=cfg)
+    assert db_spec.usage(DatabaseSpec(name="db", instances=2), dumps=False)["pods"] == 2.0

@@ -16,6 +16,7 @@ LAYERS: list[set[str]] = [
     {
         "config_fields",
         "config_platform",
+        "config_db",
         "config",
         "db_spec",
         "tenant_spec",

@@ -199,10 +199,19 @@ def show_lines(v: dict[str, Any]) -> list[tuple[str, str]]:
         ("connect", c["port_forward"]),
         ("password", c["uri"]),
         ("admin psql", c["admin_psql"]),
-        (
-            "backup",
-            f"pg_dump daily ({b['schedule']}) to volume {b['volume']} at {b['path']}, "
-            f"newest {b['keep']} kept",
-        ),
+        ("backup", _backup_line(b)),
         ("file", v["file"]),
     ]
+
+
+def _backup_line(b: dict[str, Any]) -> str:
+    if b["kind"] == "s3":
+        return (
+            f"base backups and WAL to {b['destination']} at {b['endpoint']} nightly "
+            f"({b['schedule']}, with seconds), kept {b['retention_days']} days; credentials: "
+            f"Secret {b['credentials_secret']} in the namespace (made by the admin)"
+        )
+    return (
+        f"pg_dump nightly ({b['schedule']}) to volume {b['volume']} at {b['path']}, "
+        f"newest {b['keep']} kept"
+    )

@@ -15,8 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from kuploy_gitops import db_spec, layout, names, netpol, tenant_spec
-from kuploy_gitops.config import load_config
-from kuploy_gitops.db_manifests import BACKUP_MOUNT, BACKUP_SCHEDULE, database_file
+from kuploy_gitops.config import PlatformConfig, load_config
+from kuploy_gitops.db_manifests import (
+    BACKUP_MOUNT,
+    BACKUP_SCHEDULE,
+    SCHEDULED_BACKUP,
+    database_file,
+)
 from kuploy_gitops.db_spec import DatabaseSpec
 from kuploy_gitops.errors import ConflictError
 from kuploy_gitops.ops.writing import commit_tenant, writing
@@ -121,10 +126,30 @@ def db_show(repo: Path, student: str, name: str | None = None) -> list[dict[str,
     cfg = load_config(repo)
     spec = tenant_spec.require_valid_spec(repo, student, cfg)
     dbs = [require_database(spec, name)] if name else list(spec.databases)
-    return [_view(spec, db) for db in dbs]
+    return [_view(cfg, spec, db) for db in dbs]
 
 
-def _view(spec: TenantSpec, db: DatabaseSpec) -> dict[str, Any]:
+def _backup_view(cfg: PlatformConfig, spec: TenantSpec, db: DatabaseSpec) -> dict[str, Any]:
+    settings = cfg.databases
+    if settings.backup == "s3":
+        return {
+            "kind": "s3",
+            "schedule": SCHEDULED_BACKUP,
+            "destination": db_spec.backup_path(settings.s3_bucket, spec.student, db.name),
+            "endpoint": settings.s3_endpoint,
+            "credentials_secret": settings.s3_secret,
+            "retention_days": settings.retention_days,
+        }
+    return {
+        "kind": "pg_dump",
+        "schedule": BACKUP_SCHEDULE,
+        "volume": db_spec.backup_name(db.name),
+        "path": BACKUP_MOUNT,
+        "keep": settings.retention_days,
+    }
+
+
+def _view(cfg: PlatformConfig, spec: TenantSpec, db: DatabaseSpec) -> dict[str, Any]:
     ns = layout.namespace_name(spec.student)
     managed = [a.name for a in spec.apps if a.mode == "managed"]
     secret = db_spec.secret_name(db.name)
@@ -149,12 +174,6 @@ def _view(spec: TenantSpec, db: DatabaseSpec) -> dict[str, Any]:
             # pods/exec: the admin's (students cannot exec into pods).
             "admin_psql": f"kubectl cnpg psql -n {ns} {db.name} -- app",
         },
-        "backup": {
-            "kind": "pg_dump",
-            "schedule": BACKUP_SCHEDULE,
-            "volume": db_spec.backup_name(db.name),
-            "path": BACKUP_MOUNT,
-            "keep": db_spec.BACKUP_RETENTION,
-        },
+        "backup": _backup_view(cfg, spec, db),
         "file": layout.tenant_file(spec.student, database_file(db.name)),
     }
