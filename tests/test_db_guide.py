@@ -6,17 +6,20 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kuploy_gitops import api, db_manifests, layout, yamlio
+from kuploy_gitops import db_manifests, layout, yamlio
 from kuploy_gitops.db_spec import DatabaseSpec
 from kuploy_gitops.github import scaffold
 from kuploy_gitops.github.scaffold import ScaffoldOptions
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 
 
-def test_both_languages_give_the_injected_env_and_the_debug_commands(platform: Path) -> None:
-    api.onboard(platform, api.OnboardOptions(student="kim"))
-    opts = ScaffoldOptions(student="kim", app="web")
-    cfg, spec, data = scaffold.load_inputs(platform, opts)
+# This checkout is itself a platform repo (the example tree): read, never written.
+EXAMPLE = Path(__file__).resolve().parents[1]
+
+
+def test_both_languages_give_the_injected_env_and_the_debug_commands() -> None:
+    opts = ScaffoldOptions(student="lee-jun", app="web")
+    cfg, spec, data = scaffold.load_inputs(EXAMPLE, opts)
     guide = scaffold.scaffold_files(cfg, spec, opts, data)[layout.STUDENT_GUIDE_FILE]
     english, korean = guide.split("\n## 한국어\n")
     web = AppSpec(name="web", mode="managed", image="x:1", port=80)

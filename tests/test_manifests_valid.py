@@ -147,13 +147,7 @@ def test_every_option_renders_schema_valid(platform: Path, data_dir: Path) -> No
             student="kim", app="api", repo_url="https://github.com/konkuk-kuploy/kim-api.git"
         ),
     )
-    api.db_add(
-        platform,
-        api.DatabaseOptions(student="kim", name="shop", size="2Gi", version=16, instances=2),
-    )
     assert check_repo(platform, data_dir) > 15
-    # The database's Cluster was among the objects held to its vendored CRD.
-    assert any(obj["kind"] == "Cluster" for _, obj in manifests(platform))
 
 
 def test_strict_validation_catches_unknown_fields(demo_repo: Path, data_dir: Path) -> None:

@@ -42,8 +42,13 @@ def policy_names(repo: Path) -> list[str]:
     return [p["metadata"]["name"] for p in yamlio.load_all(text)]
 
 
+def run(repo: Path, *args: str, stdin: str | None = None) -> Any:
+    return CliRunner().invoke(main, ["-C", str(repo), *args], input=stdin)
+
+
 def test_add_renders_the_cluster_its_backup_policy_and_the_apps_url(app_repo: Path) -> None:
     repo = app_repo
+    start = tree_snapshot(repo)
     count = commit_count(repo)
     result = add(repo)
     assert commit_count(repo) == count + 1
@@ -116,6 +121,20 @@ def test_add_renders_the_cluster_its_backup_policy_and_the_apps_url(app_repo: Pa
         api.app_set(repo, api.AppChange(student=STUDENT, app="web", env=[("DATABASE_URL", "x")]))
     assert "--unset-env DATABASE_URL" in exc.value.hint
     assert tree_snapshot(repo) == before
+    # The CLI: show, then remove (refused without --yes where it cannot ask), which undoes add.
+    out = run(repo, "db", "show", STUDENT)
+    assert "port-forward svc/db-rw 5432:5432" in out.output
+    assert json.loads(run(repo, "db", "show", STUDENT, "-o", "json").output)[0]["size"] == "1Gi"
+    out = run(repo, "db", "remove", STUDENT, "db")
+    assert (out.exit_code, tree_snapshot(repo)) == (2, before)
+    assert "without --yes" in out.output
+    out = run(repo, "db", "remove", STUDENT, "db", "--yes", "-o", "json")
+    assert out.exit_code == 0, out.output
+    assert (
+        layout.tenant_file(STUDENT, "database-db.yaml") in json.loads(out.output)["changed_files"]
+    )
+    assert "its data is deleted" in git(repo, "log", "-1", "--format=%s")
+    assert tree_snapshot(repo) == start  # remove undoes add exactly
 
 
 @pytest.mark.slow
@@ -156,43 +175,24 @@ def test_options_and_app_choice(app_repo: Path) -> None:
         api.db_add(app_repo, api.DatabaseOptions(student=big, name="logs", size="256Mi"))
 
 
-# -- the CLI ------------------------------------------------------------------------------------
+# -- the CLI (slow tier: the default test above runs show and remove) ----------------------------
 
 
-def run(repo: Path, *args: str, stdin: str | None = None) -> Any:
-    return CliRunner().invoke(main, ["-C", str(repo), *args], input=stdin)
-
-
-def test_cli_add_show_and_remove(app_repo: Path) -> None:
+@pytest.mark.slow
+def test_cli_add_dry_run_options_and_refusal(app_repo: Path) -> None:
     before = tree_snapshot(app_repo)
     out = run(app_repo, "db", "add", STUDENT, "--dry-run", "-o", "json")
     assert out.exit_code == 0, out.output
     data = json.loads(out.output)
     assert data["dry_run"] is True and data["commit"] == "" and "kind: Cluster" in data["diff"]
     assert tree_snapshot(app_repo) == before
-    out = run(app_repo, "db", "add", STUDENT, "--size", "2Gi")
-    assert out.exit_code == 0, out.output
-    assert f"kuploy-gitops db show {STUDENT} db" in out.output
-    out = run(app_repo, "db", "show", STUDENT, "-o", "json")
-    assert json.loads(out.output)[0]["size"] == "2Gi"
-    out = run(app_repo, "db", "show", STUDENT)
-    assert "port-forward svc/db-rw 5432:5432" in out.output
     out = run(app_repo, "db", "add", STUDENT, "x", "--version", "9")
     assert out.exit_code == 4
     assert "PostgreSQL 9 is not supported" in out.output
-    # Not a terminal and no --yes: refused, nothing removed.
-    head = git(app_repo, "rev-parse", "HEAD")
-    out = run(app_repo, "db", "remove", STUDENT, "db")
-    assert out.exit_code == 2
-    assert "without --yes" in out.output
-    assert git(app_repo, "rev-parse", "HEAD") == head
-    out = run(app_repo, "db", "remove", STUDENT, "db", "--yes", "-o", "json")
+    out = run(app_repo, "db", "add", STUDENT, "--size", "2Gi")
     assert out.exit_code == 0, out.output
-    assert (
-        layout.tenant_file(STUDENT, "database-db.yaml") in json.loads(out.output)["changed_files"]
-    )
-    assert "its data is deleted" in git(app_repo, "log", "-1", "--format=%s")
-    assert tree_snapshot(app_repo) == before  # remove undoes add exactly
+    assert f"kuploy-gitops db show {STUDENT} db" in out.output
+    assert objects(app_repo)["Cluster"]["spec"]["storage"]["size"] == "2Gi"
 
 
 @pytest.mark.slow
