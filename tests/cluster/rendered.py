@@ -115,7 +115,10 @@ def install_argocd_crds(cluster: Cluster) -> None:
 ADDON_CRDS = {
     "metallb": ("metallb.io_ipaddresspools.yaml", "metallb.io_l2advertisements.yaml"),
     "cert-manager": ("cert-manager.io_clusterissuers.yaml", "cert-manager.io_certificates.yaml"),
-    "cloudnative-pg": ("postgresql.cnpg.io_clusters.yaml",),
+    "cloudnative-pg": (
+        "postgresql.cnpg.io_clusters.yaml",
+        "postgresql.cnpg.io_scheduledbackups.yaml",
+    ),
 }
 
 

@@ -296,3 +296,34 @@ def test_platform_addon_resources_are_admitted_and_pvcs_get_the_default_class(
     (sc,) = [o for o in objects if o["kind"] == "StorageClass"]
     assert got["spec"]["storageClassName"] == sc["metadata"]["name"] == "kuploy-nfs"
     cluster.kubectl("delete", "pvc", "data", "-n", student, check=True)
+
+
+def test_object_storage_backups_are_admitted(cluster: Cluster, crds: None) -> None:
+    """kuploy.yaml's databases.backup: s3: the Cluster's barmanObjectStore section and the
+    ScheduledBackup are admitted by the vendored CRDs (strict), with the database's policy."""
+    from kuploy_gitops import db_manifests, netpol
+    from kuploy_gitops.db_spec import DatabaseSpec
+    from kuploy_gitops.tenant_spec import TenantSpec
+
+    data = config.default_config_data()
+    data["databases"] = {
+        "backup": "s3",
+        "s3_endpoint": "https://s3.lab.example.ac.kr:9000",
+        "s3_bucket": "kuploy-db",
+        "s3_cidrs": ["192.0.2.10/32"],
+    }
+    cfg = config.parse_config(data)
+    db = DatabaseSpec(name="db", instances=2)
+    spec = TenantSpec(student="s3-backup", tier="small", databases=(db,))
+    objects: list[dict[str, Any]] = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": spec.student}},
+        *db_manifests.database_objects(cfg, spec, db),
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": netpol.database_policy_name("db"), "namespace": spec.student},
+            "spec": netpol.database_policy(cfg, db),
+        },
+    ]
+    assert {o["kind"] for o in objects} >= {"Cluster", "ScheduledBackup", "NetworkPolicy"}
+    _assert_clean(apply_in_waves(cluster, objects))
