@@ -32,6 +32,11 @@ DEFAULT_VERSION = 17
 DEFAULT_NAME = "db"
 DEFAULT_SIZE = "1Gi"
 MAX_INSTANCES = 3
+# What the operator makes in the namespace for each Cluster, and the quota counts: Services
+# <name>-rw, -ro and -r; Secrets <name>-app, -ca, -server and -replication (no -superuser:
+# superuser access is off); the ConfigMap cnpg-default-monitoring (one a namespace; counted
+# with each database, to be safe).
+OPERATOR_OBJECTS = {"services": 3.0, "secrets": 4.0, "configmaps": 1.0}
 MAX_NAME_LEN = 30  # the operator adds "-rw", "-app", "-1-initdb" and so on
 # The instance pods' requests and limits, set explicitly so the quota admits them whatever the
 # LimitRange defaults are (PostgreSQL's default shared_buffers is 128MB).
@@ -186,13 +191,16 @@ def check_injection(
 def usage(db: DatabaseSpec, *, dumps: bool = True) -> dict[str, float]:
     """What the database takes of the tenant's quota, by quota key.
 
-    Its instances (pods and volumes) and, with ``dumps`` (``databases.backup: pg_dump``), the
+    Its instances (pods and volumes), the Services, Secrets and ConfigMap the operator makes
+    (:data:`OPERATOR_OBJECTS`) and, with ``dumps`` (``databases.backup: pg_dump``), the
     backup volume and the pod of the backup job (counted as standing: it runs while the
     instances do). Object-storage backups run inside the instances.
     """
     size = parse_quantity(db.size)
     extra = 1 if dumps else 0
     out = {
+        **OPERATOR_OBJECTS,
+        **{f"count/{k}": v for k, v in OPERATOR_OBJECTS.items()},
         "pods": float(db.instances + extra),
         "persistentvolumeclaims": float(db.instances + extra),
         "requests.storage": size * (db.instances + extra),

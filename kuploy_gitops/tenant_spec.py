@@ -257,6 +257,8 @@ def check_quota_fits(spec: TenantSpec, cfg: PlatformConfig) -> None:
             continue
         if spec.databases:  # pods are counted once a database adds pods of its own
             totals["pods"] = totals.get("pods", 0.0) + a.replicas
+        if spec.databases:  # and the managed app's Service, with the operator's
+            totals["services"] = totals.get("services", 0.0) + 1
         totals["requests.cpu"] += a.replicas * parse_quantity(s.requests_cpu)
         totals["requests.memory"] += a.replicas * parse_quantity(s.requests_memory)
         totals["limits.cpu"] += a.replicas * parse_quantity(s.limits_cpu)
@@ -277,7 +279,7 @@ def check_quota_fits(spec: TenantSpec, cfg: PlatformConfig) -> None:
 def _show(key: str, total: float) -> str:
     if "storage" in key:
         return f"{total / 1024**3:g}Gi"
-    if key in ("pods", "persistentvolumeclaims"):
+    if not key.startswith(("requests.", "limits.")):  # a count
         return f"{total:g}"
     return format_quantity(key, total)
 

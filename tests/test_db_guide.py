@@ -12,7 +12,6 @@ from kuploy_gitops.github import scaffold
 from kuploy_gitops.github.scaffold import ScaffoldOptions
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 
-
 # This checkout is itself a platform repo (the example tree): read, never written.
 EXAMPLE = Path(__file__).resolve().parents[1]
 

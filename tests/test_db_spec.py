@@ -145,3 +145,11 @@ def test_object_storage_backups_take_no_volume_or_job_of_the_quota() -> None:
     cfg = config.parse_config({**DATA, "databases": s3})
     check(DatabaseSpec(name="db", instances=2), cfg=cfg)
     assert db_spec.usage(DatabaseSpec(name="db", instances=2), dumps=False)["pods"] == 2.0
+
+
+def test_the_operators_services_count_with_the_apps() -> None:
+    # The operator makes 3 Services (rw, ro, r): with 3 apps that is 6, over the small tier's 5.
+    apps = tuple(replace(WEB, name=n, size="tiny") for n in ("a", "b", "c"))
+    with pytest.raises(InvalidInputError, match="would need services 6, over tier 'small' quota 5"):
+        check(DatabaseSpec(name="db", size="256Mi"), spec=replace(KIM, apps=apps))
+    check(DatabaseSpec(name="db", size="256Mi"), spec=replace(KIM, apps=apps[:2]))

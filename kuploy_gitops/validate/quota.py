@@ -212,7 +212,7 @@ def usage_parts(
         pod = pod_usage(ctx, quota_cnpg.instance_pod(obj))
         claims, storage = quota_cnpg.instance_volumes(obj)
         pod.update({"pods": 1.0, "persistentvolumeclaims": claims, "requests.storage": storage})
-        return usage, pod, quota_cnpg.instances(obj)
+        return {**usage, **quota_cnpg.operator_objects()}, pod, quota_cnpg.instances(obj)
     template = pss.pod_template(obj)
     if template is None or kind in ("CronJob",):
         return usage, {}, 0

@@ -4,7 +4,8 @@ A Cluster has no pod template, but the operator makes ``spec.instances`` pods fr
 with one container whose resources are ``spec.resources`` (its init container has the same),
 and one volume per instance of ``spec.storage.size`` (and ``spec.walStorage.size`` when set).
 The quota admits or refuses those pods and claims exactly as its own, so ``validate`` counts a
-Cluster as the equivalent pod template times its instances, like a StatefulSet.
+Cluster as the equivalent pod template times its instances, like a StatefulSet, plus the
+Services, Secrets and ConfigMap the operator makes for it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kuploy_gitops.db_spec import CNPG_GROUP
+from kuploy_gitops.db_spec import CNPG_GROUP, OPERATOR_OBJECTS
 from kuploy_gitops.quantity import kube_quantity
 from kuploy_gitops.validate.objects import as_map, group_of
 
@@ -56,3 +57,8 @@ def instance_volumes(obj: Mapping[str, Any]) -> tuple[int, float]:
         value = kube_quantity(section.get("size", requested))
         size += value if value is not None and value >= 0 else 0.0
     return claims, size
+
+
+def operator_objects() -> dict[str, float]:
+    """What the operator makes in the namespace for a Cluster besides its pods and claims."""
+    return {**OPERATOR_OBJECTS, **{f"count/{k}": v for k, v in OPERATOR_OBJECTS.items()}}

@@ -197,10 +197,43 @@ def _instance_claim(db: dict[str, Any], n: int) -> dict[str, Any]:
     }
 
 
+def _operator_objects(db: dict[str, Any], suffix: str = "") -> list[dict[str, Any]]:
+    """The Services and Secrets the operator makes for a Cluster (db_spec.OPERATOR_OBJECTS;
+    the Secrets empty here), and its monitoring ConfigMap."""
+    name, ns = db["metadata"]["name"], db["metadata"]["namespace"]
+
+    def meta(n: str) -> dict[str, str]:
+        return {"name": f"{n}{suffix}", "namespace": ns}
+
+    services = [
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": meta(f"{name}-{role}"),
+            "spec": {
+                "selector": {"cnpg.io/cluster": name},
+                "ports": [{"name": "postgres", "port": 5432, "targetPort": 5432}],
+            },
+        }
+        for role in ("rw", "ro", "r")
+    ]
+    secrets = [
+        {"apiVersion": "v1", "kind": "Secret", "metadata": meta(f"{name}-{kind}")}
+        for kind in ("app", "ca", "server", "replication")
+    ]
+    monitoring = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": meta(f"cnpg-default-monitoring-{name}"),
+    }
+    return [*services, *secrets, monitoring]
+
+
 def _assert_database_pods_admitted(cluster: Cluster, objects: list[dict[str, Any]]) -> None:
     """What the operator and the CronJob would make of each rendered database is admitted in
     its namespace, on top of the tenant's apps (Pod Security restricted, LimitRange, quota):
-    every instance's claim and pod, and a backup run's pod; one claim more is refused."""
+    every instance's claim and pod, the operator's Services and Secrets, and a backup run's pod;
+    one claim or Service more is refused."""
     made: list[dict[str, Any]] = []
     dbs = [o for o in objects if o["kind"] == "Cluster"]
     assert len(dbs) == 2
@@ -208,6 +241,7 @@ def _assert_database_pods_admitted(cluster: Cluster, objects: list[dict[str, Any
         ns = db["metadata"]["namespace"]
         for n in range(1, db["spec"]["instances"] + 1):
             made += [_instance_claim(db, n), _instance_pod(db, n)]
+        made += _operator_objects(db)
         job = next(
             o for o in objects if o["kind"] == "CronJob" and o["metadata"]["namespace"] == ns
         )
@@ -223,10 +257,12 @@ def _assert_database_pods_admitted(cluster: Cluster, objects: list[dict[str, Any
     for obj in made:
         r = cluster.create(obj)
         assert r.ok and not r.warnings, f"{obj['kind']} {obj['metadata']['name']}: {r.stderr}"
-    # The small tier's two claims are taken (instance and backup): the quota counts them.
-    extra = _instance_claim(next(d for d in dbs if d["metadata"]["namespace"] == "jung-hoon"), 9)
-    refused = cluster.create(extra)
-    assert not refused.ok and "exceeded quota" in refused.stderr, refused.stderr
+    # The small tier's two claims are taken (instance and backup), and its five Services (two
+    # apps', the operator's three): the quota counts them, as db add did.
+    small = next(d for d in dbs if d["metadata"]["namespace"] == "jung-hoon")
+    for extra in (_instance_claim(small, 9), _operator_objects(small, "x")[0]):
+        refused = cluster.create(extra)
+        assert not refused.ok and "exceeded quota" in refused.stderr, refused.stderr
     for obj in made:
         kind = obj["kind"].lower()
         ns = obj["metadata"]["namespace"]

@@ -53,6 +53,13 @@ def test_instances_times_resources_and_volumes() -> None:
             "memory": 768 * M,
             "limits.cpu": 3.0,
             "limits.memory": 3 * Gi,
+            # What the operator makes besides: 3 Services, 4 Secrets, its monitoring ConfigMap.
+            "services": 3.0,
+            "count/services": 3.0,
+            "secrets": 4.0,
+            "count/secrets": 4.0,
+            "configmaps": 1.0,
+            "count/configmaps": 1.0,
         }
     )
 
