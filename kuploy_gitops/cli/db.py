@@ -197,7 +197,7 @@ def show_lines(v: dict[str, Any]) -> list[tuple[str, str]]:
         ("host", f"{v['host']}:{v['port']}, database {v['database']}, user {v['owner']}"),
         ("apps", f"{apps}: {', '.join(v['env'])} from Secret {v['secret']}"),
         ("connect", c["port_forward"]),
-        ("password", c["uri"]),
+        ("credentials", c["uri"]),
         ("admin psql", c["admin_psql"]),
         ("backup", _backup_line(b)),
         ("file", v["file"]),

@@ -184,6 +184,14 @@ def app_remove(
     with writing(repo, student) as (git, cfg):
         spec = tenant_spec.require_valid_spec(repo, student, cfg)
         require_app(spec, app)
+        only_for = [d.name for d in spec.databases if app in d.apps]
+        if only_for:  # a database that serves named apps only would serve none (or all)
+            raise ConflictError(
+                f"database {only_for[0]!r} of {student!r} serves app {app!r} by name "
+                "(db add --app)",
+                hint=f"remove the database first (kuploy-gitops db remove {student} "
+                f"{only_for[0]}: its data is deleted), or keep the app",
+            )
         return commit_tenant(
             git,
             cfg,

@@ -170,6 +170,9 @@ def test_options_and_app_choice(app_repo: Path) -> None:
     assert "env" not in admin  # --app web: only web gets the URL
     saved = tenant_spec.read_spec(app_repo, big)
     assert saved is not None and saved.databases[0].apps == ("web",)
+    # The app a database serves by name cannot go before the database.
+    with pytest.raises(ConflictError, match="serves app 'web' by name"):
+        api.app_remove(app_repo, big, "web")
     # A second database for the app that has one is refused.
     with pytest.raises(InvalidInputError, match="from both database 'logs' and 'shop'"):
         api.db_add(app_repo, api.DatabaseOptions(student=big, name="logs", size="256Mi"))
