@@ -85,6 +85,9 @@ def cluster(cfg: PlatformConfig, spec: TenantSpec, db: DatabaseSpec) -> Obj:
         "storage": _storage(cfg, db.size),
         "resources": _resources(INSTANCE_SIZE),
         "priorityClassName": layout.TENANT_PRIORITY_CLASS,
+        # The class timetable drains lab PCs before each class: a PodDisruptionBudget on the
+        # primary would hold the drain (the instance moves instead, a short outage).
+        "enablePDB": False,
     }
     if cfg.databases.backup == "s3":
         body["backup"] = object_store_backup(cfg, spec, db)

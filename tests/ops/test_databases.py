@@ -63,6 +63,7 @@ def test_add_renders_the_cluster_its_backup_policy_and_the_apps_url(app_repo: Pa
     assert spec["bootstrap"] == {"initdb": {"database": "app", "owner": "app"}}
     assert spec["storage"] == {"size": "1Gi", "storageClass": "kuploy-nfs"}
     assert spec["instances"] == 1
+    assert spec["enablePDB"] is False  # the timetable's drains are never held by the database
     # Explicit requests and limits: the quota admits the instance pods whatever the defaults.
     assert set(spec["resources"]) == {"requests", "limits"}
     assert objs["PersistentVolumeClaim"]["spec"]["storageClassName"] == "kuploy-nfs"
