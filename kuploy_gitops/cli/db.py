@@ -62,7 +62,8 @@ def _result_data(result: ApplyResult, dry_run: bool) -> dict[str, Any]:
 @db.command(
     "add",
     help="Add a database: a CloudNativePG Cluster in the student's namespace (within the tier's "
-    "quota), its network policy, a nightly pg_dump to a volume, and DATABASE_URL (and "
+    "quota), its network policy, nightly backups (pg_dump to a volume, or object storage: "
+    "databases.backup in kuploy.yaml), and DATABASE_URL (and "
     "SPRING_DATASOURCE_URL) in the student's platform-managed apps, read from the Secret the "
     "operator makes (no password in git). --app (repeatable) limits which apps get it."
     + examples(
