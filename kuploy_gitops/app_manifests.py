@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kuploy_gitops import layout, podsecurity, secret_manifests, stacks
+from kuploy_gitops import db_manifests, layout, podsecurity, secret_manifests, stacks
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.sizes import SIZES
 from kuploy_gitops.stacks import Stack
@@ -107,8 +107,9 @@ def app_objects(
         "image": image.ref,
         "ports": [{"name": "http", "containerPort": app.port, "protocol": "TCP"}],
     }
-    if app.env:
-        container["env"] = [{"name": k, "value": v} for k, v in app.env]
+    env = [{"name": k, "value": v} for k, v in app.env] + db_manifests.database_env(spec, app)
+    if env:
+        container["env"] = env
     if app.secrets:
         container["envFrom"] = secret_manifests.env_from(app)
     container.update(stacks.probes(stack, app.health_path, cfg.host(spec.student, app.name)))

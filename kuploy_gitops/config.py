@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kuploy_gitops import layout, repourl, yamlio
+from kuploy_gitops.config_db import DatabaseSettings, parse_databases
 from kuploy_gitops.config_fields import (
     Reader as Reader,
 )
@@ -129,6 +130,8 @@ class PlatformConfig:
     timetable: Timetable = field(default_factory=Timetable)
     # load_balancer, tls and storage: what bare metal lacks (config_platform)
     baremetal: Sections = field(default_factory=Sections)
+    # databases: how students' databases (db add) are backed up (config_db)
+    databases: DatabaseSettings = field(default_factory=DatabaseSettings)
 
     @property
     def target_revision(self) -> str:
@@ -368,6 +371,7 @@ def parse_config(data: Any, source: str = layout.CONFIG_FILE) -> PlatformConfig:
         extra_reserved=reserved_list(r, root),
         pss_run_as_user=run_as_user,
         timetable=parse_timetable(r, root.get("timetable")),
+        databases=parse_databases(r, root),
         baremetal=baremetal,
     )
 

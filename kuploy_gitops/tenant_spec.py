@@ -21,6 +21,8 @@ from typing import Any
 
 from kuploy_gitops import layout, repourl, yamlio
 from kuploy_gitops.config import PlatformConfig, Reader
+from kuploy_gitops.db_spec import DatabaseSpec, check_database, check_injection, parse_databases
+from kuploy_gitops.db_spec import usage as database_usage
 from kuploy_gitops.errors import ConfigError, ConflictError, InvalidInputError, KuployError
 from kuploy_gitops.names import (
     EMAIL,
@@ -48,6 +50,7 @@ SPEC_KEYS = (
     "term",
     "expires",
     "apps",
+    "databases",
 )
 MANAGED_APP_KEYS = ("mode", "image", "port", "env", "health_path", "replicas", "size", "secrets")
 REPO_APP_KEYS = ("mode", "repo", "path", "revision")
@@ -102,6 +105,7 @@ class TenantSpec:
     term: str = ""
     expires: str = ""
     apps: tuple[AppSpec, ...] = ()
+    databases: tuple[DatabaseSpec, ...] = ()
 
     def app(self, name: str) -> AppSpec | None:
         """The app called ``name``, if any."""
@@ -124,7 +128,22 @@ class TenantSpec:
             if value:
                 data[key] = value
         data["apps"] = {a.name: a.to_data() for a in self.apps}
+        if self.databases:
+            data["databases"] = {d.name: d.to_data() for d in self.databases}
         return data
+
+    def database(self, name: str) -> DatabaseSpec | None:
+        """The database called ``name``, if any."""
+        return next((d for d in self.databases if d.name == name), None)
+
+    def with_database(self, db: DatabaseSpec) -> TenantSpec:
+        """A copy with ``db`` added or replaced (sorted by name)."""
+        rest = [d for d in self.databases if d.name != db.name]
+        return replace(self, databases=tuple(sorted([*rest, db], key=lambda d: d.name)))
+
+    def without_database(self, name: str) -> TenantSpec:
+        """A copy without the database ``name``."""
+        return replace(self, databases=tuple(d for d in self.databases if d.name != name))
 
 
 def _by_name(app: AppSpec) -> str:
@@ -155,6 +174,20 @@ def validate_spec(spec: TenantSpec, cfg: PlatformConfig, *, check_dates: bool = 
             check_label_value("expires", spec.expires)
     for app in spec.apps:
         check_app(spec, app, cfg)
+    check_databases(spec, cfg)
+
+
+def check_databases(spec: TenantSpec, cfg: PlatformConfig) -> None:
+    """Check the tenant's databases: fields, whom they serve, and the quota with the apps."""
+    managed = {a.name: [k for k, _ in a.env] for a in spec.apps if a.mode == "managed"}
+    has_operator = any(a.chart == "cloudnative-pg" for a in cfg.addons)
+    for db in spec.databases:
+        check_database(
+            db, managed_apps=managed, has_operator=has_operator, registries=cfg.registries
+        )
+    check_injection(spec.databases, managed, student=spec.student)
+    if spec.databases:
+        check_quota_fits(spec, cfg)
 
 
 def check_app(spec: TenantSpec, app: AppSpec, cfg: PlatformConfig) -> None:
@@ -212,6 +245,8 @@ def check_app(spec: TenantSpec, app: AppSpec, cfg: PlatformConfig) -> None:
                 f"size {app.size!r} ({res} limit {value}) exceeds tier {tier.name!r} max {cap}",
                 hint="pick a smaller --size or a larger --tier",
             )
+    if spec.databases:  # the env it gets from a database: no clash with its own
+        check_databases(spec, cfg)
     check_quota_fits(spec, cfg)
 
 
@@ -231,15 +266,26 @@ def check_secret_key(key: str) -> None:
 
 
 def check_quota_fits(spec: TenantSpec, cfg: PlatformConfig) -> None:
-    """Refuse apps whose replicas x size, summed, exceed the tier's cpu or memory quota."""
+    """Refuse apps (replicas x size) and databases that, summed, exceed the tier's quota.
+
+    Apps count cpu and memory; databases (:func:`kuploy_gitops.db_spec.usage`) also pods,
+    volumes and storage.
+    """
     tier = cfg.tiers[spec.tier]
     totals = {"requests.cpu": 0.0, "requests.memory": 0.0, "limits.cpu": 0.0, "limits.memory": 0.0}
+    for db in spec.databases:
+        for key, value in database_usage(db, dumps=cfg.databases.backup == "pg_dump").items():
+            totals[key] = totals.get(key, 0.0) + value
     for a in spec.apps:
         if a.mode != "managed":
             continue
         s = SIZES.get(a.size)
         if s is None:
             continue
+        if spec.databases:  # pods are counted once a database adds pods of its own
+            totals["pods"] = totals.get("pods", 0.0) + a.replicas
+        if spec.databases:  # and the managed app's Service, with the operator's
+            totals["services"] = totals.get("services", 0.0) + 1
         totals["requests.cpu"] += a.replicas * parse_quantity(s.requests_cpu)
         totals["requests.memory"] += a.replicas * parse_quantity(s.requests_memory)
         totals["limits.cpu"] += a.replicas * parse_quantity(s.limits_cpu)
@@ -247,11 +293,22 @@ def check_quota_fits(spec: TenantSpec, cfg: PlatformConfig) -> None:
     for key, total in totals.items():
         cap = tier.quota.get(key)
         if cap is not None and total > parse_quantity(cap) + 1e-9:
+            what = "apps and databases" if spec.databases else "apps"
             raise InvalidInputError(
-                f"apps of {spec.student!r} would need {key} {format_quantity(key, total)}, "
+                f"{what} of {spec.student!r} would need {key} {_show(key, total)}, "
                 f"over tier {tier.name!r} quota {cap}",
-                hint="use fewer --replicas, a smaller --size or a larger --tier",
+                hint="use fewer --replicas or --instances, a smaller --size or a larger --tier"
+                if spec.databases
+                else "use fewer --replicas, a smaller --size or a larger --tier",
             )
+
+
+def _show(key: str, total: float) -> str:
+    if "storage" in key:
+        return f"{total / 1024**3:g}Gi"
+    if not key.startswith(("requests.", "limits.")):  # a count
+        return f"{total:g}"
+    return format_quantity(key, total)
 
 
 def _str_field(r: Reader, data: Mapping[str, Any], key: str, path: str) -> str:
@@ -311,7 +368,9 @@ def parse_spec(data: Any, source: str, text: str | None = None) -> TenantSpec:
                 secrets=tuple(sorted((str(k), str(v)) for k, v in sealed.items())),
             )
         )
+    databases = parse_databases(r.mapping(root.get("databases") or {}, "databases"), r.fail)
     return TenantSpec(
+        databases=databases,
         student=_str_field(r, root, "student", ""),
         tier=_str_field(r, root, "tier", ""),
         github=_str_field(r, root, "github", ""),

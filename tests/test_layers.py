@@ -13,7 +13,16 @@ PACKAGE = Path(__file__).resolve().parents[1] / "kuploy_gitops"
 LAYERS: list[set[str]] = [
     {"errors", "layout", "names", "repourl", "quantity", "sizes", "stacks", "__init__"},
     {"yamlbounds", "yamlio", "gitobjects", "repolock", "gitrepo", "plan", "sealing"},
-    {"config_fields", "config_platform", "config", "tenant_spec", "roster", "timetable"},
+    {
+        "config_fields",
+        "config_platform",
+        "config_db",
+        "config",
+        "db_spec",
+        "tenant_spec",
+        "roster",
+        "timetable",
+    },
     {
         "manifests",
         "platform_manifests",
@@ -22,6 +31,7 @@ LAYERS: list[set[str]] = [
         "netpol",
         "admission",
         "app_manifests",
+        "db_manifests",
         "podsecurity",
         "render",
         "drift",

@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lab": ("lab", "lab"),
     "app": ("apps", "app"),
     "secret": ("secrets", "secret"),
+    "db": ("db", "db"),
     "validate": ("validate", "validate_cmd"),
     "register": ("argocd", "register"),
     "status": ("argocd", "status"),

@@ -88,6 +88,22 @@ def note_unpushed(git: GitRepo, result: ApplyResult) -> None:
         result.ahead = git.ahead_of(upstream)
 
 
+def commit_tenant(
+    git: GitRepo,
+    cfg: PlatformConfig,
+    spec: TenantSpec,
+    message: str,
+    *,
+    summary: str,
+    dry_run: bool,
+    push: bool,
+) -> ApplyResult:
+    """Write one tenant as ``spec`` says (its spec and every rendered file) in one commit."""
+    fplan = FilePlan(git.path)
+    tenant_plan(fplan, cfg, spec)
+    return finish(git, cfg, fplan, message, summary=summary, dry_run=dry_run, push=push)
+
+
 def check_plan(fplan: FilePlan, cfg: PlatformConfig) -> None:
     """Validate the change set with the repo around it before anything is written.
 
