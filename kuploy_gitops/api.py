@@ -9,6 +9,7 @@ from __future__ import annotations
 from kuploy_gitops.errors import UsageError
 from kuploy_gitops.ops.appchange import AppChange, AppSetResult, app_set, app_show
 from kuploy_gitops.ops.apps import AppOptions, app_add, app_remove, parse_env_pair
+from kuploy_gitops.ops.databases import DatabaseOptions, db_add, db_remove, db_show
 from kuploy_gitops.ops.demo import demo
 from kuploy_gitops.ops.platform import InitOptions, connect_command, init
 from kuploy_gitops.ops.render import render_all, render_check
@@ -30,11 +31,13 @@ from kuploy_gitops.ops.term import (  # term operations (issue 15)
     resume,
     suspend,
 )
+from kuploy_gitops.ops.writing import push_repo, settle
 
 __all__ = [
     "AppChange",
     "AppOptions",
     "AppSetResult",
+    "DatabaseOptions",
     "InitOptions",
     "OnboardOptions",
     "OnboardOutcome",
@@ -44,6 +47,9 @@ __all__ = [
     "app_set",
     "app_show",
     "connect_command",
+    "db_add",
+    "db_remove",
+    "db_show",
     "demo",
     "init",
     "list_tenants",
@@ -52,6 +58,7 @@ __all__ = [
     "onboard_command",
     "onboard_roster",
     "parse_env_pair",
+    "push_repo",
     "render_all",
     "render_check",
     # term operations
@@ -62,4 +69,5 @@ __all__ = [
     "restore",
     "resume",
     "suspend",
+    "settle",
 ]

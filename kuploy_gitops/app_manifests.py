@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kuploy_gitops import layout, podsecurity, stacks
+from kuploy_gitops import db_manifests, layout, podsecurity, secret_manifests, stacks
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.sizes import SIZES
 from kuploy_gitops.stacks import Stack
@@ -49,6 +49,20 @@ def app_labels(spec: TenantSpec, app: AppSpec) -> tuple[dict[str, str], dict[str
     }
     labels = {**selector, layout.LABEL_PART_OF: layout.PART_OF, layout.LABEL_OWNER: spec.student}
     return dict(sorted(labels.items())), selector
+
+
+def with_sealed_secret(files: dict[str, Obj], spec: TenantSpec, app: AppSpec) -> dict[str, Obj]:
+    """:func:`app_objects`' ``files`` plus the app's SealedSecret, when it has sealed values.
+
+    The SealedSecret is listed in the kustomization; the Deployment's ``envFrom`` (set by
+    :func:`app_objects` for the same apps) names the Secret the controller makes from it.
+    """
+    sealed = secret_manifests.sealed_secret(spec, app, app_labels(spec, app)[0])
+    if sealed is None:
+        return files
+    kustomization = dict(files["kustomization.yaml"])
+    kustomization["resources"] = [*kustomization["resources"], layout.SEALED_SECRET_FILE]
+    return {**files, "kustomization.yaml": kustomization, layout.SEALED_SECRET_FILE: sealed}
 
 
 def app_objects(
@@ -93,8 +107,11 @@ def app_objects(
         "image": image.ref,
         "ports": [{"name": "http", "containerPort": app.port, "protocol": "TCP"}],
     }
-    if app.env:
-        container["env"] = [{"name": k, "value": v} for k, v in app.env]
+    env = [{"name": k, "value": v} for k, v in app.env] + db_manifests.database_env(spec, app)
+    if env:
+        container["env"] = env
+    if app.secrets:
+        container["envFrom"] = secret_manifests.env_from(app)
     container.update(stacks.probes(stack, app.health_path, cfg.host(spec.student, app.name)))
     container["resources"] = {
         "requests": {"cpu": size.requests_cpu, "memory": size.requests_memory},

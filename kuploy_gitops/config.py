@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kuploy_gitops import layout, repourl, yamlio
+from kuploy_gitops.config_db import DatabaseSettings, parse_databases
 from kuploy_gitops.config_fields import (
     Reader as Reader,
 )
@@ -129,6 +130,8 @@ class PlatformConfig:
     timetable: Timetable = field(default_factory=Timetable)
     # load_balancer, tls and storage: what bare metal lacks (config_platform)
     baremetal: Sections = field(default_factory=Sections)
+    # databases: how students' databases (db add) are backed up (config_db)
+    databases: DatabaseSettings = field(default_factory=DatabaseSettings)
 
     @property
     def target_revision(self) -> str:
@@ -368,6 +371,7 @@ def parse_config(data: Any, source: str = layout.CONFIG_FILE) -> PlatformConfig:
         extra_reserved=reserved_list(r, root),
         pss_run_as_user=run_as_user,
         timetable=parse_timetable(r, root.get("timetable")),
+        databases=parse_databases(r, root),
         baremetal=baremetal,
     )
 
@@ -389,6 +393,15 @@ def _github_settings(r: Reader, data: Mapping[str, Any]) -> GitHubSettings:
         raise r.fail("github.course_team", f"{team!r} is not a team slug like cs101-2026")
     if out["pull_secret"] and not DNS_LABEL.match(out["pull_secret"]):
         raise r.fail("github.pull_secret", f"{out['pull_secret']!r} is not a Secret name")
+    pip = out["workflow_pip"]
+    # The workflow splits it on spaces into pip's arguments (docs/admin-guide.md).
+    if pip and (" @ " in pip or any(c in pip for c in "\n\"'$`\\")):
+        raise r.fail(
+            "github.workflow_pip",
+            f"{pip!r} is not pip install arguments separated by spaces",
+            hint="e.g. kuploy-gitops==1.2.0, git+https://HOST/ORG/kuploy-gitops@v1.2.0 or "
+            "--index-url https://INDEX/simple kuploy-gitops==1.2.0 (no quotes, no ' @ ')",
+        )
     if out["template_repo"] and out["template_repo"].count("/") != 1:
         raise r.fail("github.template_repo", f"{out['template_repo']!r} is not OWNER/NAME")
     if bool(out["app_id"]) != bool(out["app_private_key_file"]):

@@ -7,19 +7,70 @@ credentials embedded in remote URLs are redacted from every message.
 from __future__ import annotations
 
 import contextlib
-import errno
 import functools
 import os
+import random
 import re
 import subprocess
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from kuploy_gitops import gitobjects, layout
-from kuploy_gitops.errors import GitError
+from kuploy_gitops import gitobjects, layout, repolock
+from kuploy_gitops.errors import GitError, InvalidInputError
 
 _CREDENTIALS = re.compile(r"(?i)(://)[^/@\s]+@")
 DEFAULT_IDENTITY = ("kuploy-gitops", "kuploy-gitops@localhost")
+LOCK_FILE = "kuploy.lock"
+REBASE_MARKER = "kuploy-rebase"
+PUSH_TIMEOUT_ENV = "KUPLOY_PUSH_TIMEOUT"
+# git's messages for a push that lost a race for the remote's ref (not a refusal).
+_LOST_RACE = re.compile(
+    r"(?i)cannot lock ref|failed to update ref|incorrect old value|fetch first|non-fast-forward"
+)
+
+
+@dataclass(frozen=True)
+class PushPolicy:
+    """How long a push keeps trying while other admins push too.
+
+    ``timeout`` bounds the whole push (seconds; ``KUPLOY_PUSH_TIMEOUT`` sets it); ``refusals``
+    bounds pushes refused while the branch was not behind (no access, a hook said no), which
+    waiting does not cure. Between attempts it sleeps a random time up to ``base * 2**n``
+    (at most ``cap``): "full jitter", so pushers that collided spread out instead of
+    colliding again.
+    """
+
+    timeout: float = 60.0
+    refusals: int = 3
+    base: float = 0.05
+    cap: float = 2.0
+
+    @classmethod
+    def from_env(cls) -> PushPolicy:
+        """The default policy, with ``KUPLOY_PUSH_TIMEOUT`` when set.
+
+        Raises:
+            InvalidInputError: the variable is not a positive number of seconds.
+        """
+        raw = os.environ.get(PUSH_TIMEOUT_ENV, "").strip()
+        if not raw:
+            return cls()
+        try:
+            timeout = float(raw)
+        except ValueError:
+            timeout = -1.0
+        if not 0 < timeout < 86400:
+            raise InvalidInputError(
+                f"{PUSH_TIMEOUT_ENV}={raw!r} is not a number of seconds",
+                hint=f"set it to e.g. 120, or unset it for the default of {cls.timeout:g}",
+            )
+        return cls(timeout=timeout)
+
+    def delay(self, attempt: int) -> float:
+        """The wait before attempt ``attempt + 1``."""
+        return random.uniform(0, min(self.cap, self.base * 2 ** min(attempt, 30)))
 
 
 def redact(text: str) -> str:
@@ -233,12 +284,21 @@ class GitRepo:
             return None
         return "origin" if "origin" in remotes else remotes[0]
 
-    def push(self, *, attempts: int = 3) -> str:
-        """Push the current branch; when the remote moved, fetch, rebase and retry.
+    def push(
+        self, *, check: Callable[[], None] | None = None, policy: PushPolicy | None = None
+    ) -> str:
+        """Push the current branch; while the remote moves, fetch, rebase, check and retry.
 
-        On final failure the local repo is left clean (no rebase in progress) with the local
-        commits kept, and the error says what to do.
+        Each retry fetches the remote branch (into ``refs/remotes/<remote>/<branch>``),
+        rebases the local commits onto it, calls ``check`` on the rebased tree (it raises to
+        stop a push whose rebase made the tree inconsistent, e.g. drift after a change of
+        ``kuploy.yaml`` there) and pushes again after a backoff with jitter. It gives up when
+        ``policy.timeout`` seconds would pass, or after ``policy.refusals`` refusals that were
+        not a moved remote (access, hooks). On failure the local commits are kept (rebased
+        onto what was fetched when that worked), no rebase is left in progress, and the error
+        says why and gives the command to run (``kuploy-gitops push``).
         """
+        policy = policy or PushPolicy.from_env()
         remote = self.remote()
         if remote is None:
             raise GitError(
@@ -246,86 +306,161 @@ class GitRepo:
                 hint="add one with `git remote add origin URL`, or drop --push",
             )
         branch = self.current_branch()
-        last = ""
-        for _ in range(attempts):
+        target, tracking = f"{remote}/{branch}", f"refs/remotes/{remote}/{branch}"
+        start = time.monotonic()
+        refused = attempt = 0
+        while True:
+            attempt += 1
             proc = self.run("push", "-q", remote, f"HEAD:refs/heads/{branch}", check=False)
             if proc.returncode == 0:
-                return f"{remote}/{branch}"
+                self.run("update-ref", tracking, "HEAD", check=False)  # "ahead" counts see it
+                return target
             last = _last_line(proc)
-            fetch = self.run("fetch", "-q", remote, branch, check=False)
+            fetch = self.run("fetch", "-q", remote, f"+refs/heads/{branch}:{tracking}", check=False)
             if fetch.returncode != 0:
-                last = _last_line(fetch)
-                break
-            rebase = self.run("rebase", "-q", "FETCH_HEAD", check=False, env=self.identity_env())
-            if rebase.returncode != 0:
-                if not any((self.git_dir / d).exists() for d in ("rebase-merge", "rebase-apply")):
-                    # It never started (e.g. other uncommitted changes): not a conflict.
+                raise GitError(
+                    f"push to {target} failed: {_last_line(fetch)}",
+                    hint="your commit is kept locally; check the remote and your access, then "
+                    "run `kuploy-gitops push`",
+                )
+            behind = self.run("merge-base", "--is-ancestor", tracking, "HEAD", check=False)
+            if behind.returncode != 0:
+                self._rebase(remote, branch)
+                if check is not None:
+                    check()
+            elif not _LOST_RACE.search(proc.stderr):
+                refused += 1  # not behind: refused for another reason (access, a hook)
+                if refused >= policy.refusals:
                     raise GitError(
-                        f"push to {remote}/{branch} failed: git cannot rebase onto it: "
-                        f"{_last_line(rebase)}",
-                        hint=f"your commit is kept locally; fix that, then run "
-                        f"`git pull --rebase {remote} {branch}` and `git push`",
+                        f"push to {target} failed after {refused} attempts: {last}",
+                        hint="your commit is kept locally; check your access (and the remote's "
+                        "hooks), then run `kuploy-gitops push`",
                     )
-                conflicted = self.run(
-                    "diff", "--name-only", "-z", "--diff-filter=U", check=False
-                ).stdout.split("\0")
-                self.run("rebase", "--abort", check=False)
-                raise _conflict_error(remote, branch, sorted(p for p in conflicted if p))
-        raise GitError(
-            f"push to {remote}/{branch} failed after {attempts} attempts: {last}",
-            hint=f"your commit is kept locally; check access and run `git push {remote} {branch}`",
+            wait = policy.delay(attempt)
+            if time.monotonic() - start + wait > policy.timeout:
+                raise GitError(
+                    f"push to {target} did not land within {policy.timeout:g} s ({attempt} "
+                    f"attempts, the remote kept moving): {last}",
+                    hint=f"your commit is kept locally; run `kuploy-gitops push` (or set "
+                    f"{PUSH_TIMEOUT_ENV} to wait longer)",
+                )
+            time.sleep(wait)
+
+    def _rebase(self, remote: str, branch: str) -> None:
+        """Rebase onto the fetched remote branch; on failure abort it and raise what happened."""
+        onto = f"refs/remotes/{remote}/{branch}"
+        marker = self.git_dir / REBASE_MARKER  # says whose rebase it is, if we die in it
+        marker.write_text(f"{os.getpid()}\n")
+        try:
+            rebase = self.run("rebase", "-q", onto, check=False, env=self.identity_env())
+        finally:
+            if not self.rebasing():
+                marker.unlink(missing_ok=True)
+        if rebase.returncode == 0:
+            return
+        if not self.rebasing():
+            # It never started (e.g. other uncommitted changes): not a conflict.
+            raise GitError(
+                f"push to {remote}/{branch} failed: git cannot rebase onto it: "
+                f"{_last_line(rebase)}",
+                hint="your commit is kept locally; fix that (commit or stash those changes), "
+                "then run `kuploy-gitops push`",
+            )
+        conflicted = self.run("diff", "--name-only", "-z", "--diff-filter=U", check=False)
+        paths = sorted(p for p in conflicted.stdout.split("\0") if p)
+        self.abort_rebase()
+        raise self._conflict_error(remote, branch, paths)
+
+    def rebasing(self) -> bool:
+        """Whether a rebase is in progress (stopped, or its process killed)."""
+        return any((self.git_dir / d).exists() for d in ("rebase-merge", "rebase-apply"))
+
+    def abort_rebase(self) -> None:
+        """Abort the rebase in progress: the branch as before it, and kuploy's marker gone."""
+        self.run("rebase", "--abort", check=False)
+        (self.git_dir / REBASE_MARKER).unlink(missing_ok=True)
+
+    def _conflict_error(self, remote: str, branch: str, paths: list[str]) -> GitError:
+        """A push's rebase conflicted on ``paths``: who changed them there, and how to go on."""
+        target = f"{remote}/{branch}"
+        shown = ", ".join(paths[:3]) + (" ..." if len(paths) > 3 else "")
+        message = f"push to {target} failed: the remote has conflicting changes"
+        if paths:
+            message += f" in {shown}"
+            base = self.run("merge-base", "HEAD", target, check=False).stdout.strip()
+            span = f"{base}..{target}" if base else target
+            who = self.run("log", "-1", "--format=%an: %s", span, "--", *paths, check=False)
+            if who.stdout.strip():
+                message += f" (changed there by {who.stdout.strip()})"
+        drop = (
+            f"`git reset --keep {target}`"
+            if self.ahead_of(target) == 1
+            else f"`git rebase -i {target}` (drop it)"
         )
+        logins = [
+            p.rsplit("/", 1)[1]
+            for p in paths
+            if p.startswith(layout.LOGINS_DIR + "/") and p != layout.LOGINS_README
+        ]
+        if logins:
+            return GitError(
+                message,
+                hint=f"GitHub login {logins[0]!r} was bound to another tenant on {target} "
+                f"meanwhile; your commit is kept locally: drop it with {drop} and onboard with "
+                "the student's own login",
+            )
+        return GitError(
+            message,
+            hint=f"your commit is kept locally and the tree is clean: to keep their version, "
+            f"drop yours with {drop} and run your command again; to keep both, run "
+            f"`git pull --rebase {remote} {branch}`, resolve, `kuploy-gitops render`, then "
+            "`kuploy-gitops push`",
+        )
+
+    def ahead_of(self, upstream: str) -> int | None:
+        """How many commits HEAD has that ``upstream`` (e.g. ``origin/main``) has not.
+
+        None when ``upstream`` is unknown here (never fetched). Reads local refs only.
+        """
+        proc = self.run("rev-list", "--count", f"{upstream}..HEAD", check=False)
+        return int(proc.stdout.strip()) if proc.returncode == 0 else None
+
+    def upstream(self) -> str | None:
+        """``<remote>/<branch>`` the current branch pushes to, or None without a remote."""
+        remote = self.remote()
+        if remote is None:
+            return None
+        return f"{remote}/{self.current_branch()}"
 
     # -- locking -------------------------------------------------------------------------------
 
+    @property
+    def lock_path(self) -> Path:
+        """``.git/kuploy.lock``: the file whose ``flock`` one writing kuploy-gitops holds."""
+        return self.git_dir / LOCK_FILE
+
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """Hold ``.git/kuploy.lock`` so two kuploy-gitops runs never write the repo at once."""
-        path = self.git_dir / "kuploy.lock"
-        for _ in range(2):
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                if _stale(path):
-                    path.unlink(missing_ok=True)
-                    continue
+        """Hold ``.git/kuploy.lock`` so two kuploy-gitops runs never write the repo at once.
+
+        The lock is an exclusive ``flock`` on that file, held while the block runs: the kernel
+        drops it when the process dies, however it dies, so a lock left by a killed run is
+        free at once and a live holder's lock is never taken (no pid guessing: a file created
+        but not yet holding its pid cannot read as stale). The file holds the holder's pid for
+        people to read, and is removed on release.
+
+        Raises:
+            GitError: another live process holds the lock (naming its pid when known).
+        """
+        with repolock.hold(self.lock_path) as owner:
+            if owner:
                 raise GitError(
-                    f"another kuploy-gitops is writing {self.path} ({path} exists)",
-                    hint="wait for it to finish; if none is running, delete the lock file",
-                ) from None
-            break
-        else:  # pragma: no cover - only when the lock is re-created between our attempts
-            raise GitError(f"could not lock {path}", hint="retry")
-        try:
-            os.write(fd, str(os.getpid()).encode())
-            os.close(fd)
+                    f"another kuploy-gitops is writing {self.path} (pid {owner})"
+                    if owner > 0
+                    else f"another kuploy-gitops is writing {self.path}",
+                    hint="wait for it to finish and run your command again",
+                )
             yield
-        finally:
-            path.unlink(missing_ok=True)
-
-
-def _conflict_error(remote: str, branch: str, paths: list[str]) -> GitError:
-    """The error of a push whose rebase conflicts on ``paths`` (a login's file: a clash)."""
-    shown = ", ".join(paths[:3]) + (" ..." if len(paths) > 3 else "")
-    where = f" in {shown}" if paths else ""
-    message = f"push to {remote}/{branch} failed: the remote has conflicting changes{where}"
-    logins = [
-        p.rsplit("/", 1)[1]
-        for p in paths
-        if p.startswith(layout.LOGINS_DIR + "/") and p != layout.LOGINS_README
-    ]
-    if logins:
-        return GitError(
-            message,
-            hint=f"GitHub login {logins[0]!r} was bound to another tenant on {remote}/{branch} "
-            "meanwhile; your commit is kept locally: undo it (`git reset --keep HEAD~1`), run "
-            f"`git pull --rebase {remote} {branch}`, and onboard with the student's own login",
-        )
-    return GitError(
-        message,
-        hint=f"your commit is kept locally; run `git pull --rebase {remote} {branch}`, "
-        "resolve, then `kuploy-gitops render` and `git push`",
-    )
 
 
 def _clean_message(message: str) -> str:
@@ -343,18 +478,3 @@ def _clean_message(message: str) -> str:
 def _last_line(proc: subprocess.CompletedProcess[str]) -> str:
     lines = (proc.stderr or proc.stdout).strip().splitlines()
     return redact(lines[-1]) if lines else f"exit {proc.returncode}"
-
-
-def _stale(lock: Path) -> bool:
-    """A lock whose process is gone (killed mid-write) may be taken over."""
-    try:
-        pid = int(lock.read_text().strip() or "0")
-    except (OSError, ValueError):
-        return True
-    if pid <= 0:
-        return True
-    try:
-        os.kill(pid, 0)
-    except OSError as exc:
-        return exc.errno == errno.ESRCH
-    return False

@@ -249,6 +249,9 @@ def is_owned(path: str) -> bool:
 # The student's own repository (student-repo mode), as `github setup` and `scaffold` write it.
 STUDENT_DEPLOY_DIR = "deploy"
 STUDENT_WORKFLOW_FILE = ".github/workflows/kuploy-deploy.yml"
+# The branch of a student repo that its workflow deploys to and its Application tracks: the
+# built commit plus one bot commit setting the image tag (never on the student's own branch).
+STUDENT_DEPLOY_BRANCH = "kuploy-deploy"
 STUDENT_GUIDE_FILE = "KUPLOY.md"
 # What `--stack` adds at the top of the student's repo (templates/student-repo/stacks/<stack>/).
 STUDENT_DOCKERFILE = "Dockerfile"
@@ -256,3 +259,23 @@ STUDENT_DOCKERIGNORE = ".dockerignore"
 # The platform's public rules (kuploy.yaml without credentials settings, and the student's tier)
 # that `kuploy-gitops validate --student` reads in the student's CI, where no secret is at hand.
 STUDENT_RULES_DIR = ".kuploy"
+
+
+# Sealed Secrets (docs/admin-guide.md, "Sealed Secrets"). The controller's public certificate,
+# fetched once by the admin after bootstrap (kubeseal --fetch-cert) and committed: `secret set`
+# seals with it offline. Public by design (it only encrypts); the private key never leaves the
+# cluster. The controller's name and namespace are kubeseal's defaults, so students' and admins'
+# kubeseal commands need no --controller-name.
+SEALED_SECRETS_CERT = "platform/sealed-secrets/cert.pem"
+SEALED_SECRETS_CONTROLLER = "sealed-secrets-controller"
+SEALED_SECRETS_ADDON = "sealed-secrets"  # the add-on's chart (kuploy.yaml's addons)
+SEALED_SECRET_FILE = "sealedsecret.yaml"  # in a managed app's workload folder
+
+
+# The certificate's copy in a student's repo (with the public rules): students seal with it.
+STUDENT_SEALING_CERT = ".kuploy/sealed-secrets.pem"
+
+
+def app_secret_name(app: str) -> str:
+    """The SealedSecret (and the Secret the controller makes from it) of a managed app."""
+    return f"{app}-secrets"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kuploy_gitops import layout, netpol, tenant_kinds
+from kuploy_gitops import db_spec, layout, netpol, tenant_kinds
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 
@@ -182,6 +182,17 @@ def rbac(cfg: PlatformConfig, spec: TenantSpec) -> list[Obj]:
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["delete"]},
         {"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["get", "create"]},
     ]
+    if spec.databases:
+        # Their own databases' connection Secrets (made by the operator), to connect while
+        # debugging; no other Secret of the namespace.
+        rules.append(
+            {
+                "apiGroups": [""],
+                "resources": ["secrets"],
+                "resourceNames": [db_spec.secret_name(d.name) for d in spec.databases],
+                "verbs": ["get"],
+            }
+        )
     subject: Obj = {
         "apiGroup": "rbac.authorization.k8s.io",
         "kind": "User",

@@ -18,6 +18,7 @@ from typing import Any
 from kuploy_gitops import layout
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.config_platform import ACME_SOLVER_PORT
+from kuploy_gitops.db_spec import CLUSTER_LABEL, CNPG_CHART, DatabaseSpec
 from kuploy_gitops.tenant_spec import TenantSpec
 
 Obj = dict[str, Any]
@@ -103,12 +104,14 @@ def tenant_policies(cfg: PlatformConfig, spec: TenantSpec, meta: Callable[[str],
     def ns_selector(name: str) -> Obj:
         return {"namespaceSelector": {"matchLabels": {layout.NS_NAME_LABEL: name}}}
 
+    # Database pods get only their own flows (database_policies): the broad rules skip them.
+    apps_only = not_database_pods() if spec.databases else {}
     out = [
         policy("default-deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
         policy(
             "allow-same-namespace",
             {
-                "podSelector": {},
+                "podSelector": apps_only,
                 "policyTypes": ["Ingress", "Egress"],
                 "ingress": [{"from": [{"podSelector": {}}]}],
                 "egress": [{"to": [{"podSelector": {}}]}],
@@ -122,7 +125,7 @@ def tenant_policies(cfg: PlatformConfig, spec: TenantSpec, meta: Callable[[str],
             policy(
                 "allow-from-ingress-controller",
                 {
-                    "podSelector": {},
+                    "podSelector": apps_only,
                     "policyTypes": ["Ingress"],
                     "ingress": [{"from": [ns_selector(cfg.ingress_namespace)], "ports": ports}],
                 },
@@ -168,10 +171,78 @@ def tenant_policies(cfg: PlatformConfig, spec: TenantSpec, meta: Callable[[str],
         policy(
             "allow-internet-egress",
             {
-                "podSelector": {},
+                "podSelector": apps_only,
                 "policyTypes": ["Egress"],
                 "egress": [{"to": egress_peers(cfg)}],
             },
         ),
     ]
+    for db in spec.databases:
+        out.append(policy(database_policy_name(db.name), database_policy(cfg, db)))
     return out
+
+
+# CloudNativePG's ports: PostgreSQL, and the instance manager's status endpoint the operator
+# polls; the instance manager itself talks to the Kubernetes API (port of the API server).
+POSTGRES_PORT = 5432
+STATUS_PORT = 8000
+API_SERVER_PORT = 6443
+# The operator pods' label in the cloudnative-pg chart (its selector labels).
+OPERATOR_POD_LABELS = {"app.kubernetes.io/name": "cloudnative-pg"}
+
+
+def database_policy_name(db: str) -> str:
+    """The NetworkPolicy of one database's pods."""
+    return f"allow-database-{db}"
+
+
+def not_database_pods() -> Obj:
+    """A pod selector of every pod that is no database instance (the operator labels those)."""
+    return {"matchExpressions": [{"key": CLUSTER_LABEL, "operator": "DoesNotExist"}]}
+
+
+def database_policy(cfg: PlatformConfig, db: DatabaseSpec) -> Obj:
+    """The flows of one database's instance pods, and nothing else.
+
+    In: the CloudNativePG operator (its namespace and pods) on 8000 and 5432, the instances
+    of the same database on 5432 and 8000 (replication, status), the tenant's own pods on 5432.
+    Out: the same instances, and the API server (port 6443 on the nodes' addresses,
+    ``cluster.node_cidrs``; on any address when the platform names none), and with
+    ``databases.backup: s3`` the object store (``s3_cidrs``, the endpoint's port); DNS comes
+    from the tenant's ``allow-dns``. The broad policies (namespace, internet, ingress controller)
+    skip these pods (:func:`not_database_pods`).
+    """
+    own = {"podSelector": {"matchLabels": {CLUSTER_LABEL: db.name}}}
+    operator_ns = next((a.namespace for a in cfg.addons if a.chart == CNPG_CHART), "cnpg-system")
+    operator = {
+        "namespaceSelector": {"matchLabels": {layout.NS_NAME_LABEL: operator_ns}},
+        "podSelector": {"matchLabels": dict(OPERATOR_POD_LABELS)},
+    }
+    both = _tcp(POSTGRES_PORT, STATUS_PORT)
+    api = [{"ipBlock": {"cidr": c}} for c in cfg.node_cidrs] or [{"ipBlock": {"cidr": "0.0.0.0/0"}}]
+    egress: list[Obj] = [
+        {"to": [own], "ports": both},
+        {"to": api, "ports": _tcp(API_SERVER_PORT)},
+    ]
+    settings = cfg.databases
+    if settings.backup == "s3":  # Barman, in the instances, sends backups and WAL there
+        egress.append(
+            {
+                "to": [{"ipBlock": {"cidr": c}} for c in settings.s3_cidrs],
+                "ports": _tcp(settings.s3_port),
+            }
+        )
+    return {
+        "podSelector": own["podSelector"],
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": [
+            {"from": [operator], "ports": both},
+            {"from": [own], "ports": both},
+            {"from": [{"podSelector": {}}], "ports": _tcp(POSTGRES_PORT)},
+        ],
+        "egress": egress,
+    }
+
+
+def _tcp(*ports: int) -> list[Obj]:
+    return [{"protocol": "TCP", "port": p} for p in ports]

@@ -11,8 +11,12 @@ Atomicity. A plan is applied through a journal in ``.git/kuploy-txn/``:
 
 A process killed before step 2 leaves the working tree untouched (the stray temporary files are
 discarded by :func:`recover`); one killed after it is rolled forward by :func:`recover`, which
-every writing command runs first: the remaining operations are redone (each is idempotent) and
-the commit is made if HEAD has not moved. So the repo is always either as before or as after.
+every command runs first (read commands too: see ``ops.writing.settle``): the remaining
+operations are redone (each is idempotent) and the commit is made if HEAD has not moved. So the
+repo is always either as before or as after. The journal names the process that wrote it; an
+``index.lock`` that a git command of that process left when it was killed is removed by
+:func:`recover` (it runs under kuploy's lock, so no other kuploy-gitops is running), but only
+when no live process has that file open: a human's running git keeps its lock.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ import json
 import os
 import shutil
 import sys
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kuploy_gitops.gitrepo import GitRepo
+from kuploy_gitops.errors import GitError
+from kuploy_gitops.gitrepo import REBASE_MARKER, GitRepo
 
 TXN_DIR = "kuploy-txn"
 JOURNAL = "journal.json"
@@ -97,6 +103,10 @@ class ApplyResult:
     diff: str = ""
     commit: str = ""
     pushed: str = ""
+    upstream: str = ""
+    """``<remote>/<branch>`` when the commit was not pushed and the branch has a remote."""
+    ahead: int | None = None
+    """How many commits the branch is ahead of ``upstream`` (as last fetched), when known."""
 
 
 # Above this many files one sync(2) is cheaper than an fsync per file (~3 ms each on ext4):
@@ -147,7 +157,7 @@ def apply(
         on_step(f"staged {path}")
     if sync_once:
         os.sync()  # every new file is on disk before the journal names it
-    journal = {"ops": ops, "message": message, "head": git.head()}
+    journal = {"ops": ops, "message": message, "head": git.head(), "pid": os.getpid()}
     tmp_journal = txn / (JOURNAL + ".tmp")
     _fsync_write(tmp_journal, json.dumps(journal))
     tmp_journal.replace(txn / JOURNAL)  # the commit point
@@ -198,20 +208,86 @@ def _prune_empty_dirs(root: Path, dirs: Iterable[Path]) -> None:
             cur = cur.parent
 
 
-def recover(git: GitRepo) -> bool:
-    """Finish or discard an apply that was interrupted; True when there was one to handle."""
+def interrupted(repo: Path) -> bool:
+    """Whether ``repo`` holds an interrupted (or running) apply: cheap, runs no git.
+
+    Every command asks this first, so it only looks for the journal folder in the repo's git
+    folder (``.git``, or the one a worktree's ``.git`` file names).
+    """
+    dot_git = repo / ".git"
+    if dot_git.is_file():
+        try:
+            line = dot_git.read_text(encoding="utf-8").strip()
+        except OSError:
+            return False
+        if not line.startswith("gitdir:"):
+            return False
+        dot_git = repo / line.removeprefix("gitdir:").strip()
+    return (dot_git / TXN_DIR).is_dir() or (dot_git / REBASE_MARKER).is_file()
+
+
+def recover(git: GitRepo) -> str:
+    """Finish or discard an apply that was interrupted (the caller holds the repo lock).
+
+    Returns what was done, in words ("" when there was nothing to do). A push's rebase that
+    was killed (kuploy's marker is there, and its process is gone since we hold the lock) is
+    aborted: the branch is back to the local commits as they were before it.
+    """
     if not git.is_repo():
-        return False
+        return ""
+    undone = ""
+    if (git.git_dir / REBASE_MARKER).is_file():
+        if git.rebasing():
+            git.abort_rebase()
+            undone = "undid the rebase of an interrupted push (run `kuploy-gitops push`)"
+        (git.git_dir / REBASE_MARKER).unlink(missing_ok=True)
     txn = git.git_dir / TXN_DIR
     if not txn.is_dir():
-        return False
+        return undone
     journal_path = txn / JOURNAL
     if not journal_path.is_file():
         # Killed before the commit point: nothing in the working tree was touched.
         shutil.rmtree(txn, ignore_errors=True)
-        return True
+        return "discarded a write interrupted before it changed any file"
     journal = json.loads(journal_path.read_text(encoding="utf-8"))
-    # A commit killed half-way can leave git's own index lock behind; we hold kuploy's lock.
-    (git.git_dir / "index.lock").unlink(missing_ok=True)
-    _roll_forward(git, txn, journal)
-    return True
+    index_lock = git.git_dir / "index.lock"
+    if index_lock.exists():
+        if _open_elsewhere(index_lock):
+            raise GitError(
+                f"cannot finish the interrupted write {journal['message']!r}: {index_lock} is "
+                "held by a running git",
+                hint="let that git command finish, then run `kuploy-gitops recover`",
+            )
+        # Left by a git command of the killed process (see the module docstring).
+        index_lock.unlink(missing_ok=True)
+    before = git.head()
+    commit = _roll_forward(git, txn, journal)
+    subject = str(journal["message"]).splitlines()[0]
+    if git.head() != before:
+        return f"finished an interrupted write: committed {commit[:12]} {subject}"
+    return f"finished an interrupted write ({subject}, committed before it stopped)"
+
+
+def _open_elsewhere(path: Path) -> bool:
+    """Whether a live process (other than this one) has ``path`` open, as /proc shows it.
+
+    Where there is no /proc, a file older than a minute counts as abandoned.
+    """
+    proc = Path("/proc")
+    if not (proc / "self" / "fd").is_dir():
+        try:
+            return path.stat().st_mtime > time.time() - 60
+        except FileNotFoundError:
+            return False
+    target = str(path.resolve())
+    me = str(os.getpid())
+    for fd_dir in proc.glob("[0-9]*/fd"):
+        if fd_dir.parent.name == me:
+            continue
+        try:
+            links = [str(fd.readlink()) for fd in fd_dir.iterdir()]
+        except OSError:  # gone, or another user's process (git runs as us)
+            continue
+        if target in links:
+            return True
+    return False

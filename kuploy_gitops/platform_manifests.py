@@ -58,6 +58,11 @@ TENANT_NAMESPACED_KINDS: tuple[tuple[str, str], ...] = (
     ("", "ServiceAccount"),
     ("argoproj.io", "AppProject"),
     ("argoproj.io", "Application"),
+    # A student's databases (db add): the CloudNativePG Cluster, its backup volume and job.
+    ("", "PersistentVolumeClaim"),
+    ("batch", "CronJob"),
+    ("postgresql.cnpg.io", "Cluster"),
+    ("postgresql.cnpg.io", "ScheduledBackup"),
 )
 
 

@@ -22,6 +22,7 @@ from kuploy_gitops import (
     admission,
     app_manifests,
     baremetal_manifests,
+    db_manifests,
     layout,
     manifests,
     platform_manifests,
@@ -110,7 +111,9 @@ def render_app_manifests(
     edit): both modes deploy the same manifests.
     """
     spec_file = layout.tenant_spec(spec.student)
-    objects = app_manifests.app_objects(cfg, spec, app, pull_secret=pull_secret, stack=stack)
+    objects = app_manifests.with_sealed_secret(
+        app_manifests.app_objects(cfg, spec, app, pull_secret=pull_secret, stack=stack), spec, app
+    )
     out: dict[str, Rendered] = {}
     for name, obj in objects.items():
         lines = [scaffold_header or header(spec_file)]
@@ -163,6 +166,11 @@ def render_tenant_objects(cfg: PlatformConfig, spec: TenantSpec) -> dict[str, Re
             manifests.application(cfg, spec, app),
         )
         for app in spec.apps
+    ]
+    # Databases (db add): admin-owned like the guards, so in the tenant folder.
+    built += [
+        (db_manifests.database_file(db.name), db_manifests.database_objects(cfg, spec, db))
+        for db in spec.databases
     ]
     files: dict[str, Rendered] = {}
     for name, obj in built:

@@ -21,6 +21,8 @@ from typing import Any
 
 from kuploy_gitops import layout, repourl, yamlio
 from kuploy_gitops.config import PlatformConfig, Reader
+from kuploy_gitops.db_spec import DatabaseSpec, check_database, check_injection, parse_databases
+from kuploy_gitops.db_spec import usage as database_usage
 from kuploy_gitops.errors import ConfigError, ConflictError, InvalidInputError, KuployError
 from kuploy_gitops.names import (
     EMAIL,
@@ -49,8 +51,9 @@ SPEC_KEYS = (
     "expires",
     "suspended",
     "apps",
+    "databases",
 )
-MANAGED_APP_KEYS = ("mode", "image", "port", "env", "health_path", "replicas", "size")
+MANAGED_APP_KEYS = ("mode", "image", "port", "env", "health_path", "replicas", "size", "secrets")
 REPO_APP_KEYS = ("mode", "repo", "path", "revision")
 
 
@@ -69,12 +72,14 @@ class AppSpec:
     repo: str = ""
     path: str = "deploy"
     revision: str = "main"
+    # Sealed values (name, base64 ciphertext for the controller; ``secret set``): safe in git.
+    secrets: tuple[tuple[str, str], ...] = ()
 
     def to_data(self) -> dict[str, Any]:
         """The app as it is stored in the tenant spec."""
         if self.mode == "repo":
             return {"mode": "repo", "repo": self.repo, "path": self.path, "revision": self.revision}
-        return {
+        data: dict[str, Any] = {
             "mode": "managed",
             "image": self.image,
             "port": self.port,
@@ -83,6 +88,9 @@ class AppSpec:
             "replicas": self.replicas,
             "size": self.size,
         }
+        if self.secrets:
+            data["secrets"] = dict(self.secrets)
+        return data
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,7 @@ class TenantSpec:
     term: str = ""
     expires: str = ""
     apps: tuple[AppSpec, ...] = ()
+    databases: tuple[DatabaseSpec, ...] = ()
     # `suspend`: the render scales the tenant to zero (see manifests/app_manifests) while every
     # value above is kept as it was, so `resume` (False again) renders exactly what was before.
     suspended: bool = False
@@ -125,7 +134,22 @@ class TenantSpec:
         if self.suspended:  # absent when false: a resumed spec is byte for byte as before
             data["suspended"] = True
         data["apps"] = {a.name: a.to_data() for a in self.apps}
+        if self.databases:
+            data["databases"] = {d.name: d.to_data() for d in self.databases}
         return data
+
+    def database(self, name: str) -> DatabaseSpec | None:
+        """The database called ``name``, if any."""
+        return next((d for d in self.databases if d.name == name), None)
+
+    def with_database(self, db: DatabaseSpec) -> TenantSpec:
+        """A copy with ``db`` added or replaced (sorted by name)."""
+        rest = [d for d in self.databases if d.name != db.name]
+        return replace(self, databases=tuple(sorted([*rest, db], key=lambda d: d.name)))
+
+    def without_database(self, name: str) -> TenantSpec:
+        """A copy without the database ``name``."""
+        return replace(self, databases=tuple(d for d in self.databases if d.name != name))
 
 
 def expiry_date(spec: TenantSpec) -> dt.date | None:
@@ -175,6 +199,20 @@ def validate_spec(spec: TenantSpec, cfg: PlatformConfig, *, check_dates: bool = 
             check_label_value("expires", spec.expires)
     for app in spec.apps:
         check_app(spec, app, cfg)
+    check_databases(spec, cfg)
+
+
+def check_databases(spec: TenantSpec, cfg: PlatformConfig) -> None:
+    """Check the tenant's databases: fields, whom they serve, and the quota with the apps."""
+    managed = {a.name: [k for k, _ in a.env] for a in spec.apps if a.mode == "managed"}
+    has_operator = any(a.chart == "cloudnative-pg" for a in cfg.addons)
+    for db in spec.databases:
+        check_database(
+            db, managed_apps=managed, has_operator=has_operator, registries=cfg.registries
+        )
+    check_injection(spec.databases, managed, student=spec.student)
+    if spec.databases:
+        check_quota_fits(spec, cfg)
 
 
 def check_app(spec: TenantSpec, app: AppSpec, cfg: PlatformConfig) -> None:
@@ -216,6 +254,13 @@ def check_app(spec: TenantSpec, app: AppSpec, cfg: PlatformConfig) -> None:
                 f"env variable name {key!r} is not valid", hint="use letters, digits, '_', '-', '.'"
             )
         check_text(f"env {key}", value)
+    for key, value in app.secrets:
+        check_secret_key(key)
+        if not SEALED_VALUE.match(value):
+            raise InvalidInputError(
+                f"sealed secret {key!r} of app {app.name!r} is not a sealed value (base64)",
+                hint=f"seal it again: kuploy-gitops secret set {spec.student} {app.name} {key}=-",
+            )
     tier = cfg.tiers[spec.tier]
     size = SIZES[app.size]
     for res, value in (("cpu", size.limits_cpu), ("memory", size.limits_memory)):
@@ -225,19 +270,47 @@ def check_app(spec: TenantSpec, app: AppSpec, cfg: PlatformConfig) -> None:
                 f"size {app.size!r} ({res} limit {value}) exceeds tier {tier.name!r} max {cap}",
                 hint="pick a smaller --size or a larger --tier",
             )
+    if spec.databases:  # the env it gets from a database: no clash with its own
+        check_databases(spec, cfg)
     check_quota_fits(spec, cfg)
 
 
+# Standard base64 of at least the 2-byte length and an RSA block (what sealing.seal_value makes).
+SEALED_VALUE = re.compile(r"^[A-Za-z0-9+/]{100,}={0,2}$")
+# A Secret's data key (the API server's rule) that is also an env variable name (envFrom).
+SECRET_KEY = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]{0,252}$")
+
+
+def check_secret_key(key: str) -> None:
+    """Refuse a secret name that is no Secret key or no env variable name (exit 4)."""
+    if not SECRET_KEY.match(key) or not ENV_NAME.match(key):
+        raise InvalidInputError(
+            f"secret name {key!r} is not valid",
+            hint="use letters, digits, '_', '-', '.' (not starting with a digit), e.g. API_KEY",
+        )
+
+
 def check_quota_fits(spec: TenantSpec, cfg: PlatformConfig) -> None:
-    """Refuse apps whose replicas x size, summed, exceed the tier's cpu or memory quota."""
+    """Refuse apps (replicas x size) and databases that, summed, exceed the tier's quota.
+
+    Apps count cpu and memory; databases (:func:`kuploy_gitops.db_spec.usage`) also pods,
+    volumes and storage.
+    """
     tier = cfg.tiers[spec.tier]
     totals = {"requests.cpu": 0.0, "requests.memory": 0.0, "limits.cpu": 0.0, "limits.memory": 0.0}
+    for db in spec.databases:
+        for key, value in database_usage(db, dumps=cfg.databases.backup == "pg_dump").items():
+            totals[key] = totals.get(key, 0.0) + value
     for a in spec.apps:
         if a.mode != "managed":
             continue
         s = SIZES.get(a.size)
         if s is None:
             continue
+        if spec.databases:  # pods are counted once a database adds pods of its own
+            totals["pods"] = totals.get("pods", 0.0) + a.replicas
+        if spec.databases:  # and the managed app's Service, with the operator's
+            totals["services"] = totals.get("services", 0.0) + 1
         totals["requests.cpu"] += a.replicas * parse_quantity(s.requests_cpu)
         totals["requests.memory"] += a.replicas * parse_quantity(s.requests_memory)
         totals["limits.cpu"] += a.replicas * parse_quantity(s.limits_cpu)
@@ -245,11 +318,22 @@ def check_quota_fits(spec: TenantSpec, cfg: PlatformConfig) -> None:
     for key, total in totals.items():
         cap = tier.quota.get(key)
         if cap is not None and total > parse_quantity(cap) + 1e-9:
+            what = "apps and databases" if spec.databases else "apps"
             raise InvalidInputError(
-                f"apps of {spec.student!r} would need {key} {format_quantity(key, total)}, "
+                f"{what} of {spec.student!r} would need {key} {_show(key, total)}, "
                 f"over tier {tier.name!r} quota {cap}",
-                hint="use fewer --replicas, a smaller --size or a larger --tier",
+                hint="use fewer --replicas or --instances, a smaller --size or a larger --tier"
+                if spec.databases
+                else "use fewer --replicas, a smaller --size or a larger --tier",
             )
+
+
+def _show(key: str, total: float) -> str:
+    if "storage" in key:
+        return f"{total / 1024**3:g}Gi"
+    if not key.startswith(("requests.", "limits.")):  # a count
+        return f"{total:g}"
+    return format_quantity(key, total)
 
 
 def _str_field(r: Reader, data: Mapping[str, Any], key: str, path: str) -> str:
@@ -290,6 +374,7 @@ def parse_spec(data: Any, source: str, text: str | None = None) -> TenantSpec:
             )
             continue
         env = r.mapping(a.get("env") or {}, f"apps.{name}.env")
+        sealed = r.mapping(a.get("secrets") or {}, f"apps.{name}.secrets")
         try:
             port = int(a.get("port", 0))
             replicas = int(a.get("replicas", 1))
@@ -305,9 +390,12 @@ def parse_spec(data: Any, source: str, text: str | None = None) -> TenantSpec:
                 health_path=_str_field(r, a, "health_path", f"apps.{name}.") or "/",
                 replicas=replicas,
                 size=_str_field(r, a, "size", f"apps.{name}.") or DEFAULT_SIZE,
+                secrets=tuple(sorted((str(k), str(v)) for k, v in sealed.items())),
             )
         )
+    databases = parse_databases(r.mapping(root.get("databases") or {}, "databases"), r.fail)
     return TenantSpec(
+        databases=databases,
         student=_str_field(r, root, "student", ""),
         tier=_str_field(r, root, "tier", ""),
         github=_str_field(r, root, "github", ""),

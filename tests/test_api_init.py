@@ -28,6 +28,7 @@ def test_init_creates_platform_repo_with_first_commit(tmp_path: Path) -> None:
         "metallb",
         "cert-manager",
         "csi-driver-nfs",
+        "sealed-secrets",
     }
     assert all(a.version for a in cfg.addons)
     data = yamlio.load((repo / "kuploy.yaml").read_text())

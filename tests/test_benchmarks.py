@@ -16,6 +16,7 @@ RUNS = {
     "onboard_bench": ["--tenants", "5", "--roster", "3", "--reps", "1"],
     "validate_bench": ["--tenants", "5", "--reps", "1", "--no-kv"],
     "startup_bench": ["--reps", "1"],
+    "push_bench": ["--pushers", "2", "--reps", "1"],
     "term_bench": ["--students", "3", "--others", "1"],
 }
 

@@ -114,3 +114,32 @@ def test_student_repo_name_pattern(pattern: str, why: str) -> None:
     with pytest.raises(ConfigError) as info:
         config.parse_config(data)
     assert f"github.student_repo_name: {why}" in info.value.message
+
+
+def test_workflow_pip_defaults_to_this_exact_published_version() -> None:
+    from kuploy_gitops import __version__, render
+
+    cfg = config.parse_config(config.default_config_data())
+    assert cfg.github.workflow_pip == ""
+    assert render.kuploy_pip_requirement(cfg) == f"kuploy-gitops=={__version__}"
+
+
+@pytest.mark.parametrize(
+    "pip",
+    [
+        "kuploy-gitops @ git+https://git.example/kuploy@v1",  # split on spaces: three arguments
+        "'kuploy-gitops==1.0'",
+        "kuploy-gitops==${{ github.sha }}",
+        "kuploy-gitops==1.0\n--pre",
+    ],
+)
+def test_workflow_pip_must_split_into_pips_arguments(pip: str) -> None:
+    broken = config.default_config_data()
+    broken["github"]["workflow_pip"] = pip
+    with pytest.raises(ConfigError) as info:
+        config.parse_config(broken, "kuploy.yaml")
+    assert info.value.message == (
+        f"kuploy.yaml: github.workflow_pip: {pip!r} is not pip install arguments separated by "
+        "spaces"
+    )
+    assert "--index-url" in info.value.hint

@@ -19,13 +19,15 @@ from kuploy_gitops.errors import (
     ArgoCDError,
     ConfigError,
     ConflictError,
+    CredentialsError,
     InvalidInputError,
     ProviderError,
 )
 from kuploy_gitops.github import bulk as github_bulk
 from kuploy_gitops.github import ops as github_ops
-from kuploy_gitops.github import teardown
+from kuploy_gitops.github import scaffold, teardown
 from kuploy_gitops.github.ops import SetupOptions
+from kuploy_gitops.github.provider import RepoInfo
 from kuploy_gitops.github.pygithub import GitHubProvider, RetryPolicy
 from kuploy_gitops.github.teardown import TeardownOptions
 from kuploy_gitops.validate import engine
@@ -150,6 +152,7 @@ def assert_deploy_valid(
 
 
 SSH_URL = f"git@github.com:{REPO}.git"
+DEPLOY_BRANCH = layout.STUDENT_DEPLOY_BRANCH
 KEY_TITLE = "kuploy Argo CD read-only (konkuk-lab)"
 
 
@@ -210,11 +213,20 @@ def test_fresh_setup(
     app = spec.app("web")
     assert app is not None
     # The SSH URL: the form the deploy key opens (an https URL would need another credential).
-    assert (app.mode, app.repo, app.path, app.revision) == ("repo", SSH_URL, "deploy", "main")
+    assert (app.mode, app.repo, app.path, app.revision) == (
+        "repo",
+        SSH_URL,
+        "deploy",
+        layout.STUDENT_DEPLOY_BRANCH,
+    )
     application = yamlio.load(
         (platform_repo / layout.application_file("kim-minji", "web")).read_text()
     )
     assert application["spec"]["source"]["repoURL"] == app.repo
+    # It deploys what the workflow pushes to the deploy branch, never the student's main.
+    (step,) = [s for s in result.steps if s.name == "application"]
+    assert step.detail.endswith(f"(tracks {layout.STUDENT_DEPLOY_BRANCH})")
+    assert application["spec"]["source"]["targetRevision"] == layout.STUDENT_DEPLOY_BRANCH
     project = yamlio.load(
         (platform_repo / layout.tenant_file("kim-minji", "appproject.yaml")).read_text()
     )
@@ -835,7 +847,7 @@ def test_no_argocd_credentials_fail_before_github(
     platform_repo: Path, gh: GitHubProvider, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.undo()  # the real connection, from an environment without Argo CD credentials
-    with pytest.raises(ConfigError, match="deploy key is registered in Argo CD: no Argo CD"):
+    with pytest.raises(CredentialsError, match="deploy key is registered in Argo CD: no Argo CD"):
         github_ops.setup(platform_repo, SetupOptions(student="kim-minji"), provider=gh, environ={})
     assert fake.writes() == []
 
@@ -899,3 +911,38 @@ def test_created_repos_carry_the_marker_and_recorded_ones_get_it(
         f"{REPO}: marked as kim-minji's",
     )
     assert fake.repo(REPO).description == MARKER
+
+
+class _Branches:
+    """The one provider call the choice of branch makes."""
+
+    def __init__(self, *branches: str) -> None:
+        self.branches = branches
+
+    def branch_head(self, owner: str, name: str, branch: str) -> str | None:
+        return "c0ffee" if branch in self.branches else None
+
+
+@pytest.mark.parametrize(
+    ("workflow", "branches", "tracked", "want"),
+    [
+        ("missing", (), "", DEPLOY_BRANCH),  # a fresh repo: the scaffold writes the workflow
+        ("scaffold", (), "main", DEPLOY_BRANCH),  # the current workflow, whatever was tracked
+        ("other", (), "main", "main"),  # an older kuploy's (tag on main): stay, or deploys stop
+        ("other", (DEPLOY_BRANCH,), "main", DEPLOY_BRANCH),  # ... until it deployed there once
+        ("other", (), DEPLOY_BRANCH, DEPLOY_BRANCH),  # the student edited it: never back
+    ],
+)
+def test_the_application_follows_the_branch_the_repos_workflow_deploys_to(
+    workflow: str, branches: tuple[str, ...], tracked: str, want: str
+) -> None:
+    path = layout.STUDENT_WORKFLOW_FILE
+    files = {path: "name: kuploy-deploy\n"}
+    existing = {
+        "missing": {},
+        "scaffold": {path: scaffold.git_blob_sha(files[path])},
+        "other": {path: scaffold.git_blob_sha("name: older\n")},
+    }[workflow]
+    info = RepoInfo("org", "kim-minji-web", True, False, "main", "", "")
+    got = scaffold.deploy_revision(_Branches(*branches), info, files, existing, tracked)  # type: ignore[arg-type]
+    assert got == want

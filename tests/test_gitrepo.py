@@ -7,13 +7,14 @@ through kuploy's commands.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 from helpers import git
 
-from kuploy_gitops.errors import GitError
-from kuploy_gitops.gitrepo import GitRepo, redact
+from kuploy_gitops.errors import GitError, InvalidInputError
+from kuploy_gitops.gitrepo import GitRepo, PushPolicy, redact
 
 
 def commit(repo: Path, name: str, text: str = "x\n") -> str:
@@ -101,7 +102,8 @@ def test_push_gives_up_after_its_attempts_and_keeps_the_commit(work: Path) -> No
         f"'{work.parent / 'remote.git'}'"
     )
     assert info.value.hint == (
-        "your commit is kept locally; check access and run `git push origin main`"
+        "your commit is kept locally; check your access (and the remote's hooks), then run "
+        "`kuploy-gitops push`"
     )
     assert counter.read_text().strip() == "3"
     assert remote_head(work) == before
@@ -109,7 +111,7 @@ def test_push_gives_up_after_its_attempts_and_keeps_the_commit(work: Path) -> No
     assert git(work, "status", "--porcelain") == ""
     counter.write_text("0")
     with pytest.raises(GitError, match="after 1 attempts"):
-        GitRepo(work).push(attempts=1)
+        GitRepo(work).push(policy=PushPolicy(refusals=1))
     assert counter.read_text().strip() == "1"
 
 
@@ -124,7 +126,11 @@ def test_push_stops_when_the_fetch_fails(work: Path, tmp_path: Path) -> None:
     # the remote has no branch to fetch: no point in trying again
     assert counter.read_text().strip() == "1"
     assert info.value.message == (
-        "push to upstream/main failed after 3 attempts: fatal: couldn't find remote ref main"
+        "push to upstream/main failed: fatal: couldn't find remote ref refs/heads/main"
+    )
+    assert info.value.hint == (
+        "your commit is kept locally; check the remote and your access, then run "
+        "`kuploy-gitops push`"
     )
 
 
@@ -138,11 +144,14 @@ def test_push_conflict_aborts_the_rebase_and_keeps_the_commit(work: Path, backen
     with pytest.raises(GitError) as info:
         GitRepo(work).push()
     assert info.value.message == (
-        "push to origin/main failed: the remote has conflicting changes in same"
+        "push to origin/main failed: the remote has conflicting changes in same (changed "
+        "there by Test Admin: add same)"
     )
     assert info.value.hint == (
-        "your commit is kept locally; run `git pull --rebase origin main`, resolve, then "
-        "`kuploy-gitops render` and `git push`"
+        "your commit is kept locally and the tree is clean: to keep their version, drop yours "
+        "with `git reset --keep origin/main` and run your command again; to keep both, run "
+        "`git pull --rebase origin main`, resolve, `kuploy-gitops render`, then "
+        "`kuploy-gitops push`"
     )
     assert git(work, "rev-parse", "HEAD").strip() == ours
     assert git(work, "status", "--porcelain") == ""
@@ -178,7 +187,7 @@ def test_push_failure_redacts_credentials(work: Path, tmp_path: Path) -> None:
     refuse_pushes(bare, 99)
     commit(work, "b")
     with pytest.raises(GitError) as info:
-        GitRepo(work).push(attempts=1)
+        GitRepo(work).push(policy=PushPolicy(refusals=1))
     assert "s3cr3t-token" not in str(info.value)
     assert info.value.message.endswith(f"{tmp_path}/https://***@host/x.git'")
 
@@ -252,8 +261,45 @@ def test_push_says_why_git_cannot_rebase(work: Path) -> None:
     )
     assert "conflicting" not in str(info.value)
     assert info.value.hint == (
-        "your commit is kept locally; fix that, then run `git pull --rebase origin main` and "
-        "`git push`"
+        "your commit is kept locally; fix that (commit or stash those changes), then run "
+        "`kuploy-gitops push`"
     )
     assert git(work, "rev-parse", "HEAD").strip() == ours
     assert (work / "a").read_text() == "an unrelated local edit\n"
+
+
+def test_the_push_gives_up_when_its_time_is_out(work: Path) -> None:
+    # A remote that answers every push as if another admin had just pushed first: not a
+    # refusal to count, a race to retry until the time is out.
+    hook = work.parent / "remote.git" / "hooks" / "pre-receive"
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text("#!/bin/sh\necho 'updates were rejected (fetch first)' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    commit(work, "b")
+    began = time.monotonic()
+    with pytest.raises(GitError) as info:
+        GitRepo(work).push(policy=PushPolicy(timeout=0.4, base=0.02, cap=0.05))
+    assert time.monotonic() - began < 3
+    assert info.value.message.startswith("push to origin/main did not land within 0.4 s (")
+    assert info.value.hint == (
+        "your commit is kept locally; run `kuploy-gitops push` (or set KUPLOY_PUSH_TIMEOUT to "
+        "wait longer)"
+    )
+
+
+def test_the_push_timeout_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUPLOY_PUSH_TIMEOUT", "120")
+    assert PushPolicy.from_env().timeout == 120
+    monkeypatch.setenv("KUPLOY_PUSH_TIMEOUT", "soon")
+    with pytest.raises(InvalidInputError, match="KUPLOY_PUSH_TIMEOUT='soon' is not a number"):
+        PushPolicy.from_env()
+    monkeypatch.delenv("KUPLOY_PUSH_TIMEOUT")
+    assert PushPolicy.from_env() == PushPolicy()
+
+
+def test_backoff_grows_with_jitter_and_is_capped() -> None:
+    policy = PushPolicy(base=0.1, cap=1.0)
+    for attempt, bound in [(1, 0.2), (2, 0.4), (3, 0.8), (9, 1.0)]:
+        waits = [policy.delay(attempt) for _ in range(200)]
+        assert all(0 <= w <= bound for w in waits)
+        assert max(waits) > bound / 2 and len(set(waits)) > 100  # jittered, not fixed

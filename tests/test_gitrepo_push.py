@@ -27,21 +27,6 @@ def test_push_rebases_when_remote_moved(platform: Path, remote: Path, other_admi
     assert (platform / layout.tenant_spec("lee")).is_file()
 
 
-def test_push_conflict_leaves_repo_clean_and_keeps_commit(
-    platform: Path, other_admin: Path
-) -> None:
-    other = other_admin
-    api.onboard(other, api.OnboardOptions(student="kim", course="a"), push=True)
-    with pytest.raises(GitError, match="conflicting changes") as info:
-        api.onboard(platform, api.OnboardOptions(student="kim", course="b"), push=True)
-    assert "git pull --rebase" in str(info.value)
-    assert git(platform, "status", "--porcelain") == ""
-    assert not (
-        Path(git(platform, "rev-parse", "--absolute-git-dir").strip()) / "rebase-merge"
-    ).exists()
-    assert git(platform, "log", "-1", "--format=%s").strip() == "kuploy: onboard student kim"
-
-
 def test_push_without_remote_says_what_to_do(platform: Path) -> None:
     with pytest.raises(GitError, match="no remote"):
         api.onboard(platform, api.OnboardOptions(student="kim"), push=True)

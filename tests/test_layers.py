@@ -12,8 +12,17 @@ PACKAGE = Path(__file__).resolve().parents[1] / "kuploy_gitops"
 # Lowest first. A module may import its own layer and those below it, never one above.
 LAYERS: list[set[str]] = [
     {"errors", "layout", "names", "repourl", "quantity", "sizes", "stacks", "__init__"},
-    {"yamlbounds", "yamlio", "gitobjects", "gitrepo", "plan"},
-    {"config_fields", "config_platform", "config", "tenant_spec", "roster", "timetable"},
+    {"yamlbounds", "yamlio", "gitobjects", "repolock", "gitrepo", "plan", "sealing"},
+    {
+        "config_fields",
+        "config_platform",
+        "config_db",
+        "config",
+        "db_spec",
+        "tenant_spec",
+        "roster",
+        "timetable",
+    },
     {
         "manifests",
         "platform_manifests",
@@ -22,10 +31,12 @@ LAYERS: list[set[str]] = [
         "netpol",
         "admission",
         "app_manifests",
+        "db_manifests",
         "podsecurity",
         "render",
         "drift",
         "timetable_manifests",
+        "secret_manifests",
     },
     {"validate"},
     {"ops", "api"},

@@ -393,6 +393,8 @@ def test_app_project_bare() -> None:
                 {"group": "autoscaling", "kind": "HorizontalPodAutoscaler"},
                 {"group": "batch", "kind": "CronJob"},
                 {"group": "batch", "kind": "Job"},
+                # The default platform installs Sealed Secrets: students may seal their own.
+                {"group": "bitnami.com", "kind": "SealedSecret"},
                 {"group": "networking.k8s.io", "kind": "Ingress"},
                 {"group": "policy", "kind": "PodDisruptionBudget"},
                 # The default platform installs CloudNativePG: students may run a Cluster.

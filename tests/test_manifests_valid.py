@@ -35,6 +35,8 @@ CRD_KINDS = {
     "L2Advertisement": ("metallb", "metallb.io_l2advertisements.yaml", "v1beta1"),
     "ClusterIssuer": ("cert-manager", "cert-manager.io_clusterissuers.yaml", "v1"),
     "Certificate": ("cert-manager", "cert-manager.io_certificates.yaml", "v1"),
+    "Cluster": ("cloudnative-pg", "postgresql.cnpg.io_clusters.yaml", "v1"),
+    "ScheduledBackup": ("cloudnative-pg", "postgresql.cnpg.io_scheduledbackups.yaml", "v1"),
     # cluster-bootstrap's Calico objects (tests/bootstrap/test_bootstrap_templates.py)
     "Installation": ("calico", "operator.tigera.io_installations.yaml", "v1"),
     "APIServer": ("calico", "operator.tigera.io_apiservers.yaml", "v1"),

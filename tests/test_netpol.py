@@ -204,3 +204,58 @@ def test_under_http01_the_ingress_controller_reaches_cert_managers_solver_on_its
         policies(http01, spec)["allow-from-ingress-controller"]
         == policies(CFG, spec)["allow-from-ingress-controller"]
     )
+
+
+# -- databases (db add) -------------------------------------------------------------------------
+
+
+def test_a_database_gets_exactly_its_flows() -> None:
+    from kuploy_gitops.db_spec import DatabaseSpec
+
+    cfg = parse_cluster(node_cidrs=["203.0.113.0/24"])
+    spec = replace(KIM, apps=(WEB,), databases=(DatabaseSpec(name="shop"),))
+    own = {"podSelector": {"matchLabels": {"cnpg.io/cluster": "shop"}}}
+    both = [{"protocol": "TCP", "port": 5432}, {"protocol": "TCP", "port": 8000}]
+    operator = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "cnpg-system"}},
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "cloudnative-pg"}},
+    }
+    assert policies(cfg, spec)["allow-database-shop"] == {
+        "podSelector": own["podSelector"],
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": [
+            {"from": [operator], "ports": both},  # the operator: status and PostgreSQL
+            {"from": [own], "ports": both},  # the other instances: replication
+            {"from": [{"podSelector": {}}], "ports": [{"protocol": "TCP", "port": 5432}]},
+        ],
+        "egress": [
+            {"to": [own], "ports": both},
+            # The instance manager talks to the API server (on the nodes' addresses).
+            {
+                "to": [{"ipBlock": {"cidr": "203.0.113.0/24"}}],
+                "ports": [{"protocol": "TCP", "port": 6443}],
+            },
+        ],
+    }
+
+
+def test_database_pods_are_out_of_the_broad_policies() -> None:
+    from kuploy_gitops.db_spec import DatabaseSpec
+
+    spec = replace(KIM, apps=(WEB,), databases=(DatabaseSpec(name="db"),))
+    got = policies(CFG, spec)
+    not_db = {"matchExpressions": [{"key": "cnpg.io/cluster", "operator": "DoesNotExist"}]}
+    # No internet, no ingress controller, nothing from the namespace but 5432 (its own policy).
+    for name in ("allow-same-namespace", "allow-from-ingress-controller", "allow-internet-egress"):
+        assert got[name]["podSelector"] == not_db, name
+    assert got["default-deny"]["podSelector"] == {}
+    assert got["allow-dns"]["podSelector"] == {}  # DNS: every pod, the instances too
+    # Without a node range the API server's port is open on any address, and only that port.
+    assert got["allow-database-db"]["egress"][1] == {
+        "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+        "ports": [{"protocol": "TCP", "port": 6443}],
+    }
+    # A tenant without databases keeps the policies exactly as before.
+    plain = policies(CFG, replace(KIM, apps=(WEB,)))
+    assert all(p["podSelector"] == {} for p in plain.values())
+    assert not any(name.startswith("allow-database") for name in plain)

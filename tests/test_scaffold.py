@@ -221,18 +221,36 @@ def test_workflow_contract(platform_repo: Path) -> None:
     push = next(s for s in steps if s.get("uses", "").startswith("docker/build-push-action@"))
     assert push["with"]["push"] is True
     assert push["with"]["tags"] == "${{ env.IMAGE }}:${{ steps.tag.outputs.tag }}"
-    assert 'echo "tag=sha-${GITHUB_SHA::7}"' in text
+    assert 'echo "tag=sha-${commit::7}"' in text
     assert set(re.findall(r"secrets\.(\w+)", text)) == {"GITHUB_TOKEN"}
     runs = "\n".join(s.get("run", "") for s in steps)
     assert 'kuploy-gitops -C "$RULES_DIR" validate --student "$STUDENT"' in runs
-    assert 'python -m pip install --quiet "$KUPLOY_PIP"' in runs
+    assert 'python -m pip install --quiet "${pip_args[@]}"' in runs
     assert ".newTag = strenv(TAG)" in runs
-    assert "[skip ci]" in runs and 'git push origin "HEAD:$BRANCH"' in runs
+    # Layers come from GitHub's cache and go back to it (every stage: mode=max).
+    assert push["with"]["cache-from"] == "type=gha"
+    assert push["with"]["cache-to"] == "type=gha,mode=max"
+    # The tag goes to the deploy branch, never to the student's branch.
+    assert wf["env"]["DEPLOY_BRANCH"] == layout.STUDENT_DEPLOY_BRANCH != "trunk"
+    assert "[skip ci]" in runs
+    assert 'git push --force origin "HEAD:refs/heads/$DEPLOY_BRANCH"' in runs
+    assert "git pull" not in runs and "$BRANCH" not in runs and "github.ref_name" not in text
+    # Roll back: a manual run takes the commit to deploy, which is what is checked out.
+    ref = on["workflow_dispatch"]["inputs"]["ref"]
+    assert (ref["type"], ref["required"], ref["default"]) == ("string", False, "")
+    assert steps[0]["with"]["ref"] == "${{ inputs.ref || github.sha }}"
+    # The inputs reach no shell script directly (no injection through a ref name).
+    assert "inputs." not in runs
     order = [s["name"] for s in steps]
+    # kuploy-gitops is installed and the folder validated before anything is built or pushed.
     assert (
-        order.index("Build and push the image")
+        order.index("Install kuploy-gitops")
         < order.index("Validate the deploy folder against the platform rules")
-        < order.index("Commit and push the tag bump")
+        < order.index("Build and push the image")
+        < order.index("Deploy the tag to the deploy branch")
+    )
+    assert order.index("Set the image tag in the deploy folder") < order.index(
+        "Validate the deploy folder against the platform rules"
     )
 
 
@@ -262,6 +280,15 @@ def test_guide_in_english_and_korean(platform_repo: Path) -> None:
         "kim-minji-web",
         "git revert",
         "kubectl -n kim-minji logs deploy/web",
+        "Log in via GitHub",
+        "argocd login argocd.apps.konkuk.example --sso --grpc-web",
+        "argocd app logs kim-minji-web --follow --grpc-web",
+        "argocd app get kim-minji-web",
+        "argocd app sync kim-minji-web",
+        "export ARGOCD_SERVER=argocd.apps.konkuk.example",
+        "gh workflow run kuploy-deploy.yml -f ref=<commit>",
+        "gh workflow run kuploy-deploy.yml -f ref=<커밋>",
+        "**`kuploy-deploy`**",
         "### Roll back",
         "### 롤백",
         "### Status and logs",
@@ -272,6 +299,19 @@ def test_guide_in_english_and_korean(platform_repo: Path) -> None:
         "make the package **public** once",
     ):
         assert needle in guide, needle
+    # The rollback command runs this workflow with its own input; the argocd commands name the
+    # Application the platform renders for this app.
+    files = files_for(platform_repo)
+    wf = workflow(files)
+    on = wf.get("on", wf.get(True))
+    runs = re.findall(r"gh workflow run (\S+)((?: -f \w+=\S+)+)", guide)
+    assert len(runs) == 2  # English and Korean
+    for file_name, inputs in runs:
+        assert file_name == Path(layout.STUDENT_WORKFLOW_FILE).name
+        assert set(re.findall(r"-f (\w+)=", inputs)) <= set(on["workflow_dispatch"]["inputs"])
+    apps = set(re.findall(r"argocd app \w+ (\S+)", guide))
+    assert apps == {layout.application_name(STUDENT, "web")}
+    assert guide.count("argocd app logs") == 4  # both ways, both languages
     set_pull_secret(platform_repo, "my-pull")
     guide = files_for(platform_repo)["KUPLOY.md"]
     assert "the secret `my-pull`" in guide and "from your\nown GitHub token" in guide
@@ -306,25 +346,24 @@ def test_rules_copy_is_public_and_parses(platform_repo: Path) -> None:
         app_id="4242",
         app_private_key_file="/secure/app.pem",
         api_url="https://ghe.konkuk.example/api/v3",
-        workflow_pip="kuploy-gitops @ git+https://git.example/kuploy@v1",
+        workflow_pip="git+https://git.example/kuploy@v1",
     )
     path.write_text(yamlio.dump(data))
     git(platform_repo, "commit", "-qam", "app auth")
     files = files_for(platform_repo)
     rules = files[".kuploy/kuploy.yaml"]
     assert "app.pem" not in rules and "4242" not in rules and "ghe.konkuk" not in rules
-    assert (
-        workflow(files)["env"]["KUPLOY_PIP"] == "kuploy-gitops @ git+https://git.example/kuploy@v1"
-    )
+    assert workflow(files)["env"]["KUPLOY_PIP"] == "git+https://git.example/kuploy@v1"
     cfg = config.parse_config(yamlio.load(rules))
     assert cfg.tiers == config.load_config(platform_repo).tiers
     spec = tenant_spec.parse_spec(yamlio.load(files[".kuploy/tenants/kim-minji.yaml"]), "x")
     assert (spec.student, spec.tier, spec.name, spec.email) == (STUDENT, "small", "", "")
     (app,) = spec.apps
-    assert (app.mode, app.repo, app.path) == (
+    assert (app.mode, app.repo, app.path, app.revision) == (
         "repo",
         "https://github.com/konkuk-kuploy/kim-minji-web.git",
         "deploy",
+        layout.STUDENT_DEPLOY_BRANCH,
     )
 
 

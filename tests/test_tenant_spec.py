@@ -491,11 +491,29 @@ def test_every_field_survives_a_round_trip() -> None:
                 health_path="/healthz",
                 replicas=3,
                 size="medium",
+                secrets=(("API_KEY", "A" * 120), ("B", "c" * 100 + "==")),
             ),
         ),
     )
     text = tenant_spec.dump_spec(spec)
     assert tenant_spec.parse_spec(yamlio.load(text), "x.yaml", text) == spec
+
+
+@pytest.mark.parametrize(
+    ("secrets", "message"),
+    [
+        ((("1KEY", "A" * 120),), "secret name '1KEY' is not valid"),
+        ((("K", "not base64!"),), "sealed secret 'K' of app 'web' is not a sealed value"),
+        ((("K", "QUJD"),), "sealed secret 'K' of app 'web' is not a sealed value"),
+    ],
+)
+def test_sealed_secrets_in_a_spec_are_checked(
+    secrets: tuple[tuple[str, str], ...], message: str
+) -> None:
+    app = AppSpec(name="web", mode="managed", image="ghcr.io/o/i:1", port=80, secrets=secrets)
+    spec = TenantSpec(student="kim", tier="small", apps=(app,))
+    with pytest.raises(InvalidInputError, match=message):
+        tenant_spec.check_app(spec, app, CFG)
 
 
 def test_a_managed_app_without_port_parses_as_port_zero() -> None:

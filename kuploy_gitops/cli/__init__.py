@@ -30,6 +30,8 @@ EXIT_CODE_HELP = "Exit codes: " + ", ".join(f"{v} {k}" for k, v in EXIT_CODES.it
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("platform", "init"),
     "render": ("platform", "render"),
+    "push": ("platform", "push"),
+    "recover": ("platform", "recover"),
     "demo": ("platform", "demo"),
     "onboard": ("tenants", "onboard"),
     "offboard": ("tenants", "offboard"),
@@ -42,6 +44,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "expire": ("term", "expire"),
     "lab": ("lab", "lab"),
     "app": ("apps", "app"),
+    "secret": ("secrets", "secret"),
+    "db": ("db", "db"),
     "validate": ("validate", "validate_cmd"),
     "register": ("argocd", "register"),
     "status": ("argocd", "status"),
@@ -145,6 +149,24 @@ class KuployGroup(click.Group):
 def main(ctx: click.Context, repo: Path) -> None:
     """Entry point of the command group."""
     ctx.obj = Ctx(repo=repo)
+    if ctx.invoked_subcommand not in NO_SETTLE:
+        settle_first(repo)
+
+
+# Commands that do not work on the platform repo of -C (or do their own recovery first).
+NO_SETTLE = {"demo", "scaffold", "init", "recover"}
+
+
+def settle_first(repo: Path) -> None:
+    """Finish an interrupted write before any command reads or writes the repo (ops.writing)."""
+    from kuploy_gitops import plan
+
+    if plan.interrupted(repo):  # a stat: commands with nothing pending import nothing more
+        from kuploy_gitops.ops.writing import settle
+
+        done = settle(repo)
+        if done:
+            click.echo(f"note: {printable(done)}", err=True)
 
 
 def run(argv: Sequence[str] | None = None) -> int:

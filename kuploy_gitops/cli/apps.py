@@ -110,7 +110,7 @@ def app_add(
     from kuploy_gitops.ops.appchange import env_warnings
 
     print_result(ctx, result, dry_run=dry_run)
-    _warn(ctx, env_warnings(env_pairs))
+    _warn(ctx, env_warnings(env_pairs, student, app_name))
     if not dry_run:
         ctx.console.print(f"URL: {apps.app_url(ctx.repo, student, app_name)}", markup=False)
 
@@ -296,6 +296,11 @@ def show_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
             ("port", f"{data['port']} (health path {data['health_path']})"),
             ("replicas", f"{data['replicas']} x {data['size']} ({per_pod})"),
             ("env", env or "none"),
+            *(
+                [("secrets", f"{', '.join(data['secrets'])} (sealed, envFrom)")]
+                if data.get("secrets")
+                else []
+            ),
             ("manifests", data["manifests"]),
         ]
     lines.append(("Application", f"{data['application']} ({data['application_file']})"))

@@ -165,6 +165,17 @@ def print_result(ctx: Ctx, result: ApplyResult, *, dry_run: bool) -> None:
     )
     if result.pushed:
         ctx.console.print(f"pushed to {result.pushed}")
+    elif result.upstream:
+        ctx.console.print(f"not pushed ({unpushed(result)}): run `kuploy-gitops push`")
+
+
+def unpushed(result: ApplyResult) -> str:
+    """How far the branch is ahead of its upstream, in words (``main is 2 commits ahead ...``)."""
+    branch = result.upstream.split("/", 1)[-1]
+    if result.ahead is None:
+        return f"{result.upstream} was never fetched here"
+    plural = "" if result.ahead == 1 else "s"
+    return f"{branch} is {result.ahead} commit{plural} ahead of {result.upstream}"
 
 
 def print_table(

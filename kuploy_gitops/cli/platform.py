@@ -15,6 +15,7 @@ from kuploy_gitops.cli.output import (
     print_table,
     progress,
     push_option,
+    unpushed,
 )
 
 
@@ -116,3 +117,35 @@ def demo(ctx: Ctx, directory: Path) -> None:
         summary = demo_ops.demo(directory, progress=report)
     ctx.console.print(f"[green]demo platform repo ready:[/] {directory}")
     print_table(ctx, ["what", "where"], summary)
+
+
+@click.command(
+    help="Push the branch's commits: fetch, rebase onto the remote, check that the rebased "
+    "tenants still render as committed, push; retried with backoff while other admins push "
+    "(for up to 60 s; KUPLOY_PUSH_TIMEOUT sets it). What a failed --push tells you to run."
+    + examples("kuploy-gitops push", "KUPLOY_PUSH_TIMEOUT=180 kuploy-gitops -C platform push")
+)
+@pass_ctx
+def push(ctx: Ctx) -> None:
+    """Push the branch."""
+    from kuploy_gitops.ops import writing
+
+    result = writing.push_repo(ctx.repo)
+    if result.pushed:
+        ctx.console.print(f"[green]pushed[/] {result.commit[:12]} to {result.pushed}")
+    else:
+        ctx.console.print(f"nothing to push: {unpushed(result)}.")
+
+
+@click.command(
+    help="Finish (or undo) a write that was interrupted (killed, power loss): every command "
+    "does this first; this command does only that. It never touches a running write."
+    + examples("kuploy-gitops recover", "kuploy-gitops -C platform-gitops recover")
+)
+@pass_ctx
+def recover(ctx: Ctx) -> None:
+    """Recover an interrupted write."""
+    from kuploy_gitops.ops import writing
+
+    done = writing.settle(ctx.repo)
+    ctx.console.print(done or f"nothing to recover in {ctx.repo}.")

@@ -8,19 +8,20 @@ re-run repairs what a failed run left undone and changes nothing that is already
    is not archived and has the configured visibility;
 3. the scaffold (:mod:`kuploy_gitops.scaffold`) is on the default branch: all of it in one
    commit on a fresh repo; later only missing files are added (the student owns the rest),
-   and the public rules under ``.kuploy/`` are kept current;
+   and the public rules under ``.kuploy/`` are kept current; its workflow deploys to the
+   branch ``kuploy-deploy`` (made by the first deploy), which the Application tracks;
 4. the student is a collaborator with write access (or has a pending invitation for it), and a
    member of the course team when one is configured (a team that grants nothing on repos);
 5. the Argo CD webhook exists (only when ``github.webhook`` says Argo CD is reachable);
 6. Argo CD fetches the repo with its own read-only deploy key, scoped to the student's
    AppProject (:mod:`kuploy_gitops.github.deploykey`; no org-wide credential);
 7. the platform repo has the student-repo Application (``ops.apps.app_add``) for the repo's SSH
-   URL (the one the deploy key opens), committed.
+   URL (the one the deploy key opens) and its deploy branch
+   (:func:`kuploy_gitops.github.scaffold.deploy_revision`), committed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -41,6 +42,7 @@ from kuploy_gitops.errors import (
 from kuploy_gitops.github import deploykey, scaffold
 from kuploy_gitops.github.deploykey import RepoRegistry
 from kuploy_gitops.github.provider import GitProvider, RepoInfo
+from kuploy_gitops.github.scaffold import git_blob_sha
 from kuploy_gitops.ops import apps
 from kuploy_gitops.tenant_spec import TenantSpec
 
@@ -125,12 +127,6 @@ class SetupResult:
             "steps": [{"step": s.name, "status": s.status, "detail": s.detail} for s in self.steps],
             "pull_secret_command": self.pull_secret_command,
         }
-
-
-def git_blob_sha(text: str) -> str:
-    """The git blob SHA-1 of a UTF-8 text (what GitHub's trees list per file)."""
-    data = text.encode("utf-8")
-    return hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()  # noqa: S324 - git's id
 
 
 def connect(cfg: PlatformConfig, environ: Mapping[str, str] | None = None) -> GitProvider:
@@ -319,8 +315,11 @@ def _setup(
     head = _wait_for_branch(gh, info, sleep)
     sopts = opts.scaffold_options(private=info.private, branch=info.default_branch)
     url = deploykey.source_url(info)
-    files = scaffold.scaffold_files(cfg, spec, sopts, config_data, repo_url=url)
-    result.steps.append(_ensure_scaffold(gh, info, head, files, opts))
+    files = scaffold.scaffold_files(
+        cfg, spec, sopts, config_data, repo_url=url, sealing_cert=scaffold.sealing_cert(repo)
+    )
+    step, existing = _ensure_scaffold(gh, info, head, files, opts)
+    result.steps.append(step)
     result.steps.append(_ensure_collaborator(gh, info, login))
     if cfg.github.course_team:
         gh.add_team_member(org, cfg.github.course_team, login)
@@ -338,7 +337,10 @@ def _setup(
         rotate=opts.rotate_key,
     )
     result.steps.append(Step(deploykey.STEP, status, detail))
-    result.steps.append(_ensure_application(repo, spec, opts, info, url))
+    current = spec.app(opts.app)
+    tracked = current.revision if current is not None else ""
+    revision = scaffold.deploy_revision(gh, info, files, existing, tracked)
+    result.steps.append(_ensure_application(repo, spec, opts, info, url, revision))
     if info.private:
         result.pull_secret_command = scaffold.pull_secret_command(cfg, opts.student)
     return result
@@ -430,7 +432,8 @@ def _wait_for_branch(gh: GitProvider, info: RepoInfo, sleep: Callable[[float], N
 
 def _ensure_scaffold(
     gh: GitProvider, info: RepoInfo, head: str, files: Mapping[str, str], opts: SetupOptions
-) -> Step:
+) -> tuple[Step, Mapping[str, str]]:
+    """Commit the missing scaffold files; also returns the blobs the repo had before."""
     existing = gh.tree_blobs(info.owner, info.name, head)
     todo = {
         path: text
@@ -439,7 +442,7 @@ def _ensure_scaffold(
         or (scaffold.is_platform_owned(path) and existing[path] != git_blob_sha(text))
     }
     if not todo:
-        return Step("scaffold", "ok", f"{len(files)} files in place")
+        return Step("scaffold", "ok", f"{len(files)} files in place"), existing
     fresh = all(path not in existing for path in files)
     message = (
         f"kuploy: scaffold {opts.app} for {opts.student}\n\n"
@@ -451,7 +454,7 @@ def _ensure_scaffold(
     )
     sha = gh.commit_files(info.owner, info.name, info.default_branch, head, todo, message)
     status = "created" if fresh else "repaired"
-    return Step("scaffold", status, f"{len(todo)} file(s) in one commit {sha[:12]}")
+    return Step("scaffold", status, f"{len(todo)} file(s) in one commit {sha[:12]}"), existing
 
 
 def _ensure_collaborator(gh: GitProvider, info: RepoInfo, login: str) -> Step:
@@ -482,7 +485,7 @@ def _ensure_webhook(gh: GitProvider, info: RepoInfo, url: str, secret: str) -> S
 
 
 def _ensure_application(
-    repo: Path, spec: TenantSpec, opts: SetupOptions, info: RepoInfo, url: str
+    repo: Path, spec: TenantSpec, opts: SetupOptions, info: RepoInfo, url: str, revision: str
 ) -> Step:
     # The same repo (checked by setup) under another URL form, e.g. the https URL of an older
     # kuploy, moves to the SSH URL the deploy key opens.
@@ -493,16 +496,13 @@ def _ensure_application(
             app=opts.app,
             repo_url=url,
             path=layout.STUDENT_DEPLOY_DIR,
-            revision=info.default_branch,
+            revision=revision,
         ),
         replace_existing=True,
         push=opts.push,
     )
+    where = f"{layout.application_file(opts.student, opts.app)} (tracks {revision})"
     if not result.changed:
-        return Step("application", "ok", layout.application_file(opts.student, opts.app))
+        return Step("application", "ok", where)
     status = "created" if spec.app(opts.app) is None else "repaired"
-    return Step(
-        "application",
-        status,
-        f"committed {result.commit[:12]} {layout.application_file(opts.student, opts.app)}",
-    )
+    return Step("application", status, f"committed {result.commit[:12]} {where}")

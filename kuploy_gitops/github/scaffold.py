@@ -10,6 +10,7 @@ of band from the student's own credential (:func:`pull_secret_command`).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Mapping
@@ -30,6 +31,7 @@ from kuploy_gitops import (
 )
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.errors import ConflictError, InvalidInputError
+from kuploy_gitops.github.provider import GitProvider, RepoInfo
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 
 REGISTRY = "ghcr.io"
@@ -73,6 +75,12 @@ def image_name(cfg: PlatformConfig, student: str, app: str) -> str:
 def is_private(cfg: PlatformConfig, opts: ScaffoldOptions) -> bool:
     """Whether the student repo (and so its image) is private."""
     return cfg.github.private if opts.private is None else opts.private
+
+
+def argocd_host(cfg: PlatformConfig) -> str:
+    """Argo CD's address as the ``argocd`` CLI takes it (no scheme); a placeholder when unset."""
+    server = cfg.argocd_server.split("://", 1)[-1].rstrip("/")
+    return server or "<ARGOCD_HOST>"
 
 
 def pull_secret_command(cfg: PlatformConfig, student: str) -> str:
@@ -139,6 +147,7 @@ def scaffold_files(
     config_data: Mapping[str, Any],
     *,
     repo_url: str = "",
+    sealing_cert: str = "",
 ) -> dict[str, str]:
     """Every file of the student-repo scaffold as ``{repo-relative path: text}``.
 
@@ -149,6 +158,9 @@ def scaffold_files(
             Dockerfile and a ``.dockerignore``, and its page to the guide).
         config_data: kuploy.yaml as loaded data (copied, minus admin-only keys, as the rules).
         repo_url: the student repo's clone URL (recorded in the rules' tenant spec).
+        sealing_cert: the Sealed Secrets controller's certificate (:func:`sealing_cert`),
+            copied beside the rules for the student's ``kubeseal --cert``; "" when the platform
+            has none yet (the guide then says to ask for it).
     """
     app = app_spec(cfg, spec, opts)
     stack = stacks.get_stack(opts.stack)
@@ -171,6 +183,7 @@ def scaffold_files(
         "student": student,
         "app": name,
         "branch": opts.branch,
+        "deploy_branch": layout.STUDENT_DEPLOY_BRANCH,
         "image": image_name(cfg, student, name),
         "deploy_dir": deploy,
         "rules_dir": layout.STUDENT_RULES_DIR,
@@ -186,10 +199,14 @@ def scaffold_files(
         "namespace": layout.namespace_name(student),
         "application": layout.application_name(student, name),
         "argocd_server": cfg.argocd_server or "Argo CD",
+        "argocd_host": argocd_host(cfg),
+        "github_org": cfg.github_org,
         "private": private,
         "pull_secret": cfg.github.pull_secret,
         "run_as_user": cfg.pss_run_as_user,
         "stack": stack,
+        "sealing_cert": layout.STUDENT_SEALING_CERT if sealing_cert else "",
+        "secret_name": layout.app_secret_name(name),
     }
     if stack is not None:
         folder = f"student-repo/stacks/{stack.name}"
@@ -218,12 +235,51 @@ def scaffold_files(
                 mode="repo",
                 repo=repo_url or cfg.student_repo_url(student, name),
                 path=deploy,
-                revision=opts.branch,
+                revision=layout.STUDENT_DEPLOY_BRANCH,
             ),
         ),
     )
     files[f"{rules}/{layout.tenant_spec(student)}"] = tenant_spec.dump_spec(rules_spec)
+    if sealing_cert:
+        files[layout.STUDENT_SEALING_CERT] = sealing_cert
     return dict(sorted(files.items()))
+
+
+def git_blob_sha(text: str) -> str:
+    """The git blob SHA-1 of a UTF-8 text (what GitHub's trees list per file)."""
+    data = text.encode("utf-8")
+    return hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()  # noqa: S324 - git's id
+
+
+def deploy_revision(
+    gh: GitProvider,
+    info: RepoInfo,
+    files: Mapping[str, str],
+    existing: Mapping[str, str],
+    tracked: str,
+) -> str:
+    """The branch the app's Application tracks: the deploy branch the workflow pushes to.
+
+    A repo whose workflow file is not this scaffold's (set up by an older kuploy, which
+    committed the tag to the default branch, or edited by the student) keeps the default
+    branch until its deploy branch exists: tracking a branch its workflow never pushes would
+    stop its deploys. The student owns that file, so setup does not overwrite it. An app
+    that already tracks the deploy branch (``tracked``) stays on it.
+    """
+    path = layout.STUDENT_WORKFLOW_FILE
+    if tracked == layout.STUDENT_DEPLOY_BRANCH or path not in existing:
+        return layout.STUDENT_DEPLOY_BRANCH
+    if existing[path] == git_blob_sha(files[path]):
+        return layout.STUDENT_DEPLOY_BRANCH
+    if gh.branch_head(info.owner, info.name, layout.STUDENT_DEPLOY_BRANCH) is not None:
+        return layout.STUDENT_DEPLOY_BRANCH
+    return info.default_branch
+
+
+def sealing_cert(repo: Path) -> str:
+    """The controller's certificate committed in the platform repo ("" when not fetched yet)."""
+    path = repo / layout.SEALED_SECRETS_CERT
+    return path.read_text(encoding="ascii") if path.is_file() else ""
 
 
 def is_platform_owned(path: str) -> bool:
@@ -263,7 +319,7 @@ def write_scaffold(
     half-written scaffold.
     """
     cfg, spec, data = load_inputs(repo, opts)
-    files = scaffold_files(cfg, spec, opts, data)
+    files = scaffold_files(cfg, spec, opts, data, sealing_cert=sealing_cert(repo))
     if out.exists() and not out.is_dir():
         raise InvalidInputError(f"--out {str(out)!r} is a file", hint="give a folder")
     written: list[str] = []

@@ -199,16 +199,21 @@ def describe_changes(old: AppSpec, new: AppSpec) -> list[str]:
     return out
 
 
-def env_warnings(env: Sequence[tuple[str, str]]) -> list[str]:
-    """Warnings for env variables whose name says they hold a credential.
+def env_warnings(
+    env: Sequence[tuple[str, str]], student: str = "STUDENT", app: str = "APP"
+) -> list[str]:
+    """Warnings for env variables whose name says they hold a credential, naming the fix.
 
     Values that look like credentials are refused by the write's validation (rule
-    ``secret.plaintext``); a name like ``API_KEY`` with an ordinary-looking value is let
-    through but is still in git in plain text. Never includes a value.
+    ``secret.plaintext``, whose fix is ``secret set`` too); a name like ``API_KEY`` with an
+    ordinary-looking value is let through but is still in git in plain text. Never includes a
+    value.
     """
     return [
         f"env {key} looks like a secret by its name; its value is committed to git in plain "
-        "text (anyone who can read the platform repo can read it)"
+        "text (anyone who can read the platform repo can read it): seal it instead with "
+        f"`kuploy-gitops secret set {student} {app} {key}=-` and `app set {student} {app} "
+        f"--unset-env {key}`"
         for key, _ in env
         if secret_name(key)
     ]
@@ -259,7 +264,7 @@ def app_set(
         new = changed_app(old, change)
         summary = f"app {change.student}/{change.app}"
         url = url_of(cfg, change.student, change.app)
-        warnings = env_warnings(change.env)
+        warnings = env_warnings(change.env, change.student, change.app)
         if new == old:
             return AppSetResult(ApplyResult(summary=summary), [], warnings, url)
         new_spec = spec.with_app(new)
@@ -323,6 +328,7 @@ def app_show(repo: Path, student: str, app: str) -> dict[str, Any]:
             "limits": {"cpu": size.limits_cpu, "memory": size.limits_memory},
         },
         env=env_view(found.env),
+        secrets=[k for k, _ in found.secrets],  # sealed (secret set): names only
         manifests=layout.workload_dir(student, app),
     )
     return data

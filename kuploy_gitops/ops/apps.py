@@ -11,7 +11,7 @@ from kuploy_gitops.config import PlatformConfig, load_config
 from kuploy_gitops.errors import ConflictError, InvalidInputError, UsageError
 from kuploy_gitops.gitrepo import GitRepo
 from kuploy_gitops.ops.tenants import specs_mentioning
-from kuploy_gitops.ops.writing import finish, tenant_plan, writing
+from kuploy_gitops.ops.writing import commit_tenant, finish, tenant_plan, writing
 from kuploy_gitops.plan import ApplyResult, FilePlan
 from kuploy_gitops.tenant_spec import AppSpec, TenantSpec
 
@@ -184,12 +184,18 @@ def app_remove(
     with writing(repo, student) as (git, cfg):
         spec = tenant_spec.require_valid_spec(repo, student, cfg)
         require_app(spec, app)
-        fplan = FilePlan(repo)
-        tenant_plan(fplan, cfg, spec.without_app(app))
-        return finish(
+        only_for = [d.name for d in spec.databases if app in d.apps]
+        if only_for:  # a database that serves named apps only would serve none (or all)
+            raise ConflictError(
+                f"database {only_for[0]!r} of {student!r} serves app {app!r} by name "
+                "(db add --app)",
+                hint=f"remove the database first (kuploy-gitops db remove {student} "
+                f"{only_for[0]}: its data is deleted), or keep the app",
+            )
+        return commit_tenant(
             git,
             cfg,
-            fplan,
+            spec.without_app(app),
             f"kuploy: remove app {app} of {student}",
             summary=f"app {student}/{app}",
             dry_run=dry_run,

@@ -6,9 +6,9 @@ import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from kuploy_gitops import layout, plan, render, tenant_spec
+from kuploy_gitops import drift, layout, plan, render, tenant_spec
 from kuploy_gitops.config import PlatformConfig, load_config
-from kuploy_gitops.errors import ConfigError, ConflictError, FindingsError
+from kuploy_gitops.errors import ConfigError, ConflictError, FindingsError, GitError
 from kuploy_gitops.gitrepo import GitRepo
 from kuploy_gitops.plan import ApplyResult, FilePlan
 from kuploy_gitops.tenant_spec import TenantSpec
@@ -70,10 +70,38 @@ def finish(
     if dry_run:
         return dry_run_result(fplan, message, summary)
     result = plan.apply(git, fplan, message, summary=summary)
-    if push and result.changed:
-        result.pushed = git.push()
+    if not result.changed:
+        return result
+    if push:
+        result.pushed = git.push(check=rebased_check(git))
         result.commit = git.head() or result.commit  # a rebase before the push rewrites it
+    else:
+        note_unpushed(git, result)
     return result
+
+
+def note_unpushed(git: GitRepo, result: ApplyResult) -> None:
+    """Record on ``result`` where the commit would go and how far ahead the branch is."""
+    upstream = git.upstream()
+    if upstream is not None:
+        result.upstream = upstream
+        result.ahead = git.ahead_of(upstream)
+
+
+def commit_tenant(
+    git: GitRepo,
+    cfg: PlatformConfig,
+    spec: TenantSpec,
+    message: str,
+    *,
+    summary: str,
+    dry_run: bool,
+    push: bool,
+) -> ApplyResult:
+    """Write one tenant as ``spec`` says (its spec and every rendered file) in one commit."""
+    fplan = FilePlan(git.path)
+    tenant_plan(fplan, cfg, spec)
+    return finish(git, cfg, fplan, message, summary=summary, dry_run=dry_run, push=push)
 
 
 def check_plan(fplan: FilePlan, cfg: PlatformConfig) -> None:
@@ -165,3 +193,100 @@ def existing_tenant_files(root: Path, student: str) -> list[str]:
         if base.is_dir():
             out.extend(p.relative_to(root).as_posix() for p in base.rglob("*") if p.is_file())
     return sorted(out)
+
+
+# -- several admins, interruptions -------------------------------------------------------------
+
+
+def settle(repo: Path) -> str:
+    """Finish or undo an interrupted write in ``repo`` before any command reads or writes it.
+
+    Every command calls this first (the CLI does, before the command runs), so a read never
+    sees a half-applied write and a human's ``git commit`` finds nothing half-staged after the
+    next kuploy command. Cheap when there is nothing to do: it looks for the journal folder.
+    Returns what was done, in words ("" when nothing was pending).
+
+    Raises:
+        GitError: another kuploy-gitops is writing the repo right now (its write is running,
+            not interrupted), or a running git holds ``index.lock``.
+    """
+    if not plan.interrupted(repo):
+        return ""
+    git = GitRepo(repo)
+    if not git.is_repo():
+        return ""
+    with git.lock():
+        return plan.recover(git)
+
+
+def push_repo(repo: Path) -> ApplyResult:
+    """``kuploy-gitops push``: check, fetch, rebase, check again and push the branch.
+
+    What a failed ``--push`` leaves to do: the local commits (already checked when they were
+    made) are checked again against the specs, then pushed as ``--push`` does. ``pushed`` is
+    empty when the branch had nothing the remote lacks.
+    """
+    with writing(repo) as (git, _cfg):
+        upstream = git.upstream()
+        ahead = git.ahead_of(upstream) if upstream else None
+        result = ApplyResult(summary="the branch", ahead=ahead, upstream=upstream or "")
+        if ahead == 0:
+            result.commit = git.head() or ""
+            return result
+        check = rebased_check(git)
+        if ahead is not None:
+            check()  # commits rebased by hand (after a conflict) are checked before they go
+        result.pushed = git.push(check=check)
+        result.commit = git.head() or ""
+        return result
+
+
+def rebased_check(git: GitRepo) -> Callable[[], None]:
+    """The check a push runs after each rebase: the commits' tenants still render as committed.
+
+    A rebase can combine two admins' changes into a tree neither checked: a ``kuploy.yaml``
+    changed there re-renders every tenant, so a tenant onboarded here under the old one drifts.
+    Only what the local commits touched is re-rendered (the whole repo when they touched
+    ``kuploy.yaml`` or the platform's files), so the check costs the same in any repo size.
+    """
+
+    def check() -> None:
+        upstream = git.upstream()
+        diff = git.run("diff", "--name-only", "-z", f"{upstream}", "HEAD").stdout
+        paths = touched_drift(git.path, [p for p in diff.split("\0") if p])
+        if paths:
+            shown = ", ".join(paths[:3]) + (" ..." if len(paths) > 3 else "")
+            raise GitError(
+                f"not pushed: rebased onto {upstream}, {len(paths)} rendered file(s) differ "
+                f"from the specs: {shown}",
+                hint="your commit is kept locally on top of theirs; run `kuploy-gitops render "
+                "--push` (it re-renders, commits and pushes)",
+            )
+
+    return check
+
+
+def touched_drift(repo: Path, paths: list[str]) -> list[str]:
+    """The drifting files among the tenants (or the platform) that ``paths`` belong to."""
+    cfg = load_config(repo)
+    platform = (layout.CONFIG_FILE, layout.ROOT_APP_FILE, layout.PLATFORM_DIR + "/")
+    if any(p == prefix or p.startswith(prefix) for p in paths for prefix in platform):
+        return drift.drift_paths(repo, cfg)
+    students: set[str] = set()
+    for path in paths:
+        top, _, rest = path.partition("/")
+        if top == layout.TENANTS_DIR and "/" not in rest and rest.endswith(".yaml"):
+            students.add(rest.removesuffix(".yaml"))
+        for base in (layout.TENANT_MANIFESTS_DIR + "/", layout.WORKLOADS_DIR + "/"):
+            if path.startswith(base):
+                students.add(path.removeprefix(base).split("/", 1)[0])
+
+    def read(path: str) -> str | None:
+        return FilePlan(repo).current(path)
+
+    out: list[str] = []
+    for student in sorted(students):
+        spec = tenant_spec.load_spec(repo, student, cfg)
+        expected = render.render_tenant(cfg, spec) if spec is not None else {}
+        out.extend(drift.compare(expected, existing_tenant_files(repo, student), read))
+    return out

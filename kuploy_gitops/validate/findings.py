@@ -363,18 +363,32 @@ SECRET_DATA = _rule(
     ERROR,
     "A Secret with data/stringData committed to git.",
     "Everyone who can read the repo can read the secret; git never forgets it.",
-    "Remove the Secret, rotate the value, and create it in the cluster (or use a sealed/"
-    "external secret).",
+    "Remove the Secret and rotate the value; seal it instead: `kuploy-gitops secret set STUDENT "
+    "APP NAME=-` (platform-managed apps) or `kubeseal --cert <cert> --scope strict` into a "
+    "SealedSecret (KUPLOY.md, 'Secrets').",
 )
 SECRET_PLAINTEXT = _rule(
     "secret.plaintext",
     ERROR,
     "A credential (API key or token, private key, URL with a password) in a ConfigMap, a "
-    "container's env value or its command/args.",
+    "container's env value or its command/args, or a SealedSecret's unencrypted template data.",
     "Everyone who can read the repo (or the namespace's ConfigMaps and pod specs) can read it; "
     "git never forgets it.",
-    "Rotate the credential; keep it in a Secret created in the cluster, not in git "
-    '(docs/student-loop.md, "Secrets"), and read it with env valueFrom.secretKeyRef.',
+    "Rotate the credential and seal it: `kuploy-gitops secret set STUDENT APP NAME=-` "
+    "(platform-managed apps get it as an env variable) or `kubeseal --cert <cert> --scope "
+    'strict` into a SealedSecret (docs/student-loop.md, "Secrets"), read with envFrom or '
+    "valueFrom.secretKeyRef.",
+)
+SECRET_SEALED_SCOPE = _rule(
+    "secret.sealed-scope",
+    WARNING,
+    "A SealedSecret sealed namespace-wide or cluster-wide (its sealedsecrets.bitnami.com/"
+    "namespace-wide or cluster-wide annotation), not strict.",
+    "Its ciphertext is not bound to its name (namespace-wide) or to anything (cluster-wide): "
+    "copied from this repo into another SealedSecret, or into another student's tenant "
+    "(cluster-wide), the controller opens it there.",
+    "Seal it again with `kubeseal --cert <cert> --scope strict` (or `kuploy-gitops secret set`) "
+    "and drop the annotation.",
 )
 # -- workloads -------------------------------------------------------------------------------
 SELECTOR_MISMATCH = _rule(

@@ -15,7 +15,7 @@ from typing import Any
 
 from kuploy_gitops.config import PlatformConfig
 from kuploy_gitops.names import DNS_LABEL
-from kuploy_gitops.validate import boundary, pss, secrets
+from kuploy_gitops.validate import boundary, pss, quota_cnpg, secrets
 from kuploy_gitops.validate import findings as F
 from kuploy_gitops.validate.apivalues import DNS_SUBDOMAIN
 from kuploy_gitops.validate.context import TenantContext
@@ -113,6 +113,8 @@ def check_workload(ctx: TenantContext, cfg: PlatformConfig, obj: Mapping[str, An
         out.extend(boundary.check_service(obj))
     if kind == "Ingress" and group in ("networking.k8s.io", "extensions"):
         out.extend(check_ingress(ctx, cfg, obj))
+    if quota_cnpg.is_cluster(obj):
+        out.extend(_check_cluster(ctx, obj))
     template = pss.pod_template(obj)
     if template is not None:
         base, pod_meta, pod_spec = template
@@ -124,6 +126,19 @@ def check_workload(ctx: TenantContext, cfg: PlatformConfig, obj: Mapping[str, An
         out.extend(boundary.check_pod(cfg, pod_spec, (*base, "spec")))
         out.extend(check_resources(ctx, pod_spec, (*base, "spec")))
         out.extend(check_selector(obj, pod_meta))
+    return out
+
+
+def _check_cluster(ctx: TenantContext, obj: Mapping[str, Any]) -> list[Issue]:
+    """A CloudNativePG Cluster's instance pods under the LimitRange and the quota's rules.
+
+    The operator makes the pods, so a pod the quota refuses is a Cluster that never starts;
+    the finding points at ``spec.resources``, the one place that sets their resources.
+    """
+    out = []
+    for issue in check_resources(ctx, quota_cnpg.instance_pod(obj), ()):
+        message = f"CloudNativePG instances: {issue.message}; set spec.resources of the Cluster"
+        out.append(Issue(issue.rule, message, ("spec", "resources"), issue.severity))
     return out
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from kuploy_gitops.quantity import format_quantity, kube_quantity
 from kuploy_gitops.validate import findings as F
-from kuploy_gitops.validate import hooks, pss
+from kuploy_gitops.validate import hooks, pss, quota_cnpg
 from kuploy_gitops.validate.context import ScopedQuota, TenantContext
 from kuploy_gitops.validate.findings import Issue
 from kuploy_gitops.validate.objects import Path_, as_map, group_of, meta
@@ -208,6 +208,11 @@ def usage_parts(
             usage["services.loadbalancers"] = 1.0
     if kind == "PersistentVolumeClaim" and not group:
         usage["requests.storage"] = _storage_request(obj.get("spec")) or 0.0
+    if quota_cnpg.is_cluster(obj):  # its instances: pods and claims, like a StatefulSet's
+        pod = pod_usage(ctx, quota_cnpg.instance_pod(obj))
+        claims, storage = quota_cnpg.instance_volumes(obj)
+        pod.update({"pods": 1.0, "persistentvolumeclaims": claims, "requests.storage": storage})
+        return {**usage, **quota_cnpg.operator_objects()}, pod, quota_cnpg.instances(obj)
     template = pss.pod_template(obj)
     if template is None or kind in ("CronJob",):
         return usage, {}, 0

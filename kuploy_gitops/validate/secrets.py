@@ -1,4 +1,4 @@
-"""Credentials written in plain text where a Secret belongs: ConfigMaps, env values, arguments.
+"""Credentials in plain text where a Secret belongs: ConfigMaps, env, arguments, sealed templates.
 
 A Secret with data is :data:`~.findings.SECRET_DATA`; this is its companion for values that are
 not in a Secret at all. Only the shapes of well-known credentials are recognised (an API key's
@@ -23,7 +23,11 @@ from kuploy_gitops.validate.objects import Path_, as_map, group_of, meta
 
 
 def check_plaintext(obj: Mapping[str, Any]) -> list[Issue]:
-    """Credentials in a ConfigMap's data/binaryData or a container's env values and arguments."""
+    """Credentials in plain text, and a SealedSecret sealed wider than strict (a warning).
+
+    Plain text: a ConfigMap's data/binaryData, a container's env values and arguments, a
+    SealedSecret's template data.
+    """
     out: list[Issue] = []
     kind = obj.get("kind")
     if kind == "ConfigMap" and not group_of(obj):
@@ -36,6 +40,9 @@ def check_plaintext(obj: Mapping[str, Any]) -> list[Issue]:
                     ("binaryData" if key in as_map(obj.get("binaryData")) else "data", key),
                 )
             )
+    if kind == "SealedSecret" and group_of(obj) == "bitnami.com":
+        out.extend(_sealed_template(obj))
+        out.extend(_sealed_scope(obj))
     template = pss.pod_template(obj)
     if template is not None:
         base = (*template[0], "spec")
@@ -44,6 +51,43 @@ def check_plaintext(obj: Mapping[str, Any]) -> list[Issue]:
                 Issue(F.SECRET_PLAINTEXT, f"{where} holds what looks like {what}", (*base, *path))
             )
     return out
+
+
+def _sealed_template(obj: Mapping[str, Any]) -> Iterator[Issue]:
+    """Credentials in a SealedSecret's ``spec.template.data``, which is not encrypted.
+
+    The controller copies those values into the Secret as they are (templates over the sealed
+    keys), so they are plain text in git, unlike ``encryptedData``.
+    """
+    name = meta(obj).get("name")
+    data = as_map(as_map(as_map(obj.get("spec")).get("template")).get("data"))
+    for key, value in data.items():
+        what = credential_kind(value) if isinstance(value, str) else None
+        if what:
+            yield Issue(
+                F.SECRET_PLAINTEXT,
+                f"SealedSecret {name!r} template data {key!r} holds what looks like {what} "
+                "(template data is not encrypted)",
+                ("spec", "template", "data", str(key)),
+            )
+
+
+# The controller's scope annotations (sealed-secrets pkg/apis/sealedsecrets/v1alpha1/types.go).
+_WIDE_SCOPES = ("namespace-wide", "cluster-wide")
+
+
+def _sealed_scope(obj: Mapping[str, Any]) -> Iterator[Issue]:
+    """A SealedSecret whose annotation says it was sealed for a wider scope than strict."""
+    annotations = as_map(meta(obj).get("annotations"))
+    for scope in _WIDE_SCOPES:
+        key = f"sealedsecrets.bitnami.com/{scope}"
+        if annotations.get(key) == "true":
+            yield Issue(
+                F.SECRET_SEALED_SCOPE,
+                f"SealedSecret {meta(obj).get('name')!r} is sealed {scope}, not strict",
+                ("metadata", "annotations", key),
+            )
+            return
 
 
 def _config_values(obj: Mapping[str, Any]) -> Iterator[tuple[str, str]]:

@@ -9,6 +9,8 @@ other student-repo apps live in repos this run cannot see: the findings say so.
 
 from __future__ import annotations
 
+from typing import Any
+
 from kuploy_gitops import layout
 from kuploy_gitops.tenant_spec import TenantSpec
 from kuploy_gitops.validate.context import TenantContext
@@ -36,9 +38,12 @@ def other_apps(
         )
         if not app:
             note += " (this folder is one of them: --app names which)"
+    # The tenant's databases (db add) hold their share wherever the run is: from the spec.
+    databases = _databases(run, spec)
     if not run.tree.files(layout.workload_dir(ctx.student)):
         # A student's CI (.kuploy/ holds no apps): nothing to render or read.
-        return Running([], "", note)
+        label = f"the tenant's databases ({_names(databases)})" if databases else ""
+        return Running(databases, label, note)
     from kuploy_gitops import render
 
     rendered = render.render_tenant_objects(run.cfg, spec) if spec is not None else {}
@@ -61,4 +66,19 @@ def other_apps(
     base = layout.workload_dir(ctx.student) + "/"
     names = sorted({s.folder[len(base) :].split("/", 1)[0] for s in sources})
     label = f"the tenant's other apps in the platform repo ({', '.join(names)})"
-    return Running(objs, label, note)
+    if databases:
+        label += f" and databases ({_names(databases)})"
+    return Running(objs + databases, label, note)
+
+
+def _databases(run: WorkloadChecks, spec: TenantSpec | None) -> list[dict[str, Any]]:
+    """The objects the tenant's databases render (Cluster, backup volume and job)."""
+    if spec is None or not spec.databases:
+        return []
+    from kuploy_gitops import db_manifests
+
+    return [o for db in spec.databases for o in db_manifests.database_objects(run.cfg, spec, db)]
+
+
+def _names(objs: list[dict[str, Any]]) -> str:
+    return ", ".join(str(o["metadata"]["name"]) for o in objs if o["kind"] == "Cluster") or "none"

@@ -80,10 +80,29 @@ def test_kubeadm_config_has_init_cluster_and_kubelet_configuration(rendered: Pat
     assert kubelet["shutdownGracePeriodCriticalPods"] == "20s"
 
 
-def test_control_plane_taint_removed_only_when_configured(tmp_path: Path) -> None:
-    home = tmp_path / "home"
+DEX_ORG = "konkuk-kuploy"
+DEX_CLIENT_ID = "Ov23liExampleClient1"
+ARGOCD_DOMAIN = "argocd.lab.example.edu"
+
+
+@pytest.fixture(scope="module")
+def variant(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A second cluster with the options that are off by default: workloads on the control
+    plane, and the students' GitHub login to Argo CD (Dex)."""
+    base = tmp_path_factory.mktemp("variant")
+    home = base / "home"
     (home / "tmp").mkdir(parents=True)
-    out = render(tmp_path, home, "-e", "control_plane_allow_workloads=true")
+    return render(
+        base, home,
+        "-e", "control_plane_allow_workloads=true",
+        "-e", f"addons_argocd_dex_github_org={DEX_ORG}",
+        "-e", f"addons_argocd_dex_github_client_id={DEX_CLIENT_ID}",
+        "-e", f"addons_argocd_domain={ARGOCD_DOMAIN}",
+    )  # fmt: skip
+
+
+def test_control_plane_taint_removed_only_when_configured(variant: Path) -> None:
+    out = variant
     init = docs(out / "cp1/kubeadm-config.yaml")["InitConfiguration"]
     assert init["nodeRegistration"]["taints"] == []
     rules = json.loads((out / "cp1/ufw-rules.json").read_text())
@@ -132,7 +151,9 @@ def test_argocd_values_and_root_application(rendered: Path) -> None:
     # Sync impersonation: tenant apps are applied as their tenant's kuploy-deployer. A string,
     # as argocd-cm holds strings only.
     assert values["configs"]["cm"]["application.sync.impersonation.enabled"] == "true"
+    # No org and client ID: no Dex, no connector, no callback URL.
     assert values["dex"]["enabled"] is False
+    assert "dex.config" not in values["configs"]["cm"] and "url" not in values["configs"]["cm"]
     assert values["redis-ha"]["enabled"] is False
     assert values["crds"] == {"install": True, "keep": True}
     app = yaml.safe_load((rendered / "cp1/root-application.yaml").read_text())
@@ -368,3 +389,71 @@ def test_no_template_mentions_the_retired_repository_or_the_calico_default_pool(
             text = path.read_text()
             assert "apt.kubernetes.io" not in text or "retired" in text, path
             assert "192.168.0.0/16" not in text or "trap" in text or "never" in text, path
+
+
+def test_argocd_dex_github_login_for_the_org(variant: Path) -> None:
+    """With an org and client ID, Dex's GitHub connector admits that org's members only; the
+    client secret is a reference to a Secret, never a value in the values file."""
+    text = (variant / "cp1/argocd-values.yaml").read_text()
+    values = yaml.safe_load(text)
+    assert values["dex"]["enabled"] is True
+    cm = values["configs"]["cm"]
+    assert cm["url"] == f"https://{ARGOCD_DOMAIN}"
+    dex = yaml.safe_load(cm["dex.config"])
+    (connector,) = dex["connectors"]
+    assert (connector["type"], connector["id"]) == ("github", "github")
+    assert connector["config"] == {
+        "clientID": DEX_CLIENT_ID,
+        "clientSecret": "$argocd-dex-github:clientSecret",
+        "orgs": [{"name": DEX_ORG}],
+    }
+    # The rest of the values are as without Dex.
+    assert cm["application.sync.impersonation.enabled"] == "true"
+    assert values["configs"]["rbac"]["policy.default"] == ""
+
+
+def _argocd_groups(claims: dict[str, Any], scopes: list[str]) -> list[str]:
+    """Argo CD's jwtutil.GetScopeValues: the values of the listed claims, strings or lists."""
+    out: list[str] = []
+    for scope in scopes:
+        value = claims.get(scope)
+        out += [value] if isinstance(value, str) else list(value or [])
+    return out
+
+
+def test_rbac_scopes_make_the_rendered_project_role_the_students(rendered: Path) -> None:
+    """The tenant's AppProject role (groups: [GitHub login], rendered by kuploy-gitops) matches
+    the ID token Dex's GitHub connector gives that student, under the bootstrap's scopes, and
+    no one else's: not another student's, nor one whose display name or email is that login.
+
+    Argo CD matches a project role's groups exactly against the values of the claims `scopes`
+    lists (server/rbacpolicy EnforceClaims); Dex's GitHub connector puts the login in
+    preferred_username, the teams of the org in groups (`org:team`), the display name in name.
+    """
+    values = yaml.safe_load((rendered / "cp1/argocd-values.yaml").read_text())
+    scopes = yaml.safe_load(values["configs"]["rbac"]["scopes"])  # Argo CD reads it as YAML
+    assert scopes == ["groups", "preferred_username"]
+    spec = yaml.safe_load((REPO_ROOT / "tenants/kim-minji.yaml").read_text())
+    project = yaml.safe_load(
+        (REPO_ROOT / "apps/cluster/tenants/kim-minji/appproject.yaml").read_text()
+    )
+    (role,) = project["spec"]["roles"]
+    assert role["groups"] == [spec["github"]]
+
+    def token(login: str, name: str = "Someone", email: str = "x@example.test") -> dict[str, Any]:
+        return {
+            "sub": "CiQ0Mjk0OTY3Mjk1EgZnaXRodWI",  # opaque (the user id), never the login
+            "preferred_username": login,
+            "name": name,
+            "email": email,
+            "groups": ["konkuk-kuploy:cs101-2026"],
+        }
+
+    def matches(claims: dict[str, Any]) -> bool:
+        return any(g in role["groups"] for g in _argocd_groups(claims, scopes))
+
+    assert matches(token(spec["github"]))
+    assert not matches(token("junlee-dev"))
+    assert not matches(token("mallory", name=spec["github"], email=spec["github"]))
+    # Without preferred_username in the scopes (Argo CD's default, [groups]) nothing matches.
+    assert not any(g in role["groups"] for g in _argocd_groups(token(spec["github"]), ["groups"]))

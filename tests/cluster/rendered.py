@@ -115,6 +115,11 @@ def install_argocd_crds(cluster: Cluster) -> None:
 ADDON_CRDS = {
     "metallb": ("metallb.io_ipaddresspools.yaml", "metallb.io_l2advertisements.yaml"),
     "cert-manager": ("cert-manager.io_clusterissuers.yaml", "cert-manager.io_certificates.yaml"),
+    "sealed-secrets": ("bitnami.com_sealedsecrets.yaml",),
+    "cloudnative-pg": (
+        "postgresql.cnpg.io_clusters.yaml",
+        "postgresql.cnpg.io_scheduledbackups.yaml",
+    ),
 }
 
 

@@ -70,6 +70,7 @@ def multi_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--health-path /healthz --replicas 2 --size tiny",
         "app add choi-yuna worker --image docker.io/library/nginx:1.27 --port 80",
         f"app add jung-hoon site --image {ghcr}/site:0.1 --port 5000",
+        "db add choi-yuna --instances 2 --version 16 --app web",
     ]
     with isolated_env(base):
         cli("init", str(repo), "--domain", "apps.lab.example.ac.kr")
@@ -82,6 +83,13 @@ def multi_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         cli("-C", str(repo), *board, greeting)
         shop = "https://github.com/konkuk-kuploy/han-sol-shop.git"
         cli("-C", str(repo), "app", "add", "han-sol", "shop", "--repo", shop)
+        # A sealed secret: the SealedSecret against its CRD, and the Deployment's envFrom.
+        from sealing_keys import install_cert
+
+        install_cert(repo)
+        cli("-C", str(repo), "secret", "set", "choi-yuna", "api", "API_KEY=k-81Zq", "TOKEN=t-2")
+        # After its apps: the database takes what the small tier leaves (2 claims of 2).
+        cli("-C", str(repo), "db", "add", "jung-hoon", "shopdb")
     return repo
 
 
@@ -123,8 +131,151 @@ def test_multi_tenant_repo_is_admitted(cluster: Cluster, crds: None, multi_repo:
         "PriorityClass",
         "ValidatingAdmissionPolicy",
         "ValidatingAdmissionPolicyBinding",
+        "SealedSecret",
+        "Cluster",
+        "CronJob",
+        "PersistentVolumeClaim",
     }, kinds
     _assert_admitted(cluster, objects)
+    _assert_database_pods_admitted(cluster, objects)
+
+
+def _instance_pod(db: dict[str, Any], n: int) -> dict[str, Any]:
+    """The pod CloudNativePG 1.27 makes for instance ``n`` of a Cluster, as admission sees it:
+    uid 26, its security contexts (pkg/specs: CreatePodSecurityContext and
+    CreateContainerSecurityContext), spec.resources on the bootstrap init container and on
+    postgres, the Cluster's priority class, the instance's claim."""
+    spec = db["spec"]
+    name = f"{db['metadata']['name']}-{n}"
+    security = {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "privileged": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+    def container(cname: str, image: str) -> dict[str, Any]:
+        return {
+            "name": cname,
+            "image": image,
+            "resources": spec["resources"],
+            "securityContext": security,
+        }
+
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": db["metadata"]["namespace"],
+            "labels": {"cnpg.io/cluster": db["metadata"]["name"], "cnpg.io/podRole": "instance"},
+        },
+        "spec": {
+            "priorityClassName": spec["priorityClassName"],
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 26,
+                "runAsGroup": 26,
+                "fsGroup": 26,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "initContainers": [
+                container("bootstrap-controller", "ghcr.io/cloudnative-pg/cloudnative-pg:1.27.0")
+            ],
+            "containers": [container("postgres", spec["imageName"])],
+            "volumes": [{"name": "pgdata", "persistentVolumeClaim": {"claimName": name}}],
+        },
+    }
+
+
+def _instance_claim(db: dict[str, Any], n: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {
+            "name": f"{db['metadata']['name']}-{n}",
+            "namespace": db["metadata"]["namespace"],
+        },
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": db["spec"]["storage"]["storageClass"],
+            "resources": {"requests": {"storage": db["spec"]["storage"]["size"]}},
+        },
+    }
+
+
+def _operator_objects(db: dict[str, Any], suffix: str = "") -> list[dict[str, Any]]:
+    """The Services and Secrets the operator makes for a Cluster (db_spec.OPERATOR_OBJECTS;
+    the Secrets empty here), and its monitoring ConfigMap."""
+    name, ns = db["metadata"]["name"], db["metadata"]["namespace"]
+
+    def meta(n: str) -> dict[str, str]:
+        return {"name": f"{n}{suffix}", "namespace": ns}
+
+    services = [
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": meta(f"{name}-{role}"),
+            "spec": {
+                "selector": {"cnpg.io/cluster": name},
+                "ports": [{"name": "postgres", "port": 5432, "targetPort": 5432}],
+            },
+        }
+        for role in ("rw", "ro", "r")
+    ]
+    secrets = [
+        {"apiVersion": "v1", "kind": "Secret", "metadata": meta(f"{name}-{kind}")}
+        for kind in ("app", "ca", "server", "replication")
+    ]
+    monitoring = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": meta(f"cnpg-default-monitoring-{name}"),
+    }
+    return [*services, *secrets, monitoring]
+
+
+def _assert_database_pods_admitted(cluster: Cluster, objects: list[dict[str, Any]]) -> None:
+    """What the operator and the CronJob would make of each rendered database is admitted in
+    its namespace, on top of the tenant's apps (Pod Security restricted, LimitRange, quota):
+    every instance's claim and pod, the operator's Services and Secrets, and a backup run's pod;
+    one claim or Service more is refused."""
+    made: list[dict[str, Any]] = []
+    dbs = [o for o in objects if o["kind"] == "Cluster"]
+    assert len(dbs) == 2
+    for db in dbs:
+        ns = db["metadata"]["namespace"]
+        for n in range(1, db["spec"]["instances"] + 1):
+            made += [_instance_claim(db, n), _instance_pod(db, n)]
+        made += _operator_objects(db)
+        job = next(
+            o for o in objects if o["kind"] == "CronJob" and o["metadata"]["namespace"] == ns
+        )
+        template = job["spec"]["jobTemplate"]["spec"]["template"]
+        made.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": f"{job['metadata']['name']}-run", "namespace": ns},
+                "spec": template["spec"],
+            }
+        )
+    for obj in made:
+        r = cluster.create(obj)
+        assert r.ok and not r.warnings, f"{obj['kind']} {obj['metadata']['name']}: {r.stderr}"
+    # The small tier's two claims are taken (instance and backup), and its five Services (two
+    # apps', the operator's three): the quota counts them, as db add did.
+    small = next(d for d in dbs if d["metadata"]["namespace"] == "jung-hoon")
+    for extra in (_instance_claim(small, 9), _operator_objects(small, "x")[0]):
+        refused = cluster.create(extra)
+        assert not refused.ok and "exceeded quota" in refused.stderr, refused.stderr
+    for obj in made:
+        kind = obj["kind"].lower()
+        ns = obj["metadata"]["namespace"]
+        cluster.kubectl("delete", kind, obj["metadata"]["name"], "-n", ns, "--wait=false")
 
 
 @pytest.mark.parametrize(
@@ -190,6 +341,37 @@ def test_platform_addon_resources_are_admitted_and_pvcs_get_the_default_class(
     (sc,) = [o for o in objects if o["kind"] == "StorageClass"]
     assert got["spec"]["storageClassName"] == sc["metadata"]["name"] == "kuploy-nfs"
     cluster.kubectl("delete", "pvc", "data", "-n", student, check=True)
+
+
+def test_object_storage_backups_are_admitted(cluster: Cluster, crds: None) -> None:
+    """kuploy.yaml's databases.backup: s3: the Cluster's barmanObjectStore section and the
+    ScheduledBackup are admitted by the vendored CRDs (strict), with the database's policy."""
+    from kuploy_gitops import db_manifests, netpol
+    from kuploy_gitops.db_spec import DatabaseSpec
+    from kuploy_gitops.tenant_spec import TenantSpec
+
+    data = config.default_config_data()
+    data["databases"] = {
+        "backup": "s3",
+        "s3_endpoint": "https://s3.lab.example.ac.kr:9000",
+        "s3_bucket": "kuploy-db",
+        "s3_cidrs": ["192.0.2.10/32"],
+    }
+    cfg = config.parse_config(data)
+    db = DatabaseSpec(name="db", instances=2)
+    spec = TenantSpec(student="s3-backup", tier="small", databases=(db,))
+    objects: list[dict[str, Any]] = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": spec.student}},
+        *db_manifests.database_objects(cfg, spec, db),
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": netpol.database_policy_name("db"), "namespace": spec.student},
+            "spec": netpol.database_policy(cfg, db),
+        },
+    ]
+    assert {o["kind"] for o in objects} >= {"Cluster", "ScheduledBackup", "NetworkPolicy"}
+    _assert_clean(apply_in_waves(cluster, objects))
 
 
 @pytest.mark.parametrize("variant", sorted(ISSUER_VARIANTS))

@@ -11,7 +11,7 @@ with the rule the case names. The demo's own app, applied the same way, is admit
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from boundary_attacks import Obj, attacks, pod
 from helpers import isolated_env
 from rendered import apply_guards, cli, folder_objects, remove_policies
 
-from kuploy_gitops import config, layout
+from kuploy_gitops import config, layout, secret_manifests, tenant_spec
 from kuploy_gitops.validate.engine import validate_files
 from kuploy_gitops.validate.policies import check_images
 
@@ -85,6 +85,22 @@ def test_the_demo_app_is_admitted_as_the_deployer(tenant: Tenant) -> None:
     objects = folder_objects(tenant.repo / layout.workload_dir(STUDENT, "web"))
     assert {o["kind"] for o in objects} >= {"Deployment", "Service", "Ingress"}
     r = tenant.as_deployer(objects)
+    assert r.ok, r.stderr
+    assert "Warning" not in r.stderr, r.stderr
+
+
+def test_a_sealed_secret_is_admitted_as_the_deployer(
+    cluster: Cluster, tenant: Tenant, data_dir: Path
+) -> None:
+    """The deployer's Role allows the add-on kind (its CRD as vendored), the object as rendered."""
+    crd = data_dir / "sealed-secrets" / "bitnami.com_sealedsecrets.yaml"
+    cluster.install_crds(load_all(crd.read_text()))
+    spec = tenant_spec.read_spec(tenant.repo, STUDENT)
+    assert spec is not None
+    app = replace(spec.apps[0], secrets=(("API_KEY", "A" * 400 + "=="),))
+    sealed = secret_manifests.sealed_secret(spec, app, {"app.kubernetes.io/name": app.name})
+    assert sealed is not None
+    r = tenant.as_deployer([sealed])
     assert r.ok, r.stderr
     assert "Warning" not in r.stderr, r.stderr
 

@@ -140,6 +140,7 @@ def test_refusals_and_no_ops_write_nothing(app_repo: Path) -> None:
     with pytest.raises(FindingsError, match="secret.plaintext") as info:
         set_web(app_repo, env=[("DATABASE_URL", f"postgres://app:{password}@db:5432/app")])
     assert password not in str(info.value) and password not in (info.value.hint or "")
+    assert "kuploy-gitops secret set" in (info.value.hint or "")  # the fix: seal it
     # Unknown app or student: named, with the fix.
     with pytest.raises(ConflictError, match="student 'kim' has no app 'shop'") as info:
         api.app_set(app_repo, api.AppChange(student=STUDENT, app="shop", replicas=2))
@@ -164,7 +165,9 @@ def test_a_secret_named_variable_warns_by_name_only(app_repo: Path) -> None:
     done = set_web(app_repo, env=[("STRIPE_TOKEN", "abc123xyz")])
     assert done.warnings == [
         "env STRIPE_TOKEN looks like a secret by its name; its value is committed to git in "
-        "plain text (anyone who can read the platform repo can read it)"
+        "plain text (anyone who can read the platform repo can read it): seal it instead with "
+        "`kuploy-gitops secret set kim web STRIPE_TOKEN=-` and `app set kim web --unset-env "
+        "STRIPE_TOKEN`"
     ]
     assert "abc123xyz" not in json.dumps(done.to_data()) and "abc123xyz" not in subject(app_repo)
 
@@ -239,6 +242,7 @@ def test_show_describes_the_app_and_hides_secret_values(app_template: Path) -> N
             "limits": {"cpu": "500m", "memory": "512Mi"},
         },
         "env": [{"name": "API_KEY", "hidden": True}, {"name": "MODE", "value": "dev"}],
+        "secrets": [],
         "manifests": layout.workload_dir(STUDENT, "web"),
     }
     assert API_KEY_VALUE not in json.dumps(data)

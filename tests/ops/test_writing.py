@@ -48,3 +48,4 @@ def test_commit_without_push_is_head(platform: Path) -> None:
     result = api.onboard(platform, api.OnboardOptions(student="kim"))
     assert result.commit == git(platform, "rev-parse", "HEAD").strip()
     assert result.pushed == ""
+    assert (result.upstream, result.ahead) == ("", None)  # no remote: no "not pushed" line

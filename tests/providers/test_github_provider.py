@@ -12,7 +12,7 @@ from github import Auth
 from helpers import FakeClock
 
 from kuploy_gitops.config import GitHubSettings
-from kuploy_gitops.errors import ConfigError, ProviderError
+from kuploy_gitops.errors import ConfigError, CredentialsError, ProviderError
 from kuploy_gitops.github.pygithub import GitHubProvider, RetryPolicy, connect, rate_limit_wait
 from providers.fake_github import FakeGitHub
 
@@ -264,7 +264,7 @@ def test_enterprise_base_url(clock: FakeClock) -> None:
 
 
 def test_connect_needs_credentials() -> None:
-    with pytest.raises(ConfigError, match="GITHUB_TOKEN"):
+    with pytest.raises(CredentialsError, match="GITHUB_TOKEN"):
         connect(GitHubSettings(), ORG, environ={})
 
 

@@ -8,7 +8,7 @@ from kuploy_gitops.validate import crdbundle
 from kuploy_gitops.validate.schemas import SchemaSet
 
 # Each folder of tests/data holding upstream CRDs that the package bundles.
-CRD_SOURCES = ("argocd", "metallb", "cert-manager")
+CRD_SOURCES = ("argocd", "metallb", "cert-manager", "sealed-secrets", "cloudnative-pg")
 
 
 def test_bundled_crds_are_the_test_copies_without_descriptions(
@@ -28,6 +28,9 @@ def test_bundled_crds_are_the_test_copies_without_descriptions(
         ("metallb.io", "L2Advertisement"),
         ("cert-manager.io", "ClusterIssuer"),
         ("cert-manager.io", "Certificate"),
+        ("bitnami.com", "SealedSecret"),
+        ("postgresql.cnpg.io", "Cluster"),
+        ("postgresql.cnpg.io", "ScheduledBackup"),
     }
 
 

@@ -191,3 +191,68 @@ def test_secret_names(name: str, secret: bool) -> None:
     from kuploy_gitops.validate.credentials import secret_name
 
     assert secret_name(name) is secret
+
+
+SEALED_CREDENTIAL = "ghp_R7tY2uI9oP4aS6dF1gH8jK3lZ5xC0vB2nM4q"  # made up
+
+
+def _sealed(name: str) -> dict[str, object]:
+    """A SealedSecret as `secret set` renders it (kubeseal writes the same shape)."""
+    from sealing_keys import keypair
+
+    from kuploy_gitops import sealing
+
+    key = sealing.load_certificate(keypair()[1], "cert.pem")
+    meta = {"name": name, "namespace": STUDENT}
+    return {
+        "apiVersion": "bitnami.com/v1alpha1",
+        "kind": "SealedSecret",
+        "metadata": meta,
+        "spec": {
+            "encryptedData": {"API_KEY": sealing.seal_value(key, STUDENT, name, b"v")},
+            "template": {"metadata": meta, "type": "Opaque"},
+        },
+    }
+
+
+def test_sealed_secrets_pass_and_plain_secrets_and_plain_templates_do_not(
+    demo: Path, crd_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A SealedSecret is a tenant kind that matches its vendored CRD; a Secret with data, a
+    credential in a SealedSecret's (unencrypted) template data, and a SealedSecret that breaks
+    the CRD schema are refused, with the fix naming `secret set` and kubeseal."""
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    good.mkdir()
+    bad.mkdir()
+    (good / "sealedsecret.yaml").write_text(yaml.safe_dump(_sealed("web-secrets")))
+    templated = _sealed("api-secrets")
+    templated["spec"]["template"]["data"] = {"TOKEN": SEALED_CREDENTIAL}  # type: ignore[index]
+    broken = _sealed("cli-secrets")
+    broken["spec"]["encryptedData"] = ["not", "a", "map"]  # type: ignore[index]
+    plain = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "plain"}}
+    plain["stringData"] = {"API_KEY": "q7Zp2Lm9Xw"}
+    wide = _sealed("wide-secrets")
+    wide["metadata"] = {**wide["metadata"], "annotations": {  # type: ignore[dict-item]
+        "sealedsecrets.bitnami.com/namespace-wide": "true"
+    }}  # fmt: skip
+    docs = [templated, broken, plain, wide]
+    (bad / "objects.yaml").write_text(yaml.safe_dump_all(docs))
+    base = ["-C", str(demo), "validate", "--student", STUDENT, "--crd-dir", str(crd_dir)]
+    assert cli.run([*base, "-o", "json", str(good)]) == 0, capsys.readouterr().out
+    capsys.readouterr()
+    assert cli.run([*base, "-o", "json", str(bad)]) == 8
+    out, err = capsys.readouterr()
+    found = [f for f in json.loads(out)["findings"] if f["severity"] == "error"]
+    assert sorted(f["rule"] for f in found) == sorted(
+        [F.SECRET_PLAINTEXT, "schema.invalid", F.SECRET_DATA]
+    )
+    by_rule = {f["rule"]: f["message"] for f in found}
+    assert by_rule[F.SECRET_PLAINTEXT].startswith("SealedSecret 'api-secrets' template data")
+    assert by_rule[F.SECRET_DATA].startswith("Secret 'plain' has stringData")
+    assert "encryptedData" in json.dumps([f for f in found if f["rule"] == "schema.invalid"])
+    warned = [f["message"] for f in json.loads(out)["findings"] if f["severity"] == "warning"]
+    assert warned == ["SealedSecret 'wide-secrets' is sealed namespace-wide, not strict"]
+    fixes = {f["rule"]: f.get("fix", "") for f in json.loads(out)["findings"]}
+    for rule in (F.SECRET_DATA, F.SECRET_PLAINTEXT):
+        assert "kuploy-gitops secret set" in fixes[rule] and "kubeseal" in fixes[rule]
+    assert SEALED_CREDENTIAL not in out + err

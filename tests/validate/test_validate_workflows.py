@@ -12,7 +12,7 @@ import pytest
 import yaml
 from helpers import REPO_ROOT
 
-from kuploy_gitops import config, render
+from kuploy_gitops import __version__, config, render
 
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 # The platform repo's own workflow, as `init` writes it (with the default kuploy.yaml).
@@ -113,7 +113,11 @@ def test_platform_workflow_checks_every_push_and_pull_request() -> None:
     runs = " ".join(_runs(wf))
     assert "kuploy-gitops render --check" in runs
     assert re.search(r"kuploy-gitops validate --no-drift .*--format github", runs)
-    assert "pip install 'kuploy-gitops==" in runs or 'pip install "kuploy-gitops==' in runs
+    assert 'read -ra pip_args <<< "$KUPLOY_PIP"' in runs and 'pip install "${pip_args[@]}"' in runs
+    (install,) = [
+        s for s in wf["jobs"]["check"]["steps"] if s.get("name") == "Install kuploy-gitops"
+    ]
+    assert install["env"]["KUPLOY_PIP"] == f"kuploy-gitops=={__version__}"
 
 
 def test_expire_workflow_runs_daily_with_write_access_to_contents_only() -> None:
@@ -128,9 +132,10 @@ def test_expire_workflow_runs_daily_with_write_access_to_contents_only() -> None
     runs = " ".join(_runs(wf))
     assert re.search(r"kuploy-gitops expire --warn-days \d+ --push", runs)
     # The same pip source as the other workflow (kuploy.yaml's github.workflow_pip).
-    pip = re.search(
-        r"pip install \S+", " ".join(_runs(yaml.safe_load(PLATFORM_WORKFLOW.read_text())))
-    )
-    assert pip and pip.group(0) in runs
+    assert 'read -ra pip_args <<< "$KUPLOY_PIP"' in runs and 'pip install "${pip_args[@]}"' in runs
+    (install,) = [
+        s for s in wf["jobs"]["expire"]["steps"] if s.get("name") == "Install kuploy-gitops"
+    ]
+    assert install["env"]["KUPLOY_PIP"] == f"kuploy-gitops=={__version__}"
     step = next(s for s in wf["jobs"]["expire"]["steps"] if "expire" in str(s.get("run", "")))
     assert step["shell"] == "bash"  # -o pipefail: the tee does not hide a failure
