@@ -264,3 +264,15 @@ def test_spec_suspended_must_be_a_boolean(repo: Path) -> None:
     path.write_text(path.read_text().replace("apps:", "suspended: 'yes'\napps:", 1))
     with pytest.raises(ConfigError, match="suspended.*expected true or false"):
         tenant_spec.read_spec(repo, "kim")
+
+
+def test_a_suspended_tenants_database_hibernates_and_resume_wakes_it(repo: Path) -> None:
+    api.db_add(repo, api.DatabaseOptions(student="park"))
+    before = tree_snapshot(repo)
+    term.suspend(repo, Selection(students=("park",)), today=TODAY)
+    cluster, _claim, backup = docs(repo, layout.tenant_file("park", "database-db.yaml"))
+    # CloudNativePG's declarative hibernation: the instance pods go, the volumes (data) stay.
+    assert cluster["metadata"]["annotations"]["cnpg.io/hibernation"] == "on"
+    assert backup["kind"] == "CronJob" and backup["spec"]["suspend"] is True
+    term.resume(repo, Selection(students=("park",)), today=TODAY)
+    assert tree_snapshot(repo) == before
