@@ -101,13 +101,19 @@ def select(repo: Path, sel: Selection, *, today: dt.date | None = None) -> list[
         for spec in (tenant_spec.require_spec(repo, s) for s in tenant_spec.list_students(repo))
         if (not sel.term or spec.term == sel.term)
         and (not sel.course or spec.course == sel.course)
-        and (not sel.expired or tenant_spec.tenant_status(spec, now) != "active")
+        and (not sel.expired or is_past(spec, now))
     ]
     if not found:
         raise InvalidInputError(
             f"no tenant matches {filters}", hint="`kuploy-gitops list` shows every tenant"
         )
     return found
+
+
+def is_past(spec: TenantSpec, today: dt.date) -> bool:
+    """Whether the tenant's expiry date has passed (suspended or not; the day itself counts)."""
+    expires = tenant_spec.expiry_date(spec)
+    return expires is not None and expires < today
 
 
 def commit_message(verb: str, students: Sequence[str], scope: str, suffix: str = "") -> str:

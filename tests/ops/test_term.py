@@ -138,11 +138,13 @@ def test_selections(repo: Path) -> None:
     assert chosen(Selection(course="cs101")) == ["choi", "kim", "lee"]
     assert chosen(Selection(course="cs101", term="2026-2")) == ["kim", "lee"]
     assert chosen(Selection(students=("lee", "kim", "lee"))) == ["kim", "lee"]
-    # Expired: past the date (the day itself still counts), or suspended already.
+    # Expired: past the date (the day itself still counts), suspended or not.
     assert chosen(Selection(expired=True), dt.date(2027, 3, 1)) == ["kim", "park"]
     assert chosen(Selection(expired=True), dt.date(2027, 2, 1)) == ["park"]
     with pytest.raises(InvalidInputError, match="no tenant matches expired"):
         chosen(Selection(expired=True), dt.date(2027, 1, 31))
+    term.suspend(repo, Selection(students=("lee",)), today=TODAY)  # suspended, not expired
+    assert chosen(Selection(expired=True), dt.date(2027, 2, 1)) == ["park"]
 
 
 def test_extend_sets_the_date_and_refuses_a_past_or_bad_one(repo: Path) -> None:
