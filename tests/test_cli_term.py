@@ -59,6 +59,7 @@ def test_bulk_offboard_asks_on_a_terminal_and_refuses_without_one(
     assert (repo / layout.archived_spec("kim")).is_file()
 
 
+@pytest.mark.slow  # default tier's budget: the core cases run there
 def test_bulk_offboard_with_yes_and_by_expiry(repo: Path) -> None:
     code, out = invoke(repo, "offboard", "lee", "kim")  # several named students: asked too
     assert code == 2 and "no terminal to ask on" in out
@@ -74,6 +75,7 @@ def test_bulk_offboard_with_yes_and_by_expiry(repo: Path) -> None:
     assert code == 0 and "dry run:" in out and "terminal" not in out
 
 
+@pytest.mark.slow  # default tier's budget: the core cases run there
 def test_suspend_list_resume_extend_and_expire(repo: Path) -> None:
     code, out = invoke(repo, "suspend", "--course", "cs101")
     assert code == 0 and "suspended: kim, lee" in out
@@ -102,6 +104,7 @@ def test_suspend_list_resume_extend_and_expire(repo: Path) -> None:
     assert code == 0 and "suspended (expired): 2" in out and "kim" in out
 
 
+@pytest.mark.slow  # default tier's budget: the core cases run there
 def test_restore(repo: Path) -> None:
     invoke(repo, "offboard", "park", "--archive", "--yes")
     code, out = invoke(repo, "restore", "park", "--until", "2027-06-30")

@@ -1,6 +1,8 @@
 """Term operations on real git repos: suspend/resume, extend, bulk offboard, restore, expire.
 
-One class of four is built once per module (a template repo) and copied for each test.
+One class of four is built once per module (a template repo) and copied for each test. The
+default tier runs the core cases (suspend/resume byte for byte, a bulk offboard and restore,
+expire on a fake clock); the slow tier (`.ci/run`) runs the rest.
 """
 
 from __future__ import annotations
@@ -100,6 +102,7 @@ def test_suspend_then_resume_gives_back_the_same_tree(repo: Path) -> None:
     assert git(repo, "status", "--porcelain") == ""
 
 
+@pytest.mark.slow  # default tier's budget: the core cases run there
 def test_suspend_twice_changes_nothing_the_second_time_and_list_shows_it(repo: Path) -> None:
     term.suspend(repo, Selection(students=("kim",)), today=TODAY)
     assert head_message(repo) == "kuploy: suspend student kim"
@@ -117,6 +120,7 @@ def test_suspend_twice_changes_nothing_the_second_time_and_list_shows_it(repo: P
     assert spec.suspended and spec.expires == "2027-06-30"
 
 
+@pytest.mark.slow  # default tier's budget: the core cases run there
 def test_selections_that_select_nothing_are_refused(repo: Path) -> None:
     commits = commit_count(repo)
     for sel, error, match in (
@@ -131,6 +135,7 @@ def test_selections_that_select_nothing_are_refused(repo: Path) -> None:
     assert commit_count(repo) == commits
 
 
+@pytest.mark.slow  # default tier's budget: the core cases run there
 def test_selections(repo: Path) -> None:
     def chosen(sel: Selection, today: dt.date = TODAY) -> list[str]:
         return [s.student for s in term.select(repo, sel, today=today)]
@@ -147,6 +152,7 @@ def test_selections(repo: Path) -> None:
     assert chosen(Selection(expired=True), dt.date(2027, 2, 1)) == ["park"]
 
 
+@pytest.mark.slow  # default tier's budget: the core cases run there
 def test_extend_sets_the_date_and_refuses_a_past_or_bad_one(repo: Path) -> None:
     outcome = term.extend(repo, Selection(course="cs101"), "2027-08-31", today=TODAY)
     assert outcome.students == ["choi", "kim", "lee"]
@@ -191,12 +197,14 @@ def test_bulk_offboard_is_one_commit_naming_everyone_and_restore_brings_one_back
     assert git(repo, "status", "--porcelain") == ""
 
 
+@pytest.mark.slow  # default tier's budget: the core cases run there
 def test_one_student_offboard_keeps_its_message(repo: Path) -> None:
     term.offboard_many(repo, ["park"])
     assert head_message(repo) == "kuploy: offboard student park"
     assert not (repo / layout.archived_spec("park")).exists()
 
 
+@pytest.mark.slow  # default tier's budget: the core cases run there
 def test_restore_refusals_and_a_new_expiry(repo: Path) -> None:
     with pytest.raises(ConflictError, match="onboarded already"):
         term.restore(repo, "kim", today=TODAY)
@@ -251,6 +259,7 @@ def test_expire_suspends_the_expired_in_one_commit_and_warns_ahead(repo: Path) -
         term.expire(repo, warn_days=-1, today=TODAY)
 
 
+@pytest.mark.slow  # default tier's budget: the core cases run there
 def test_dry_runs_write_nothing(repo: Path) -> None:
     before = tree_snapshot(repo)
     commits = commit_count(repo)
@@ -261,6 +270,7 @@ def test_dry_runs_write_nothing(repo: Path) -> None:
     assert tree_snapshot(repo) == before and commit_count(repo) == commits
 
 
+@pytest.mark.slow  # default tier's budget: the core cases run there
 def test_spec_suspended_must_be_a_boolean(repo: Path) -> None:
     path = repo / layout.tenant_spec("kim")
     path.write_text(path.read_text().replace("apps:", "suspended: 'yes'\napps:", 1))
@@ -268,6 +278,7 @@ def test_spec_suspended_must_be_a_boolean(repo: Path) -> None:
         tenant_spec.read_spec(repo, "kim")
 
 
+@pytest.mark.slow  # default tier's budget: the core cases run there
 def test_a_suspended_tenants_database_hibernates_and_resume_wakes_it(repo: Path) -> None:
     api.db_add(repo, api.DatabaseOptions(student="park"))
     before = tree_snapshot(repo)
