@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kuploy_gitops import layout, repourl, yamlio
+from kuploy_gitops.capacity_config import CapacitySettings, parse_capacity
 from kuploy_gitops.config_fields import (
     Reader as Reader,
 )
@@ -129,6 +130,8 @@ class PlatformConfig:
     timetable: Timetable = field(default_factory=Timetable)
     # load_balancer, tls and storage: what bare metal lacks (config_platform)
     baremetal: Sections = field(default_factory=Sections)
+    # Node sizes per room or pool for `capacity` without a cluster (kuploy.yaml's capacity).
+    capacity: CapacitySettings = field(default_factory=CapacitySettings)
 
     @property
     def target_revision(self) -> str:
@@ -369,6 +372,7 @@ def parse_config(data: Any, source: str = layout.CONFIG_FILE) -> PlatformConfig:
         pss_run_as_user=run_as_user,
         timetable=parse_timetable(r, root.get("timetable")),
         baremetal=baremetal,
+        capacity=parse_capacity(r, root.get("capacity"), tenant_pool),
     )
 
 
