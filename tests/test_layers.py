@@ -13,7 +13,15 @@ PACKAGE = Path(__file__).resolve().parents[1] / "kuploy_gitops"
 LAYERS: list[set[str]] = [
     {"errors", "layout", "names", "repourl", "quantity", "sizes", "stacks", "__init__"},
     {"yamlbounds", "yamlio", "gitobjects", "gitrepo", "plan"},
-    {"config_fields", "config_platform", "config", "tenant_spec", "roster", "timetable", "capacity_config"},
+    {
+        "config_fields",
+        "config_platform",
+        "config",
+        "tenant_spec",
+        "roster",
+        "timetable",
+        "capacity_config",
+    },
     {
         "manifests",
         "platform_manifests",
