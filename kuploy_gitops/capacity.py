@@ -31,7 +31,6 @@ from typing import Any
 from kuploy_gitops import layout, timetable
 from kuploy_gitops.config import PlatformConfig, Tier
 from kuploy_gitops.quantity import kube_quantity
-from kuploy_gitops.tenant_spec import TenantSpec
 
 NODE_RESOURCES = ("cpu", "memory", "ephemeral-storage")
 VOLUME = "storage"  # requests.storage: PersistentVolumeClaims, on the volumes' StorageClass
@@ -163,9 +162,9 @@ class QuotaTotals:
     limits: Mapping[str, float]
 
 
-def quota_totals(cfg: PlatformConfig, specs: Iterable[TenantSpec]) -> QuotaTotals:
-    """Sum the tier quota of every tenant (a tier the config lacks counts nothing)."""
-    counts = Counter(s.tier for s in specs)
+def quota_totals(cfg: PlatformConfig, tiers: Iterable[str]) -> QuotaTotals:
+    """Sum the tier quota of every tenant, given their tiers (an unknown tier counts nothing)."""
+    counts = Counter(tiers)
     requests = dict.fromkeys((*NODE_RESOURCES, VOLUME), 0.0)
     limits = dict.fromkeys(NODE_RESOURCES, 0.0)
     for name, n in counts.items():

@@ -16,6 +16,7 @@ RUNS = {
     "onboard_bench": ["--tenants", "5", "--roster", "3", "--reps", "1"],
     "validate_bench": ["--tenants", "5", "--reps", "1", "--no-kv"],
     "startup_bench": ["--reps", "1"],
+    "capacity_bench": ["--tenants", "5", "--reps", "1"],
 }
 
 

@@ -9,7 +9,6 @@ import pytest
 from kuploy_gitops import capacity, config, timetable
 from kuploy_gitops.capacity import Node
 from kuploy_gitops.errors import ConfigError
-from kuploy_gitops.tenant_spec import TenantSpec
 
 GI = 1024.0**3
 # Two tiers with hand-picked numbers: "small" runs out of memory first, "big" out of CPU.
@@ -39,8 +38,9 @@ def lab(name: str, room: str, cpu: float = 8, memory: float = 16 * GI, **kw: Any
     return Node(name, labels, allocatable=size, **kw)
 
 
-def tenants(**per_tier: int) -> list[TenantSpec]:
-    return [TenantSpec(f"{tier}-{i}", tier) for tier, n in per_tier.items() for i in range(n)]
+def tenants(**per_tier: int) -> list[str]:
+    """Each tenant's tier: ``tenants(small=2)`` is two small tenants."""
+    return [tier for tier, n in per_tier.items() for _ in range(n)]
 
 
 def test_quota_totals_sum_every_tenants_tier() -> None:

@@ -6,7 +6,11 @@ One function, :func:`capacity_report`, answers both ``capacity -o json`` and the
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
+import json
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -17,6 +21,7 @@ from kuploy_gitops.errors import InvalidInputError, UsageError
 from kuploy_gitops.ops.kubenodes import read_nodes_api, read_nodes_file
 from kuploy_gitops.ops.lab import parse_at
 from kuploy_gitops.tenant_spec import TenantSpec
+from kuploy_gitops.validate.kustomize import default_cache_dir
 
 
 def load_nodes(
@@ -59,9 +64,61 @@ def load_nodes(
     return nodes, source
 
 
-def read_specs(repo: Path) -> list[TenantSpec]:
-    """Every tenant's spec, read once (the tenants' table and the quota sums share them)."""
-    return [tenant_spec.require_spec(repo, s) for s in tenant_spec.list_students(repo)]
+SUMMARY_VERSION = 1
+
+
+def summary(spec: TenantSpec) -> dict[str, Any]:
+    """What `capacity` and `report` need of a spec: labels, tier, expiry, app names, status."""
+    return {
+        "student": spec.student,
+        "tier": spec.tier,
+        "name": spec.name,
+        "course": spec.course,
+        "term": spec.term,
+        "expires": spec.expires,
+        "apps": [a.name for a in spec.apps],
+        # term operations (issue 15) may add suspension to the spec; absent: not suspended
+        "suspended": bool(getattr(spec, "suspended", False)),
+    }
+
+
+def _cache_file(repo: Path) -> Path:
+    key = hashlib.sha256(str(repo.resolve()).encode()).hexdigest()[:20]
+    return default_cache_dir() / "specs" / f"{key}.json"
+
+
+def read_summaries(repo: Path) -> list[dict[str, Any]]:
+    """Every tenant's :func:`summary`, sorted by student, reading only specs that changed.
+
+    Parsing 5,000 specs takes seconds; summaries are kept between runs in the user's cache
+    (``$XDG_CACHE_HOME/kuploy-gitops/specs/``), each under its file's size and mtime (as
+    `validate` keeps its results), so a run parses only the specs written since the last one.
+    The cache is an optimisation: unreadable, it is rebuilt; unwritable, it is skipped.
+    """
+    cache = _cache_file(repo)
+    try:
+        old = json.loads(cache.read_text(encoding="utf-8"))
+        if old.get("version") != SUMMARY_VERSION:
+            old = {}
+    except (OSError, ValueError, AttributeError):
+        old = {}
+    known = old.get("specs", {}) if isinstance(old.get("specs"), dict) else {}
+    fresh: dict[str, Any] = {}
+    for student in tenant_spec.list_students(repo):
+        st = (repo / layout.tenant_spec(student)).stat()
+        stamp = [st.st_mtime_ns, st.st_size]
+        hit = known.get(student)
+        if isinstance(hit, list) and len(hit) == 2 and hit[0] == stamp:
+            fresh[student] = hit
+        else:
+            fresh[student] = [stamp, summary(tenant_spec.require_spec(repo, student))]
+    if fresh != known:
+        with contextlib.suppress(OSError):
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"version": SUMMARY_VERSION, "specs": fresh}), "utf-8")
+            tmp.replace(cache)
+    return [row for _, row in fresh.values()]
 
 
 def capacity_report(
@@ -71,7 +128,7 @@ def capacity_report(
     kubeconfig: Path | None = None,
     context: str | None = None,
     at: str | None = None,
-    specs: list[TenantSpec] | None = None,
+    tenants: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Capacity now (or ``at``), at the worst hour of the week, and over the week, as data.
 
@@ -86,9 +143,9 @@ def capacity_report(
     """
     cfg = load_config(repo)
     nodes, source = load_nodes(cfg, nodes_file, kubeconfig, context)
-    if specs is None:
-        specs = read_specs(repo)
-    totals = capacity.quota_totals(cfg, specs)
+    if tenants is None:
+        tenants = read_summaries(repo)
+    totals = capacity.quota_totals(cfg, (t["tier"] for t in tenants))
     table = cfg.timetable
     zone = table.zone()
     when = parse_at(at, zone) if at else dt.datetime.now(zone).replace(second=0, microsecond=0)
@@ -112,7 +169,7 @@ def capacity_report(
         "source": source,
         "time_zone": table.time_zone,
         "at": when.isoformat(timespec="minutes"),
-        "tenants": len(specs),
+        "tenants": len(tenants),
         "default_tier": cfg.default_tier,
         "tiers": {
             name: {

@@ -10,6 +10,7 @@ id="capacity-data">``. Every value reaches the HTML through jinja2's autoescape 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
@@ -18,8 +19,7 @@ from typing import Any
 
 from kuploy_gitops import capacity, render, timetable
 from kuploy_gitops.errors import InvalidInputError
-from kuploy_gitops.ops.capacity import capacity_report, read_specs
-from kuploy_gitops.tenant_spec import TenantSpec
+from kuploy_gitops.ops.capacity import capacity_report, read_summaries
 
 TEMPLATE = "report/index.html.j2"
 PAGE = "index.html"
@@ -30,34 +30,27 @@ DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def tenant_rows(
-    specs: Sequence[TenantSpec], today: dt.date, warn_days: int
+    tenants: Sequence[Mapping[str, Any]], today: dt.date, warn_days: int
 ) -> list[dict[str, Any]]:
-    """One row per tenant: student, name, course, term, tier, apps, expires, status, days left.
+    """One row per tenant summary (ops.capacity.summary) with its status and days left.
 
     Status: ``suspended`` when the spec says so (term operations), else ``expired`` past its
     expiry date, else ``active``. ``expiring`` marks an active tenant within ``warn_days``.
     """
     rows = []
-    for spec in specs:
+    for t in tenants:
         days: int | None = None
-        try:
-            days = (dt.date.fromisoformat(spec.expires) - today).days if spec.expires else None
-        except ValueError:
-            days = None
+        with contextlib.suppress(ValueError):  # a hand-edited date: shown, never counted
+            days = (dt.date.fromisoformat(t["expires"]) - today).days if t["expires"] else None
         status = "active"
-        if getattr(spec, "suspended", False):
+        if t.get("suspended"):
             status = "suspended"
         elif days is not None and days < 0:
             status = "expired"
         rows.append(
             {
-                "student": spec.student,
-                "name": spec.name,
-                "course": spec.course,
-                "term": spec.term,
-                "tier": spec.tier,
-                "apps": ", ".join(a.name for a in spec.apps),
-                "expires": spec.expires,
+                **t,
+                "apps": ", ".join(t["apps"]),
                 "status": status,
                 "days_left": days,
                 "expiring": status == "active" and days is not None and days <= warn_days,
@@ -144,12 +137,12 @@ def write_report(
         raise InvalidInputError(
             f"--warn-days {warn_days} is negative", hint="give days ahead, e.g. 14"
         )
-    specs = read_specs(repo)
+    tenants = read_summaries(repo)
     report = capacity_report(
-        repo, nodes_file=nodes_file, kubeconfig=kubeconfig, context=context, at=at, specs=specs
+        repo, nodes_file=nodes_file, kubeconfig=kubeconfig, context=context, at=at, tenants=tenants
     )
     today = today or dt.date.fromisoformat(report["at"][:10])
-    rows = tenant_rows(specs, today, warn_days)
+    rows = tenant_rows(tenants, today, warn_days)
     expiring = sorted(
         (r for r in rows if r["expiring"]), key=lambda r: (r["days_left"], r["student"])
     )

@@ -218,3 +218,21 @@ def test_help_has_examples() -> None:
     for command in ("capacity", "report"):
         result = CliRunner().invoke(cli.main, [command, "--help"])
         assert result.exit_code == 0 and "Examples:" in result.stdout
+
+
+def test_a_changed_spec_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Summaries of specs are cached between runs under each file's size and mtime.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    repo = write_repo(tmp_path / "p", CAPACITY, {"kim-minji": "small", "lee-jun": "small"})
+    at = ("--at", "2026-12-02 10:00")
+    assert capacity_json(repo, *at)["tiers"]["large"]["tenants"] == 0
+    assert list((tmp_path / "cache" / "kuploy-gitops" / "specs").glob("*.json"))
+    spec = TenantSpec("lee-jun", "large", course="cs101", expires="2026-12-10")
+    (repo / layout.tenant_spec("lee-jun")).write_text(dump_spec(spec))
+    report = capacity_json(repo, *at)
+    assert (report["tiers"]["small"]["tenants"], report["tiers"]["large"]["tenants"]) == (1, 1)
+    (repo / layout.tenant_spec("kim-minji")).unlink()
+    assert capacity_json(repo, *at)["tenants"] == 1
+    for cache in (tmp_path / "cache" / "kuploy-gitops" / "specs").glob("*.json"):
+        cache.write_text("{not json")  # a broken cache is rebuilt, never trusted
+    assert capacity_json(repo, *at)["tiers"]["large"]["tenants"] == 1
