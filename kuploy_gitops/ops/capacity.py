@@ -21,7 +21,6 @@ from kuploy_gitops.errors import InvalidInputError, UsageError
 from kuploy_gitops.ops.kubenodes import read_nodes_api, read_nodes_file
 from kuploy_gitops.ops.lab import parse_at
 from kuploy_gitops.tenant_spec import TenantSpec
-from kuploy_gitops.validate.kustomize import default_cache_dir
 
 
 def load_nodes(
@@ -83,8 +82,10 @@ def summary(spec: TenantSpec) -> dict[str, Any]:
 
 
 def _cache_file(repo: Path) -> Path:
+    # validate's cache folder ($XDG_CACHE_HOME/kuploy-gitops), without importing validate
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     key = hashlib.sha256(str(repo.resolve()).encode()).hexdigest()[:20]
-    return default_cache_dir() / "specs" / f"{key}.json"
+    return Path(base) / "kuploy-gitops" / "specs" / f"{key}.json"
 
 
 def read_summaries(repo: Path) -> list[dict[str, Any]]:
@@ -104,8 +105,14 @@ def read_summaries(repo: Path) -> list[dict[str, Any]]:
         old = {}
     known = old.get("specs", {}) if isinstance(old.get("specs"), dict) else {}
     fresh: dict[str, Any] = {}
-    for student in tenant_spec.list_students(repo):
-        st = (repo / layout.tenant_spec(student)).stat()
+    folder = repo / layout.TENANTS_DIR
+    # One pass over the folder: the names tenant_spec.list_students gives, with their stamps.
+    entries = sorted(os.scandir(folder), key=lambda e: e.name) if folder.is_dir() else []
+    for entry in entries:
+        if not entry.name.endswith(".yaml") or not entry.is_file():
+            continue
+        student = entry.name[: -len(".yaml")]
+        st = entry.stat()
         stamp = [st.st_mtime_ns, st.st_size]
         hit = known.get(student)
         if isinstance(hit, list) and len(hit) == 2 and hit[0] == stamp:

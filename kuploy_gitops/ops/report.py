@@ -152,7 +152,13 @@ def write_report(
         .render(
             report=report,
             chart=chart(report),
-            tenants=rows,
+            tenant_cells=[
+                tuple(
+                    r[k] for k in ("student", "name", "course", "term", "tier", "apps", "expires")
+                )
+                + (r["status"], r["expiring"])
+                for r in rows
+            ],
             expiring=expiring,
             warn_days=warn_days,
             data_json=script_json(report),
