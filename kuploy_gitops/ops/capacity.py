@@ -105,6 +105,7 @@ def read_summaries(repo: Path) -> list[dict[str, Any]]:
         old = {}
     known = old.get("specs", {}) if isinstance(old.get("specs"), dict) else {}
     fresh: dict[str, Any] = {}
+    stale: dict[str, list[int]] = {}
     folder = repo / layout.TENANTS_DIR
     # One pass over the folder: the names tenant_spec.list_students gives, with their stamps.
     entries = sorted(os.scandir(folder), key=lambda e: e.name) if folder.is_dir() else []
@@ -118,7 +119,10 @@ def read_summaries(repo: Path) -> list[dict[str, Any]]:
         if isinstance(hit, list) and len(hit) == 2 and hit[0] == stamp:
             fresh[student] = hit
         else:
-            fresh[student] = [stamp, summary(tenant_spec.require_spec(repo, student))]
+            fresh[student] = None  # keeps the sorted order; filled below
+            stale[student] = stamp
+    for (student, stamp), row in zip(stale.items(), _summaries(repo, list(stale)), strict=True):
+        fresh[student] = [stamp, row]
     if fresh != known:
         with contextlib.suppress(OSError):
             cache.parent.mkdir(parents=True, exist_ok=True)
@@ -126,6 +130,29 @@ def read_summaries(repo: Path) -> list[dict[str, Any]]:
             tmp.write_text(json.dumps({"version": SUMMARY_VERSION, "specs": fresh}), "utf-8")
             tmp.replace(cache)
     return [row for _, row in fresh.values()]
+
+
+PARALLEL_MIN_SPECS = 1000  # below this, starting workers costs more than it saves
+
+
+def _summaries(repo: Path, students: list[str]) -> list[dict[str, Any]]:
+    """The summaries of ``students``' specs, parsed on every core when there are many."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(students) < PARALLEL_MIN_SPECS or workers < 2:
+        return [summary(tenant_spec.require_spec(repo, s)) for s in students]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = -(-len(students) // workers)
+    shards = [(repo, students[i : i + size]) for i in range(0, len(students), size)]
+    # fork: the workers inherit the loaded modules instead of importing them again
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return [row for shard in pool.map(_shard, shards) for row in shard]
+
+
+def _shard(job: tuple[Path, list[str]]) -> list[dict[str, Any]]:
+    repo, students = job
+    return [summary(tenant_spec.require_spec(repo, s)) for s in students]
 
 
 def capacity_report(

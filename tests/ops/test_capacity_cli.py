@@ -236,3 +236,20 @@ def test_a_changed_spec_is_read_again(tmp_path: Path, monkeypatch: pytest.Monkey
     for cache in (tmp_path / "cache" / "kuploy-gitops" / "specs").glob("*.json"):
         cache.write_text("{not json")  # a broken cache is rebuilt, never trusted
     assert capacity_json(repo, *at)["tiers"]["large"]["tenants"] == 1
+
+
+def test_many_specs_are_parsed_on_every_core_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kuploy_gitops.ops import capacity as ops_capacity
+
+    tenants = {f"s-{i:02d}": ("large" if i % 3 else "small") for i in range(12)}
+    repo = write_repo(tmp_path / "p", CAPACITY, tenants)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "serial"))
+    serial = ops_capacity.read_summaries(repo)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "parallel"))
+    monkeypatch.setattr(ops_capacity, "PARALLEL_MIN_SPECS", 2)
+    monkeypatch.setattr(ops_capacity.os, "cpu_count", lambda: 2)
+    assert ops_capacity.read_summaries(repo) == serial
+    assert [r["student"] for r in serial] == sorted(tenants)
+    assert [r["tier"] for r in serial] == [tenants[s] for s in sorted(tenants)]
