@@ -136,8 +136,7 @@ def main() -> int:
     print(f"\nthe page: {page / 1024:.0f} KiB")
     if missed:
         print("\nGOALS MISSED: " + ", ".join(missed))
-        return 1
-    return 0
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":
