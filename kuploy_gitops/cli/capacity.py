@@ -76,6 +76,10 @@ def capacity_cmd(
     _print_report(ctx, report)
 
 
+# Short names, so the tables fit 80 columns when piped ("ephemeral": ephemeral-storage).
+SHORT = {"cpu": "cpu", "memory": "memory", "ephemeral-storage": "ephemeral"}
+
+
 def _print_report(ctx: Ctx, report: dict[str, Any]) -> None:
     from rich.table import Table
 
@@ -86,7 +90,7 @@ def _print_report(ctx: Ctx, report: dict[str, Any]) -> None:
         f"nodes from {escape(report['source'])}; {report['tenants']} tenants ({escape(tiers)}); "
         f"at {escape(report['at'][:16].replace('T', ' '))} ({escape(report['time_zone'])})"
     )
-    groups = Table("room / pool", "nodes", "tenants'", *NODE_RESOURCES, "not for tenants")
+    groups = Table("room / pool", "nodes", "tenants'", *SHORT.values(), "not for tenants")
     for g in report["groups"]:
         groups.add_row(
             escape(g["group"]),
@@ -107,12 +111,14 @@ def _print_report(ctx: Ctx, report: dict[str, Any]) -> None:
     table.add_row("tenants' nodes", str(now["nodes"]), str(worst["nodes"]))
     for res in NODE_RESOURCES:
         table.add_row(
-            f"allocatable {res}", *(human(res, s["allocatable"][res]) for s in (now, worst))
+            f"allocatable {SHORT[res]}", *(human(res, s["allocatable"][res]) for s in (now, worst))
         )
         table.add_row(
-            f"headroom {res}", *(_headroom(res, s["headroom"][res]) for s in (now, worst))
+            f"headroom {SHORT[res]}", *(_headroom(res, s["headroom"][res]) for s in (now, worst))
         )
-        table.add_row(f"overcommit {res}", *(_ratio(s["overcommit"][res]) for s in (now, worst)))
+        table.add_row(
+            f"overcommit {SHORT[res]}", *(_ratio(s["overcommit"][res]) for s in (now, worst))
+        )
     for name in report["tiers"]:
         table.add_row(f"more {escape(name)} fit", *(_fits(s["fits"][name]) for s in (now, worst)))
     ctx.console.print(table)
