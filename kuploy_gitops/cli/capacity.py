@@ -86,6 +86,8 @@ def _print_report(ctx: Ctx, report: dict[str, Any]) -> None:
     from kuploy_gitops.capacity import NODE_RESOURCES, human
 
     tiers = ", ".join(f"{n} {t['tenants']}" for n, t in report["tiers"].items())
+    if report["suspended"]:
+        tiers += f"; {report['suspended']} suspended, counted in no sum"
     ctx.console.print(
         f"nodes from {escape(report['source'])}; {report['tenants']} tenants ({escape(tiers)}); "
         f"at {escape(report['at'][:16].replace('T', ' '))} ({escape(report['time_zone'])})"

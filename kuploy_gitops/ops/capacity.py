@@ -167,8 +167,9 @@ def capacity_report(
     """Capacity now (or ``at``), at the worst hour of the week, and over the week, as data.
 
     Units: cpu in cores, memory and storage in bytes. Keys: ``source``, ``time_zone``, ``at``;
-    ``tenants`` and ``tiers`` (count, one tenant's requests and limits per tier); ``quota`` (the
-    sums of requests and limits); ``volumes`` (requests.storage against capacity.volume_storage,
+    ``tenants``, ``suspended`` (counted in no sum: their quota allows no pods) and ``tiers``
+    (count, one tenant's requests and limits per tier); ``quota`` (the sums of requests and
+    limits); ``volumes`` (requests.storage against capacity.volume_storage,
     on the platform's StorageClass); ``groups`` (per room or pool: nodes, the tenants' nodes,
     why others are not, allocatable); ``now`` and ``worst`` (a snapshot: the rooms taken, the
     tenants' nodes and allocatable per group and in total, headroom, requested and overcommit
@@ -179,7 +180,8 @@ def capacity_report(
     nodes, source = load_nodes(cfg, nodes_file, kubeconfig, context)
     if tenants is None:
         tenants = read_summaries(repo)
-    totals = capacity.quota_totals(cfg, (t["tier"] for t in tenants))
+    # A suspended tenant's quota allows no pods (term operations): it holds no capacity.
+    totals = capacity.quota_totals(cfg, (t["tier"] for t in tenants if not t["suspended"]))
     table = cfg.timetable
     zone = table.zone()
     when = parse_at(at, zone) if at else dt.datetime.now(zone).replace(second=0, microsecond=0)
@@ -204,6 +206,7 @@ def capacity_report(
         "time_zone": table.time_zone,
         "at": when.isoformat(timespec="minutes"),
         "tenants": len(tenants),
+        "suspended": sum(1 for t in tenants if t["suspended"]),
         "default_tier": cfg.default_tier,
         "tiers": {
             name: {

@@ -93,8 +93,8 @@ def test_from_kuploy_yaml_now_and_the_worst_hour(repo: Path) -> None:
 def test_json_shape(repo: Path) -> None:
     report = capacity_json(repo, "--at", "2026-12-02 10:00")
     assert list(report) == [
-        "source", "time_zone", "at", "tenants", "default_tier", "tiers", "quota", "volumes",
-        "groups", "now", "worst", "week",
+        "source", "time_zone", "at", "tenants", "suspended", "default_tier", "tiers", "quota",
+        "volumes", "groups", "now", "worst", "week",
     ]  # fmt: skip
     snapshot_keys = {"taken", "nodes", "groups", "allocatable", "headroom", "requested",
                      "overcommit", "volume_headroom", "fits"}  # fmt: skip
@@ -253,3 +253,15 @@ def test_many_specs_are_parsed_on_every_core_alike(
     assert ops_capacity.read_summaries(repo) == serial
     assert [r["student"] for r in serial] == sorted(tenants)
     assert [r["tier"] for r in serial] == [tenants[s] for s in sorted(tenants)]
+
+
+def test_suspended_tenants_hold_no_capacity(repo: Path) -> None:
+    from kuploy_gitops.ops.capacity import capacity_report, read_summaries
+
+    rows = read_summaries(repo)
+    # Term operations' suspension (a spec field on their branch): the quota allows no pods.
+    rows = [{**r, "suspended": r["student"] == "choi-ara"} for r in rows]
+    report = capacity_report(repo, at="2026-12-02 10:00", tenants=rows)
+    assert (report["tenants"], report["suspended"]) == (4, 1)
+    assert report["quota"]["requests"]["cpu"] == 3 * 1  # the large tenant's 2 cores are free
+    assert report["tiers"]["large"]["tenants"] == 0
