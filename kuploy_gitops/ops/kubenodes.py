@@ -147,15 +147,7 @@ def read_nodes_api(path: Path, context: str | None = None) -> tuple[list[Any], s
         auth = (str(user["username"]), str(user.get("password") or ""))
     with tempfile.TemporaryDirectory(prefix="kuploy-kubeconfig-") as tmp_dir:
         tmp = Path(tmp_dir)
-        tls = ssl.create_default_context(
-            cafile=_material(cluster, "certificate-authority", base, tmp)
-        )
-        if cluster.get("insecure-skip-tls-verify"):
-            tls.check_hostname = False
-            tls.verify_mode = ssl.CERT_NONE
-        cert = _material(user, "client-certificate", base, tmp)
-        if cert:
-            tls.load_cert_chain(cert, _material(user, "client-key", base, tmp))
+        tls = _tls(path, cluster, user, base, tmp)
         try:
             with httpx.Client(
                 base_url=server, verify=tls, headers=headers, auth=auth, timeout=TIMEOUT
@@ -166,6 +158,31 @@ def read_nodes_api(path: Path, context: str | None = None) -> tuple[list[Any], s
                 f"cannot read the nodes from {server} ({type(exc).__name__}: {exc})",
                 hint=f"check that the API server is up and the kubeconfig current, or {FILE_HINT}",
             ) from None
+
+
+def _tls(
+    path: Path, cluster: Mapping[str, Any], user: Mapping[str, Any], base: Path, tmp: Path
+) -> ssl.SSLContext:
+    """The TLS context of the kubeconfig's CA and client certificate (files in ``tmp``)."""
+    try:
+        tls = ssl.create_default_context(
+            cafile=_material(cluster, "certificate-authority", base, tmp)
+        )
+        if cluster.get("insecure-skip-tls-verify"):
+            tls.check_hostname = False
+            tls.verify_mode = ssl.CERT_NONE
+        cert = _material(user, "client-certificate", base, tmp)
+        if cert:
+            tls.load_cert_chain(cert, _material(user, "client-key", base, tmp))
+    except (OSError, ValueError, ssl.SSLError) as exc:  # binascii.Error is a ValueError
+        # The exception's text names files and reasons, never the key material itself.
+        raise InvalidInputError(
+            f"--kubeconfig {path}: its CA or client certificate cannot be used "
+            f"({type(exc).__name__}: {getattr(exc, 'strerror', None) or exc})",
+            hint="check certificate-authority(-data) and client-certificate/-key(-data) "
+            "with `kubectl config view --raw`",
+        ) from None
+    return tls
 
 
 def _list_nodes(client: Any, server: str) -> list[Any]:
@@ -182,7 +199,13 @@ def _list_nodes(client: Any, server: str) -> list[Any]:
                 f"{server} answered {reply.status_code} to GET /api/v1/nodes ({reason})",
                 hint=f"use an admin kubeconfig, or {FILE_HINT}",
             )
-        page = reply.json()
+        try:
+            page = reply.json()
+        except ValueError:
+            raise InvalidInputError(
+                f"{server} answered GET /api/v1/nodes with something other than JSON",
+                hint=f"check that the kubeconfig's server is the API server, or {FILE_HINT}",
+            ) from None
         items += node_items(page, server)
         cont = str((page.get("metadata") or {}).get("continue") or "")
         if not cont:

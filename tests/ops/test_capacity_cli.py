@@ -191,6 +191,9 @@ def kubeconfig(path: Path, cluster: dict[str, Any], user: dict[str, Any]) -> Pat
         (lambda d: ["--kubeconfig", str(d / "k1"), "--nodes", str(d / "x.json")], 2,
          "error: give --nodes or --kubeconfig, not both"),
         (lambda d: ["--at", "monday"], 4, "error: --at 'monday' is not a time"),
+        (lambda d: ["--kubeconfig", str(kubeconfig(d / "k3", {"server": "https://h:6443",
+                    "certificate-authority": "missing-ca.crt"}, {"token": "s3cr3t"}))], 4,
+         "error: --kubeconfig {d}/k3: its CA or client certificate cannot be used"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line(
