@@ -37,6 +37,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "offboard": ("tenants", "offboard"),
     "list": ("tenants", "list_cmd"),
     "lab": ("lab", "lab"),
+    "capacity": ("capacity", "capacity_cmd"),
+    "report": ("capacity", "report_cmd"),
     "app": ("apps", "app"),
     "secret": ("secrets", "secret"),
     "db": ("db", "db"),
