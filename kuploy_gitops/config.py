@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kuploy_gitops import layout, repourl, yamlio
+from kuploy_gitops.capacity_config import CapacitySettings, parse_capacity
 from kuploy_gitops.config_db import DatabaseSettings, parse_databases
 from kuploy_gitops.config_fields import (
     Reader as Reader,
@@ -132,6 +133,8 @@ class PlatformConfig:
     baremetal: Sections = field(default_factory=Sections)
     # databases: how students' databases (db add) are backed up (config_db)
     databases: DatabaseSettings = field(default_factory=DatabaseSettings)
+    # Node sizes per room or pool for `capacity` without a cluster (kuploy.yaml's capacity).
+    capacity: CapacitySettings = field(default_factory=CapacitySettings)
 
     @property
     def target_revision(self) -> str:
@@ -373,6 +376,7 @@ def parse_config(data: Any, source: str = layout.CONFIG_FILE) -> PlatformConfig:
         timetable=parse_timetable(r, root.get("timetable")),
         databases=parse_databases(r, root),
         baremetal=baremetal,
+        capacity=parse_capacity(r, root.get("capacity"), tenant_pool),
     )
 
 

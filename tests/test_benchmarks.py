@@ -17,6 +17,7 @@ RUNS = {
     "validate_bench": ["--tenants", "5", "--reps", "1", "--no-kv"],
     "startup_bench": ["--reps", "1"],
     "push_bench": ["--pushers", "2", "--reps", "1"],
+    "capacity_bench": ["--tenants", "5", "--reps", "1"],
     "term_bench": ["--students", "3", "--others", "1"],
 }
 

@@ -22,6 +22,7 @@ LAYERS: list[set[str]] = [
         "tenant_spec",
         "roster",
         "timetable",
+        "capacity_config",
     },
     {
         "manifests",
@@ -37,6 +38,7 @@ LAYERS: list[set[str]] = [
         "drift",
         "timetable_manifests",
         "secret_manifests",
+        "capacity",
     },
     {"validate"},
     {"ops", "api"},

@@ -43,6 +43,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "restore": ("term", "restore"),
     "expire": ("term", "expire"),
     "lab": ("lab", "lab"),
+    "capacity": ("capacity", "capacity_cmd"),
+    "report": ("capacity", "report_cmd"),
     "app": ("apps", "app"),
     "secret": ("secrets", "secret"),
     "db": ("db", "db"),

@@ -296,14 +296,14 @@ INGRESS_DOMAIN = _rule(
     ERROR,
     "An Ingress host outside the platform's base domain.",
     "The platform's DNS and TLS only cover its domain; foreign hosts can hijack traffic.",
-    "Use the host `kuploy-gitops` assigned (<app>.<student>.<domain>).",
+    "Use the host `kuploy-gitops` assigned (by default <app>-<student>.<domain>).",
 )
 INGRESS_PATTERN = _rule(
     "ingress.host-pattern",
     ERROR,
     "An Ingress host under the domain but not in the student's own host pattern.",
     "A student may only claim hosts under their own name.",
-    "Use <app>.<student>.<domain> (the configured host_pattern).",
+    "Use the configured ingress.host_pattern (by default <app>-<student>.<domain>).",
 )
 INGRESS_DUPLICATE = _rule(
     "ingress.host-duplicate",
