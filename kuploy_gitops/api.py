@@ -22,6 +22,15 @@ from kuploy_gitops.ops.tenants import (
     onboard_command,
     onboard_roster,
 )
+from kuploy_gitops.ops.term import (  # term operations (issue 15)
+    Selection,
+    expire,
+    extend,
+    offboard_many,
+    restore,
+    resume,
+    suspend,
+)
 from kuploy_gitops.ops.writing import push_repo, settle
 
 __all__ = [
@@ -52,5 +61,13 @@ __all__ = [
     "push_repo",
     "render_all",
     "render_check",
+    # term operations
+    "Selection",
+    "expire",
+    "extend",
+    "offboard_many",
+    "restore",
+    "resume",
+    "suspend",
     "settle",
 ]

@@ -135,7 +135,8 @@ def app_objects(
         "kind": "Deployment",
         "metadata": meta(),
         "spec": {
-            "replicas": app.replicas,
+            # A suspended tenant runs nothing; its spec keeps the replicas for `resume`.
+            "replicas": 0 if spec.suspended else app.replicas,
             "revisionHistoryLimit": 3,
             "selector": {"matchLabels": dict(selector)},
             "template": {"metadata": {"labels": dict(labels)}, "spec": pod},

@@ -94,7 +94,14 @@ def cluster(cfg: PlatformConfig, spec: TenantSpec, db: DatabaseSpec) -> Obj:
     meta = _meta(spec, db.name, db.name)
     # The CRD comes with the add-on's chart: a sync before it exists retries instead of failing.
     meta["annotations"][layout.ANNOTATION_SYNC_OPTIONS] = "SkipDryRunOnMissingResource=true"
+    if spec.suspended:
+        # `suspend`: the operator's declarative hibernation deletes the instance pods and keeps
+        # the volumes (the data); `resume` drops the annotation and the instances come back.
+        meta["annotations"][HIBERNATION_ANNOTATION] = "on"
     return {"apiVersion": CNPG_API_VERSION, "kind": "Cluster", "metadata": meta, "spec": body}
+
+
+HIBERNATION_ANNOTATION = "cnpg.io/hibernation"
 
 
 def backup_volume(cfg: PlatformConfig, spec: TenantSpec, db: DatabaseSpec) -> Obj:
@@ -170,6 +177,8 @@ def backup_job(cfg: PlatformConfig, spec: TenantSpec, db: DatabaseSpec) -> Obj:
             "successfulJobsHistoryLimit": 1,
             "failedJobsHistoryLimit": 1,
             "jobTemplate": {"spec": {"backoffLimit": 2, "template": {"spec": pod}}},
+            # A suspended tenant runs no backup (its pod would be refused by the quota anyway).
+            **({"suspend": True} if spec.suspended else {}),
         },
     }
 
@@ -218,6 +227,7 @@ def scheduled_backup(cfg: PlatformConfig, spec: TenantSpec, db: DatabaseSpec) ->
             "method": "barmanObjectStore",
             "backupOwnerReference": "cluster",
             "immediate": True,
+            **({"suspend": True} if spec.suspended else {}),  # see backup_job
         },
     }
 

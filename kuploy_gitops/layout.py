@@ -47,6 +47,7 @@ TENANT_MANIFESTS_DIR = "apps/cluster/tenants"
 WORKLOADS_DIR = "apps/workloads"
 PLATFORM_README = "README.md"
 PLATFORM_WORKFLOW = ".github/workflows/kuploy.yml"
+EXPIRE_WORKFLOW = ".github/workflows/kuploy-expire.yml"  # daily `expire --push`
 
 # Paths kuploy owns: a dirty working tree under these blocks a write.
 OWNED_PATHS = (CONFIG_FILE, TENANTS_DIR, APPS_DIR)
@@ -68,6 +69,7 @@ LABEL_OWNER = "kuploy.io/owner"
 LABEL_COURSE = "kuploy.io/course"
 LABEL_TERM = "kuploy.io/term"
 LABEL_EXPIRES = "kuploy.io/expires"
+LABEL_SUSPENDED = "kuploy.io/suspended"
 LABEL_TIER = "kuploy.io/tier"
 LABEL_APP = "kuploy.io/app"
 LABEL_MODE = "kuploy.io/mode"

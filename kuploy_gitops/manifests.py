@@ -62,6 +62,8 @@ def namespace(cfg: PlatformConfig, spec: TenantSpec) -> Obj:
         labels[layout.LABEL_TERM] = spec.term
     if spec.expires:
         labels[layout.LABEL_EXPIRES] = spec.expires
+    if spec.suspended:  # `kubectl get ns -l kuploy.io/suspended` lists them
+        labels[layout.LABEL_SUSPENDED] = "true"
     for mode, level in (
         ("enforce", cfg.pss_enforce),
         ("warn", cfg.pss_warn),
@@ -92,13 +94,20 @@ def pool_toleration(pool: str) -> Obj:
 
 
 def resource_quota(cfg: PlatformConfig, spec: TenantSpec) -> Obj:
-    """The tenant's ResourceQuota, from its tier."""
+    """The tenant's ResourceQuota, from its tier; ``pods: 0`` while the tenant is suspended.
+
+    The quota is what the cluster enforces for every app, the student's repo-mode apps too
+    (whose manifests kuploy does not render): the API server admits no new pod.
+    """
     tier = cfg.tiers[spec.tier]
+    hard = dict(tier.quota)
+    if spec.suspended:
+        hard["pods"] = "0"
     return {
         "apiVersion": "v1",
         "kind": "ResourceQuota",
         "metadata": _meta("kuploy-quota", spec, namespace=spec.student, wave=layout.WAVE_GUARDS),
-        "spec": {"hard": dict(sorted(tier.quota.items()))},
+        "spec": {"hard": dict(sorted(hard.items()))},
     }
 
 
@@ -315,9 +324,22 @@ def application(cfg: PlatformConfig, spec: TenantSpec, app: AppSpec) -> Obj:
                 "server": layout.IN_CLUSTER_SERVER,
                 "namespace": layout.namespace_name(spec.student),
             },
-            "syncPolicy": sync_policy(),
+            "syncPolicy": app_sync_policy(spec, app),
         },
     }
+
+
+def app_sync_policy(spec: TenantSpec, app: AppSpec) -> Obj:
+    """The sync policy of a student's Application: automated, unless suspended (repo mode).
+
+    A suspended tenant's repo-mode Applications lose ``automated``: the student's pushes no
+    longer deploy. Its managed apps keep it, so that Argo CD applies their ``replicas: 0``
+    (and, on resume, their replicas again); their manifests come from the platform repo only.
+    """
+    policy = sync_policy()
+    if spec.suspended and app.mode == "repo":
+        del policy["automated"]
+    return policy
 
 
 def sync_policy(*, prune_last: bool = True) -> Obj:

@@ -272,9 +272,17 @@ def render_platform_readme(cfg: PlatformConfig) -> str:
 
 def render_platform_workflow(cfg: PlatformConfig) -> str:
     """The platform repo's own CI workflow (render --check and validate), written by init."""
+    return _render_workflow(cfg, "repo/kuploy-ci.yml.j2")
+
+
+def render_expire_workflow(cfg: PlatformConfig) -> str:
+    """The platform repo's daily `expire --push` workflow (least privilege: contents write)."""
+    return _render_workflow(cfg, "repo/kuploy-expire.yml.j2")
+
+
+def _render_workflow(cfg: PlatformConfig, template: str) -> str:
     return render_template(
-        "repo/kuploy-ci.yml.j2",
-        {"branch": cfg.repo_branch, "kuploy_pip": kuploy_pip_requirement(cfg)},
+        template, {"branch": cfg.repo_branch, "kuploy_pip": kuploy_pip_requirement(cfg)}
     )
 
 

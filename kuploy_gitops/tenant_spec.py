@@ -49,6 +49,7 @@ SPEC_KEYS = (
     "course",
     "term",
     "expires",
+    "suspended",
     "apps",
     "databases",
 )
@@ -106,6 +107,9 @@ class TenantSpec:
     expires: str = ""
     apps: tuple[AppSpec, ...] = ()
     databases: tuple[DatabaseSpec, ...] = ()
+    # `suspend`: the render scales the tenant to zero (see manifests/app_manifests) while every
+    # value above is kept as it was, so `resume` (False again) renders exactly what was before.
+    suspended: bool = False
 
     def app(self, name: str) -> AppSpec | None:
         """The app called ``name``, if any."""
@@ -127,6 +131,8 @@ class TenantSpec:
             value = getattr(self, key)
             if value:
                 data[key] = value
+        if self.suspended:  # absent when false: a resumed spec is byte for byte as before
+            data["suspended"] = True
         data["apps"] = {a.name: a.to_data() for a in self.apps}
         if self.databases:
             data["databases"] = {d.name: d.to_data() for d in self.databases}
@@ -144,6 +150,25 @@ class TenantSpec:
     def without_database(self, name: str) -> TenantSpec:
         """A copy without the database ``name``."""
         return replace(self, databases=tuple(d for d in self.databases if d.name != name))
+
+
+def expiry_date(spec: TenantSpec) -> dt.date | None:
+    """The tenant's expiry as a date (``None`` when it has none or a hand-edited bad one)."""
+    try:
+        return dt.date.fromisoformat(spec.expires) if spec.expires else None
+    except ValueError:
+        return None
+
+
+def tenant_status(spec: TenantSpec, today: dt.date) -> str:
+    """``suspended``, ``expired`` (past its expiry, not yet suspended by `expire`) or ``active``.
+
+    A tenant expiring on a day keeps that day: it is expired from the next one.
+    """
+    if spec.suspended:
+        return "suspended"
+    expires = expiry_date(spec)
+    return "expired" if expires is not None and expires < today else "active"
 
 
 def _by_name(app: AppSpec) -> str:
@@ -380,12 +405,28 @@ def parse_spec(data: Any, source: str, text: str | None = None) -> TenantSpec:
         term=_str_field(r, root, "term", ""),
         expires=_str_field(r, root, "expires", ""),
         apps=tuple(sorted(apps, key=_by_name)),
+        suspended=_bool_field(r, root, "suspended"),
     )
+
+
+def _bool_field(r: Reader, data: Mapping[str, Any], key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise r.fail(key, f"expected true or false, got {value!r}")
+    return value
 
 
 def read_spec(repo: Path, student: str) -> TenantSpec | None:
     """Read ``tenants/<student>.yaml``, or ``None`` when the student is not onboarded."""
-    path = repo / layout.tenant_spec(student)
+    return _read_spec_file(repo / layout.tenant_spec(student), student)
+
+
+def read_archived_spec(repo: Path, student: str) -> TenantSpec | None:
+    """The spec `offboard --archive` kept (``tenants/archive/<student>.yaml``), or ``None``."""
+    return _read_spec_file(repo / layout.archived_spec(student), student)
+
+
+def _read_spec_file(path: Path, student: str) -> TenantSpec | None:
     if not path.is_file():
         return None
     text = path.read_text(encoding="utf-8")

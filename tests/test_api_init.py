@@ -62,6 +62,7 @@ def test_init_creates_platform_repo_with_first_commit(tmp_path: Path) -> None:
     assert appset["spec"]["template"]["spec"]["project"] == layout.TENANTS_PROJECT
     workflow = (repo / layout.PLATFORM_WORKFLOW).read_text()
     assert "kuploy-gitops render --check" in workflow and "kuploy-gitops validate" in workflow
+    assert "kuploy-gitops expire" in (repo / layout.EXPIRE_WORKFLOW).read_text()
     admin = yamlio.load((repo / layout.platform_file("project")).read_text())
     assert admin["kind"] == "AppProject"
     traefik = yamlio.load((repo / layout.platform_file("addon-traefik")).read_text())

@@ -18,6 +18,7 @@ RUNS = {
     "startup_bench": ["--reps", "1"],
     "push_bench": ["--pushers", "2", "--reps", "1"],
     "capacity_bench": ["--tenants", "5", "--reps", "1"],
+    "term_bench": ["--students", "3", "--others", "1"],
 }
 
 

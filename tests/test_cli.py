@@ -368,7 +368,7 @@ def test_list_selectors_wide_name_and_no_headers(platform: Path) -> None:
     code, out, _ = invoke(*base, "-l", "course=cs101", "-o", "name")
     assert code == 0 and out.splitlines() == ["kim", "lee"]
     code, out, _ = invoke(*base, "-l", "course!=cs101", "-o", "wide", "--no-headers")
-    assert code == 0 and out.split() == ["park", "Park", "small", "cs202"]
+    assert code == 0 and out.split() == ["park", "Park", "small", "cs202", "active"]
     code, out, _ = invoke(*base, "-o", "json")
     assert json.loads(out)[0]["name"] == "Kim" and "email" in json.loads(out)[0]
     code, _, err = invoke(*base, "-l", "room=a")

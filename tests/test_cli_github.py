@@ -224,6 +224,26 @@ def test_github_teardown(platform_repo: Path, fake: FakeGitHub, argocd: FakeArgo
     assert fake.repo(f"{ORG}/kim-minji-web").keys == {} and argocd.repositories == {}
 
 
+def test_offboard_github_tears_down_and_teardown_works_from_the_archive(
+    platform_repo: Path, fake: FakeGitHub
+) -> None:
+    api.onboard(platform_repo, api.OnboardOptions(student="lee-jisoo", github="jisoo-p"))
+    invoke(platform_repo, "github", "setup", "kim-minji")
+    invoke(platform_repo, "github", "setup", "lee-jisoo")
+    code, out = invoke(platform_repo, "offboard", "kim-minji", "--github", "--yes")  # no archive
+    assert code == 0, out
+    assert "offboard student kim-minji" in out and "archived (not deleted)" in out
+    kim = fake.repo(f"{ORG}/kim-minji-web")
+    assert kim.archived and kim.collaborators == {}
+    # An archived spec still knows the repo and the login: no --app or --github needed.
+    invoke(platform_repo, "offboard", "lee-jisoo", "--archive", "--yes")
+    assert not fake.repo(f"{ORG}/lee-jisoo-web").archived
+    code, out = invoke(platform_repo, "github", "teardown", "lee-jisoo")
+    assert code == 0, out
+    lee = fake.repo(f"{ORG}/lee-jisoo-web")
+    assert lee.archived and lee.collaborators == {}
+
+
 def test_github_setup_needs_argocd_credentials_first(
     platform_repo: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:

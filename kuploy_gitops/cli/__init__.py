@@ -36,6 +36,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "onboard": ("tenants", "onboard"),
     "offboard": ("tenants", "offboard"),
     "list": ("tenants", "list_cmd"),
+    # Term operations (issue 15): suspend/resume, extend, restore, expire; bulk offboard.
+    "suspend": ("term", "suspend"),
+    "resume": ("term", "resume"),
+    "extend": ("term", "extend"),
+    "restore": ("term", "restore"),
+    "expire": ("term", "expire"),
     "lab": ("lab", "lab"),
     "capacity": ("capacity", "capacity_cmd"),
     "report": ("capacity", "report_cmd"),

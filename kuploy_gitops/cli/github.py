@@ -70,7 +70,8 @@ def app_options(f: F) -> F:
     return f
 
 
-def _print_steps(ctx: Ctx, results: Sequence[SetupResult]) -> None:
+def print_steps(ctx: Ctx, results: Sequence[SetupResult]) -> None:
+    """One table of each repo's steps (setup or teardown) and their outcome."""
     from rich.table import Table
 
     table = Table("student", "app", "step", "status", "detail")
@@ -106,7 +107,7 @@ def _print_bulk(ctx: Ctx, bulk: BulkResult, output: str) -> None:
             "json",
         )
         return
-    _print_steps(ctx, bulk.results)
+    print_steps(ctx, bulk.results)
     _print_pull_secrets(ctx, bulk.results)
     for student, error in bulk.failures:
         ctx.err.print(f"[red]failed[/] {student}: {escape(error)}")
@@ -137,7 +138,7 @@ def _setup_one(ctx: Ctx, result: SetupResult, output: str) -> None:
     if output == "json":
         print_data(result.to_data(), "json")
         return
-    _print_steps(ctx, [result])
+    print_steps(ctx, [result])
     ctx.console.print(
         f"[green]ready:[/] {result.url}"
         if result.changed
@@ -245,7 +246,7 @@ def setup_cmd(
         if output == "json":
             print_data(plan.to_data(), "json")
             return
-        _print_steps(ctx, [plan])
+        print_steps(ctx, [plan])
         ctx.console.print("dry run: nothing created, nothing written.")
         return
     _setup_one(ctx, ops.setup(ctx.repo, opts), output)
@@ -280,7 +281,7 @@ def teardown_cmd(ctx: Ctx, student: str, apps: tuple[str, ...], login: str, outp
     if output == "json":
         print_data([r.to_data() for r in results], "json")
         return
-    _print_steps(ctx, results)
+    print_steps(ctx, results)
 
 
 @click.command(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,18 @@ from kuploy_gitops.cli.output import (
     progress,
     push_option,
 )
+from kuploy_gitops.cli.term import (
+    confirm,
+    make_selection,
+    parse_today,
+    print_outcome,
+    selection_options,
+    today_option,
+)
+from kuploy_gitops.errors import KuployError, UsageError
+
+if TYPE_CHECKING:
+    from kuploy_gitops.tenant_spec import TenantSpec
 
 if TYPE_CHECKING:
     from kuploy_gitops.ops.tenants import OnboardOutcome
@@ -164,15 +177,29 @@ def print_roster_summary(ctx: Ctx, outcome: OnboardOutcome) -> None:
 
 
 @click.command(
-    help="Remove a student's Applications, project, guards, namespace and spec in one commit."
+    help="Remove tenants' Applications, project, guards, namespace and spec in one commit: one "
+    "student, several, or a selection (--term, --course, --expired). Lists them and asks on a "
+    "terminal first; scripts pass --yes (without a terminal it is required)."
     + examples(
         "kuploy-gitops offboard kim-minji",
-        "kuploy-gitops offboard kim-minji --archive",
-        "kuploy-gitops offboard kim-minji --push --verify",
+        "kuploy-gitops offboard kim-minji --archive --github",
+        "kuploy-gitops offboard kim-minji --yes --push --verify",
+        "kuploy-gitops offboard --term 2026-spring --archive",
+        "kuploy-gitops offboard --expired --archive --yes --push",
     )
 )
-@click.argument("student", shell_complete=complete.students)
-@click.option("--archive", is_flag=True, help="Keep the spec under tenants/archive/.")
+@selection_options
+@click.option("--expired", is_flag=True, help="Every tenant past its expiry date.")
+@click.option("--archive", is_flag=True, help="Keep the spec(s) under tenants/archive/.")
+@click.option(
+    "--yes", "-y", "yes", is_flag=True, help="Do not ask (scripts); needed off a terminal."
+)
+@click.option(
+    "--github",
+    "github",
+    is_flag=True,
+    help="Then `github teardown` each student's repos (archived, not deleted).",
+)
 @dry_run_option
 @push_option
 @click.option(
@@ -188,36 +215,96 @@ def print_roster_summary(ctx: Ctx, outcome: OnboardOutcome) -> None:
     show_default=True,
     help="Seconds --verify waits before naming what is left.",
 )
+@today_option
 @pass_ctx
 def offboard(
     ctx: Ctx,
-    student: str,
+    students: tuple[str, ...],
+    term: str,
+    course: str,
+    expired: bool,
     archive: bool,
+    yes: bool,
+    github: bool,
     dry_run: bool,
     push: bool,
     verify: bool,
     verify_timeout: float,
+    today: str,
 ) -> None:
-    """Offboard a student."""
-    from kuploy_gitops.ops import tenants
+    """Offboard students."""
+    from kuploy_gitops.ops import term as ops
 
-    result = tenants.offboard(ctx.repo, student, archive=archive, dry_run=dry_run, push=push)
-    print_result(ctx, result, dry_run=dry_run)
-    if verify and not dry_run:
+    sel = make_selection(students, term, course, expired)
+    if verify and sel.is_bulk():
+        raise UsageError("--verify waits for one student", hint="offboard one STUDENT with it")
+    specs = ops.select(ctx.repo, sel, today=parse_today(today))
+    if not dry_run:  # it deletes: asked on a terminal, refused off one without --yes
+        given = [*students, *(f"--{k} {v}" for k, v in (("term", term), ("course", course)) if v)]
+        line = " ".join(["kuploy-gitops offboard", *given, *(["--expired"] if expired else [])])
+        if not confirm(ctx, "offboard", specs, yes=yes, command=line):
+            return
+    outcome = ops.offboard_many(
+        ctx.repo,
+        [s.student for s in specs],
+        archive=archive,
+        scope=sel.describe(),
+        dry_run=dry_run,
+        push=push,
+    )
+    print_outcome(ctx, outcome, "offboarded", dry_run=dry_run)
+    if dry_run:
+        return
+    if github:
+        teardown_repos(ctx, outcome.specs)
+    if verify:
         from kuploy_gitops.cli.argocd import verify_offboarding
 
-        verify_offboarding(ctx, student, timeout=verify_timeout)
+        verify_offboarding(ctx, outcome.students[0], timeout=verify_timeout)
+
+
+def teardown_repos(ctx: Ctx, specs: Sequence[TenantSpec]) -> None:
+    """`github teardown` for each offboarded student with student-repo apps.
+
+    Every student is tried; a failure is reported at the end (the offboarding is committed).
+    """
+    from kuploy_gitops.cli.github import print_steps
+    from kuploy_gitops.github import teardown
+
+    failed: list[str] = []
+    last: KuployError | None = None
+    for spec in specs:
+        apps = tuple(a.name for a in spec.apps if a.mode == "repo")
+        if not apps:
+            ctx.console.print(f"github teardown {spec.student}: no student-repo app")
+            continue
+        opts = teardown.TeardownOptions(student=spec.student, apps=apps, github=spec.github)
+        try:
+            print_steps(ctx, teardown.teardown(ctx.repo, opts))
+        except KuployError as exc:
+            ctx.err.print(f"github teardown {spec.student} failed: {escape(str(exc))}")
+            failed.append(spec.student)
+            last = exc
+    if last is not None:
+        last.message = (
+            f"github teardown failed for {', '.join(failed)} (offboarded all the same): "
+            + last.message
+        )
+        last.hint = "re-run `kuploy-gitops github teardown STUDENT --app APP --github LOGIN`"
+        raise last
 
 
 @click.command(
     "list",
-    help="List tenants with tier, apps and expiry; -o wide adds name and e-mail. Piped output is "
+    help="List tenants with tier, apps, expiry and status (active, suspended, or expired: past "
+    "its expiry, not yet suspended by `expire`); -o wide adds name and e-mail. Piped output is "
     "plain columns, never cut."
     + examples(
         "kuploy-gitops list",
         "kuploy-gitops list -l course=cs101,term=2026-2 -o wide",
         "kuploy-gitops list -l tier!=small --no-headers | wc -l",
         "kuploy-gitops list -l app=web -o name | xargs -n1 kuploy-gitops status",
+        "kuploy-gitops list -l status=suspended",
         "kuploy-gitops list -o json",
     ),
 )
@@ -228,7 +315,7 @@ def offboard(
     default="",
     metavar="KEY=VALUE,...",
     help="Only tenants that match: key=value or key!=value, comma-separated (all must hold); "
-    "keys: student, github, name, email, tier, course, term, expires, app.",
+    "keys: student, github, name, email, tier, course, term, expires, status, app.",
 )
 @click.option("--no-headers", is_flag=True, help="Table output without the header line.")
 @pass_ctx
@@ -246,7 +333,7 @@ def list_cmd(ctx: Ctx, output: str, selector: str, no_headers: bool) -> None:
         return
     wide = output == "wide"
     columns = ["student", "github", *(["name", "email"] if wide else []), "tier", "course"]
-    columns += ["term", "expires", "apps"]
+    columns += ["term", "expires", "status", "apps"]
     print_table(
         ctx,
         columns,

@@ -39,12 +39,14 @@ def teardown(
 ) -> list[SetupResult]:
     """Archive each of the student's repos after removing webhook, collaborator and deploy key.
 
-    Never deletes a repo. Works from the tenant spec (repo-mode apps and GitHub login) or,
-    after offboarding, from ``opts.apps`` and ``opts.github``.
+    Never deletes a repo. Works from the tenant spec (repo-mode apps and GitHub login), the
+    spec `offboard --archive` kept, or from ``opts.apps`` and ``opts.github``.
     """
     cfg = config.load_config(repo)
     names.check_student_name(opts.student, cfg.reserved_namespaces())
-    spec = tenant_spec.read_spec(repo, opts.student)
+    spec = tenant_spec.read_spec(repo, opts.student) or tenant_spec.read_archived_spec(
+        repo, opts.student
+    )
     apps = list(opts.apps) or (
         [a.name for a in spec.apps if a.mode == "repo"] if spec is not None else []
     )
@@ -52,7 +54,8 @@ def teardown(
     if not apps:
         raise InvalidInputError(
             f"no student-repo app known for {opts.student!r}",
-            hint="name the app(s) with --app (the spec has none, or the student is offboarded)",
+            hint="name the app(s) with --app (the spec has none, or the student was offboarded "
+            "without --archive)",
         )
     results: list[SetupResult] = []
     with (

@@ -65,6 +65,7 @@ def init(opts: InitOptions, *, dry_run: bool = False, push: bool = False) -> App
     fplan.write(layout.CONFIG_FILE, yamlio.dump(data, header=CONFIG_HEADER))
     fplan.write(layout.PLATFORM_README, render.render_platform_readme(cfg))
     fplan.write(layout.PLATFORM_WORKFLOW, render.render_platform_workflow(cfg))
+    fplan.write(layout.EXPIRE_WORKFLOW, render.render_expire_workflow(cfg))
     fplan.write(f"{layout.TENANTS_DIR}/.gitkeep", "")
     fplan.write_all(render.render_platform(cfg))
     message = f"kuploy: init platform repo for {cfg.cluster_name}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -335,13 +336,7 @@ def offboard(
     with writing(repo, student) as (git, cfg):
         spec = tenant_spec.require_spec(repo, student)
         fplan = FilePlan(repo)
-        for path in existing_tenant_files(repo, student):
-            fplan.delete(path)
-        if spec.github:
-            release_login(fplan, spec)
-        fplan.delete(layout.tenant_spec(student))
-        if archive:
-            fplan.write(layout.archived_spec(student), tenant_spec.dump_spec(spec))
+        plan_offboard(fplan, spec, archive=archive)
         suffix = " (spec archived)" if archive else ""
         return finish(
             git,
@@ -354,19 +349,46 @@ def offboard(
         )
 
 
-LIST_KEYS = ("student", "github", "name", "email", "tier", "course", "term", "expires", "app")
+def plan_offboard(fplan: FilePlan, spec: TenantSpec, *, archive: bool) -> None:
+    """Plan a tenant's removal: its rendered files, its login's file, its spec (or archive it)."""
+    for path in existing_tenant_files(fplan.root, spec.student):
+        fplan.delete(path)
+    if spec.github:
+        release_login(fplan, spec)
+    fplan.delete(layout.tenant_spec(spec.student))
+    if archive:
+        fplan.write(layout.archived_spec(spec.student), tenant_spec.dump_spec(spec))
+
+
+LIST_KEYS = (
+    "student",
+    "github",
+    "name",
+    "email",
+    "tier",
+    "course",
+    "term",
+    "expires",
+    "status",
+    "app",
+)
 """The columns a `list` selector may name (``app``: one of the tenant's apps)."""
 
 
-def list_tenants(repo: Path, selector: str = "") -> list[dict[str, Any]]:
-    """One row per tenant: student, github, name, email, tier, course, term, expires, apps.
+def list_tenants(
+    repo: Path, selector: str = "", *, today: dt.date | None = None
+) -> list[dict[str, Any]]:
+    """One row per tenant: student, github, name, email, tier, course, term, expires, status, apps.
 
     ``selector`` keeps the rows it selects (``course=cs101,tier!=large``: ops.selectors).
+    ``status`` is ``active``, ``suspended`` or ``expired`` (``tenant_spec.tenant_status``, on
+    ``today``).
     """
     from kuploy_gitops.ops.selectors import matching, parse_selector
 
     parse_selector(selector, LIST_KEYS)  # a bad selector fails before the specs are read
     load_config(repo)
+    now = today or dt.date.today()
     rows: list[dict[str, Any]] = []
     for student in tenant_spec.list_students(repo):
         spec = tenant_spec.require_spec(repo, student)
@@ -380,6 +402,7 @@ def list_tenants(repo: Path, selector: str = "") -> list[dict[str, Any]]:
                 "course": spec.course,
                 "term": spec.term,
                 "expires": spec.expires,
+                "status": tenant_spec.tenant_status(spec, now),
                 "apps": [a.name for a in spec.apps],
             }
         )

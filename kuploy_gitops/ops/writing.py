@@ -111,7 +111,10 @@ def check_plan(fplan: FilePlan, cfg: PlatformConfig) -> None:
     left to `validate` in CI: the admin's machine need not have kubectl).
     """
     files = fplan.effective()
-    if not any(t is not None for t in files.values()):
+    # Deletions alone cannot add a bad object; nor can an archived spec (`offboard --archive`),
+    # which nothing renders or syncs: a term's offboarding checks no leaving tenant.
+    archive = f"{layout.ARCHIVE_DIR}/"
+    if not any(t is not None and not p.startswith(archive) for p, t in files.items()):
         return
     # The heaviest imports of the package: only a write that changes something pays for them.
     from kuploy_gitops.validate import engine

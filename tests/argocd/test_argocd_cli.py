@@ -112,7 +112,7 @@ def test_end_to_end(
     fake.remove_project_tree(STUDENT)
     # offboard has no connection flags: ARGOCD_OPTS carries the sub-path, as for argocd's CLI.
     monkeypatch.setenv("ARGOCD_OPTS", "--grpc-web-root-path argocd")
-    off = cli(demo_repo, "offboard", STUDENT, "--verify", "--verify-timeout", "30")
+    off = cli(demo_repo, "offboard", STUDENT, "--yes", "--verify", "--verify-timeout", "30")
     outputs.append(off)
     assert off.exit_code == 0, everything(off)
     assert f"verified: Argo CD has no Applications or AppProject of {STUDENT}" in off.output
@@ -132,7 +132,7 @@ def test_offboard_verify_names_what_is_left(
     with_root_app(demo_repo, fake)
     fake.stuck.add(APP)
     fake.remove_project_tree(STUDENT)
-    off = cli(demo_repo, "offboard", STUDENT, "--verify", "--verify-timeout", "0")
+    off = cli(demo_repo, "offboard", STUDENT, "--yes", "--verify", "--verify-timeout", "0")
     assert off.exit_code == 9, everything(off)
     assert "committed" in off.output  # the offboarding itself happened
     assert f"Application/{APP} (deleting), AppProject/{STUDENT} of {STUDENT}" in off.stderr

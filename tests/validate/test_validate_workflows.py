@@ -20,7 +20,12 @@ PLATFORM_WORKFLOW = Path(tempfile.mkdtemp(prefix="kuploy-wf-")) / "kuploy.yml"
 PLATFORM_WORKFLOW.write_text(
     render.render_platform_workflow(config.parse_config(config.default_config_data()))
 )
-FILES = [WORKFLOWS / "ci.yml", WORKFLOWS / "validate.yml", PLATFORM_WORKFLOW]
+# Its daily `expire` workflow, also written by `init`.
+EXPIRE_WORKFLOW = PLATFORM_WORKFLOW.with_name("kuploy-expire.yml")
+EXPIRE_WORKFLOW.write_text(
+    render.render_expire_workflow(config.parse_config(config.default_config_data()))
+)
+FILES = [WORKFLOWS / "ci.yml", WORKFLOWS / "validate.yml", PLATFORM_WORKFLOW, EXPIRE_WORKFLOW]
 
 
 def _tool(name: str) -> str:
@@ -113,3 +118,24 @@ def test_platform_workflow_checks_every_push_and_pull_request() -> None:
         s for s in wf["jobs"]["check"]["steps"] if s.get("name") == "Install kuploy-gitops"
     ]
     assert install["env"]["KUPLOY_PIP"] == f"kuploy-gitops=={__version__}"
+
+
+def test_expire_workflow_runs_daily_with_write_access_to_contents_only() -> None:
+    wf = yaml.safe_load(EXPIRE_WORKFLOW.read_text())
+    trigger = wf[True]
+    (schedule,) = trigger["schedule"]
+    minute, hour, *rest = schedule["cron"].split()
+    assert rest == ["*", "*", "*"] and minute.isdigit() and hour.isdigit()  # once a day
+    assert "workflow_dispatch" in trigger  # and by hand
+    assert wf["permissions"] == {"contents": "write"}
+    assert all("permissions" not in job for job in wf["jobs"].values())
+    runs = " ".join(_runs(wf))
+    assert re.search(r"kuploy-gitops expire --warn-days \d+ --push", runs)
+    # The same pip source as the other workflow (kuploy.yaml's github.workflow_pip).
+    assert 'read -ra pip_args <<< "$KUPLOY_PIP"' in runs and 'pip install "${pip_args[@]}"' in runs
+    (install,) = [
+        s for s in wf["jobs"]["expire"]["steps"] if s.get("name") == "Install kuploy-gitops"
+    ]
+    assert install["env"]["KUPLOY_PIP"] == f"kuploy-gitops=={__version__}"
+    step = next(s for s in wf["jobs"]["expire"]["steps"] if "expire" in str(s.get("run", "")))
+    assert step["shell"] == "bash"  # -o pipefail: the tee does not hide a failure
