@@ -163,9 +163,9 @@ def check_database(
 def check_injection(
     databases: Iterable[DatabaseSpec], apps: Mapping[str, Iterable[str]], *, student: str
 ) -> None:
-    """Each managed app takes its URL from one database, and does not set it in its env.
+    """Each managed app takes its URL from one database, and does not set it itself.
 
-    ``apps`` maps each managed app to the names of its env variables.
+    ``apps`` maps each managed app to the names of its own variables (env and sealed keys).
     """
     owner: dict[str, str] = {}
     for db in databases:
@@ -182,9 +182,11 @@ def check_injection(
             clash = sorted({URL_ENV, JDBC_ENV} & set(env))
             if clash:
                 raise InvalidInputError(
-                    f"app {app!r} of {student!r} sets {clash[0]} in its env, which database "
+                    f"app {app!r} of {student!r} would set {clash[0]} itself, which database "
                     f"{db.name!r} injects",
-                    hint=f"remove it: kuploy-gitops app set {student} {app} --unset-env {clash[0]}",
+                    hint=f"leave {clash[0]} to the database (drop it from app set --env or "
+                    "secret set; unset one already there with app set --unset-env or secret "
+                    f"unset), or serve {app!r} from no database (db add --app)",
                 )
 
 

@@ -302,8 +302,8 @@ class GitRepo:
         remote = self.remote()
         if remote is None:
             raise GitError(
-                "cannot --push: the repo has no remote",
-                hint="add one with `git remote add origin URL`, or drop --push",
+                "not pushed: the repo has no remote (what was committed stays committed here)",
+                hint="add one with `git remote add origin URL`, then run `kuploy-gitops push`",
             )
         branch = self.current_branch()
         target, tracking = f"{remote}/{branch}", f"refs/remotes/{remote}/{branch}"

@@ -204,7 +204,10 @@ def validate_spec(spec: TenantSpec, cfg: PlatformConfig, *, check_dates: bool = 
 
 def check_databases(spec: TenantSpec, cfg: PlatformConfig) -> None:
     """Check the tenant's databases: fields, whom they serve, and the quota with the apps."""
-    managed = {a.name: [k for k, _ in a.env] for a in spec.apps if a.mode == "managed"}
+    # An app's own variables: plain env and sealed keys (envFrom), which env would override.
+    managed = {
+        a.name: [k for k, _ in (*a.env, *a.secrets)] for a in spec.apps if a.mode == "managed"
+    }
     has_operator = any(a.chart == "cloudnative-pg" for a in cfg.addons)
     for db in spec.databases:
         check_database(
@@ -261,6 +264,14 @@ def check_app(spec: TenantSpec, app: AppSpec, cfg: PlatformConfig) -> None:
                 f"sealed secret {key!r} of app {app.name!r} is not a sealed value (base64)",
                 hint=f"seal it again: kuploy-gitops secret set {spec.student} {app.name} {key}=-",
             )
+    both = sorted({k for k, _ in app.env} & {k for k, _ in app.secrets})
+    if both:  # env wins over envFrom: the sealed value would be ignored without a word
+        raise InvalidInputError(
+            f"app {app.name!r} of {spec.student!r} has {both[0]} both as a plain env variable "
+            "and as a sealed secret",
+            hint=f"keep one: kuploy-gitops app set {spec.student} {app.name} --unset-env "
+            f"{both[0]}, or kuploy-gitops secret unset {spec.student} {app.name} {both[0]}",
+        )
     tier = cfg.tiers[spec.tier]
     size = SIZES[app.size]
     for res, value in (("cpu", size.limits_cpu), ("memory", size.limits_memory)):

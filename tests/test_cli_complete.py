@@ -62,6 +62,10 @@ def test_students_and_apps_complete_from_the_repo(demo_repo: Path) -> None:
     assert completions(["-C", repo, "app", "show", "nobody"], "") == []
     assert completions(["-C", str(demo_repo / "missing"), "offboard"], "") == []
     assert "onboard" in completions([], "onb")
+    assert completions(["-C", repo, "secret", "set"], "k") == ["kim-minji"]
+    assert completions(["-C", repo, "secret", "list", "kim-minji"], "") == ["web"]
+    assert completions(["-C", repo, "db", "remove", "kim-minji"], "") == []  # no database
+    assert completions(["-C", repo, "restore"], "") == []  # nobody archived
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])

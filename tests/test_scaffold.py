@@ -286,8 +286,10 @@ def test_guide_in_english_and_korean(platform_repo: Path) -> None:
         "argocd app get kim-minji-web",
         "argocd app sync kim-minji-web",
         "export ARGOCD_SERVER=argocd.apps.konkuk.example",
-        "gh workflow run kuploy-deploy.yml -f ref=<commit>",
-        "gh workflow run kuploy-deploy.yml -f ref=<커밋>",
+        'gh workflow run kuploy-deploy.yml -f ref="$(git rev-parse <commit>)"',
+        'gh workflow run kuploy-deploy.yml -f ref="$(git rev-parse <커밋>)"',
+        # The allowed host names are the platform's pattern (web-kim-minji.<domain>).
+        "`<app>-kim-minji.apps.konkuk.example`",
         "**`kuploy-deploy`**",
         "### Roll back",
         "### 롤백",
@@ -304,7 +306,7 @@ def test_guide_in_english_and_korean(platform_repo: Path) -> None:
     files = files_for(platform_repo)
     wf = workflow(files)
     on = wf.get("on", wf.get(True))
-    runs = re.findall(r"gh workflow run (\S+)((?: -f \w+=\S+)+)", guide)
+    runs = re.findall(r"gh workflow run (\S+)((?: -f \w+=\"?[^\"\s]+(?: [^\"\s]+)?\"?)+)", guide)
     assert len(runs) == 2  # English and Korean
     for file_name, inputs in runs:
         assert file_name == Path(layout.STUDENT_WORKFLOW_FILE).name
@@ -441,3 +443,16 @@ def test_the_workflow_validate_command_passes(
     )
     assert result.exit_code == 0, result.output
     assert "0 error(s)" in result.output
+
+
+def test_the_guides_envfrom_snippet_pastes_at_the_containers_indentation(
+    platform_repo: Path,
+) -> None:
+    """KUPLOY.md's `envFrom` lines go into the container of deploy/deployment.yaml as shown."""
+    files = files_for(platform_repo)
+    deployment = files[f"{layout.STUDENT_DEPLOY_DIR}/deployment.yaml"]
+    (image,) = [line for line in deployment.splitlines() if line.lstrip().startswith("image:")]
+    container_indent = len(image) - len(image.lstrip())
+    snippets = re.findall(r"```yaml\n( *)envFrom:\n", files["KUPLOY.md"])
+    assert len(snippets) == 2  # English and Korean
+    assert {len(indent) for indent in snippets} == {container_indent}

@@ -49,6 +49,33 @@ def apps(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Co
     return [CompletionItem(n) for n in names if n.startswith(incomplete)]
 
 
+def databases(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """The databases of the student typed before, whose name starts with what was typed."""
+    from kuploy_gitops.tenant_spec import read_spec
+
+    student = ctx.params.get("student")
+    if not student:
+        return []
+    try:
+        spec = read_spec(_repo(ctx), str(student))
+    except Exception:  # noqa: BLE001 - a shell prompt is no place for a traceback
+        return []
+    names = [d.name for d in spec.databases] if spec is not None else []
+    return [CompletionItem(n) for n in names if n.startswith(incomplete)]
+
+
+def archived(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Students whose spec `offboard --archive` kept (for `restore`)."""
+    from kuploy_gitops import layout
+
+    folder = _repo(ctx) / layout.ARCHIVE_DIR
+    try:
+        names = sorted(p.stem for p in folder.glob("*.yaml"))
+    except OSError:
+        return []
+    return [CompletionItem(n) for n in names if n.startswith(incomplete)]
+
+
 @click.command(
     help="Print the shell completion script for bash, zsh or fish.\n\n"
     "Completes commands, options, and student and app names from the platform repo (-C)."

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from kuploy_gitops.cli import complete
 from kuploy_gitops.cli.output import (
     Ctx,
     dry_run_option,
@@ -72,7 +73,7 @@ def _result_data(result: ApplyResult, dry_run: bool) -> dict[str, Any]:
         "kuploy-gitops db add kim-minji db --instances 2 --push -o json",
     ),
 )
-@click.argument("student")
+@click.argument("student", shell_complete=complete.students)
 @click.argument("name", default=DEFAULT_NAME, required=False)
 @click.option("--size", default=DEFAULT_SIZE, show_default=True, help="Volume size (Mi or Gi).")
 @click.option(
@@ -125,8 +126,8 @@ def db_add(
         "kuploy-gitops db remove kim-minji db --yes --push",
     ),
 )
-@click.argument("student")
-@click.argument("name")
+@click.argument("student", shell_complete=complete.students)
+@click.argument("name", shell_complete=complete.databases)
 @click.option("--yes", is_flag=True, help="Do not ask (the data is deleted).")
 @dry_run_option
 @push_option
@@ -169,8 +170,8 @@ def db_remove(
     "(port-forward), and backups."
     + examples("kuploy-gitops db show kim-minji", "kuploy-gitops db show kim-minji db -o json"),
 )
-@click.argument("student")
-@click.argument("name", required=False)
+@click.argument("student", shell_complete=complete.students)
+@click.argument("name", required=False, shell_complete=complete.databases)
 @output_option("text", "json")
 @pass_ctx
 def db_show(ctx: Ctx, student: str, name: str | None, output: str) -> None:

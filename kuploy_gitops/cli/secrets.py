@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from kuploy_gitops.cli import complete
 from kuploy_gitops.cli.output import (
     Ctx,
     dry_run_option,
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     "<app>-secrets, given to the app as env variables (envFrom). Values are never printed."
     + examples(
         "kuploy-gitops secret set kim-minji web API_KEY=-",
-        "kuploy-gitops secret set kim-minji web --from-file DATABASE_URL=db-url.txt",
+        "kuploy-gitops secret set kim-minji web --from-file SMTP_PASSWORD=smtp.txt",
         "kuploy-gitops secret list kim-minji web",
         "kuploy-gitops secret unset kim-minji web API_KEY",
     )
@@ -47,12 +48,12 @@ def secret() -> None:
     + examples(
         "kuploy-gitops secret set kim-minji web API_KEY=-",
         'printf %s "$TOKEN" | kuploy-gitops secret set kim-minji web GITHUB_TOKEN=-',
-        "kuploy-gitops secret set kim-minji web --from-file DATABASE_URL=db-url.txt --push",
+        "kuploy-gitops secret set kim-minji web --from-file SMTP_PASSWORD=smtp.txt --push",
         "kuploy-gitops secret set kim-minji web MODE_KEY=- --dry-run",
     ),
 )
-@click.argument("student")
-@click.argument("app_name", metavar="APP")
+@click.argument("student", shell_complete=complete.students)
+@click.argument("app_name", metavar="APP", shell_complete=complete.apps)
 @click.argument("assignments", metavar="NAME=VALUE...", nargs=-1)
 @click.option(
     "--from-file",
@@ -98,8 +99,8 @@ def _read_stdin() -> bytes:
         "kuploy-gitops secret unset kim-minji web API_KEY OLD_TOKEN --dry-run",
     ),
 )
-@click.argument("student")
-@click.argument("app_name", metavar="APP")
+@click.argument("student", shell_complete=complete.students)
+@click.argument("app_name", metavar="APP", shell_complete=complete.apps)
 @click.argument("keys", metavar="NAME...", nargs=-1)
 @dry_run_option
 @push_option
@@ -129,8 +130,8 @@ def secret_unset(
         "kuploy-gitops secret list kim-minji web -o json",
     ),
 )
-@click.argument("student")
-@click.argument("app_name", metavar="APP")
+@click.argument("student", shell_complete=complete.students)
+@click.argument("app_name", metavar="APP", shell_complete=complete.apps)
 @output_option("text", "json")
 @pass_ctx
 def secret_list(ctx: Ctx, student: str, app_name: str, output: str) -> None:

@@ -186,7 +186,7 @@ def extend(
         "kuploy-gitops restore kim-minji --until 2027-08-31 --push",
     )
 )
-@click.argument("student")
+@click.argument("student", shell_complete=complete.archived)
 @click.option("--until", "until", default="", help="A new expiry date, YYYY-MM-DD.")
 @today_option
 @dry_run_option

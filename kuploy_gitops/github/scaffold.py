@@ -193,6 +193,8 @@ def scaffold_files(
         "kuploy_pip": render.kuploy_pip_requirement(cfg),
         "cluster_name": cfg.cluster_name,
         "host": cfg.host(student, name),
+        # What the guide calls the allowed host names: the platform's pattern with <app> open.
+        "host_form": "<app>".join(cfg.host_affixes(student)),
         "base_domain": cfg.base_domain,
         "port": app.port,
         "health_path": app.health_path,

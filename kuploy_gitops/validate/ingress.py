@@ -112,7 +112,8 @@ def check_ingress(ctx: TenantContext, cfg: PlatformConfig, obj: Mapping[str, Any
             out.append(
                 Issue(
                     F.INGRESS_PATTERN,
-                    f"host {host!r} is not one of {ctx.student!r}'s hosts (expected {example})",
+                    f"host {host!r} is not one of the hosts of {ctx.student!r} "
+                    f"(expected {example})",
                     path,
                 )
             )

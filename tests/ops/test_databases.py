@@ -118,9 +118,9 @@ def test_add_renders_the_cluster_its_backup_policy_and_the_apps_url(app_repo: Pa
         api.db_remove(repo, STUDENT, "shop")
     with pytest.raises(InvalidInputError, match="DATABASE_URL from both database 'big' and 'db'"):
         add(repo, name="big", size="256Mi")
-    with pytest.raises(InvalidInputError, match="sets DATABASE_URL in its env") as exc:
+    with pytest.raises(InvalidInputError, match="would set DATABASE_URL itself") as exc:
         api.app_set(repo, api.AppChange(student=STUDENT, app="web", env=[("DATABASE_URL", "x")]))
-    assert "--unset-env DATABASE_URL" in exc.value.hint
+    assert "leave DATABASE_URL to the database" in exc.value.hint
     assert tree_snapshot(repo) == before
     # The CLI: show, then remove (refused without --yes where it cannot ask), which undoes add.
     out = run(repo, "db", "show", STUDENT)

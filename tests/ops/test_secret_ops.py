@@ -192,3 +192,19 @@ def test_values_come_from_stdin_once_and_from_files(tmp_path: Path) -> None:
         secrets.parse_values(["A=-", "B=-"], [], lambda: b"v")
     with pytest.raises(UsageError, match="no secret given"):
         secrets.parse_values([], [], no_stdin)
+
+
+def test_a_sealed_key_never_hides_behind_an_env_variable(repo: Path) -> None:
+    """env wins over envFrom in Kubernetes: a key in both, or one a database injects, is refused."""
+    from kuploy_gitops import api
+
+    api.app_set(repo, api.AppChange(student=STUDENT, app="web", env=[("GREETING", "hi")]))
+    before = tree_snapshot(repo)
+    with pytest.raises(InvalidInputError, match="GREETING both as a plain env variable") as info:
+        secrets.secret_set(repo, STUDENT, "web", {"GREETING": VALUE.encode()})
+    assert "secret unset" in str(info.value) and VALUE not in str(info.value)
+    secrets.secret_set(repo, STUDENT, "web", {"DATABASE_URL": VALUE.encode()})
+    with pytest.raises(InvalidInputError, match="would set DATABASE_URL itself"):
+        api.db_add(repo, api.DatabaseOptions(student=STUDENT))
+    assert tree_snapshot(repo) != before  # the sealed DATABASE_URL was committed, the db not
+    assert not (repo / layout.tenant_file(STUDENT, "database-db.yaml")).exists()
