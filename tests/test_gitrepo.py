@@ -175,7 +175,9 @@ def test_push_without_remote(tmp_path: Path) -> None:
     assert info.value.message == (
         "not pushed: the repo has no remote (what was committed stays committed here)"
     )
-    assert info.value.hint == "add one with `git remote add origin URL`, then run `kuploy-gitops push`"
+    assert info.value.hint == (
+        "add one with `git remote add origin URL`, then run `kuploy-gitops push`"
+    )
 
 
 def test_push_failure_redacts_credentials(work: Path, tmp_path: Path) -> None:
