@@ -218,7 +218,14 @@ def test_github_setup_all(platform_repo: Path, fake: FakeGitHub) -> None:
 
 def test_github_teardown(platform_repo: Path, fake: FakeGitHub, argocd: FakeArgoCD) -> None:
     invoke(platform_repo, "github", "setup", "kim-minji")
-    code, out = invoke(platform_repo, "github", "teardown", "kim-minji")
+    writes = len(fake.writes())
+    code, out = invoke(platform_repo, "github", "teardown", "kim-minji", "--dry-run")
+    assert code == 0 and "archive konkuk-kuploy/kim-minji-web (never deleted)" in out
+    assert "remove minji-k" in out and "dry run: nothing contacted, nothing changed." in out
+    code, out = invoke(platform_repo, "github", "teardown", "kim-minji")  # no terminal to ask
+    assert code == 2 and "github teardown kim-minji --yes" in out
+    assert len(fake.writes()) == writes and not fake.repo(f"{ORG}/kim-minji-web").archived
+    code, out = invoke(platform_repo, "github", "teardown", "kim-minji", "--yes")
     assert code == 0 and "archived (not deleted)" in out
     assert fake.repo(f"{ORG}/kim-minji-web").archived
     assert fake.repo(f"{ORG}/kim-minji-web").keys == {} and argocd.repositories == {}
@@ -238,7 +245,7 @@ def test_offboard_github_tears_down_and_teardown_works_from_the_archive(
     # An archived spec still knows the repo and the login: no --app or --github needed.
     invoke(platform_repo, "offboard", "lee-jisoo", "--archive", "--yes")
     assert not fake.repo(f"{ORG}/lee-jisoo-web").archived
-    code, out = invoke(platform_repo, "github", "teardown", "lee-jisoo")
+    code, out = invoke(platform_repo, "github", "teardown", "lee-jisoo", "-y")
     assert code == 0, out
     lee = fake.repo(f"{ORG}/lee-jisoo-web")
     assert lee.archived and lee.collaborators == {}

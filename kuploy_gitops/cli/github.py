@@ -12,12 +12,14 @@ import click
 from kuploy_gitops.cli import complete
 from kuploy_gitops.cli.output import (
     Ctx,
+    confirm,
     escape,
     examples,
     output_option,
     pass_ctx,
     print_data,
     progress,
+    yes_option,
 )
 from kuploy_gitops.errors import UsageError
 from kuploy_gitops.sizes import DEFAULT_SIZE, SIZES
@@ -259,6 +261,7 @@ def setup_cmd(
     + examples(
         "kuploy-gitops github teardown kim-minji",
         "kuploy-gitops github teardown kim-minji --app web --github minji-k   # after offboard",
+        "kuploy-gitops github teardown kim-minji --dry-run",
     ),
 )
 @click.argument("student", shell_complete=complete.students)
@@ -269,15 +272,41 @@ def setup_cmd(
     help="App whose repo to archive (default: the spec's student-repo apps).",
 )
 @click.option("--github", "login", default="", help="GitHub login (default: from the spec).")
+@click.option("--dry-run", is_flag=True, help="List the steps; contact nobody, change nothing.")
+@yes_option
 @output_option("table", "json")
 @pass_ctx
-def teardown_cmd(ctx: Ctx, student: str, apps: tuple[str, ...], login: str, output: str) -> None:
+def teardown_cmd(
+    ctx: Ctx,
+    student: str,
+    apps: tuple[str, ...],
+    login: str,
+    dry_run: bool,
+    yes: bool,
+    output: str,
+) -> None:
     """Tear down a student's repos."""
     from kuploy_gitops.github import teardown
+    from kuploy_gitops.github.dryrun import teardown_plan
 
-    results = teardown.teardown(
-        ctx.repo, teardown.TeardownOptions(student=student, apps=apps, github=login)
-    )
+    opts = teardown.TeardownOptions(student=student, apps=apps, github=login)
+    plan = teardown_plan(ctx.repo, opts)  # checks the inputs before asking
+    if dry_run:
+        if output == "json":
+            print_data([r.to_data() for r in plan], "json")
+            return
+        print_steps(ctx, plan)
+        ctx.console.print("dry run: nothing contacted, nothing changed.")
+        return
+    repos = ", ".join(r.repo for r in plan)
+    if not confirm(
+        ctx,
+        f"Archive {repos} and remove {student}'s access to it?",
+        yes=yes,
+        command=f"kuploy-gitops github teardown {student}",
+    ):
+        return
+    results = teardown.teardown(ctx.repo, opts)
     if output == "json":
         print_data([r.to_data() for r in results], "json")
         return

@@ -1,4 +1,4 @@
-"""``github setup --dry-run``: the steps setup would take, from local state only.
+"""``github setup --dry-run`` and ``github teardown --dry-run``: their steps, from local state.
 
 Setup is idempotent: each step makes sure of one thing (the repo, the scaffold, the collaborator,
 the webhook, the deploy key, the Application) and changes only what is missing. A dry run checks
@@ -14,6 +14,7 @@ from pathlib import Path
 from kuploy_gitops import layout
 from kuploy_gitops.github import deploykey, scaffold
 from kuploy_gitops.github.ops import SetupOptions, SetupResult, Step, check_setup, webhook_url
+from kuploy_gitops.github.teardown import TeardownOptions, targets
 
 PLANNED = "plan"
 """The status of every step of a dry run."""
@@ -64,3 +65,30 @@ def setup_plan(repo: Path, opts: SetupOptions) -> SetupResult:
     )
     result.steps.extend(steps)
     return result
+
+
+def teardown_plan(repo: Path, opts: TeardownOptions) -> list[SetupResult]:
+    """The steps `github teardown` would take for each repo (status ``plan``), touching nothing.
+
+    Raises:
+        InvalidInputError: a bad student name, or no student-repo app known.
+    """
+    cfg, apps, login = targets(repo, opts)
+    results = []
+    for app in apps:
+        full = f"{cfg.github_org}/{scaffold.repo_name(cfg, opts.student, app)}"
+        result = SetupResult(student=opts.student, app=app, repo=full)
+        result.steps.extend(
+            [
+                Step("webhook", PLANNED, f"remove the hooks to {webhook_url(cfg)}"),
+                Step(
+                    "collaborator",
+                    PLANNED,
+                    f"remove {login}" if login else "none known (give --github LOGIN)",
+                ),
+                Step(deploykey.STEP, PLANNED, "remove it, and its Argo CD repository"),
+                Step("repo", PLANNED, f"archive {full} (never deleted)"),
+            ]
+        )
+        results.append(result)
+    return results

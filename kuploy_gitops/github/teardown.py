@@ -29,18 +29,11 @@ class TeardownOptions:
     github: str = ""
 
 
-def teardown(
-    repo: Path,
-    opts: TeardownOptions,
-    *,
-    provider: GitProvider | None = None,
-    argocd: RepoRegistry | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> list[SetupResult]:
-    """Archive each of the student's repos after removing webhook, collaborator and deploy key.
+def targets(repo: Path, opts: TeardownOptions) -> tuple[PlatformConfig, list[str], str]:
+    """(config, apps whose repos go, GitHub login): what teardown works on, known locally.
 
-    Never deletes a repo. Works from the tenant spec (repo-mode apps and GitHub login), the
-    spec `offboard --archive` kept, or from ``opts.apps`` and ``opts.github``.
+    Raises:
+        InvalidInputError: a bad student name, or no student-repo app known.
     """
     cfg = config.load_config(repo)
     names.check_student_name(opts.student, cfg.reserved_namespaces())
@@ -57,6 +50,23 @@ def teardown(
             hint="name the app(s) with --app (the spec has none, or the student was offboarded "
             "without --archive)",
         )
+    return cfg, apps, login
+
+
+def teardown(
+    repo: Path,
+    opts: TeardownOptions,
+    *,
+    provider: GitProvider | None = None,
+    argocd: RepoRegistry | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> list[SetupResult]:
+    """Archive each of the student's repos after removing webhook, collaborator and deploy key.
+
+    Never deletes a repo. Works from the tenant spec (repo-mode apps and GitHub login), the
+    spec `offboard --archive` kept, or from ``opts.apps`` and ``opts.github``.
+    """
+    cfg, apps, login = targets(repo, opts)
     results: list[SetupResult] = []
     with (
         deploykey.registry_for(repo, argocd, environ) as registry,
