@@ -193,6 +193,9 @@ def test_stack_scaffold(platform_repo: Path, tmp_path: Path, name: str) -> None:
         (root / path).write_text(text)
     dockerfile = files[layout.STUDENT_DOCKERFILE]
     steps = instructions(dockerfile)
+    if name == "static":  # what it copies is in the scaffold: the first build succeeds
+        sources = [args.split()[0] for k, args in steps if k == "COPY" and "--from" not in args]
+        assert sources == ["public/"] and "public/index.html" in files
 
     # The image that runs ends as the platform's numeric, non-root id, created in that image.
     last = final_stage(steps)

@@ -218,6 +218,8 @@ def scaffold_files(
         files[layout.STUDENT_DOCKERIGNORE] = render.render_template(
             f"{folder}/dockerignore.j2", context
         )
+        if stack.name == "static":  # its Dockerfile copies public/: the first build needs a page
+            files[STATIC_STARTER] = render.render_template(f"{folder}/index.html.j2", context)
     files[layout.STUDENT_WORKFLOW_FILE] = render.render_template(
         "student-repo/kuploy-deploy.yml.j2", context
     )
@@ -282,6 +284,10 @@ def sealing_cert(repo: Path) -> str:
     """The controller's certificate committed in the platform repo ("" when not fetched yet)."""
     path = repo / layout.SEALED_SECRETS_CERT
     return path.read_text(encoding="ascii") if path.is_file() else ""
+
+
+STATIC_STARTER = "public/index.html"
+"""The static stack's first page (the student's to replace)."""
 
 
 def is_platform_owned(path: str) -> bool:
