@@ -70,7 +70,7 @@ def _result_data(result: ApplyResult, dry_run: bool) -> dict[str, Any]:
     + examples(
         "kuploy-gitops db add kim-minji",
         "kuploy-gitops db add kim-minji shop --size 2Gi --version 16 --app web --dry-run",
-        "kuploy-gitops db add kim-minji db --instances 2 --push -o json",
+        "kuploy-gitops db add kim-minji db --push -o json",
     ),
 )
 @click.argument("student", shell_complete=complete.students)
