@@ -40,28 +40,28 @@ def test_set_list_unset_and_dry_run_print_names_only(app_repo: Path, tmp_path: P
         return done
 
     before = tree_snapshot(app_repo)
-    dry = step("set", STUDENT, "web", "API_KEY=-", "--dry-run", stdin=VALUE + "\n")
+    dry = step("set", STUDENT, "web", "APP_TOKEN=-", "--dry-run", stdin=VALUE + "\n")
     assert tree_snapshot(app_repo) == before
-    assert "  API_KEY set" in dry.stdout and "dry run: 4 file(s) would change" in dry.stdout
+    assert "  APP_TOKEN set" in dry.stdout and "dry run: 4 file(s) would change" in dry.stdout
     done = step(
-        "set", STUDENT, "web", "API_KEY=-", "--from-file", f"DATABASE_URL={tmp_path / 'url.txt'}",
+        "set", STUDENT, "web", "APP_TOKEN=-", "--from-file", f"DATABASE_URL={tmp_path / 'url.txt'}",
         stdin=VALUE + "\n",
     )  # fmt: skip
     assert "committed" in done.stdout
-    assert "keys of web-secrets: API_KEY, DATABASE_URL" in done.stdout
+    assert "keys of web-secrets: APP_TOKEN, DATABASE_URL" in done.stdout
     listed = step("list", STUDENT, "web", "-o", "json")
     assert json.loads(listed.stdout) == {
         "student": STUDENT,
         "app": "web",
         "secret": "web-secrets",
         "namespace": STUDENT,
-        "keys": ["API_KEY", "DATABASE_URL"],
+        "keys": ["APP_TOKEN", "DATABASE_URL"],
     }
-    assert step("list", STUDENT, "web").stdout.splitlines() == ["API_KEY", "DATABASE_URL"]
+    assert step("list", STUDENT, "web").stdout.splitlines() == ["APP_TOKEN", "DATABASE_URL"]
     shown = run(app_repo, "app", "show", STUDENT, "web", "--no-argocd")
-    assert "secrets:      API_KEY, DATABASE_URL (sealed, envFrom)" in shown.stdout.splitlines()
+    assert "secrets:      APP_TOKEN, DATABASE_URL (sealed, envFrom)" in shown.stdout.splitlines()
     outputs.append(shown.output)
-    unset = step("unset", STUDENT, "web", "API_KEY", "-o", "json")
+    unset = step("unset", STUDENT, "web", "APP_TOKEN", "-o", "json")
     assert json.loads(unset.stdout)["keys"] == ["DATABASE_URL"]
     for text in [*outputs, git(app_repo, "log", "-p", "--all")]:
         assert VALUE not in text and FILE_VALUE not in text

@@ -91,7 +91,7 @@ def test_one_url_per_app_and_none_set_by_hand() -> None:
     two = replace(KIM, tier="large", apps=(admin, WEB))
     check(DatabaseSpec(name="a", apps=("web",)), DatabaseSpec(name="b", apps=("admin",)), spec=two)
     by_hand = replace(KIM, apps=(replace(WEB, env=(("SPRING_DATASOURCE_URL", "jdbc:x"),)),))
-    with pytest.raises(InvalidInputError, match="sets SPRING_DATASOURCE_URL in its env"):
+    with pytest.raises(InvalidInputError, match="would set SPRING_DATASOURCE_URL itself"):
         check(DatabaseSpec(name="db"), spec=by_hand)
 
 

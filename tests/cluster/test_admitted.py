@@ -543,6 +543,11 @@ def test_http01_tenant_path_is_admitted(cluster: Cluster, crds: None, tmp_path: 
     ):
         refused.append((_with_annotations(app_ingress, asked), "kuploy-tenant-ingresses"))
     for obj, policy in refused:
+        # Each policy compiles on its own schedule: wait until it bites (it times out if never).
+        cluster.wait_for(
+            f"{policy} to take effect",
+            lambda obj=obj, policy=policy: policy in cluster.create(obj, dry_run=True).stderr,
+        )
         r = cluster.create(obj, dry_run=True)
         assert not r.ok and policy in r.stderr, f"{obj['kind']} not refused by {policy}: {r.stderr}"
     delete_and_wait(cluster, [certificate, pod, service, ingress])
