@@ -200,14 +200,18 @@ def test_fast_emitter_covers_rendered_manifests(demo_repo: Path) -> None:
     assert covered > 20
 
 
-@settings(max_examples=800, deadline=None)
-@given(
-    value=st.one_of(
-        st.from_regex(r"[A-Za-z][A-Za-z0-9_./-]{0,12}", fullmatch=True),
-        st.sampled_from(["yes", "No", "ON", "off", "y", "N", "true", "False", "null", "Null"]),
-    )
+NAMES = st.one_of(
+    st.from_regex(r"[A-Za-z][A-Za-z0-9_./-]{0,12}", fullmatch=True),
+    st.sampled_from(["yes", "No", "ON", "off", "y", "N", "true", "False", "null", "Null"]),
 )
-def test_the_plain_name_shortcut_writes_what_ruamel_writes(value: str) -> None:
+# Strings starting with a letter share ruamel's analysis by shape (letters and digits aside):
+# the result must still be ruamel's, whatever punctuation, spaces and quotes sit where.
+SHAPES = st.from_regex(
+    r"[A-Za-z][A-Za-z0-9 ,:#'\"!@%&*|>?=\-\[\]{}()/.~`^$+;<\\]{0,16}", fullmatch=True
+)
+
+
+def check_plain_name(value: str) -> None:
     import io
 
     buf = io.StringIO()
@@ -216,15 +220,7 @@ def test_the_plain_name_shortcut_writes_what_ruamel_writes(value: str) -> None:
     assert yamlio.load(buf.getvalue()) == {"k": value}
 
 
-# Strings starting with a letter share ruamel's analysis by shape (letters and digits aside):
-# the result must still be ruamel's, whatever punctuation, spaces and quotes sit where.
-@settings(max_examples=1500, deadline=None)
-@given(
-    value=st.from_regex(
-        r"[A-Za-z][A-Za-z0-9 ,:#'\"!@%&*|>?=\-\[\]{}()/.~`^$+;<\\]{0,16}", fullmatch=True
-    )
-)
-def test_the_shape_shortcut_writes_what_ruamel_writes(value: str) -> None:
+def check_shape(value: str) -> None:
     import io
 
     buf = io.StringIO()
@@ -233,3 +229,29 @@ def test_the_shape_shortcut_writes_what_ruamel_writes(value: str) -> None:
     if fast is not None:
         assert fast == buf.getvalue()
     assert yamlio.load(buf.getvalue()) == {"k": value}
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=NAMES)
+def test_the_plain_name_shortcut_writes_what_ruamel_writes(value: str) -> None:
+    check_plain_name(value)
+
+
+@pytest.mark.slow  # the exhaustive variant (docs/testing.md)
+@settings(max_examples=3000, deadline=None)
+@given(value=NAMES)
+def test_the_plain_name_shortcut_on_many_more_names(value: str) -> None:
+    check_plain_name(value)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=SHAPES)
+def test_the_shape_shortcut_writes_what_ruamel_writes(value: str) -> None:
+    check_shape(value)
+
+
+@pytest.mark.slow  # the exhaustive variant (docs/testing.md)
+@settings(max_examples=5000, deadline=None)
+@given(value=SHAPES)
+def test_the_shape_shortcut_on_many_more_strings(value: str) -> None:
+    check_shape(value)

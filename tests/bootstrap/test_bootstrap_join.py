@@ -149,6 +149,7 @@ def cluster(tmp_path: Path) -> FakeCluster:
     return FakeCluster(tmp_path)
 
 
+@pytest.mark.slow  # two playbook runs (~20 s); the default tier keeps the pre-flight's run
 def test_fresh_token_once_per_run_and_join_only_once(cluster: FakeCluster) -> None:
     first = cluster.run()
     calls = cluster.calls()

@@ -59,6 +59,7 @@ def run(state: Path, home: Path, inventory: Path, nodes: list[Any]) -> list[str]
     return [c.split(" ", 3)[-1] for c in calls if " get nodes" not in c]
 
 
+@pytest.mark.slow  # two playbook runs (~13 s); the default tier keeps the pre-flight's run
 def test_pools_are_labelled_and_lab_pcs_tainted_once(setup: tuple[Path, Path, Path]) -> None:
     state, home, inventory = setup
     calls = run(
