@@ -94,6 +94,7 @@ def preflight(inventory: Path, home: Path, *extra: str) -> dict[str, Any]:
     return run_playbook(BOOTSTRAP / "tests/preflight.yml", inventory, home, *extra, check=False)
 
 
+@pytest.mark.slow  # the whole pre-flight (~13 s); the default tier keeps its first refusal
 def test_lab_lan_with_default_ranges_passes(tmp_path: Path, home: Path) -> None:
     result = preflight(lab_inventory(tmp_path), home)
     assert result["rc"] == 0, failed_tasks(result)

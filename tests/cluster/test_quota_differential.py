@@ -32,6 +32,7 @@ import yaml
 from apiserver_harness import Cluster, load_all
 from helpers import isolated_env
 from rendered import apply_guards
+from sampling import sampled
 
 from kuploy_gitops import api, layout
 from kuploy_gitops.validate import findings as F
@@ -347,7 +348,7 @@ def _table(keys: list[str], *columns: Mapping[str, Any]) -> str:
     return "\n".join(f"  {k:36} " + " | ".join(str(c.get(k, "-")) for c in columns) for k in keys)
 
 
-@pytest.mark.parametrize("case_id", CASES)
+@pytest.mark.parametrize("case_id", sampled(CASES, CASES))
 def test_validate_and_the_api_server_agree(
     cluster: Cluster, platform_repo: Path, case_id: str
 ) -> None:
