@@ -249,8 +249,8 @@ def is_owned(path: str) -> bool:
 # The student's own repository (student-repo mode), as `github setup` and `scaffold` write it.
 STUDENT_DEPLOY_DIR = "deploy"
 STUDENT_WORKFLOW_FILE = ".github/workflows/kuploy-deploy.yml"
-# The branch of a student repo that its workflow deploys to and its Application tracks: the
-# built commit plus one bot commit setting the image tag (never on the student's own branch).
+# The branch of a student repo that its workflow deploys to and its Application tracks: one bot
+# commit per deploy holding only the deploy folder with the image tag (never the student's branch).
 STUDENT_DEPLOY_BRANCH = "kuploy-deploy"
 STUDENT_GUIDE_FILE = "KUPLOY.md"
 # What `--stack` adds at the top of the student's repo (templates/student-repo/stacks/<stack>/).

@@ -233,7 +233,8 @@ def test_workflow_contract(platform_repo: Path) -> None:
     # The tag goes to the deploy branch, never to the student's branch.
     assert wf["env"]["DEPLOY_BRANCH"] == layout.STUDENT_DEPLOY_BRANCH != "trunk"
     assert "[skip ci]" in runs
-    assert 'git push --force origin "HEAD:refs/heads/$DEPLOY_BRANCH"' in runs
+    assert 'git push --quiet origin "$deployed:refs/heads/$DEPLOY_BRANCH"' in runs
+    assert "--force" not in runs  # the deploy branch only grows
     assert "git pull" not in runs and "$BRANCH" not in runs and "github.ref_name" not in text
     # Roll back: a manual run takes the commit to deploy, which is what is checked out.
     ref = on["workflow_dispatch"]["inputs"]["ref"]

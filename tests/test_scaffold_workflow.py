@@ -88,11 +88,16 @@ def push(student: Path, message: str) -> str:
     return git(student, "rev-parse", "HEAD").strip()
 
 
-def assert_deployed(origin: Path, commit: str) -> None:
-    """The deploy branch is ``commit`` plus one commit setting its tag."""
-    assert git(origin, "rev-parse", f"{DEPLOY}^").strip() == commit
+def assert_deployed(origin: Path, commit: str, deploys: int) -> None:
+    """The deploy branch's newest commit is ``commit``'s deploy folder with its tag, alone."""
+    files = git(origin, "ls-tree", "-r", "--name-only", DEPLOY).split()
+    assert files and all(f.startswith(f"{layout.STUDENT_DEPLOY_DIR}/") for f in files), files
+    ours = git(origin, "ls-tree", "-r", "--name-only", commit).split()
+    assert sorted(files) == sorted(f for f in ours if f.startswith(f"{layout.STUDENT_DEPLOY_DIR}/"))
     assert new_tag(origin, DEPLOY) == f"sha-{commit[:7]}"
     assert "[skip ci]" in git(origin, "log", "-1", "--format=%s", DEPLOY)
+    assert f"Built from {commit}." in git(origin, "log", "-1", "--format=%b", DEPLOY)
+    assert git(origin, "rev-list", "--count", DEPLOY).strip() == str(deploys)
 
 
 def test_deploys_go_to_the_deploy_branch_and_a_rollback_is_one_run(
@@ -108,21 +113,21 @@ def test_deploys_go_to_the_deploy_branch_and_a_rollback_is_one_run(
         (student / path).write_text(text)
     first = push(student, "scaffold")
 
-    # The first deploy creates the branch: the pushed commit plus one commit with the tag.
+    # The first deploy creates the branch: one commit, the deploy folder with the tag.
     deploy(files, origin, first, tmp_path / "run1")
-    assert_deployed(origin, first)
+    assert_deployed(origin, first, 1)
 
     # The student's next push needs no pull: main never got a bot commit.
     (student / "server.js").write_text("// v2\n")
     second = push(student, "v2")
     deploy(files, origin, second, tmp_path / "run2")
-    assert_deployed(origin, second)
+    assert_deployed(origin, second, 2)
     assert git(origin, "rev-parse", "main").strip() == second
     assert git(origin, "rev-list", "--count", "main").strip() == "2"
 
-    # Roll back: the same run for the first commit replaces the branch again.
+    # Roll back: the same run for the first commit, one more commit on the branch.
     deploy(files, origin, first, tmp_path / "run3")
-    assert_deployed(origin, first)
+    assert_deployed(origin, first, 3)
     assert git(origin, "rev-parse", "main").strip() == second
 
 
