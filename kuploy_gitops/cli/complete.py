@@ -7,12 +7,17 @@ A repo that cannot be read completes nothing rather than printing an error into 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from click.shell_completion import CompletionItem, get_completion_class
 
 from kuploy_gitops.cli.output import examples
+
+if TYPE_CHECKING:
+    from kuploy_gitops.tenant_spec import TenantSpec
 
 SHELLS = ("bash", "zsh", "fish")
 COMPLETE_VAR = "_KUPLOY_GITOPS_COMPLETE"
@@ -34,8 +39,10 @@ def students(ctx: click.Context, param: click.Parameter, incomplete: str) -> lis
     return [CompletionItem(n) for n in names if n.startswith(incomplete)]
 
 
-def apps(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
-    """The apps of the student typed before, whose name starts with what was typed."""
+def _of_student(
+    ctx: click.Context, incomplete: str, names: Callable[[TenantSpec], list[str]]
+) -> list[CompletionItem]:
+    """``names`` of the spec of the student typed before, starting with what was typed."""
     from kuploy_gitops.tenant_spec import read_spec
 
     student = ctx.params.get("student")
@@ -45,23 +52,18 @@ def apps(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Co
         spec = read_spec(_repo(ctx), str(student))
     except Exception:  # noqa: BLE001 - a shell prompt is no place for a traceback
         return []
-    names = [a.name for a in spec.apps] if spec is not None else []
-    return [CompletionItem(n) for n in names if n.startswith(incomplete)]
+    found = names(spec) if spec is not None else []
+    return [CompletionItem(n) for n in found if n.startswith(incomplete)]
+
+
+def apps(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """The apps of the student typed before, whose name starts with what was typed."""
+    return _of_student(ctx, incomplete, lambda spec: [a.name for a in spec.apps])
 
 
 def databases(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """The databases of the student typed before, whose name starts with what was typed."""
-    from kuploy_gitops.tenant_spec import read_spec
-
-    student = ctx.params.get("student")
-    if not student:
-        return []
-    try:
-        spec = read_spec(_repo(ctx), str(student))
-    except Exception:  # noqa: BLE001 - a shell prompt is no place for a traceback
-        return []
-    names = [d.name for d in spec.databases] if spec is not None else []
-    return [CompletionItem(n) for n in names if n.startswith(incomplete)]
+    return _of_student(ctx, incomplete, lambda spec: [d.name for d in spec.databases])
 
 
 def archived(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
