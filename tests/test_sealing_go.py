@@ -46,7 +46,7 @@ def test_what_secret_set_commits_is_unsealed_by_the_controllers_code(
     install_cert(app_repo)
     git(app_repo, "add", "-A")
     git(app_repo, "commit", "-q", "-m", "cert")
-    values = {"API_KEY": b"k3y-9Zq", "DATABASE_URL": "postgres://u:비밀@db/app".encode()}
+    values = {"APP_TOKEN": b"k3y-9Zq", "DATABASE_URL": "postgres://u:비밀@db/app".encode()}
     secrets.secret_set(app_repo, STUDENT, "web", values)
     secrets.secret_set(app_repo, STUDENT, "web", {"EXTRA": b"\x00binary\xff"})
     rendered = app_repo / layout.workload_dir(STUDENT, "web") / layout.SEALED_SECRET_FILE
@@ -58,7 +58,7 @@ def test_what_secret_set_commits_is_unsealed_by_the_controllers_code(
     made = (secret["name"], secret["namespace"], secret["type"])
     assert made == ("web-secrets", STUDENT, "Opaque")
     assert secret["data"] == {
-        "API_KEY": "k3y-9Zq",
+        "APP_TOKEN": "k3y-9Zq",
         "DATABASE_URL": "postgres://u:비밀@db/app",
         "EXTRA": "\x00binary\ufffd",  # Go's string() of invalid UTF-8, as JSON
     }
