@@ -74,8 +74,8 @@ BUGS: dict[str, tuple[list[tuple[str, str, str]], list[str]]] = {
         [
             (
                 "kuploy_gitops/gitrepo.py",
-                "for _ in range(attempts):",
-                "for _ in range(attempts - 1):",
+                "if refused >= policy.refusals:",
+                "if refused >= policy.refusals - 1:",
             )
         ],
         [
